@@ -1,0 +1,126 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import LinearAlgebra
+import Numerics
+import Radio
+
+/// `basestation bench-air`: throughput of the over-the-air sum (Σ_k H_k x_k + noise) plus receive
+/// combining, beside this machine's own cgemm rate measured in the same run.
+struct BenchAirCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-air",
+        abstract: "Benchmark the air emulation + combining against the machine's cgemm GFLOP/s.")
+
+    @Option(help: "K, devices.") var devices = 16
+    @Option(help: "N_r, BS antennas.") var rxAntennas = 16
+    @Option(help: "N_t, antennas per device.") var txAntennas = 4
+    @Option(help: "L, streams.") var streams = 4
+    @Option(help: "N_sc, subcarriers.") var subcarriers = 256
+    @Option(help: "S, OFDM symbols per pass.") var ofdmSymbols = 1024
+    @Option(help: "Timed passes (the median is reported).") var passes = 9
+    @Option(help: "Worker threads.") var threads = 2
+    @Option(help: "Size n of the square cgemm that measures the machine's rate.") var cgemmSize = 1536
+    @Option(help: "σ² of the emulated noise, W (0 skips noise generation, to isolate the gemms).") var noisePowerW = 1e-3
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try failing {
+            guard devices >= 1, rxAntennas >= 1, txAntennas >= 1, subcarriers >= 1, ofdmSymbols >= 1, passes >= 1 else {
+                throw ValidationError("every size must be ≥ 1")
+            }
+            guard streams >= 1, streams <= min(rxAntennas, txAntennas) else {
+                throw AirCompError.streamsExceedAntennas(streams: streams, transmitAntennas: txAntennas, receiveAntennas: rxAntennas)
+            }
+            let cgemm = measureCGEMM(n: cgemmSize)
+
+            // Inputs: i.i.d. CN(0, 1) channels and transmitted samples, orthonormal combiners.
+            var g = SeededGenerator(seed: 7)
+            let kn = devices * txAntennas
+            var channels = ChannelTensor(subcarriers: subcarriers, devices: devices, receiveAntennas: rxAntennas, transmitAntennas: txAntennas)
+            for i in channels.elements.indices { channels.elements[i] = gaussian(&g) }
+            var stacked = SubcarrierBlocks(subcarriers: subcarriers, rows: kn, columns: ofdmSymbols)
+            for i in stacked.elements.indices { stacked.elements[i] = gaussian(&g) }
+            var combiners = SubcarrierBlocks(subcarriers: subcarriers, rows: streams, columns: rxAntennas)
+            for n in 0..<subcarriers {
+                let q = try ComplexMatrix<Double>(rows: rxAntennas, cols: streams) { _, _ in
+                    Complex(g.normal(), g.normal())
+                }.qr().q
+                for r in 0..<rxAntennas { for l in 0..<streams {
+                    let v = q[r, l].conjugate
+                    combiners[n, l, r] = Complex(Float(v.real), Float(v.imaginary))
+                } }
+            }
+            var y = SubcarrierBlocks(subcarriers: subcarriers, rows: rxAntennas, columns: ofdmSymbols)
+            var out = SubcarrierBlocks(subcarriers: subcarriers, rows: streams, columns: ofdmSymbols)
+            let eta = [Double](repeating: 1, count: subcarriers)
+
+            /// Median seconds of `passes` timed runs after one warm-up.
+            func timed(_ body: (Int) throws -> Void) rethrows -> Double {
+                var times = [Double]()
+                for pass in 0...passes {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try body(pass)
+                    if pass > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+                }
+                return times.sorted()[times.count / 2]
+            }
+            // The BS's receive chain: air sum, combining, noise drawn in the combined domain.
+            let median = try timed { pass in
+                try OverTheAir.receive(
+                    channels: channels, stacked: stacked, combiners: combiners, eta: eta, noisePowerW: noisePowerW, seed: 1, round: pass,
+                    threads: threads, signal: &y, into: &out)
+            }
+            // The same with the noise drawn at all N_r antennas (y materialised with noise).
+            let medianAntennaNoise = try timed { pass in
+                try OverTheAir.superpose(channels: channels, stacked: stacked, noisePowerW: noisePowerW, seed: 1, round: pass, threads: threads, into: &y)
+                try OverTheAir.combine(y, combiners: combiners, into: &out, threads: threads)
+            }
+            let s = Double(ofdmSymbols), nsc = Double(subcarriers)
+            let flops = nsc * 8 * s * (Double(rxAntennas) * Double(kn) + Double(streams) * Double(rxAntennas))
+            let gflops = flops / median / 1e9
+            let result: [String: Any] = [
+                "devices": devices, "rx_antennas": rxAntennas, "tx_antennas": txAntennas, "streams": streams,
+                "subcarriers": subcarriers, "ofdm_symbols": ofdmSymbols, "threads": threads, "passes": passes,
+                "seconds_per_pass": median,
+                "symbols_per_s": nsc * s * Double(streams) / median,
+                "received_samples_per_s": nsc * s * Double(rxAntennas) / median,
+                "transmitted_samples_per_s": nsc * s * Double(kn) / median,
+                "gflops": gflops,
+                "seconds_per_pass_antenna_noise": medianAntennaNoise,
+                "gflops_antenna_noise": flops / medianAntennaNoise / 1e9,
+                "cgemm_gflops": cgemm,
+                "cgemm_size": cgemmSize,
+                "fraction_of_cgemm": gflops / cgemm,
+                "blas_core": BLASRuntime.coreName,
+            ]
+            if json { try printJSON(result); return }
+            print(String(format: "air + combining: K=%d N_r=%d N_t=%d L=%d N_sc=%d S=%d, %d threads", devices, rxAntennas, txAntennas, streams, subcarriers, ofdmSymbols, threads))
+            print(String(format: "  %.1f ms per pass, %.3g aggregated symbols/s, %.3g received samples/s", median * 1e3, nsc * s * Double(streams) / median, nsc * s * Double(rxAntennas) / median))
+            print(String(format: "  %.1f GFLOP/s vs cgemm %.1f GFLOP/s (n=%d, OpenBLAS %@): %.0f%%", gflops, cgemm, cgemmSize, BLASRuntime.coreName, 100 * gflops / cgemm))
+            print(String(format: "  noise at all %d antennas instead: %.1f ms per pass, %.1f GFLOP/s (%.0f%%)", rxAntennas, medianAntennaNoise * 1e3, flops / medianAntennaNoise / 1e9, 100 * flops / medianAntennaNoise / 1e9 / cgemm))
+        }
+    }
+
+    /// Median GFLOP/s of an n×n complex64 gemm (8n³ flops) on OpenBLAS's own threads.
+    func measureCGEMM(n: Int) -> Double {
+        var g = SeededGenerator(seed: 3)
+        let a = (0..<(n * n)).map { _ in gaussian(&g) }
+        let b = (0..<(n * n)).map { _ in gaussian(&g) }
+        var c = [Complex<Float>](repeating: .zero, count: n * n)
+        var rates = [Double]()
+        for i in 0..<4 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                Float.gemm(.none, .none, m: n, n: n, k: n, alpha: .one, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, beta: .zero, c: pc.baseAddress!, ldc: n)
+            } } }
+            let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if i > 0 { rates.append(8 * pow(Double(n), 3) / t / 1e9) }
+        }
+        return rates.sorted()[rates.count / 2]
+    }
+}
+
+private func gaussian(_ g: inout SeededGenerator) -> Complex<Float> {
+    Complex(Float(g.normal() * 0.5.squareRoot()), Float(g.normal() * 0.5.squareRoot()))
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Radio
+import TOMLKit
+
+/// A scenario file (TOML): the seed, the `[channel]` table (see `ChannelConfiguration.CodingKeys`
+/// for its keys) and the `[aircomp]` table. Missing keys keep their defaults; unknown keys and bad
+/// values are errors naming the file and the key.
+struct Scenario: Decodable {
+    var seed: UInt64 = 1
+    var channel = ChannelConfiguration()
+    var aircomp = AirCompSettings()
+
+    /// `[aircomp]`: what each round sends.
+    struct AirCompSettings: Decodable {
+        /// L, streams per subcarrier.
+        var streams = 2
+        /// Each device's total transmit power budget in dBm, one value for all or one per device.
+        var powerDBm: [Double] = [23]
+        /// D, reals in each device's update.
+        var updateReals = 65536
+        /// Overrides the thermal noise σ² (dBm per subcarrier and antenna) when set.
+        var noisePowerDBm: Double? = nil
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case streams
+            case powerDBm = "power_dbm"
+            case updateReals = "update_reals"
+            case noisePowerDBm = "noise_power_dbm"
+        }
+
+        init() {}
+
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            streams = try c.decodeIfPresent(Int.self, forKey: .streams) ?? streams
+            if let one = try? c.decodeIfPresent(Double.self, forKey: .powerDBm) {
+                powerDBm = [one]
+            } else {
+                powerDBm = try c.decodeIfPresent([Double].self, forKey: .powerDBm) ?? powerDBm
+            }
+            updateReals = try c.decodeIfPresent(Int.self, forKey: .updateReals) ?? updateReals
+            noisePowerDBm = try c.decodeIfPresent(Double.self, forKey: .noisePowerDBm)
+            guard streams >= 1 else { throw ConfigurationError(key: "aircomp.streams", problem: "must be at least 1, got \(streams)") }
+            guard updateReals >= 1 else { throw ConfigurationError(key: "aircomp.update_reals", problem: "must be at least 1, got \(updateReals)") }
+            guard !powerDBm.isEmpty, powerDBm.allSatisfy({ $0.isFinite && $0 > -50 && $0 < 60 }) else {
+                throw ConfigurationError(key: "aircomp.power_dbm", problem: "each power must be in (−50, 60) dBm")
+            }
+        }
+
+        /// Per-device budgets in watts for K devices.
+        func powerW(devices: Int) throws -> [Double] {
+            if powerDBm.count == 1 { return Array(repeating: PowerUnits.watts(dBm: powerDBm[0]), count: devices) }
+            guard powerDBm.count == devices else {
+                throw ConfigurationError(key: "aircomp.power_dbm", problem: "has \(powerDBm.count) entries for \(devices) devices")
+            }
+            return powerDBm.map { PowerUnits.watts(dBm: $0) }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case seed, channel, aircomp }
+
+    init() {}
+
+    init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        do {
+            channel = try c.decodeIfPresent(ChannelConfiguration.self, forKey: .channel) ?? channel
+        } catch let e as ConfigurationError where !e.key.hasPrefix("channel.") {
+            throw ConfigurationError(key: "channel.\(e.key)", problem: e.problem)
+        }
+        aircomp = try c.decodeIfPresent(AirCompSettings.self, forKey: .aircomp) ?? aircomp
+    }
+
+    /// Reads and validates a scenario file.
+    static func load(_ path: String) throws -> Scenario {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ScenarioError(file: path, key: nil, problem: "cannot read the file")
+        }
+        do {
+            return try TOMLDecoder().decode(Scenario.self, from: text)
+        } catch let e as ConfigurationError {
+            throw ScenarioError(file: path, key: e.key, problem: e.problem)
+        } catch let e as DecodingError {
+            throw ScenarioError(decoding: e, file: path)
+        } catch let e as TOMLParseError {
+            throw ScenarioError(file: path, key: nil, problem: "TOML syntax error at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+        } catch {
+            throw ScenarioError(file: path, key: nil, problem: "\(error)")
+        }
+    }
+}
+
+/// A scenario that could not be used, naming file, key and problem.
+struct ScenarioError: Error, CustomStringConvertible {
+    var file: String
+    var key: String?
+    var problem: String
+
+    init(file: String, key: String?, problem: String) {
+        self.file = file
+        self.key = key
+        self.problem = problem
+    }
+
+    init(decoding error: DecodingError, file: String) {
+        func path(_ p: [CodingKey]) -> String { p.map(\.stringValue).joined(separator: ".") }
+        self.file = file
+        switch error {
+        case .typeMismatch(let type, let ctx):
+            key = path(ctx.codingPath)
+            problem = "expected a value of type \(type)"
+        case .valueNotFound(let type, let ctx):
+            key = path(ctx.codingPath)
+            problem = "missing a value of type \(type)"
+        case .keyNotFound(let k, let ctx):
+            key = path(ctx.codingPath + [k])
+            problem = "required key is missing"
+        case .dataCorrupted(let ctx):
+            key = path(ctx.codingPath)
+            problem = ctx.debugDescription
+        @unknown default:
+            key = nil
+            problem = "\(error)"
+        }
+    }
+
+    var description: String { "\(file): \(key.map { "key '\($0)': " } ?? "")\(problem)" }
+}

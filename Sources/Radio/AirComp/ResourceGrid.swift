@@ -1,0 +1,87 @@
+import Numerics
+
+/// How a real update is laid on the OFDM resources of one round: N_sc subcarriers × L streams ×
+/// S OFDM symbols, two reals per complex symbol.
+///
+/// The j-th complex symbol (Δ[2j] + iΔ[2j+1]) / c goes to OFDM symbol t, subcarrier n, stream l
+/// with j = (t·N_sc + n)·L + l: frequency first, as LTE/NR map resource elements, so an update's
+/// consecutive entries spread across the band. The tail of the last OFDM symbol is zero padding.
+public struct ResourceGrid: Equatable, Sendable {
+    /// N_sc.
+    public let subcarriers: Int
+    /// L, streams per subcarrier.
+    public let streams: Int
+
+    public init(subcarriers: Int, streams: Int) throws {
+        guard streams >= 1 else { throw AirCompError.invalidStreams(streams) }
+        guard subcarriers >= 1 else { throw AirCompError.shapeMismatch("a resource grid needs at least one subcarrier") }
+        self.subcarriers = subcarriers
+        self.streams = streams
+    }
+
+    /// Complex symbols per OFDM symbol, L·N_sc.
+    public var symbolsPerOFDMSymbol: Int { subcarriers * streams }
+
+    /// S = ⌈D / (2·L·N_sc)⌉ OFDM symbols for an update of D reals.
+    public func ofdmSymbols(forReals d: Int) -> Int {
+        (d + 2 * symbolsPerOFDMSymbol - 1) / (2 * symbolsPerOFDMSymbol)
+    }
+
+    /// The common scale c: the largest per-device RMS magnitude per complex symbol,
+    /// c = max_k √(‖Δ_k‖² / ⌈D/2⌉), so every device's symbols have mean power ≤ 1 (1 for the
+    /// device that sets it). The BS announces c; an all-zero round gets c = 1.
+    public static func commonScale(updates: [[Float]]) throws -> Float {
+        var best = 0.0
+        for (k, u) in updates.enumerated() {
+            var energy = 0.0
+            for (i, v) in u.enumerated() {
+                guard v.isFinite else { throw AirCompError.nonFiniteUpdate(device: k, index: i) }
+                energy += Double(v) * Double(v)
+            }
+            let symbols = max(1, (u.count + 1) / 2)
+            best = max(best, (energy / Double(symbols)).squareRoot())
+        }
+        return best > 0 ? Float(best) : 1
+    }
+
+    /// The update's symbols s[n, t] ∈ C^L: `SubcarrierBlocks` with L rows and S columns.
+    ///
+    /// - Throws: `AirCompError.nonFiniteUpdate` naming the first NaN/Inf element (device `device`).
+    public func map(update: [Float], scale c: Float, device: Int = 0) throws -> SubcarrierBlocks {
+        let s = ofdmSymbols(forReals: update.count)
+        var block = SubcarrierBlocks(subcarriers: subcarriers, rows: streams, columns: s)
+        let inv = 1 / c
+        let complexCount = (update.count + 1) / 2
+        for j in 0..<complexCount {
+            let re = update[2 * j]
+            let im = 2 * j + 1 < update.count ? update[2 * j + 1] : 0
+            guard re.isFinite else { throw AirCompError.nonFiniteUpdate(device: device, index: 2 * j) }
+            guard im.isFinite else { throw AirCompError.nonFiniteUpdate(device: device, index: 2 * j + 1) }
+            block.elements[position(ofSymbol: j, ofdmSymbols: s)] = Complex(re * inv, im * inv)
+        }
+        return block
+    }
+
+    /// The exact inverse of `map`: D reals from an L-row symbol block, multiplied back by c.
+    public func demap(_ block: SubcarrierBlocks, scale c: Float, reals d: Int) throws -> [Float] {
+        let s = ofdmSymbols(forReals: d)
+        guard block.rows == streams, block.subcarriers == subcarriers, block.columns == s else {
+            throw AirCompError.shapeMismatch("symbol block is \(block.subcarriers)×\(block.rows)×\(block.columns), an update of \(d) reals needs \(subcarriers)×\(streams)×\(s)")
+        }
+        var out = [Float](repeating: 0, count: d)
+        for j in 0..<((d + 1) / 2) {
+            let v = block.elements[position(ofSymbol: j, ofdmSymbols: s)]
+            out[2 * j] = v.real * c
+            if 2 * j + 1 < d { out[2 * j + 1] = v.imaginary * c }
+        }
+        return out
+    }
+
+    /// Index in `SubcarrierBlocks.elements` of complex symbol j (see the type's documentation).
+    @inline(__always) func position(ofSymbol j: Int, ofdmSymbols s: Int) -> Int {
+        let l = j % streams
+        let n = (j / streams) % subcarriers
+        let t = j / symbolsPerOFDMSymbol
+        return (n * s + t) * streams + l
+    }
+}

@@ -1,0 +1,130 @@
+import CZeroMQ
+import Foundation
+
+/// A libzmq call that failed, with the call's name and libzmq's own message.
+public struct ZeroMQError: Error, CustomStringConvertible, Equatable {
+    public var call: String
+    public var code: Int32
+    public var message: String
+    static func last(_ call: String) -> ZeroMQError {
+        let e = zmq_errno()
+        return ZeroMQError(call: call, code: e, message: String(cString: zmq_strerror(e)))
+    }
+    public var description: String { "\(call): \(message) (errno \(code))" }
+}
+
+/// libzmq's version (major, minor, patch).
+public var zeroMQVersion: (major: Int, minor: Int, patch: Int) {
+    var a: Int32 = 0, b: Int32 = 0, c: Int32 = 0
+    zmq_version(&a, &b, &c)
+    return (Int(a), Int(b), Int(c))
+}
+
+/// A ZeroMQ context: owns the I/O thread and every socket made from it.
+public final class ZeroMQContext: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+
+    public init() throws {
+        guard let h = zmq_ctx_new() else { throw ZeroMQError.last("zmq_ctx_new") }
+        handle = h
+    }
+
+    deinit { zmq_ctx_term(handle) }
+}
+
+/// The socket patterns the project uses; every one of them delivers losslessly with backpressure.
+public enum SocketKind: Sendable {
+    case push, pull, dealer, router
+    var raw: Int32 {
+        switch self {
+        case .push: return ZMQ_PUSH
+        case .pull: return ZMQ_PULL
+        case .dealer: return ZMQ_DEALER
+        case .router: return ZMQ_ROUTER
+        }
+    }
+}
+
+/// One ZeroMQ socket. Not thread-safe (as libzmq's sockets are not): use it from one thread.
+public final class ZeroMQSocket: @unchecked Sendable {
+    private var handle: UnsafeMutableRawPointer?
+    /// Keeps the context alive while the socket is open.
+    private let context: ZeroMQContext
+
+    public init(_ context: ZeroMQContext, _ kind: SocketKind) throws {
+        guard let h = zmq_socket(context.handle, kind.raw) else { throw ZeroMQError.last("zmq_socket") }
+        self.context = context
+        handle = h
+        try setOption(ZMQ_LINGER, 0)
+        if kind == .router { try setOption(ZMQ_ROUTER_MANDATORY, 1) }
+    }
+
+    deinit { close() }
+
+    /// Closes the socket; later calls fail.
+    public func close() {
+        if let h = handle { zmq_close(h) }
+        handle = nil
+    }
+
+    private func socket(_ call: String) throws -> UnsafeMutableRawPointer {
+        guard let h = handle else { throw ZeroMQError(call: call, code: 0, message: "socket is closed") }
+        return h
+    }
+
+    public func setOption(_ option: Int32, _ value: Int32) throws {
+        var v = value
+        guard zmq_setsockopt(try socket("zmq_setsockopt"), option, &v, MemoryLayout<Int32>.size) == 0 else {
+            throw ZeroMQError.last("zmq_setsockopt(\(option))")
+        }
+    }
+
+    /// Receive timeout in milliseconds (−1 waits forever).
+    public func setReceiveTimeout(ms: Int32) throws { try setOption(ZMQ_RCVTIMEO, ms) }
+    /// Send timeout in milliseconds (−1 blocks under backpressure until the peer drains).
+    public func setSendTimeout(ms: Int32) throws { try setOption(ZMQ_SNDTIMEO, ms) }
+
+    /// Binds to an endpoint such as `tcp://127.0.0.1:5555`; returns the bound endpoint (port 0 or `*`
+    /// resolved).
+    @discardableResult
+    public func bind(_ endpoint: String) throws -> String {
+        let h = try socket("zmq_bind")
+        guard zmq_bind(h, endpoint) == 0 else { throw ZeroMQError.last("zmq_bind(\(endpoint))") }
+        var buffer = [CChar](repeating: 0, count: 256)
+        var size = buffer.count
+        guard zmq_getsockopt(h, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { throw ZeroMQError.last("zmq_getsockopt(LAST_ENDPOINT)") }
+        return String(cString: buffer)
+    }
+
+    public func connect(_ endpoint: String) throws {
+        guard zmq_connect(try socket("zmq_connect"), endpoint) == 0 else { throw ZeroMQError.last("zmq_connect(\(endpoint))") }
+    }
+
+    /// Sends a multipart message; blocks under backpressure up to the send timeout.
+    public func send(_ parts: [Data]) throws {
+        let h = try socket("zmq_send")
+        for (i, part) in parts.enumerated() {
+            let flags = i < parts.count - 1 ? ZMQ_SNDMORE : 0
+            let rc = part.withUnsafeBytes { zmq_send(h, $0.baseAddress, part.count, flags) }
+            guard rc >= 0 else { throw ZeroMQError.last("zmq_send") }
+        }
+    }
+
+    /// Receives one multipart message, or nil when the receive timeout passes.
+    public func receive() throws -> [Data]? {
+        let h = try socket("zmq_msg_recv")
+        var parts = [Data]()
+        while true {
+            var msg = zmq_msg_t()
+            zmq_msg_init(&msg)
+            defer { zmq_msg_close(&msg) }
+            let rc = zmq_msg_recv(&msg, h, 0)
+            if rc < 0 {
+                if zmq_errno() == EAGAIN && parts.isEmpty { return nil }
+                throw ZeroMQError.last("zmq_msg_recv")
+            }
+            parts.append(Data(bytes: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))
+            if zmq_msg_more(&msg) == 0 { return parts }
+        }
+    }
+}

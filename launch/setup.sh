@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent setup: installs the Debian packages that are missing, then builds.
+#   launch/setup.sh            debug build (what the tests use)
+#   launch/setup.sh release    release build tuned for this CPU (what the demo and benchmarks use)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(libopenblas-dev liblapacke-dev libzmq3-dev pkg-config fortunes)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+mode=${1:-debug}
+case "$mode" in
+  debug) swift build ;;
+  # -target-cpu native lets the compiler vectorise the noise and mapping loops with this CPU's
+  # widest instructions (as llama.cpp's GGML_NATIVE does); results are bit-identical either way.
+  release) swift build -c release -Xswiftc -target-cpu -Xswiftc native ;;
+  *) echo "usage: launch/setup.sh [debug|release]" >&2; exit 2 ;;
+esac
