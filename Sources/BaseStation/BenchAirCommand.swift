@@ -102,14 +102,15 @@ struct BenchAirCommand: ParsableCommand {
         }
     }
 
-    /// Median GFLOP/s of an n×n complex64 gemm (8n³ flops) on OpenBLAS's own threads.
+    /// Best GFLOP/s of six n×n complex64 gemms (8n³ flops) on OpenBLAS's own threads, after one
+    /// warm-up: the machine's peak, so the ratio against it is conservative on a shared host.
     func measureCGEMM(n: Int) -> Double {
         var g = SeededGenerator(seed: 3)
         let a = (0..<(n * n)).map { _ in gaussian(&g) }
         let b = (0..<(n * n)).map { _ in gaussian(&g) }
         var c = [Complex<Float>](repeating: .zero, count: n * n)
         var rates = [Double]()
-        for i in 0..<4 {
+        for i in 0..<7 {
             let start = DispatchTime.now().uptimeNanoseconds
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
                 Float.gemm(.none, .none, m: n, n: n, k: n, alpha: .one, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, beta: .zero, c: pc.baseAddress!, ldc: n)
@@ -117,7 +118,7 @@ struct BenchAirCommand: ParsableCommand {
             let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             if i > 0 { rates.append(8 * pow(Double(n), 3) / t / 1e9) }
         }
-        return rates.sorted()[rates.count / 2]
+        return rates.max()!
     }
 }
 
