@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite: setup (packages + build), then every test target.
+# The whole test suite: setup (packages + build), then every test target (XCTest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/setup.sh debug
 swift build --build-tests
-swift test --skip-build --parallel --num-workers 2 "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+# XCTest's own closing line, restated plainly: "N passed, M failed".
+summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1 || true)
+if [[ -n $summary ]]; then
+  total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+  failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
+  echo "tests: $((total - failed)) passed, $failed failed"
+fi
+exit "$status"

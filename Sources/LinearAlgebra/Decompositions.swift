@@ -13,6 +13,7 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
     /// The input holds NaN or infinity.
     case nonFinite(String)
 
+    @inlinable
     public var description: String {
         switch self {
         case .notSquare(let r, let c): return "matrix is \(r)×\(c), not square"
@@ -29,6 +30,7 @@ extension ComplexMatrix {
     ///
     /// - Returns: eigenvalues in ascending order and the unitary matrix whose columns are the
     ///   matching eigenvectors.
+    @inlinable
     public func hermitianEigen() throws -> (values: [T], vectors: ComplexMatrix) {
         guard rows == cols else { throw LinearAlgebraError.notSquare(rows: rows, cols: cols) }
         guard isFinite else { throw LinearAlgebraError.nonFinite("matrix") }
@@ -45,6 +47,7 @@ extension ComplexMatrix {
     /// Thin QR: Q (rows×cols) with orthonormal columns and upper-triangular R (cols×cols), rows ≥ cols.
     ///
     /// R's diagonal is made real and non-negative so the factorisation is unique for full rank.
+    @inlinable
     public func qr() throws -> (q: ComplexMatrix, r: ComplexMatrix) {
         guard rows >= cols else { throw LinearAlgebraError.shapeMismatch("thin QR needs rows ≥ cols, got \(rows)×\(cols)") }
         guard isFinite else { throw LinearAlgebraError.nonFinite("matrix") }
@@ -73,6 +76,7 @@ extension ComplexMatrix {
     }
 
     /// Cholesky factor L (lower triangular, A = L·Lᴴ) of a Hermitian positive-definite matrix.
+    @inlinable
     public func cholesky() throws -> ComplexMatrix {
         guard rows == cols else { throw LinearAlgebraError.notSquare(rows: rows, cols: cols) }
         guard isFinite else { throw LinearAlgebraError.nonFinite("matrix") }
@@ -86,6 +90,7 @@ extension ComplexMatrix {
     }
 
     /// Solves A·X = B for Hermitian positive-definite A (self) by Cholesky.
+    @inlinable
     public func solvePositiveDefinite(_ b: ComplexMatrix) throws -> ComplexMatrix {
         guard b.rows == rows else { throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, matrix has \(rows)") }
         guard b.isFinite else { throw LinearAlgebraError.nonFinite("right-hand side") }
@@ -102,6 +107,7 @@ extension ComplexMatrix {
     }
 
     /// Inverse of a Hermitian positive-definite matrix (self) by Cholesky; the result is Hermitian.
+    @inlinable
     public func inversePositiveDefinite() throws -> ComplexMatrix {
         var inv = try cholesky()
         if rows == 0 { return inv }

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import LinearAlgebra
+import Numerics
+import Radio
+
+/// `basestation solve`: receive beamformers for given channels, with the objective, MSE and cost.
+struct SolveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "solve",
+        abstract: "Solve min_A max_k w_k² tr((Aᴴ G_k A)⁻¹)/P_k per subcarrier for channels from a .npy file.")
+
+    @Option(help: "Channels, complex64 .npy of shape (N_sc, K, N_r, N_t).") var channels: String
+    @Option(help: "L, streams per subcarrier.") var streams: Int
+    @Option(help: "Every device's total transmit power in dBm (spread evenly over subcarriers).") var powerDbm: Double?
+    @Option(help: "Text file with one power in dBm per device (instead of --power-dbm).") var powers: String?
+    @Option(help: "Text file with one aggregation weight per device (they must sum to 1; default 1/K).") var weights: String?
+    @Option(help: "Noise power per subcarrier and antenna in dBm (for mse_mean).") var noiseDbm: Double = -174 + 10 * log10(30e3) + 7
+    @Option(help: "manifold, eigen, weakest or random.") var method: String = "manifold"
+    @Option(help: "Random starts of the manifold solver besides eigen and weakest.") var randomStarts: Int = 2
+    @Flag(inversion: .prefixedNo, help: "Warm-start each subcarrier from its neighbour's answer.") var warmStart = true
+    @Option(help: "Worker threads.") var threads: Int = 2
+    @Option(help: "Seed of the random starts.") var seed: UInt64 = 1
+    @Option(help: "Write A as complex64 .npy of shape (N_sc, N_r, L).") var saveBeamformers: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try failing {
+            guard let m = ReceiveBeamformer.Method(rawValue: method) else {
+                throw ValidationError("--method must be one of \(ReceiveBeamformer.Method.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let h = try ChannelTensor.load(npy: channels)
+            let powerDBm: [Double]
+            switch (powerDbm, powers) {
+            case (let p?, nil): powerDBm = Array(repeating: p, count: h.devices)
+            case (nil, let file?): powerDBm = try readNumbers(file, count: h.devices, what: "powers")
+            case (nil, nil): powerDBm = Array(repeating: 23, count: h.devices)
+            default: throw ValidationError("give --power-dbm or --powers, not both")
+            }
+            let w = try weights.map { try readNumbers($0, count: h.devices, what: "weights") }
+            var options = ManifoldSolverOptions()
+            options.randomStarts = randomStarts
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try ReceiveBeamformer.solve(
+                channels: h, streams: streams, powerW: powerDBm.map { PowerUnits.watts(dBm: $0) }, weights: w, method: m,
+                options: options, seed: seed, warmAcrossSubcarriers: warmStart, threads: threads)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            let sigma2 = PowerUnits.watts(dBm: noiseDbm)
+            let mse = result.objective.map { sigma2 * Double(streams) * $0 }
+            if let path = saveBeamformers {
+                var values = [Complex<Float>]()
+                for a in result.beamformers { for r in 0..<a.rows { for l in 0..<a.cols { values.append(Complex(Float(a[r, l].real), Float(a[r, l].imaginary))) } } }
+                try NumpyArray(shape: [h.subcarriers, h.receiveAntennas, streams], complex: values).write(to: path)
+            }
+            let object: [String: Any] = [
+                "method": m.rawValue, "subcarriers": h.subcarriers, "devices": h.devices, "streams": streams,
+                "objective_mean": result.objectiveMean, "objective": result.objective,
+                "mse_mean": mse.reduce(0, +) / Double(mse.count), "time_ms": ms, "time_ms_per_subcarrier": ms / Double(h.subcarriers),
+                "iterations": result.iterations, "grad_norm_max": result.gradientNormMax,
+            ]
+            if json { try printJSON(object); return }
+            print(String(format: "%@: objective mean %.6g, MSE mean %.4g, %d iterations, %.1f ms (%.2f ms per subcarrier), max relative gradient %.2g",
+                         m.rawValue, result.objectiveMean, mse.reduce(0, +) / Double(mse.count), result.iterations, ms, ms / Double(h.subcarriers), result.gradientNormMax))
+        }
+    }
+
+    /// Whitespace- or comma-separated numbers, exactly `count` of them.
+    func readNumbers(_ path: String, count: Int, what: String) throws -> [Double] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("\(path): cannot read the \(what) file") }
+        let tokens = text.split(whereSeparator: { $0 == "," || $0.isWhitespace })
+        let values = try tokens.map { t -> Double in
+            guard let v = Double(t), v.isFinite else { throw ValidationError("\(path): '\(t)' is not a number") }
+            return v
+        }
+        guard values.count == count else { throw ValidationError("\(path): \(values.count) \(what) for \(count) devices") }
+        return values
+    }
+}
