@@ -19,6 +19,9 @@ struct SolveCommand: ParsableCommand {
     @Option(help: "Noise power per subcarrier and antenna in dBm (for mse_mean).") var noiseDbm: Double = -174 + 10 * log10(30e3) + 7
     @Option(help: "manifold, eigen, weakest or random.") var method: String = "manifold"
     @Option(help: "Random starts of the manifold solver besides eigen and weakest.") var randomStarts: Int = 2
+    @Option(help: "Log-sum-exp temperatures of the continuation, relative to the objective, comma-separated.") var temperatures: String?
+    @Option(help: "Conjugate-gradient iterations per continuation stage at most.") var stageIterations: Int?
+    @Option(help: "Iterations of the first stage, which screens the starts.") var screenIterations: Int?
     @Flag(inversion: .prefixedNo, help: "Warm-start each subcarrier from its neighbour's answer.") var warmStart = true
     @Option(help: "Worker threads.") var threads: Int = 2
     @Option(help: "Seed of the random starts.") var seed: UInt64 = 1
@@ -41,6 +44,13 @@ struct SolveCommand: ParsableCommand {
             let w = try weights.map { try readNumbers($0, count: h.devices, what: "weights") }
             var options = ManifoldSolverOptions()
             options.randomStarts = randomStarts
+            if let t = temperatures {
+                let values = t.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else { throw ValidationError("--temperatures must be positive numbers, e.g. 0.1,0.01,0.001") }
+                options.temperatures = values
+            }
+            if let v = stageIterations { options.maxIterationsPerStage = v }
+            if let v = screenIterations { options.screeningIterations = v }
             let start = DispatchTime.now().uptimeNanoseconds
             let result = try ReceiveBeamformer.solve(
                 channels: h, streams: streams, powerW: powerDBm.map { PowerUnits.watts(dBm: $0) }, weights: w, method: m,

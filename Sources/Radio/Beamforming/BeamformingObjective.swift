@@ -171,11 +171,10 @@ enum SmallHermitian {
         }
     }
 
-    /// Inverts a Hermitian positive-definite matrix in place by Cholesky (A = L Lᴴ, A⁻¹ = L⁻ᴴ L⁻¹).
-    /// Returns false (leaving garbage) when a pivot is not safely positive: the matrix is singular
-    /// to working precision relative to its diagonal.
+    /// Replaces the lower triangle of a Hermitian positive-definite matrix with L⁻¹, where A = L Lᴴ
+    /// (the strict upper triangle is left as it was). False when a pivot is not safely positive.
     @inline(__always)
-    static func invertInPlace(_ a: UnsafeMutablePointer<Complex<Double>>, order n: Int) -> Bool {
+    static func lowerInverseCholesky(_ a: UnsafeMutablePointer<Complex<Double>>, order n: Int) -> Bool {
         var maxDiagonal = 0.0
         for i in 0..<n { maxDiagonal = max(maxDiagonal, a[i * n + i].real) }
         guard maxDiagonal > 0, maxDiagonal.isFinite else { return false }
@@ -201,6 +200,15 @@ enum SmallHermitian {
                 a[j * n + i] = s.divided(by: -a[i * n + i].real)
             }
         }
+        return true
+    }
+
+    /// Inverts a Hermitian positive-definite matrix in place by Cholesky (A = L Lᴴ, A⁻¹ = L⁻ᴴ L⁻¹).
+    /// Returns false (leaving garbage) when a pivot is not safely positive: the matrix is singular
+    /// to working precision relative to its diagonal.
+    @inline(__always)
+    static func invertInPlace(_ a: UnsafeMutablePointer<Complex<Double>>, order n: Int) -> Bool {
+        guard lowerInverseCholesky(a, order: n) else { return false }
         // A⁻¹ = L⁻ᴴ L⁻¹: entry (i, j), i ≥ j, is Σ_{m ≥ i} conj(L⁻¹[m, i]) L⁻¹[m, j].
         for j in 0..<n {
             for i in j..<n {

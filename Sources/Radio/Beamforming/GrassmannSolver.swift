@@ -9,6 +9,8 @@ public struct ManifoldSolverOptions: Sendable {
     public var temperatures: [Double] = [0.1, 0.03, 0.01, 0.003, 0.001]
     /// Riemannian conjugate-gradient iterations per stage at most.
     public var maxIterationsPerStage = 150
+    /// Iterations of the first stage, run from every start to pick the survivors.
+    public var screeningIterations = 150
     /// A stage ends when ‖grad F‖ ≤ tolerance · F (F the smoothed objective).
     public var gradientTolerance = 1e-7
     /// Armijo sufficient-decrease constant.
@@ -32,109 +34,191 @@ public struct BeamformerSolution: Sendable {
     public var gradientNorm: Double
 }
 
-/// Riemannian conjugate gradient (Polak–Ribière+, Armijo backtracking, QR retraction, projection
-/// transport) on the complex Grassmann manifold for the smoothed problem
+/// Riemannian conjugate gradient (Polak–Ribière+, Armijo backtracking, Cholesky-QR retraction,
+/// projection transport) on the complex Grassmann manifold for the smoothed problem
 ///   F_t(A) = t · log Σ_k exp(f_k(A) / t),   max_k f_k ≤ F_t ≤ max_k f_k + t log K,
 /// with t lowered stage by stage (continuation): large t makes F smooth and the landscape gentle,
-/// small t makes it hug the max. The metric is Re tr(Xᴴ Y); the Riemannian gradient of F at A is
-/// (I − A Aᴴ) ∇F; QR keeps iterates orthonormal.
+/// small t makes it hug the max. Metric Re tr(Xᴴ Y); Riemannian gradient (I − A Aᴴ) ∇F.
+///
+/// Retraction R_A(αd) = (A + αd) R⁻¹ with Rᴴ R = (A + αd)ᴴ (A + αd) = I + α² dᴴd (because Aᴴd = 0):
+/// the Gram matrix is perfectly conditioned (eigenvalues ≥ 1), so Cholesky-QR is as accurate as
+/// Householder QR here, and dᴴd is formed once per direction for the whole backtracking.
+///
+/// Buffers: every N_r × L matrix is column-major `[Complex<Double>]`; nothing allocates inside
+/// the iteration loop.
 struct GrassmannSolver {
     let problem: BeamformingObjective
     let options: ManifoldSolverOptions
 
-    struct State {
-        var a: ComplexMatrix<Double>
-        var smoothed: Double
-        var terms: [Double]
-        var gradient: ComplexMatrix<Double>  // Riemannian
-    }
-
-    /// Smoothed value, terms, and Riemannian gradient at A for temperature t. nil when some f_k is
-    /// infinite (Aᴴ H_k rank-deficient).
-    func state(_ a: ComplexMatrix<Double>, temperature t: Double, scale: Double, workspace: inout BeamformingObjective.Workspace) -> State? {
-        let (terms, finite) = problem.evaluateTerms(a, workspace: &workspace)
-        guard finite else { return nil }
-        let scaled = terms.map { $0 / scale }
-        let m = scaled.max()!
-        var sum = 0.0
-        var pi = scaled.map { v -> Double in let e = exp((v - m) / t); sum += e; return e }
-        for k in pi.indices { pi[k] /= sum * scale }  // ∂F/∂f_k of F = t log Σ exp(f_k/(scale t))
-        problem.accumulateGradient(weights: pi, workspace: &workspace)
-        let euclidean = ComplexMatrix(rows: a.rows, cols: a.cols, elements: workspace.gradient)
-        let riemannian = euclidean - a * a.product(euclidean, .adjoint, .none)
-        return State(a: a, smoothed: m + t * log(sum), terms: terms, gradient: riemannian)
-    }
-
-    static func inner(_ x: ComplexMatrix<Double>, _ y: ComplexMatrix<Double>) -> Double {
-        var s = 0.0
-        for i in x.elements.indices { s += x.elements[i].real * y.elements[i].real + x.elements[i].imaginary * y.elements[i].imaginary }
-        return s
-    }
-
-    static func project(_ d: ComplexMatrix<Double>, onto a: ComplexMatrix<Double>) -> ComplexMatrix<Double> {
-        d - a * a.product(d, .adjoint, .none)
-    }
-
-    static func retract(_ a: ComplexMatrix<Double>, _ d: ComplexMatrix<Double>, _ step: Double) -> ComplexMatrix<Double>? {
-        guard let q = try? (a + step * d).qr().q else { return nil }
-        return q
-    }
-
     /// Runs the stages `temperatures` from A (orthonormal); returns the final iterate, the number
-    /// of iterations and the last relative gradient norm.
-    func run(from start: ComplexMatrix<Double>, temperatures: [Double]) -> (a: ComplexMatrix<Double>, iterations: Int, gradientNorm: Double)? {
-        var workspace = BeamformingObjective.Workspace(problem)
-        var a = start
+    /// of iterations and the last relative gradient norm. nil if A makes some Aᴴ H_k singular.
+    func run(from start: ComplexMatrix<Double>, temperatures: [Double], maxIterations: Int? = nil) -> (a: ComplexMatrix<Double>, iterations: Int, gradientNorm: Double)? {
+        var w = Buffers(problem)
+        w.a = start.elements
         var iterations = 0
         var lastNorm = Double.infinity
-        for tau in temperatures {
+        for t in temperatures {
             // Objective scale fixed per stage so F and its gradient are O(1) whatever the path loss.
-            guard let scale = problem.terms(a).max(), scale.isFinite, scale > 0 else { return nil }
-            let t = tau
-            guard var s = state(a, temperature: t, scale: scale, workspace: &workspace) else { return nil }
-            var d = -1.0 * s.gradient
-            var gg = GrassmannSolver.inner(s.gradient, s.gradient)
+            guard evaluate(&w, point: \.a, temperature: t, scale: nil) else { return nil }
+            var gg = w.dot(w.gradient, w.gradient)
+            negate(w.gradient, into: &w.direction)
             var step = 1.0 / max(gg.squareRoot(), 1e-300)
-            for _ in 0..<options.maxIterationsPerStage {
-                if gg.squareRoot() <= options.gradientTolerance * abs(s.smoothed) { break }
-                var slope = GrassmannSolver.inner(s.gradient, d)
+            for _ in 0..<(maxIterations ?? options.maxIterationsPerStage) {
+                if gg.squareRoot() <= options.gradientTolerance * abs(w.smoothed) { break }
+                var slope = w.dot(w.gradient, w.direction)
                 if slope >= 0 {
-                    d = -1.0 * s.gradient
+                    negate(w.gradient, into: &w.direction)
                     slope = -gg
                 }
-                // Armijo backtracking from a step that doubles the last accepted one.
+                // dᴴ d for the retraction's Gram matrix.
+                w.gramOfDirection()
+                // Armijo backtracking from twice the last accepted step.
                 var alpha = step * 2
-                var next: State? = nil
+                var accepted = false
+                let current = w.smoothed
                 for _ in 0..<40 {
-                    if let candidate = GrassmannSolver.retract(s.a, d, alpha),
-                       let c = state(candidate, temperature: t, scale: scale, workspace: &workspace),
-                       c.smoothed <= s.smoothed + options.armijo * alpha * slope {
-                        next = c
+                    w.retract(alpha)
+                    if evaluate(&w, point: \.candidate, temperature: t, scale: w.scale, storeGradientIn: \.candidateGradient),
+                       w.candidateSmoothed <= current + options.armijo * alpha * slope {
+                        accepted = true
                         break
                     }
                     alpha *= 0.5
                 }
                 iterations += 1
-                guard let n = next else { break }
+                guard accepted else { break }
                 step = alpha
-                let transportedD = GrassmannSolver.project(d, onto: n.a)
-                let transportedG = GrassmannSolver.project(s.gradient, onto: n.a)
-                let ggNew = GrassmannSolver.inner(n.gradient, n.gradient)
-                let beta = max(0, (ggNew - GrassmannSolver.inner(n.gradient, transportedG)) / gg)
-                d = beta * transportedD - n.gradient
-                let decrease = s.smoothed - n.smoothed
-                s = n
+                // Transport d and the old gradient to the new point by projection, then PR+.
+                w.project(\.direction, onto: \.candidate)
+                w.project(\.gradient, onto: \.candidate)
+                let ggNew = w.dot(w.candidateGradient, w.candidateGradient)
+                let beta = max(0, (ggNew - w.dot(w.candidateGradient, w.gradient)) / gg)
+                for i in w.direction.indices { w.direction[i] = w.direction[i].multiplied(by: beta) - w.candidateGradient[i] }
+                swap(&w.a, &w.candidate)
+                swap(&w.gradient, &w.candidateGradient)
+                let decrease = current - w.candidateSmoothed
+                w.smoothed = w.candidateSmoothed
                 gg = ggNew
-                if decrease <= 1e-12 * abs(s.smoothed) { break }
+                if decrease <= 1e-12 * abs(w.smoothed) { break }
             }
-            a = s.a
-            lastNorm = gg.squareRoot() / max(abs(s.smoothed), 1e-300)
+            lastNorm = gg.squareRoot() / max(abs(w.smoothed), 1e-300)
         }
-        return (a, iterations, lastNorm)
+        return (ComplexMatrix(rows: problem.receiveAntennas, cols: problem.streams, elements: w.a), iterations, lastNorm)
     }
-}
 
-extension ComplexMatrix {
-    /// −1·A etc.: real scaling with the scalar first.
-    fileprivate static prefix func - (a: ComplexMatrix) -> ComplexMatrix { T(-1) * a }
+    /// Evaluates F_t and its Riemannian gradient at `point`. With `scale` nil, fixes the stage's
+    /// scale to max_k f_k at this point. Writes the value to `smoothed` (or `candidateSmoothed`).
+    private func evaluate(
+        _ w: inout Buffers, point: WritableKeyPath<Buffers, [Complex<Double>]>, temperature t: Double, scale: Double?,
+        storeGradientIn target: WritableKeyPath<Buffers, [Complex<Double>]> = \.gradient
+    ) -> Bool {
+        let a = ComplexMatrix(rows: problem.receiveAntennas, cols: problem.streams, elements: w[keyPath: point])
+        let (terms, finite) = problem.evaluateTerms(a, workspace: &w.objective)
+        guard finite else { return false }
+        let s = scale ?? terms.max()!
+        guard s > 0, s.isFinite else { return false }
+        if scale == nil { w.scale = s }
+        var m = -Double.infinity
+        for v in terms { m = max(m, v / s) }
+        var sum = 0.0
+        for k in terms.indices {
+            let e = exp((terms[k] / s - m) / t)
+            w.pi[k] = e
+            sum += e
+        }
+        // ∂F/∂f_k for F = t log Σ exp(f_k / (s t)).
+        for k in terms.indices { w.pi[k] /= sum * s }
+        problem.accumulateGradient(weights: w.pi, workspace: &w.objective)
+        let value = m + t * log(sum)
+        if point == \Buffers.a { w.smoothed = value } else { w.candidateSmoothed = value }
+        // Riemannian gradient: ∇F − A (Aᴴ ∇F).
+        for i in w.objective.gradient.indices { w[keyPath: target][i] = w.objective.gradient[i] }
+        w.project(target, onto: point)
+        return true
+    }
+
+    private func negate(_ x: [Complex<Double>], into y: inout [Complex<Double>]) {
+        for i in x.indices { y[i] = -x[i] }
+    }
+
+    /// The solver's buffers.
+    struct Buffers {
+        let nr: Int, l: Int
+        var a: [Complex<Double>], candidate: [Complex<Double>]
+        var gradient: [Complex<Double>], candidateGradient: [Complex<Double>]
+        var direction: [Complex<Double>]
+        var step: [Complex<Double>]        // A + α d before normalisation
+        var small: [Complex<Double>]       // L × L scratch (Aᴴ X, dᴴ d)
+        var directionGram: [Complex<Double>]
+        var pi: [Double]
+        var smoothed = 0.0, candidateSmoothed = 0.0, scale = 1.0
+        var objective: BeamformingObjective.Workspace
+
+        init(_ p: BeamformingObjective) {
+            nr = p.receiveAntennas
+            l = p.streams
+            let size = nr * l
+            a = Array(repeating: .zero, count: size)
+            candidate = a; gradient = a; candidateGradient = a; direction = a; step = a
+            small = Array(repeating: .zero, count: l * l)
+            directionGram = small
+            pi = Array(repeating: 0, count: p.devices)
+            objective = BeamformingObjective.Workspace(p)
+        }
+
+        func dot(_ x: [Complex<Double>], _ y: [Complex<Double>]) -> Double {
+            var s = 0.0
+            for i in x.indices { s += x[i].real * y[i].real + x[i].imaginary * y[i].imaginary }
+            return s
+        }
+
+        /// x ← x − P (Pᴴ x): projection onto the horizontal space at P.
+        mutating func project(_ x: WritableKeyPath<Buffers, [Complex<Double>]>, onto p: WritableKeyPath<Buffers, [Complex<Double>]>) {
+            let nr = self.nr, l = self.l
+            // Move the arrays out so the writes below do not trigger copy-on-write.
+            var xs: [Complex<Double>] = []
+            swap(&xs, &self[keyPath: x])
+            defer { swap(&xs, &self[keyPath: x]) }
+            let ps = x == p ? xs : self[keyPath: p]
+            xs.withUnsafeMutableBufferPointer { px in
+                ps.withUnsafeBufferPointer { pp in
+                    small.withUnsafeMutableBufferPointer { s in
+                        Double.gemm(.adjoint, .none, m: l, n: l, k: nr, alpha: .one, a: pp.baseAddress!, lda: nr, b: px.baseAddress!, ldb: nr, beta: .zero, c: s.baseAddress!, ldc: l)
+                        Double.gemm(.none, .none, m: nr, n: l, k: l, alpha: Complex(-1), a: pp.baseAddress!, lda: nr, b: s.baseAddress!, ldb: l, beta: .one, c: px.baseAddress!, ldc: nr)
+                    }
+                }
+            }
+        }
+
+        /// dᴴ d (L × L).
+        mutating func gramOfDirection() {
+            let nr = self.nr, l = self.l
+            direction.withUnsafeBufferPointer { pd in
+                directionGram.withUnsafeMutableBufferPointer { g in
+                    Double.gemm(.adjoint, .none, m: l, n: l, k: nr, alpha: .one, a: pd.baseAddress!, lda: nr, b: pd.baseAddress!, ldb: nr, beta: .zero, c: g.baseAddress!, ldc: l)
+                }
+            }
+        }
+
+        /// candidate ← (A + α d) R⁻¹, Rᴴ R = I + α² dᴴ d (Cholesky-QR).
+        mutating func retract(_ alpha: Double) {
+            let nr = self.nr, l = self.l
+            // Inverse square root via Cholesky: S = I + α² D = L Lᴴ; (A + αd) L⁻ᴴ has orthonormal columns.
+            for i in 0..<(l * l) { small[i] = directionGram[i].multiplied(by: alpha * alpha) }
+            for i in 0..<l { small[i * l + i] += .one }
+            small.withUnsafeMutableBufferPointer { s in
+                _ = SmallHermitian.lowerInverseCholesky(s.baseAddress!, order: l)  // s ← L⁻¹ (lower)
+            }
+            for j in 0..<l { for i in 0..<j { small[j * l + i] = .zero } }     // clear the strict upper part
+            for i in step.indices { step[i] = a[i] + direction[i].multiplied(by: alpha) }
+            // candidate ← (A + αd) · L⁻ᴴ: one gemm with the adjoint flag.
+            step.withUnsafeBufferPointer { px in
+                small.withUnsafeBufferPointer { s in
+                    candidate.withUnsafeMutableBufferPointer { pc in
+                        Double.gemm(.none, .adjoint, m: nr, n: l, k: l, alpha: .one, a: px.baseAddress!, lda: nr, b: s.baseAddress!, ldb: l, beta: .zero, c: pc.baseAddress!, ldc: nr)
+                    }
+                }
+            }
+        }
+    }
 }

@@ -123,7 +123,7 @@ public enum ReceiveBeamformer {
             var iterations = 0
             var firstStage = [(a: ComplexMatrix<Double>, value: Double)]()
             for s in starts {
-                guard let r = solver.run(from: s, temperatures: Array(options.temperatures.prefix(1))) else { continue }
+                guard let r = solver.run(from: s, temperatures: Array(options.temperatures.prefix(1)), maxIterations: options.screeningIterations) else { continue }
                 iterations += r.iterations
                 firstStage.append((r.a, p.value(r.a)))
             }
