@@ -1,0 +1,174 @@
+import Foundation
+import LinearAlgebra
+
+/// The learning constants of the bound (docs/optimality-gap.md, table "Assumptions").
+public struct LearningConstants: Sendable, Equatable {
+    /// L_s, smoothness of F on the adapter space.
+    public var smoothness = 1.0
+    /// μ, Polyak–Łojasiewicz constant.
+    public var plConstant = 0.05
+    /// λ ≤ 1/L_s, the step size of one aggregated round.
+    public var stepSize = 0.5
+    /// σ_g², stochastic-gradient variance of one round.
+    public var gradientVariance = 0.01
+    /// T, rounds.
+    public var rounds = 50
+    /// Δ₀ = F(θ₀) − F*.
+    public var initialGap = 2.0
+    public init() {}
+
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ problem: String) throws { if !ok { throw ConfigurationError(key: key, problem: problem) } }
+        try check(smoothness > 0 && smoothness.isFinite, "smoothness", "must be > 0")
+        try check(plConstant > 0 && plConstant.isFinite, "pl_constant", "must be > 0")
+        try check(stepSize > 0 && stepSize <= 1 / smoothness, "step_size", "must be in (0, 1/smoothness] = (0, \(1 / smoothness)], got \(stepSize)")
+        try check(stepSize * plConstant < 1, "pl_constant", "step_size · pl_constant must be < 1")
+        try check(gradientVariance >= 0 && gradientVariance.isFinite, "gradient_variance", "must be ≥ 0")
+        try check(rounds >= 1, "rounds", "must be ≥ 1")
+        try check(initialGap >= 0 && initialGap.isFinite, "initial_gap", "must be ≥ 0")
+    }
+}
+
+/// Squared singular values s_i² of a full-rank pilot update, all adapted matrices pooled, descending.
+public struct PilotSpectrum: Sendable, Equatable {
+    public let squaredSingularValues: [Double]
+    /// Prefix sums: energy[r] = Σ_{i<r} s_i².
+    private let prefix: [Double]
+
+    public init(singularValues: [Double]) throws {
+        guard !singularValues.isEmpty, singularValues.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+            throw ConfigurationError(key: "plan.pilot.singular_values", problem: "need at least one finite, non-negative singular value")
+        }
+        squaredSingularValues = singularValues.map { $0 * $0 }.sorted(by: >)
+        var p = [0.0]
+        for v in squaredSingularValues { p.append(p.last! + v) }
+        prefix = p
+    }
+
+    /// s_i² ∝ i^(−exponent), i = 1…count, scaled to total `energy`: a prior before any pilot round.
+    public static func powerLaw(count: Int, exponent: Double, energy: Double) throws -> PilotSpectrum {
+        guard count >= 1, exponent >= 0, energy > 0 else {
+            throw ConfigurationError(key: "plan.pilot", problem: "power law needs count ≥ 1, exponent ≥ 0, energy > 0")
+        }
+        let raw = (1...count).map { pow(Double($0), -exponent) }
+        let total = raw.reduce(0, +)
+        return try PilotSpectrum(singularValues: raw.map { ($0 / total * energy).squareRoot() })
+    }
+
+    /// Σ_{i≤r} s_i², the energy a rank-r adapter captures.
+    public func head(_ r: Int) -> Double { prefix[min(max(r, 0), squaredSingularValues.count)] }
+    /// Σ_{i>r} s_i², the energy it cannot express.
+    public func tail(_ r: Int) -> Double { prefix.last! - head(r) }
+}
+
+/// The adapted matrices: D(r) = r · Σ_j (d_in,j + d_out,j).
+public struct AdapterShape: Sendable, Equatable {
+    /// Σ_j (d_in,j + d_out,j) over all adapted matrices of all layers.
+    public let widthSum: Int
+    public init(matrices: [(dIn: Int, dOut: Int)], layers: Int) {
+        widthSum = layers * matrices.reduce(0) { $0 + $1.dIn + $1.dOut }
+    }
+    /// D(r), trainable reals at rank r.
+    public func parameters(rank r: Int) -> Int { r * widthSum }
+}
+
+/// Each device's radio budget per round.
+public struct UplinkBudget: Sendable, Equatable {
+    /// P_k^max, peak transmit power in watts.
+    public var peakPowerW: [Double]
+    /// E_k, transmit energy per round in joules.
+    public var energyPerRoundJ: [Double]
+    /// T_sym, one OFDM symbol with cyclic prefix, seconds.
+    public var symbolDurationS: Double
+    /// σ² per subcarrier and antenna, watts.
+    public var noisePowerW: Double
+    public init(peakPowerW: [Double], energyPerRoundJ: [Double], symbolDurationS: Double, noisePowerW: Double) {
+        self.peakPowerW = peakPowerW
+        self.energyPerRoundJ = energyPerRoundJ
+        self.symbolDurationS = symbolDurationS
+        self.noisePowerW = noisePowerW
+    }
+}
+
+/// The terms of G(r, A) (docs/optimality-gap.md, eq. G).
+public struct GapComponents: Sendable, Equatable {
+    /// ρ(r) = (L_s/2) Σ_{i>r} s_i².
+    public var rank: Double
+    /// (1 − λμ)^T (Δ₀ − ρ(r)).
+    public var contraction: Double
+    /// L_s λ σ_g² / (2μ).
+    public var variance: Double
+    /// L_s V̄(r, A) / (2λμ).
+    public var distortion: Double
+    /// V̄ = c² S(r) Σ_n MSE[n].
+    public var aggregationError: Double
+    /// S(r).
+    public var ofdmSymbols: Int
+    public var total: Double { rank + contraction + variance + distortion }
+}
+
+/// G(r, {A[n]}) for one uplink: learning constants, pilot spectrum, adapter shape, radio budgets.
+public struct OptimalityGap: Sendable {
+    public let constants: LearningConstants
+    public let spectrum: PilotSpectrum
+    public let adapter: AdapterShape
+    public let uplink: UplinkBudget
+    public let streams: Int
+    public let subcarriers: Int
+    public let weights: [Double]
+
+    public init(constants: LearningConstants, spectrum: PilotSpectrum, adapter: AdapterShape, uplink: UplinkBudget,
+                streams: Int, subcarriers: Int, weights: [Double]) throws {
+        try constants.validate()
+        guard uplink.peakPowerW.count == weights.count, uplink.energyPerRoundJ.count == weights.count else {
+            throw AirCompError.shapeMismatch("radio budgets for \(uplink.peakPowerW.count) devices, weights for \(weights.count)")
+        }
+        self.constants = constants
+        self.spectrum = spectrum
+        self.adapter = adapter
+        self.uplink = uplink
+        self.streams = streams
+        self.subcarriers = subcarriers
+        self.weights = weights
+    }
+
+    /// S(r) = ⌈D(r) / (2 L N_sc)⌉.
+    public func ofdmSymbols(rank r: Int) -> Int {
+        let perSymbol = 2 * streams * subcarriers
+        return (adapter.parameters(rank: r) + perSymbol - 1) / perSymbol
+    }
+
+    /// P_k(r) = min(P_k^max, E_k / (S(r) T_sym)), watts over the whole band.
+    public func devicePowers(rank r: Int) -> [Double] {
+        let airtime = Double(ofdmSymbols(rank: r)) * uplink.symbolDurationS
+        return zip(uplink.peakPowerW, uplink.energyPerRoundJ).map { min($0, $1 / airtime) }
+    }
+
+    /// max_k w_k² tr((A[n]ᴴ G_k A[n])⁻¹) / P_{k,n} per subcarrier at rank r's powers.
+    public func beamformingObjectives(rank r: Int, channels: ChannelTensor, beamformers: [ComplexMatrix<Double>]) -> [Double] {
+        let perSubcarrier = devicePowers(rank: r).map { $0 / Double(channels.subcarriers) }
+        return (0..<channels.subcarriers).map { n in
+            BeamformingObjective(tensor: channels, subcarrier: n, streams: streams, powerPerSubcarrier: perSubcarrier, weights: weights)
+                .value(beamformers[n])
+        }
+    }
+
+    /// G(r, A) and its terms.
+    public func evaluate(rank r: Int, channels: ChannelTensor, beamformers: [ComplexMatrix<Double>]) -> GapComponents {
+        let c = constants
+        let rho = c.smoothness / 2 * spectrum.tail(r)
+        let s = ofdmSymbols(rank: r)
+        let mse = beamformingObjectives(rank: r, channels: channels, beamformers: beamformers).map { uplink.noisePowerW * Double(streams) * $0 }
+        let d = Double(adapter.parameters(rank: r))
+        let scale2 = d > 0 ? 2 * spectrum.head(r) / d : 0
+        let v = scale2 * Double(s) * mse.reduce(0, +)
+        let lm = c.stepSize * c.plConstant
+        return GapComponents(
+            rank: rho,
+            contraction: pow(1 - lm, Double(c.rounds)) * max(0, c.initialGap - rho),
+            variance: c.smoothness * c.stepSize * c.gradientVariance / (2 * c.plConstant),
+            distortion: c.smoothness * v / (2 * lm),
+            aggregationError: v,
+            ofdmSymbols: s)
+    }
+}

@@ -1,0 +1,120 @@
+import LinearAlgebra
+import Numerics
+import XCTest
+@testable import Radio
+
+final class RankSelectionTests: XCTestCase {
+    /// A small uplink: K devices, 4 subcarriers, adapter of width 16 per rank (D(r) = 16 r).
+    func makeGap(devices: Int = 3, noise: Double, peak: [Double]? = nil, energy: [Double]? = nil, exponent: Double = 1.0) throws -> OptimalityGap {
+        // T_sym = 35.7 µs: 1e-6 J over r symbols is 0.028/r W, below the 0.2 W peak for every r.
+        var c = LearningConstants()
+        c.rounds = 20
+        return try OptimalityGap(
+            constants: c, spectrum: try .powerLaw(count: 16, exponent: exponent, energy: 1),
+            adapter: AdapterShape(matrices: [(dIn: 8, dOut: 8)], layers: 1),
+            uplink: UplinkBudget(peakPowerW: peak ?? Array(repeating: 0.2, count: devices),
+                                 energyPerRoundJ: energy ?? Array(repeating: 1e-4, count: devices),
+                                 symbolDurationS: 35.7e-6, noisePowerW: noise),
+            streams: 2, subcarriers: 4, weights: Array(repeating: 1 / Double(devices), count: devices))
+    }
+
+    func testRankTermFallsAndDistortionRises() throws {
+        let h = rayleighChannels(subcarriers: 4, devices: 3, rx: 4, tx: 2, seed: 1)
+        let gap = try makeGap(noise: 1e-3, energy: Array(repeating: 1e-6, count: 3))
+        let a = try ReceiveBeamformer.solve(channels: h, streams: 2, powerW: gap.devicePowers(rank: 8), method: .manifold).beamformers
+        var last: GapComponents? = nil
+        for r in 1...16 {
+            let g = gap.evaluate(rank: r, channels: h, beamformers: a)
+            if let p = last {
+                XCTAssertLessThan(g.rank, p.rank + 1e-15, "ρ must not rise at r = \(r)")
+                XCTAssertGreaterThan(g.distortion, p.distortion, "distortion must rise at r = \(r)")
+            }
+            last = g
+        }
+        XCTAssertEqual(gap.evaluate(rank: 16, channels: h, beamformers: a).rank, 0, accuracy: 1e-15)
+    }
+
+    /// The alternating answer equals the brute-force minimum over r, on cases whose optimum is
+    /// interior, at the top, and at rank 1, with devices limited by energy, or mixed with peak power.
+    func testAlternationMatchesBruteForce() throws {
+        var interior = 0, edges = 0
+        for mixed in [false, true] {
+            let h = rayleighChannels(subcarriers: 4, devices: 3, rx: 4, tx: 2, seed: mixed ? 11 : 12, gains: [1, 0.3, 2])
+            // Energy-bound devices (E/(S T_sym) < peak for every r), or one of them peak-bound. When all
+            // are peak-bound G is linear in Σ_{i≤r} s_i² and its minimum always sits at an end.
+            let peak: [Double]? = mixed ? [0.2, 0.002, 0.2] : nil
+            let energy: [Double]? = mixed ? [1e-6, 1e-3, 2e-6] : Array(repeating: 1e-6, count: 3)
+            // Distortion is linear in σ²: calibrate σ² so the distortion at r = 12 spans 0.01…100 times ρ(1).
+            let unit = try makeGap(noise: 1, peak: peak, energy: energy)
+            let a = try ReceiveBeamformer.solve(channels: h, streams: 2, powerW: unit.devicePowers(rank: 12), method: .manifold).beamformers
+            let perUnitNoise = unit.evaluate(rank: 12, channels: h, beamformers: a).distortion
+            let rho1 = unit.evaluate(rank: 1, channels: h, beamformers: a).rank
+            for ratio in [0.01, 0.2, 0.3, 0.5, 0.7, 1, 100] {
+                let gap = try makeGap(noise: ratio * rho1 / perUnitNoise, peak: peak, energy: energy)
+                let brute = try RankPlanner.bruteForce(gap: gap, channels: h, maxRank: 12)
+                let plan = try RankPlanner.plan(gap: gap, channels: h, upperBound: (12, "none"))
+                let table = brute.gaps.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+                XCTAssertEqual(plan.rank, brute.rank, "ratio \(ratio) mixed \(mixed): brute force \(table)")
+                // The beamformers of the two runs are local optima from different starts: equal to
+                // the solver's accuracy, never meaningfully worse.
+                XCTAssertLessThanOrEqual(plan.components.total, brute.gaps[brute.rank]! * (1 + 1e-3))
+                if brute.rank > 1 && brute.rank < 12 { interior += 1 } else { edges += 1 }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(interior, 3, "the cases must include interior optima to mean anything")
+        XCTAssertGreaterThanOrEqual(edges, 2, "and optima at the ends")
+    }
+
+    func testHardwareBoundsAndInfeasibleBudgets() throws {
+        let gap = try makeGap(noise: 1e-3)
+        let load = TrainingLoad(baseParameters: 1e6, baseBytes: 4e6, activationBytes: 1e6, localSteps: 10, tokensPerStep: 100)
+        let roomy = DeviceComputeBudget(name: "big", ramBytes: 1e9, flopBudgetPerRound: 1e15, airtimeBudgetS: 10)
+        XCTAssertEqual(try RankPlanner.upperBound(ceiling: 64, devices: [roomy], load: load, gap: gap).binding, "none")
+        // Memory: 5 MB used, 16 bytes × 16 per rank: 5e6 + 256 r ≤ 5.001e6 → r ≤ 3.
+        let tight = DeviceComputeBudget(name: "small", ramBytes: 5.001e6, flopBudgetPerRound: 1e15, airtimeBudgetS: 10)
+        let m = try RankPlanner.upperBound(ceiling: 64, devices: [roomy, tight], load: load, gap: gap)
+        XCTAssertEqual(m.rank, 3)
+        XCTAssertEqual(m.binding, "memory (device small)")
+        // Compute: 1000 tokens · 6 · (1e6 + 16 r) ≤ 6.0006e9 → r ≤ 6.
+        let slow = DeviceComputeBudget(name: "slow", ramBytes: 1e9, flopBudgetPerRound: 6.0006e9, airtimeBudgetS: 10)
+        XCTAssertEqual(try RankPlanner.upperBound(ceiling: 64, devices: [slow], load: load, gap: gap).rank, 6)
+        // Latency: one symbol carries 2·L·N_sc = 16 reals = one rank; 5 symbols of airtime → r ≤ 5.
+        let hurried = DeviceComputeBudget(name: "hurried", ramBytes: 1e9, flopBudgetPerRound: 1e15, airtimeBudgetS: 5.5 * 35.7e-6)
+        let l = try RankPlanner.upperBound(ceiling: 64, devices: [hurried], load: load, gap: gap)
+        XCTAssertEqual(l.rank, 5)
+        XCTAssertEqual(l.binding, "latency (device hurried)")
+        // Infeasible: the error names the budget and the device.
+        let tiny = DeviceComputeBudget(name: "mcu", ramBytes: 2e6, flopBudgetPerRound: 1e15, airtimeBudgetS: 10)
+        XCTAssertThrowsError(try RankPlanner.upperBound(ceiling: 64, devices: [roomy, tiny], load: load, gap: gap)) {
+            let e = $0 as? RankInfeasibleError
+            XCTAssertEqual(e?.budget, "memory")
+            XCTAssertEqual(e?.device, "mcu")
+            XCTAssertTrue("\($0)".contains("memory budget"), "\($0)")
+        }
+        let starved = DeviceComputeBudget(name: "idle", ramBytes: 1e9, flopBudgetPerRound: 1e6, airtimeBudgetS: 10)
+        XCTAssertThrowsError(try RankPlanner.upperBound(ceiling: 64, devices: [starved], load: load, gap: gap)) {
+            XCTAssertEqual(($0 as? RankInfeasibleError)?.budget, "FLOP")
+        }
+        let mute = DeviceComputeBudget(name: "mute", ramBytes: 1e9, flopBudgetPerRound: 1e15, airtimeBudgetS: 1e-6)
+        XCTAssertThrowsError(try RankPlanner.upperBound(ceiling: 64, devices: [mute], load: load, gap: gap)) {
+            XCTAssertEqual(($0 as? RankInfeasibleError)?.budget, "latency")
+        }
+    }
+
+    func testConstantsAreValidated() {
+        var c = LearningConstants()
+        c.stepSize = 2  // > 1/L_s
+        XCTAssertThrowsError(try c.validate()) { XCTAssertEqual(($0 as? ConfigurationError)?.key, "step_size") }
+        XCTAssertThrowsError(try PilotSpectrum(singularValues: [])) 
+        XCTAssertThrowsError(try PilotSpectrum(singularValues: [1, .nan]))
+    }
+
+    func testSpectrumSums() throws {
+        let s = try PilotSpectrum(singularValues: [1, 3, 2])  // sorted: 9, 4, 1
+        XCTAssertEqual(s.head(1), 9)
+        XCTAssertEqual(s.tail(1), 5)
+        XCTAssertEqual(s.tail(3), 0)
+        XCTAssertEqual(s.head(10), 14)
+        XCTAssertEqual(AdapterShape(matrices: [(576, 576), (576, 192)], layers: 30).parameters(rank: 8), 8 * 30 * (1152 + 768))
+    }
+}
