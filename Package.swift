@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "Radio", targets: ["Radio"]),
         .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "HardwareProfiles", targets: ["HardwareProfiles"]),
         .executable(name: "edgenode", targets: ["EdgeNode"]),
         .executable(name: "basestation", targets: ["BaseStation"]),
     ],
@@ -36,6 +37,8 @@ let package = Package(
             dependencies: ["LinearAlgebra", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
         .target(name: "Wire", dependencies: ["CZeroMQ"], exclude: ["README.md"]),
+        .target(
+            name: "HardwareProfiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),
         .executableTarget(
             name: "EdgeNode",
             dependencies: [
@@ -46,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "BaseStation",
             dependencies: [
-                "Radio", "LinearAlgebra", "Wire",
+                "Radio", "LinearAlgebra", "Wire", "HardwareProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -55,6 +58,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "RadioTests", dependencies: ["Radio", "LinearAlgebra"], exclude: ["Fixtures"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "HardwareProfilesTests", dependencies: ["HardwareProfiles"]),
         .testTarget(name: "BaseStationTests", dependencies: ["BaseStation", "Radio"]),
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode"]),
     ],

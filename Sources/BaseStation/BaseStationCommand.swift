@@ -8,7 +8,7 @@ struct BaseStationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "basestation",
         abstract: "AirFL-LoRA base station: channels, over-the-air aggregation, receive beamforming.",
-        subcommands: [ChannelCommand.self, SolveCommand.self, DemoCommand.self, BenchAirCommand.self])
+        subcommands: [ChannelCommand.self, SolveCommand.self, PlanCommand.self, DemoCommand.self, BenchAirCommand.self])
 }
 
 /// Options every subcommand shares.

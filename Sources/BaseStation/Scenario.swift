@@ -9,6 +9,7 @@ struct Scenario: Decodable {
     var seed: UInt64 = 1
     var channel = ChannelConfiguration()
     var aircomp = AirCompSettings()
+    var plan = PlanSettings()
 
     /// `[aircomp]`: what each round sends.
     struct AirCompSettings: Decodable {
@@ -34,13 +35,13 @@ struct Scenario: Decodable {
             try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             streams = try c.decodeIfPresent(Int.self, forKey: .streams) ?? streams
-            if let one = try? c.decodeIfPresent(Double.self, forKey: .powerDBm) {
+            if let one = try? c.decodeNumberIfPresent(forKey: .powerDBm) {
                 powerDBm = [one]
             } else {
-                powerDBm = try c.decodeIfPresent([Double].self, forKey: .powerDBm) ?? powerDBm
+                powerDBm = try c.decodeNumbersIfPresent(forKey: .powerDBm) ?? powerDBm
             }
             updateReals = try c.decodeIfPresent(Int.self, forKey: .updateReals) ?? updateReals
-            noisePowerDBm = try c.decodeIfPresent(Double.self, forKey: .noisePowerDBm)
+            noisePowerDBm = try c.decodeNumberIfPresent(forKey: .noisePowerDBm)
             guard streams >= 1 else { throw ConfigurationError(key: "aircomp.streams", problem: "must be at least 1, got \(streams)") }
             guard updateReals >= 1 else { throw ConfigurationError(key: "aircomp.update_reals", problem: "must be at least 1, got \(updateReals)") }
             guard !powerDBm.isEmpty, powerDBm.allSatisfy({ $0.isFinite && $0 > -50 && $0 < 60 }) else {
@@ -58,7 +59,7 @@ struct Scenario: Decodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case seed, channel, aircomp }
+    enum CodingKeys: String, CodingKey, CaseIterable { case seed, channel, aircomp, plan }
 
     init() {}
 
@@ -72,6 +73,7 @@ struct Scenario: Decodable {
             throw ConfigurationError(key: "channel.\(e.key)", problem: e.problem)
         }
         aircomp = try c.decodeIfPresent(AirCompSettings.self, forKey: .aircomp) ?? aircomp
+        plan = try c.decodeIfPresent(PlanSettings.self, forKey: .plan) ?? plan
     }
 
     /// Reads and validates a scenario file.

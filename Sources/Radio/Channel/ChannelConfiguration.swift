@@ -131,30 +131,30 @@ extension ChannelConfiguration: Codable {
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
         var s = ChannelConfiguration()
         s.subcarriers = try c.decodeIfPresent(Int.self, forKey: .subcarriers) ?? s.subcarriers
-        s.subcarrierSpacingHz = try c.decodeIfPresent(Double.self, forKey: .subcarrierSpacingHz) ?? s.subcarrierSpacingHz
-        s.carrierHz = try c.decodeIfPresent(Double.self, forKey: .carrierHz) ?? s.carrierHz
+        s.subcarrierSpacingHz = try c.decodeNumberIfPresent(forKey: .subcarrierSpacingHz) ?? s.subcarrierSpacingHz
+        s.carrierHz = try c.decodeNumberIfPresent(forKey: .carrierHz) ?? s.carrierHz
         s.receiveAntennas = try c.decodeIfPresent(Int.self, forKey: .receiveAntennas) ?? s.receiveAntennas
         s.transmitAntennas = try c.decodeIfPresent(Int.self, forKey: .transmitAntennas) ?? s.transmitAntennas
         s.devices = try c.decodeIfPresent(Int.self, forKey: .devices) ?? s.devices
         s.profile = try c.decodeIfPresent(TDLProfile.self, forKey: .profile) ?? s.profile
-        s.delaySpreadS = try c.decodeIfPresent(Double.self, forKey: .delaySpreadS) ?? s.delaySpreadS
-        s.receiveCorrelation = try c.decodeIfPresent(Double.self, forKey: .receiveCorrelation) ?? s.receiveCorrelation
-        s.transmitCorrelation = try c.decodeIfPresent(Double.self, forKey: .transmitCorrelation) ?? s.transmitCorrelation
+        s.delaySpreadS = try c.decodeNumberIfPresent(forKey: .delaySpreadS) ?? s.delaySpreadS
+        s.receiveCorrelation = try c.decodeNumberIfPresent(forKey: .receiveCorrelation) ?? s.receiveCorrelation
+        s.transmitCorrelation = try c.decodeNumberIfPresent(forKey: .transmitCorrelation) ?? s.transmitCorrelation
         if let pl = try c.decodeIfPresent(String.self, forKey: .pathLoss) {
             if pl == "none" { s.pathLoss = nil } else if let m = PathLossScenario(rawValue: pl) { s.pathLoss = m } else {
                 throw ConfigurationError(key: CodingKeys.pathLoss.rawValue, problem: "must be one of UMi, UMa, none; got \"\(pl)\"")
             }
         }
-        s.distancesM = try c.decodeIfPresent([Double].self, forKey: .distancesM) ?? s.distancesM
-        s.minDistanceM = try c.decodeIfPresent(Double.self, forKey: .minDistanceM) ?? s.minDistanceM
-        s.maxDistanceM = try c.decodeIfPresent(Double.self, forKey: .maxDistanceM) ?? s.maxDistanceM
+        s.distancesM = try c.decodeNumbersIfPresent(forKey: .distancesM) ?? s.distancesM
+        s.minDistanceM = try c.decodeNumberIfPresent(forKey: .minDistanceM) ?? s.minDistanceM
+        s.maxDistanceM = try c.decodeNumberIfPresent(forKey: .maxDistanceM) ?? s.maxDistanceM
         s.shadowing = try c.decodeIfPresent(Bool.self, forKey: .shadowing) ?? s.shadowing
         s.lineOfSight = try c.decodeIfPresent(LineOfSightMode.self, forKey: .lineOfSight) ?? s.lineOfSight
-        s.noiseFigureDB = try c.decodeIfPresent(Double.self, forKey: .noiseFigureDB) ?? s.noiseFigureDB
-        s.temperatureK = try c.decodeIfPresent(Double.self, forKey: .temperatureK) ?? s.temperatureK
-        s.dopplerHz = try c.decodeIfPresent(Double.self, forKey: .dopplerHz) ?? s.dopplerHz
-        s.roundIntervalS = try c.decodeIfPresent(Double.self, forKey: .roundIntervalS) ?? s.roundIntervalS
-        s.csiNMSE = try c.decodeIfPresent(Double.self, forKey: .csiNMSE) ?? s.csiNMSE
+        s.noiseFigureDB = try c.decodeNumberIfPresent(forKey: .noiseFigureDB) ?? s.noiseFigureDB
+        s.temperatureK = try c.decodeNumberIfPresent(forKey: .temperatureK) ?? s.temperatureK
+        s.dopplerHz = try c.decodeNumberIfPresent(forKey: .dopplerHz) ?? s.dopplerHz
+        s.roundIntervalS = try c.decodeNumberIfPresent(forKey: .roundIntervalS) ?? s.roundIntervalS
+        s.csiNMSE = try c.decodeNumberIfPresent(forKey: .csiNMSE) ?? s.csiNMSE
         try s.validate()
         self = s
     }
@@ -217,4 +217,22 @@ public enum ThermalNoise {
 public enum PowerUnits {
     public static func watts(dBm: Double) -> Double { pow(10, (dBm - 30) / 10) }
     public static func dBm(watts: Double) -> Double { 10 * log10(watts) + 30 }
+}
+
+extension KeyedDecodingContainer {
+    /// A real number that may be written as an integer (TOML's `5` for `5.0`).
+    public func decodeNumberIfPresent(forKey key: Key) throws -> Double? {
+        guard contains(key) else { return nil }
+        if let d = try? decode(Double.self, forKey: key) { return d }
+        if let i = try? decode(Int.self, forKey: key) { return Double(i) }
+        return try decode(Double.self, forKey: key)  // rethrows the type mismatch with its coding path
+    }
+
+    /// A list of reals that may be written as integers.
+    public func decodeNumbersIfPresent(forKey key: Key) throws -> [Double]? {
+        guard contains(key) else { return nil }
+        if let d = try? decode([Double].self, forKey: key) { return d }
+        if let i = try? decode([Int].self, forKey: key) { return i.map(Double.init) }
+        return try decode([Double].self, forKey: key)
+    }
 }

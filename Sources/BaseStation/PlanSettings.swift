@@ -1,0 +1,101 @@
+import Foundation
+import HardwareProfiles
+import Radio
+
+/// The `[plan]` table of a scenario: learning constants, the model being adapted, the pilot
+/// spectrum, the devices' hardware profiles (docs/optimality-gap.md names every constant).
+struct PlanSettings: Decodable {
+    var rankCeiling = 64
+    var profiles: [String] = []
+    var symbolDurationS = 35.7e-6
+    var constants = LearningConstants()
+    var baseParameters = 134_515_008.0   // SmolLM2-135M
+    var baseBytes = 95.0e6                // Q4_1 weights + Q8_0 embedding
+    var activationBytes = 60.0e6          // ctx 256 with recomputation
+    var layers = 30
+    var adapted: [[Int]] = [[576, 576], [576, 192], [576, 192], [576, 576]]  // q, k, v, o: (d_in, d_out)
+    var localSteps = 4
+    var tokensPerStep = 256
+    var pilotSingularValues: [Double]? = nil
+    var pilotPowerLaw = 0.8
+    var pilotEnergy = 1.0
+    var pilotCount = 64
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case rankCeiling = "r_max", profiles, symbolDurationS = "symbol_duration_s"
+        case smoothness, plConstant = "pl_constant", stepSize = "step_size", gradientVariance = "gradient_variance"
+        case rounds, initialGap = "initial_gap"
+        case baseParameters = "base_parameters", baseBytes = "base_bytes", activationBytes = "activation_bytes"
+        case layers, adapted, localSteps = "local_steps", tokensPerStep = "tokens_per_step"
+        case pilotSingularValues = "pilot_singular_values", pilotPowerLaw = "pilot_power_law"
+        case pilotEnergy = "pilot_energy", pilotCount = "pilot_count"
+    }
+
+    init() {}
+
+    init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws { value = try c.decodeIfPresent(T.self, forKey: key) ?? value }
+        func get(_ key: CodingKeys, _ value: inout Double) throws { value = try c.decodeNumberIfPresent(forKey: key) ?? value }
+        try get(.rankCeiling, &rankCeiling)
+        try get(.profiles, &profiles)
+        try get(.symbolDurationS, &symbolDurationS)
+        try get(.smoothness, &constants.smoothness)
+        try get(.plConstant, &constants.plConstant)
+        try get(.stepSize, &constants.stepSize)
+        try get(.gradientVariance, &constants.gradientVariance)
+        try get(.rounds, &constants.rounds)
+        try get(.initialGap, &constants.initialGap)
+        try get(.baseParameters, &baseParameters)
+        try get(.baseBytes, &baseBytes)
+        try get(.activationBytes, &activationBytes)
+        try get(.layers, &layers)
+        try get(.adapted, &adapted)
+        try get(.localSteps, &localSteps)
+        try get(.tokensPerStep, &tokensPerStep)
+        pilotSingularValues = try c.decodeNumbersIfPresent(forKey: .pilotSingularValues)
+        try get(.pilotPowerLaw, &pilotPowerLaw)
+        try get(.pilotEnergy, &pilotEnergy)
+        try get(.pilotCount, &pilotCount)
+        func check(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {
+            if !ok { throw ConfigurationError(key: "plan.\(key.rawValue)", problem: problem) }
+        }
+        try check(rankCeiling >= 1, .rankCeiling, "must be ≥ 1")
+        try check(symbolDurationS > 0, .symbolDurationS, "must be > 0")
+        try check(layers >= 1, .layers, "must be ≥ 1")
+        try check(!adapted.isEmpty && adapted.allSatisfy { $0.count == 2 && $0[0] > 0 && $0[1] > 0 }, .adapted, "must list [d_in, d_out] pairs of positive sizes")
+        try check(localSteps >= 1 && tokensPerStep >= 1, .localSteps, "local_steps and tokens_per_step must be ≥ 1")
+        try check(baseParameters > 0 && baseBytes > 0 && activationBytes >= 0, .baseBytes, "model sizes must be positive")
+        do { try constants.validate() } catch let e as ConfigurationError { throw ConfigurationError(key: "plan.\(e.key)", problem: e.problem) }
+    }
+
+    /// The pilot spectrum: given singular values, or the power-law prior.
+    func spectrum() throws -> PilotSpectrum {
+        if let s = pilotSingularValues { return try PilotSpectrum(singularValues: s) }
+        return try PilotSpectrum.powerLaw(count: pilotCount, exponent: pilotPowerLaw, energy: pilotEnergy)
+    }
+
+    /// One profile per device: the list as given, or its single entry for everyone. Relative paths
+    /// are tried against the working directory, then against the scenario's folder and its parents.
+    func loadProfiles(devices: Int, scenarioPath: String?) throws -> [HardwareProfile] {
+        guard !profiles.isEmpty else { throw ConfigurationError(key: "plan.profiles", problem: "list at least one hwprofiles/*.toml") }
+        guard profiles.count == 1 || profiles.count == devices else {
+            throw ConfigurationError(key: "plan.profiles", problem: "has \(profiles.count) entries for \(devices) devices (give one, or one per device)")
+        }
+        let paths = profiles.count == 1 ? Array(repeating: profiles[0], count: devices) : profiles
+        return try paths.map { try HardwareProfile.load(resolve($0, scenarioPath: scenarioPath)) }
+    }
+
+    private func resolve(_ path: String, scenarioPath: String?) -> String {
+        if path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) { return path }
+        guard let scenarioPath else { return path }
+        var dir = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent(path).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return path
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import XCTest
+
+final class PlanCommandTests: XCTestCase {
+    var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    func scenario(profiles: String, distances: String = "[40.0, 80.0]", baseBytes: String = "1.0e6", extra: String = "") -> String {
+        """
+        seed = 3
+        [channel]
+        subcarriers = 8
+        rx_antennas = 4
+        tx_antennas = 2
+        devices = 2
+        path_loss = "UMi"
+        distances_m = \(distances)
+        [aircomp]
+        streams = 2
+        [plan]
+        r_max = 16
+        profiles = \(profiles)
+        layers = 2
+        adapted = [[64, 64], [64, 16]]
+        base_parameters = 100000
+        base_bytes = \(baseBytes)
+        activation_bytes = 1.0e6
+        pilot_count = 16
+        \(extra)
+        """
+    }
+
+    func write(_ text: String) throws -> String {
+        let dir = try temporaryDirectory(self)
+        let path = dir.appendingPathComponent("plan.toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testPlanReportsRankGapAlternationsAndBinding() throws {
+        let pi4 = repository.appendingPathComponent("hwprofiles/raspberry-pi-4.toml").path
+        let path = try write(scenario(profiles: "[\"\(pi4)\"]"))
+        let r = try runProduct("basestation", ["plan", "--scenario", path, "--brute-force", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try r.json()
+        let rank = try XCTUnwrap(json["rank"] as? Int)
+        XCTAssertTrue((1...16).contains(rank))
+        let gap = try XCTUnwrap(json["gap"] as? [String: Double])
+        XCTAssertNotNil(gap["\(rank)"])
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(json["alternations"] as? Int), 1)
+        XCTAssertEqual(json["binding"] as? String, "none")  // r_max = 16 binds before the Pi's budgets
+        XCTAssertEqual(json["brute_force_rank"] as? Int, rank)
+    }
+
+    func testInfeasibleBudgetIsAClearError() throws {
+        // The ESP32-S3's 8 MB cannot hold a 95 MB base model.
+        let esp = repository.appendingPathComponent("hwprofiles/esp32-s3.toml").path
+        let path = try write(scenario(profiles: "[\"\(esp)\"]", baseBytes: "95.0e6"))
+        let r = try runProduct("basestation", ["plan", "--scenario", path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("memory budget"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("esp32-s3"), r.stderr)
+        // A profile list of the wrong length names the key.
+        let pi4 = repository.appendingPathComponent("hwprofiles/raspberry-pi-4.toml").path
+        let wrong = try write(scenario(profiles: "[\"\(pi4)\", \"\(pi4)\", \"\(pi4)\"]"))
+        let w = try runProduct("basestation", ["plan", "--scenario", wrong])
+        XCTAssertEqual(w.status, 1)
+        XCTAssertTrue(w.stderr.contains("plan.profiles"), w.stderr)
+        // A step size above 1/L_s names its key.
+        let bad = try write(scenario(profiles: "[\"\(pi4)\"]", extra: "step_size = 3.0"))
+        let b = try runProduct("basestation", ["plan", "--scenario", bad])
+        XCTAssertEqual(b.status, 1)
+        XCTAssertTrue(b.stderr.contains("plan.step_size"), b.stderr)
+    }
+}
