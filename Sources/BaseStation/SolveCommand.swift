@@ -22,10 +22,13 @@ struct SolveCommand: ParsableCommand {
     @Option(help: "Log-sum-exp temperatures of the continuation, relative to the objective, comma-separated.") var temperatures: String?
     @Option(help: "Conjugate-gradient iterations per continuation stage at most.") var stageIterations: Int?
     @Option(help: "Iterations of the first stage, which screens the starts.") var screenIterations: Int?
+    @Option(help: "Starts carried through every continuation stage (the best after screening).") var survivors: Int?
+    @Option(help: "With warm starts, run only the last N continuation stages from them (fast mode; 0 = full pipeline).") var warmStages: Int?
     @Flag(inversion: .prefixedNo, help: "Warm-start each subcarrier from its neighbour's answer.") var warmStart = true
     @Option(help: "Worker threads.") var threads: Int = 2
     @Option(help: "Seed of the random starts.") var seed: UInt64 = 1
     @Option(help: "Write A as complex64 .npy of shape (N_sc, N_r, L).") var saveBeamformers: String?
+    @Option(help: "Start from these beamformers too (last round's answer), complex64 .npy of shape (N_sc, N_r, L).") var initialBeamformers: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -51,10 +54,13 @@ struct SolveCommand: ParsableCommand {
             }
             if let v = stageIterations { options.maxIterationsPerStage = v }
             if let v = screenIterations { options.screeningIterations = v }
+            if let v = survivors { options.survivors = v }
+            if let v = warmStages { options.warmStages = v }
+            let initial = try initialBeamformers.map { try loadBeamformers($0, like: h) }
             let start = DispatchTime.now().uptimeNanoseconds
             let result = try ReceiveBeamformer.solve(
                 channels: h, streams: streams, powerW: powerDBm.map { PowerUnits.watts(dBm: $0) }, weights: w, method: m,
-                options: options, seed: seed, warmAcrossSubcarriers: warmStart, threads: threads)
+                options: options, warmStart: initial, seed: seed, warmAcrossSubcarriers: warmStart, threads: threads)
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             let sigma2 = PowerUnits.watts(dBm: noiseDbm)
             let mse = result.objective.map { sigma2 * Double(streams) * $0 }
@@ -72,6 +78,22 @@ struct SolveCommand: ParsableCommand {
             if json { try printJSON(object); return }
             print(String(format: "%@: objective mean %.6g, MSE mean %.4g, %d iterations, %.1f ms (%.2f ms per subcarrier), max relative gradient %.2g",
                          m.rawValue, result.objectiveMean, mse.reduce(0, +) / Double(mse.count), result.iterations, ms, ms / Double(h.subcarriers), result.gradientNormMax))
+        }
+    }
+
+    /// Beamformers saved by `--save-beamformers`, checked against the channels' shape.
+    func loadBeamformers(_ path: String, like h: ChannelTensor) throws -> [ComplexMatrix<Double>] {
+        let array = try NumpyArray.read(path: path)
+        guard array.dtype == .complex64, array.shape == [h.subcarriers, h.receiveAntennas, streams] else {
+            throw NumpyError.wrongShape(path: path, found: array.shape, expected: "complex64 (\(h.subcarriers), \(h.receiveAntennas), \(streams))")
+        }
+        return try (0..<h.subcarriers).map { n in
+            let a = ComplexMatrix<Double>(rows: h.receiveAntennas, cols: streams) { r, l in
+                let v = array.complexValues[(n * h.receiveAntennas + r) * streams + l]
+                return Complex(Double(v.real), Double(v.imaginary))
+            }
+            // Re-orthonormalise: the file holds complex64.
+            return try a.qr().q
         }
     }
 

@@ -54,10 +54,14 @@ final class RankSelectionTests: XCTestCase {
                 let brute = try RankPlanner.bruteForce(gap: gap, channels: h, maxRank: 12)
                 let plan = try RankPlanner.plan(gap: gap, channels: h, upperBound: (12, "none"))
                 let table = brute.gaps.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-                XCTAssertEqual(plan.rank, brute.rank, "ratio \(ratio) mixed \(mixed): brute force \(table)")
-                // The beamformers of the two runs are local optima from different starts: equal to
-                // the solver's accuracy, never meaningfully worse.
-                XCTAssertLessThanOrEqual(plan.components.total, brute.gaps[brute.rank]! * (1 + 1e-3))
+                // The inner manifold solves find local optima, so G(r, A*(r)) carries ~1e-4 of solver
+                // noise: the planner must pick the brute-force minimiser, or a rank whose G is within
+                // 1e-3 of it (only ever the case on a flat curve).
+                let best = brute.gaps[brute.rank]!
+                let acceptable = brute.gaps.filter { $0.value <= best * (1 + 1e-3) }.map(\.key)
+                XCTAssertTrue(acceptable.contains(plan.rank), "ratio \(ratio) mixed \(mixed): chose \(plan.rank), brute force \(table)")
+                if acceptable.count == 1 { XCTAssertEqual(plan.rank, brute.rank) }
+                XCTAssertLessThanOrEqual(plan.components.total, best * (1 + 1e-3))
                 if brute.rank > 1 && brute.rank < 12 { interior += 1 } else { edges += 1 }
             }
         }

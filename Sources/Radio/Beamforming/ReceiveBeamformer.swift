@@ -55,8 +55,9 @@ public enum ReceiveBeamformer {
         var answers = [BeamformerSolution?](repeating: nil, count: N)
         var failure: Error?
         let workers = method == .manifold ? max(1, min(threads, N)) : 1
+        // The solver's products are tiny: OpenBLAS's own threads would only spin.
         let previousBLAS = BLASRuntime.threads
-        if workers > 1 { BLASRuntime.threads = 1 }
+        BLASRuntime.threads = 1
         defer { BLASRuntime.threads = previousBLAS }
         let lock = DispatchQueue(label: "beamformer.results")
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -116,9 +117,23 @@ public enum ReceiveBeamformer {
         case .weakest: return finish(try weakestStart(p))
         case .random: return finish(try randomStart(p, &g))
         case .manifold:
+            let solver = GrassmannSolver(problem: p, options: options)
+            if !warm.isEmpty, options.warmStages > 0 {
+                var best: BeamformerSolution? = nil
+                var iterations = 0
+                for s in warm {
+                    guard let r = solver.run(from: s, temperatures: Array(options.temperatures.suffix(options.warmStages))) else { continue }
+                    iterations += r.iterations
+                    let candidate = finish(r.a, gradientNorm: r.gradientNorm)
+                    if best == nil || candidate.objective < best!.objective { best = candidate }
+                }
+                if var answer = best {
+                    answer.iterations = iterations
+                    return answer
+                }
+            }
             var starts = warm + [try eigenStart(p), try weakestStart(p)]
             for _ in 0..<options.randomStarts { starts.append(try randomStart(p, &g)) }
-            let solver = GrassmannSolver(problem: p, options: options)
             // First stage from every start; the best survivors go through the remaining stages.
             var iterations = 0
             var firstStage = [(a: ComplexMatrix<Double>, value: Double)]()
