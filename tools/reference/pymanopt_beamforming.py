@@ -24,17 +24,17 @@ import pymanopt
 from pymanopt.manifolds import ComplexGrassmann
 from pymanopt.optimizers import ConjugateGradient
 
-TEMPERATURES = [0.1, 0.03, 0.01, 0.003, 0.001]
+TEMPERATURES = [0.1, 0.01, 0.001, 0.0003]
 
 
 def terms(A, G, c):
     return np.array([ck * np.trace(np.linalg.inv(A.conj().T @ Gk @ A)).real for Gk, ck in zip(G, c)])
 
 
-def solve(G, c, n_r, L, start, rng_seed):
+def solve(G, c, n_r, L, start, temperatures):
     manifold = ComplexGrassmann(n_r, L)
     A = start
-    for tau in TEMPERATURES:
+    for tau in temperatures:
         scale = terms(A, G, c).max()
 
         @pymanopt.function.numpy(manifold)
@@ -70,7 +70,10 @@ def main():
     ap.add_argument("--subcarriers", type=int, default=8)
     ap.add_argument("--power-dbm", type=float, default=23.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--temperatures", default=",".join(str(t) for t in TEMPERATURES),
+                    help="continuation schedule, comma-separated (default: the project's)")
     args = ap.parse_args()
+    temperatures = [float(t) for t in args.temperatures.split(",")]
 
     H = np.load(args.channels).astype(np.complex128)
     n_sc, K, n_r, n_t = H.shape
@@ -87,7 +90,7 @@ def main():
             X0 = rng.standard_normal((n_r, L)) + 1j * rng.standard_normal((n_r, L))
             X0, _ = np.linalg.qr(X0)
             t0 = time.perf_counter()
-            A = solve(G, c, n_r, L, X0, args.seed)
+            A = solve(G, c, n_r, L, X0, temperatures)
             if first_time is None:
                 first_time = time.perf_counter() - t0
             best = min(best, terms(A, G, c).max())

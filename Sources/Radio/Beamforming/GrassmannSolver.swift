@@ -6,7 +6,7 @@ import Numerics
 public struct ManifoldSolverOptions: Sendable {
     /// Smoothing temperatures of the log-sum-exp, relative to the objective at the stage's start;
     /// each stage warm-starts from the last (continuation).
-    public var temperatures: [Double] = [0.1, 0.03, 0.01, 0.003, 0.001]
+    public var temperatures: [Double] = [0.1, 0.01, 0.001, 0.0003]
     /// Riemannian conjugate-gradient iterations per stage at most.
     public var maxIterationsPerStage = 150
     /// Iterations of the first stage, run from every start to pick the survivors.
