@@ -20,9 +20,9 @@ public struct ManifoldSolverOptions: Sendable {
     /// Random starts besides the `eigen` and `weakest` ones (and any warm start).
     public var randomStarts = 2
     /// Starts kept after the first stage (the best ones by true objective) for the remaining stages.
-    /// One survivor is ~2× faster but lands ~1 % higher on average against Pymanopt's best of 32
-    /// restarts (BENCHMARKS.md); three keep the mean within 0.6 %.
-    public var survivors = 3
+    /// One survivor is faster but lands 1.3 % above Pymanopt's best of 32 restarts on average;
+    /// two keep the mean within 0.9 %, and a third adds time but no quality (BENCHMARKS.md).
+    public var survivors = 2
     /// With a warm start (a neighbouring subcarrier's or the last round's answer), only the last
     /// `warmStages` temperatures run, from the warm starts alone: they already sit in a good basin.
     /// 0 (the default) disables the shortcut: warm starts join the cold pipeline as extra starts.
