@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Radio", targets: ["Radio"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "HardwareProfiles", targets: ["HardwareProfiles"]),
+        .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .executable(name: "edgenode", targets: ["EdgeNode"]),
         .executable(name: "basestation", targets: ["BaseStation"]),
     ],
@@ -38,6 +39,10 @@ let package = Package(
             exclude: ["README.md"]),
         .target(name: "Wire", dependencies: ["CZeroMQ"], exclude: ["README.md"]),
         .target(
+            name: "LanguageModel",
+            dependencies: ["LinearAlgebra", "COpenBLAS"],
+            exclude: ["README.md"]),
+        .target(
             name: "HardwareProfiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),
         .executableTarget(
             name: "EdgeNode",
@@ -59,6 +64,7 @@ let package = Package(
         .testTarget(name: "RadioTests", dependencies: ["Radio", "LinearAlgebra"], exclude: ["Fixtures"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "HardwareProfilesTests", dependencies: ["HardwareProfiles"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Radio"], exclude: ["Fixtures"]),
         .testTarget(name: "BaseStationTests", dependencies: ["BaseStation", "Radio"]),
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode"]),
     ],

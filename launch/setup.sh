@@ -18,6 +18,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The default model (DESIGN.md §4): used by the tests that are about it and by the fleet.
+launch/fetch-model.sh
+
 mode=${1:-debug}
 case "$mode" in
   debug) swift build ;;
