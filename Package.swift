@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "EdgeNode",
             dependencies: [
-                "Radio", "LinearAlgebra", "Wire",
+                "Radio", "LinearAlgebra", "Wire", "LanguageModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
