@@ -1,0 +1,46 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import LanguageModel
+
+/// `edgenode eval`: perplexity of a text under a GGUF Llama model.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Perplexity of a text: tokens without BOS, non-overlapping windows of --ctx, every token but each window's first scored.")
+    @Option(help: "GGUF model.") var model: String
+    @Option(help: "Text file (UTF-8).") var text: String
+    @Option(help: "Window length in tokens.") var ctx: Int = 256
+    @Option(help: "Score at most this many tokens of the text (0: all).") var maxTokens: Int = 0
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        do {
+            guard ctx >= 2 else { throw ValidationError("--ctx must be at least 2") }
+            let file = try GGUFFile(path: model)
+            let tokenizer = try BPETokenizer(gguf: file)
+            let llama = try LlamaModel(gguf: file)
+            guard let data = FileManager.default.contents(atPath: text), let string = String(data: data, encoding: .utf8) else {
+                throw ValidationError("\(text): cannot read as UTF-8")
+            }
+            var tokens = tokenizer.encode(string)
+            if maxTokens > 0 { tokens = Array(tokens.prefix(maxTokens)) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try LlamaForward(model: llama).perplexity(tokens: tokens, context: ctx)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let object: [String: Any] = [
+                "perplexity": result.perplexity, "tokens": tokens.count, "scored_tokens": result.scoredTokens,
+                "tokens_per_s": Double(tokens.count) / seconds, "ctx": ctx, "log_probabilities": result.logProbabilities,
+            ]
+            if json {
+                FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+                FileHandle.standardOutput.write(Data("\n".utf8))
+            } else {
+                print(String(format: "perplexity %.4f over %d scored tokens (%d tokens, ctx %d), %.1f tokens/s", result.perplexity, result.scoredTokens, tokens.count, ctx, Double(tokens.count) / seconds))
+            }
+        } catch let e as ValidationError { throw e } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import XCTest
+@testable import LanguageModel
+
+/// SmolLM2's forward pass against llama.cpp's on the same tokens and windows
+/// (tools/reference/llamacpp_perplexity.py --record). llama.cpp quantises activations to 8 bits
+/// inside its matmuls, so per-token log-probabilities agree closely, not exactly.
+final class LlamaForwardTests: XCTestCase {
+    var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    func testPerplexityMatchesLlamaCpp() throws {
+        let model = repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        guard FileManager.default.fileExists(atPath: model) else { return XCTFail("\(model) is missing: run launch/fetch-model.sh") }
+        let fixture = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: repository.appendingPathComponent(
+            "Tests/LanguageModelTests/Fixtures/perplexity_llamacpp.json"))) as? [String: Any])
+        let file = try GGUFFile(path: model)
+        let tokenizer = try BPETokenizer(gguf: file)
+        let text = try XCTUnwrap(fixture["text"] as? String)
+        let reference = try XCTUnwrap(fixture["tokens"] as? [Int])
+        let maxTokens = try XCTUnwrap(fixture["max_tokens"] as? Int)
+        let tokens = Array(tokenizer.encode(text).prefix(maxTokens))
+        XCTAssertEqual(tokens, reference)
+        let result = try LlamaForward(model: try LlamaModel(gguf: file)).perplexity(tokens: tokens, context: try XCTUnwrap(fixture["ctx"] as? Int))
+        let expected = try XCTUnwrap(fixture["perplexity"] as? Double)
+        XCTAssertEqual(result.perplexity / expected, 1, accuracy: 0.01, "ours \(result.perplexity) vs llama.cpp \(expected)")
+        let theirs = try XCTUnwrap(fixture["log_probabilities"] as? [Double])
+        XCTAssertEqual(result.logProbabilities.count, theirs.count)
+        let meanAbs = zip(result.logProbabilities, theirs).map { abs($0 - $1) }.reduce(0, +) / Double(theirs.count)
+        XCTAssertLessThan(meanAbs, 0.1, "mean |Δ log p| = \(meanAbs)")
+    }
+}
