@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
+        .library(name: "Randomness", targets: ["Randomness"]),
         .library(name: "Radio", targets: ["Radio"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "HardwareProfiles", targets: ["HardwareProfiles"]),
@@ -33,14 +34,15 @@ let package = Package(
             name: "LinearAlgebra",
             dependencies: ["COpenBLAS", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
+        .target(name: "Randomness", exclude: ["README.md"]),
         .target(
             name: "Radio",
-            dependencies: ["LinearAlgebra", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: ["LinearAlgebra", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
         .target(name: "Wire", dependencies: ["CZeroMQ"], exclude: ["README.md"]),
         .target(
             name: "LanguageModel",
-            dependencies: ["LinearAlgebra", "COpenBLAS"],
+            dependencies: ["LinearAlgebra", "COpenBLAS", "Randomness"],
             exclude: ["README.md"]),
         .target(
             name: "HardwareProfiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),

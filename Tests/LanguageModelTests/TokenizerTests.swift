@@ -40,6 +40,20 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    /// Documents joined with end-of-text and cut into windows; a 1-token tail is dropped.
+    func testWindowPacking() throws {
+        let model = repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        guard FileManager.default.fileExists(atPath: model) else { return XCTFail("\(model) is missing: run launch/fetch-model.sh") }
+        let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: model))
+        let docs = [Document(text: "Hello world", category: "a"), Document(text: "It's a test.", category: "a")]
+        let stream = tokenizer.encode("Hello world") + [2] + tokenizer.encode("It's a test.") + [2]
+        let windows = WindowPacker.pack(docs, tokenizer: tokenizer, length: 4)
+        XCTAssertEqual(windows.flatMap { $0 }, Array(stream.prefix(windows.flatMap { $0 }.count)))
+        XCTAssertTrue(windows.dropLast().allSatisfy { $0.count == 4 })
+        XCTAssertGreaterThanOrEqual(windows.last!.count, 2)
+        XCTAssertEqual(tokenizer.eosID, 2)
+    }
+
     func testByteTableIsABijection() {
         let (forward, backward) = BPETokenizer.byteTable()
         XCTAssertEqual(Set(forward).count, 256)

@@ -28,7 +28,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 
     @inline(__always)
-    static func splitMix(_ state: inout UInt64) -> UInt64 {
+    public static func splitMix(_ state: inout UInt64) -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -62,17 +62,4 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// Standard normal N(0, 1) by the ziggurat method.
     @inline(__always)
     public mutating func normal() -> Double { Ziggurat.shared.sample(&self) }
-}
-
-/// Labels of the PRNG substreams, so no two purposes share one by accident.
-public enum RandomStream: UInt64, Sendable {
-    case channelTaps = 1
-    case largeScale = 2
-    case csiError = 3
-    case noise = 4
-    case update = 5
-    case beamformerStart = 6
-    case timeEvolution = 7
-    case lineOfSight = 8
-    case combinedNoise = 9
 }

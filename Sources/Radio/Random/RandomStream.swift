@@ -1,0 +1,14 @@
+@_exported import Randomness
+
+/// Labels of the PRNG substreams, so no two purposes share one by accident.
+public enum RandomStream: UInt64, Sendable {
+    case channelTaps = 1
+    case largeScale = 2
+    case csiError = 3
+    case noise = 4
+    case update = 5
+    case beamformerStart = 6
+    case timeEvolution = 7
+    case lineOfSight = 8
+    case combinedNoise = 9
+}
