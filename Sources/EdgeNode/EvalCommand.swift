@@ -10,6 +10,7 @@ struct EvalCommand: ParsableCommand {
         abstract: "Perplexity of a text: tokens without BOS, non-overlapping windows of --ctx, every token but each window's first scored.")
     @Option(help: "GGUF model.") var model: String
     @Option(help: "Text file (UTF-8).") var text: String
+    @Option(help: "LoRA adapter in llama.cpp's GGUF format, applied on top of the model.") var adapter: String?
     @Option(help: "Window length in tokens.") var ctx: Int = 256
     @Option(help: "Score at most this many tokens of the text (0: all).") var maxTokens: Int = 0
     @Flag(help: "Print JSON.") var json = false
@@ -26,7 +27,8 @@ struct EvalCommand: ParsableCommand {
             var tokens = tokenizer.encode(string)
             if maxTokens > 0 { tokens = Array(tokens.prefix(maxTokens)) }
             let start = DispatchTime.now().uptimeNanoseconds
-            let result = try LlamaForward(model: llama).perplexity(tokens: tokens, context: ctx)
+            let lora = try adapter.map { try LoRAAdapter(gguf: try GGUFFile(path: $0), config: llama.config) }
+            let result = try LlamaForward(model: llama, adapter: lora).perplexity(tokens: tokens, context: ctx)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let object: [String: Any] = [
                 "perplexity": result.perplexity, "tokens": tokens.count, "scored_tokens": result.scoredTokens,

@@ -9,18 +9,16 @@ final class LlamaForwardTests: XCTestCase {
     var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
     func testPerplexityMatchesLlamaCpp() throws {
-        let model = repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: model) else { return XCTFail("\(model) is missing: run launch/fetch-model.sh") }
         let fixture = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: repository.appendingPathComponent(
             "Tests/LanguageModelTests/Fixtures/perplexity_llamacpp.json"))) as? [String: Any])
-        let file = try GGUFFile(path: model)
+        let (file, model) = try SharedModel.load()
         let tokenizer = try BPETokenizer(gguf: file)
         let text = try XCTUnwrap(fixture["text"] as? String)
         let reference = try XCTUnwrap(fixture["tokens"] as? [Int])
         let maxTokens = try XCTUnwrap(fixture["max_tokens"] as? Int)
         let tokens = Array(tokenizer.encode(text).prefix(maxTokens))
         XCTAssertEqual(tokens, reference)
-        let result = try LlamaForward(model: try LlamaModel(gguf: file)).perplexity(tokens: tokens, context: try XCTUnwrap(fixture["ctx"] as? Int))
+        let result = try LlamaForward(model: model).perplexity(tokens: tokens, context: try XCTUnwrap(fixture["ctx"] as? Int))
         let expected = try XCTUnwrap(fixture["perplexity"] as? Double)
         XCTAssertEqual(result.perplexity / expected, 1, accuracy: 0.01, "ours \(result.perplexity) vs llama.cpp \(expected)")
         let theirs = try XCTUnwrap(fixture["log_probabilities"] as? [Double])

@@ -3,7 +3,7 @@
 with the same chunking: the text tokenized without BOS, non-overlapping windows of CTX tokens, every
 token but each window's first scored from the tokens before it in its window.
 
-    llamacpp_perplexity.py MODEL.gguf TEXT --ctx 128 [--max-tokens N] [--ours OURS.json] [--record FIXTURE.json]
+    llamacpp_perplexity.py MODEL.gguf TEXT --ctx 128 [--max-tokens N] [--lora A.gguf] [--ours OURS.json] [--record FIXTURE.json]
 OURS.json is `edgenode eval --json` output: then the per-token log-probabilities are compared too.
 A development aid, not a CI dependency (../shared/tools/reference-env.sh).
 """
@@ -19,10 +19,11 @@ ap.add_argument("text")
 ap.add_argument("--ctx", type=int, default=256)
 ap.add_argument("--max-tokens", type=int, default=0)
 ap.add_argument("--ours")
+ap.add_argument("--lora", help="a GGUF LoRA adapter for llama.cpp to apply")
 ap.add_argument("--record", help="also write {text, ctx, tokens, perplexity, log_probabilities} here (test fixture)")
 args = ap.parse_args()
 
-llm = Llama(model_path=args.model, n_ctx=args.ctx, n_batch=args.ctx, logits_all=True, verbose=False)
+llm = Llama(model_path=args.model, n_ctx=args.ctx, n_batch=args.ctx, logits_all=True, verbose=False, lora_path=args.lora)
 tokens = llm.tokenize(open(args.text, encoding="utf-8").read().encode(), add_bos=False, special=False)
 if args.max_tokens:
     tokens = tokens[: args.max_tokens]

@@ -12,8 +12,14 @@ import Foundation
 /// Every matrix product is one sgemm.
 public struct LlamaForward {
     public let model: LlamaModel
+    /// LoRA adapter added to the projections it targets: y = h Wᵀ + (α/r)(h Aᵀ) Bᵀ.
+    public let adapter: LoRAAdapter?
 
-    public init(model: LlamaModel) { self.model = model }
+    public init(model: LlamaModel, adapter: LoRAAdapter? = nil) {
+        if let a = adapter { precondition(a.pairs.count == model.config.layers, "adapter has \(a.pairs.count) layers, model \(model.config.layers)") }
+        self.model = model
+        self.adapter = adapter
+    }
 
     /// Logits [T][vocab] for `tokens` (positions 0..<T).
     public func logits(_ tokens: [Int]) throws -> [Float] {
@@ -31,21 +37,29 @@ public struct LlamaForward {
         var scores = [Float](repeating: 0, count: T * T)
         var g = [Float](repeating: 0, count: T * ff), u = [Float](repeating: 0, count: T * ff)
         let (cosines, sines) = rotaryTables(positions: T, headDimension: hd, base: c.ropeBase)
-        for layer in model.layers {
+        for (index, layer) in model.layers.enumerated() {
+            let lora = adapter?.pairs[index] ?? [:]
             rmsNorm(x, layer.attentionNorm, rows: T, width: d, eps: c.rmsEpsilon, into: &h)
             matmul(h, layer.wq, rows: T, inner: d, outputs: d, into: &q)
             matmul(h, layer.wk, rows: T, inner: d, outputs: kv, into: &k)
             matmul(h, layer.wv, rows: T, inner: d, outputs: kv, into: &v)
+            if let p = lora[.q] { addLoRA(h, p, rows: T, into: &q) }
+            if let p = lora[.k] { addLoRA(h, p, rows: T, into: &k) }
+            if let p = lora[.v] { addLoRA(h, p, rows: T, into: &v) }
             rotate(&q, rows: T, width: d, headDimension: hd, cosines, sines)
             rotate(&k, rows: T, width: kv, headDimension: hd, cosines, sines)
             attention(q: q, k: k, v: v, tokens: T, scores: &scores, into: &attn)
             matmul(attn, layer.wo, rows: T, inner: d, outputs: d, into: &h)
+            if let p = lora[.o] { addLoRA(attn, p, rows: T, into: &h) }
             for i in 0..<(T * d) { x[i] += h[i] }
             rmsNorm(x, layer.ffnNorm, rows: T, width: d, eps: c.rmsEpsilon, into: &h)
             matmul(h, layer.gate, rows: T, inner: d, outputs: ff, into: &g)
             matmul(h, layer.up, rows: T, inner: d, outputs: ff, into: &u)
+            if let p = lora[.gate] { addLoRA(h, p, rows: T, into: &g) }
+            if let p = lora[.up] { addLoRA(h, p, rows: T, into: &u) }
             for i in 0..<(T * ff) { g[i] = g[i] / (1 + exp(-g[i])) * u[i] }
             matmul(g, layer.down, rows: T, inner: ff, outputs: d, into: &h)
+            if let p = lora[.down] { addLoRA(g, p, rows: T, into: &h) }
             for i in 0..<(T * d) { x[i] += h[i] }
         }
         rmsNorm(x, model.outputNorm, rows: T, width: d, eps: c.rmsEpsilon, into: &h)
@@ -85,6 +99,20 @@ public struct LlamaForward {
         a.withUnsafeBufferPointer { pa in w.withUnsafeBufferPointer { pw in out.withUnsafeMutableBufferPointer { po in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inner), 1,
                         pa.baseAddress!, Int32(inner), pw.baseAddress!, Int32(inner), 0, po.baseAddress!, Int32(outputs))
+        } } }
+    }
+
+    /// y[T][d_out] += (α/r) · (x Aᵀ) Bᵀ, two sgemms through a [T][r] intermediate.
+    func addLoRA(_ x: [Float], _ p: LoRAPair, rows: Int, into y: inout [Float]) {
+        let r = p.a.count / p.dIn
+        var t = [Float](repeating: 0, count: rows * r)
+        x.withUnsafeBufferPointer { px in p.a.withUnsafeBufferPointer { pa in t.withUnsafeMutableBufferPointer { pt in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r), Int32(p.dIn), 1,
+                        px.baseAddress!, Int32(p.dIn), pa.baseAddress!, Int32(p.dIn), 0, pt.baseAddress!, Int32(r))
+        } } }
+        t.withUnsafeBufferPointer { pt in p.b.withUnsafeBufferPointer { pb in y.withUnsafeMutableBufferPointer { py in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(p.dOut), Int32(r), adapter!.scale,
+                        pt.baseAddress!, Int32(r), pb.baseAddress!, Int32(r), 1, py.baseAddress!, Int32(p.dOut))
         } } }
     }
 
