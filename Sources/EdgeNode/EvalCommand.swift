@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        do {
+        try failing {
             guard ctx >= 2 else { throw ValidationError("--ctx must be at least 2") }
             let file = try GGUFFile(path: model)
             let tokenizer = try BPETokenizer(gguf: file)
@@ -40,9 +40,6 @@ struct EvalCommand: ParsableCommand {
             } else {
                 print(String(format: "perplexity %.4f over %d scored tokens (%d tokens, ctx %d), %.1f tokens/s", result.perplexity, result.scoredTokens, tokens.count, ctx, Double(tokens.count) / seconds))
             }
-        } catch let e as ValidationError { throw e } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

@@ -16,7 +16,7 @@ struct LoRAInitCommand: ParsableCommand {
     @Option(help: "Output .gguf.") var out: String
 
     func run() throws {
-        do {
+        try failing {
             guard rank >= 1 else { throw ValidationError("--rank must be ≥ 1") }
             let list = try targets.split(separator: ",").map { name -> LoRATarget in
                 guard let t = LoRATarget(rawValue: name.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("unknown target \(name)") }
@@ -27,9 +27,6 @@ struct LoRAInitCommand: ParsableCommand {
             if bStd > 0 { adapter.randomizeB(standardDeviation: bStd, seed: seed) }
             try adapter.writeGGUF(to: out)
             print("wrote \(out): rank \(rank), α \(alpha), \(adapter.parameterCount) parameters")
-        } catch let e as ValidationError { throw e } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

@@ -10,7 +10,7 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "Print JSON: {\"ids\": [...]}.") var json = false
 
     func run() throws {
-        do {
+        try failing {
             let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: model))
             guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("\(text): cannot read") }
             guard let string = String(data: data, encoding: .utf8) else { throw ValidationError("\(text): not valid UTF-8") }
@@ -22,9 +22,6 @@ struct TokenizeCommand: ParsableCommand {
             } else {
                 print(ids.map(String.init).joined(separator: " "))
             }
-        } catch let e as ValidationError { throw e } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }
