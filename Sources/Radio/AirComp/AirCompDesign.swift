@@ -44,15 +44,9 @@ public struct AirCompDesign: Sendable {
     ///   - weights: aggregation weights w_k ≥ 0 with Σ w_k = 1 (nil: equal weights 1/K).
     public init(channels: ChannelTensor, beamformers: [ComplexMatrix<Double>], powerW: [Double], weights: [Double]? = nil) throws {
         let K = channels.devices, N = channels.subcarriers
-        guard K >= 1 else { throw AirCompError.noDevices }
-        guard beamformers.count == N else { throw AirCompError.shapeMismatch("\(beamformers.count) beamformers for \(N) subcarriers") }
         let L = beamformers.first?.cols ?? 0
-        guard L >= 1 else { throw AirCompError.invalidStreams(L) }
-        guard L <= channels.transmitAntennas, L <= channels.receiveAntennas else {
-            throw AirCompError.streamsExceedAntennas(streams: L, transmitAntennas: channels.transmitAntennas, receiveAntennas: channels.receiveAntennas)
-        }
-        guard powerW.count == K else { throw AirCompError.shapeMismatch("\(powerW.count) power budgets for \(K) devices") }
-        for (k, p) in powerW.enumerated() where !(p > 0 && p.isFinite) { throw AirCompError.invalidPower(device: k, watts: p) }
+        try AirCompDesign.validate(channels: channels, streams: L, powerW: powerW)
+        guard beamformers.count == N else { throw AirCompError.shapeMismatch("\(beamformers.count) beamformers for \(N) subcarriers") }
         let w = try AirCompDesign.validatedWeights(weights, devices: K)
 
         let perSubcarrier = powerW.map { $0 / Double(N) }
@@ -115,6 +109,18 @@ public struct AirCompDesign: Sendable {
     public func transmitPower(device k: Int, subcarrier n: Int) -> Double {
         let o = n * precoders[k].blockSize
         return precoders[k].elements[o..<(o + precoders[k].blockSize)].reduce(0) { $0 + Double($1.lengthSquared) }
+    }
+
+    /// The checks every AirComp problem shares: at least one device, 1 ≤ L ≤ min(N_t, N_r), one
+    /// positive, finite power budget per device.
+    static func validate(channels: ChannelTensor, streams: Int, powerW: [Double]) throws {
+        guard channels.devices >= 1 else { throw AirCompError.noDevices }
+        guard streams >= 1 else { throw AirCompError.invalidStreams(streams) }
+        guard streams <= channels.transmitAntennas, streams <= channels.receiveAntennas else {
+            throw AirCompError.streamsExceedAntennas(streams: streams, transmitAntennas: channels.transmitAntennas, receiveAntennas: channels.receiveAntennas)
+        }
+        guard powerW.count == channels.devices else { throw AirCompError.shapeMismatch("\(powerW.count) power budgets for \(channels.devices) devices") }
+        for (k, p) in powerW.enumerated() where !(p > 0 && p.isFinite) { throw AirCompError.invalidPower(device: k, watts: p) }
     }
 
     static func validatedWeights(_ weights: [Double]?, devices k: Int) throws -> [Double] {

@@ -91,13 +91,7 @@ public enum ReceiveBeamformer {
     }
 
     static func validate(channels: ChannelTensor, streams: Int, powerW: [Double]) throws {
-        guard channels.devices >= 1 else { throw AirCompError.noDevices }
-        guard streams >= 1 else { throw AirCompError.invalidStreams(streams) }
-        guard streams <= channels.receiveAntennas, streams <= channels.transmitAntennas else {
-            throw AirCompError.streamsExceedAntennas(streams: streams, transmitAntennas: channels.transmitAntennas, receiveAntennas: channels.receiveAntennas)
-        }
-        guard powerW.count == channels.devices else { throw AirCompError.shapeMismatch("\(powerW.count) power budgets for \(channels.devices) devices") }
-        for (k, p) in powerW.enumerated() where !(p > 0 && p.isFinite) { throw AirCompError.invalidPower(device: k, watts: p) }
+        try AirCompDesign.validate(channels: channels, streams: streams, powerW: powerW)
         for n in 0..<channels.subcarriers {
             for k in 0..<channels.devices where !channels.matrix(subcarrier: n, device: k, as: Float.self).isFinite {
                 throw AirCompError.nonFiniteChannel(device: k, subcarrier: n)
