@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CZeroMQ"], exclude: ["README.md"]),
         .target(
             name: "LanguageModel",
-            dependencies: ["LinearAlgebra", "COpenBLAS", "Randomness"],
+            dependencies: ["LinearAlgebra", "COpenBLAS", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
         .target(
             name: "HardwareProfiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),

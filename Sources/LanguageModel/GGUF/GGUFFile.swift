@@ -137,6 +137,30 @@ public final class GGUFFile: @unchecked Sendable {
         return out
     }
 
+    /// Rows `rows` of a matrix tensor (dims [rowLength, n]) dequantised into `dst`
+    /// (rows.count × rowLength Floats). Rows must start on quantisation-block boundaries.
+    public func dequantizeRows(_ info: GGUFTensorInfo, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        let rowLength = info.dims[0]
+        precondition(rowLength % info.type.blockSize == 0, "\(info.name): rows of \(rowLength) split quantisation blocks")
+        let rowBytes = info.type.byteCount(elements: rowLength)!
+        info.type.dequantize(base + info.fileOffset + rows.lowerBound * rowBytes, count: rows.count * rowLength, into: dst)
+    }
+
+    /// Tells the kernel the pages of a tensor (or of rows `rows` of a matrix tensor) may be dropped
+    /// from this process's resident set; they are re-read from the file when touched again. The
+    /// streamed memory mode calls this behind each layer and output chunk it dequantises, so the
+    /// mapped model does not grow the peak RSS.
+    public func releasePages(_ info: GGUFTensorInfo, rows: Range<Int>? = nil) {
+        var first = info.fileOffset, count = info.byteCount
+        if let rows, let rowBytes = info.type.byteCount(elements: info.dims[0]) {
+            first += rows.lowerBound * rowBytes
+            count = rows.count * rowBytes
+        }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (first / page) * page
+        madvise(UnsafeMutableRawPointer(mutating: base + start), first + count - start, MADV_DONTNEED)
+    }
+
     /// Bounds-checked little-endian cursor over the mapping.
     struct Reader {
         let base: UnsafeRawPointer

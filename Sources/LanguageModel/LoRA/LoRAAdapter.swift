@@ -16,10 +16,27 @@ public enum LoRATarget: String, CaseIterable, Sendable {
 }
 
 /// One adapted matrix: W' = W + (α/r) B A, A row-major [r][d_in], B row-major [d_out][r].
-public struct LoRAPair: Sendable, Equatable {
-    public var a: [Float]
-    public var b: [Float]
+/// (Gradients and optimiser moments use the same shape.)
+public struct LoRAPair<S: LlamaScalar>: Sendable, Equatable {
+    public var a: [S]
+    public var b: [S]
     public let dIn: Int, dOut: Int
+    public var rank: Int { a.count / dIn }
+
+    public init(a: [S], b: [S], dIn: Int, dOut: Int) {
+        self.a = a
+        self.b = b
+        self.dIn = dIn
+        self.dOut = dOut
+    }
+
+    /// The same shape, all zeros.
+    public var zeros: LoRAPair { LoRAPair(a: [S](repeating: 0, count: a.count), b: [S](repeating: 0, count: b.count), dIn: dIn, dOut: dOut) }
+
+    /// Converted to another scalar type.
+    public func converted<T: LlamaScalar>(to: T.Type = T.self) -> LoRAPair<T> {
+        LoRAPair<T>(a: a.map { T($0) }, b: b.map { T($0) }, dIn: dIn, dOut: dOut)
+    }
 }
 
 /// A LoRA adapter over a Llama model: rank r, scale α/r, pairs per (layer, target).
@@ -31,7 +48,7 @@ public struct LoRAAdapter: Sendable, Equatable {
     public let alpha: Float
     public let targets: [LoRATarget]
     /// pairs[layer][target]
-    public var pairs: [[LoRATarget: LoRAPair]]
+    public var pairs: [[LoRATarget: LoRAPair<Float>]]
     public var scale: Float { alpha / Float(rank) }
 
     public init(config c: LlamaConfig, rank: Int, alpha: Float, targets: [LoRATarget] = [.q, .k, .v, .o], seed: UInt64) {
@@ -40,7 +57,7 @@ public struct LoRAAdapter: Sendable, Equatable {
         self.alpha = alpha
         self.targets = targets
         pairs = (0..<c.layers).map { layer in
-            var entry = [LoRATarget: LoRAPair]()
+            var entry = [LoRATarget: LoRAPair<Float>]()
             for (t, target) in targets.enumerated() {
                 let (dIn, dOut) = target.shape(c)
                 var g = SeededGenerator(seed: seed, stream: [0x10BA, UInt64(layer), UInt64(t)])
@@ -93,7 +110,7 @@ public struct LoRAAdapter: Sendable, Equatable {
             throw fail("not a LoRA adapter (general.type = \(f.metadata["general.type"]?.string ?? "missing"), adapter.type = \(f.metadata["adapter.type"]?.string ?? "missing"))")
         }
         var rank = 0
-        var pairs = [[LoRATarget: LoRAPair]](repeating: [:], count: c.layers)
+        var pairs = [[LoRATarget: LoRAPair<Float>]](repeating: [:], count: c.layers)
         var targets = [LoRATarget]()
         for info in f.tensors where info.name.hasSuffix(".lora_a") {
             let base = String(info.name.dropLast(".lora_a".count))

@@ -1,0 +1,89 @@
+import ArgumentParser
+import COpenBLAS
+import Dispatch
+import Foundation
+import LanguageModel
+import Randomness
+
+/// `edgenode bench`: forward and LoRA train-step speed on a model, with the machine's sgemm rate
+/// measured in the same run, so model-FLOP utilisation is reported against what BLAS reaches here.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Forward tokens/s, LoRA train-step tokens/s and GFLOP/s at --ctx, and the machine's sgemm GFLOP/s.")
+    @Option(help: "GGUF model.") var model: String
+    @Option(help: "Window length in tokens.") var ctx: Int = 256
+    @Option(help: "Timed windows (forward) and steps (training), after one untimed warm-up each.") var repeats: Int = 4
+    @Option(help: "Seed of the random token windows.") var seed: UInt64 = 1
+    @OptionGroup var training: TrainingOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try failing {
+            guard ctx >= 2, repeats >= 1 else { throw ValidationError("need --ctx ≥ 2 and --repeats ≥ 1") }
+            let file = try GGUFFile(path: model)
+            let plan = try training.memoryPlan(file, context: ctx)
+            let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed)
+            var g = SeededGenerator(seed: seed, stream: [0xBE_4C])
+            let windows = (0...repeats).map { _ in (0..<ctx).map { _ in Int(g.next() % UInt64(llama.config.vocabulary)) } }
+
+            let meter = FlopMeter()
+            let forward = LlamaForward(model: llama, meter: meter)
+            _ = try forward.logProbabilities(windows[0])
+            meter.reset()
+            var start = DispatchTime.now().uptimeNanoseconds
+            for w in windows.dropFirst() { _ = try forward.logProbabilities(w) }
+            let forwardSeconds = seconds(since: start)
+            let forwardFlops = meter.flops
+
+            let adapter = LoRAAdapter(config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank),
+                                      targets: try training.targetList(), seed: seed)
+            let trainMeter = FlopMeter()
+            let tuner = LoRAFineTuner(model: llama, adapter: adapter, optimizer: try training.optimizerSettings(), totalSteps: repeats + 1,
+                                      recompute: plan.mode == .streamed, meter: trainMeter)
+            try tuner.step([windows[0]])
+            trainMeter.reset()
+            start = DispatchTime.now().uptimeNanoseconds
+            for w in windows.dropFirst() { try tuner.step([w]) }
+            let trainSeconds = seconds(since: start)
+            let trainFlops = trainMeter.flops
+
+            let sgemm = measureSgemm()
+            let tokens = Double(repeats * ctx)
+            let object: [String: Any] = [
+                "ctx": ctx, "repeats": repeats, "memory_mode": plan.mode.rawValue, "rank": training.rank,
+                "forward_tokens_per_s": tokens / forwardSeconds, "forward_gflops": forwardFlops / forwardSeconds / 1e9,
+                "train_tokens_per_s": tokens / trainSeconds, "gflops": trainFlops / trainSeconds / 1e9,
+                "train_gflop_per_step": trainFlops / Double(repeats) / 1e9,
+                "sgemm_gflops": sgemm, "mfu": trainFlops / trainSeconds / 1e9 / sgemm,
+                "forward_mfu": forwardFlops / forwardSeconds / 1e9 / sgemm,
+                "peak_rss_bytes": peakResidentBytes(), "planned_bytes": plan.total,
+            ]
+            if json {
+                FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+                FileHandle.standardOutput.write(Data("\n".utf8))
+            } else {
+                print(String(format: "ctx %d, %@ mode: forward %.1f tokens/s (%.1f GFLOP/s), train step %.1f tokens/s (%.1f GFLOP/s, %.0f%% of sgemm's %.1f GFLOP/s), peak RSS %.0f MiB",
+                             ctx, plan.mode.rawValue, tokens / forwardSeconds, forwardFlops / forwardSeconds / 1e9, tokens / trainSeconds,
+                             trainFlops / trainSeconds / 1e9, 100 * trainFlops / trainSeconds / 1e9 / sgemm, sgemm, Double(peakResidentBytes()) / 1_048_576))
+            }
+        }
+    }
+
+    func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    /// The best of five square 1024³ sgemms on all BLAS threads (GFLOP/s).
+    func measureSgemm() -> Double {
+        let n = 1024
+        var g = SeededGenerator(seed: 7, stream: [1])
+        let a = (0..<(n * n)).map { _ in Float(g.uniform()) }, b = a
+        var c = [Float](repeating: 0, count: n * n)
+        var best = 0.0
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+            best = max(best, 2 * Double(n * n * n) / seconds(since: start) / 1e9)
+        }
+        return best
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import LanguageModel
+
+/// LoRA and optimiser options shared by the commands that train.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "LoRA rank r.") var rank: Int = 8
+    @Option(help: "LoRA α (scale α/r); default 2r.") var alpha: Float?
+    @Option(help: "Adapted projections, comma-separated: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down.")
+    var targets: String = "attn_q,attn_k,attn_v,attn_output"
+    @Option(help: "Optimiser: adamw or sgd.") var optimizer: String = "adamw"
+    @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 1e-3
+    @Option(help: "Weight decay (AdamW: decoupled).") var weightDecay: Float = 0
+    @Option(help: "SGD momentum.") var momentum: Float = 0
+    @Option(help: "Clip the global gradient norm to this (0: off).") var clip: Float = 1
+    @Option(help: "Learning-rate schedule after warm-up: constant, cosine or linear.") var schedule: String = "constant"
+    @Option(help: "Linear warm-up steps.") var warmup: Int = 0
+    @Option(help: "Windows per optimiser step (gradient accumulation).") var batch: Int = 1
+    @Option(help: "Memory mode: cached (dequantised weights, activations kept), streamed (per-layer dequantisation, recomputation), or auto (cached when it fits --memory-budget-mb).")
+    var memory: String = "auto"
+    @Option(help: "RAM budget for --memory auto, MiB (default: no limit).") var memoryBudgetMb: Int?
+
+    func targetList() throws -> [LoRATarget] {
+        try targets.split(separator: ",").map { name in
+            guard let t = LoRATarget(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown LoRA target '\(name)' (attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down)")
+            }
+            return t
+        }
+    }
+
+    func optimizerSettings() throws -> OptimizerSettings {
+        guard let kind = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adamw or sgd") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--lr must be positive") }
+        guard clip >= 0, weightDecay >= 0, momentum >= 0, momentum < 1 else { throw ValidationError("--clip and --weight-decay must be ≥ 0, --momentum in [0, 1)") }
+        var s = OptimizerSettings()
+        s.kind = kind
+        s.learningRate = learningRate
+        s.weightDecay = weightDecay
+        s.momentum = momentum
+        s.clipNorm = clip
+        return s
+    }
+
+    func learningRateSchedule() throws -> LearningRateSchedule {
+        guard let shape = LearningRateSchedule.Shape(rawValue: schedule) else { throw ValidationError("--schedule must be constant, cosine or linear") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0") }
+        return LearningRateSchedule(shape: shape, warmupSteps: warmup)
+    }
+
+    /// The memory mode: as asked, or for auto the cached mode when its plan fits the budget.
+    func memoryPlan(_ file: GGUFFile, context: Int) throws -> TrainingMemoryPlan {
+        guard rank >= 1 else { throw ValidationError("--rank must be ≥ 1") }
+        guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
+        let kind = try optimizerSettings().kind, list = try targetList()
+        func plan(_ m: TrainingMemoryPlan.Mode) throws -> TrainingMemoryPlan {
+            try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, context: context, mode: m)
+        }
+        let budget = memoryBudgetMb.map { $0 << 20 }
+        switch memory {
+        case "cached": return try plan(.cached)
+        case "streamed": return try plan(.streamed)
+        case "auto":
+            let cached = try plan(.cached)
+            guard let budget, cached.total > budget else { return cached }
+            let streamed = try plan(.streamed)
+            guard streamed.total <= budget else {
+                throw ValidationError("fine-tuning needs \(streamed.total >> 20) MiB even streamed (cached \(cached.total >> 20) MiB); the budget is \(budget >> 20) MiB")
+            }
+            return streamed
+        default: throw ValidationError("--memory must be auto, cached or streamed")
+        }
+    }
+}

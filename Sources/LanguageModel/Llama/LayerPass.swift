@@ -1,0 +1,210 @@
+/// One Llama transformer layer, forward and backward side by side (llama.cpp's LLM_ARCH_LLAMA graph):
+///
+///     h1 = RMSNorm(x)·g_attn;  q = h1Wqᵀ, k = h1Wkᵀ, v = h1Wvᵀ;  RoPE(q, k)
+///     a  = per head, causal softmax(q kᵀ/√hd) v with KV head ⌊h·kvHeads/heads⌋
+///     x2 = x + a Woᵀ
+///     h2 = RMSNorm(x2)·g_ffn;  g = h2Wgᵀ, u = h2Wuᵀ;  m = SiLU(g)⊙u
+///     y  = x2 + m Wdᵀ
+///
+/// Every adapted projection W adds (α/r)(in·Aᵀ)Bᵀ. The backward computes activation gradients
+/// through the frozen weights (dx = dy·W) and gradients for the LoRA pairs only. Every matrix
+/// product is one gemm; the layouts are `LayerActivations`'.
+struct LayerPass<S: LlamaScalar> {
+    let config: LlamaConfig
+    let rope: RotaryTables<S>
+    let matmul: Matmul<S>
+    /// The adapter's α/r.
+    let loraScale: S
+
+    // MARK: Forward
+
+    /// Runs the layer on `acts.x` (already filled), filling the rest of `acts`; y ← the output.
+    func forward(_ w: LlamaLayer<S>, _ lora: [LoRATarget: LoRAPair<S>], _ acts: inout LayerActivations<S>, into y: inout [S]) {
+        let c = config, T = acts.tokens, d = c.embedding, kv = c.kvDimension, ff = c.feedForward
+        rmsNorm(acts.x, w.attentionNorm, rows: T, into: &acts.h1, inverse: &acts.inv1)
+        matmul.linear(acts.h1, w.wq, rows: T, inner: d, outputs: d, into: &acts.q)
+        matmul.linear(acts.h1, w.wk, rows: T, inner: d, outputs: kv, into: &acts.k)
+        matmul.linear(acts.h1, w.wv, rows: T, inner: d, outputs: kv, into: &acts.v)
+        if let p = lora[.q] { loraForward(acts.h1, p, rows: T, into: &acts.q) }
+        if let p = lora[.k] { loraForward(acts.h1, p, rows: T, into: &acts.k) }
+        if let p = lora[.v] { loraForward(acts.h1, p, rows: T, into: &acts.v) }
+        rope.rotate(&acts.q, rows: T, width: d, inverse: false)
+        rope.rotate(&acts.k, rows: T, width: kv, inverse: false)
+        attentionForward(&acts)
+        acts.x2 = acts.x
+        matmul.linear(acts.a, w.wo, rows: T, inner: d, outputs: d, beta: 1, into: &acts.x2)
+        if let p = lora[.o] { loraForward(acts.a, p, rows: T, into: &acts.x2) }
+        rmsNorm(acts.x2, w.ffnNorm, rows: T, into: &acts.h2, inverse: &acts.inv2)
+        matmul.linear(acts.h2, w.gate, rows: T, inner: d, outputs: ff, into: &acts.g)
+        matmul.linear(acts.h2, w.up, rows: T, inner: d, outputs: ff, into: &acts.u)
+        if let p = lora[.gate] { loraForward(acts.h2, p, rows: T, into: &acts.g) }
+        if let p = lora[.up] { loraForward(acts.h2, p, rows: T, into: &acts.u) }
+        swiGLU(acts.g, acts.u, into: &acts.m)
+        if y.count != T * d { y = [S](repeating: 0, count: T * d) }
+        y.withUnsafeMutableBufferPointer { py in acts.x2.withUnsafeBufferPointer { px in py.baseAddress!.update(from: px.baseAddress!, count: T * d) } }
+        matmul.linear(acts.m, w.down, rows: T, inner: ff, outputs: d, beta: 1, into: &y)
+        if let p = lora[.down] { loraForward(acts.m, p, rows: T, into: &y) }
+    }
+
+    // MARK: Backward
+
+    /// Given dy = ∂L/∂y, returns ∂L/∂x in `dx` and adds the LoRA gradients into `grads`
+    /// (same keys and shapes as `lora`).
+    func backward(_ w: LlamaLayer<S>, _ lora: [LoRATarget: LoRAPair<S>], _ acts: LayerActivations<S>,
+                  dy: [S], dx: inout [S], grads: inout [LoRATarget: LoRAPair<S>]) {
+        let c = config, T = acts.tokens, d = c.embedding, kv = c.kvDimension, ff = c.feedForward
+        // y = x2 + m·Wdᵀ
+        var dm = [S](repeating: 0, count: T * ff)
+        matmul.linearBackward(dy, w.down, rows: T, inner: ff, outputs: d, into: &dm)
+        if let p = lora[.down] { loraBackward(acts.m, p, dOut: dy, rows: T, dIn: &dm, grad: &grads[.down]!) }
+        // m = SiLU(g)⊙u
+        var dg = [S](repeating: 0, count: T * ff), du = dg
+        swiGLUBackward(acts.g, acts.u, dm: dm, dg: &dg, du: &du)
+        // g = h2·Wgᵀ, u = h2·Wuᵀ
+        var dh2 = [S](repeating: 0, count: T * d)
+        matmul.linearBackward(dg, w.gate, rows: T, inner: d, outputs: ff, into: &dh2)
+        matmul.linearBackward(du, w.up, rows: T, inner: d, outputs: ff, beta: 1, into: &dh2)
+        if let p = lora[.gate] { loraBackward(acts.h2, p, dOut: dg, rows: T, dIn: &dh2, grad: &grads[.gate]!) }
+        if let p = lora[.up] { loraBackward(acts.h2, p, dOut: du, rows: T, dIn: &dh2, grad: &grads[.up]!) }
+        // h2 = RMSNorm(x2), and the residual: dx2 = dy + RMSNorm'(dh2)
+        var dx2 = dy
+        rmsNormBackward(acts.x2, acts.inv2, w.ffnNorm, dh: dh2, rows: T, accumulateInto: &dx2)
+        // x2 = x + a·Woᵀ
+        var da = [S](repeating: 0, count: T * d)
+        matmul.linearBackward(dx2, w.wo, rows: T, inner: d, outputs: d, into: &da)
+        if let p = lora[.o] { loraBackward(acts.a, p, dOut: dx2, rows: T, dIn: &da, grad: &grads[.o]!) }
+        // attention, then RoPE's transpose
+        var dq = [S](repeating: 0, count: T * d), dk = [S](repeating: 0, count: T * kv), dv = dk
+        attentionBackward(acts, da: da, dq: &dq, dk: &dk, dv: &dv)
+        rope.rotate(&dq, rows: T, width: d, inverse: true)
+        rope.rotate(&dk, rows: T, width: kv, inverse: true)
+        // q, k, v = h1·W{q,k,v}ᵀ
+        var dh1 = [S](repeating: 0, count: T * d)
+        matmul.linearBackward(dq, w.wq, rows: T, inner: d, outputs: d, into: &dh1)
+        matmul.linearBackward(dk, w.wk, rows: T, inner: d, outputs: kv, beta: 1, into: &dh1)
+        matmul.linearBackward(dv, w.wv, rows: T, inner: d, outputs: kv, beta: 1, into: &dh1)
+        if let p = lora[.q] { loraBackward(acts.h1, p, dOut: dq, rows: T, dIn: &dh1, grad: &grads[.q]!) }
+        if let p = lora[.k] { loraBackward(acts.h1, p, dOut: dk, rows: T, dIn: &dh1, grad: &grads[.k]!) }
+        if let p = lora[.v] { loraBackward(acts.h1, p, dOut: dv, rows: T, dIn: &dh1, grad: &grads[.v]!) }
+        // h1 = RMSNorm(x), and the residual
+        dx = dx2
+        rmsNormBackward(acts.x, acts.inv1, w.attentionNorm, dh: dh1, rows: T, accumulateInto: &dx)
+    }
+
+    // MARK: RMSNorm
+
+    /// out = x·inv·gain per row, inv = 1/√(mean(x²)+ε).
+    func rmsNorm(_ x: [S], _ gain: [S], rows: Int, into out: inout [S], inverse: inout [S]) {
+        let n = gain.count, eps = S(config.rmsEpsilon)
+        for r in 0..<rows {
+            var s: S = 0
+            for j in 0..<n { s += x[r * n + j] * x[r * n + j] }
+            let inv = 1 / S.sqrt(s / S(n) + eps)
+            inverse[r] = inv
+            for j in 0..<n { out[r * n + j] = x[r * n + j] * inv * gain[j] }
+        }
+    }
+
+    /// dx += inv·(gain⊙dh) − x·inv³/n·Σ(x⊙gain⊙dh), per row.
+    func rmsNormBackward(_ x: [S], _ inverse: [S], _ gain: [S], dh: [S], rows: Int, accumulateInto dx: inout [S]) {
+        let n = gain.count
+        for r in 0..<rows {
+            let inv = inverse[r]
+            var dot: S = 0
+            for j in 0..<n { dot += x[r * n + j] * gain[j] * dh[r * n + j] }
+            let k = inv * inv * inv * dot / S(n)
+            for j in 0..<n { dx[r * n + j] += inv * gain[j] * dh[r * n + j] - k * x[r * n + j] }
+        }
+    }
+
+    // MARK: Attention
+
+    /// a ← per head softmax(q kᵀ/√hd + causal mask) v; probabilities kept in acts.p.
+    func attentionForward(_ acts: inout LayerActivations<S>) {
+        let c = config, T = acts.tokens, hd = c.headDimension, d = c.embedding, kv = c.kvDimension
+        let scale = 1 / S.sqrt(S(hd))
+        for head in 0..<c.heads {
+            let group = head * c.kvHeads / c.heads, po = acts.probabilityOffset(head: head)
+            matmul(false, true, m: T, n: T, k: hd, alpha: scale, acts.q, head * hd, lda: d, acts.k, group * hd, ldb: kv,
+                   &acts.p, po, ldc: T)
+            acts.p.withUnsafeMutableBufferPointer { p in
+                for i in 0..<T {
+                    let row = p.baseAddress! + po + i * T
+                    var mx = -S.infinity
+                    for j in 0...i { mx = max(mx, row[j]) }
+                    var sum: S = 0
+                    for j in 0...i { let e = S.exp(row[j] - mx); row[j] = e; sum += e }
+                    let inv = 1 / sum
+                    for j in 0...i { row[j] *= inv }
+                    for j in (i + 1)..<max(i + 1, T) { row[j] = 0 }
+                }
+            }
+            matmul(false, false, m: T, n: hd, k: T, acts.p, po, lda: T, acts.v, group * hd, ldb: kv, &acts.a, head * hd, ldc: d)
+        }
+    }
+
+    /// From da: dv += Pᵀ·da_h;  dP = da_h·vᵀ;  dS = P⊙(dP − rowsum(P⊙dP));  dq_h = dS·k/√hd;
+    /// dk += dSᵀ·q_h/√hd (heads sharing a KV head accumulate into it).
+    func attentionBackward(_ acts: LayerActivations<S>, da: [S], dq: inout [S], dk: inout [S], dv: inout [S]) {
+        precondition(acts.recordsAllHeads, "attention backward needs every head's probabilities")
+        let c = config, T = acts.tokens, hd = c.headDimension, d = c.embedding, kv = c.kvDimension
+        let scale = 1 / S.sqrt(S(hd))
+        var dp = [S](repeating: 0, count: T * T)
+        for head in 0..<c.heads {
+            let group = head * c.kvHeads / c.heads, po = acts.probabilityOffset(head: head)
+            matmul(true, false, m: T, n: hd, k: T, acts.p, po, lda: T, da, head * hd, ldb: d, beta: 1, &dv, group * hd, ldc: kv)
+            matmul(false, true, m: T, n: T, k: hd, da, head * hd, lda: d, acts.v, group * hd, ldb: kv, &dp, ldc: T)
+            acts.p.withUnsafeBufferPointer { p in
+                dp.withUnsafeMutableBufferPointer { ds in
+                    for i in 0..<T {
+                        let pr = p.baseAddress! + po + i * T, dr = ds.baseAddress! + i * T
+                        var dot: S = 0
+                        for j in 0...i { dot += pr[j] * dr[j] }
+                        for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) }
+                        for j in (i + 1)..<max(i + 1, T) { dr[j] = 0 }
+                    }
+                }
+            }
+            matmul(false, false, m: T, n: hd, k: T, alpha: scale, dp, lda: T, acts.k, group * hd, ldb: kv, &dq, head * hd, ldc: d)
+            matmul(true, false, m: T, n: hd, k: T, alpha: scale, dp, lda: T, acts.q, head * hd, ldb: d, beta: 1, &dk, group * hd, ldc: kv)
+        }
+    }
+
+    // MARK: SwiGLU
+
+    /// m = SiLU(g)⊙u, SiLU(g) = g·σ(g).
+    func swiGLU(_ g: [S], _ u: [S], into m: inout [S]) {
+        for i in 0..<g.count { m[i] = g[i] / (1 + S.exp(-g[i])) * u[i] }
+    }
+
+    /// dg = dm⊙u⊙σ(g)(1 + g(1−σ(g))), du = dm⊙SiLU(g).
+    func swiGLUBackward(_ g: [S], _ u: [S], dm: [S], dg: inout [S], du: inout [S]) {
+        for i in 0..<g.count {
+            let s = 1 / (1 + S.exp(-g[i]))
+            du[i] = dm[i] * g[i] * s
+            dg[i] = dm[i] * u[i] * s * (1 + g[i] * (1 - s))
+        }
+    }
+
+    // MARK: LoRA
+
+    /// y[T][d_out] += s·(x·Aᵀ)·Bᵀ through a [T][r] intermediate.
+    func loraForward(_ x: [S], _ p: LoRAPair<S>, rows: Int, into y: inout [S]) {
+        let r = p.rank
+        var t = [S](repeating: 0, count: rows * r)
+        matmul.linear(x, p.a, rows: rows, inner: p.dIn, outputs: r, into: &t)
+        matmul(false, true, m: rows, n: p.dOut, k: r, alpha: loraScale, t, lda: r, p.b, ldb: r, beta: 1, &y, ldc: p.dOut)
+    }
+
+    /// With t = x·Aᵀ (recomputed, it is cheap): dB += s·dyᵀ·t;  dt = s·dy·B;  dA += dtᵀ·x;  dx += dt·A.
+    func loraBackward(_ x: [S], _ p: LoRAPair<S>, dOut dy: [S], rows: Int, dIn dx: inout [S], grad: inout LoRAPair<S>) {
+        let r = p.rank
+        var t = [S](repeating: 0, count: rows * r)
+        matmul.linear(x, p.a, rows: rows, inner: p.dIn, outputs: r, into: &t)
+        matmul(true, false, m: p.dOut, n: r, k: rows, alpha: loraScale, dy, lda: p.dOut, t, ldb: r, beta: 1, &grad.b, ldc: r)
+        var dt = [S](repeating: 0, count: rows * r)
+        matmul(false, false, m: rows, n: r, k: p.dOut, alpha: loraScale, dy, lda: p.dOut, p.b, ldb: r, &dt, ldc: r)
+        matmul(true, false, m: r, n: p.dIn, k: rows, dt, lda: r, x, ldb: p.dIn, beta: 1, &grad.a, ldc: p.dIn)
+        matmul(false, false, m: rows, n: p.dIn, k: r, dt, lda: r, p.a, ldb: p.dIn, beta: 1, &dx, ldc: p.dIn)
+    }
+}

@@ -1,0 +1,102 @@
+/// The model's head and loss: hN = RMSNorm(x)·g_out, logits z = hN·Eᵀ (E the output matrix, or the
+/// embeddings when tied), and the next-token log-probabilities log softmax(z_t)[tokens[t+1]] for
+/// t = 0..<T−1 (the last position has no target; as llama.cpp's perplexity, each window's first
+/// token is never a target).
+///
+/// The vocabulary is processed in row chunks of E (`weights.outputChunkRows`): one chunk of all V
+/// rows in the cached mode (the [T][V] logits are kept for backward), a few thousand rows in the
+/// streamed mode (an online log-sum-exp in forward; backward recomputes each chunk's logits), so
+/// the streamed mode never holds [T][V].
+struct OutputHead<S: LlamaScalar> {
+    let weights: LlamaWeights<S>
+    let matmul: Matmul<S>
+
+    /// What backward needs: the normalised input, its row scales, the logits when kept, the log-sum-exp.
+    struct Saved {
+        var x: [S]            // [T][d] final residual stream
+        var hN: [S]           // [T][d]
+        var inv: [S]          // [T]
+        var logits: [S]?      // [T][V] when the vocabulary is one chunk
+        var logSumExp: [S]    // [T]
+    }
+
+    var chunks: [Range<Int>] {
+        let V = weights.config.vocabulary, n = weights.outputChunkRows
+        return stride(from: 0, to: V, by: n).map { $0..<min($0 + n, V) }
+    }
+
+    /// Log-probabilities of tokens[1...] ([T−1]) from the final residual stream x [T][d].
+    func forward(_ x: [S], tokens: [Int], pass: LayerPass<S>, keepLogits: Bool) -> (logProbabilities: [S], saved: Saved) {
+        let T = tokens.count, d = weights.config.embedding
+        var hN = [S](repeating: 0, count: T * d), inv = [S](repeating: 0, count: T)
+        pass.rmsNorm(x, weights.outputNorm, rows: T, into: &hN, inverse: &inv)
+        var runningMax = [S](repeating: -S.infinity, count: T), runningSum = [S](repeating: 0, count: T)
+        var target = [S](repeating: 0, count: T)
+        var kept: [S]? = nil
+        for chunk in chunks {
+            let e = weights.outputRows(chunk)
+            let C = chunk.count
+            var z = [S](repeating: 0, count: T * C)
+            matmul.linear(hN, e, rows: T, inner: d, outputs: C, into: &z)
+            z.withUnsafeBufferPointer { pz in
+                for t in 0..<T {
+                    let row = pz.baseAddress! + t * C
+                    var mx = runningMax[t]
+                    for j in 0..<C { mx = max(mx, row[j]) }
+                    var sum = runningSum[t] * S.exp(runningMax[t] - mx)
+                    for j in 0..<C { sum += S.exp(row[j] - mx) }
+                    runningMax[t] = mx
+                    runningSum[t] = sum
+                    if t + 1 < T, chunk.contains(tokens[t + 1]) { target[t] = row[tokens[t + 1] - chunk.lowerBound] }
+                }
+            }
+            if keepLogits && C == weights.config.vocabulary { kept = z }
+        }
+        let lse = (0..<T).map { runningMax[$0] + S.log(runningSum[$0]) }
+        let logps = (0..<(T - 1)).map { target[$0] - lse[$0] }
+        return (logps, Saved(x: x, hN: hN, inv: inv, logits: kept, logSumExp: lse))
+    }
+
+    /// dx [T][d] of the loss L = weight·Σ_t −log p_t: dz = weight·(softmax(z_t) − onehot(tokens[t+1]))
+    /// on every scored row, dhN = dz·E, then RMSNorm's backward.
+    /// Consumes the kept logits (they become the gradient in place, no [T][V] copy).
+    func backward(_ saved: inout Saved, tokens: [Int], pass: LayerPass<S>, weight: S) -> [S] {
+        let T = tokens.count, d = weights.config.embedding
+        var dhN = [S](repeating: 0, count: T * d)
+        for chunk in chunks {
+            let e = weights.outputRows(chunk)
+            let C = chunk.count
+            var z: [S]
+            if saved.logits != nil { z = saved.logits.take()! } else {
+                z = [S](repeating: 0, count: T * C)
+                matmul.linear(saved.hN, e, rows: T, inner: d, outputs: C, into: &z)
+            }
+            z.withUnsafeMutableBufferPointer { pz in
+                for t in 0..<T {
+                    let row = pz.baseAddress! + t * C
+                    guard t + 1 < T else { for j in 0..<C { row[j] = 0 }; continue }
+                    let lse = saved.logSumExp[t]
+                    for j in 0..<C { row[j] = weight * S.exp(row[j] - lse) }
+                    if chunk.contains(tokens[t + 1]) { row[tokens[t + 1] - chunk.lowerBound] -= weight }
+                }
+            }
+            matmul(false, false, m: T, n: d, k: C, z, lda: C, e, ldb: d, beta: 1, &dhN, ldc: d)
+        }
+        var dx = [S](repeating: 0, count: T * d)
+        pass.rmsNormBackward(saved.x, saved.inv, weights.outputNorm, dh: dhN, rows: T, accumulateInto: &dx)
+        return dx
+    }
+
+    /// Full logits [T][V] (for tests and callers that want them).
+    func logits(_ x: [S], pass: LayerPass<S>) -> [S] {
+        let V = weights.config.vocabulary, d = weights.config.embedding, T = x.count / d
+        var hN = [S](repeating: 0, count: T * d), inv = [S](repeating: 0, count: T)
+        pass.rmsNorm(x, weights.outputNorm, rows: T, into: &hN, inverse: &inv)
+        var out = [S](repeating: 0, count: T * V)
+        for chunk in chunks {
+            let e = weights.outputRows(chunk)
+            matmul(false, true, m: T, n: chunk.count, k: d, hN, lda: d, e, ldb: d, &out, chunk.lowerBound, ldc: V)
+        }
+        return out
+    }
+}

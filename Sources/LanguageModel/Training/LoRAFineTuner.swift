@@ -1,0 +1,135 @@
+import Foundation
+import Numerics
+import Randomness
+
+/// Learning-rate schedule over a run of `steps`: linear warm-up, then constant, cosine or linear
+/// decay to `floor` × the peak (HF Trainer's schedules).
+public struct LearningRateSchedule: Sendable, Equatable {
+    public enum Shape: String, Sendable, CaseIterable { case constant, cosine, linear }
+    public var shape: Shape = .constant
+    public var warmupSteps = 0
+    public var floor: Float = 0.1
+
+    public init(shape: Shape = .constant, warmupSteps: Int = 0, floor: Float = 0.1) {
+        self.shape = shape
+        self.warmupSteps = warmupSteps
+        self.floor = floor
+    }
+
+    /// The rate at 0-based `step` of `total`.
+    public func rate(peak: Float, step: Int, total: Int) -> Float {
+        if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
+        let span = max(1, total - warmupSteps), progress = min(1, Float(step - warmupSteps) / Float(span))
+        switch shape {
+        case .constant: return peak
+        case .cosine: return peak * (floor + (1 - floor) * 0.5 * (1 + Float.cos(.pi * progress)))
+        case .linear: return peak * (floor + (1 - floor) * (1 - progress))
+        }
+    }
+}
+
+/// One optimiser step's record (a line of the loss log).
+public struct TrainingStepRecord: Sendable, Equatable {
+    public var step: Int
+    /// Mean NLL per scored token over the step's windows (nats).
+    public var loss: Double
+    public var gradientNorm: Double
+    public var learningRate: Float
+    public var tokens: Int
+    public var seconds: Double
+    /// Matrix-product FLOPs of the step.
+    public var flops: Double
+}
+
+/// Centralised LoRA fine-tuning of a frozen Llama: per step, the loss and LoRA gradients of one or
+/// more windows (gradient accumulation, weighted by scored tokens), one optimiser update.
+///
+/// A step whose loss or gradient is not finite throws and leaves the adapter and optimiser as
+/// they were, so a bad batch never poisons the adapter.
+public final class LoRAFineTuner {
+    public let model: LlamaModel
+    public private(set) var adapter: LoRAAdapter
+    public private(set) var optimizer: LoRAOptimizer
+    public let schedule: LearningRateSchedule
+    public let totalSteps: Int
+    /// Recompute activations in backward (the low-memory mode) instead of keeping them.
+    public let recompute: Bool
+    public let meter: FlopMeter
+    public private(set) var history: [TrainingStepRecord] = []
+
+    public init(model: LlamaModel, adapter: LoRAAdapter, optimizer: OptimizerSettings, schedule: LearningRateSchedule = .init(),
+                totalSteps: Int, recompute: Bool, meter: FlopMeter = FlopMeter()) {
+        self.model = model
+        self.adapter = adapter
+        self.optimizer = LoRAOptimizer(optimizer)
+        self.schedule = schedule
+        self.totalSteps = totalSteps
+        self.recompute = recompute
+        self.meter = meter
+    }
+
+    /// One optimiser step over `windows` (each ≥ 2 tokens).
+    @discardableResult
+    public func step(_ windows: [[Int]]) throws -> TrainingStepRecord {
+        guard !windows.isEmpty else { throw TrainingError.noData("a step needs at least one window") }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let flops0 = meter.flops
+        let pass = LlamaForward(model: model, adapter: adapter, meter: meter)
+        var total: [[LoRATarget: LoRAPair<Float>]]? = nil
+        var lossSum = 0.0, scored = 0
+        for w in windows {
+            let r = try pass.lossAndGradients(w, recompute: recompute)
+            guard r.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: history.count) }
+            let weight = Float(r.scoredTokens)
+            if total == nil {
+                total = r.gradients.map { $0.mapValues { p in LoRAPair(a: p.a.map { $0 * weight }, b: p.b.map { $0 * weight }, dIn: p.dIn, dOut: p.dOut) } }
+            } else {
+                for l in r.gradients.indices {
+                    for (t, p) in r.gradients[l] {
+                        for i in p.a.indices { total![l][t]!.a[i] += weight * p.a[i] }
+                        for i in p.b.indices { total![l][t]!.b[i] += weight * p.b[i] }
+                    }
+                }
+            }
+            lossSum += r.loss * Double(r.scoredTokens)
+            scored += r.scoredTokens
+        }
+        let inverse = 1 / Float(scored)
+        let gradients = total!.map { $0.mapValues { p in LoRAPair(a: p.a.map { $0 * inverse }, b: p.b.map { $0 * inverse }, dIn: p.dIn, dOut: p.dOut) } }
+        let rate = schedule.rate(peak: optimizer.settings.learningRate, step: history.count, total: totalSteps)
+        var updated = adapter
+        let norm = try optimizer.step(&updated, gradients: gradients, learningRate: rate)
+        adapter = updated
+        let record = TrainingStepRecord(step: history.count + 1, loss: lossSum / Double(scored), gradientNorm: norm, learningRate: rate,
+                                        tokens: windows.reduce(0) { $0 + $1.count },
+                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, flops: meter.flops - flops0)
+        history.append(record)
+        return record
+    }
+}
+
+/// Windows in a seeded shuffled order, reshuffled every epoch.
+public struct WindowSampler: Sendable {
+    public let windows: [[Int]]
+    private var order: [Int] = []
+    private var position = 0
+    private var generator: SeededGenerator
+    public private(set) var epoch = 0
+
+    public init(_ windows: [[Int]], seed: UInt64) throws {
+        guard !windows.isEmpty else { throw TrainingError.noData("no windows of at least 2 tokens") }
+        self.windows = windows
+        generator = SeededGenerator(seed: seed, stream: [0x5A_3B])
+    }
+
+    public mutating func next() -> [Int] {
+        if position == order.count {
+            order = Array(windows.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
+            position = 0
+            epoch += 1
+        }
+        defer { position += 1 }
+        return windows[order[position]]
+    }
+}

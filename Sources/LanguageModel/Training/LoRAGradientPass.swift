@@ -1,0 +1,68 @@
+/// The training pass: loss and LoRA gradients of one window.
+///
+/// Loss L = mean over the T−1 scored positions of −log p(tokens[t+1] | tokens[...t]), the same
+/// scoring as perplexity. Forward runs every layer keeping its `LayerActivations`; backward walks
+/// the layers in reverse with `LayerPass.backward`. With `recompute` only each layer's input x is
+/// kept (T·d per layer) and the layer's activations are recomputed just before its backward —
+/// one more forward's work for a T·d·layers instead of ≈11 MB·layers footprint at T = 256.
+public struct LoRAGradients<S: LlamaScalar> {
+    /// Mean negative log-likelihood per scored token (nats).
+    public var loss: Double
+    public var scoredTokens: Int
+    /// ∂L/∂A and ∂L/∂B, the adapter's layout.
+    public var gradients: [[LoRATarget: LoRAPair<S>]]
+}
+
+extension LlamaForward {
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func lossAndGradients(_ tokens: [Int], recompute: Bool = false) throws -> LoRAGradients<S> {
+        precondition(!lora.isEmpty, "the gradient pass needs LoRA pairs")
+        guard tokens.count >= 2 else { throw GGUFError(path: "tokens", offset: nil, problem: "a training window needs at least 2 tokens, got \(tokens.count)") }
+        try validate(tokens)
+        let T = tokens.count, L = config.layers
+        let pass = layerPass(tokens: T)
+        let head = OutputHead(weights: weights, matmul: matmul)
+
+        // Forward, keeping every layer's activations (or only its input).
+        var stored = [LayerActivations<S>]()
+        var inputs = [[S]]()
+        var acts = LayerActivations<S>(config, tokens: T, recordsAllHeads: true)
+        weights.embed(tokens, into: &acts.x)
+        var y = [S](repeating: 0, count: T * config.embedding)
+        for index in 0..<L {
+            if recompute { inputs.append(acts.x) }
+            pass.forward(try weights.layer(index), lora[index], &acts, into: &y)
+            if !recompute { stored.append(acts) }
+            acts.x = y
+        }
+        var (logps, saved) = head.forward(acts.x, tokens: tokens, pass: pass, keepLogits: !recompute)
+        let scored = logps.count
+        let loss = -logps.reduce(0) { $0 + Double($1) } / Double(scored)
+
+        // Backward.
+        var dy = head.backward(&saved, tokens: tokens, pass: pass, weight: 1 / S(scored))
+        var gradients = lora.map { $0.mapValues { $0.zeros } }
+        var dx = [S](repeating: 0, count: T * config.embedding)
+        for index in stride(from: L - 1, through: 0, by: -1) {
+            let w = try weights.layer(index)
+            if recompute {
+                acts.x = inputs[index]
+                pass.forward(w, lora[index], &acts, into: &y)
+            } else {
+                acts = stored.removeLast()
+            }
+            pass.backward(w, lora[index], acts, dy: dy, dx: &dx, grads: &gradients[index])
+            swap(&dy, &dx)
+        }
+        return LoRAGradients(loss: loss, scoredTokens: scored, gradients: gradients)
+    }
+
+    /// Mean negative log-likelihood of the window (forward only).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func loss(_ tokens: [Int]) throws -> Double {
+        let logps = try logProbabilities(tokens)
+        return -logps.reduce(0) { $0 + Double($1) } / Double(max(logps.count, 1))
+    }
+}

@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+extension TrainingMemoryPlan {
+    /// The plan for a GGUF model file and an adapter shape.
+    public init(gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, context: Int, mode: Mode,
+                outputChunkRows: Int = 4096) throws {
+        let c = try LlamaConfig(gguf: f)
+        let layerBytes = try LlamaWeights<Float>.layerInfos(f, c, 0).reduce(0) { $0 + $1.byteCount }
+        let parameters = c.layers * targets.reduce(0) { let s = $1.shape(c); return $0 + rank * (s.dIn + s.dOut) }
+        self.init(config: c, quantizedLayerBytes: layerBytes, untiedOutput: f.tensor("output.weight") != nil,
+                  adapterParameters: parameters, optimizer: optimizer, context: context, mode: mode, outputChunkRows: outputChunkRows)
+    }
+}
+
+/// The process's peak resident set size so far (getrusage), in bytes.
+public func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(0, &usage)  // RUSAGE_SELF
+    return usage.ru_maxrss * 1024
+}
