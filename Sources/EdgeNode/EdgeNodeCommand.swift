@@ -42,3 +42,9 @@ func failing(_ body: () throws -> Void) throws {
         throw ExitCode(1)
     }
 }
+
+/// A runtime failure with its message (exit status 1 through `failing`, no usage text).
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

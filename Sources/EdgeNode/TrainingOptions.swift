@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LanguageModel
 
 /// LoRA and optimiser options shared by the commands that train.
@@ -17,7 +18,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Windows per optimiser step (gradient accumulation).") var batch: Int = 1
     @Option(help: "Memory mode: cached (dequantised weights, activations kept), streamed (per-layer dequantisation, recomputation), or auto (cached when it fits --memory-budget-mb).")
     var memory: String = "auto"
-    @Option(help: "RAM budget for --memory auto, MiB (default: no limit).") var memoryBudgetMb: Int?
+    @Option(help: "RAM budget for --memory auto, MiB (default: this machine's available memory, /proc/meminfo MemAvailable).") var memoryBudgetMb: Int?
 
     func targetList() throws -> [LoRATarget] {
         try targets.split(separator: ",").map { name in
@@ -55,7 +56,7 @@ struct TrainingOptions: ParsableArguments {
         func plan(_ m: TrainingMemoryPlan.Mode) throws -> TrainingMemoryPlan {
             try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, context: context, mode: m)
         }
-        let budget = memoryBudgetMb.map { $0 << 20 }
+        let budget = memoryBudgetMb.map { $0 << 20 } ?? availableMemoryBytes()
         switch memory {
         case "cached": return try plan(.cached)
         case "streamed": return try plan(.streamed)
@@ -64,10 +65,20 @@ struct TrainingOptions: ParsableArguments {
             guard let budget, cached.total > budget else { return cached }
             let streamed = try plan(.streamed)
             guard streamed.total <= budget else {
-                throw ValidationError("fine-tuning needs \(streamed.total >> 20) MiB even streamed (cached \(cached.total >> 20) MiB); the budget is \(budget >> 20) MiB")
+                throw CommandError("fine-tuning needs \(streamed.total >> 20) MiB even streamed (cached \(cached.total >> 20) MiB); the budget is \(budget >> 20) MiB")
             }
             return streamed
         default: throw ValidationError("--memory must be auto, cached or streamed")
         }
     }
+}
+
+/// MemAvailable from /proc/meminfo (bytes), nil where there is no such file.
+func availableMemoryBytes() -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+        let fields = line.split(separator: " ")
+        if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+    }
+    return nil
 }
