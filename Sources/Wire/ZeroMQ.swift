@@ -79,6 +79,14 @@ public final class ZeroMQSocket: @unchecked Sendable {
         }
     }
 
+    /// The routing identity a DEALER presents to a ROUTER (set before connecting).
+    public func setIdentity(_ identity: String) throws {
+        let bytes = Array(identity.utf8)
+        guard zmq_setsockopt(try socket("zmq_setsockopt"), ZMQ_ROUTING_ID, bytes, bytes.count) == 0 else {
+            throw ZeroMQError.last("zmq_setsockopt(ROUTING_ID)")
+        }
+    }
+
     /// Receive timeout in milliseconds (−1 waits forever).
     public func setReceiveTimeout(ms: Int32) throws { try setOption(ZMQ_RCVTIMEO, ms) }
     /// Send timeout in milliseconds (−1 blocks under backpressure until the peer drains).

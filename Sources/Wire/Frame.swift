@@ -1,0 +1,196 @@
+import Foundation
+
+/// What a frame carries.
+public enum FrameType: UInt16, Sendable, CaseIterable {
+    /// Node → BS: registration (name, hardware profile, memory plan).
+    case hello = 1
+    /// BS → node: accepted, with the federation's settings and the node's index.
+    case welcome = 2
+    /// BS → node: a round begins: global adapter, rank, local steps.
+    case roundStart = 3
+    /// Node → BS: local training done: loss, FLOPs, energy, the update's energy.
+    case updateReady = 4
+    /// BS → node: how to transmit: aggregation mode, common scale, precoders.
+    case transmit = 5
+    /// Node → BS: a run of OFDM symbols of the node's transmission.
+    case symbols = 6
+    /// Node → BS: the node's transmission of the round is complete.
+    case roundEnd = 7
+    /// BS → node: the run is over (or the node is refused); the reason is the payload.
+    case shutdown = 8
+}
+
+/// How the samples of a `symbols` frame are stored.
+public enum SampleFormat: UInt8, Sendable {
+    /// No samples (control frames).
+    case none = 0
+    /// Complex Float32, interleaved (re, im), 8 bytes per sample.
+    case cf32 = 1
+    /// Complex Int16, interleaved, 4 bytes per sample; value = code × `scale` (a DAC's codes).
+    case ci16 = 2
+
+    public var bytesPerSample: Int {
+        switch self {
+        case .none: return 0
+        case .cf32: return 8
+        case .ci16: return 4
+        }
+    }
+}
+
+/// A frame could not be decoded: what is wrong and where (byte offset).
+public struct FrameError: Error, Equatable, CustomStringConvertible {
+    public var offset: Int
+    public var problem: String
+    public init(offset: Int, problem: String) {
+        self.offset = offset
+        self.problem = problem
+    }
+    public var description: String { "malformed frame at byte \(offset): \(problem)" }
+}
+
+/// One versioned binary frame, little-endian:
+///
+///     offset size field
+///      0     4    magic "AFLW"
+///      4     2    version (1)
+///      6     2    type (FrameType)
+///      8     4    round
+///     12     4    node index
+///     16     4    first OFDM symbol (symbols frames; 0 otherwise)
+///     20     4    OFDM symbol count
+///     24     4    subcarrier count
+///     28     4    antenna count (rows per subcarrier)
+///     32     1    sample format (SampleFormat)
+///     33     3    reserved, zero
+///     36     4    scale (Float32; ci16 code step, 1 otherwise)
+///     40     4    payload length in bytes
+///     44     4    CRC-32 of bytes 0..<44 and the payload
+///     48     …    payload
+///
+/// A symbols frame's payload is its samples, OFDM symbol-major, then subcarrier, then antenna:
+/// sample (t, n, a) at index (t·N_sc + n)·antennas + a, exactly `count·N_sc·antennas` samples.
+/// Control frames carry a `PayloadWriter` encoding of their message.
+public struct Frame: Equatable, Sendable {
+    public static let magic: [UInt8] = Array("AFLW".utf8)
+    public static let version: UInt16 = 1
+    public static let headerSize = 48
+    /// Frames larger than this are refused before anything is allocated for them.
+    public static let maximumPayload = 256 << 20
+
+    public var type: FrameType
+    public var round: UInt32
+    public var node: UInt32
+    public var firstSymbol: UInt32 = 0
+    public var symbolCount: UInt32 = 0
+    public var subcarriers: UInt32 = 0
+    public var antennas: UInt32 = 0
+    public var format: SampleFormat = .none
+    public var scale: Float = 1
+    public var payload: Data
+
+    public init(type: FrameType, round: UInt32, node: UInt32, payload: Data = Data()) {
+        self.type = type
+        self.round = round
+        self.node = node
+        self.payload = payload
+    }
+
+    public func encoded() -> Data {
+        var w = PayloadWriter()
+        w.bytes(Frame.magic)
+        w.u16(Frame.version)
+        w.u16(type.rawValue)
+        w.u32(round)
+        w.u32(node)
+        w.u32(firstSymbol)
+        w.u32(symbolCount)
+        w.u32(subcarriers)
+        w.u32(antennas)
+        w.u8(format.rawValue)
+        w.bytes([0, 0, 0])
+        w.f32(scale)
+        w.u32(UInt32(payload.count))
+        var crc = w.data.withUnsafeBytes { CRC32.update(0, $0) }
+        crc = payload.withUnsafeBytes { CRC32.update(crc, $0) }
+        w.u32(crc)
+        var out = w.data
+        out.append(payload)
+        return out
+    }
+
+    /// Decodes and validates: magic, version, type, format, reserved bytes, lengths (the sample
+    /// count of a symbols frame must match its counts exactly), scale, CRC.
+    public init(decoding data: Data) throws {
+        guard data.count >= Frame.headerSize else { throw FrameError(offset: data.count, problem: "\(data.count) bytes, shorter than the \(Frame.headerSize)-byte header") }
+        var r = PayloadReader(data)
+        guard try r.bytes(4) == Frame.magic else { throw FrameError(offset: 0, problem: "bad magic (not an AirFL frame)") }
+        let version = try r.u16()
+        guard version == Frame.version else { throw FrameError(offset: 4, problem: "version \(version), this build speaks \(Frame.version)") }
+        let rawType = try r.u16()
+        guard let type = FrameType(rawValue: rawType) else { throw FrameError(offset: 6, problem: "unknown frame type \(rawType)") }
+        self.type = type
+        round = try r.u32()
+        node = try r.u32()
+        firstSymbol = try r.u32()
+        symbolCount = try r.u32()
+        subcarriers = try r.u32()
+        antennas = try r.u32()
+        let rawFormat = try r.u8()
+        guard let format = SampleFormat(rawValue: rawFormat) else { throw FrameError(offset: 32, problem: "unknown sample format \(rawFormat)") }
+        self.format = format
+        guard try r.bytes(3) == [0, 0, 0] else { throw FrameError(offset: 33, problem: "reserved bytes are not zero") }
+        scale = try r.f32()
+        guard scale.isFinite, scale > 0 else { throw FrameError(offset: 36, problem: "scale \(scale) is not a positive finite number") }
+        let length = Int(try r.u32())
+        guard length <= Frame.maximumPayload else { throw FrameError(offset: 40, problem: "payload of \(length) bytes exceeds \(Frame.maximumPayload)") }
+        let crc = try r.u32()
+        guard data.count == Frame.headerSize + length else {
+            throw FrameError(offset: 40, problem: "payload length field says \(length) bytes, the frame has \(data.count - Frame.headerSize)")
+        }
+        payload = data.subdata(in: (data.startIndex + Frame.headerSize)..<data.endIndex)
+        var computed = data.withUnsafeBytes { CRC32.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<44])) }
+        computed = payload.withUnsafeBytes { CRC32.update(computed, $0) }
+        guard computed == crc else { throw FrameError(offset: 44, problem: String(format: "CRC mismatch (frame says %08x, content gives %08x)", crc, computed)) }
+        if type == .symbols {
+            guard format != .none else { throw FrameError(offset: 32, problem: "a symbols frame needs a sample format") }
+            let samples = Int(symbolCount) * Int(subcarriers) * Int(antennas)
+            guard samples * format.bytesPerSample == length else {
+                throw FrameError(offset: 40, problem: "\(symbolCount) symbols × \(subcarriers) subcarriers × \(antennas) antennas need \(samples * format.bytesPerSample) bytes of \(format), payload has \(length)")
+            }
+        } else if format != .none {
+            throw FrameError(offset: 32, problem: "a \(type) frame carries no samples")
+        }
+    }
+
+    /// The samples of a symbols frame as interleaved (re, im) Floats.
+    public func samples() -> [Float] {
+        switch format {
+        case .none: return []
+        case .cf32: return payload.withUnsafeBytes { raw in (0..<(payload.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
+        case .ci16:
+            return payload.withUnsafeBytes { raw in (0..<(payload.count / 2)).map { Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) * scale } }
+        }
+    }
+
+    /// A symbols frame from interleaved (re, im) Floats: cf32 as is, or ci16 codes with `step`.
+    public static func symbols(round: UInt32, node: UInt32, firstSymbol: UInt32, symbolCount: UInt32, subcarriers: UInt32, antennas: UInt32,
+                               samples: ArraySlice<Float>, format: SampleFormat, step: Float = 1) -> Frame {
+        var f = Frame(type: .symbols, round: round, node: node)
+        f.firstSymbol = firstSymbol
+        f.symbolCount = symbolCount
+        f.subcarriers = subcarriers
+        f.antennas = antennas
+        f.format = format
+        var w = PayloadWriter()
+        switch format {
+        case .cf32: for v in samples { w.f32(v) }
+        case .ci16:
+            f.scale = step
+            for v in samples { w.u16(UInt16(bitPattern: Int16(max(-32768, min(32767, (v / step).rounded()))))) }
+        case .none: break
+        }
+        f.payload = w.data
+        return f
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+@testable import Wire
+
+final class FrameTests: XCTestCase {
+    func testCRC32KnownVector() {
+        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)
+        XCTAssertEqual(CRC32.checksum([UInt8]()), 0)
+    }
+
+    func testSymbolsFrameRoundTripsInBothFormats() throws {
+        let samples: [Float] = (0..<48).map { (i: Int) -> Float in Float(i) * 0.25 - 5 }
+        let f = Frame.symbols(round: 7, node: 2, firstSymbol: 10, symbolCount: 2, subcarriers: 3, antennas: 4, samples: samples[...], format: .cf32)
+        let back = try Frame(decoding: f.encoded())
+        XCTAssertEqual(back, f)
+        XCTAssertEqual(back.samples(), samples)
+        let q = Frame.symbols(round: 7, node: 2, firstSymbol: 10, symbolCount: 2, subcarriers: 3, antennas: 4, samples: samples[...], format: .ci16, step: 0.25)
+        let qBack = try Frame(decoding: q.encoded())
+        XCTAssertEqual(qBack.payload.count, samples.count * 2)
+        XCTAssertEqual(qBack.samples(), samples)  // multiples of the step survive exactly
+    }
+
+    func testEveryCorruptionIsAClearError() throws {
+        let good = Frame.symbols(round: 1, node: 0, firstSymbol: 0, symbolCount: 1, subcarriers: 2, antennas: 2, samples: [1, 2, 3, 4, 5, 6, 7, 8][...], format: .cf32).encoded()
+        func expect(_ data: Data, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertThrowsError(try Frame(decoding: data), file: file, line: line) {
+                XCTAssertTrue("\($0)".contains(fragment), "\($0)", file: file, line: line)
+            }
+        }
+        expect(good.prefix(20), "shorter than")
+        expect(good.dropLast(1), "payload length")
+        var flipped = good
+        flipped[good.count - 3] ^= 0x10
+        expect(flipped, "CRC mismatch")
+        var magic = good
+        magic[0] = 0x58
+        expect(magic, "bad magic")
+        var version = good
+        version[4] = 9
+        expect(version, "version 9")
+        var type = good
+        type[6] = 99
+        expect(type, "unknown frame type")
+        // A symbols frame whose counts disagree with its payload (re-checksummed, so only the count is wrong).
+        var f = try Frame(decoding: good)
+        f.antennas = 3
+        expect(f.encoded(), "need 48 bytes")
+        var control = Frame(type: .hello, round: 0, node: 0)
+        control.format = .cf32
+        expect(control.encoded(), "carries no samples")
+    }
+
+    func testControlMessagesRoundTripAndRejectTrailingBytes() throws {
+        let start = RoundStart(rank: 4, alpha: 8, targets: "attn_q,attn_v", localSteps: 3, adapter: [1, -2, 3.5])
+        XCTAssertEqual(try RoundStart(frame: try Frame(decoding: start.frame(round: 5, node: 1).encoded())), start)
+        let t = Transmit(mode: "aircomp", scale: 0.5, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, -1, 0], digitalBits: 8)
+        XCTAssertEqual(try Transmit(frame: t.frame(round: 1, node: 0)), t)
+        let ready = UpdateReady(loss: 2.5, steps: 3, tokens: 192, flops: 1e9, computeSeconds: 0.1, energyJ: 0.4, updateEnergy: 12, reals: 100, shardWindows: 9)
+        var frame = ready.frame(round: 1, node: 3)
+        XCTAssertEqual(try UpdateReady(frame: frame), ready)
+        frame.payload.append(0)
+        XCTAssertThrowsError(try UpdateReady(frame: frame)) { XCTAssertTrue("\($0)".contains("unexpected bytes"), "\($0)") }
+        frame.payload = frame.payload.prefix(10)
+        XCTAssertThrowsError(try UpdateReady(frame: frame)) { XCTAssertTrue("\($0)".contains("left"), "\($0)") }
+        XCTAssertThrowsError(try Hello(frame: frame)) { XCTAssertTrue("\($0)".contains("expected a hello frame"), "\($0)") }
+    }
+}
