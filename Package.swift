@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "EdgeNode",
             dependencies: [
-                "Radio", "LinearAlgebra", "Wire", "LanguageModel",
+                "Radio", "LinearAlgebra", "Wire", "LanguageModel", "HardwareProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -7,12 +7,12 @@ import Darwin
 extension TrainingMemoryPlan {
     /// The plan for a GGUF model file and an adapter shape.
     public init(gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, context: Int, mode: Mode,
-                outputChunkRows: Int = 4096) throws {
+                outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) throws {
         let c = try LlamaConfig(gguf: f)
         let layerBytes = try LlamaWeights<Float>.layerInfos(f, c, 0).reduce(0) { $0 + $1.byteCount }
         let parameters = c.layers * targets.reduce(0) { let s = $1.shape(c); return $0 + rank * (s.dIn + s.dOut) }
         self.init(config: c, quantizedLayerBytes: layerBytes, untiedOutput: f.tensor("output.weight") != nil,
-                  adapterParameters: parameters, optimizer: optimizer, context: context, mode: mode, outputChunkRows: outputChunkRows)
+                  adapterParameters: parameters, optimizer: optimizer, context: context, mode: mode, outputChunkRows: outputChunkRows, runtimeBytes: runtimeBytes)
     }
 }
 

@@ -25,8 +25,9 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     public var adapter: Int
     public var gradients: Int
     public var optimizerState: Int
-    /// The process itself: binary, Swift runtime, OpenBLAS's per-thread buffers (measured on the
-    /// reference machine: peak RSS of a 1-token forward of the tiny model minus its plan).
+    /// The process itself: binary, Swift runtime, OpenBLAS's per-thread buffers (this emulator's,
+    /// measured on the reference machine: peak RSS of a 1-token forward of the tiny model minus its
+    /// plan). Device checks pass 0: a device's budget is for the training state, not our process.
     public var runtime: Int
 
     public var total: Int { weights + mappedModel + activations + backwardScratch + adapter + gradients + optimizerState + runtime }
@@ -34,7 +35,7 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     public static let runtimeBytes = 24 << 20
 
     public init(config c: LlamaConfig, quantizedLayerBytes: Int, untiedOutput: Bool, adapterParameters: Int,
-                optimizer: OptimizerKind, context T: Int, mode: Mode, outputChunkRows: Int = 4096) {
+                optimizer: OptimizerKind, context T: Int, mode: Mode, outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) {
         let f = 4, d = c.embedding, kv = c.kvDimension, ff = c.feedForward, V = c.vocabulary, L = c.layers
         let layer = LlamaLayer<Float>.byteCount(c)
         let stored = LayerActivations<Float>.byteCount(c, tokens: T, recordsAllHeads: true)
@@ -54,6 +55,6 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
         adapter = adapterParameters * f
         gradients = 2 * adapterParameters * f
         optimizerState = LoRAOptimizer.stateBytes(parameters: adapterParameters, kind: optimizer)
-        runtime = Self.runtimeBytes
+        runtime = runtimeBytes
     }
 }

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import HardwareProfiles
+import LanguageModel
+
+/// `edgenode check`: would LoRA fine-tuning of a model fit a device class? The memory plan (the
+/// training state; the device's own firmware overhead is not modelled), the flash the model
+/// needs, and the largest rank and context that would fit.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Memory plan of LoRA fine-tuning on a hardware profile; exit 1 when it does not fit.")
+    @Option(help: "Hardware profile (.toml).") var profile: String
+    @Option(help: "GGUF model.") var model: String
+    @Option(help: "LoRA rank.") var rank: Int = 8
+    @Option(help: "Window length in tokens.") var ctx: Int = 256
+    @Option(help: "Adapted projections (GGUF names, comma-separated).") var targets: String = "attn_q,attn_k,attn_v,attn_output"
+    @Option(help: "Optimiser: adamw or sgd.") var optimizer: String = "adamw"
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try failing {
+            guard rank >= 1, ctx >= 2 else { throw ValidationError("need --rank ≥ 1 and --ctx ≥ 2") }
+            let hw = try HardwareProfile.load(profile)
+            let file = try GGUFFile(path: model)
+            let list = try TrainingOptions.parse(["--targets", targets]).targetList()
+            guard let kind = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adamw or sgd") }
+            let fit = try DeviceFit(file: file, profile: hw, targets: list, optimizer: kind)
+            let plan = fit.plan(rank: rank, context: ctx)
+            let modelBytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
+            let ram = Int(hw.ramBytes), flash = Int(hw.flashBytes)
+            let fitsRAM = plan.total <= ram, fitsFlash = modelBytes <= flash
+            let object: [String: Any] = [
+                "profile": hw.name, "model": model, "rank": rank, "ctx": ctx, "mode": plan.mode.rawValue,
+                "fits": fitsRAM && fitsFlash, "needed_bytes": plan.total, "available_bytes": ram,
+                "flash_needed_bytes": modelBytes, "flash_available_bytes": flash,
+                "plan": [
+                    "weights": plan.weights, "mapped_model": plan.mappedModel, "activations": plan.activations,
+                    "backward_scratch": plan.backwardScratch, "lora": plan.adapter, "gradients": plan.gradients,
+                    "optimizer_state": plan.optimizerState, "runtime": plan.runtime, "total": plan.total,
+                ],
+                "max_rank_at_ctx": fit.largestRank(context: ctx) as Any, "max_ctx_at_rank": fit.largestContext(rank: rank) as Any,
+            ]
+            if json {
+                FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+                FileHandle.standardOutput.write(Data("\n".utf8))
+            } else {
+                print(String(format: "%@ on %@: rank %d, ctx %d, %@ mode: needs %d bytes of RAM (weights %d, activations %d, LoRA+gradients+optimiser %d), has %d; model file %d bytes, flash %d",
+                             model, hw.name, rank, ctx, plan.mode.rawValue, plan.total, plan.weights, plan.activations,
+                             plan.adapter + plan.gradients + plan.optimizerState, ram, modelBytes, flash))
+            }
+            guard fitsRAM else {
+                throw CommandError("\(hw.name) cannot fine-tune \(model) at rank \(rank), ctx \(ctx): needs \(plan.total) bytes of RAM (\(plan.mode.rawValue) mode), the profile has \(ram)")
+            }
+            guard fitsFlash else {
+                throw CommandError("\(hw.name) cannot hold \(model): the model needs \(modelBytes) bytes of flash, the profile has \(flash)")
+            }
+        }
+    }
+}
+
+/// The smallest-memory plan of a model on a device: the cached mode when it fits the RAM,
+/// otherwise the streamed mode; and the limits of rank and context.
+struct DeviceFit {
+    let file: GGUFFile
+    let profile: HardwareProfile
+    let targets: [LoRATarget]
+    let optimizer: OptimizerKind
+    let contextLimit: Int
+
+    init(file: GGUFFile, profile: HardwareProfile, targets: [LoRATarget], optimizer: OptimizerKind) throws {
+        self.file = file
+        self.profile = profile
+        self.targets = targets
+        self.optimizer = optimizer
+        contextLimit = file.metadata["llama.context_length"]?.int ?? 8192
+        _ = try LlamaConfig(gguf: file)
+    }
+
+    func plan(rank: Int, context: Int) -> TrainingMemoryPlan {
+        func make(_ m: TrainingMemoryPlan.Mode) -> TrainingMemoryPlan {
+            try! TrainingMemoryPlan(gguf: file, rank: rank, targets: targets, optimizer: optimizer, context: context, mode: m, runtimeBytes: 0)
+        }
+        let cached = make(.cached)
+        return Double(cached.total) <= profile.ramBytes ? cached : make(.streamed)
+    }
+
+    func fits(rank: Int, context: Int) -> Bool { Double(plan(rank: rank, context: context).total) <= profile.ramBytes }
+
+    /// The largest value in lower...limit for which `ok` holds (monotone), nil if none.
+    func largest(from lower: Int = 1, upTo limit: Int, _ ok: (Int) -> Bool) -> Int? {
+        guard ok(lower) else { return nil }
+        var lo = lower, hi = limit
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if ok(mid) { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    func largestRank(context: Int) -> Int? { largest(upTo: 4096) { fits(rank: $0, context: context) } }
+    func largestContext(rank: Int) -> Int? { largest(from: 2, upTo: contextLimit) { fits(rank: rank, context: $0) } }
+}
