@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "BaseStation",
             dependencies: [
-                "Radio", "LinearAlgebra", "Wire", "HardwareProfiles",
+                "Radio", "LinearAlgebra", "Wire", "HardwareProfiles", "LanguageModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

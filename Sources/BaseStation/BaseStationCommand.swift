@@ -8,7 +8,7 @@ struct BaseStationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "basestation",
         abstract: "AirFL-LoRA base station: channels, over-the-air aggregation, receive beamforming.",
-        subcommands: [ChannelCommand.self, SolveCommand.self, PlanCommand.self, DemoCommand.self, BenchAirCommand.self])
+        subcommands: [ChannelCommand.self, SolveCommand.self, PlanCommand.self, DemoCommand.self, BenchAirCommand.self, ServeCommand.self])
 }
 
 /// Options every subcommand shares.
@@ -49,4 +49,10 @@ func failing<T>(_ body: () throws -> T) throws -> T {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         throw ExitCode(1)
     }
+}
+
+/// A runtime failure with its message (exit status 1 through `failing`).
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }

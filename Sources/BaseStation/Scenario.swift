@@ -10,6 +10,8 @@ struct Scenario: Decodable {
     var channel = ChannelConfiguration()
     var aircomp = AirCompSettings()
     var plan = PlanSettings()
+    var federation = FederationSettings()
+    var nodes: [NodeSettings] = []
 
     /// `[aircomp]`: what each round sends.
     struct AirCompSettings: Decodable {
@@ -59,7 +61,7 @@ struct Scenario: Decodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case seed, channel, aircomp, plan }
+    enum CodingKeys: String, CodingKey, CaseIterable { case seed, channel, aircomp, plan, federation, nodes }
 
     init() {}
 
@@ -74,6 +76,10 @@ struct Scenario: Decodable {
         }
         aircomp = try c.decodeIfPresent(AirCompSettings.self, forKey: .aircomp) ?? aircomp
         plan = try c.decodeIfPresent(PlanSettings.self, forKey: .plan) ?? plan
+        federation = try c.decodeIfPresent(FederationSettings.self, forKey: .federation) ?? federation
+        nodes = try c.decodeIfPresent([NodeSettings].self, forKey: .nodes) ?? nodes
+        let names = nodes.map(\.name)
+        if Set(names).count != names.count { throw ConfigurationError(key: "nodes.name", problem: "node names must be unique: \(names)") }
     }
 
     /// Reads and validates a scenario file.

@@ -21,7 +21,8 @@ public struct TinyModelSpec: Sendable, Equatable {
 
     public static let vocabulary = 257
 
-    /// Writes the model; weights N(0, 1/d_in) for projections, N(0, 1) embeddings, norms 1 ± 0.1.
+    /// Writes the model; weights N(0, 1/d_in) for projections and the (tied) embeddings, so initial
+    /// logits have unit scale and the loss starts near ln V; norms 1 ± 0.1.
     public func write(to path: String) throws {
         var w = GGUFWriter()
         let d = embedding, kv = embedding / heads * kvHeads, ff = feedForward, V = Self.vocabulary
@@ -47,7 +48,7 @@ public struct TinyModelSpec: Sendable, Equatable {
         var g = SeededGenerator(seed: seed, stream: [0x71_4E])
         func normal(_ n: Int, _ sigma: Double) -> [Float] { (0..<n).map { _ in Float(g.normal() * sigma) } }
         func norm(_ n: Int) -> [Float] { (0..<n).map { _ in Float(1 + 0.1 * (2 * g.uniform() - 1)) } }
-        try w.addTensor("token_embd.weight", dims: [d, V], floats: normal(d * V, 1), as: matrixType)
+        try w.addTensor("token_embd.weight", dims: [d, V], floats: normal(d * V, 1 / Double(d).squareRoot()), as: matrixType)
         try w.addTensor("output_norm.weight", dims: [d], floats: norm(d))
         if untiedOutput { try w.addTensor("output.weight", dims: [d, V], floats: normal(d * V, 1 / Double(d).squareRoot()), as: matrixType) }
         for i in 0..<layers {

@@ -80,6 +80,31 @@ public struct LoRAAdapter: Sendable, Equatable {
         }
     }
 
+    /// All parameters as one vector: layer by layer, targets in `targets` order, A then B — the
+    /// order of the federated update on the wire and over the air.
+    public func flattened() -> [Float] {
+        var out = [Float]()
+        out.reserveCapacity(parameterCount)
+        for entry in pairs { for t in targets { if let p = entry[t] { out += p.a; out += p.b } } }
+        return out
+    }
+
+    /// Sets every parameter from `flattened()`'s layout.
+    public mutating func assign(flattened v: [Float]) throws {
+        guard v.count == parameterCount else {
+            throw GGUFError(path: "adapter", offset: nil, problem: "a flattened adapter of \(v.count) reals for \(parameterCount) parameters")
+        }
+        var i = 0
+        for l in pairs.indices {
+            for t in targets where pairs[l][t] != nil {
+                let na = pairs[l][t]!.a.count, nb = pairs[l][t]!.b.count
+                pairs[l][t]!.a = Array(v[i..<(i + na)])
+                pairs[l][t]!.b = Array(v[(i + na)..<(i + na + nb)])
+                i += na + nb
+            }
+        }
+    }
+
     /// Number of trainable reals, D(r) = r · Σ (d_in + d_out).
     public var parameterCount: Int { pairs.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.a.count + $1.b.count } } }
 

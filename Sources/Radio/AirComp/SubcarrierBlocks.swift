@@ -36,3 +36,51 @@ public struct SubcarrierBlocks: Equatable, Sendable {
         return sum / Double(columns)
     }
 }
+
+extension SubcarrierBlocks {
+    /// Columns (OFDM symbols) `symbols` as interleaved (re, im) Floats in OFDM symbol-major
+    /// order: sample (t, n, r) at ((t − first)·N_sc + n)·rows + r — the wire's sample order.
+    public func symbolMajorSamples(_ symbols: Range<Int>) -> [Float] {
+        var out = [Float]()
+        out.reserveCapacity(2 * symbols.count * subcarriers * rows)
+        for t in symbols {
+            for n in 0..<subcarriers {
+                let o = (n * columns + t) * rows
+                for r in 0..<rows {
+                    out.append(elements[o + r].real)
+                    out.append(elements[o + r].imaginary)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Writes OFDM symbols first..<first+count from `symbolMajorSamples`' order.
+    public mutating func setSymbols(first: Int, count: Int, from samples: [Float]) throws {
+        guard first >= 0, first + count <= columns, samples.count == 2 * count * subcarriers * rows else {
+            throw AirCompError.shapeMismatch("symbols \(first)..<\(first + count) with \(samples.count / 2) samples do not fit \(subcarriers)×\(rows)×\(columns)")
+        }
+        var i = 0
+        for t in first..<(first + count) {
+            for n in 0..<subcarriers {
+                let o = (n * columns + t) * rows
+                for r in 0..<rows {
+                    elements[o + r] = Complex(samples[i], samples[i + 1])
+                    i += 2
+                }
+            }
+        }
+    }
+
+    /// From interleaved (re, im) Floats in `elements` order (how precoders travel).
+    public init(subcarriers: Int, rows: Int, columns: Int, interleaved: [Float]) throws {
+        guard interleaved.count == 2 * subcarriers * rows * columns else {
+            throw AirCompError.shapeMismatch("\(interleaved.count / 2) complex values for \(subcarriers)×\(rows)×\(columns)")
+        }
+        self.init(subcarriers: subcarriers, rows: rows, columns: columns)
+        for i in 0..<elements.count { elements[i] = Complex(interleaved[2 * i], interleaved[2 * i + 1]) }
+    }
+
+    /// `elements` as interleaved (re, im) Floats.
+    public var interleaved: [Float] { elements.flatMap { [$0.real, $0.imaginary] } }
+}

@@ -81,8 +81,6 @@ struct GrassmannSolver {
                     negate(w.gradient, into: &w.direction)
                     slope = -gg
                 }
-                // dᴴ d for the retraction's Gram matrix.
-                w.gramOfDirection()
                 // Armijo backtracking from twice the last accepted step.
                 var alpha = step * 2
                 var accepted = false
@@ -159,8 +157,7 @@ struct GrassmannSolver {
         var gradient: [Complex<Double>], candidateGradient: [Complex<Double>]
         var direction: [Complex<Double>]
         var step: [Complex<Double>]        // A + α d before normalisation
-        var small: [Complex<Double>]       // L × L scratch (Aᴴ X, dᴴ d)
-        var directionGram: [Complex<Double>]
+        var small: [Complex<Double>]       // L × L scratch (Aᴴ X, the retraction's Gram)
         var pi: [Double]
         var smoothed = 0.0, candidateSmoothed = 0.0, scale = 1.0
         var objective: BeamformingObjective.Workspace
@@ -172,7 +169,6 @@ struct GrassmannSolver {
             a = Array(repeating: .zero, count: size)
             candidate = a; gradient = a; candidateGradient = a; direction = a; step = a
             small = Array(repeating: .zero, count: l * l)
-            directionGram = small
             pi = Array(repeating: 0, count: p.devices)
             objective = BeamformingObjective.Workspace(p)
         }
@@ -202,26 +198,22 @@ struct GrassmannSolver {
         }
 
         /// dᴴ d (L × L).
-        mutating func gramOfDirection() {
-            let nr = self.nr, l = self.l
-            direction.withUnsafeBufferPointer { pd in
-                directionGram.withUnsafeMutableBufferPointer { g in
-                    Double.gemm(.adjoint, .none, m: l, n: l, k: nr, alpha: .one, a: pd.baseAddress!, lda: nr, b: pd.baseAddress!, ldb: nr, beta: .zero, c: g.baseAddress!, ldc: l)
-                }
-            }
-        }
-
-        /// candidate ← (A + α d) R⁻¹, Rᴴ R = I + α² dᴴ d (Cholesky-QR).
+        /// candidate ← (A + α d) R⁻¹ with Rᴴ R the Gram matrix of A + α d (Cholesky-QR). In exact
+        /// arithmetic that Gram is I + α² dᴴ d (Aᴴ d = 0); it is formed from A + α d itself so that
+        /// rounding in Aᴴ d ≈ 0 is not amplified by large steps and cannot accumulate across
+        /// iterations (badly scaled objectives take steps with α‖d‖ ≫ 1).
         mutating func retract(_ alpha: Double) {
             let nr = self.nr, l = self.l
-            // Inverse square root via Cholesky: S = I + α² D = L Lᴴ; (A + αd) L⁻ᴴ has orthonormal columns.
-            for i in 0..<(l * l) { small[i] = directionGram[i].multiplied(by: alpha * alpha) }
-            for i in 0..<l { small[i * l + i] += .one }
+            for i in step.indices { step[i] = a[i] + direction[i].multiplied(by: alpha) }
+            step.withUnsafeBufferPointer { px in
+                small.withUnsafeMutableBufferPointer { g in
+                    Double.gemm(.adjoint, .none, m: l, n: l, k: nr, alpha: .one, a: px.baseAddress!, lda: nr, b: px.baseAddress!, ldb: nr, beta: .zero, c: g.baseAddress!, ldc: l)
+                }
+            }
             small.withUnsafeMutableBufferPointer { s in
                 _ = SmallHermitian.lowerInverseCholesky(s.baseAddress!, order: l)  // s ← L⁻¹ (lower)
             }
             for j in 0..<l { for i in 0..<j { small[j * l + i] = .zero } }     // clear the strict upper part
-            for i in step.indices { step[i] = a[i] + direction[i].multiplied(by: alpha) }
             // candidate ← (A + αd) · L⁻ᴴ: one gemm with the adjoint flag.
             step.withUnsafeBufferPointer { px in
                 small.withUnsafeBufferPointer { s in

@@ -1,0 +1,101 @@
+import Foundation
+import Radio
+
+/// The `[federation]` table and the `[[nodes]]` list of a scenario: what `basestation serve`
+/// runs and which edge processes `launch/fleet.sh` starts.
+struct FederationSettings: Decodable {
+    var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    /// Data spec: a text/JSONL path or `fortunes:CAT,…`.
+    var data = "fortunes:science,computers,food,literature"
+    var partition = "category"
+    var dirichletAlpha = 0.5
+    var heldOut = 0.1
+    var rounds = 5
+    var rank = 8
+    var loraAlpha: Double? = nil
+    var targets = "attn_q,attn_k,attn_v,attn_output"
+    var localSteps = 4
+    var batch = 1
+    var ctx = 128
+    var learningRate = 1e-3
+    var optimizer = "adamw"
+    var clip = 1.0
+    var weightDecay = 0.0
+    /// `aircomp`, `ideal` or `digital`.
+    var aggregation = "aircomp"
+    var digitalBits = 8
+    var beamforming = "manifold"
+    var evalTokens = 2048
+    var endpoint = "tcp://127.0.0.1:5555"
+    var registerTimeoutS = 120.0
+    var roundTimeoutS = 300.0
+    var sampleFormat = "ci16"
+    /// Nodes sleep emulated compute time × this (0: run flat out).
+    var realtimeScale = 0.0
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case model, data, partition, dirichletAlpha = "dirichlet_alpha", heldOut = "held_out", rounds, rank
+        case loraAlpha = "lora_alpha", targets, localSteps = "local_steps", batch, ctx, learningRate = "learning_rate"
+        case optimizer, clip, weightDecay = "weight_decay", aggregation, digitalBits = "digital_bits", beamforming
+        case evalTokens = "eval_tokens", endpoint, registerTimeoutS = "register_timeout_s", roundTimeoutS = "round_timeout_s"
+        case sampleFormat = "sample_format", realtimeScale = "realtime_scale"
+    }
+
+    init() {}
+
+    init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws { value = try c.decodeIfPresent(T.self, forKey: key) ?? value }
+        func get(_ key: CodingKeys, _ value: inout Double) throws { value = try c.decodeNumberIfPresent(forKey: key) ?? value }
+        try get(.model, &model); try get(.data, &data); try get(.partition, &partition); try get(.dirichletAlpha, &dirichletAlpha)
+        try get(.heldOut, &heldOut); try get(.rounds, &rounds); try get(.rank, &rank)
+        loraAlpha = try c.decodeNumberIfPresent(forKey: .loraAlpha)
+        try get(.targets, &targets); try get(.localSteps, &localSteps); try get(.batch, &batch); try get(.ctx, &ctx)
+        try get(.learningRate, &learningRate); try get(.optimizer, &optimizer); try get(.clip, &clip); try get(.weightDecay, &weightDecay)
+        try get(.aggregation, &aggregation); try get(.digitalBits, &digitalBits); try get(.beamforming, &beamforming)
+        try get(.evalTokens, &evalTokens); try get(.endpoint, &endpoint); try get(.registerTimeoutS, &registerTimeoutS)
+        try get(.roundTimeoutS, &roundTimeoutS); try get(.sampleFormat, &sampleFormat); try get(.realtimeScale, &realtimeScale)
+        func check(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {
+            if !ok { throw ConfigurationError(key: "federation.\(key.rawValue)", problem: problem) }
+        }
+        try check(["category", "dirichlet", "iid"].contains(partition), .partition, "must be category, dirichlet or iid, got '\(partition)'")
+        try check(dirichletAlpha > 0, .dirichletAlpha, "must be > 0")
+        try check(heldOut > 0 && heldOut < 1, .heldOut, "must be in (0, 1)")
+        try check(rounds >= 1, .rounds, "must be ≥ 1")
+        try check(rank >= 1, .rank, "must be ≥ 1")
+        try check(localSteps >= 1, .localSteps, "must be ≥ 1")
+        try check(batch >= 1, .batch, "must be ≥ 1")
+        try check(ctx >= 2, .ctx, "must be ≥ 2")
+        try check(learningRate > 0 && learningRate.isFinite, .learningRate, "must be > 0")
+        try check(["adamw", "sgd"].contains(optimizer), .optimizer, "must be adamw or sgd")
+        try check(clip >= 0, .clip, "must be ≥ 0")
+        try check(weightDecay >= 0, .weightDecay, "must be ≥ 0")
+        try check(["aircomp", "ideal", "digital"].contains(aggregation), .aggregation, "must be aircomp, ideal or digital, got '\(aggregation)'")
+        try check((2...16).contains(digitalBits), .digitalBits, "must be in 2…16")
+        try check(["manifold", "eigen"].contains(beamforming), .beamforming, "must be manifold or eigen")
+        try check(evalTokens >= 0, .evalTokens, "must be ≥ 0")
+        try check(endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://"), .endpoint, "must be a tcp:// or ipc:// endpoint")
+        try check(registerTimeoutS > 0 && roundTimeoutS > 0, .roundTimeoutS, "timeouts must be > 0")
+        try check(["ci16", "cf32"].contains(sampleFormat), .sampleFormat, "must be ci16 or cf32")
+        try check(realtimeScale >= 0, .realtimeScale, "must be ≥ 0")
+    }
+}
+
+/// One `[[nodes]]` entry: an edge process and its hardware profile.
+struct NodeSettings: Decodable {
+    var name: String
+    var profile: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, profile }
+
+    init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        profile = try c.decode(String.self, forKey: .profile)
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ConfigurationError(key: "nodes.name", problem: "'\(name)' must be letters, digits, - or _")
+        }
+    }
+}

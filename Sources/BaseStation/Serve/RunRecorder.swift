@@ -1,0 +1,77 @@
+import Foundation
+import LanguageModel
+
+/// One metrics row: a node's round, or the global model's (`node` = "global").
+struct MetricsRow {
+    var round: Int
+    var node: String
+    var profile: String
+    var status: String
+    var trainLoss: Double = .nan
+    var heldOutLoss: Double = .nan
+    var heldOutPerplexity: Double = .nan
+    var mse: Double = .nan
+    var msePredicted: Double = .nan
+    var rank: Int
+    var airtimeS: Double = 0
+    var flops: Double = 0
+    var energyJ: Double = 0
+    var computeS: Double = 0
+    var steps: Int = 0
+
+    static let header = "round,node,profile,status,train_loss,heldout_loss,heldout_perplexity,mse,mse_predicted,rank,airtime_s,flops,energy_j,compute_s,steps"
+
+    var csv: String {
+        func f(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
+        return "\(round),\(node),\(profile),\(status),\(f(trainLoss)),\(f(heldOutLoss)),\(f(heldOutPerplexity)),\(f(mse)),\(f(msePredicted)),\(rank),\(f(airtimeS)),\(f(flops)),\(f(energyJ)),\(f(computeS)),\(steps)"
+    }
+}
+
+/// Everything a run leaves in `results/<run>/`, each file written atomically (a crash leaves the
+/// previous complete version): metrics.csv, checkpoint/ (adapter + state after every round),
+/// and at the end summary.json, loss.svg, perplexity.svg, adapter.gguf and peft/.
+struct RunRecorder {
+    let directory: String
+    private(set) var rows: [MetricsRow] = []
+
+    init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory + "/checkpoint", withIntermediateDirectories: true)
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    mutating func append(_ new: [MetricsRow]) throws {
+        rows += new
+        try Self.write(([MetricsRow.header] + rows.map(\.csv)).joined(separator: "\n") + "\n", to: directory + "/metrics.csv")
+    }
+
+    func checkpoint(_ adapter: LoRAAdapter, round: Int, state: [String: Any]) throws {
+        try adapter.writeGGUF(to: directory + "/checkpoint/adapter.gguf")
+        var s = state
+        s["round"] = round
+        try JSONSerialization.data(withJSONObject: s, options: [.sortedKeys, .prettyPrinted]).write(
+            to: URL(fileURLWithPath: directory + "/checkpoint/state.json"), options: .atomic)
+    }
+
+    func finish(_ adapter: LoRAAdapter, config: LlamaConfig, summary: [String: Any]) throws {
+        try adapter.writeGGUF(to: directory + "/adapter.gguf")
+        try PEFTExport.write(adapter, config: config, to: directory + "/peft")
+        try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted]).write(
+            to: URL(fileURLWithPath: directory + "/summary.json"), options: .atomic)
+        let global = rows.filter { $0.node == "global" }
+        var trainLoss = [(x: Double, y: Double)]()
+        for r in Set(rows.map(\.round)).sorted() where r > 0 {
+            let losses = rows.filter { $0.round == r && $0.node != "global" && $0.trainLoss.isFinite }.map(\.trainLoss)
+            if !losses.isEmpty { trainLoss.append((Double(r), losses.reduce(0, +) / Double(losses.count))) }
+        }
+        try Self.write(SVGPlot(title: "Loss", xLabel: "round", yLabel: "loss (nats/token)", series: [
+            ("held-out", global.map { (Double($0.round), $0.heldOutLoss) }), ("train (mean over nodes)", trainLoss),
+        ]).render(), to: directory + "/loss.svg")
+        try Self.write(SVGPlot(title: "Held-out perplexity", xLabel: "round", yLabel: "perplexity", series: [
+            ("held-out", global.map { (Double($0.round), $0.heldOutPerplexity) }),
+        ]).render(), to: directory + "/perplexity.svg")
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+
+/// `basestation serve`: the base station of a federated run over the wire.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a federated LoRA run: register the scenario's edge nodes, run the rounds over the emulated air, write results/<run>/.")
+    @Option(help: "Scenario TOML ([channel], [aircomp], [plan], [federation], [[nodes]]).") var scenario: String
+    @Option(help: "Results directory (default results/<scenario>-<time>).") var results: String?
+    @Option(help: "Override federation.rounds.") var rounds: Int?
+    @Option(help: "Override federation.aggregation (aircomp, ideal, digital).") var aggregation: String?
+    @Option(help: "Override the scenario's seed.") var seed: UInt64?
+    @Option(help: "Override federation.endpoint.") var endpoint: String?
+    @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() throws {
+        try failing {
+            var s = try Scenario.load(scenario)
+            if let v = rounds { guard v >= 1 else { throw ValidationError("--rounds must be ≥ 1") }; s.federation.rounds = v }
+            if let v = aggregation {
+                guard ["aircomp", "ideal", "digital"].contains(v) else { throw ValidationError("--aggregation must be aircomp, ideal or digital") }
+                s.federation.aggregation = v
+            }
+            if let v = seed { s.seed = v }
+            if let v = endpoint { s.federation.endpoint = v }
+            let directory = URL(fileURLWithPath: scenario).deletingLastPathComponent().path
+            if printFleet {
+                print("model \(s.federation.model)")
+                print("endpoint \(s.federation.endpoint)")
+                print("realtime_scale \(s.federation.realtimeScale)")
+                for n in s.nodes {
+                    let p = resolvePath(n.profile, relativeTo: directory)
+                    print("node \(n.name) \(p)")
+                }
+                return
+            }
+            let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
+            let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+            let out = results ?? "results/\(name)-\(stamp)"
+            let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out) { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+            let summary = try server.run()
+            if json { try printJSON(summary) } else {
+                print(String(format: "done: %d rounds, rank %d, held-out perplexity %.3f → %.3f; results in %@",
+                             s.federation.rounds, s.federation.rank, summary["initial_perplexity"] as? Double ?? .nan,
+                             summary["final_perplexity"] as? Double ?? .nan, out))
+            }
+        }
+    }
+}
+
+/// A scenario's relative path: against the scenario's directory when that file exists, else as given.
+func resolvePath(_ path: String, relativeTo directory: String) -> String {
+    if path.hasPrefix("/") { return path }
+    let candidate = URL(fileURLWithPath: directory).appendingPathComponent(path).standardized.path
+    return FileManager.default.fileExists(atPath: candidate) ? candidate : path
+}

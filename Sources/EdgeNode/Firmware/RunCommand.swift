@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import HardwareProfiles
+
+/// `edgenode run`: the edge firmware emulator's main loop against a base station.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run the edge firmware: register with the base station, train each round within the profile's budgets, transmit over the emulated air.")
+    @Option(help: "Base station endpoint.") var bs: String = "tcp://127.0.0.1:5555"
+    @Option(help: "Node name (as the scenario's [[nodes]] lists it).") var name: String
+    @Option(help: "Hardware profile (.toml).") var profile: String
+    @Option(help: "GGUF model (the same the base station serves).") var model: String
+    @Option(help: "Watchdog timeout, seconds.") var watchdogS: Double = 600
+    @Option(help: "Give up on a silent base station after this many seconds (then register again).") var bsTimeoutS: Double = 900
+    @Option(help: "Sleep emulated compute time × this per round (0: run flat out; overrides the BS's setting when given).") var realtimeScale: Double?
+    @Option(help: "OFDM symbols per symbols frame.") var frameSymbols: Int = 64
+
+    func run() throws {
+        try failing {
+            guard watchdogS > 0, bsTimeoutS > 0, frameSymbols >= 1 else { throw ValidationError("timeouts and --frame-symbols must be positive") }
+            let firmware = try EdgeFirmware(endpoint: bs, name: name, profile: try HardwareProfile.load(profile), modelPath: model,
+                                            watchdog: Watchdog(timeout: watchdogS), bsTimeoutS: bsTimeoutS,
+                                            realtimeScale: realtimeScale, frameSymbols: frameSymbols)
+            try firmware.run()
+        }
+    }
+}

@@ -1,0 +1,35 @@
+/// The federation's data, computed identically by the base station and every node from the same
+/// settings: the held-out split (never trained on, the BS evaluates on it) and the non-IID
+/// partition of the rest over K devices.
+public struct FederatedData: Sendable {
+    public enum Partition: String, Sendable, CaseIterable {
+        /// Categories dealt round-robin: each device sees only its own.
+        case category
+        /// Dirichlet(α) proportions per category.
+        case dirichlet
+        /// Shuffled and dealt evenly.
+        case iid
+    }
+
+    public let shards: [[Document]]
+    public let heldOut: [Document]
+
+    public init(spec: String, partition: Partition, devices k: Int, dirichletAlpha: Double, heldOutFraction: Double, seed: UInt64) throws {
+        let docs = try TextCorpus.load(spec)
+        let split = DataPartition.split(docs, heldOutFraction: heldOutFraction, seed: seed)
+        guard !split.heldOut.isEmpty else { throw DataSourceError(path: spec, line: nil, problem: "too few documents to hold \(heldOutFraction) out") }
+        heldOut = split.heldOut
+        switch partition {
+        case .category: shards = DataPartition.byCategory(split.train, devices: k)
+        case .dirichlet: shards = DataPartition.dirichlet(split.train, devices: k, alpha: dirichletAlpha, seed: seed)
+        case .iid: shards = DataPartition.dirichlet(split.train.map { Document(text: $0.text, category: "all") }, devices: k, alpha: 1e6, seed: seed)
+        }
+        for (i, s) in shards.enumerated() where s.isEmpty {
+            throw DataSourceError(path: spec, line: nil, problem: "device \(i) gets no documents (\(partition.rawValue) partition of \(k) devices); use more categories or another partition")
+        }
+    }
+
+    /// The held-out text as one document stream (documents separated by a blank line), the text
+    /// `edgenode eval` would score.
+    public var heldOutText: String { heldOut.map(\.text).joined(separator: "\n\n") + "\n" }
+}
