@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "HardwareProfilesTests", dependencies: ["HardwareProfiles"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Radio"], exclude: ["Fixtures"]),
-        .testTarget(name: "BaseStationTests", dependencies: ["BaseStation", "Radio"]),
+        .testTarget(name: "BaseStationTests", dependencies: ["BaseStation", "Radio", "Wire"]),
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode"]),
     ],
     // Swift 5 mode: the hot loops hand raw buffer pointers to worker threads, which Swift 6's

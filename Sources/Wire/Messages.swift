@@ -153,16 +153,18 @@ public struct Transmit: WireMessage {
     /// B_k[n], N_t × L column-major per subcarrier, interleaved complex (aircomp only).
     public var precoders: [Float]
     public var digitalBits: Int
-    public init(mode: String, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float], digitalBits: Int) {
+    /// Sample format of the aircomp symbols: `ci16` (the DAC's codes) or `cf32`.
+    public var sampleFormat: String
+    public init(mode: String, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float], digitalBits: Int, sampleFormat: String = "ci16") {
         self.mode = mode; self.scale = scale; self.subcarriers = subcarriers; self.streams = streams; self.antennas = antennas
-        self.precoders = precoders; self.digitalBits = digitalBits
+        self.precoders = precoders; self.digitalBits = digitalBits; self.sampleFormat = sampleFormat
     }
     public func write(to w: inout PayloadWriter) {
-        w.string(mode); w.f32(scale); w.int(subcarriers); w.int(streams); w.int(antennas); w.floats(precoders); w.int(digitalBits)
+        w.string(mode); w.f32(scale); w.int(subcarriers); w.int(streams); w.int(antennas); w.floats(precoders); w.int(digitalBits); w.string(sampleFormat)
     }
     public init(reading r: inout PayloadReader) throws {
         mode = try r.string(); scale = try r.f32(); subcarriers = try r.int(); streams = try r.int(); antennas = try r.int()
-        precoders = try r.floats(); digitalBits = try r.int()
+        precoders = try r.floats(); digitalBits = try r.int(); sampleFormat = try r.string()
     }
 }
 

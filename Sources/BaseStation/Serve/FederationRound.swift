@@ -70,7 +70,7 @@ extension FederationServer {
         }
         for (j, k) in participants.enumerated() {
             let precoders = design.map { $0.precoders[j].interleaved } ?? []
-            send(Transmit(mode: s.aggregation, scale: c, subcarriers: N, streams: L, antennas: Nt, precoders: precoders, digitalBits: s.digitalBits)
+            send(Transmit(mode: s.aggregation, scale: c, subcarriers: N, streams: L, antennas: Nt, precoders: precoders, digitalBits: s.digitalBits, sampleFormat: s.sampleFormat)
                     .frame(round: r32, node: UInt32(k)), to: k)
         }
 

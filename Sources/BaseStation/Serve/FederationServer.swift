@@ -33,6 +33,8 @@ final class FederationServer {
     var channelModel: ChannelModel
     var previousBeamformers: [ComplexMatrix<Double>]?
     var previousParticipants: [Int] = []
+    /// Frames dropped (malformed, or failing a round's checks), each logged with its reason.
+    var droppedFrames = 0
     let progress: (String) -> Void
 
     init(scenario: Scenario, scenarioDirectory: String, results: String, progress: @escaping (String) -> Void) throws {
@@ -93,6 +95,7 @@ final class FederationServer {
             let name = String(decoding: parts[0], as: UTF8.self)
             let frame: Frame
             do { frame = try Frame(decoding: parts[parts.count - 1]) } catch {
+                droppedFrames += 1
                 progress("  dropped a frame from \(name): \(error)")
                 continue
             }
@@ -104,7 +107,10 @@ final class FederationServer {
                 do { try register(index, Hello(frame: frame)) } catch { progress("  bad hello from \(name): \(error)") }
                 continue
             }
-            do { try handle(index, frame) } catch { progress("  dropped a \(frame.type) frame from \(name): \(error)") }
+            do { try handle(index, frame) } catch {
+                droppedFrames += 1
+                progress("  dropped a \(frame.type) frame from \(name): \(error)")
+            }
         }
     }
 
@@ -156,7 +162,7 @@ final class FederationServer {
             "final_loss": trainLoss.isFinite ? trainLoss : NSNull(), "final_heldout_loss": last.loss,
             "initial_perplexity": initial.perplexity, "final_perplexity": last.perplexity,
             "mse_mean": mses.isEmpty ? NSNull() : mses.reduce(0, +) / Double(mses.count) as Any,
-            "airtime_total_s": airtime, "energy_total_j": energy,
+            "airtime_total_s": airtime, "energy_total_j": energy, "frames_dropped": droppedFrames,
             "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
             "wall_time_s": Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
         ]

@@ -44,9 +44,19 @@ struct ServeCommand: ParsableCommand {
             }
             let summary = try server.run()
             if json { try printJSON(summary) } else {
-                print(String(format: "done: %d rounds, rank %d, held-out perplexity %.3f → %.3f; results in %@",
-                             s.federation.rounds, s.federation.rank, summary["initial_perplexity"] as? Double ?? .nan,
-                             summary["final_perplexity"] as? Double ?? .nan, out))
+                func number(_ key: String, _ format: String) -> String {
+                    (summary[key] as? Double).map { String(format: format, $0) } ?? "-"
+                }
+                print("""
+                    run:                  \(s.federation.rounds) rounds, \(s.federation.aggregation), \(s.nodes.count) nodes, seed \(s.seed)
+                    rank:                 \(s.federation.rank)
+                    aggregation MSE:      \(number("mse_mean", "%.4g")) (mean per symbol over rounds)
+                    train loss (last):    \(number("final_loss", "%.4f"))
+                    held-out perplexity:  \(number("initial_perplexity", "%.3f")) → \(number("final_perplexity", "%.3f"))
+                    airtime, energy:      \(number("airtime_total_s", "%.4g")) s, \(number("energy_total_j", "%.4g")) J
+                    wall time:            \(number("wall_time_s", "%.1f")) s
+                    results:              \(out)
+                    """)
             }
         }
     }

@@ -26,6 +26,7 @@ final class EdgeFirmware {
     let bsTimeoutS: Double
     let realtimeScaleOverride: Double?
     let frameSymbols: Int
+    let vanishAtRound: Int?
     let socket: ZeroMQSocket
     private let context: ZeroMQContext
 
@@ -39,13 +40,14 @@ final class EdgeFirmware {
     private var lastStepFlops = 0.0
 
     init(endpoint: String, name: String, profile: HardwareProfile, modelPath: String, watchdog: Watchdog, bsTimeoutS: Double,
-         realtimeScale: Double?, frameSymbols: Int) throws {
+         realtimeScale: Double?, frameSymbols: Int, vanishAtRound: Int? = nil) throws {
         self.name = name
         self.profile = profile
         self.watchdog = watchdog
         self.bsTimeoutS = bsTimeoutS
         realtimeScaleOverride = realtimeScale
         self.frameSymbols = frameSymbols
+        self.vanishAtRound = vanishAtRound
         file = try GGUFFile(path: modelPath)
         tokenizer = try BPETokenizer(gguf: file)
         config = try LlamaConfig(gguf: file)
@@ -102,7 +104,12 @@ final class EdgeFirmware {
             silentSince = DispatchTime.now().uptimeNanoseconds
             do {
                 switch frame.type {
-                case .roundStart: try train(frame.round, RoundStart(frame: frame))
+                case .roundStart:
+                    if let v = vanishAtRound, frame.round == UInt32(v) {
+                        log("fault injection: vanishing at the start of round \(v)")
+                        exit(0)
+                    }
+                    try train(frame.round, RoundStart(frame: frame))
                 case .transmit: try transmit(frame.round, Transmit(frame: frame))
                 case .shutdown:
                     log("shutdown: \(try Shutdown(frame: frame).reason)")
@@ -130,12 +137,22 @@ final class EdgeFirmware {
             if frame.type == .shutdown { throw CommandError("the base station refused \(name): \(try Shutdown(frame: frame).reason)") }
             guard frame.type == .welcome else { continue }
             let w = try Welcome(frame: frame)
+            try checkSmallestPlanFits(w)
             if welcome == nil || welcome! != w { try prepareData(w) }
             welcome = w
             log("registered as device \(w.index) of \(w.devices)")
             return
         }
         throw CommandError("no base station answered within \(Int(bsTimeoutS)) s")
+    }
+
+    /// Refuses to run when not even the smallest training state (rank 1, streamed) fits the RAM.
+    private func checkSmallestPlanFits(_ w: Welcome) throws {
+        let plan = try TrainingMemoryPlan(gguf: file, rank: 1, targets: [.q], optimizer: OptimizerKind(rawValue: w.optimizer) ?? .adamw,
+                                          context: w.context, mode: .streamed, runtimeBytes: 0)
+        guard Double(plan.total) <= profile.ramBytes else {
+            throw CommandError("\(profile.name) cannot fine-tune this model at ctx \(w.context): even rank 1 streamed needs \(plan.total) bytes of RAM, the profile has \(Int(profile.ramBytes))")
+        }
     }
 
     private func prepareData(_ w: Welcome) throws {
@@ -240,7 +257,7 @@ final class EdgeFirmware {
             rows = t.antennas
             samples = x.symbolMajorSamples(0..<symbols)
             step = try DAC(bits: profile.dacBits).quantize(&samples)
-            format = .ci16
+            format = t.sampleFormat == "cf32" ? .cf32 : .ci16
         case "ideal", "digital":
             let payload = t.mode == "digital" ? DigitalUplink.quantize(update, bits: t.digitalBits) : update
             let s = try grid.map(update: payload, scale: t.scale, device: w.index)

@@ -14,13 +14,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Give up on a silent base station after this many seconds (then register again).") var bsTimeoutS: Double = 900
     @Option(help: "Sleep emulated compute time × this per round (0: run flat out; overrides the BS's setting when given).") var realtimeScale: Double?
     @Option(help: "OFDM symbols per symbols frame.") var frameSymbols: Int = 64
+    @Option(help: "Fault injection: vanish (exit without a word) when round N starts, to stress the base station.") var vanishAtRound: Int?
 
     func run() throws {
         try failing {
             guard watchdogS > 0, bsTimeoutS > 0, frameSymbols >= 1 else { throw ValidationError("timeouts and --frame-symbols must be positive") }
             let firmware = try EdgeFirmware(endpoint: bs, name: name, profile: try HardwareProfile.load(profile), modelPath: model,
                                             watchdog: Watchdog(timeout: watchdogS), bsTimeoutS: bsTimeoutS,
-                                            realtimeScale: realtimeScale, frameSymbols: frameSymbols)
+                                            realtimeScale: realtimeScale, frameSymbols: frameSymbols, vanishAtRound: vanishAtRound)
             try firmware.run()
         }
     }

@@ -1,0 +1,37 @@
+import Foundation
+import XCTest
+
+/// Malformed fleet scenarios are refused with the file, the key and the problem.
+final class ServeScenarioTests: XCTestCase {
+    func serve(_ toml: String) throws -> ProcessResult {
+        let dir = try temporaryDirectory(self)
+        let path = dir.appendingPathComponent("s.toml").path
+        try toml.write(toFile: path, atomically: true, encoding: .utf8)
+        return try runProduct("basestation", ["serve", "--scenario", path, "--results", dir.appendingPathComponent("r").path])
+    }
+
+    func testMalformedFederationAndNodesNameFileKeyAndProblem() throws {
+        let cases: [(String, String)] = [
+            ("[federation]\naggregation = \"pigeon\"\n", "federation.aggregation"),
+            ("[federation]\nrounds = 0\n", "federation.rounds"),
+            ("[federation]\nlocal_step = 3\n", "local_step"),
+            ("[[nodes]]\nname = \"a\"\nprofile = \"x.toml\"\ncolour = \"red\"\n", "colour"),
+            ("[[nodes]]\nname = \"a b\"\nprofile = \"x.toml\"\n", "nodes.name"),
+            ("[[nodes]]\nname = \"a\"\nprofile = \"x.toml\"\n[[nodes]]\nname = \"a\"\nprofile = \"y.toml\"\n", "unique"),
+        ]
+        for (toml, fragment) in cases {
+            let r = try serve(toml)
+            XCTAssertEqual(r.status, 1, toml)
+            XCTAssertTrue(r.stderr.contains("s.toml") && r.stderr.contains(fragment), "\(toml) → \(r.stderr)")
+        }
+    }
+
+    func testMissingProfileOrModelIsAClearError() throws {
+        let r = try serve("[federation]\nmodel = \"/nonexistent/m.gguf\"\n[[nodes]]\nname = \"a\"\nprofile = \"/nonexistent/p.toml\"\n")
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("/nonexistent/p.toml"), r.stderr)
+        let noNodes = try serve("[federation]\nrounds = 1\n")
+        XCTAssertEqual(noNodes.status, 1)
+        XCTAssertTrue(noNodes.stderr.contains("no [[nodes]]"), noNodes.stderr)
+    }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The fleet: a base station and one edge process per [[nodes]] entry of a scenario, over ZeroMQ.
+#   launch/fleet.sh [launch/scenarios/X.toml]     (default: launch/scenarios/default.toml)
+# Sets up what is missing (packages, release build, model), shows per-round progress, stops every
+# child on Ctrl-C or when the base station fails, and prints the run's summary. Results (metrics.csv,
+# summary.json, loss.svg, perplexity.svg, adapter.gguf, peft/, checkpoint/, logs/) go to results/<run>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scenario=${1:-launch/scenarios/default.toml}
+[[ -f $scenario ]] || { echo "fleet: no scenario file $scenario" >&2; exit 2; }
+
+launch/setup.sh release >&2
+bin=.build/release
+
+fleet=$("$bin/basestation" serve --scenario "$scenario" --print-fleet)
+model=$(awk '$1 == "model" { print $2 }' <<<"$fleet")
+endpoint=$(awk '$1 == "endpoint" { print $2 }' <<<"$fleet")
+scale=$(awk '$1 == "realtime_scale" { print $2 }' <<<"$fleet")
+if [[ ! -f $model ]]; then
+  case "$model" in
+    *tiny*.gguf) "$bin/edgenode" tiny-model --out "$model" >&2 ;;
+    *) echo "fleet: model $model is missing (launch/fetch-model.sh fetches the default one)" >&2; exit 1 ;;
+  esac
+fi
+
+run=results/$(basename "$scenario" .toml)-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$run/logs"
+pids=()
+stop_children() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap 'echo "fleet: interrupted; stopping every process" >&2; stop_children; exit 130' INT TERM
+trap stop_children EXIT
+
+start=$(date +%s)
+echo "fleet: $scenario → $run" >&2
+"$bin/basestation" serve --scenario "$scenario" --results "$run" > "$run/logs/basestation.out" 2> >(tee "$run/logs/basestation.log" >&2) &
+bs=$!
+pids+=("$bs")
+connect=${endpoint/\*/127.0.0.1}
+declare -A node_pid=()
+while read -r kind name profile; do
+  [[ $kind == node ]] || continue
+  # One BLAS thread per edge process: the fleet shares this machine's cores.
+  OPENBLAS_NUM_THREADS=1 "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" \
+    --realtime-scale "$scale" > "$run/logs/$name.log" 2>&1 &
+  pids+=("$!")
+  node_pid[$name]=$!
+done <<<"$fleet"
+
+# Watch: the base station decides the run; a node that dies is reported (the base station goes on without it).
+declare -A reported=()
+while kill -0 "$bs" 2>/dev/null; do
+  for name in "${!node_pid[@]}"; do
+    p=${node_pid[$name]}
+    if [[ -z ${reported[$name]:-} ]] && ! kill -0 "$p" 2>/dev/null; then
+      rc=0; wait "$p" || rc=$?
+      if [[ $rc -ne 0 ]]; then
+        echo "fleet: node $name exited with status $rc; last lines of $run/logs/$name.log:" >&2
+        tail -n 5 "$run/logs/$name.log" >&2 || true
+      fi
+      reported[$name]=1
+    fi
+  done
+  sleep 1
+done
+status=0
+wait "$bs" || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "fleet: the base station failed (status $status); see $run/logs/basestation.log" >&2
+  exit "$status"
+fi
+cat "$run/logs/basestation.out"
+echo "fleet: wall time $(( $(date +%s) - start )) s; results in $run" >&2
