@@ -83,7 +83,13 @@ final class FleetIntegrationTests: XCTestCase {
                             joulesPerGFLOP: 1, ramBytes: 1).frame(round: 0, node: 0).encoded()
             bad[bad.count - 1] ^= 0xFF
             try rogue.send([bad])
-            Thread.sleep(forTimeInterval: 0.5)
+            // A well-formed hello from a name the scenario does not list is refused with a shutdown;
+            // its arrival proves the two bad frames before it were read (one ordered connection).
+            try rogue.send([Hello(name: "rogue", profile: "x", txPowerW: 1, antennas: 1, dacBits: 8, sustainedGFLOPS: 1, flopBudgetPerRound: 1,
+                                  joulesPerGFLOP: 1, ramBytes: 1).frame(round: 0, node: 0).encoded()])
+            try rogue.setReceiveTimeout(ms: 30_000)
+            let reply = try XCTUnwrap(try rogue.receive()?.last, "no answer to the rogue hello")
+            XCTAssertTrue(try Shutdown(frame: try Frame(decoding: reply)).reason.contains("not a node"))
             rogue.close()
         }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()

@@ -3,6 +3,7 @@ import Glibc
 #else
 import Darwin
 #endif
+import Foundation
 
 extension TrainingMemoryPlan {
     /// The plan for a GGUF model file and an adapter shape.
@@ -16,8 +17,16 @@ extension TrainingMemoryPlan {
     }
 }
 
-/// The process's peak resident set size so far (getrusage), in bytes.
+/// The process's peak resident set size so far, in bytes: VmHWM from /proc/self/status (the
+/// current address space's high-water mark, fresh after exec), else getrusage's ru_maxrss — which
+/// on Linux survives execve and so inherits a large parent's peak (a test runner spawning us).
 public func peakResidentBytes() -> Int {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+        }
+    }
     var usage = rusage()
     getrusage(0, &usage)  // RUSAGE_SELF
     return usage.ru_maxrss * 1024
