@@ -17,7 +17,8 @@ final class FleetIntegrationTests: XCTestCase {
 
     /// Writes a scenario, starts the base station and the nodes, waits for the run to end.
     func fleet(in dir: URL, name: String, aggregation: String, seed: Int, rounds: Int = 3, vanish: (node: Int, round: Int)? = nil,
-               roundTimeout: Double = 60, garbage: Bool = false) throws -> Run {
+               roundTimeout: Double = 60, garbage: Bool = false, profilePaths: [String]? = nil) throws -> Run {
+        let profiles = profilePaths ?? Self.profiles.map { repository.appendingPathComponent("hwprofiles/\($0).toml").path }
         let model = dir.appendingPathComponent("tiny.gguf").path
         if !FileManager.default.fileExists(atPath: model) {
             XCTAssertEqual(try runProduct("edgenode", ["tiny-model", "--out", model]).status, 0)
@@ -49,7 +50,7 @@ final class FleetIntegrationTests: XCTestCase {
             endpoint = "tcp://127.0.0.1:\(port)"
             register_timeout_s = 60
             round_timeout_s = \(roundTimeout)
-            \(Self.profiles.enumerated().map { "[[nodes]]\nname = \"n\($0.offset)\"\nprofile = \"\(repository.appendingPathComponent("hwprofiles/\($0.element).toml").path)\"" }.joined(separator: "\n"))
+            \(profiles.enumerated().map { "[[nodes]]\nname = \"n\($0.offset)\"\nprofile = \"\($0.element)\"" }.joined(separator: "\n"))
             """
         let scenarioPath = dir.appendingPathComponent("\(name).toml").path
         try scenario.write(toFile: scenarioPath, atomically: true, encoding: .utf8)
@@ -62,11 +63,11 @@ final class FleetIntegrationTests: XCTestCase {
         bs.standardError = err
         try bs.run()
         var nodes = [Process]()
-        for (i, profile) in Self.profiles.enumerated() {
+        for (i, profile) in profiles.enumerated() {
             let p = Process()
             p.executableURL = productsDirectory().appendingPathComponent("edgenode")
             p.arguments = ["run", "--bs", "tcp://127.0.0.1:\(port)", "--name", "n\(i)", "--model", model,
-                           "--profile", repository.appendingPathComponent("hwprofiles/\(profile).toml").path, "--bs-timeout-s", "60"]
+                           "--profile", profile, "--bs-timeout-s", "60"]
                 + (vanish?.node == i ? ["--vanish-at-round", "\(vanish!.round)"] : [])
             p.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try p.run()
@@ -135,7 +136,18 @@ final class FleetIntegrationTests: XCTestCase {
     /// counted and dropped.
     func testVanishingNodeDoesNotStallTheRun() throws {
         let dir = try temporaryDirectory(self)
-        let run = try fleet(in: dir, name: "vanish", aggregation: "aircomp", seed: 4, rounds: 3, vanish: (node: 1, round: 2), roundTimeout: 4, garbage: true)
+        // Node 2 is a Raspberry Pi 5 whose FLOP budget allows one local step of the three asked.
+        let tight = dir.appendingPathComponent("tight.toml").path
+        try String(contentsOfFile: repository.appendingPathComponent("hwprofiles/raspberry-pi-5.toml").path, encoding: .utf8)
+            .replacingOccurrences(of: "flop_budget_per_round = 2.4e12", with: "flop_budget_per_round = 1.0e8")
+            .write(toFile: tight, atomically: true, encoding: .utf8)
+        let profiles = ["raspberry-pi-4", "raspberry-pi-5"].map { repository.appendingPathComponent("hwprofiles/\($0).toml").path } + [tight]
+        let run = try fleet(in: dir, name: "vanish", aggregation: "aircomp", seed: 4, rounds: 3, vanish: (node: 1, round: 2), roundTimeout: 4,
+                            garbage: true, profilePaths: profiles)
+        let budgeted = run.rows.filter { $0["node"] == "n2" }
+        XCTAssertEqual(budgeted.map { $0["steps"]! }, ["1", "1", "1"], "the FLOP budget cuts local training")
+        XCTAssertTrue(budgeted.allSatisfy { Double($0["flops"]!)! <= 1.0e8 })
+        XCTAssertTrue(run.rows.filter { $0["node"] == "n0" }.allSatisfy { $0["steps"] == "3" })
         XCTAssertGreaterThanOrEqual(run.summary["frames_dropped"] as? Int ?? 0, 2, "malformed frames are counted and dropped")
         let n1 = run.rows.filter { $0["node"] == "n1" }.map { $0["status"]! }
         XCTAssertEqual(n1, ["ok", "absent", "absent"])

@@ -11,7 +11,7 @@ extension FederationServer {
         if round > 1 { channelModel.advance() }
         let h = channelModel.frequencyResponse()
         let hHat = h.estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: round)
-        var rows = nodes.map { MetricsRow(round: round, node: $0.name, profile: $0.profile.name, status: "absent", rank: s.rank) }
+        var rows = nodes.map { MetricsRow(round: round, node: $0.name, profile: $0.profile.name, status: "absent", rank: global.rank) }
 
         // Start: the global adapter to every active node.
         let flat = global.flattened()
@@ -39,7 +39,7 @@ extension FederationServer {
             rows[k].status = u.steps > 0 ? "ok" : "sat-out"
         }
         let participants = ready.filter { $0.value.steps > 0 && $0.value.reals == flat.count && $0.value.updateEnergy.isFinite }.keys.sorted()
-        var aggregateRow = MetricsRow(round: round, node: "global", profile: "", status: "ok", rank: s.rank)
+        var aggregateRow = MetricsRow(round: round, node: "global", profile: "", status: "ok", rank: global.rank)
         guard !participants.isEmpty else {
             progress("  round \(round): no node delivered an update; the global adapter is unchanged")
             aggregateRow.status = "no-updates"

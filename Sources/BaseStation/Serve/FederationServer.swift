@@ -133,14 +133,22 @@ final class FederationServer {
 
     func run() throws -> [String: Any] {
         let started = DispatchTime.now().uptimeNanoseconds
-        progress("base station on \(endpoint): \(nodes.count) nodes, \(settings.rounds) rounds, \(settings.aggregation), rank \(settings.rank)")
+        progress("base station on \(endpoint): \(nodes.count) nodes, \(settings.rounds) rounds, \(settings.aggregation), rank \(settings.rankPlanning ? "planned" : "\(settings.rank)")")
         try pump(for: settings.registerTimeoutS, { _, _ in }, done: { nodes.allSatisfy(\.active) })
         guard nodes.contains(where: \.active) else { throw CommandError("no node registered within \(settings.registerTimeoutS) s") }
         for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
+        if settings.rankPlanning {
+            var probe = channelModel
+            let h = probe.frequencyResponse().estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
+            let planned = try planRank(channels: h)
+            global = LoRAAdapter(config: model.config, rank: planned.rank, alpha: Float(settings.loraAlpha ?? Double(2 * planned.rank)),
+                                 targets: global.targets, seed: scenario.seed)
+            progress(String(format: "rank planning: rank %d (bound by %@), optimality gap %.4g", planned.rank, planned.binding, planned.gap))
+        }
         let initial = try evaluate()
         progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
         try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: "initial", heldOutLoss: initial.loss,
-                                        heldOutPerplexity: initial.perplexity, rank: settings.rank)])
+                                        heldOutPerplexity: initial.perplexity, rank: global.rank)])
         var last = initial, mses = [Double](), airtime = 0.0, energy = 0.0, trainLoss = Double.nan
         for round in 1...settings.rounds {
             let r = try runRound(round)
@@ -158,7 +166,7 @@ final class FederationServer {
         }
         for i in nodes.indices where nodes[i].active { send(Shutdown(reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(i)), to: i) }
         let summary: [String: Any] = [
-            "rounds": settings.rounds, "rank": settings.rank, "aggregation": settings.aggregation, "seed": scenario.seed,
+            "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation, "seed": scenario.seed,
             "final_loss": trainLoss.isFinite ? trainLoss : NSNull(), "final_heldout_loss": last.loss,
             "initial_perplexity": initial.perplexity, "final_perplexity": last.perplexity,
             "mse_mean": mses.isEmpty ? NSNull() : mses.reduce(0, +) / Double(mses.count) as Any,

@@ -12,6 +12,8 @@ struct FederationSettings: Decodable {
     var heldOut = 0.1
     var rounds = 5
     var rank = 8
+    /// Choose the rank with the optimality-gap planner before the first round (`rank` is then ignored).
+    var rankPlanning = false
     var loraAlpha: Double? = nil
     var targets = "attn_q,attn_k,attn_v,attn_output"
     var localSteps = 4
@@ -34,7 +36,7 @@ struct FederationSettings: Decodable {
     var realtimeScale = 0.0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, data, partition, dirichletAlpha = "dirichlet_alpha", heldOut = "held_out", rounds, rank
+        case model, data, partition, dirichletAlpha = "dirichlet_alpha", heldOut = "held_out", rounds, rank, rankPlanning = "rank_planning"
         case loraAlpha = "lora_alpha", targets, localSteps = "local_steps", batch, ctx, learningRate = "learning_rate"
         case optimizer, clip, weightDecay = "weight_decay", aggregation, digitalBits = "digital_bits", beamforming
         case evalTokens = "eval_tokens", endpoint, registerTimeoutS = "register_timeout_s", roundTimeoutS = "round_timeout_s"
@@ -49,7 +51,7 @@ struct FederationSettings: Decodable {
         func get<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws { value = try c.decodeIfPresent(T.self, forKey: key) ?? value }
         func get(_ key: CodingKeys, _ value: inout Double) throws { value = try c.decodeNumberIfPresent(forKey: key) ?? value }
         try get(.model, &model); try get(.data, &data); try get(.partition, &partition); try get(.dirichletAlpha, &dirichletAlpha)
-        try get(.heldOut, &heldOut); try get(.rounds, &rounds); try get(.rank, &rank)
+        try get(.heldOut, &heldOut); try get(.rounds, &rounds); try get(.rank, &rank); try get(.rankPlanning, &rankPlanning)
         loraAlpha = try c.decodeNumberIfPresent(forKey: .loraAlpha)
         try get(.targets, &targets); try get(.localSteps, &localSteps); try get(.batch, &batch); try get(.ctx, &ctx)
         try get(.learningRate, &learningRate); try get(.optimizer, &optimizer); try get(.clip, &clip); try get(.weightDecay, &weightDecay)

@@ -49,7 +49,7 @@ struct ServeCommand: ParsableCommand {
                 }
                 print("""
                     run:                  \(s.federation.rounds) rounds, \(s.federation.aggregation), \(s.nodes.count) nodes, seed \(s.seed)
-                    rank:                 \(s.federation.rank)
+                    rank:                 \(summary["rank"] as? Int ?? s.federation.rank)\(s.federation.rankPlanning ? " (planned)" : "")
                     aggregation MSE:      \(number("mse_mean", "%.4g")) (mean per symbol over rounds)
                     train loss (last):    \(number("final_loss", "%.4f"))
                     held-out perplexity:  \(number("initial_perplexity", "%.3f")) → \(number("final_perplexity", "%.3f"))

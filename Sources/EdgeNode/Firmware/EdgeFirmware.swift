@@ -202,7 +202,8 @@ final class EdgeFirmware {
         let began = DispatchTime.now().uptimeNanoseconds
         var losses = [Double](), tokens = 0
         for step in 0..<start.localSteps {
-            if step > 0, tuner.meter.flops + lastStepFlops > profile.flopBudgetPerRound {
+            // A step's cost is the last one's (the very first step of a run is the probe that measures it).
+            if lastStepFlops > 0, tuner.meter.flops + lastStepFlops > profile.flopBudgetPerRound {
                 log("round \(round): FLOP budget reached after \(step) steps (\(tuner.meter.flops) of \(profile.flopBudgetPerRound))")
                 break
             }

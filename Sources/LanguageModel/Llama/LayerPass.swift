@@ -30,6 +30,7 @@ struct LayerPass<S: LlamaScalar> {
         if let p = lora[.v] { loraForward(acts.h1, p, rows: T, into: &acts.v) }
         rope.rotate(&acts.q, rows: T, width: d, inverse: false)
         rope.rotate(&acts.k, rows: T, width: kv, inverse: false)
+        matmul.elementwise(T * (d + kv), 3)  // a rotation is 6 FLOPs per pair
         attentionForward(&acts)
         acts.x2 = acts.x
         matmul.linear(acts.a, w.wo, rows: T, inner: d, outputs: d, beta: 1, into: &acts.x2)
@@ -78,6 +79,7 @@ struct LayerPass<S: LlamaScalar> {
         attentionBackward(acts, da: da, dq: &dq, dk: &dk, dv: &dv)
         rope.rotate(&dq, rows: T, width: d, inverse: true)
         rope.rotate(&dk, rows: T, width: kv, inverse: true)
+        matmul.elementwise(T * (d + kv), 3)
         // q, k, v = h1·W{q,k,v}ᵀ
         var dh1 = [S](repeating: 0, count: T * d)
         matmul.linearBackward(dq, w.wq, rows: T, inner: d, outputs: d, into: &dh1)
@@ -96,6 +98,7 @@ struct LayerPass<S: LlamaScalar> {
     /// out = x·inv·gain per row, inv = 1/√(mean(x²)+ε).
     func rmsNorm(_ x: [S], _ gain: [S], rows: Int, into out: inout [S], inverse: inout [S]) {
         let n = gain.count, eps = S(config.rmsEpsilon)
+        matmul.elementwise(rows * n, 4)  // square, sum, two products
         for r in 0..<rows {
             var s: S = 0
             for j in 0..<n { s += x[r * n + j] * x[r * n + j] }
@@ -108,6 +111,7 @@ struct LayerPass<S: LlamaScalar> {
     /// dx += inv·(gain⊙dh) − x·inv³/n·Σ(x⊙gain⊙dh), per row.
     func rmsNormBackward(_ x: [S], _ inverse: [S], _ gain: [S], dh: [S], rows: Int, accumulateInto dx: inout [S]) {
         let n = gain.count
+        matmul.elementwise(rows * n, 8)  // the dot (3) and the update (5)
         for r in 0..<rows {
             let inv = inverse[r]
             var dot: S = 0
@@ -123,6 +127,7 @@ struct LayerPass<S: LlamaScalar> {
     func attentionForward(_ acts: inout LayerActivations<S>) {
         let c = config, T = acts.tokens, hd = c.headDimension, d = c.embedding, kv = c.kvDimension
         let scale = 1 / S.sqrt(S(hd))
+        matmul.elementwise(c.heads * T * (T + 1) / 2, 5)  // causal softmax: max, subtract, exp, sum, scale
         for head in 0..<c.heads {
             let group = head * c.kvHeads / c.heads, po = acts.probabilityOffset(head: head)
             matmul(false, true, m: T, n: T, k: hd, alpha: scale, acts.q, head * hd, lda: d, acts.k, group * hd, ldb: kv,
@@ -150,6 +155,7 @@ struct LayerPass<S: LlamaScalar> {
         let c = config, T = acts.tokens, hd = c.headDimension, d = c.embedding, kv = c.kvDimension
         let scale = 1 / S.sqrt(S(hd))
         var dp = [S](repeating: 0, count: T * T)
+        matmul.elementwise(c.heads * T * (T + 1) / 2, 4)  // softmax backward: dot (2), subtract, multiply
         for head in 0..<c.heads {
             let group = head * c.kvHeads / c.heads, po = acts.probabilityOffset(head: head)
             matmul(true, false, m: T, n: hd, k: T, acts.p, po, lda: T, da, head * hd, ldb: d, beta: 1, &dv, group * hd, ldc: kv)
@@ -174,11 +180,13 @@ struct LayerPass<S: LlamaScalar> {
 
     /// m = SiLU(g)⊙u, SiLU(g) = g·σ(g).
     func swiGLU(_ g: [S], _ u: [S], into m: inout [S]) {
+        matmul.elementwise(g.count, 5)  // negate, exp, add, divide, multiply
         for i in 0..<g.count { m[i] = g[i] / (1 + S.exp(-g[i])) * u[i] }
     }
 
     /// dg = dm⊙u⊙σ(g)(1 + g(1−σ(g))), du = dm⊙SiLU(g).
     func swiGLUBackward(_ g: [S], _ u: [S], dm: [S], dg: inout [S], du: inout [S]) {
+        matmul.elementwise(g.count, 11)
         for i in 0..<g.count {
             let s = 1 / (1 + S.exp(-g[i]))
             du[i] = dm[i] * g[i] * s

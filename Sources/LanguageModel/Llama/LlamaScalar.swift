@@ -38,8 +38,9 @@ extension Double: LlamaScalar {
     public static func array(_ floats: [Float]) -> [Double] { floats.map(Double.init) }
 }
 
-/// Counts the floating-point operations of every matrix product a pass runs (2·m·n·k each), so
-/// callers can report achieved GFLOP/s and the edge firmware can meter its budget.
+/// Counts the floating-point operations a pass runs: every matrix product (2·m·n·k) and every
+/// elementwise kernel (its per-element operation count, written beside each call; exp counts as
+/// one), so callers can report achieved GFLOP/s and the edge firmware can meter its budget.
 public final class FlopMeter: @unchecked Sendable {
     public private(set) var flops: Double = 0
     public init() {}
@@ -64,6 +65,10 @@ struct Matmul<S: LlamaScalar> {
                    pb.baseAddress! + bOffset, ldb: ldb, beta: beta, po.baseAddress! + outOffset, ldc: ldc)
         } } }
     }
+
+    /// Meters an elementwise kernel of `elements` elements at `perElement` FLOPs each.
+    @inline(__always)
+    func elementwise(_ elements: Int, _ perElement: Int) { meter?.add(Double(elements) * Double(perElement)) }
 
     /// out[rows][outputs] ← x[rows][inner] · Wᵀ (+ β·out), W row-major [outputs][inner]: a linear layer.
     @inline(__always)

@@ -38,6 +38,7 @@ struct OutputHead<S: LlamaScalar> {
             let C = chunk.count
             var z = [S](repeating: 0, count: T * C)
             matmul.linear(hN, e, rows: T, inner: d, outputs: C, into: &z)
+            matmul.elementwise(T * C, 4)  // online log-sum-exp: max, subtract, exp, add
             z.withUnsafeBufferPointer { pz in
                 for t in 0..<T {
                     let row = pz.baseAddress! + t * C
@@ -71,6 +72,7 @@ struct OutputHead<S: LlamaScalar> {
                 z = [S](repeating: 0, count: T * C)
                 matmul.linear(saved.hN, e, rows: T, inner: d, outputs: C, into: &z)
             }
+            matmul.elementwise(T * C, 3)  // softmax − one-hot: subtract, exp, scale
             z.withUnsafeMutableBufferPointer { pz in
                 for t in 0..<T {
                     let row = pz.baseAddress! + t * C

@@ -5,7 +5,7 @@ import Randomness
 public enum LoRATarget: String, CaseIterable, Sendable {
     case q = "attn_q", k = "attn_k", v = "attn_v", o = "attn_output", gate = "ffn_gate", up = "ffn_up", down = "ffn_down"
     /// (d_in, d_out) of the projection.
-    func shape(_ c: LlamaConfig) -> (dIn: Int, dOut: Int) {
+    public func shape(_ c: LlamaConfig) -> (dIn: Int, dOut: Int) {
         switch self {
         case .q, .o: return (c.embedding, c.embedding)
         case .k, .v: return (c.embedding, c.kvDimension)

@@ -99,6 +99,9 @@ public final class LoRAFineTuner {
         let rate = schedule.rate(peak: optimizer.settings.learningRate, step: history.count, total: totalSteps)
         var updated = adapter
         let norm = try optimizer.step(&updated, gradients: gradients, learningRate: rate)
+        // Accumulation (2 per parameter and window), the norm (2), the update (AdamW 12, SGD 4).
+        let parameters = Double(adapter.parameterCount)
+        meter.add(parameters * (2 * Double(windows.count) + 2 + (optimizer.settings.kind == .adamw ? 12 : 4)))
         adapter = updated
         let record = TrainingStepRecord(step: history.count + 1, loss: lossSum / Double(scored), gradientNorm: norm, learningRate: rate,
                                         tokens: windows.reduce(0) { $0 + $1.count },

@@ -1,0 +1,35 @@
+import Foundation
+import LanguageModel
+import Radio
+
+extension FederationServer {
+    /// The LoRA rank minimising the optimality gap (docs/optimality-gap.md) for this fleet: the
+    /// model's real adapter shape and size, the nodes' hardware profiles (RAM, FLOPs, airtime,
+    /// power, energy), the first round's channel estimates, the scenario's `[plan]` learning
+    /// constants and pilot spectrum. Chosen once, before the first round (`federation.rank_planning`).
+    func planRank(channels: ChannelTensor) throws -> (rank: Int, binding: String, gap: Double) {
+        let s = scenario, f = settings, c = model.config
+        let targets = global.targets
+        let noise = s.aircomp.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? s.channel.noisePowerW
+        let profiles = nodes.map(\.profile)
+        let gap = try OptimalityGap(
+            constants: s.plan.constants, spectrum: try s.plan.spectrum(),
+            adapter: AdapterShape(matrices: targets.map { $0.shape(c) }, layers: c.layers),
+            uplink: UplinkBudget(peakPowerW: profiles.map(\.txPowerW), energyPerRoundJ: profiles.map(\.txEnergyPerRoundJ),
+                                 symbolDurationS: s.plan.symbolDurationS, noisePowerW: noise),
+            streams: s.aircomp.streams, subcarriers: channels.subcarriers,
+            weights: shardSizes.map { Double($0) / Double(shardSizes.reduce(0, +)) })
+        let file = model.file
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+        let activation = try TrainingMemoryPlan(gguf: file, rank: 1, targets: targets, optimizer: .adamw, context: f.ctx, mode: .streamed, runtimeBytes: 0)
+        let load = TrainingLoad(baseParameters: Double(file.tensors.reduce(0) { $0 + $1.elementCount }), baseBytes: Double(fileBytes),
+                                activationBytes: Double(activation.activations + activation.weights + activation.backwardScratch),
+                                localSteps: f.localSteps, tokensPerStep: f.ctx * f.batch)
+        let budgets = zip(nodes, profiles).map { n, p in
+            DeviceComputeBudget(name: n.name, ramBytes: p.ramBytes, flopBudgetPerRound: p.flopBudgetPerRound, airtimeBudgetS: p.airtimeBudgetS)
+        }
+        let bound = try RankPlanner.upperBound(ceiling: s.plan.rankCeiling, devices: budgets, load: load, gap: gap)
+        let plan = try RankPlanner.plan(gap: gap, channels: channels, upperBound: bound)
+        return (plan.rank, plan.binding, plan.components.total)
+    }
+}
