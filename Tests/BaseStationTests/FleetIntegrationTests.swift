@@ -129,6 +129,13 @@ final class FleetIntegrationTests: XCTestCase {
         let pAir = try XCTUnwrap(air.summary["final_perplexity"] as? Double), pIdeal = try XCTUnwrap(ideal.summary["final_perplexity"] as? Double)
         XCTAssertEqual(pAir / pIdeal, 1, accuracy: 0.02, "aircomp \(pAir) vs ideal \(pIdeal)")
         XCTAssertNotEqual(air.metrics, ideal.metrics)
+
+        // Digital OFDMA with 8-bit updates learns as well but needs more airtime than AirComp.
+        let digital = try fleet(in: dir, name: "digital", aggregation: "digital", seed: 3)
+        let pDigital = try XCTUnwrap(digital.summary["final_perplexity"] as? Double)
+        XCTAssertEqual(pDigital / pIdeal, 1, accuracy: 0.02, "digital \(pDigital) vs ideal \(pIdeal)")
+        let airtime = { (r: Run) in try XCTUnwrap(r.summary["airtime_total_s"] as? Double) }
+        XCTAssertGreaterThan(try airtime(digital), try airtime(air))
     }
 
     /// A node that vanishes when a round starts does not stall the run: the round times out, the

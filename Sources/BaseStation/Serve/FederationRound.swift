@@ -118,7 +118,8 @@ extension FederationServer {
             }
         default:
             sum = try RoundAir.exact(delivered: delivered.map { (assemblies[participants[$0]]!.block, weights[$0]) }, streams: L, scale: c, reals: flat.count)
-            aggregateRow.mse = 0
+            // Ideal is exact; digital's error is the nodes' quantisation, which the BS cannot see.
+            aggregateRow.mse = s.aggregation == "ideal" ? 0 : .nan
             if s.aggregation == "digital" {
                 let rates = try DigitalUplink.rates(channels: h.selecting(devices: participants), powerW: power, noisePowerW: noise,
                                                     subcarrierSpacingHz: scenario.channel.subcarrierSpacingHz)
