@@ -154,9 +154,12 @@ public struct Frame: Equatable, Sendable {
         guard computed == crc else { throw FrameError(offset: 44, problem: String(format: "CRC mismatch (frame says %08x, content gives %08x)", crc, computed)) }
         if type == .symbols {
             guard format != .none else { throw FrameError(offset: 32, problem: "a symbols frame needs a sample format") }
-            let samples = Int(symbolCount) * Int(subcarriers) * Int(antennas)
-            guard samples * format.bytesPerSample == length else {
-                throw FrameError(offset: 40, problem: "\(symbolCount) symbols × \(subcarriers) subcarriers × \(antennas) antennas need \(samples * format.bytesPerSample) bytes of \(format), payload has \(length)")
+            // Counts come off the wire: multiply with overflow checks (a hostile header must not trap).
+            let (a, o1) = Int(symbolCount).multipliedReportingOverflow(by: Int(subcarriers))
+            let (samples, o2) = a.multipliedReportingOverflow(by: Int(antennas))
+            let (bytes, o3) = samples.multipliedReportingOverflow(by: format.bytesPerSample)
+            guard !o1, !o2, !o3, bytes == length else {
+                throw FrameError(offset: 40, problem: "\(symbolCount) symbols × \(subcarriers) subcarriers × \(antennas) antennas do not make the \(length)-byte \(format) payload")
             }
         } else if format != .none {
             throw FrameError(offset: 32, problem: "a \(type) frame carries no samples")

@@ -56,6 +56,9 @@ public final class ZeroMQSocket: @unchecked Sendable {
         self.context = context
         handle = h
         try setOption(ZMQ_LINGER, 0)
+        // Refuse oversized messages inside libzmq, before anything is allocated for them.
+        var limit = Int64(Frame.headerSize + Frame.maximumPayload)
+        guard zmq_setsockopt(h, ZMQ_MAXMSGSIZE, &limit, MemoryLayout<Int64>.size) == 0 else { throw ZeroMQError.last("zmq_setsockopt(MAXMSGSIZE)") }
         if kind == .router { try setOption(ZMQ_ROUTER_MANDATORY, 1) }
     }
 
@@ -86,6 +89,9 @@ public final class ZeroMQSocket: @unchecked Sendable {
             throw ZeroMQError.last("zmq_setsockopt(ROUTING_ID)")
         }
     }
+
+    /// How long close() may keep flushing queued messages, milliseconds (0 by default: discard).
+    public func setLinger(ms: Int32) throws { try setOption(ZMQ_LINGER, ms) }
 
     /// Receive timeout in milliseconds (−1 waits forever).
     public func setReceiveTimeout(ms: Int32) throws { try setOption(ZMQ_RCVTIMEO, ms) }
@@ -129,6 +135,7 @@ public final class ZeroMQSocket: @unchecked Sendable {
             let rc = zmq_msg_recv(&msg, h, 0)
             if rc < 0 {
                 if zmq_errno() == EAGAIN && parts.isEmpty { return nil }
+                if zmq_errno() == EINTR { continue }
                 throw ZeroMQError.last("zmq_msg_recv")
             }
             parts.append(Data(bytes: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))

@@ -44,7 +44,12 @@ final class FrameTests: XCTestCase {
         // A symbols frame whose counts disagree with its payload (re-checksummed, so only the count is wrong).
         var f = try Frame(decoding: good)
         f.antennas = 3
-        expect(f.encoded(), "need 48 bytes")
+        expect(f.encoded(), "do not make the 32-byte cf32 payload")
+        // Hostile counts whose product overflows Int are an error, not a trap.
+        f.symbolCount = .max
+        f.subcarriers = .max
+        f.antennas = .max
+        expect(f.encoded(), "do not make the")
         var control = Frame(type: .hello, round: 0, node: 0)
         control.format = .cf32
         expect(control.encoded(), "carries no samples")

@@ -5,6 +5,10 @@ import Radio
 import Wire
 
 extension FederationServer {
+    /// An aggregate whose norm exceeds this many times the largest update any node reported is
+    /// refused (no honest weighted average can; only noise or a poisoned node can).
+    static let aggregateGuard = 100.0
+
     /// One round: start → local training → design → transmission → air → aggregation → evaluation.
     func runRound(_ round: Int) throws -> (nodes: [MetricsRow], global: MetricsRow) {
         let s = settings, r32 = UInt32(round), K = nodes.count
@@ -38,7 +42,8 @@ extension FederationServer {
             rows[k].energyJ = u.energyJ
             rows[k].status = u.steps > 0 ? "ok" : "sat-out"
         }
-        let participants = ready.filter { $0.value.steps > 0 && $0.value.reals == flat.count && $0.value.updateEnergy.isFinite }.keys.sorted()
+        let participants = ready.filter { $0.value.steps > 0 && $0.value.reals == flat.count && $0.value.updateEnergy.isFinite && $0.value.updateEnergy >= 0 }
+            .keys.sorted()
         var aggregateRow = MetricsRow(round: round, node: "global", profile: "", status: "ok", rank: global.rank)
         guard !participants.isEmpty else {
             progress("  round \(round): no node delivered an update; the global adapter is unchanged")
@@ -54,10 +59,12 @@ extension FederationServer {
         let scale = Float(participants.map { (ready[$0]!.updateEnergy / Double(symbolsPerUpdate)).squareRoot() }.max() ?? 1)
         let c = scale > 0 && scale.isFinite ? scale : 1
         let L = scenario.aircomp.streams, N = h.subcarriers, Nt = h.transmitAntennas
-        let power = participants.map { nodes[$0].hello?.txPowerW ?? nodes[$0].profile.txPowerW }
+        // The scenario's profiles are authoritative for the radio budget (a node's hello is not trusted with it).
+        let power = participants.map { nodes[$0].profile.txPowerW }
         let noise = scenario.aircomp.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? scenario.channel.noisePowerW
         var design: AirCompDesign?
         if s.aggregation == "aircomp" {
+          do {
             let estimate = hHat.selecting(devices: participants)
             let method: ReceiveBeamformer.Method = s.beamforming == "eigen" ? .eigen : .manifold
             let warm = participants == previousParticipants ? previousBeamformers : nil
@@ -67,6 +74,13 @@ extension FederationServer {
             previousParticipants = participants
             design = try AirCompDesign(channels: estimate, beamformers: solved.beamformers, powerW: power, weights: weights)
             aggregateRow.msePredicted = design!.mse(noisePowerW: noise).reduce(0, +) / Double(N)
+          } catch {
+            // A deep fade (a singular effective channel) or a bad budget skips the round, not the run.
+            progress("  round \(round): no AirComp design (\(error)); the global adapter is unchanged")
+            aggregateRow.status = "rejected"
+            (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+            return (rows, aggregateRow)
+          }
         }
         for (j, k) in participants.enumerated() {
             let precoders = design.map { $0.precoders[j].interleaved } ?? []
@@ -101,15 +115,19 @@ extension FederationServer {
             return (rows, aggregateRow)
         }
 
-        // The air and the aggregate.
+        // The air and the aggregate (an error here skips the round, not the run).
         let symbolSeconds = scenario.plan.symbolDurationS
+        let present = delivered.reduce(0.0) { $0 + weights[$1] }
         var sum: [Float]
+        do {
         switch s.aggregation {
         case "aircomp":
             let result = try RoundAir.aircomp(channels: h, delivered: delivered.map { (participants[$0], assemblies[participants[$0]]!.block, weights[$0]) },
                                               design: design!, noisePowerW: noise, scale: c, reals: flat.count, seed: scenario.seed, round: round)
             sum = result.sum
-            aggregateRow.mse = result.mse
+            // Errors of Σ_delivered w_k s_k, scaled like the aggregate by 1/Σ_delivered w_k.
+            aggregateRow.mse = result.mse / (present * present)
+            aggregateRow.msePredicted /= present * present
             aggregateRow.airtimeS = Double(S) * symbolSeconds
             for j in delivered {
                 let radiated = (0..<N).reduce(0.0) { $0 + design!.transmitPower(device: j, subcarrier: $1) }
@@ -131,14 +149,28 @@ extension FederationServer {
                 }
             }
         }
+        } catch {
+            progress("  round \(round): aggregation failed (\(error)); the global adapter is unchanged")
+            aggregateRow.status = "rejected"
+            (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+            return (rows, aggregateRow)
+        }
         for j in delivered where rows[participants[j]].status == "ok" { rows[participants[j]].mse = aggregateRow.mse }
 
-        // The global adapter moves only by a finite aggregate.
-        if let bad = sum.firstIndex(where: { !$0.isFinite }) {
-            progress("  round \(round): the aggregate is not finite at element \(bad); the global adapter is unchanged")
+        // The global adapter moves only to finite parameters, by an aggregate no larger than
+        // `aggregateGuard` × the largest update a node reported (a poisoned or noise-swamped sum).
+        let updated = zip(flat, sum).map { $0 + $1 }
+        let norm = sum.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let largest = delivered.map { ready[participants[$0]]!.updateEnergy.squareRoot() }.max() ?? 0
+        if let bad = updated.firstIndex(where: { !$0.isFinite }) {
+            progress("  round \(round): the updated adapter is not finite at element \(bad); the global adapter is unchanged")
+            aggregateRow.status = "rejected"
+        } else if !(norm <= Self.aggregateGuard * largest) {
+            progress(String(format: "  round %d: the aggregate's norm %.3g exceeds %.0f× the largest reported update (%.3g); the global adapter is unchanged",
+                            round, norm, Self.aggregateGuard, largest))
             aggregateRow.status = "rejected"
         } else {
-            try self.global.assign(flattened: zip(flat, sum).map { $0 + $1 })
+            try self.global.assign(flattened: updated)
         }
         (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
         return (rows, aggregateRow)

@@ -100,7 +100,10 @@ final class FederationServer {
                 continue
             }
             guard let index = nodes.firstIndex(where: { $0.name == name }) else {
-                try socket.send([parts[0], Shutdown(reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded()])
+                // Tell an unknown peer why it is ignored; if it is already gone, so be it.
+                do { try socket.send([parts[0], Shutdown(reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded()]) } catch {
+                    progress("  could not answer unknown peer \(name): \(error)")
+                }
                 continue
             }
             if frame.type == .hello {
@@ -125,6 +128,9 @@ final class FederationServer {
     }
 
     // MARK: Run
+
+    /// A number for JSON (which has no NaN or ∞): the value, or null.
+    func json(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
 
     func evaluate() throws -> (loss: Double, perplexity: Double) {
         let p = try LlamaForward(model: model, adapter: global).perplexity(tokens: heldOutTokens, context: settings.ctx).perplexity
@@ -159,16 +165,18 @@ final class FederationServer {
             let losses = r.nodes.map(\.trainLoss).filter(\.isFinite)
             if !losses.isEmpty { trainLoss = losses.reduce(0, +) / Double(losses.count) }
             try recorder.append(r.nodes + [r.global])
-            try recorder.checkpoint(global, round: round, state: ["heldout_loss": last.loss, "heldout_perplexity": last.perplexity])
+            try recorder.checkpoint(global, round: round, state: ["heldout_loss": json(last.loss), "heldout_perplexity": json(last.perplexity)])
             progress(String(format: "round %d: train loss %.4f, held-out loss %.4f, perplexity %.3f, MSE %@, %d/%d nodes, airtime %.3g s",
                             round, trainLoss, last.loss, last.perplexity, r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",
                             r.nodes.filter { $0.status == "ok" }.count, nodes.count, r.global.airtimeS))
         }
-        for i in nodes.indices where nodes[i].active { send(Shutdown(reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(i)), to: i) }
+        // Every node that ever registered is told, so dropped nodes do not wait for a base station that is gone.
+        try? socket.setLinger(ms: 2000)
+        for i in nodes.indices where nodes[i].hello != nil { send(Shutdown(reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(i)), to: i) }
         let summary: [String: Any] = [
             "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation, "seed": scenario.seed,
-            "final_loss": trainLoss.isFinite ? trainLoss : NSNull(), "final_heldout_loss": last.loss,
-            "initial_perplexity": initial.perplexity, "final_perplexity": last.perplexity,
+            "final_loss": json(trainLoss), "final_heldout_loss": json(last.loss),
+            "initial_perplexity": json(initial.perplexity), "final_perplexity": json(last.perplexity),
             "mse_mean": mses.isEmpty ? NSNull() : mses.reduce(0, +) / Double(mses.count) as Any,
             "airtime_total_s": airtime, "energy_total_j": energy, "frames_dropped": droppedFrames,
             "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },

@@ -101,7 +101,7 @@ final class EdgeFirmware {
                 }
                 continue
             }
-            silentSince = DispatchTime.now().uptimeNanoseconds
+            // One bad message costs at most its round, never the firmware.
             do {
                 switch frame.type {
                 case .roundStart:
@@ -109,7 +109,12 @@ final class EdgeFirmware {
                         log("fault injection: vanishing at the start of round \(v)")
                         exit(0)
                     }
-                    try train(frame.round, RoundStart(frame: frame))
+                    let start: RoundStart
+                    do { start = try RoundStart(frame: frame) } catch {
+                        try sitOut(frame.round, "round \(frame.round): malformed round start (\(error))")
+                        break
+                    }
+                    do { try train(frame.round, start) } catch { try sitOut(frame.round, "round \(frame.round): \(error)") }
                 case .transmit: try transmit(frame.round, Transmit(frame: frame))
                 case .shutdown:
                     log("shutdown: \(try Shutdown(frame: frame).reason)")
@@ -117,9 +122,10 @@ final class EdgeFirmware {
                 case .welcome: break  // a repeated welcome after re-registration
                 default: log("ignored an unexpected \(frame.type) frame")
                 }
-            } catch let e as FrameError {
-                log("dropped a malformed \(frame.type) message: \(e)")
+            } catch {
+                log("dropped a \(frame.type) message: \(error)")
             }
+            silentSince = DispatchTime.now().uptimeNanoseconds
             if state != .halted { enter(.wait) }
         }
     }
@@ -137,6 +143,7 @@ final class EdgeFirmware {
             if frame.type == .shutdown { throw CommandError("the base station refused \(name): \(try Shutdown(frame: frame).reason)") }
             guard frame.type == .welcome else { continue }
             let w = try Welcome(frame: frame)
+            try Self.validate(w)
             try checkSmallestPlanFits(w)
             if welcome == nil || welcome! != w { try prepareData(w) }
             welcome = w
@@ -144,6 +151,40 @@ final class EdgeFirmware {
             return
         }
         throw CommandError("no base station answered within \(Int(bsTimeoutS)) s")
+    }
+
+    /// Reports a round without an update (the base station leaves this node out of it).
+    private func sitOut(_ round: UInt32, _ why: String) throws {
+        log(why)
+        update = []
+        updateRound = round
+        guard let w = welcome else { return }
+        try send(UpdateReady(loss: .nan, steps: 0, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 0, reals: 0,
+                             shardWindows: sampler?.windows.count ?? 0).frame(round: round, node: UInt32(w.index)))
+    }
+
+    /// Range checks on the federation's settings before anything is sized from them.
+    static func validate(_ w: Welcome) throws {
+        func check(_ ok: Bool, _ what: String) throws { if !ok { throw FrameError(offset: 0, problem: "welcome: \(what)") } }
+        try check((1...100_000).contains(w.devices) && (0..<w.devices).contains(w.index), "index \(w.index) of \(w.devices) devices")
+        try check((2...65_536).contains(w.context), "context \(w.context)")
+        try check((1...4096).contains(w.batch), "batch \(w.batch)")
+        try check(w.learningRate.isFinite && Float(w.learningRate) > 0, "learning rate \(w.learningRate)")
+        try check(w.clipNorm.isFinite && w.clipNorm >= 0 && w.weightDecay.isFinite && w.weightDecay >= 0, "clip \(w.clipNorm) / weight decay \(w.weightDecay)")
+        try check(w.heldOutFraction > 0 && w.heldOutFraction < 1 && w.dirichletAlpha > 0, "held-out fraction / Dirichlet α")
+    }
+
+    /// Range checks on a transmit order against the update it is for.
+    static func validate(_ t: Transmit, reals: Int) throws {
+        func check(_ ok: Bool, _ what: String) throws { if !ok { throw FrameError(offset: 0, problem: "transmit: \(what)") } }
+        try check((1...65_536).contains(t.subcarriers) && (1...64).contains(t.streams) && (1...64).contains(t.antennas), "grid \(t.subcarriers)×\(t.streams), \(t.antennas) antennas")
+        try check(t.scale.isFinite && t.scale > 0, "scale \(t.scale)")
+        try check((2...16).contains(t.digitalBits), "\(t.digitalBits) digital bits")
+        try check(["aircomp", "ideal", "digital"].contains(t.mode), "mode \(t.mode)")
+        try check(t.mode != "aircomp" || t.precoders.count == 2 * t.subcarriers * t.antennas * t.streams, "\(t.precoders.count / 2) precoder entries")
+        try check(t.precoders.allSatisfy(\.isFinite), "non-finite precoder")
+        let symbols = (reals + 2 * t.subcarriers * t.streams - 1) / (2 * t.subcarriers * t.streams)
+        try check(symbols * t.subcarriers * max(t.antennas, t.streams) <= 1 << 28, "a transmission of \(symbols) OFDM symbols is too large")
     }
 
     /// Refuses to run when not even the smallest training state (rank 1, streamed) fits the RAM.
@@ -168,15 +209,13 @@ final class EdgeFirmware {
     private func train(_ round: UInt32, _ start: RoundStart) throws {
         enter(.train)
         guard let w = welcome, var sampler else { throw CommandError("a round started before registration") }
-        let targets = start.targets.split(separator: ",").compactMap { LoRATarget(rawValue: String($0)) }
-        func refuse(_ why: String) throws {
-            log(why)
-            update = []
-            updateRound = round
-            try send(UpdateReady(loss: .nan, steps: 0, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 0, reals: 0,
-                                 shardWindows: sampler.windows.count).frame(round: round, node: UInt32(w.index)))
+        let names = start.targets.split(separator: ",").map(String.init)
+        let targets = names.compactMap { LoRATarget(rawValue: $0) }
+        func refuse(_ why: String) throws { try sitOut(round, why) }
+        guard targets.count == names.count, Set(targets).count == targets.count, (1...4096).contains(start.rank),
+              (0...100_000).contains(start.localSteps), start.alpha.isFinite, start.alpha > 0 else {
+            return try refuse("round \(round): bad adapter shape (rank \(start.rank), targets \(start.targets), \(start.localSteps) steps)")
         }
-        guard targets.count == start.targets.split(separator: ",").count, start.rank >= 1 else { return try refuse("round \(round): bad adapter shape") }
         let kind = OptimizerKind(rawValue: w.optimizer) ?? .adamw
         func plan(_ m: TrainingMemoryPlan.Mode) throws -> TrainingMemoryPlan {
             try TrainingMemoryPlan(gguf: file, rank: start.rank, targets: targets, optimizer: kind, context: w.context, mode: m, runtimeBytes: 0)
@@ -225,7 +264,12 @@ final class EdgeFirmware {
         if scale > 0 {
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
             let remaining = computeSeconds * scale - elapsed
-            if remaining > 0 { Thread.sleep(forTimeInterval: remaining) }
+            var left = remaining
+            while left > 0 {  // in slices, kicking the watchdog: sleeping is not hanging
+                Thread.sleep(forTimeInterval: min(left, 1))
+                left -= 1
+                watchdog.kick(State.train.rawValue)
+            }
         }
         let trained = tuner.adapter.flattened()
         update = zip(trained, start.adapter).map { $0 - $1 }
@@ -246,6 +290,7 @@ final class EdgeFirmware {
             log("round \(round): asked to transmit without an update of that round; ignoring")
             return
         }
+        try Self.validate(t, reals: update.count)
         let grid = try ResourceGrid(subcarriers: t.subcarriers, streams: t.streams)
         var samples: [Float], rows: Int, format: SampleFormat = .cf32, step: Float = 1
         let symbols: Int
@@ -271,9 +316,12 @@ final class EdgeFirmware {
         }
         enter(.transmit)
         let perSymbol = 2 * t.subcarriers * rows
+        // Frames stay under the wire's payload limit whatever --frame-symbols says.
+        let fitting = max(1, Frame.maximumPayload / (perSymbol / 2 * format.bytesPerSample))
+        let chunk = min(frameSymbols, fitting)
         var frames = 0
-        for first in stride(from: 0, to: symbols, by: frameSymbols) {
-            let count = min(frameSymbols, symbols - first)
+        for first in stride(from: 0, to: symbols, by: chunk) {
+            let count = min(chunk, symbols - first)
             try send(Frame.symbols(round: round, node: UInt32(w.index), firstSymbol: UInt32(first), symbolCount: UInt32(count),
                                    subcarriers: UInt32(t.subcarriers), antennas: UInt32(rows),
                                    samples: samples[(first * perSymbol)..<((first + count) * perSymbol)], format: format, step: step))

@@ -55,10 +55,12 @@ public struct LoRAAdapter: Sendable, Equatable {
         precondition(rank >= 1)
         self.rank = rank
         self.alpha = alpha
-        self.targets = targets
+        // Each projection once, in the order given (a repeated target would double-count in flattened()).
+        let unique = targets.reduce(into: [LoRATarget]()) { if !$0.contains($1) { $0.append($1) } }
+        self.targets = unique
         pairs = (0..<c.layers).map { layer in
             var entry = [LoRATarget: LoRAPair<Float>]()
-            for (t, target) in targets.enumerated() {
+            for (t, target) in unique.enumerated() {
                 let (dIn, dOut) = target.shape(c)
                 var g = SeededGenerator(seed: seed, stream: [0x10BA, UInt64(layer), UInt64(t)])
                 let bound = 1 / Double(dIn).squareRoot()
