@@ -52,7 +52,8 @@ let package = Package(
                 "Radio", "LinearAlgebra", "Wire", "LanguageModel", "HardwareProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            exclude: ["README.md"]),
         .executableTarget(
             name: "BaseStation",
             dependencies: [
@@ -61,7 +62,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Numerics", package: "swift-numerics"),
-            ]),
+            ],
+            exclude: ["README.md"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "RadioTests", dependencies: ["Radio", "LinearAlgebra"], exclude: ["Fixtures"]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
