@@ -7,6 +7,7 @@ struct MetricsRow {
     var node: String
     var profile: String
     var status: String
+    /// Mean local training loss (nats/token) over the node's steps; its exp is the train perplexity.
     var trainLoss: Double = .nan
     var heldOutLoss: Double = .nan
     var heldOutPerplexity: Double = .nan
@@ -19,11 +20,11 @@ struct MetricsRow {
     var computeS: Double = 0
     var steps: Int = 0
 
-    static let header = "round,node,profile,status,train_loss,heldout_loss,heldout_perplexity,mse,mse_predicted,rank,airtime_s,flops,energy_j,compute_s,steps"
+    static let header = "round,node,profile,status,train_loss,train_perplexity,heldout_loss,heldout_perplexity,mse,mse_predicted,rank,airtime_s,flops,energy_j,compute_s,steps"
 
     var csv: String {
         func f(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
-        return "\(round),\(node),\(profile),\(status),\(f(trainLoss)),\(f(heldOutLoss)),\(f(heldOutPerplexity)),\(f(mse)),\(f(msePredicted)),\(rank),\(f(airtimeS)),\(f(flops)),\(f(energyJ)),\(f(computeS)),\(steps)"
+        return "\(round),\(node),\(profile),\(status),\(f(trainLoss)),\(f(exp(trainLoss))),\(f(heldOutLoss)),\(f(heldOutPerplexity)),\(f(mse)),\(f(msePredicted)),\(rank),\(f(airtimeS)),\(f(flops)),\(f(energyJ)),\(f(computeS)),\(steps)"
     }
 }
 
