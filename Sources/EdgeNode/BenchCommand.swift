@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
                                       targets: try training.targetList(), seed: seed)
             let trainMeter = FlopMeter()
             let tuner = LoRAFineTuner(model: llama, adapter: adapter, optimizer: try training.optimizerSettings(), totalSteps: repeats + 1,
-                                      recompute: plan.mode == .streamed, meter: trainMeter)
+                                      activations: plan.activationPolicy, meter: trainMeter)
             try tuner.step([windows[0]])
             trainMeter.reset()
             start = DispatchTime.now().uptimeNanoseconds
@@ -58,6 +58,8 @@ struct BenchCommand: ParsableCommand {
                 "sgemm_gflops": sgemm, "mfu": trainFlops / trainSeconds / 1e9 / sgemm,
                 "forward_mfu": forwardFlops / forwardSeconds / 1e9 / sgemm,
                 "peak_rss_bytes": peakResidentBytes(), "planned_bytes": plan.total,
+                "kept_layers": plan.mode == .cached ? llama.config.layers : plan.activationPolicy.keptLayers,
+                "kept_logits": plan.activationPolicy.keepLogits,
             ]
             if json {
                 FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))

@@ -42,7 +42,7 @@ struct FinetuneCommand: ParsableCommand {
                        plan.mode.rawValue, Double(plan.total) / 1_048_576, sampler.windows.count, ctx, before.perplexity, before.scoredTokens))
 
             let tuner = LoRAFineTuner(model: llama, adapter: adapter, optimizer: try training.optimizerSettings(),
-                                      schedule: try training.learningRateSchedule(), totalSteps: steps, recompute: plan.mode == .streamed)
+                                      schedule: try training.learningRateSchedule(), totalSteps: steps, activations: plan.activationPolicy)
             var csv = "step,loss,grad_norm,learning_rate,tokens,seconds,gflop\n"
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<steps {
@@ -63,7 +63,8 @@ struct FinetuneCommand: ParsableCommand {
                 "model": model, "data": data, "steps": steps, "ctx": ctx, "rank": training.rank,
                 "alpha": Double(tuner.adapter.alpha), "targets": list.map(\.rawValue), "parameters": tuner.adapter.parameterCount,
                 "optimizer": training.optimizer, "learning_rate": Double(training.learningRate), "batch": training.batch, "seed": seed,
-                "memory_mode": plan.mode.rawValue, "planned_bytes": plan.total, "peak_rss_bytes": peakResidentBytes(),
+                "memory_mode": plan.mode.rawValue, "planned_bytes": plan.total,
+                "kept_layers": plan.mode == .cached ? llama.config.layers : plan.activationPolicy.keptLayers, "kept_logits": plan.activationPolicy.keepLogits, "peak_rss_bytes": peakResidentBytes(),
                 "first_loss": history.first!.loss, "final_loss": history.last!.loss,
                 "mean_loss_last_10": history.suffix(10).map(\.loss).reduce(0, +) / Double(min(10, history.count)),
                 "heldout_tokens": heldOutTokens.count, "heldout_perplexity_before": before.perplexity, "heldout_perplexity_after": after.perplexity,

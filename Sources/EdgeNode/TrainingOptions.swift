@@ -57,17 +57,21 @@ struct TrainingOptions: ParsableArguments {
             try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, context: context, mode: m)
         }
         let budget = memoryBudgetMb.map { $0 << 20 } ?? availableMemoryBytes()
+        // Streamed within a budget keeps what fits (logits, then the last layers' activations).
+        func streamed(within budget: Int?) throws -> TrainingMemoryPlan {
+            guard let budget else { return try plan(.streamed) }
+            guard let filled = try TrainingMemoryPlan.filling(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, context: context) else {
+                throw CommandError("fine-tuning needs \(try plan(.streamed).total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
+            }
+            return filled
+        }
         switch memory {
         case "cached": return try plan(.cached)
-        case "streamed": return try plan(.streamed)
+        case "streamed": return try streamed(within: memoryBudgetMb.map { $0 << 20 })
         case "auto":
             let cached = try plan(.cached)
             guard let budget, cached.total > budget else { return cached }
-            let streamed = try plan(.streamed)
-            guard streamed.total <= budget else {
-                throw CommandError("fine-tuning needs \(streamed.total >> 20) MiB even streamed (cached \(cached.total >> 20) MiB); the budget is \(budget >> 20) MiB")
-            }
-            return streamed
+            return try streamed(within: budget)
         default: throw ValidationError("--memory must be auto, cached or streamed")
         }
     }

@@ -1,8 +1,9 @@
 import Foundation
 import XCTest
 
-/// `edgenode finetune` on SmolLM2 in the streamed memory mode: the memory budget (peak RSS
-/// under 256 MB at ctx 256) is checked on the real process, and every output is written.
+/// `edgenode finetune` on SmolLM2 in the streamed memory mode, filled to a 240 MiB plan: the issue's
+/// memory budget (peak RSS under 256 MB at ctx 256) is checked on the real process, and every
+/// output is written.
 final class FinetuneCommandTests: XCTestCase {
     var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
@@ -13,6 +14,8 @@ final class FinetuneCommandTests: XCTestCase {
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("edgenode")
         process.arguments = ["finetune", "--model", repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path,
                              "--data", "fortunes:science", "--steps", "1", "--ctx", "256", "--rank", "8", "--memory", "streamed",
+                             // Streamed and filled up to a 240 MiB plan (logits and the last layers kept): the tightest case.
+                             "--memory-budget-mb", "240",
                              "--eval-tokens", "256", "--out", out, "--json"]
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout

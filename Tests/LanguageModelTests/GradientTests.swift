@@ -66,9 +66,13 @@ final class GradientTests: XCTestCase {
         let lora = adapter.pairs.map { $0.mapValues { $0.converted(to: Double.self) } }
         let reference = try LlamaForward(weights: double, lora: lora, loraScale: Double(adapter.scale)).lossAndGradients(tokens)
 
-        for (residency, recompute) in [(WeightResidency.cached, false), (.cached, true), (.streamed, true), (.streamed, false)] {
+        let policies: [ActivationPolicy] = [.keepAll, .recomputeAll, ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true),
+                                            ActivationPolicy(recompute: true, keptLayers: 2, keepLogits: false)]
+        for residency in [WeightResidency.cached, .streamed] {
+          for policy in policies {
             let model = try LlamaWeights<Float>(gguf: file, residency: residency, outputChunkRows: 100)
-            let result = try LlamaForward(model: model, adapter: adapter).lossAndGradients(tokens, recompute: recompute)
+            let result = try LlamaForward(model: model, adapter: adapter).lossAndGradients(tokens, policy: policy)
+            let recompute = "\(policy)"
             XCTAssertEqual(result.loss, reference.loss, accuracy: 1e-5 * reference.loss, "\(residency), recompute \(recompute)")
             var num = 0.0, den = 0.0
             for (l, layer) in result.gradients.enumerated() {
@@ -77,7 +81,8 @@ final class GradientTests: XCTestCase {
                     for (x, y) in zip(g.a + g.b, r.a + r.b) { num += (Double(x) - y) * (Double(x) - y); den += y * y }
                 }
             }
-            XCTAssertLessThan((num / den).squareRoot(), 1e-4, "\(residency), recompute \(recompute): Float gradients differ from Double")
+            XCTAssertLessThan((num / den).squareRoot(), 1e-4, "\(residency), \(recompute): Float gradients differ from Double")
+          }
         }
     }
 

@@ -85,7 +85,7 @@ final class TrainingTests: XCTestCase {
         let before = try LlamaForward(model: model, adapter: adapter).perplexity(tokens: heldOut, context: 64).perplexity
         var s = OptimizerSettings()
         s.learningRate = 1e-2
-        let tuner = LoRAFineTuner(model: model, adapter: adapter, optimizer: s, totalSteps: 40, recompute: false)
+        let tuner = LoRAFineTuner(model: model, adapter: adapter, optimizer: s, totalSteps: 40, activations: .keepAll)
         var sampler = try WindowSampler(train, seed: 4)
         for _ in 0..<40 { try tuner.step([sampler.next(), sampler.next()]) }
         let after = try LlamaForward(model: model, adapter: tuner.adapter).perplexity(tokens: heldOut, context: 64).perplexity
@@ -104,6 +104,13 @@ final class TrainingTests: XCTestCase {
         XCTAssertLessThan(streamed.total, 256_000_000, "\(streamed)")
         XCTAssertGreaterThan(cached.total, 3 * streamed.total)
         XCTAssertEqual(cached.adapter, 921_600 * 4)
+        // Filling a budget keeps the logits first, then the last layers, and stays within it.
+        let filled = try XCTUnwrap(try TrainingMemoryPlan.filling(budget: 250_000_000, gguf: file, rank: 8, targets: [.q, .k, .v, .o],
+                                                                   optimizer: .adamw, context: 256))
+        XCTAssertLessThanOrEqual(filled.total, 250_000_000)
+        XCTAssertTrue(filled.activationPolicy.keepLogits)
+        XCTAssertGreaterThan(filled.activationPolicy.keptLayers, 0)
+        XCTAssertNil(try TrainingMemoryPlan.filling(budget: streamed.total - 1, gguf: file, rank: 8, targets: [.q, .k, .v, .o], optimizer: .adamw, context: 256))
         XCTAssertEqual(cached.optimizerState, 2 * 921_600 * 4)
     }
 }

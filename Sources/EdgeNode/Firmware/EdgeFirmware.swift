@@ -221,7 +221,11 @@ final class EdgeFirmware {
             try TrainingMemoryPlan(gguf: file, rank: start.rank, targets: targets, optimizer: kind, context: w.context, mode: m, runtimeBytes: 0)
         }
         var chosen = try plan(.cached)
-        if Double(chosen.total) > profile.ramBytes { chosen = try plan(.streamed) }
+        if Double(chosen.total) > profile.ramBytes {
+            // Streamed, keeping as many activations as the RAM allows.
+            chosen = try TrainingMemoryPlan.filling(budget: Int(profile.ramBytes), gguf: file, rank: start.rank, targets: targets,
+                                                    optimizer: kind, context: w.context, runtimeBytes: 0) ?? plan(.streamed)
+        }
         guard Double(chosen.total) <= profile.ramBytes else {
             return try refuse("round \(round): rank \(start.rank) at ctx \(w.context) needs \(chosen.total) bytes, \(profile.name) has \(Int(profile.ramBytes)); sitting out")
         }
@@ -237,7 +241,7 @@ final class EdgeFirmware {
         settings.learningRate = Float(w.learningRate)
         settings.clipNorm = Float(w.clipNorm)
         settings.weightDecay = Float(w.weightDecay)
-        let tuner = LoRAFineTuner(model: model!, adapter: adapter, optimizer: settings, totalSteps: start.localSteps, recompute: chosen.mode == .streamed)
+        let tuner = LoRAFineTuner(model: model!, adapter: adapter, optimizer: settings, totalSteps: start.localSteps, activations: chosen.activationPolicy)
         let began = DispatchTime.now().uptimeNanoseconds
         var losses = [Double](), tokens = 0
         for step in 0..<start.localSteps {

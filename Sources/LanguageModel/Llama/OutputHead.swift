@@ -4,9 +4,9 @@
 /// token is never a target).
 ///
 /// The vocabulary is processed in row chunks of E (`weights.outputChunkRows`): one chunk of all V
-/// rows in the cached mode (the [T][V] logits are kept for backward), a few thousand rows in the
-/// streamed mode (an online log-sum-exp in forward; backward recomputes each chunk's logits), so
-/// the streamed mode never holds [T][V].
+/// rows in the cached mode, a few thousand rows in the streamed mode (an online log-sum-exp in
+/// forward). Backward uses each chunk's logits kept from forward when asked to (the [T][V] of them),
+/// else recomputes them chunk by chunk, so that mode never holds [T][V].
 struct OutputHead<S: LlamaScalar> {
     let weights: LlamaWeights<S>
     let matmul: Matmul<S>
@@ -16,7 +16,7 @@ struct OutputHead<S: LlamaScalar> {
         var x: [S]            // [T][d] final residual stream
         var hN: [S]           // [T][d]
         var inv: [S]          // [T]
-        var logits: [S]?      // [T][V] when the vocabulary is one chunk
+        var logits: [[S]]?    // [T][C] per vocabulary chunk, when kept
         var logSumExp: [S]    // [T]
     }
 
@@ -32,7 +32,7 @@ struct OutputHead<S: LlamaScalar> {
         pass.rmsNorm(x, weights.outputNorm, rows: T, into: &hN, inverse: &inv)
         var runningMax = [S](repeating: -S.infinity, count: T), runningSum = [S](repeating: 0, count: T)
         var target = [S](repeating: 0, count: T)
-        var kept: [S]? = nil
+        var kept: [[S]]? = keepLogits ? [] : nil
         for chunk in chunks {
             let e = weights.outputRows(chunk)
             let C = chunk.count
@@ -51,7 +51,7 @@ struct OutputHead<S: LlamaScalar> {
                     if t + 1 < T, chunk.contains(tokens[t + 1]) { target[t] = row[tokens[t + 1] - chunk.lowerBound] }
                 }
             }
-            if keepLogits && C == weights.config.vocabulary { kept = z }
+            if keepLogits { kept!.append(z) }
         }
         let lse = (0..<T).map { runningMax[$0] + S.log(runningSum[$0]) }
         let logps = (0..<(T - 1)).map { target[$0] - lse[$0] }
@@ -64,11 +64,11 @@ struct OutputHead<S: LlamaScalar> {
     func backward(_ saved: inout Saved, tokens: [Int], pass: LayerPass<S>, weight: S) -> [S] {
         let T = tokens.count, d = weights.config.embedding
         var dhN = [S](repeating: 0, count: T * d)
-        for chunk in chunks {
+        for (i, chunk) in chunks.enumerated() {
             let e = weights.outputRows(chunk)
             let C = chunk.count
             var z: [S]
-            if saved.logits != nil { z = saved.logits.take()! } else {
+            if saved.logits != nil { z = []; swap(&z, &saved.logits![i]) } else {
                 z = [S](repeating: 0, count: T * C)
                 matmul.linear(saved.hN, e, rows: T, inner: d, outputs: C, into: &z)
             }

@@ -52,19 +52,19 @@ public final class LoRAFineTuner {
     public private(set) var optimizer: LoRAOptimizer
     public let schedule: LearningRateSchedule
     public let totalSteps: Int
-    /// Recompute activations in backward (the low-memory mode) instead of keeping them.
-    public let recompute: Bool
+    /// What the gradient pass keeps or recomputes (the memory plan's choice).
+    public let activations: ActivationPolicy
     public let meter: FlopMeter
     public private(set) var history: [TrainingStepRecord] = []
 
     public init(model: LlamaModel, adapter: LoRAAdapter, optimizer: OptimizerSettings, schedule: LearningRateSchedule = .init(),
-                totalSteps: Int, recompute: Bool, meter: FlopMeter = FlopMeter()) {
+                totalSteps: Int, activations: ActivationPolicy, meter: FlopMeter = FlopMeter()) {
         self.model = model
         self.adapter = adapter
         self.optimizer = LoRAOptimizer(optimizer)
         self.schedule = schedule
         self.totalSteps = totalSteps
-        self.recompute = recompute
+        self.activations = activations
         self.meter = meter
     }
 
@@ -78,7 +78,7 @@ public final class LoRAFineTuner {
         var total: [[LoRATarget: LoRAPair<Float>]]? = nil
         var lossSum = 0.0, scored = 0
         for w in windows {
-            let r = try pass.lossAndGradients(w, recompute: recompute)
+            let r = try pass.lossAndGradients(w, policy: activations)
             guard r.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: history.count) }
             let weight = Float(r.scoredTokens)
             if total == nil {

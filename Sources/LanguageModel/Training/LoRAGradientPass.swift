@@ -13,10 +13,35 @@ public struct LoRAGradients<S: LlamaScalar> {
     public var gradients: [[LoRATarget: LoRAPair<S>]]
 }
 
+/// Which activations the gradient pass keeps from forward to backward.
+public struct ActivationPolicy: Sendable, Equatable {
+    /// Recompute a layer's activations in backward from its input (kept, T·d), except for the
+    /// last `keptLayers` layers, whose activations are kept.
+    public var recompute: Bool
+    public var keptLayers: Int
+    /// Keep the logits of every vocabulary chunk ([T][V]) instead of recomputing them in backward.
+    public var keepLogits: Bool
+
+    public init(recompute: Bool, keptLayers: Int = 0, keepLogits: Bool) {
+        self.recompute = recompute
+        self.keptLayers = keptLayers
+        self.keepLogits = keepLogits
+    }
+
+    /// Everything kept (the cached mode's policy).
+    public static let keepAll = ActivationPolicy(recompute: false, keepLogits: true)
+    /// Only the layer inputs kept (the least memory).
+    public static let recomputeAll = ActivationPolicy(recompute: true, keepLogits: false)
+}
+
 extension LlamaForward {
+    public func lossAndGradients(_ tokens: [Int], recompute: Bool = false) throws -> LoRAGradients<S> {
+        try lossAndGradients(tokens, policy: recompute ? .recomputeAll : .keepAll)
+    }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func lossAndGradients(_ tokens: [Int], recompute: Bool = false) throws -> LoRAGradients<S> {
+    public func lossAndGradients(_ tokens: [Int], policy: ActivationPolicy) throws -> LoRAGradients<S> {
         precondition(!lora.isEmpty, "the gradient pass needs LoRA pairs")
         guard tokens.count >= 2 else { throw GGUFError(path: "tokens", offset: nil, problem: "a training window needs at least 2 tokens, got \(tokens.count)") }
         try validate(tokens)
@@ -24,19 +49,20 @@ extension LlamaForward {
         let pass = layerPass(tokens: T)
         let head = OutputHead(weights: weights, matmul: matmul)
 
-        // Forward, keeping every layer's activations (or only its input).
+        // Forward, keeping each layer's activations, or only its input when it will be recomputed.
+        let firstKept = policy.recompute ? max(0, L - policy.keptLayers) : 0
         var stored = [LayerActivations<S>]()
         var inputs = [[S]]()
         var acts = LayerActivations<S>(config, tokens: T, recordsAllHeads: true)
         weights.embed(tokens, into: &acts.x)
         var y = [S](repeating: 0, count: T * config.embedding)
         for index in 0..<L {
-            if recompute { inputs.append(acts.x) }
+            if index < firstKept { inputs.append(acts.x) }
             pass.forward(try weights.layer(index), lora[index], &acts, into: &y)
-            if !recompute { stored.append(acts) }
+            if index >= firstKept { stored.append(acts) }
             acts.x = y
         }
-        var (logps, saved) = head.forward(acts.x, tokens: tokens, pass: pass, keepLogits: !recompute)
+        var (logps, saved) = head.forward(acts.x, tokens: tokens, pass: pass, keepLogits: policy.keepLogits)
         let scored = logps.count
         let loss = -logps.reduce(0) { $0 + Double($1) } / Double(scored)
 
@@ -46,7 +72,7 @@ extension LlamaForward {
         var dx = [S](repeating: 0, count: T * config.embedding)
         for index in stride(from: L - 1, through: 0, by: -1) {
             let w = try weights.layer(index)
-            if recompute {
+            if index < firstKept {
                 acts.x = inputs[index]
                 pass.forward(w, lora[index], &acts, into: &y)
             } else {

@@ -8,12 +8,33 @@ import Foundation
 extension TrainingMemoryPlan {
     /// The plan for a GGUF model file and an adapter shape.
     public init(gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, context: Int, mode: Mode,
-                outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) throws {
+                outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes, keptLayers: Int = 0, keepLogits: Bool = false) throws {
         let c = try LlamaConfig(gguf: f)
         let layerBytes = try LlamaWeights<Float>.layerInfos(f, c, 0).reduce(0) { $0 + $1.byteCount }
         let parameters = c.layers * targets.reduce(0) { let s = $1.shape(c); return $0 + rank * (s.dIn + s.dOut) }
         self.init(config: c, quantizedLayerBytes: layerBytes, untiedOutput: f.tensor("output.weight") != nil,
-                  adapterParameters: parameters, optimizer: optimizer, context: context, mode: mode, outputChunkRows: outputChunkRows, runtimeBytes: runtimeBytes)
+                  adapterParameters: parameters, optimizer: optimizer, context: context, mode: mode, outputChunkRows: outputChunkRows, runtimeBytes: runtimeBytes,
+                  keptLayers: keptLayers, keepLogits: keepLogits)
+    }
+}
+
+extension TrainingMemoryPlan {
+    /// The streamed plan that keeps the most it can within `budget` bytes: the logits first (one
+    /// [T][d]·[d][V] product saved per MB is the better trade), then the last layers' activations.
+    /// Nil when even keeping nothing does not fit.
+    public static func filling(budget: Int, gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, context: Int,
+                               runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) throws -> TrainingMemoryPlan? {
+        func plan(_ k: Int, _ logits: Bool) throws -> TrainingMemoryPlan {
+            try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, context: context, mode: .streamed,
+                                   runtimeBytes: runtimeBytes, keptLayers: k, keepLogits: logits)
+        }
+        let bare = try plan(0, false)
+        guard bare.total <= budget else { return nil }
+        let logits = try plan(0, true).total <= budget
+        let layers = try LlamaConfig(gguf: f).layers
+        var k = 0
+        while k < layers, try plan(k + 1, logits).total <= budget { k += 1 }
+        return try plan(k, logits)
     }
 }
 

@@ -12,6 +12,9 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     }
 
     public var mode: Mode
+    /// What the gradient pass keeps (streamed: the last layers' activations and the logits when
+    /// the budget allows; `TrainingMemoryPlan.filling` chooses).
+    public var activationPolicy: ActivationPolicy
     /// Dequantised weights resident: all of them (cached) or one layer and one output chunk (streamed).
     public var weights: Int
     /// The quantised file's pages resident at once: none after loading (cached), one layer's (streamed).
@@ -35,7 +38,8 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     public static let runtimeBytes = 24 << 20
 
     public init(config c: LlamaConfig, quantizedLayerBytes: Int, untiedOutput: Bool, adapterParameters: Int,
-                optimizer: OptimizerKind, context T: Int, mode: Mode, outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) {
+                optimizer: OptimizerKind, context T: Int, mode: Mode, outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes,
+                keptLayers: Int = 0, keepLogits: Bool = false) {
         let f = 4, d = c.embedding, kv = c.kvDimension, ff = c.feedForward, V = c.vocabulary, L = c.layers
         let layer = LlamaLayer<Float>.byteCount(c)
         let stored = LayerActivations<Float>.byteCount(c, tokens: T, recordsAllHeads: true)
@@ -45,11 +49,15 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
             weights = L * layer + V * d * f * (untiedOutput ? 2 : 1)
             mappedModel = 0
             activations = L * stored + T * V * f + 3 * T * d * f
+            activationPolicy = .keepAll
         case .streamed:
-            let C = min(outputChunkRows, V)
+            let C = min(outputChunkRows, V), k = min(max(0, keptLayers), L)
             weights = layer + 2 * C * d * f
             mappedModel = quantizedLayerBytes
-            activations = L * T * d * f + stored + 2 * T * C * f + 3 * T * d * f
+            // Inputs of the recomputed layers, the kept layers' activations plus one to recompute
+            // into, the logits ([T][V] kept, or a chunk and its gradient), the head's [T][d] buffers.
+            activations = (L - k) * T * d * f + (k + 1) * stored + (keepLogits ? T * V * f + T * C * f : 2 * T * C * f) + 3 * T * d * f
+            activationPolicy = ActivationPolicy(recompute: true, keptLayers: k, keepLogits: keepLogits)
         }
         backwardScratch = (3 * T * ff + 6 * T * d + 2 * T * kv + T * T) * f
         adapter = adapterParameters * f
