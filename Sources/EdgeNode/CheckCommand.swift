@@ -22,11 +22,11 @@ struct CheckCommand: ParsableCommand {
             guard rank >= 1, ctx >= 2 else { throw ValidationError("need --rank ≥ 1 and --ctx ≥ 2") }
             let hw = try HardwareProfile.load(profile)
             let file = try GGUFFile(path: model)
-            let list = try TrainingOptions.parse(["--targets", targets]).targetList()
+            let list = try TrainingOptions.targetList(targets)
             guard let kind = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adamw or sgd") }
             let fit = try DeviceFit(file: file, profile: hw, targets: list, optimizer: kind)
             let plan = fit.plan(rank: rank, context: ctx)
-            let modelBytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
+            let modelBytes = file.byteCount
             let ram = Int(hw.ramBytes), flash = Int(hw.flashBytes)
             let fitsRAM = plan.total <= ram, fitsFlash = modelBytes <= flash
             let object: [String: Any] = [

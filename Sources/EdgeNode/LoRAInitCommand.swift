@@ -18,10 +18,7 @@ struct LoRAInitCommand: ParsableCommand {
     func run() throws {
         try failing {
             guard rank >= 1 else { throw ValidationError("--rank must be ≥ 1") }
-            let list = try targets.split(separator: ",").map { name -> LoRATarget in
-                guard let t = LoRATarget(rawValue: name.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("unknown target \(name)") }
-                return t
-            }
+            let list = try TrainingOptions.targetList(targets)
             let config = try LlamaConfig(gguf: try GGUFFile(path: model))
             var adapter = LoRAAdapter(config: config, rank: rank, alpha: alpha, targets: list, seed: seed)
             if bStd > 0 { adapter.randomizeB(standardDeviation: bStd, seed: seed) }

@@ -20,13 +20,11 @@ struct TrainingOptions: ParsableArguments {
     var memory: String = "auto"
     @Option(help: "RAM budget for --memory auto, MiB (default: this machine's available memory, /proc/meminfo MemAvailable).") var memoryBudgetMb: Int?
 
-    func targetList() throws -> [LoRATarget] {
-        try targets.split(separator: ",").map { name in
-            guard let t = LoRATarget(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("unknown LoRA target '\(name)' (attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down)")
-            }
-            return t
-        }
+    func targetList() throws -> [LoRATarget] { try Self.targetList(targets) }
+
+    /// A --targets value, a usage error when it is not a list of distinct projections.
+    static func targetList(_ text: String) throws -> [LoRATarget] {
+        do { return try LoRATarget.list(text) } catch { throw ValidationError("--targets: \(error)") }
     }
 
     func optimizerSettings() throws -> OptimizerSettings {

@@ -63,10 +63,7 @@ final class FederationServer {
         if settings.evalTokens > 0 { tokens = Array(tokens.prefix(settings.evalTokens)) }
         heldOutTokens = tokens
         shardSizes = data.shards.map { WindowPacker.pack($0, tokenizer: tokenizer, length: settings.ctx).count }
-        let targets = try settings.targets.split(separator: ",").map { name -> LoRATarget in
-            guard let t = LoRATarget(rawValue: String(name)) else { throw CommandError("federation.targets: unknown target \(name)") }
-            return t
-        }
+        let targets = try LoRATarget.list(settings.targets)  // checked when the scenario was read
         global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: Float(settings.loraAlpha ?? Double(2 * settings.rank)),
                              targets: targets, seed: scenario.seed)
         recorder = try RunRecorder(directory: results)

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModel
 import Radio
 
 /// The `[federation]` table and the `[[nodes]]` list of a scenario: what `basestation serve`
@@ -77,10 +78,7 @@ struct FederationSettings: Decodable {
         try check((2...16).contains(digitalBits), .digitalBits, "must be in 2…16")
         try check(["manifold", "eigen"].contains(beamforming), .beamforming, "must be manifold or eigen")
         try check(evalTokens >= 0, .evalTokens, "must be ≥ 0")
-        let names = targets.split(separator: ",").map(String.init)
-        let known = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
-        try check(!names.isEmpty && names.allSatisfy(known.contains) && Set(names).count == names.count, .targets,
-                  "must be distinct names among \(known.joined(separator: ", ")), got '\(targets)'")
+        do { _ = try LoRATarget.list(targets) } catch { try check(false, .targets, "\(error)") }
         try check(endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://"), .endpoint, "must be a tcp:// or ipc:// endpoint")
         try check(registerTimeoutS > 0 && roundTimeoutS > 0, .roundTimeoutS, "timeouts must be > 0")
         try check(["ci16", "cf32"].contains(sampleFormat), .sampleFormat, "must be ci16 or cf32")

@@ -20,9 +20,8 @@ extension FederationServer {
             streams: s.aircomp.streams, subcarriers: channels.subcarriers,
             weights: shardSizes.map { Double($0) / Double(shardSizes.reduce(0, +)) })
         let file = model.file
-        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
         let activation = try TrainingMemoryPlan(gguf: file, rank: 1, targets: targets, optimizer: .adamw, context: f.ctx, mode: .streamed, runtimeBytes: 0)
-        let load = TrainingLoad(baseParameters: Double(file.tensors.reduce(0) { $0 + $1.elementCount }), baseBytes: Double(fileBytes),
+        let load = TrainingLoad(baseParameters: Double(file.tensors.reduce(0) { $0 + $1.elementCount }), baseBytes: Double(file.byteCount),
                                 activationBytes: Double(activation.activations + activation.weights + activation.backwardScratch),
                                 localSteps: f.localSteps, tokensPerStep: f.ctx * f.batch)
         let budgets = zip(nodes, profiles).map { n, p in

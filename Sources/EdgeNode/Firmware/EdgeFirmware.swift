@@ -51,9 +51,8 @@ final class EdgeFirmware {
         file = try GGUFFile(path: modelPath)
         tokenizer = try BPETokenizer(gguf: file)
         config = try LlamaConfig(gguf: file)
-        let modelBytes = (try? FileManager.default.attributesOfItem(atPath: modelPath)[.size] as? Int) ?? 0
-        guard Double(modelBytes) <= profile.flashBytes else {
-            throw CommandError("\(profile.name) cannot hold \(modelPath): \(modelBytes) bytes of model, \(Int(profile.flashBytes)) bytes of flash")
+        guard Double(file.byteCount) <= profile.flashBytes else {
+            throw CommandError("\(profile.name) cannot hold \(modelPath): \(file.byteCount) bytes of model, \(Int(profile.flashBytes)) bytes of flash")
         }
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .dealer)
@@ -209,10 +208,8 @@ final class EdgeFirmware {
     private func train(_ round: UInt32, _ start: RoundStart) throws {
         enter(.train)
         guard let w = welcome, var sampler else { throw CommandError("a round started before registration") }
-        let names = start.targets.split(separator: ",").map(String.init)
-        let targets = names.compactMap { LoRATarget(rawValue: $0) }
         func refuse(_ why: String) throws { try sitOut(round, why) }
-        guard targets.count == names.count, Set(targets).count == targets.count, (1...4096).contains(start.rank),
+        guard let targets = try? LoRATarget.list(start.targets), (1...4096).contains(start.rank),
               (0...100_000).contains(start.localSteps), start.alpha.isFinite, start.alpha > 0 else {
             return try refuse("round \(round): bad adapter shape (rank \(start.rank), targets \(start.targets), \(start.localSteps) steps)")
         }

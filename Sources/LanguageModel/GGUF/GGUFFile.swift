@@ -122,6 +122,9 @@ public final class GGUFFile: @unchecked Sendable {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
 
+    /// The file's size in bytes (what it needs in flash).
+    public var byteCount: Int { size }
+
     public func tensor(_ name: String) -> GGUFTensorInfo? { index[name].map { tensors[$0] } }
 
     /// The raw bytes of a tensor; valid while this file object lives.

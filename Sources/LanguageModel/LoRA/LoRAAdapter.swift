@@ -13,6 +13,26 @@ public enum LoRATarget: String, CaseIterable, Sendable {
         case .down: return (c.feedForward, c.embedding)
         }
     }
+
+    /// A comma-separated list of GGUF names ("attn_q,attn_v"), each once, in the order given.
+    public static func list(_ text: String) throws -> [LoRATarget] {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var out = [LoRATarget]()
+        for name in names {
+            guard let t = LoRATarget(rawValue: name) else {
+                throw LoRATargetListError(problem: "unknown LoRA target '\(name)' (known: \(allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard !out.contains(t) else { throw LoRATargetListError(problem: "LoRA target '\(name)' is listed twice") }
+            out.append(t)
+        }
+        guard !out.isEmpty else { throw LoRATargetListError(problem: "no LoRA targets in '\(text)'") }
+        return out
+    }
+}
+
+public struct LoRATargetListError: Error, Equatable, CustomStringConvertible {
+    public var problem: String
+    public var description: String { problem }
 }
 
 /// One adapted matrix: W' = W + (α/r) B A, A row-major [r][d_in], B row-major [d_out][r].
