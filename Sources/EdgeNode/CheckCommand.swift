@@ -58,8 +58,8 @@ struct CheckCommand: ParsableCommand {
     }
 }
 
-/// The smallest-memory plan of a model on a device: the cached mode when it fits the RAM,
-/// otherwise the streamed mode; and the limits of rank and context.
+/// The plan of a model on a device: the cached mode when it fits the RAM, otherwise the streamed
+/// mode filled to the RAM; and the limits of rank and context.
 struct DeviceFit {
     let file: GGUFFile
     let profile: HardwareProfile
@@ -73,15 +73,14 @@ struct DeviceFit {
         self.targets = targets
         self.optimizer = optimizer
         contextLimit = file.metadata["llama.context_length"]?.int ?? 8192
-        _ = try LlamaConfig(gguf: file)
+        // Planning reads the model's shape; a model without it fails here, so `plan` cannot later.
+        _ = try TrainingMemoryPlan(gguf: file, rank: 1, targets: targets, optimizer: optimizer, context: 2, mode: .cached, runtimeBytes: 0)
     }
 
+    /// The plan `edgenode run` would use on this device (`TrainingMemoryPlan.best` under its RAM).
     func plan(rank: Int, context: Int) -> TrainingMemoryPlan {
-        func make(_ m: TrainingMemoryPlan.Mode) -> TrainingMemoryPlan {
-            try! TrainingMemoryPlan(gguf: file, rank: rank, targets: targets, optimizer: optimizer, context: context, mode: m, runtimeBytes: 0)
-        }
-        let cached = make(.cached)
-        return Double(cached.total) <= profile.ramBytes ? cached : make(.streamed)
+        try! TrainingMemoryPlan.best(budget: Int(profile.ramBytes), gguf: file, rank: rank, targets: targets, optimizer: optimizer,
+                                     context: context, runtimeBytes: 0)
     }
 
     func fits(rank: Int, context: Int) -> Bool { Double(plan(rank: rank, context: context).total) <= profile.ramBytes }

@@ -67,9 +67,12 @@ struct TrainingOptions: ParsableArguments {
         case "cached": return try plan(.cached)
         case "streamed": return try streamed(within: memoryBudgetMb.map { $0 << 20 })
         case "auto":
-            let cached = try plan(.cached)
-            guard let budget, cached.total > budget else { return cached }
-            return try streamed(within: budget)
+            guard let budget else { return try plan(.cached) }
+            let best = try TrainingMemoryPlan.best(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, context: context)
+            guard best.total <= budget else {
+                throw CommandError("fine-tuning needs \(best.total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
+            }
+            return best
         default: throw ValidationError("--memory must be auto, cached or streamed")
         }
     }

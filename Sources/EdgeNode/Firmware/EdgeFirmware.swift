@@ -214,15 +214,8 @@ final class EdgeFirmware {
             return try refuse("round \(round): bad adapter shape (rank \(start.rank), targets \(start.targets), \(start.localSteps) steps)")
         }
         let kind = OptimizerKind(rawValue: w.optimizer) ?? .adamw
-        func plan(_ m: TrainingMemoryPlan.Mode) throws -> TrainingMemoryPlan {
-            try TrainingMemoryPlan(gguf: file, rank: start.rank, targets: targets, optimizer: kind, context: w.context, mode: m, runtimeBytes: 0)
-        }
-        var chosen = try plan(.cached)
-        if Double(chosen.total) > profile.ramBytes {
-            // Streamed, keeping as many activations as the RAM allows.
-            chosen = try TrainingMemoryPlan.filling(budget: Int(profile.ramBytes), gguf: file, rank: start.rank, targets: targets,
-                                                    optimizer: kind, context: w.context, runtimeBytes: 0) ?? plan(.streamed)
-        }
+        let chosen = try TrainingMemoryPlan.best(budget: Int(profile.ramBytes), gguf: file, rank: start.rank, targets: targets,
+                                                 optimizer: kind, context: w.context, runtimeBytes: 0)
         guard Double(chosen.total) <= profile.ramBytes else {
             return try refuse("round \(round): rank \(start.rank) at ctx \(w.context) needs \(chosen.total) bytes, \(profile.name) has \(Int(profile.ramBytes)); sitting out")
         }

@@ -36,6 +36,19 @@ extension TrainingMemoryPlan {
         while k < layers, try plan(k + 1, logits).total <= budget { k += 1 }
         return try plan(k, logits)
     }
+
+    /// The plan fine-tuning runs under a RAM budget: the cached mode when it fits, else the
+    /// streamed mode filled to the budget; when nothing fits, the bare streamed plan (over the
+    /// budget, so the caller can say what is needed).
+    public static func best(budget: Int, gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, context: Int,
+                            runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) throws -> TrainingMemoryPlan {
+        let cached = try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, context: context, mode: .cached, runtimeBytes: runtimeBytes)
+        if cached.total <= budget { return cached }
+        if let filled = try filling(budget: budget, gguf: f, rank: rank, targets: targets, optimizer: optimizer, context: context, runtimeBytes: runtimeBytes) {
+            return filled
+        }
+        return try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, context: context, mode: .streamed, runtimeBytes: runtimeBytes)
+    }
 }
 
 /// The process's peak resident set size so far, in bytes: VmHWM from /proc/self/status (the
