@@ -125,18 +125,16 @@ public struct UpdateReady: WireMessage {
     /// ‖Δ‖² and D (reals) of the update, for the common scale.
     public var updateEnergy: Double
     public var reals: Int
-    /// Training windows in the node's shard (aggregation weight).
-    public var shardWindows: Int
-    public init(loss: Double, steps: Int, tokens: Int, flops: Double, computeSeconds: Double, energyJ: Double, updateEnergy: Double, reals: Int, shardWindows: Int) {
+    public init(loss: Double, steps: Int, tokens: Int, flops: Double, computeSeconds: Double, energyJ: Double, updateEnergy: Double, reals: Int) {
         self.loss = loss; self.steps = steps; self.tokens = tokens; self.flops = flops; self.computeSeconds = computeSeconds
-        self.energyJ = energyJ; self.updateEnergy = updateEnergy; self.reals = reals; self.shardWindows = shardWindows
+        self.energyJ = energyJ; self.updateEnergy = updateEnergy; self.reals = reals
     }
     public func write(to w: inout PayloadWriter) {
-        w.f64(loss); w.int(steps); w.int(tokens); w.f64(flops); w.f64(computeSeconds); w.f64(energyJ); w.f64(updateEnergy); w.int(reals); w.int(shardWindows)
+        w.f64(loss); w.int(steps); w.int(tokens); w.f64(flops); w.f64(computeSeconds); w.f64(energyJ); w.f64(updateEnergy); w.int(reals)
     }
     public init(reading r: inout PayloadReader) throws {
         loss = try r.f64(); steps = try r.int(); tokens = try r.int(); flops = try r.f64(); computeSeconds = try r.f64()
-        energyJ = try r.f64(); updateEnergy = try r.f64(); reals = try r.int(); shardWindows = try r.int()
+        energyJ = try r.f64(); updateEnergy = try r.f64(); reals = try r.int()
     }
 }
 
@@ -168,21 +166,19 @@ public struct Transmit: WireMessage {
     }
 }
 
-/// The node's transmission of the round is complete.
+/// The node's transmission of the round is complete: how many frames and OFDM symbols it sent,
+/// which the base station checks against what arrived. (Airtime and radiated energy the base
+/// station computes itself from the design.)
 public struct RoundEnd: WireMessage {
     public static let frameType = FrameType.roundEnd
     public var frames: Int
     public var ofdmSymbols: Int
-    public var txEnergyJ: Double
-    public var airtimeS: Double
-    /// Digital mode: the quantised update's bits.
-    public var payloadBits: Double
-    public init(frames: Int, ofdmSymbols: Int, txEnergyJ: Double, airtimeS: Double, payloadBits: Double) {
-        self.frames = frames; self.ofdmSymbols = ofdmSymbols; self.txEnergyJ = txEnergyJ; self.airtimeS = airtimeS; self.payloadBits = payloadBits
+    public init(frames: Int, ofdmSymbols: Int) {
+        self.frames = frames; self.ofdmSymbols = ofdmSymbols
     }
-    public func write(to w: inout PayloadWriter) { w.int(frames); w.int(ofdmSymbols); w.f64(txEnergyJ); w.f64(airtimeS); w.f64(payloadBits) }
+    public func write(to w: inout PayloadWriter) { w.int(frames); w.int(ofdmSymbols) }
     public init(reading r: inout PayloadReader) throws {
-        frames = try r.int(); ofdmSymbols = try r.int(); txEnergyJ = try r.f64(); airtimeS = try r.f64(); payloadBits = try r.f64()
+        frames = try r.int(); ofdmSymbols = try r.int()
     }
 }
 

@@ -60,7 +60,7 @@ final class FrameTests: XCTestCase {
         XCTAssertEqual(try RoundStart(frame: try Frame(decoding: start.frame(round: 5, node: 1).encoded())), start)
         let t = Transmit(mode: "aircomp", scale: 0.5, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, -1, 0], digitalBits: 8)
         XCTAssertEqual(try Transmit(frame: t.frame(round: 1, node: 0)), t)
-        let ready = UpdateReady(loss: 2.5, steps: 3, tokens: 192, flops: 1e9, computeSeconds: 0.1, energyJ: 0.4, updateEnergy: 12, reals: 100, shardWindows: 9)
+        let ready = UpdateReady(loss: 2.5, steps: 3, tokens: 192, flops: 1e9, computeSeconds: 0.1, energyJ: 0.4, updateEnergy: 12, reals: 100)
         var frame = ready.frame(round: 1, node: 3)
         XCTAssertEqual(try UpdateReady(frame: frame), ready)
         frame.payload.append(0)

@@ -97,7 +97,7 @@ extension FederationServer {
             guard f.round == r32, assemblies[k] != nil else { return }
             switch f.type {
             case .symbols: try assemblies[k]!.add(f)
-            case .roundEnd: assemblies[k]!.ended = true
+            case .roundEnd: assemblies[k]!.end = try RoundEnd(frame: f)
             default: break
             }
         }, done: { participants.allSatisfy { assemblies[$0]!.ended || !nodes[$0].active } })

@@ -10,7 +10,10 @@ struct SymbolAssembly {
     let symbols: Int
     var block: SubcarrierBlocks
     var received = [Bool]()
-    var ended = false
+    var frames = 0
+    /// The node's round end, when it arrived.
+    var end: RoundEnd?
+    var ended: Bool { end != nil }
 
     init(subcarriers: Int, rows: Int, symbols: Int) {
         self.rows = rows
@@ -30,9 +33,11 @@ struct SymbolAssembly {
         for (i, v) in samples.enumerated() where !v.isFinite { throw FrameError(offset: Frame.headerSize + 4 * i, problem: "sample is not finite") }
         try block.setSymbols(first: first, count: count, from: samples)
         for t in first..<(first + count) { received[t] = true }
+        frames += 1
     }
 
-    var complete: Bool { ended && !received.contains(false) }
+    /// Every symbol arrived, and as many frames and symbols as the node says it sent.
+    var complete: Bool { end.map { $0.frames == frames && $0.ofdmSymbols == symbols } == true && !received.contains(false) }
 }
 
 /// The base station's side of the air for one round.

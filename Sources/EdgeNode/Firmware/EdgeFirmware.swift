@@ -158,8 +158,8 @@ final class EdgeFirmware {
         update = []
         updateRound = round
         guard let w = welcome else { return }
-        try send(UpdateReady(loss: .nan, steps: 0, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 0, reals: 0,
-                             shardWindows: sampler?.windows.count ?? 0).frame(round: round, node: UInt32(w.index)))
+        try send(UpdateReady(loss: .nan, steps: 0, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 0, reals: 0)
+                    .frame(round: round, node: UInt32(w.index)))
     }
 
     /// Range checks on the federation's settings before anything is sized from them.
@@ -273,8 +273,8 @@ final class EdgeFirmware {
         log(String(format: "round %d: %d steps, loss %.4f, %.3g FLOP, emulated %.2f s, %.3g J", round, losses.count, mean, flops, computeSeconds,
                    flops / 1e9 * profile.joulesPerGFLOP))
         try send(UpdateReady(loss: mean, steps: losses.count, tokens: tokens, flops: flops, computeSeconds: computeSeconds,
-                             energyJ: flops / 1e9 * profile.joulesPerGFLOP, updateEnergy: energy, reals: update.count,
-                             shardWindows: sampler.windows.count).frame(round: round, node: UInt32(w.index)))
+                             energyJ: flops / 1e9 * profile.joulesPerGFLOP, updateEnergy: energy, reals: update.count)
+                    .frame(round: round, node: UInt32(w.index)))
     }
 
     /// Maps the update to OFDM symbols, precodes and quantises it as told, and sends the frames.
@@ -322,8 +322,7 @@ final class EdgeFirmware {
             frames += 1
             watchdog.kick(State.transmit.rawValue)
         }
-        try send(RoundEnd(frames: frames, ofdmSymbols: symbols, txEnergyJ: 0, airtimeS: 0,
-                          payloadBits: t.mode == "digital" ? Double(update.count * t.digitalBits) : 0).frame(round: round, node: UInt32(w.index)))
+        try send(RoundEnd(frames: frames, ofdmSymbols: symbols).frame(round: round, node: UInt32(w.index)))
         update = []
     }
 }
