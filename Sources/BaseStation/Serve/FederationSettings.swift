@@ -49,16 +49,14 @@ struct FederationSettings: Decodable {
     init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func get<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws { value = try c.decodeIfPresent(T.self, forKey: key) ?? value }
-        func get(_ key: CodingKeys, _ value: inout Double) throws { value = try c.decodeNumberIfPresent(forKey: key) ?? value }
-        try get(.model, &model); try get(.data, &data); try get(.partition, &partition); try get(.dirichletAlpha, &dirichletAlpha)
-        try get(.heldOut, &heldOut); try get(.rounds, &rounds); try get(.rank, &rank); try get(.rankPlanning, &rankPlanning)
+        try c.update(&model, forKey: .model); try c.update(&data, forKey: .data); try c.update(&partition, forKey: .partition); try c.update(&dirichletAlpha, forKey: .dirichletAlpha)
+        try c.update(&heldOut, forKey: .heldOut); try c.update(&rounds, forKey: .rounds); try c.update(&rank, forKey: .rank); try c.update(&rankPlanning, forKey: .rankPlanning)
         loraAlpha = try c.decodeNumberIfPresent(forKey: .loraAlpha)
-        try get(.targets, &targets); try get(.localSteps, &localSteps); try get(.batch, &batch); try get(.ctx, &ctx)
-        try get(.learningRate, &learningRate); try get(.optimizer, &optimizer); try get(.clip, &clip); try get(.weightDecay, &weightDecay)
-        try get(.aggregation, &aggregation); try get(.digitalBits, &digitalBits); try get(.beamforming, &beamforming)
-        try get(.evalTokens, &evalTokens); try get(.endpoint, &endpoint); try get(.registerTimeoutS, &registerTimeoutS)
-        try get(.roundTimeoutS, &roundTimeoutS); try get(.sampleFormat, &sampleFormat); try get(.realtimeScale, &realtimeScale)
+        try c.update(&targets, forKey: .targets); try c.update(&localSteps, forKey: .localSteps); try c.update(&batch, forKey: .batch); try c.update(&ctx, forKey: .ctx)
+        try c.update(&learningRate, forKey: .learningRate); try c.update(&optimizer, forKey: .optimizer); try c.update(&clip, forKey: .clip); try c.update(&weightDecay, forKey: .weightDecay)
+        try c.update(&aggregation, forKey: .aggregation); try c.update(&digitalBits, forKey: .digitalBits); try c.update(&beamforming, forKey: .beamforming)
+        try c.update(&evalTokens, forKey: .evalTokens); try c.update(&endpoint, forKey: .endpoint); try c.update(&registerTimeoutS, forKey: .registerTimeoutS)
+        try c.update(&roundTimeoutS, forKey: .roundTimeoutS); try c.update(&sampleFormat, forKey: .sampleFormat); try c.update(&realtimeScale, forKey: .realtimeScale)
         func check(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {
             if !ok { throw ConfigurationError(key: "federation.\(key.rawValue)", problem: problem) }
         }

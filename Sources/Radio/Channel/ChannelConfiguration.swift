@@ -235,4 +235,10 @@ extension KeyedDecodingContainer {
         if let i = try? decode([Int].self, forKey: key) { return i.map(Double.init) }
         return try decode([Double].self, forKey: key)
     }
+
+    /// Overwrites `value` with the key's value when the key is present (settings with defaults).
+    public func update<T: Decodable>(_ value: inout T, forKey key: Key) throws { value = try decodeIfPresent(T.self, forKey: key) ?? value }
+
+    /// `update` for a real that may be written as an integer.
+    public func update(_ value: inout Double, forKey key: Key) throws { value = try decodeNumberIfPresent(forKey: key) ?? value }
 }
