@@ -2,9 +2,10 @@
 ///
 /// Loss L = mean over the T−1 scored positions of −log p(tokens[t+1] | tokens[...t]), the same
 /// scoring as perplexity. Forward runs every layer keeping its `LayerActivations`; backward walks
-/// the layers in reverse with `LayerPass.backward`. With `recompute` only each layer's input x is
-/// kept (T·d per layer) and the layer's activations are recomputed just before its backward —
-/// one more forward's work for a T·d·layers instead of ≈11 MB·layers footprint at T = 256.
+/// the layers in reverse with `LayerPass.backward`. An `ActivationPolicy` that recomputes keeps
+/// only each layer's input x (T·d per layer) and recomputes the layer's activations just before
+/// its backward — one more forward's work for T·d·layers instead of ≈11 MB·layers at T = 256 —
+/// except for the last layers and the logits it says to keep.
 public struct LoRAGradients<S: LlamaScalar> {
     /// Mean negative log-likelihood per scored token (nats).
     public var loss: Double
@@ -35,13 +36,9 @@ public struct ActivationPolicy: Sendable, Equatable {
 }
 
 extension LlamaForward {
-    public func lossAndGradients(_ tokens: [Int], recompute: Bool = false) throws -> LoRAGradients<S> {
-        try lossAndGradients(tokens, policy: recompute ? .recomputeAll : .keepAll)
-    }
-
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func lossAndGradients(_ tokens: [Int], policy: ActivationPolicy) throws -> LoRAGradients<S> {
+    public func lossAndGradients(_ tokens: [Int], policy: ActivationPolicy = .keepAll) throws -> LoRAGradients<S> {
         precondition(!lora.isEmpty, "the gradient pass needs LoRA pairs")
         guard tokens.count >= 2 else { throw GGUFError(path: "tokens", offset: nil, problem: "a training window needs at least 2 tokens, got \(tokens.count)") }
         try validate(tokens)
