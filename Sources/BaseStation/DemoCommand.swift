@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
             guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
             let c = scenario.channel, a = scenario.aircomp
             let power = try a.powerW(devices: c.devices)
-            let noise = a.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? c.noisePowerW
+            let noise = scenario.noisePowerW
             var model = try ChannelModel(configuration: c, seed: scenario.seed)
             if !json {
                 print("AirComp demo: K=\(c.devices) devices × N_t=\(c.transmitAntennas) → BS N_r=\(c.receiveAntennas), N_sc=\(c.subcarriers), L=\(a.streams), D=\(a.updateReals) reals, \(c.profile.rawValue) \(Int(c.delaySpreadS * 1e9)) ns, \(c.pathLoss?.rawValue ?? "no path loss"), seed \(scenario.seed)")

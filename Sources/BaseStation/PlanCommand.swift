@@ -28,7 +28,7 @@ struct PlanCommand: ParsableCommand {
             do { profiles = try s.plan.loadProfiles(devices: h.devices, scenarioPath: scenario) } catch let e as ConfigurationError {
                 throw ScenarioError(file: scenario, key: e.key, problem: e.problem)
             }
-            let noise = s.aircomp.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? s.channel.noisePowerW
+            let noise = s.noisePowerW
             let gap = try OptimalityGap(
                 constants: s.plan.constants, spectrum: try s.plan.spectrum(),
                 adapter: AdapterShape(matrices: s.plan.adapted.map { (dIn: $0[0], dOut: $0[1]) }, layers: s.plan.layers),

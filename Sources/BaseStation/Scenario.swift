@@ -101,6 +101,12 @@ struct Scenario: Decodable {
     }
 }
 
+extension Scenario {
+    /// σ², watts per subcarrier and receive antenna: `aircomp.noise_power_dbm` when set, else the
+    /// channel's thermal noise k·T·Δf·NF.
+    var noisePowerW: Double { aircomp.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? channel.noisePowerW }
+}
+
 /// A scenario that could not be used, naming file, key and problem.
 struct ScenarioError: Error, CustomStringConvertible {
     var file: String

@@ -18,6 +18,9 @@ public enum FrameType: UInt16, Sendable, CaseIterable {
     case roundEnd = 7
     /// BS → node: the run is over (or the node is refused); the reason is the payload.
     case shutdown = 8
+    /// Node → BS: a run of the exact update the node meant to send (the emulator's ground truth
+    /// for measuring the aggregation error; never summed, costs no airtime).
+    case reference = 9
 }
 
 /// How the samples of a `symbols` frame are stored.
@@ -28,6 +31,24 @@ public enum SampleFormat: UInt8, Sendable {
     case cf32 = 1
     /// Complex Int16, interleaved, 4 bytes per sample; value = code × `scale` (a DAC's codes).
     case ci16 = 2
+
+    /// The name in scenarios and on the command line (`cf32`, `ci16`; `none` is no transmission format).
+    public var name: String {
+        switch self {
+        case .none: return "none"
+        case .cf32: return "cf32"
+        case .ci16: return "ci16"
+        }
+    }
+
+    /// A transmission format by name: `cf32` or `ci16` (nil for anything else, `none` included).
+    public init?(transmissionName name: String) {
+        switch name {
+        case "cf32": self = .cf32
+        case "ci16": self = .ci16
+        default: return nil
+        }
+    }
 
     public var bytesPerSample: Int {
         switch self {
@@ -53,7 +74,7 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 ///
 ///     offset size field
 ///      0     4    magic "AFLW"
-///      4     2    version (1)
+///      4     2    version (2)
 ///      6     2    type (FrameType)
 ///      8     4    round
 ///     12     4    node index
@@ -73,7 +94,8 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 /// Control frames carry a `PayloadWriter` encoding of their message.
 public struct Frame: Equatable, Sendable {
     public static let magic: [UInt8] = Array("AFLW".utf8)
-    public static let version: UInt16 = 1
+    /// 2: typed mode and sample-format codes in `Transmit`, the `reference` frame.
+    public static let version: UInt16 = 2
     public static let headerSize = 48
     /// Frames larger than this are refused before anything is allocated for them.
     public static let maximumPayload = 256 << 20

@@ -11,6 +11,7 @@ import Foundation
 ///      │ updateReady (loss, FLOPs, ‖Δ‖²) ──────▶ │ design: scale c, precoders
 ///      │ ◀────────── transmit (mode, c, B_k[n])  │
 ///      │ symbols × frames ─────────────────────▶ │ air, combining, aggregation
+///      │ reference × frames ───────────────────▶ │ measured error (emulator only)
 ///      │ roundEnd ─────────────────────────────▶ │ evaluation, checkpoint
 ///      │ ◀─────────────────────────────── shutdown│
 public protocol WireMessage: Equatable, Sendable {
@@ -34,16 +35,29 @@ extension WireMessage {
     }
 }
 
+/// A node asks to join: who it says it is and what hardware it says it has. The base station
+/// takes the node's identity from the transport (its routing name), not from `name`, and the
+/// radio and compute budgets from the scenario's profile, not from these claims: they are logged
+/// for the operator and checked against the profile, never trusted.
 public struct Hello: WireMessage {
     public static let frameType = FrameType.hello
+    /// The node's name as the scenario's `[[nodes]]` lists it.
     public var name: String
+    /// Its hardware profile's name (`hwprofiles/*.toml` `name`).
     public var profile: String
+    /// Total transmit power budget P_k, watts.
     public var txPowerW: Double
+    /// N_t, transmit antennas.
     public var antennas: Int
+    /// The DAC's resolution per I/Q component, bits.
     public var dacBits: Int
+    /// Sustained compute rate, GFLOP/s.
     public var sustainedGFLOPS: Double
+    /// Local-training FLOP budget per round.
     public var flopBudgetPerRound: Double
+    /// Compute energy, joules per GFLOP.
     public var joulesPerGFLOP: Double
+    /// RAM available to the training state, bytes.
     public var ramBytes: Double
     public init(name: String, profile: String, txPowerW: Double, antennas: Int, dacBits: Int, sustainedGFLOPS: Double,
                 flopBudgetPerRound: Double, joulesPerGFLOP: Double, ramBytes: Double) {
@@ -60,22 +74,36 @@ public struct Hello: WireMessage {
     }
 }
 
-/// The federation's settings a node needs to train its shard.
+/// The federation's settings a node needs to train its shard. The learning side's closed sets
+/// (`partition`, `optimizer`) travel by name, since this module knows nothing of learning; the
+/// firmware decodes them into its enums once, on arrival, and refuses a welcome it cannot.
 public struct Welcome: WireMessage {
     public static let frameType = FrameType.welcome
+    /// This node's device index k, 0 ≤ k < `devices`: its shard and its frames' node field.
     public var index: Int
+    /// K, devices in the federation.
     public var devices: Int
+    /// The run's seed (data split, partition, window order).
     public var seed: UInt64
-    /// Data spec (`fortunes:…`, a path), partition (`category` or `dirichlet`), its α.
+    /// Data spec: `fortunes:CAT,…`, a text file or a .jsonl file.
     public var data: String
+    /// `category`, `dirichlet` or `iid`.
     public var partition: String
+    /// Dirichlet concentration α (partition `dirichlet`).
     public var dirichletAlpha: Double
+    /// Fraction of each category's documents held out for evaluation, in (0, 1).
     public var heldOutFraction: Double
+    /// Window length in tokens.
     public var context: Int
+    /// Windows per local optimiser step.
     public var batch: Int
+    /// `adamw` or `sgd`.
     public var optimizer: String
+    /// Peak learning rate.
     public var learningRate: Double
+    /// Global gradient-norm clip (0: off).
     public var clipNorm: Double
+    /// Weight decay λ.
     public var weightDecay: Double
     public init(index: Int, devices: Int, seed: UInt64, data: String, partition: String, dirichletAlpha: Double, heldOutFraction: Double,
                 context: Int, batch: Int, optimizer: String, learningRate: Double, clipNorm: Double, weightDecay: Double) {
@@ -98,11 +126,15 @@ public struct Welcome: WireMessage {
 /// the local work.
 public struct RoundStart: WireMessage {
     public static let frameType = FrameType.roundStart
+    /// LoRA rank r.
     public var rank: Int
+    /// LoRA α (scale α/r).
     public var alpha: Float
-    /// Comma-separated GGUF target names.
+    /// Comma-separated GGUF target names (`attn_q,attn_v`); decoded by the firmware on arrival.
     public var targets: String
+    /// Local optimiser steps asked for (the node may do fewer within its FLOP budget).
     public var localSteps: Int
+    /// The global adapter's D(r) parameters in wire order.
     public var adapter: [Float]
     public init(rank: Int, alpha: Float, targets: String, localSteps: Int, adapter: [Float]) {
         self.rank = rank; self.alpha = alpha; self.targets = targets; self.localSteps = localSteps; self.adapter = adapter
@@ -113,17 +145,24 @@ public struct RoundStart: WireMessage {
     }
 }
 
-/// Local training is done.
+/// Local training is done (`steps` = 0: the node sits this round out).
 public struct UpdateReady: WireMessage {
     public static let frameType = FrameType.updateReady
+    /// Mean training loss over the local steps, nats per token (NaN when no step ran).
     public var loss: Double
+    /// Local steps done.
     public var steps: Int
+    /// Tokens trained on.
     public var tokens: Int
+    /// FLOPs of local training (the node's meter).
     public var flops: Double
+    /// Emulated compute time on the node's hardware, seconds.
     public var computeSeconds: Double
+    /// Emulated compute energy, joules.
     public var energyJ: Double
-    /// ‖Δ‖² and D (reals) of the update, for the common scale.
+    /// ‖Δ‖² of the update, for the common scale.
     public var updateEnergy: Double
+    /// D, reals in the update.
     public var reals: Int
     public init(loss: Double, steps: Int, tokens: Int, flops: Double, computeSeconds: Double, energyJ: Double, updateEnergy: Double, reals: Int) {
         self.loss = loss; self.steps = steps; self.tokens = tokens; self.flops = flops; self.computeSeconds = computeSeconds
@@ -141,28 +180,36 @@ public struct UpdateReady: WireMessage {
 /// How the node transmits this round.
 public struct Transmit: WireMessage {
     public static let frameType = FrameType.transmit
-    /// `aircomp` (precoded analog symbols), `ideal` (the mapped symbols, no air), `digital`
-    /// (the update quantised to `digitalBits` per real, OFDMA).
-    public var mode: String
+    public var mode: AggregationMode
+    /// The common scale c: symbols are Δ / c.
     public var scale: Float
+    /// N_sc.
     public var subcarriers: Int
+    /// L, streams per subcarrier.
     public var streams: Int
+    /// N_t, the antennas the precoders drive.
     public var antennas: Int
-    /// B_k[n], N_t × L column-major per subcarrier, interleaved complex (aircomp only).
+    /// B_k[n], N_t × L column-major per subcarrier, interleaved complex (aircomp only; empty otherwise).
     public var precoders: [Float]
+    /// b, bits per real of a digital update.
     public var digitalBits: Int
     /// Sample format of the aircomp symbols: `ci16` (the DAC's codes) or `cf32`.
-    public var sampleFormat: String
-    public init(mode: String, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float], digitalBits: Int, sampleFormat: String = "ci16") {
+    public var sampleFormat: SampleFormat
+    public init(mode: AggregationMode, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float], digitalBits: Int,
+                sampleFormat: SampleFormat = .ci16) {
         self.mode = mode; self.scale = scale; self.subcarriers = subcarriers; self.streams = streams; self.antennas = antennas
         self.precoders = precoders; self.digitalBits = digitalBits; self.sampleFormat = sampleFormat
     }
     public func write(to w: inout PayloadWriter) {
-        w.string(mode); w.f32(scale); w.int(subcarriers); w.int(streams); w.int(antennas); w.floats(precoders); w.int(digitalBits); w.string(sampleFormat)
+        w.u8(mode.rawValue); w.f32(scale); w.int(subcarriers); w.int(streams); w.int(antennas); w.floats(precoders); w.int(digitalBits)
+        w.u8(sampleFormat.rawValue)
     }
     public init(reading r: inout PayloadReader) throws {
-        mode = try r.string(); scale = try r.f32(); subcarriers = try r.int(); streams = try r.int(); antennas = try r.int()
-        precoders = try r.floats(); digitalBits = try r.int(); sampleFormat = try r.string()
+        mode = try r.code(AggregationMode.self, "aggregation mode"); scale = try r.f32(); subcarriers = try r.int(); streams = try r.int()
+        antennas = try r.int(); precoders = try r.floats(); digitalBits = try r.int()
+        let at = r.offset
+        sampleFormat = try r.code(SampleFormat.self, "sample format")
+        guard sampleFormat != .none else { throw FrameError(offset: at, problem: "a transmission needs the cf32 or ci16 sample format") }
     }
 }
 
@@ -171,7 +218,9 @@ public struct Transmit: WireMessage {
 /// station computes itself from the design.)
 public struct RoundEnd: WireMessage {
     public static let frameType = FrameType.roundEnd
+    /// Symbols frames sent this round.
     public var frames: Int
+    /// S, OFDM symbols sent.
     public var ofdmSymbols: Int
     public init(frames: Int, ofdmSymbols: Int) {
         self.frames = frames; self.ofdmSymbols = ofdmSymbols
@@ -182,8 +231,25 @@ public struct RoundEnd: WireMessage {
     }
 }
 
+/// A run of the update Δ_k the node meant to send, reals `offset ..< offset + values.count`. It
+/// stands in for what a real system cannot have, so the emulator can split the aggregation error
+/// by cause; the base station never sums it.
+public struct UpdateReference: WireMessage {
+    public static let frameType = FrameType.reference
+    /// Index of the first real.
+    public var offset: Int
+    public var values: [Float]
+    public init(offset: Int, values: [Float]) { self.offset = offset; self.values = values }
+    public func write(to w: inout PayloadWriter) { w.int(offset); w.floats(values) }
+    public init(reading r: inout PayloadReader) throws { offset = try r.int(); values = try r.floats() }
+    /// Reals per frame, well under `Frame.maximumPayload`.
+    public static let maximumValues = 1 << 22
+}
+
+/// The run is over, or the node is refused.
 public struct Shutdown: WireMessage {
     public static let frameType = FrameType.shutdown
+    /// Why, for the node's log.
     public var reason: String
     public init(reason: String) { self.reason = reason }
     public func write(to w: inout PayloadWriter) { w.string(reason) }

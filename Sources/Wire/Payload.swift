@@ -67,6 +67,13 @@ public struct PayloadReader: Sendable {
         guard n * 8 <= remaining else { throw FrameError(offset: offset, problem: "\(n) doubles need \(n * 8) bytes, \(remaining) left") }
         return try (0..<n).map { _ in try f64() }
     }
+    /// A one-byte code of a closed set: an unknown code is a `FrameError` naming `what` and the code.
+    public mutating func code<E: RawRepresentable>(_: E.Type, _ what: String) throws -> E where E.RawValue == UInt8 {
+        let at = offset, raw = try u8()
+        guard let value = E(rawValue: raw) else { throw FrameError(offset: at, problem: "unknown \(what) code \(raw)") }
+        return value
+    }
+
     /// Throws unless every byte was consumed.
     public func finish(_ what: String) throws {
         guard remaining == 0 else { throw FrameError(offset: offset, problem: "\(remaining) unexpected bytes after the \(what) payload") }

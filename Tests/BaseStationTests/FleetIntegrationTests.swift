@@ -119,6 +119,14 @@ final class FleetIntegrationTests: XCTestCase {
         for key in ["rank", "final_loss", "mse_mean", "nodes"] { XCTAssertNotNil(air.summary[key], key) }
         // Every node delivered every round.
         XCTAssertEqual(air.rows.filter { $0["node"] != "global" && $0["status"] == "ok" }.count, 9)
+        // The served MSE, against the true weighted sum of the updates: with perfect CSI its
+        // thermal part matches σ²L/η over the run, misalignment is float rounding, the DACs add some.
+        let ratio = try XCTUnwrap(air.summary["mse_thermal_over_predicted"] as? Double)
+        XCTAssertEqual(ratio, 1, accuracy: 0.05, "served thermal MSE / closed form")
+        let thermal = try XCTUnwrap(air.summary["mse_thermal_mean"] as? Double)
+        XCTAssertLessThan(try XCTUnwrap(air.summary["mse_csi_mean"] as? Double), 1e-6 * thermal)
+        XCTAssertGreaterThan(try XCTUnwrap(air.summary["mse_quantization_mean"] as? Double), 0)
+        XCTAssertEqual(try XCTUnwrap(air.summary["mse_mean"] as? Double) / (thermal + (air.summary["mse_quantization_mean"] as! Double)), 1, accuracy: 0.1)
 
         // The same seed reproduces the same metrics, to the last digit.
         let again = try fleet(in: dir, name: "again", aggregation: "aircomp", seed: 3)
@@ -129,11 +137,15 @@ final class FleetIntegrationTests: XCTestCase {
         let pAir = try XCTUnwrap(air.summary["final_perplexity"] as? Double), pIdeal = try XCTUnwrap(ideal.summary["final_perplexity"] as? Double)
         XCTAssertEqual(pAir / pIdeal, 1, accuracy: 0.02, "aircomp \(pAir) vs ideal \(pIdeal)")
         XCTAssertNotEqual(air.metrics, ideal.metrics)
+        XCTAssertEqual(ideal.summary["mse_mean"] as? Double, 0, "ideal aggregation is exact")
 
         // Digital OFDMA with 8-bit updates learns as well but needs more airtime than AirComp.
         let digital = try fleet(in: dir, name: "digital", aggregation: "digital", seed: 3)
         let pDigital = try XCTUnwrap(digital.summary["final_perplexity"] as? Double)
         XCTAssertEqual(pDigital / pIdeal, 1, accuracy: 0.02, "digital \(pDigital) vs ideal \(pIdeal)")
+        let digitalMSE = try XCTUnwrap(digital.summary["mse_mean"] as? Double)
+        XCTAssertGreaterThan(digitalMSE, 0, "8-bit payloads are not exact")
+        XCTAssertEqual(digital.summary["mse_quantization_mean"] as? Double, digitalMSE)
         let airtime = { (r: Run) in try XCTUnwrap(r.summary["airtime_total_s"] as? Double) }
         XCTAssertGreaterThan(try airtime(digital), try airtime(air))
     }

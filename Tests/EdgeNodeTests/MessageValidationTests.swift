@@ -15,11 +15,17 @@ final class MessageValidationTests: XCTestCase {
                     welcome(lr: 1e-50), welcome(lr: .nan)] {
             XCTAssertThrowsError(try EdgeFirmware.validate(bad)) { XCTAssertTrue("\($0)".contains("welcome:"), "\($0)") }
         }
+        var unknownOptimizer = welcome(), unknownPartition = welcome()
+        unknownOptimizer.optimizer = "adagrad"
+        unknownPartition.partition = "by-colour"
+        XCTAssertThrowsError(try EdgeFirmware.validate(unknownOptimizer)) { XCTAssertTrue("\($0)".contains("unknown optimizer 'adagrad'"), "\($0)") }
+        XCTAssertThrowsError(try EdgeFirmware.validate(unknownPartition)) { XCTAssertTrue("\($0)".contains("unknown partition 'by-colour'"), "\($0)") }
+        XCTAssertEqual(try EdgeFirmware.validate(welcome()).optimizer, .adamw)
     }
 
     func testTransmitRanges() throws {
-        let ok = Transmit(mode: "aircomp", scale: 1, subcarriers: 4, streams: 1, antennas: 2, precoders: [Float](repeating: 0.5, count: 16), digitalBits: 8)
-        XCTAssertNoThrow(try EdgeFirmware.validate(ok, reals: 100))
+        let ok = Transmit(mode: .aircomp, scale: 1, subcarriers: 4, streams: 1, antennas: 2, precoders: [Float](repeating: 0.5, count: 16), digitalBits: 8)
+        XCTAssertNoThrow(try Modulator.validate(ok, reals: 100))
         var hugeGrid = ok
         hugeGrid.subcarriers = Int.max / 2
         var wrongPrecoders = ok
@@ -30,11 +36,41 @@ final class MessageValidationTests: XCTestCase {
         badBits.digitalBits = 64
         var badScale = ok
         badScale.scale = -1
-        var badMode = ok
-        badMode.mode = "smoke-signals"
-        for bad in [hugeGrid, wrongPrecoders, nanPrecoder, badBits, badScale, badMode] {
-            XCTAssertThrowsError(try EdgeFirmware.validate(bad, reals: 100)) { XCTAssertTrue("\($0)".contains("transmit:"), "\($0)") }
+        for bad in [hugeGrid, wrongPrecoders, nanPrecoder, badBits, badScale] {
+            XCTAssertThrowsError(try Modulator.validate(bad, reals: 100)) { XCTAssertTrue("\($0)".contains("transmit:"), "\($0)") }
         }
-        XCTAssertThrowsError(try EdgeFirmware.validate(ok, reals: 1 << 40))
+        XCTAssertThrowsError(try Modulator.validate(ok, reals: 1 << 40))
+        // An unknown mode cannot be built any more; on the wire it is a decode error.
+        var badMode = ok.frame(round: 1, node: 0)
+        badMode.payload[0] = 42
+        XCTAssertThrowsError(try Transmit(frame: badMode)) { XCTAssertTrue("\($0)".contains("aggregation mode"), "\($0)") }
+    }
+
+    /// The modulator sends every mode's symbols, then the exact reference update, then a round end
+    /// that counts the symbols frames; AirComp samples are the DAC's codes.
+    func testModulatorFramesEveryMode() throws {
+        let update: [Float] = (0..<300).map { (i: Int) -> Float in Float(i % 17) / 17 - 0.5 }
+        let modulator = Modulator(dacBits: 6, frameSymbols: 4)
+        let precoders: [Float] = (0..<32).map { (i: Int) -> Float in Float(i % 5) * 0.1 + 0.05 }
+        for mode in AggregationMode.allCases {
+            let order = Transmit(mode: mode, scale: 0.5, subcarriers: 8, streams: 1, antennas: mode == .aircomp ? 2 : 1,
+                                 precoders: mode == .aircomp ? precoders : [], digitalBits: 4)
+            let frames: [Frame] = try modulator.frames(for: update, order: order, round: 3, node: 1)
+            let symbols = frames.filter { $0.type == .symbols }
+            let end = try RoundEnd(frame: frames.last!)
+            XCTAssertEqual(end.frames, symbols.count, "\(mode)")
+            XCTAssertEqual(end.ofdmSymbols, 19, "\(mode): ⌈300 / (2·8)⌉ OFDM symbols")
+            XCTAssertTrue(symbols.allSatisfy { $0.symbolCount <= 4 })
+            let reference: [UpdateReference] = try frames.filter { $0.type == FrameType.reference }.map { try UpdateReference(frame: $0) }
+            XCTAssertEqual(reference.flatMap { $0.values }, update, "\(mode)")
+            XCTAssertEqual(symbols.first?.format, mode == .aircomp ? .ci16 : .cf32)
+            if mode == .aircomp {
+                // 6-bit DAC: every sample is a code in ±31 times the step.
+                for f in symbols {
+                    let codes: [Float] = f.samples().map { $0 / f.scale }
+                    XCTAssertTrue(codes.allSatisfy { abs($0.rounded() - $0) < 1e-3 && abs($0) <= 31.001 })
+                }
+            }
+        }
     }
 }

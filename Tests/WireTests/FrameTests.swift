@@ -58,7 +58,7 @@ final class FrameTests: XCTestCase {
     func testControlMessagesRoundTripAndRejectTrailingBytes() throws {
         let start = RoundStart(rank: 4, alpha: 8, targets: "attn_q,attn_v", localSteps: 3, adapter: [1, -2, 3.5])
         XCTAssertEqual(try RoundStart(frame: try Frame(decoding: start.frame(round: 5, node: 1).encoded())), start)
-        let t = Transmit(mode: "aircomp", scale: 0.5, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, -1, 0], digitalBits: 8)
+        let t = Transmit(mode: .aircomp, scale: 0.5, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, -1, 0], digitalBits: 8)
         XCTAssertEqual(try Transmit(frame: t.frame(round: 1, node: 0)), t)
         let ready = UpdateReady(loss: 2.5, steps: 3, tokens: 192, flops: 1e9, computeSeconds: 0.1, energyJ: 0.4, updateEnergy: 12, reals: 100)
         var frame = ready.frame(round: 1, node: 3)
@@ -68,5 +68,32 @@ final class FrameTests: XCTestCase {
         frame.payload = frame.payload.prefix(10)
         XCTAssertThrowsError(try UpdateReady(frame: frame)) { XCTAssertTrue("\($0)".contains("left"), "\($0)") }
         XCTAssertThrowsError(try Hello(frame: frame)) { XCTAssertTrue("\($0)".contains("expected a hello frame"), "\($0)") }
+    }
+
+    /// A closed set's unknown code in a frame is a decode error naming the field, never a default.
+    func testUnknownModeOrSampleFormatCodesAreRefused() throws {
+        let t = Transmit(mode: .digital, scale: 1, subcarriers: 4, streams: 1, antennas: 1, precoders: [], digitalBits: 8, sampleFormat: .cf32)
+        XCTAssertEqual(try Transmit(frame: t.frame(round: 1, node: 0)), t)
+        var badMode = t.frame(round: 1, node: 0)
+        badMode.payload[0] = 77
+        XCTAssertThrowsError(try Transmit(frame: try Frame(decoding: badMode.encoded()))) {
+            XCTAssertTrue("\($0)".contains("unknown aggregation mode code 77"), "\($0)")
+        }
+        for code: UInt8 in [0, 9] {
+            var badFormat = t.frame(round: 1, node: 0)
+            badFormat.payload[badFormat.payload.count - 1] = code
+            XCTAssertThrowsError(try Transmit(frame: badFormat)) {
+                XCTAssertTrue("\($0)".contains(code == 0 ? "needs the cf32 or ci16" : "unknown sample format code 9"), "\($0)")
+            }
+        }
+        XCTAssertEqual(SampleFormat(transmissionName: "ci16"), .ci16)
+        XCTAssertNil(SampleFormat(transmissionName: "none"))
+        XCTAssertEqual(AggregationMode(name: "ideal"), .ideal)
+        XCTAssertNil(AggregationMode(name: "pigeon"))
+    }
+
+    func testReferenceFramesRoundTrip() throws {
+        let r = UpdateReference(offset: 4096, values: [1, -2.5, .greatestFiniteMagnitude])
+        XCTAssertEqual(try UpdateReference(frame: try Frame(decoding: r.frame(round: 2, node: 1).encoded())), r)
     }
 }

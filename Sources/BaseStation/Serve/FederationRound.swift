@@ -4,27 +4,123 @@ import LinearAlgebra
 import Radio
 import Wire
 
+/// How a round ended, for the global metrics row and the log.
+enum RoundOutcome: Equatable {
+    /// The aggregate moved the global adapter.
+    case committed
+    /// No node delivered an update; the global adapter is unchanged.
+    case noUpdates
+    /// No AirComp design (a deep fade, a bad budget); unchanged.
+    case designRejected(String)
+    /// No participant's transmission arrived complete; unchanged.
+    case noTransmissions
+    /// The air or the aggregation failed, or the aggregate was refused (not finite, too large); unchanged.
+    case aggregateRejected(String)
+
+    var status: RoundStatus {
+        switch self {
+        case .committed: return .ok
+        case .noUpdates: return .noUpdates
+        case .designRejected, .aggregateRejected: return .rejected
+        case .noTransmissions: return .noTransmissions
+        }
+    }
+}
+
+/// What the design stage decided for one round's participants (node indices, ascending).
+struct RoundPlan {
+    let participants: [Int]
+    /// w_k by shard size over the participants, Σ = 1.
+    let weights: [Double]
+    /// P_k, watts, from the scenario's profiles.
+    let power: [Double]
+    /// The common scale c.
+    let scale: Float
+    let grid: ResourceGrid
+    /// D, reals per update.
+    let reals: Int
+    /// The AirComp design over the participants (aircomp only).
+    let design: AirCompDesign?
+    var symbols: Int { grid.ofdmSymbols(forReals: reals) }
+}
+
 extension FederationServer {
     /// An aggregate whose norm exceeds this many times the largest update any node reported is
     /// refused (no honest weighted average can; only noise or a poisoned node can).
     static let aggregateGuard = 100.0
 
-    /// One round: start → local training → design → transmission → air → aggregation → evaluation.
+    /// One round in stages: start (the global adapter out, reports in) → plan (weights, scale,
+    /// design, transmit orders) → collect (symbols in) → aggregate (the air) → commit. Every
+    /// stage that ends the round early says why in a `RoundOutcome`; the rows are finished in one place.
     func runRound(_ round: Int) throws -> (nodes: [MetricsRow], global: MetricsRow) {
-        let s = settings, r32 = UInt32(round), K = nodes.count
         if round > 1 { channelModel.advance() }
         let h = channelModel.frequencyResponse()
         let hHat = h.estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: round)
-        var rows = nodes.map { MetricsRow(round: round, node: $0.name, profile: $0.profile.name, status: "absent", rank: global.rank) }
+        var rows = nodes.map { MetricsRow(round: round, node: $0.name, profile: $0.profile.name, status: .absent, rank: global.rank) }
+        var aggregateRow = MetricsRow(round: round, node: "global", profile: "", status: .ok, rank: global.rank)
+        let outcome = try playRound(round, channels: h, estimate: hHat, rows: &rows, aggregateRow: &aggregateRow)
+        aggregateRow.status = outcome.status
+        switch outcome {
+        case .committed: break
+        case .noUpdates: progress("  round \(round): no node delivered an update; the global adapter is unchanged")
+        case .designRejected(let why): progress("  round \(round): no AirComp design (\(why)); the global adapter is unchanged")
+        case .noTransmissions: progress("  round \(round): no transmission arrived complete; the global adapter is unchanged")
+        case .aggregateRejected(let why): progress("  round \(round): \(why); the global adapter is unchanged")
+        }
+        (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+        return (rows, aggregateRow)
+    }
 
-        // Start: the global adapter to every active node.
+    private func playRound(_ round: Int, channels h: ChannelTensor, estimate hHat: ChannelTensor,
+                           rows: inout [MetricsRow], aggregateRow: inout MetricsRow) throws -> RoundOutcome {
         let flat = global.flattened()
+        let ready = try startRound(round, adapter: flat)
+        for (k, u) in ready {
+            rows[k].trainLoss = u.loss
+            rows[k].steps = u.steps
+            rows[k].flops = u.flops
+            rows[k].computeS = u.computeSeconds
+            rows[k].energyJ = u.energyJ
+            rows[k].status = u.steps > 0 ? .ok : .satOut
+        }
+        let participants = ready.filter { $0.value.steps > 0 && $0.value.reals == flat.count && $0.value.updateEnergy.isFinite && $0.value.updateEnergy >= 0 }
+            .keys.sorted()
+        guard !participants.isEmpty else { return .noUpdates }
+        let plan: RoundPlan
+        do { plan = try planRound(round, participants: participants, reports: ready, estimate: hHat, reals: flat.count) } catch {
+            return .designRejected("\(error)")
+        }
+        aggregateRow.msePredicted = plan.design.map { $0.mse(noisePowerW: scenario.noisePowerW).reduce(0, +) / Double(h.subcarriers) } ?? .nan
+        let assemblies = try collect(round, plan: plan)
+        let delivered = plan.participants.indices.filter { assemblies[$0].complete }
+        for (j, k) in plan.participants.enumerated() where !assemblies[j].complete {
+            progress("  \(nodes[k].name)'s transmission is incomplete; summing without it")
+            rows[k].status = .dropped
+            if !assemblies[j].ended { nodes[k].active = false }
+        }
+        guard !delivered.isEmpty else { return .noTransmissions }
+        let result: RoundAggregate
+        do { result = try aggregate(round, plan: plan, assemblies: assemblies, delivered: delivered, channels: h) } catch {
+            return .aggregateRejected("aggregation failed (\(error))")
+        }
+        aggregateRow.record(result, predictedScale: result.deliveredWeight)
+        for (j, airtime, energy) in result.transmissions {
+            let k = plan.participants[j]
+            rows[k].airtimeS = airtime
+            rows[k].energyJ += energy
+            if rows[k].status == .ok { rows[k].mse = aggregateRow.mse }
+        }
+        let largest = delivered.map { ready[plan.participants[$0]]!.updateEnergy.squareRoot() }.max() ?? 0
+        return try commit(result.sum, onto: flat, largestReportedNorm: largest)
+    }
+
+    /// Start: the global adapter to every active node, then every node's report (or its silence).
+    private func startRound(_ round: Int, adapter flat: [Float]) throws -> [Int: UpdateReady] {
+        let s = settings, r32 = UInt32(round)
         let start = RoundStart(rank: global.rank, alpha: global.alpha, targets: global.targets.map(\.rawValue).joined(separator: ","),
                                localSteps: s.localSteps, adapter: flat)
         let asked = nodes.indices.filter { nodes[$0].active }
         for k in asked { send(start.frame(round: r32, node: UInt32(k)), to: k) }
-
-        // Local training: collect every node's report.
         var ready = [Int: UpdateReady]()
         try pump(for: s.roundTimeoutS, { k, f in
             guard f.type == .updateReady, f.round == r32, asked.contains(k) else { return }
@@ -34,145 +130,73 @@ extension FederationServer {
             progress("  \(nodes[k].name) did not report within \(s.roundTimeoutS) s; left out of round \(round)")
             nodes[k].active = false
         }
-        for (k, u) in ready {
-            rows[k].trainLoss = u.loss
-            rows[k].steps = u.steps
-            rows[k].flops = u.flops
-            rows[k].computeS = u.computeSeconds
-            rows[k].energyJ = u.energyJ
-            rows[k].status = u.steps > 0 ? "ok" : "sat-out"
-        }
-        let participants = ready.filter { $0.value.steps > 0 && $0.value.reals == flat.count && $0.value.updateEnergy.isFinite && $0.value.updateEnergy >= 0 }
-            .keys.sorted()
-        var aggregateRow = MetricsRow(round: round, node: "global", profile: "", status: "ok", rank: global.rank)
-        guard !participants.isEmpty else {
-            progress("  round \(round): no node delivered an update; the global adapter is unchanged")
-            aggregateRow.status = "no-updates"
-            (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
-            return (rows, aggregateRow)
-        }
+        return ready
+    }
 
-        // Design: weights by shard size, common scale, beamformers and precoders (aircomp).
+    /// Plan: weights by shard size, the common scale from the reported energies, and for AirComp
+    /// the beamformers and precoders on the estimated channels; then the transmit orders.
+    private func planRound(_ round: Int, participants: [Int], reports: [Int: UpdateReady], estimate hHat: ChannelTensor,
+                           reals: Int) throws -> RoundPlan {
+        let s = settings, L = scenario.aircomp.streams
         let total = participants.reduce(0.0) { $0 + Double(shardSizes[$1]) }
         let weights = participants.map { Double(shardSizes[$0]) / total }
-        let symbolsPerUpdate = max(1, (flat.count + 1) / 2)
-        let scale = Float(participants.map { (ready[$0]!.updateEnergy / Double(symbolsPerUpdate)).squareRoot() }.max() ?? 1)
-        let c = scale > 0 && scale.isFinite ? scale : 1
-        let L = scenario.aircomp.streams, N = h.subcarriers, Nt = h.transmitAntennas
+        let scale = ResourceGrid.commonScale(energies: participants.map { reports[$0]!.updateEnergy }, reals: reals)
         // The scenario's profiles are authoritative for the radio budget (a node's hello is not trusted with it).
         let power = participants.map { nodes[$0].profile.txPowerW }
-        let noise = scenario.aircomp.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? scenario.channel.noisePowerW
         var design: AirCompDesign?
-        if s.aggregation == "aircomp" {
-          do {
+        if s.aggregation == .aircomp {
             let estimate = hHat.selecting(devices: participants)
-            let method: ReceiveBeamformer.Method = s.beamforming == "eigen" ? .eigen : .manifold
             let warm = participants == previousParticipants ? previousBeamformers : nil
-            let solved = try ReceiveBeamformer.solve(channels: estimate, streams: L, powerW: power, weights: weights, method: method,
+            let solved = try ReceiveBeamformer.solve(channels: estimate, streams: L, powerW: power, weights: weights, method: s.beamforming,
                                                      warmStart: warm, seed: scenario.seed &+ UInt64(round))
             previousBeamformers = solved.beamformers
             previousParticipants = participants
             design = try AirCompDesign(channels: estimate, beamformers: solved.beamformers, powerW: power, weights: weights)
-            aggregateRow.msePredicted = design!.mse(noisePowerW: noise).reduce(0, +) / Double(N)
-          } catch {
-            // A deep fade (a singular effective channel) or a bad budget skips the round, not the run.
-            progress("  round \(round): no AirComp design (\(error)); the global adapter is unchanged")
-            aggregateRow.status = "rejected"
-            (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
-            return (rows, aggregateRow)
-          }
         }
+        let plan = RoundPlan(participants: participants, weights: weights, power: power, scale: scale,
+                             grid: try ResourceGrid(subcarriers: hHat.subcarriers, streams: L), reals: reals, design: design)
         for (j, k) in participants.enumerated() {
             let precoders = design.map { $0.precoders[j].interleaved } ?? []
-            send(Transmit(mode: s.aggregation, scale: c, subcarriers: N, streams: L, antennas: Nt, precoders: precoders, digitalBits: s.digitalBits, sampleFormat: s.sampleFormat)
-                    .frame(round: r32, node: UInt32(k)), to: k)
+            send(Transmit(mode: s.aggregation, scale: scale, subcarriers: hHat.subcarriers, streams: L, antennas: hHat.transmitAntennas,
+                          precoders: precoders, digitalBits: s.digitalBits, sampleFormat: s.sampleFormat)
+                    .frame(round: UInt32(round), node: UInt32(k)), to: k)
         }
+        return plan
+    }
 
-        // Transmission: assemble every participant's symbols.
-        let grid = try ResourceGrid(subcarriers: N, streams: L)
-        let S = grid.ofdmSymbols(forReals: flat.count)
-        var assemblies = [Int: SymbolAssembly]()
-        for k in participants { assemblies[k] = SymbolAssembly(subcarriers: N, rows: s.aggregation == "aircomp" ? Nt : L, symbols: S) }
-        try pump(for: s.roundTimeoutS, { k, f in
-            guard f.round == r32, assemblies[k] != nil else { return }
+    /// Collect: every participant's symbols, reference and round end, until all ended or the deadline.
+    private func collect(_ round: Int, plan: RoundPlan) throws -> [SymbolAssembly] {
+        let r32 = UInt32(round)
+        let rows = plan.design?.transmitAntennas ?? plan.grid.streams
+        var assemblies = plan.participants.map { _ in
+            SymbolAssembly(subcarriers: plan.grid.subcarriers, rows: rows, symbols: plan.symbols, reals: plan.reals)
+        }
+        let slot = Dictionary(uniqueKeysWithValues: plan.participants.enumerated().map { ($1, $0) })
+        try pump(for: settings.roundTimeoutS, { k, f in
+            guard f.round == r32, let j = slot[k] else { return }
             switch f.type {
-            case .symbols: try assemblies[k]!.add(f)
-            case .roundEnd: assemblies[k]!.end = try RoundEnd(frame: f)
+            case .symbols: try assemblies[j].add(f)
+            case .reference: try assemblies[j].add(try UpdateReference(frame: f))
+            case .roundEnd: assemblies[j].end = try RoundEnd(frame: f)
             default: break
             }
-        }, done: { participants.allSatisfy { assemblies[$0]!.ended || !nodes[$0].active } })
-        var delivered = [Int]()
-        for (j, k) in participants.enumerated() {
-            if assemblies[k]!.complete { delivered.append(j) } else {
-                progress("  \(nodes[k].name)'s transmission is incomplete; summing without it")
-                rows[k].status = "dropped"
-                if !assemblies[k]!.ended { nodes[k].active = false }
-            }
-        }
-        guard !delivered.isEmpty else {
-            aggregateRow.status = "no-transmissions"
-            (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
-            return (rows, aggregateRow)
-        }
+        }, done: { zip(plan.participants, assemblies).allSatisfy { $1.ended || !nodes[$0].active } })
+        return assemblies
+    }
 
-        // The air and the aggregate (an error here skips the round, not the run).
-        let symbolSeconds = scenario.plan.symbolDurationS
-        let present = delivered.reduce(0.0) { $0 + weights[$1] }
-        var sum: [Float]
-        do {
-        switch s.aggregation {
-        case "aircomp":
-            let result = try RoundAir.aircomp(channels: h, delivered: delivered.map { (participants[$0], assemblies[participants[$0]]!.block, weights[$0]) },
-                                              design: design!, noisePowerW: noise, scale: c, reals: flat.count, seed: scenario.seed, round: round)
-            sum = result.sum
-            // Errors of Σ_delivered w_k s_k, scaled like the aggregate by 1/Σ_delivered w_k.
-            aggregateRow.mse = result.mse / (present * present)
-            aggregateRow.msePredicted /= present * present
-            aggregateRow.airtimeS = Double(S) * symbolSeconds
-            for j in delivered {
-                let radiated = (0..<N).reduce(0.0) { $0 + design!.transmitPower(device: j, subcarrier: $1) }
-                rows[participants[j]].airtimeS = aggregateRow.airtimeS
-                rows[participants[j]].energyJ += radiated * aggregateRow.airtimeS
-            }
-        default:
-            sum = try RoundAir.exact(delivered: delivered.map { (assemblies[participants[$0]]!.block, weights[$0]) }, streams: L, scale: c, reals: flat.count)
-            // Ideal is exact; digital's error is the nodes' quantisation, which the BS cannot see.
-            aggregateRow.mse = s.aggregation == "ideal" ? 0 : .nan
-            if s.aggregation == "digital" {
-                let rates = try DigitalUplink.rates(channels: h.selecting(devices: participants), powerW: power, noisePowerW: noise,
-                                                    subcarrierSpacingHz: scenario.channel.subcarrierSpacingHz)
-                for j in delivered {
-                    let seconds = Double(flat.count * s.digitalBits) / max(rates[j], 1e-9)
-                    rows[participants[j]].airtimeS = seconds
-                    rows[participants[j]].energyJ += power[j] * seconds
-                    aggregateRow.airtimeS = max(aggregateRow.airtimeS, seconds)
-                }
-            }
-        }
-        } catch {
-            progress("  round \(round): aggregation failed (\(error)); the global adapter is unchanged")
-            aggregateRow.status = "rejected"
-            (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
-            return (rows, aggregateRow)
-        }
-        for j in delivered where rows[participants[j]].status == "ok" { rows[participants[j]].mse = aggregateRow.mse }
-
-        // The global adapter moves only to finite parameters, by an aggregate no larger than
-        // `aggregateGuard` × the largest update a node reported (a poisoned or noise-swamped sum).
+    /// Commit: the global adapter moves only to finite parameters, by an aggregate no larger than
+    /// `aggregateGuard` × the largest update a node reported (a poisoned or noise-swamped sum).
+    private func commit(_ sum: [Float], onto flat: [Float], largestReportedNorm largest: Double) throws -> RoundOutcome {
         let updated = zip(flat, sum).map { $0 + $1 }
         let norm = sum.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        let largest = delivered.map { ready[participants[$0]]!.updateEnergy.squareRoot() }.max() ?? 0
         if let bad = updated.firstIndex(where: { !$0.isFinite }) {
-            progress("  round \(round): the updated adapter is not finite at element \(bad); the global adapter is unchanged")
-            aggregateRow.status = "rejected"
-        } else if !(norm <= Self.aggregateGuard * largest) {
-            progress(String(format: "  round %d: the aggregate's norm %.3g exceeds %.0f× the largest reported update (%.3g); the global adapter is unchanged",
-                            round, norm, Self.aggregateGuard, largest))
-            aggregateRow.status = "rejected"
-        } else {
-            try self.global.assign(flattened: updated)
+            return .aggregateRejected("the updated adapter is not finite at element \(bad)")
         }
-        (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
-        return (rows, aggregateRow)
+        guard norm <= Self.aggregateGuard * largest else {
+            return .aggregateRejected(String(format: "the aggregate's norm %.3g exceeds %.0f× the largest reported update (%.3g)",
+                                             norm, Self.aggregateGuard, largest))
+        }
+        try global.assign(flattened: updated)
+        return .committed
     }
 }

@@ -56,16 +56,14 @@ final class FederationServer {
         let file = try GGUFFile(path: settings.model)
         model = try LlamaModel(gguf: file)
         let tokenizer = try BPETokenizer(gguf: file)
-        guard let partition = FederatedData.Partition(rawValue: settings.partition) else { throw CommandError("unknown partition") }
-        let data = try FederatedData(spec: settings.data, partition: partition, devices: nodes.count, dirichletAlpha: settings.dirichletAlpha,
+        let data = try FederatedData(spec: settings.data, partition: settings.partition, devices: nodes.count, dirichletAlpha: settings.dirichletAlpha,
                                      heldOutFraction: settings.heldOut, seed: scenario.seed)
         var tokens = tokenizer.encode(data.heldOutText)
         if settings.evalTokens > 0 { tokens = Array(tokens.prefix(settings.evalTokens)) }
         heldOutTokens = tokens
         shardSizes = data.shards.map { WindowPacker.pack($0, tokenizer: tokenizer, length: settings.ctx).count }
-        let targets = try LoRATarget.list(settings.targets)  // checked when the scenario was read
         global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: Float(settings.loraAlpha ?? Double(2 * settings.rank)),
-                             targets: targets, seed: scenario.seed)
+                             targets: settings.targets, seed: scenario.seed)
         recorder = try RunRecorder(directory: results)
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .router)
@@ -118,8 +116,8 @@ final class FederationServer {
         nodes[index].hello = hello
         nodes[index].active = true
         let s = settings
-        send(Welcome(index: index, devices: nodes.count, seed: scenario.seed, data: s.data, partition: s.partition, dirichletAlpha: s.dirichletAlpha,
-                     heldOutFraction: s.heldOut, context: s.ctx, batch: s.batch, optimizer: s.optimizer, learningRate: s.learningRate,
+        send(Welcome(index: index, devices: nodes.count, seed: scenario.seed, data: s.data, partition: s.partition.rawValue, dirichletAlpha: s.dirichletAlpha,
+                     heldOutFraction: s.heldOut, context: s.ctx, batch: s.batch, optimizer: s.optimizer.rawValue, learningRate: s.learningRate,
                      clipNorm: s.clip, weightDecay: s.weightDecay).frame(round: 0, node: UInt32(index)), to: index)
         progress("  registered \(nodes[index].name) (\(hello.profile)) as device \(index)")
     }
@@ -128,6 +126,20 @@ final class FederationServer {
 
     /// A number for JSON (which has no NaN or ∞): the value, or null.
     func json(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
+
+    /// The mean of a column over the rounds where it is finite (null when none is).
+    func meanOverRounds(_ rows: [MetricsRow], _ column: KeyPath<MetricsRow, Double>) -> Any {
+        let values = rows.map { $0[keyPath: column] }.filter(\.isFinite)
+        return values.isEmpty ? NSNull() : values.reduce(0, +) / Double(values.count)
+    }
+
+    /// Σ measured thermal MSE / Σ σ²L/η over the rounds that have both: 1 when the served air
+    /// matches the closed form.
+    func thermalOverPredicted(_ rows: [MetricsRow]) -> Any {
+        let both = rows.filter { $0.mseThermal.isFinite && $0.msePredicted.isFinite && $0.msePredicted > 0 }
+        guard !both.isEmpty else { return NSNull() }
+        return both.reduce(0) { $0 + $1.mseThermal } / both.reduce(0) { $0 + $1.msePredicted }
+    }
 
     func evaluate() throws -> (loss: Double, perplexity: Double) {
         let p = try LlamaForward(model: model, adapter: global).perplexity(tokens: heldOutTokens, context: settings.ctx).perplexity
@@ -150,13 +162,13 @@ final class FederationServer {
         }
         let initial = try evaluate()
         progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
-        try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: "initial", heldOutLoss: initial.loss,
+        try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: .initial, heldOutLoss: initial.loss,
                                         heldOutPerplexity: initial.perplexity, rank: global.rank)])
-        var last = initial, mses = [Double](), airtime = 0.0, energy = 0.0, trainLoss = Double.nan
+        var last = initial, airtime = 0.0, energy = 0.0, trainLoss = Double.nan, globals = [MetricsRow]()
         for round in 1...settings.rounds {
             let r = try runRound(round)
             last = (r.global.heldOutLoss, r.global.heldOutPerplexity)
-            if r.global.mse.isFinite { mses.append(r.global.mse) }
+            globals.append(r.global)
             airtime += r.global.airtimeS
             energy += r.nodes.reduce(0) { $0 + $1.energyJ }
             let losses = r.nodes.map(\.trainLoss).filter(\.isFinite)
@@ -165,16 +177,19 @@ final class FederationServer {
             try recorder.checkpoint(global, round: round, state: ["heldout_loss": json(last.loss), "heldout_perplexity": json(last.perplexity)])
             progress(String(format: "round %d: train loss %.4f, held-out loss %.4f, perplexity %.3f, MSE %@, %d/%d nodes, airtime %.3g s",
                             round, trainLoss, last.loss, last.perplexity, r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",
-                            r.nodes.filter { $0.status == "ok" }.count, nodes.count, r.global.airtimeS))
+                            r.nodes.filter { $0.status == .ok }.count, nodes.count, r.global.airtimeS))
         }
         // Every node that ever registered is told, so dropped nodes do not wait for a base station that is gone.
         try? socket.setLinger(ms: 2000)
         for i in nodes.indices where nodes[i].hello != nil { send(Shutdown(reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(i)), to: i) }
         let summary: [String: Any] = [
-            "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation, "seed": scenario.seed,
+            "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation.name, "seed": scenario.seed,
             "final_loss": json(trainLoss), "final_heldout_loss": json(last.loss),
             "initial_perplexity": json(initial.perplexity), "final_perplexity": json(last.perplexity),
-            "mse_mean": mses.isEmpty ? NSNull() : mses.reduce(0, +) / Double(mses.count) as Any,
+            "mse_mean": meanOverRounds(globals, \.mse), "mse_thermal_mean": meanOverRounds(globals, \.mseThermal),
+            "mse_csi_mean": meanOverRounds(globals, \.mseCSI), "mse_quantization_mean": meanOverRounds(globals, \.mseQuantization),
+            "mse_predicted_mean": meanOverRounds(globals, \.msePredicted),
+            "mse_thermal_over_predicted": thermalOverPredicted(globals),
             "airtime_total_s": airtime, "energy_total_j": energy, "frames_dropped": droppedFrames,
             "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
             "wall_time_s": Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,

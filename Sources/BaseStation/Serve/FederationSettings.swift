@@ -1,6 +1,7 @@
 import Foundation
 import LanguageModel
 import Radio
+import Wire
 
 /// The `[federation]` table and the `[[nodes]]` list of a scenario: what `basestation serve`
 /// runs and which edge processes `launch/fleet.sh` starts.
@@ -8,7 +9,7 @@ struct FederationSettings: Decodable {
     var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
     /// Data spec: a text/JSONL path or `fortunes:CAT,…`.
     var data = "fortunes:science,computers,food,literature"
-    var partition = "category"
+    var partition = FederatedData.Partition.category
     var dirichletAlpha = 0.5
     var heldOut = 0.1
     var rounds = 5
@@ -16,23 +17,23 @@ struct FederationSettings: Decodable {
     /// Choose the rank with the optimality-gap planner before the first round (`rank` is then ignored).
     var rankPlanning = false
     var loraAlpha: Double? = nil
-    var targets = "attn_q,attn_k,attn_v,attn_output"
+    var targets: [LoRATarget] = [.q, .k, .v, .o]
     var localSteps = 4
     var batch = 1
     var ctx = 128
     var learningRate = 1e-3
-    var optimizer = "adamw"
+    var optimizer = OptimizerKind.adamw
     var clip = 1.0
     var weightDecay = 0.0
-    /// `aircomp`, `ideal` or `digital`.
-    var aggregation = "aircomp"
+    var aggregation = AggregationMode.aircomp
     var digitalBits = 8
-    var beamforming = "manifold"
+    /// `manifold` or `eigen`.
+    var beamforming = ReceiveBeamformer.Method.manifold
     var evalTokens = 2048
     var endpoint = "tcp://127.0.0.1:5555"
     var registerTimeoutS = 120.0
     var roundTimeoutS = 300.0
-    var sampleFormat = "ci16"
+    var sampleFormat = SampleFormat.ci16
     /// Nodes sleep emulated compute time × this (0: run flat out).
     var realtimeScale = 0.0
 
@@ -48,19 +49,50 @@ struct FederationSettings: Decodable {
 
     init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        try c.update(&model, forKey: .model); try c.update(&data, forKey: .data); try c.update(&partition, forKey: .partition); try c.update(&dirichletAlpha, forKey: .dirichletAlpha)
-        try c.update(&heldOut, forKey: .heldOut); try c.update(&rounds, forKey: .rounds); try c.update(&rank, forKey: .rank); try c.update(&rankPlanning, forKey: .rankPlanning)
+        try read(try decoder.container(keyedBy: CodingKeys.self))
+        try validate()
+    }
+
+    /// Every present key over its default; closed sets decoded into their enums.
+    private mutating func read(_ c: KeyedDecodingContainer<CodingKeys>) throws {
+        func choice<T>(_ value: inout T, _ key: CodingKeys, _ choices: [(name: String, value: T)]) throws {
+            try c.updateChoice(&value, forKey: key, path: "federation.\(key.rawValue)", choices: choices)
+        }
+        try c.update(&model, forKey: .model)
+        try c.update(&data, forKey: .data)
+        try choice(&partition, .partition, FederatedData.Partition.choices)
+        try c.update(&dirichletAlpha, forKey: .dirichletAlpha)
+        try c.update(&heldOut, forKey: .heldOut)
+        try c.update(&rounds, forKey: .rounds)
+        try c.update(&rank, forKey: .rank)
+        try c.update(&rankPlanning, forKey: .rankPlanning)
         loraAlpha = try c.decodeNumberIfPresent(forKey: .loraAlpha)
-        try c.update(&targets, forKey: .targets); try c.update(&localSteps, forKey: .localSteps); try c.update(&batch, forKey: .batch); try c.update(&ctx, forKey: .ctx)
-        try c.update(&learningRate, forKey: .learningRate); try c.update(&optimizer, forKey: .optimizer); try c.update(&clip, forKey: .clip); try c.update(&weightDecay, forKey: .weightDecay)
-        try c.update(&aggregation, forKey: .aggregation); try c.update(&digitalBits, forKey: .digitalBits); try c.update(&beamforming, forKey: .beamforming)
-        try c.update(&evalTokens, forKey: .evalTokens); try c.update(&endpoint, forKey: .endpoint); try c.update(&registerTimeoutS, forKey: .registerTimeoutS)
-        try c.update(&roundTimeoutS, forKey: .roundTimeoutS); try c.update(&sampleFormat, forKey: .sampleFormat); try c.update(&realtimeScale, forKey: .realtimeScale)
+        if let list = try c.decodeIfPresent(String.self, forKey: .targets) {
+            do { targets = try LoRATarget.list(list) } catch { throw ConfigurationError(key: "federation.targets", problem: "\(error)") }
+        }
+        try c.update(&localSteps, forKey: .localSteps)
+        try c.update(&batch, forKey: .batch)
+        try c.update(&ctx, forKey: .ctx)
+        try c.update(&learningRate, forKey: .learningRate)
+        try choice(&optimizer, .optimizer, OptimizerKind.choices)
+        try c.update(&clip, forKey: .clip)
+        try c.update(&weightDecay, forKey: .weightDecay)
+        try choice(&aggregation, .aggregation, AggregationMode.allCases.map { ($0.name, $0) })
+        try c.update(&digitalBits, forKey: .digitalBits)
+        try choice(&beamforming, .beamforming, [("manifold", .manifold), ("eigen", .eigen)])
+        try c.update(&evalTokens, forKey: .evalTokens)
+        try c.update(&endpoint, forKey: .endpoint)
+        try c.update(&registerTimeoutS, forKey: .registerTimeoutS)
+        try c.update(&roundTimeoutS, forKey: .roundTimeoutS)
+        try choice(&sampleFormat, .sampleFormat, [("ci16", .ci16), ("cf32", .cf32)])
+        try c.update(&realtimeScale, forKey: .realtimeScale)
+    }
+
+    /// Range checks, each naming its key.
+    func validate() throws {
         func check(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {
             if !ok { throw ConfigurationError(key: "federation.\(key.rawValue)", problem: problem) }
         }
-        try check(["category", "dirichlet", "iid"].contains(partition), .partition, "must be category, dirichlet or iid, got '\(partition)'")
         try check(dirichletAlpha > 0, .dirichletAlpha, "must be > 0")
         try check(heldOut > 0 && heldOut < 1, .heldOut, "must be in (0, 1)")
         try check(rounds >= 1, .rounds, "must be ≥ 1")
@@ -69,17 +101,12 @@ struct FederationSettings: Decodable {
         try check(batch >= 1, .batch, "must be ≥ 1")
         try check(ctx >= 2, .ctx, "must be ≥ 2")
         try check(learningRate > 0 && learningRate.isFinite, .learningRate, "must be > 0")
-        try check(["adamw", "sgd"].contains(optimizer), .optimizer, "must be adamw or sgd")
         try check(clip >= 0, .clip, "must be ≥ 0")
         try check(weightDecay >= 0, .weightDecay, "must be ≥ 0")
-        try check(["aircomp", "ideal", "digital"].contains(aggregation), .aggregation, "must be aircomp, ideal or digital, got '\(aggregation)'")
         try check((2...16).contains(digitalBits), .digitalBits, "must be in 2…16")
-        try check(["manifold", "eigen"].contains(beamforming), .beamforming, "must be manifold or eigen")
         try check(evalTokens >= 0, .evalTokens, "must be ≥ 0")
-        do { _ = try LoRATarget.list(targets) } catch { try check(false, .targets, "\(error)") }
         try check(endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://"), .endpoint, "must be a tcp:// or ipc:// endpoint")
         try check(registerTimeoutS > 0 && roundTimeoutS > 0, .roundTimeoutS, "timeouts must be > 0")
-        try check(["ci16", "cf32"].contains(sampleFormat), .sampleFormat, "must be ci16 or cf32")
         try check(realtimeScale >= 0, .realtimeScale, "must be ≥ 0")
     }
 }

@@ -10,7 +10,7 @@ extension FederationServer {
     func planRank(channels: ChannelTensor) throws -> (rank: Int, binding: String, gap: Double) {
         let s = scenario, f = settings, c = model.config
         let targets = global.targets
-        let noise = s.aircomp.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? s.channel.noisePowerW
+        let noise = s.noisePowerW
         let profiles = nodes.map(\.profile)
         let gap = try OptimalityGap(
             constants: s.plan.constants, spectrum: try s.plan.spectrum(),

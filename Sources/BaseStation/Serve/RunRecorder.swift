@@ -1,33 +1,6 @@
 import Foundation
 import LanguageModel
 
-/// One metrics row: a node's round, or the global model's (`node` = "global").
-struct MetricsRow {
-    var round: Int
-    var node: String
-    var profile: String
-    var status: String
-    /// Mean local training loss (nats/token) over the node's steps; its exp is the train perplexity.
-    var trainLoss: Double = .nan
-    var heldOutLoss: Double = .nan
-    var heldOutPerplexity: Double = .nan
-    var mse: Double = .nan
-    var msePredicted: Double = .nan
-    var rank: Int
-    var airtimeS: Double = 0
-    var flops: Double = 0
-    var energyJ: Double = 0
-    var computeS: Double = 0
-    var steps: Int = 0
-
-    static let header = "round,node,profile,status,train_loss,train_perplexity,heldout_loss,heldout_perplexity,mse,mse_predicted,rank,airtime_s,flops,energy_j,compute_s,steps"
-
-    var csv: String {
-        func f(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
-        return "\(round),\(node),\(profile),\(status),\(f(trainLoss)),\(f(exp(trainLoss))),\(f(heldOutLoss)),\(f(heldOutPerplexity)),\(f(mse)),\(f(msePredicted)),\(rank),\(f(airtimeS)),\(f(flops)),\(f(energyJ)),\(f(computeS)),\(steps)"
-    }
-}
-
 /// Everything a run leaves in `results/<run>/`, each file written atomically (a crash leaves the
 /// previous complete version): metrics.csv, checkpoint/ (adapter + state after every round),
 /// and at the end summary.json, loss.svg, perplexity.svg, adapter.gguf and peft/.

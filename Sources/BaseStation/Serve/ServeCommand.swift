@@ -1,5 +1,11 @@
 import ArgumentParser
 import Foundation
+import Wire
+
+extension AggregationMode: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.name) }
+}
 
 /// `basestation serve`: the base station of a federated run over the wire.
 struct ServeCommand: ParsableCommand {
@@ -9,7 +15,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Scenario TOML ([channel], [aircomp], [plan], [federation], [[nodes]]).") var scenario: String
     @Option(help: "Results directory (default results/<scenario>-<time>).") var results: String?
     @Option(help: "Override federation.rounds.") var rounds: Int?
-    @Option(help: "Override federation.aggregation (aircomp, ideal, digital).") var aggregation: String?
+    @Option(help: "Override federation.aggregation (aircomp, ideal, digital).") var aggregation: AggregationMode?
     @Option(help: "Override the scenario's seed.") var seed: UInt64?
     @Option(help: "Override federation.endpoint.") var endpoint: String?
     @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
@@ -19,10 +25,7 @@ struct ServeCommand: ParsableCommand {
         try failing {
             var s = try Scenario.load(scenario)
             if let v = rounds { guard v >= 1 else { throw ValidationError("--rounds must be ≥ 1") }; s.federation.rounds = v }
-            if let v = aggregation {
-                guard ["aircomp", "ideal", "digital"].contains(v) else { throw ValidationError("--aggregation must be aircomp, ideal or digital") }
-                s.federation.aggregation = v
-            }
+            if let v = aggregation { s.federation.aggregation = v }
             if let v = seed { s.seed = v }
             if let v = endpoint { s.federation.endpoint = v }
             let directory = URL(fileURLWithPath: scenario).deletingLastPathComponent().path
@@ -50,7 +53,7 @@ struct ServeCommand: ParsableCommand {
                 print("""
                     run:                  \(s.federation.rounds) rounds, \(s.federation.aggregation), \(s.nodes.count) nodes, seed \(s.seed)
                     rank:                 \(summary["rank"] as? Int ?? s.federation.rank)\(s.federation.rankPlanning ? " (planned)" : "")
-                    aggregation MSE:      \(number("mse_mean", "%.4g")) (mean per symbol over rounds)
+                    aggregation MSE:      \(number("mse_mean", "%.4g")) per symbol (thermal \(number("mse_thermal_mean", "%.3g")), CSI \(number("mse_csi_mean", "%.3g")), quantisation \(number("mse_quantization_mean", "%.3g")); closed form \(number("mse_predicted_mean", "%.3g")))
                     train loss (last):    \(number("final_loss", "%.4f"))
                     held-out perplexity:  \(number("initial_perplexity", "%.3f")) → \(number("final_perplexity", "%.3f"))
                     airtime, energy:      \(number("airtime_total_s", "%.4g")) s, \(number("energy_total_j", "%.4g")) J

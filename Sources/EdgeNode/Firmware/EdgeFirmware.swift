@@ -32,6 +32,8 @@ final class EdgeFirmware {
 
     private(set) var state = State.boot
     private var welcome: Welcome?
+    /// The welcome's optimiser, decoded.
+    private var optimizer = OptimizerKind.adamw
     private var sampler: WindowSampler?
     private var model: LlamaModel?
     private var modelMode: TrainingMemoryPlan.Mode?
@@ -142,10 +144,11 @@ final class EdgeFirmware {
             if frame.type == .shutdown { throw CommandError("the base station refused \(name): \(try Shutdown(frame: frame).reason)") }
             guard frame.type == .welcome else { continue }
             let w = try Welcome(frame: frame)
-            try Self.validate(w)
-            try checkSmallestPlanFits(w)
-            if welcome == nil || welcome! != w { try prepareData(w) }
+            let decoded = try Self.validate(w)
+            try checkSmallestPlanFits(w, optimizer: decoded.optimizer)
+            if welcome == nil || welcome! != w { try prepareData(w, partition: decoded.partition) }
             welcome = w
+            optimizer = decoded.optimizer
             log("registered as device \(w.index) of \(w.devices)")
             return
         }
@@ -162,41 +165,32 @@ final class EdgeFirmware {
                     .frame(round: round, node: UInt32(w.index)))
     }
 
-    /// Range checks on the federation's settings before anything is sized from them.
-    static func validate(_ w: Welcome) throws {
+    /// Range checks on the federation's settings before anything is sized from them, and the
+    /// learning side's closed sets decoded from their names (once, here).
+    @discardableResult
+    static func validate(_ w: Welcome) throws -> (partition: FederatedData.Partition, optimizer: OptimizerKind) {
         func check(_ ok: Bool, _ what: String) throws { if !ok { throw FrameError(offset: 0, problem: "welcome: \(what)") } }
+        guard let partition = FederatedData.Partition(rawValue: w.partition) else { throw FrameError(offset: 0, problem: "welcome: unknown partition '\(w.partition)'") }
+        guard let optimizer = OptimizerKind(rawValue: w.optimizer) else { throw FrameError(offset: 0, problem: "welcome: unknown optimizer '\(w.optimizer)'") }
         try check((1...100_000).contains(w.devices) && (0..<w.devices).contains(w.index), "index \(w.index) of \(w.devices) devices")
         try check((2...65_536).contains(w.context), "context \(w.context)")
         try check((1...4096).contains(w.batch), "batch \(w.batch)")
         try check(w.learningRate.isFinite && Float(w.learningRate) > 0, "learning rate \(w.learningRate)")
         try check(w.clipNorm.isFinite && w.clipNorm >= 0 && w.weightDecay.isFinite && w.weightDecay >= 0, "clip \(w.clipNorm) / weight decay \(w.weightDecay)")
         try check(w.heldOutFraction > 0 && w.heldOutFraction < 1 && w.dirichletAlpha > 0, "held-out fraction / Dirichlet α")
-    }
-
-    /// Range checks on a transmit order against the update it is for.
-    static func validate(_ t: Transmit, reals: Int) throws {
-        func check(_ ok: Bool, _ what: String) throws { if !ok { throw FrameError(offset: 0, problem: "transmit: \(what)") } }
-        try check((1...65_536).contains(t.subcarriers) && (1...64).contains(t.streams) && (1...64).contains(t.antennas), "grid \(t.subcarriers)×\(t.streams), \(t.antennas) antennas")
-        try check(t.scale.isFinite && t.scale > 0, "scale \(t.scale)")
-        try check((2...16).contains(t.digitalBits), "\(t.digitalBits) digital bits")
-        try check(["aircomp", "ideal", "digital"].contains(t.mode), "mode \(t.mode)")
-        try check(t.mode != "aircomp" || t.precoders.count == 2 * t.subcarriers * t.antennas * t.streams, "\(t.precoders.count / 2) precoder entries")
-        try check(t.precoders.allSatisfy(\.isFinite), "non-finite precoder")
-        let symbols = (reals + 2 * t.subcarriers * t.streams - 1) / (2 * t.subcarriers * t.streams)
-        try check(symbols * t.subcarriers * max(t.antennas, t.streams) <= 1 << 28, "a transmission of \(symbols) OFDM symbols is too large")
+        return (partition, optimizer)
     }
 
     /// Refuses to run when not even the smallest training state (rank 1, streamed) fits the RAM.
-    private func checkSmallestPlanFits(_ w: Welcome) throws {
-        let plan = try TrainingMemoryPlan(gguf: file, rank: 1, targets: [.q], optimizer: OptimizerKind(rawValue: w.optimizer) ?? .adamw,
+    private func checkSmallestPlanFits(_ w: Welcome, optimizer: OptimizerKind) throws {
+        let plan = try TrainingMemoryPlan(gguf: file, rank: 1, targets: [.q], optimizer: optimizer,
                                           context: w.context, mode: .streamed, runtimeBytes: 0)
         guard Double(plan.total) <= profile.ramBytes else {
             throw CommandError("\(profile.name) cannot fine-tune this model at ctx \(w.context): even rank 1 streamed needs \(plan.total) bytes of RAM, the profile has \(Int(profile.ramBytes))")
         }
     }
 
-    private func prepareData(_ w: Welcome) throws {
-        guard let partition = FederatedData.Partition(rawValue: w.partition) else { throw CommandError("unknown partition \(w.partition)") }
+    private func prepareData(_ w: Welcome, partition: FederatedData.Partition) throws {
         let data = try FederatedData(spec: w.data, partition: partition, devices: w.devices, dirichletAlpha: w.dirichletAlpha,
                                      heldOutFraction: w.heldOutFraction, seed: w.seed)
         let windows = WindowPacker.pack(data.shards[w.index], tokenizer: tokenizer, length: w.context)
@@ -213,7 +207,7 @@ final class EdgeFirmware {
               (0...100_000).contains(start.localSteps), start.alpha.isFinite, start.alpha > 0 else {
             return try refuse("round \(round): bad adapter shape (rank \(start.rank), targets \(start.targets), \(start.localSteps) steps)")
         }
-        let kind = OptimizerKind(rawValue: w.optimizer) ?? .adamw
+        let kind = optimizer
         let chosen = try TrainingMemoryPlan.best(budget: Int(profile.ramBytes), gguf: file, rank: start.rank, targets: targets,
                                                  optimizer: kind, context: w.context, runtimeBytes: 0)
         guard Double(chosen.total) <= profile.ramBytes else {
@@ -277,52 +271,19 @@ final class EdgeFirmware {
                     .frame(round: round, node: UInt32(w.index)))
     }
 
-    /// Maps the update to OFDM symbols, precodes and quantises it as told, and sends the frames.
+    /// Modulates the update as told (`Modulator`) and sends the frames.
     private func transmit(_ round: UInt32, _ t: Transmit) throws {
         enter(.modulate)
         guard let w = welcome, updateRound == round, !update.isEmpty else {
             log("round \(round): asked to transmit without an update of that round; ignoring")
             return
         }
-        try Self.validate(t, reals: update.count)
-        let grid = try ResourceGrid(subcarriers: t.subcarriers, streams: t.streams)
-        var samples: [Float], rows: Int, format: SampleFormat = .cf32, step: Float = 1
-        let symbols: Int
-        switch t.mode {
-        case "aircomp":
-            let s = try grid.map(update: update, scale: t.scale, device: w.index)
-            let b = try SubcarrierBlocks(subcarriers: t.subcarriers, rows: t.antennas, columns: t.streams, interleaved: t.precoders)
-            let x = try OverTheAir.precode(s, with: b)
-            symbols = x.columns
-            rows = t.antennas
-            samples = x.symbolMajorSamples(0..<symbols)
-            step = try DAC(bits: profile.dacBits).quantize(&samples)
-            format = t.sampleFormat == "cf32" ? .cf32 : .ci16
-        case "ideal", "digital":
-            let payload = t.mode == "digital" ? DigitalUplink.quantize(update, bits: t.digitalBits) : update
-            let s = try grid.map(update: payload, scale: t.scale, device: w.index)
-            symbols = s.columns
-            rows = t.streams
-            samples = s.symbolMajorSamples(0..<symbols)
-        default:
-            log("round \(round): unknown transmission mode \(t.mode)")
-            return
-        }
+        let frames = try Modulator(dacBits: profile.dacBits, frameSymbols: frameSymbols).frames(for: update, order: t, round: round, node: UInt32(w.index))
         enter(.transmit)
-        let perSymbol = 2 * t.subcarriers * rows
-        // Frames stay under the wire's payload limit whatever --frame-symbols says.
-        let fitting = max(1, Frame.maximumPayload / (perSymbol / 2 * format.bytesPerSample))
-        let chunk = min(frameSymbols, fitting)
-        var frames = 0
-        for first in stride(from: 0, to: symbols, by: chunk) {
-            let count = min(chunk, symbols - first)
-            try send(Frame.symbols(round: round, node: UInt32(w.index), firstSymbol: UInt32(first), symbolCount: UInt32(count),
-                                   subcarriers: UInt32(t.subcarriers), antennas: UInt32(rows),
-                                   samples: samples[(first * perSymbol)..<((first + count) * perSymbol)], format: format, step: step))
-            frames += 1
+        for frame in frames {
+            try send(frame)
             watchdog.kick(State.transmit.rawValue)
         }
-        try send(RoundEnd(frames: frames, ofdmSymbols: symbols).frame(round: round, node: UInt32(w.index)))
         update = []
     }
 }

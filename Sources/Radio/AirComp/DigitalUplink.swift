@@ -30,11 +30,9 @@ public enum DigitalUplink {
     }
 
     /// Uniform b-bit quantisation of an update over ±max|Δ| (the max sent as side information).
-    public static func quantize(_ update: [Float], bits: Int) -> [Float] {
-        let levels = Float((1 << (bits - 1)) - 1)
-        let m = update.reduce(0) { max($0, abs($1)) }
-        guard m > 0 else { return update }
-        let step = m / levels
-        return update.map { ($0 / step).rounded() * step }
+    public static func quantize(_ update: [Float], bits: Int) throws -> [Float] {
+        var out = update
+        try UniformQuantizer(bits: bits).quantize(&out)
+        return out
     }
 }

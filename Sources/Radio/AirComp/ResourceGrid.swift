@@ -30,18 +30,31 @@ public struct ResourceGrid: Equatable, Sendable {
     /// The common scale c: the largest per-device RMS magnitude per complex symbol,
     /// c = max_k √(‖Δ_k‖² / ⌈D/2⌉), so every device's symbols have mean power ≤ 1 (1 for the
     /// device that sets it). The BS announces c; an all-zero round gets c = 1.
+    ///
+    /// - Parameters:
+    ///   - energies: ‖Δ_k‖² of each device's update (non-finite or negative entries are ignored).
+    ///   - reals: D, reals per update.
+    public static func commonScale(energies: [Double], reals: Int) -> Float {
+        let symbols = Double(max(1, (reals + 1) / 2))
+        let best = energies.filter { $0.isFinite && $0 >= 0 }.map { ($0 / symbols).squareRoot() }.max() ?? 0
+        let c = Float(best)
+        return c > 0 && c.isFinite ? c : 1
+    }
+
+    /// `commonScale(energies:reals:)` of the updates themselves.
+    ///
+    /// - Throws: `AirCompError.nonFiniteUpdate` naming the first NaN/Inf element.
     public static func commonScale(updates: [[Float]]) throws -> Float {
-        var best = 0.0
+        var energies = [Double]()
         for (k, u) in updates.enumerated() {
             var energy = 0.0
             for (i, v) in u.enumerated() {
                 guard v.isFinite else { throw AirCompError.nonFiniteUpdate(device: k, index: i) }
                 energy += Double(v) * Double(v)
             }
-            let symbols = max(1, (u.count + 1) / 2)
-            best = max(best, (energy / Double(symbols)).squareRoot())
+            energies.append(energy)
         }
-        return best > 0 ? Float(best) : 1
+        return commonScale(energies: energies, reals: updates.map(\.count).max() ?? 0)
     }
 
     /// The update's symbols s[n, t] ∈ C^L: `SubcarrierBlocks` with L rows and S columns.

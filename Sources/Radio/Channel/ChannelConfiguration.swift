@@ -241,4 +241,20 @@ extension KeyedDecodingContainer {
 
     /// `update` for a real that may be written as an integer.
     public func update(_ value: inout Double, forKey key: Key) throws { value = try decodeNumberIfPresent(forKey: key) ?? value }
+
+    /// Overwrites `value` with one of a closed set of `choices` named by the key's string, when
+    /// the key is present; any other name is a `ConfigurationError` for `path` (the key as the
+    /// file spells it, e.g. `federation.aggregation`) listing the names known.
+    public func updateChoice<T>(_ value: inout T, forKey key: Key, path: String, choices: [(name: String, value: T)]) throws {
+        guard let name = try decodeIfPresent(String.self, forKey: key) else { return }
+        guard let match = choices.first(where: { $0.name == name }) else {
+            throw ConfigurationError(key: path, problem: "must be \(choices.map(\.name).joined(separator: ", ")); got '\(name)'")
+        }
+        value = match.value
+    }
+}
+
+extension CaseIterable where Self: RawRepresentable, Self.RawValue == String {
+    /// Every case with its name, for `updateChoice`.
+    public static var choices: [(name: String, value: Self)] { allCases.map { ($0.rawValue, $0) } }
 }

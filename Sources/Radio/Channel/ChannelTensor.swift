@@ -74,3 +74,17 @@ public struct ChannelTensor: Equatable, Sendable {
     /// Whether every element is finite.
     public var isFinite: Bool { elements.allSatisfy { $0.real.isFinite && $0.imaginary.isFinite } }
 }
+
+extension ChannelTensor {
+    /// The channels of `devices` (in that order), N_sc × devices.count × N_r × N_t.
+    public func selecting(devices selected: [Int]) -> ChannelTensor {
+        var out = ChannelTensor(subcarriers: subcarriers, devices: selected.count, receiveAntennas: receiveAntennas, transmitAntennas: transmitAntennas)
+        for n in 0..<subcarriers {
+            for (j, k) in selected.enumerated() {
+                let src = offset(subcarrier: n, device: k), dst = out.offset(subcarrier: n, device: j)
+                for i in 0..<matrixSize { out.elements[dst + i] = elements[src + i] }
+            }
+        }
+        return out
+    }
+}

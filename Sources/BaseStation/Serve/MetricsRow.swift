@@ -1,0 +1,72 @@
+import Foundation
+import Radio
+
+/// The status column of metrics.csv: how a node's round, or the global model's, went.
+enum RoundStatus: String {
+    /// Round 0: the global model before training.
+    case initial
+    /// A node trained and delivered; the global model moved.
+    case ok
+    /// A node reported no local step (budget, memory, a bad order).
+    case satOut = "sat-out"
+    /// A node was not active (never registered, or left out after a missed deadline).
+    case absent
+    /// A node's transmission did not arrive complete.
+    case dropped
+    /// Global: no node delivered an update.
+    case noUpdates = "no-updates"
+    /// Global: no transmission arrived complete.
+    case noTransmissions = "no-transmissions"
+    /// Global: the design or the aggregate was refused; the global model did not move.
+    case rejected
+}
+
+/// One metrics row: a node's round, or the global model's (`node` = "global").
+///
+/// The MSE columns are per OFDM symbol and subcarrier in units of symbol power, against the true
+/// weighted sum of the updates the nodes meant to send (their reference updates), after the
+/// rescale over the nodes that delivered: `mse` is measured as a whole, `mse_thermal`,
+/// `mse_csi` and `mse_quantization` by cause (they add up to `mse` on average), and
+/// `mse_predicted` is the closed form σ²L/η of the thermal part.
+struct MetricsRow {
+    var round: Int
+    var node: String
+    var profile: String
+    var status: RoundStatus
+    /// Mean local training loss (nats/token) over the node's steps; its exp is the train perplexity.
+    var trainLoss: Double = .nan
+    var heldOutLoss: Double = .nan
+    var heldOutPerplexity: Double = .nan
+    var mse: Double = .nan
+    var mseThermal: Double = .nan
+    var mseCSI: Double = .nan
+    var mseQuantization: Double = .nan
+    var msePredicted: Double = .nan
+    var rank: Int
+    var airtimeS: Double = 0
+    var flops: Double = 0
+    var energyJ: Double = 0
+    var computeS: Double = 0
+    var steps: Int = 0
+
+    static let header = "round,node,profile,status,train_loss,train_perplexity,heldout_loss,heldout_perplexity,"
+        + "mse,mse_thermal,mse_csi,mse_quantization,mse_predicted,rank,airtime_s,flops,energy_j,compute_s,steps"
+
+    var csv: String {
+        func f(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
+        return [
+            "\(round)", node, profile, status.rawValue, f(trainLoss), f(exp(trainLoss)), f(heldOutLoss), f(heldOutPerplexity),
+            f(mse), f(mseThermal), f(mseCSI), f(mseQuantization), f(msePredicted), "\(rank)", f(airtimeS), f(flops), f(energyJ), f(computeS), "\(steps)",
+        ].joined(separator: ",")
+    }
+
+    /// The global row's share of an aggregation: its measured error by cause, the closed form
+    /// rescaled like the aggregate (by 1/ρ², ρ = Σ_{delivered} w_k), the round's airtime.
+    mutating func record(_ a: RoundAggregate, predictedScale rho: Double) {
+        if let e = a.error?.means {
+            (mse, mseThermal, mseCSI, mseQuantization) = (e.total, e.thermal, e.csi, e.quantization)
+        }
+        msePredicted /= rho * rho
+        airtimeS = a.airtimeS
+    }
+}
