@@ -34,7 +34,8 @@ public struct ChannelConfiguration: Equatable, Sendable {
     public var maxDistanceM = 150.0
     /// Whether to draw log-normal shadowing.
     public var shadowing = true
-    /// Line-of-sight state for path loss: drawn from 38.901's LOS probability, or forced.
+    /// Line-of-sight state of each device, drawn from 38.901's LOS probability or forced; it sets the
+    /// path loss and shadowing and, under TDL-D/E, whether the device has a specular path.
     public var lineOfSight: LineOfSightMode = .auto
     /// Receiver noise figure in dB.
     public var noiseFigureDB = 7.0

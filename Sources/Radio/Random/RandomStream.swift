@@ -11,4 +11,6 @@ public enum RandomStream: UInt64, Sendable {
     case timeEvolution = 7
     case lineOfSight = 8
     case combinedNoise = 9
+    /// φ_k(0) of each device's LOS path; its own stream so adding it moved no other draw.
+    case lineOfSightPhase = 10
 }
