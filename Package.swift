@@ -36,6 +36,10 @@ let package = Package(
             exclude: ["README.md"]),
         .target(name: "Randomness", exclude: ["README.md"]),
         .target(
+            name: "CommandLineSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"]),
+        .target(
             name: "Radio",
             dependencies: ["LinearAlgebra", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
@@ -49,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "EdgeNode",
             dependencies: [
-                "Radio", "LinearAlgebra", "Wire", "LanguageModel", "HardwareProfiles",
+                "Radio", "LinearAlgebra", "Wire", "LanguageModel", "HardwareProfiles", "CommandLineSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -57,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "BaseStation",
             dependencies: [
-                "Radio", "LinearAlgebra", "Wire", "HardwareProfiles", "LanguageModel",
+                "Radio", "LinearAlgebra", "Wire", "HardwareProfiles", "LanguageModel", "CommandLineSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -69,8 +73,12 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "HardwareProfilesTests", dependencies: ["HardwareProfiles"]),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Radio"], exclude: ["Fixtures"]),
-        .testTarget(name: "BaseStationTests", dependencies: ["BaseStation", "Radio", "Wire"]),
-        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode"]),
+        .testTarget(
+            name: "BaseStationTests",
+            dependencies: ["BaseStation", "EdgeNode", "Radio", "Wire", "LanguageModel", "HardwareProfiles", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "EdgeNodeTests",
+            dependencies: ["EdgeNode", "Wire", "LanguageModel", "HardwareProfiles", .product(name: "Logging", package: "swift-log")]),
     ],
     // Swift 5 mode: the hot loops hand raw buffer pointers to worker threads, which Swift 6's
     // strict sendability checking cannot see are disjoint.

@@ -15,7 +15,6 @@ bin=.build/release
 fleet=$("$bin/basestation" serve --scenario "$scenario" --print-fleet)
 model=$(awk '$1 == "model" { print $2 }' <<<"$fleet")
 endpoint=$(awk '$1 == "endpoint" { print $2 }' <<<"$fleet")
-scale=$(awk '$1 == "realtime_scale" { print $2 }' <<<"$fleet")
 if [[ ! -f $model ]]; then
   case "$model" in
     *tiny*.gguf) "$bin/edgenode" tiny-model --out "$model" >&2 ;;
@@ -43,8 +42,9 @@ declare -A node_pid=()
 while read -r kind name profile; do
   [[ $kind == node ]] || continue
   # One BLAS thread per edge process: the fleet shares this machine's cores.
+  # The real-time scale comes from the base station's welcome (federation.realtime_scale).
   OPENBLAS_NUM_THREADS=1 "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" \
-    --realtime-scale "$scale" > "$run/logs/$name.log" 2>&1 &
+    > "$run/logs/$name.log" 2>&1 &
   pids+=("$!")
   node_pid[$name]=$!
 done <<<"$fleet"

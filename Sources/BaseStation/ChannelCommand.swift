@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import Radio
 
@@ -9,7 +10,7 @@ struct ChannelCommand: ParsableCommand {
         abstract: "Draw MIMO-OFDM channels, save them as .npy (N_sc, K, N_r, N_t) complex64, print statistics.")
 
     @OptionGroup var channel: ChannelOptions
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var logging: LogOptions
     @Option(help: "Round to draw (the channel evolves round by round from round 0).")
     var round: Int = 0
     @Option(help: "Output .npy file.")
@@ -19,7 +20,7 @@ struct ChannelCommand: ParsableCommand {
 
     func run() throws {
         try failing {
-            let log = global.logger("basestation.channel")
+            let log = logging.logger("basestation.channel")
             let scenario = try channel.resolve()
             guard round >= 0 else { throw ValidationError("--round must be ≥ 0") }
             var model = try ChannelModel(configuration: scenario.channel, seed: scenario.seed)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import Radio
 
@@ -10,7 +11,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "Send random updates over the emulated MIMO-OFDM air; print measured vs predicted MSE.")
 
     @OptionGroup var channel: ChannelOptions
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var logging: LogOptions
     @Option(help: "Rounds to run (the channel evolves between rounds).")
     var rounds: Int = 3
     @Option(help: "L, streams per subcarrier (overrides the scenario).")
@@ -24,7 +25,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         try failing {
-            let log = global.logger("basestation.demo")
+            let log = logging.logger("basestation.demo")
             var scenario = try channel.resolve()
             if let v = streams { scenario.aircomp.streams = v }
             if let v = updateReals { scenario.aircomp.updateReals = v }

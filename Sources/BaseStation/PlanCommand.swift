@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Dispatch
 import Foundation
 import HardwareProfiles
@@ -14,11 +15,11 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Use these channels (.npy, (N_sc, K, N_r, N_t)) instead of drawing the scenario's.") var channels: String?
     @Flag(help: "Also evaluate every rank with its own beamformers (brute force), for comparison.") var bruteForce = false
     @Flag(help: "Print JSON.") var json = false
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var logging: LogOptions
 
     func run() throws {
         try failing {
-            let log = global.logger("basestation.plan")
+            let log = logging.logger("basestation.plan")
             let s = try Scenario.load(scenario)
             let h: ChannelTensor
             if let path = channels { h = try ChannelTensor.load(npy: path) } else {

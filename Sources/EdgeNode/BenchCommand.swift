@@ -1,5 +1,6 @@
 import ArgumentParser
 import COpenBLAS
+import CommandLineSupport
 import Dispatch
 import Foundation
 import LanguageModel
@@ -43,8 +44,10 @@ struct BenchCommand: ParsableCommand {
                                       activations: plan.activationPolicy, meter: trainMeter)
             try tuner.step([windows[0]])
             trainMeter.reset()
+            var timed = windows.dropFirst().makeIterator()
             start = DispatchTime.now().uptimeNanoseconds
-            for w in windows.dropFirst() { try tuner.step([w]) }
+            let outcome = try LocalTrainer(tuner: tuner).run(steps: repeats, batch: { [timed.next()!] })
+            if case .refused(let e) = outcome.stop { throw e }
             let trainSeconds = seconds(since: start)
             let trainFlops = trainMeter.flops
 

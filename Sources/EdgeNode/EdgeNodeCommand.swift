@@ -34,17 +34,3 @@ struct InfoCommand: ParsableCommand {
     }
 }
 
-/// Runs a command body: a thrown error becomes a one-line message on stderr and exit status 1,
-/// never a trap (argument errors keep swift-argument-parser's own report).
-func failing(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ValidationError { throw e } catch let e as ExitCode { throw e } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode(1)
-    }
-}
-
-/// A runtime failure with its message (exit status 1 through `failing`, no usage text).
-struct CommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}

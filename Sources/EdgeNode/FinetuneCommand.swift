@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Dispatch
 import Foundation
 import LanguageModel
@@ -19,9 +20,11 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Seed (adapter initialisation, split, window order).") var seed: UInt64 = 1
     @OptionGroup var training: TrainingOptions
     @Flag(help: "Print the summary as JSON.") var json = false
+    @OptionGroup var logging: LogOptions
 
     func run() throws {
         try failing {
+            let log = logging.logger("edgenode.finetune")
             guard steps >= 1, ctx >= 2, heldOut > 0, heldOut < 1 else { throw ValidationError("need --steps ≥ 1, --ctx ≥ 2, 0 < --held-out < 1") }
             let file = try GGUFFile(path: model)
             let tokenizer = try BPETokenizer(gguf: file)
@@ -38,18 +41,17 @@ struct FinetuneCommand: ParsableCommand {
             let list = try training.targetList()
             let adapter = LoRAAdapter(config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank), targets: list, seed: seed)
             let before = try LlamaForward(model: llama).perplexity(tokens: heldOutTokens, context: ctx)
-            log(String(format: "%@ mode (plan %.0f MiB); %d training windows of %d tokens; held-out perplexity before: %.4f over %d tokens",
-                       plan.mode.rawValue, Double(plan.total) / 1_048_576, sampler.windows.count, ctx, before.perplexity, before.scoredTokens))
+            log.info("\(String(format: "%@ mode (plan %.0f MiB); %d training windows of %d tokens; held-out perplexity before: %.4f over %d tokens", plan.mode.rawValue, Double(plan.total) / 1_048_576, sampler.windows.count, ctx, before.perplexity, before.scoredTokens))")
 
             let tuner = LoRAFineTuner(model: llama, adapter: adapter, optimizer: try training.optimizerSettings(),
                                       schedule: try training.learningRateSchedule(), totalSteps: steps, activations: plan.activationPolicy)
             var csv = "step,loss,grad_norm,learning_rate,tokens,seconds,gflop\n"
             let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<steps {
-                let r = try tuner.step((0..<training.batch).map { _ in sampler.next() })
+            let outcome = try LocalTrainer(tuner: tuner).run(steps: steps, batch: { (0..<training.batch).map { _ in sampler.next() } }) { r in
                 csv += String(format: "%d,%.6f,%.6f,%.6g,%d,%.4f,%.4f\n", r.step, r.loss, r.gradientNorm, r.learningRate, r.tokens, r.seconds, r.flops / 1e9)
-                log(String(format: "step %d/%d  loss %.4f  |g| %.3f  lr %.2g  %.1f tokens/s", r.step, steps, r.loss, r.gradientNorm, r.learningRate, Double(r.tokens) / r.seconds))
+                log.info("\(String(format: "step %d/%d  loss %.4f  |g| %.3f  lr %.2g  %.1f tokens/s", r.step, steps, r.loss, r.gradientNorm, r.learningRate, Double(r.tokens) / r.seconds))")
             }
+            if case .refused(let e) = outcome.stop { throw e }
             let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let after = try LlamaForward(model: llama, adapter: tuner.adapter).perplexity(tokens: heldOutTokens, context: ctx)
 
@@ -84,5 +86,4 @@ struct FinetuneCommand: ParsableCommand {
         }
     }
 
-    func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import LanguageModel
 
 /// `edgenode tiny-model`: writes a small random Llama GGUF (byte-level tokenizer) for tests and the

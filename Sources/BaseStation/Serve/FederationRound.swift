@@ -54,7 +54,8 @@ extension FederationServer {
     /// stage that ends the round early says why in a `RoundOutcome`; the rows are finished in one place.
     func runRound(_ round: Int) throws -> (nodes: [MetricsRow], global: MetricsRow) {
         if round > 1 { channelModel.advance() }
-        let h = channelModel.frequencyResponse()
+        let drawn = channelModel.frequencyResponse()
+        let h = channelOverride?(round, drawn) ?? drawn
         let hHat = h.estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: round)
         var rows = nodes.map { MetricsRow(round: round, node: $0.name, profile: $0.profile.name, status: .absent, rank: global.rank) }
         var aggregateRow = MetricsRow(round: round, node: "global", profile: "", status: .ok, rank: global.rank)
@@ -96,7 +97,7 @@ extension FederationServer {
         for (j, k) in plan.participants.enumerated() where !assemblies[j].complete {
             progress("  \(nodes[k].name)'s transmission is incomplete; summing without it")
             rows[k].status = .dropped
-            if !assemblies[j].ended { nodes[k].active = false }
+            if !assemblies[j].ended && !assemblies[j].registeredAgain { nodes[k].active = false }
         }
         guard !delivered.isEmpty else { return .noTransmissions }
         let result: RoundAggregate
@@ -120,6 +121,7 @@ extension FederationServer {
         let start = RoundStart(rank: global.rank, alpha: global.alpha, targets: global.targets.map(\.rawValue).joined(separator: ","),
                                localSteps: s.localSteps, adapter: flat)
         let asked = nodes.indices.filter { nodes[$0].active }
+        let epoch = nodes.map(\.registrations)
         for k in asked { send(start.frame(round: r32, node: UInt32(k)), to: k) }
         var ready = [Int: UpdateReady]()
         try pump(for: s.roundTimeoutS, { k, f in
@@ -128,7 +130,8 @@ extension FederationServer {
         }, done: { asked.allSatisfy { ready[$0] != nil || !nodes[$0].active } })
         for k in asked where ready[k] == nil {
             progress("  \(nodes[k].name) did not report within \(s.roundTimeoutS) s; left out of round \(round)")
-            nodes[k].active = false
+            // One that registered again meanwhile never saw this round's start: it stays for the next.
+            if nodes[k].registrations == epoch[k] { nodes[k].active = false }
         }
         return ready
     }
@@ -172,6 +175,7 @@ extension FederationServer {
             SymbolAssembly(subcarriers: plan.grid.subcarriers, rows: rows, symbols: plan.symbols, reals: plan.reals)
         }
         let slot = Dictionary(uniqueKeysWithValues: plan.participants.enumerated().map { ($1, $0) })
+        let epoch = nodes.map(\.registrations)
         try pump(for: settings.roundTimeoutS, { k, f in
             guard f.round == r32, let j = slot[k] else { return }
             switch f.type {
@@ -180,8 +184,12 @@ extension FederationServer {
             case .roundEnd: assemblies[j].end = try RoundEnd(frame: f)
             default: break
             }
-        }, done: { zip(plan.participants, assemblies).allSatisfy { $1.ended || !nodes[$0].active } })
-        return assemblies
+        }, done: { zip(plan.participants, assemblies).allSatisfy { $1.ended || !nodes[$0].active || nodes[$0].registrations != epoch[$0] } })
+        return assemblies.enumerated().map { j, a in
+            var a = a
+            a.registeredAgain = nodes[plan.participants[j]].registrations != epoch[plan.participants[j]]
+            return a
+        }
     }
 
     /// Commit: the global adapter moves only to finite parameters, by an aggregate no larger than

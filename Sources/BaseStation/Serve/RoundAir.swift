@@ -17,6 +17,8 @@ struct SymbolAssembly {
     var referenceReceived = [Bool]()
     /// The node's round end, when it arrived.
     var end: RoundEnd?
+    /// The node registered again while the round collected (its transmission will not come).
+    var registeredAgain = false
     var ended: Bool { end != nil }
 
     init(subcarriers: Int, rows: Int, symbols: Int, reals: Int) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import Wire
 
@@ -20,6 +21,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Override federation.endpoint.") var endpoint: String?
     @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
     @Flag(help: "Print the summary as JSON.") var json = false
+    @OptionGroup var logging: LogOptions
 
     func run() throws {
         try failing {
@@ -32,7 +34,6 @@ struct ServeCommand: ParsableCommand {
             if printFleet {
                 print("model \(s.federation.model)")
                 print("endpoint \(s.federation.endpoint)")
-                print("realtime_scale \(s.federation.realtimeScale)")
                 for n in s.nodes {
                     let p = resolvePath(n.profile, relativeTo: directory)
                     print("node \(n.name) \(p)")
@@ -42,9 +43,11 @@ struct ServeCommand: ParsableCommand {
             let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
             let out = results ?? "results/\(name)-\(stamp)"
-            let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
+            // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
+            let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint)
+            try transport.setLinger(ms: 2000)
+            let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, transport: transport,
+                                              log: logging.logger("basestation.serve"))
             let summary = try server.run()
             if json { try printJSON(summary) } else {
                 func number(_ key: String, _ format: String) -> String {

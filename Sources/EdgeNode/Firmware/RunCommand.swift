@@ -1,6 +1,8 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import HardwareProfiles
+import Wire
 
 /// `edgenode run`: the edge firmware emulator's main loop against a base station.
 struct RunCommand: ParsableCommand {
@@ -12,17 +14,21 @@ struct RunCommand: ParsableCommand {
     @Option(help: "GGUF model (the same the base station serves).") var model: String
     @Option(help: "Watchdog timeout, seconds.") var watchdogS: Double = 600
     @Option(help: "Give up on a silent base station after this many seconds (then register again).") var bsTimeoutS: Double = 900
-    @Option(help: "Sleep emulated compute time × this per round (0: run flat out; overrides the BS's setting when given).") var realtimeScale: Double?
+    @Option(help: "Sleep emulated compute time × this after each round's training (0: run flat out). By default the base station's federation.realtime_scale, which it sends at registration; given here, it overrides that.")
+    var realtimeScale: Double?
     @Option(help: "OFDM symbols per symbols frame.") var frameSymbols: Int = 64
     @Option(help: "Fault injection: vanish (exit without a word) when round N starts, to stress the base station.") var vanishAtRound: Int?
+    @OptionGroup var logging: LogOptions
 
     func run() throws {
         try failing {
             guard watchdogS > 0, bsTimeoutS > 0, frameSymbols >= 1 else { throw ValidationError("timeouts and --frame-symbols must be positive") }
-            let firmware = try EdgeFirmware(endpoint: bs, name: name, profile: try HardwareProfile.load(profile), modelPath: model,
-                                            watchdog: Watchdog(timeout: watchdogS), bsTimeoutS: bsTimeoutS,
-                                            realtimeScale: realtimeScale, frameSymbols: frameSymbols, vanishAtRound: vanishAtRound)
-            try firmware.run()
+            if let s = realtimeScale { guard s >= 0, s.isFinite else { throw ValidationError("--realtime-scale must be ≥ 0") } }
+            let transport = try ZeroMQNodeTransport(endpoint: bs, identity: name, sendTimeoutMs: Int32(min(bsTimeoutS, 600) * 1000))
+            let firmware = try EdgeFirmware(transport: transport, name: name, profile: try HardwareProfile.load(profile), modelPath: model,
+                                            watchdog: Watchdog(timeout: watchdogS), bsTimeoutS: bsTimeoutS, realtimeScale: realtimeScale,
+                                            frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, log: logging.logger("edgenode.\(name)"))
+            _ = try firmware.run()
         }
     }
 }

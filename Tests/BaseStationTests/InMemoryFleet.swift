@@ -1,0 +1,161 @@
+import Foundation
+import HardwareProfiles
+import LanguageModel
+import Logging
+import Wire
+import XCTest
+@testable import BaseStation
+@testable import EdgeNode
+
+/// A base station and its nodes in one process over an `InMemoryNetwork`: the server runs on the
+/// test's thread, each real firmware or scripted node on a thread of its own.
+final class InMemoryFleet {
+    static var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+    static func profile(_ name: String) -> String { repository.appendingPathComponent("hwprofiles/\(name).toml").path }
+
+    let network = InMemoryNetwork()
+    let directory: URL
+    let server: FederationServer
+    private var threads = [Thread]()
+    private let finished = DispatchGroup()
+
+    /// A scenario over the generated tiny model with `nodes` (name, profile path); `federation`
+    /// holds extra `[federation]` lines.
+    init(in directory: URL, nodes: [(name: String, profile: String)], aggregation: String = "aircomp", rounds: Int = 2,
+         roundTimeoutS: Double = 30, seed: Int = 3) throws {
+        self.directory = directory
+        let model = directory.appendingPathComponent("tiny.gguf").path
+        if !FileManager.default.fileExists(atPath: model) { try TinyModelSpec().write(to: model) }
+        let toml = """
+            seed = \(seed)
+            [channel]
+            subcarriers = 16
+            rx_antennas = 8
+            profile = "TDL-C"
+            delay_spread_s = 100e-9
+            path_loss = "UMi"
+            min_distance_m = 20.0
+            max_distance_m = 60.0
+            [aircomp]
+            streams = 1
+            [federation]
+            model = "\(model)"
+            data = "fortunes:science,computers,food"
+            rounds = \(rounds)
+            rank = 2
+            local_steps = 2
+            batch = 1
+            ctx = 32
+            learning_rate = 1e-2
+            aggregation = "\(aggregation)"
+            eval_tokens = 256
+            register_timeout_s = 20
+            round_timeout_s = \(roundTimeoutS)
+            \(nodes.map { "[[nodes]]\nname = \"\($0.name)\"\nprofile = \"\($0.profile)\"" }.joined(separator: "\n"))
+            """
+        let path = directory.appendingPathComponent("fleet.toml").path
+        try toml.write(toFile: path, atomically: true, encoding: .utf8)
+        var log = Logger(label: "test.basestation")
+        log.logLevel = .warning
+        server = try FederationServer(scenario: try Scenario.load(path), scenarioDirectory: directory.path,
+                                      results: directory.appendingPathComponent("results").path, transport: network.server(), log: log)
+    }
+
+    /// Starts the real firmware of node `name` on its own thread.
+    func startFirmware(_ name: String, profile: String, vanishAtRound: Int? = nil) throws {
+        var log = Logger(label: "test.\(name)")
+        log.logLevel = .warning
+        let firmware = try EdgeFirmware(transport: network.connect(name), name: name, profile: try HardwareProfile.load(profile),
+                                        modelPath: directory.appendingPathComponent("tiny.gguf").path,
+                                        watchdog: Watchdog(timeout: 600, expire: { s, _ in XCTFail("watchdog expired in \(s)") }),
+                                        bsTimeoutS: 60, realtimeScale: nil, frameSymbols: 16, vanishAtRound: vanishAtRound, log: log)
+        start { _ = try firmware.run() }
+    }
+
+    /// Runs `body` on its own thread (a scripted peer); a thrown error fails the test.
+    func start(_ body: @escaping () throws -> Void) {
+        finished.enter()
+        let thread = Thread { [finished] in
+            do { try body() } catch { XCTFail("peer: \(error)") }
+            finished.leave()
+        }
+        thread.start()
+        threads.append(thread)
+    }
+
+    /// Runs the base station to the end; then waits for every peer to stop.
+    func run() throws -> [String: Any] {
+        let summary = try server.run()
+        XCTAssertEqual(finished.wait(timeout: .now() + 60), .success, "a peer did not stop after the run")
+        return summary
+    }
+
+    /// metrics.csv as rows keyed by column.
+    func metrics() throws -> [[String: String]] {
+        let text = try String(contentsOfFile: directory.appendingPathComponent("results/metrics.csv").path, encoding: .utf8)
+        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+    }
+}
+
+/// A node played by the test: it speaks the protocol by hand, to misbehave on cue.
+final class ScriptedNode {
+    let name: String
+    let transport: NodeTransport
+    var index = 0
+
+    init(_ name: String, on network: InMemoryNetwork) {
+        self.name = name
+        transport = network.connect(name)
+    }
+
+    func send(_ frame: Frame) throws { try transport.send(frame.encoded()) }
+
+    /// Hello, then the welcome (its index kept).
+    func register() throws {
+        try send(Hello(name: name, profile: "scripted", txPowerW: 0.2, antennas: 1, dacBits: 12, sustainedGFLOPS: 10, flopBudgetPerRound: 1e12,
+                       joulesPerGFLOP: 1, ramBytes: 1e9).frame(round: 0, node: 0))
+        index = try Welcome(frame: try XCTUnwrap(next(.welcome))).index
+    }
+
+    /// The next frame of `type` within `seconds` (others skipped); nil on a shutdown or silence.
+    func next(_ type: FrameType, within seconds: Double = 60) throws -> Frame? {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while Date() < deadline {
+            guard let data = try transport.receive() else { continue }
+            let frame = try Frame(decoding: data)
+            if frame.type == type { return frame }
+            if frame.type == .shutdown { return nil }
+        }
+        return nil
+    }
+
+    /// Reports an update of the round's size with energy `energy` (default: its true ‖Δ‖²).
+    func report(_ round: UInt32, update: [Float], energy: Double? = nil) throws {
+        let e = energy ?? update.reduce(0) { $0 + Double($1) * Double($1) }
+        try send(UpdateReady(loss: 3, steps: 1, tokens: 32, flops: 1e6, computeSeconds: 0.1, energyJ: 0.1, updateEnergy: e, reals: update.count)
+                    .frame(round: round, node: UInt32(index)))
+    }
+
+    /// Sends the frames the real modulator makes for `update` under `order`, through `edit`.
+    func transmit(_ round: UInt32, update: [Float], order: Transmit, edit: ([Frame]) -> [Frame] = { $0 }) throws {
+        let frames = try Modulator(dacBits: 12, frameSymbols: 8).frames(for: update, order: order, round: round, node: UInt32(index))
+        for f in edit(frames) { try send(f) }
+    }
+
+    /// Every round from the next one on: an honest small update (1e-3 per real), reported and
+    /// transmitted as ordered, until the run's shutdown.
+    func serveHonestly() throws {
+        while let start = try next(.roundStart) {
+            let update = try RoundStart(frame: start).adapter.map { _ in Float(1e-3) }
+            try report(start.round, update: update)
+            guard let order = try next(.transmit) else { return }
+            try transmit(start.round, update: update, order: try Transmit(frame: order))
+        }
+    }
+
+    /// Waits (up to two minutes) for the run's shutdown.
+    func awaitShutdown() throws {
+        _ = try next(.shutdown, within: 120)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Radio
+import Wire
+import XCTest
+@testable import BaseStation
+
+/// Whole rounds without processes: the base station and real firmware over an in-memory network,
+/// and scripted nodes that time out, drop their transmission, poison the sum or re-register.
+final class RoundStageTests: XCTestCase {
+    let pi4 = InMemoryFleet.profile("raspberry-pi-4"), pi5 = InMemoryFleet.profile("raspberry-pi-5")
+
+    func testRealFirmwareRoundsInMemory() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)])
+        try fleet.startFirmware("a", profile: pi4)
+        try fleet.startFirmware("b", profile: pi5)
+        let summary = try fleet.run()
+        let rows = try fleet.metrics()
+        XCTAssertEqual(rows.filter { $0["node"] != "global" && $0["status"] == "ok" }.count, 4)
+        XCTAssertEqual(rows.filter { $0["node"] == "global" }.map { $0["status"]! }, ["initial", "ok", "ok"])
+        XCTAssertLessThan(try XCTUnwrap(summary["final_perplexity"] as? Double), try XCTUnwrap(summary["initial_perplexity"] as? Double))
+        XCTAssertNotNil(summary["mse_thermal_over_predicted"] as? Double)
+    }
+
+    /// A node that registers and then never reports is left out when the round's deadline passes.
+    func testSilentNodeTimesOut() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("mute", pi5)], rounds: 1, roundTimeoutS: 2)
+        try fleet.startFirmware("a", profile: pi4)
+        let mute = ScriptedNode("mute", on: fleet.network)
+        fleet.start {
+            try mute.register()
+            try mute.awaitShutdown()
+        }
+        _ = try fleet.run()
+        let round1 = try fleet.metrics().filter { $0["round"] == "1" }
+        XCTAssertEqual(round1.first { $0["node"] == "mute" }?["status"], "absent")
+        XCTAssertEqual(round1.first { $0["node"] == "a" }?["status"], "ok")
+        XCTAssertEqual(round1.first { $0["node"] == "global" }?["status"], "ok")
+        XCTAssertFalse(fleet.server.nodes[1].active)
+    }
+
+    /// A transmission that stops short is dropped; the round sums the others.
+    func testIncompleteTransmissionIsDropped() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("short", pi5)], rounds: 1, roundTimeoutS: 5)
+        try fleet.startFirmware("a", profile: pi4)
+        let short = ScriptedNode("short", on: fleet.network)
+        fleet.start {
+            try short.register()
+            let start = try RoundStart(frame: try XCTUnwrap(short.next(.roundStart)))
+            let update = start.adapter.map { _ in Float(1e-3) }
+            try short.report(1, update: update)
+            let order = try Transmit(frame: try XCTUnwrap(short.next(.transmit)))
+            // The first symbols frame is lost; the round end still claims them all.
+            try short.transmit(1, update: update, order: order) { Array($0.dropFirst()) }
+            try short.awaitShutdown()
+        }
+        _ = try fleet.run()
+        let round1 = try fleet.metrics().filter { $0["round"] == "1" }
+        XCTAssertEqual(round1.first { $0["node"] == "short" }?["status"], "dropped")
+        XCTAssertEqual(round1.first { $0["node"] == "global" }?["status"], "ok")
+    }
+
+    /// A deep fade (a device whose channel is zero) leaves no AirComp design: the round is
+    /// rejected and the global adapter stays as it was.
+    func testRejectedDesignLeavesTheAdapter() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 1)
+        fleet.server.channelOverride = { _, drawn in
+            var h = drawn
+            for n in 0..<h.subcarriers { for i in 0..<h.matrixSize { h.elements[h.offset(subcarrier: n, device: 1) + i] = .zero } }
+            return h
+        }
+        let before = fleet.server.global.flattened()
+        try fleet.startFirmware("a", profile: pi4)
+        try fleet.startFirmware("b", profile: pi5)
+        _ = try fleet.run()
+        XCTAssertEqual(try fleet.metrics().first { $0["round"] == "1" && $0["node"] == "global" }?["status"], "rejected")
+        XCTAssertEqual(fleet.server.global.flattened(), before)
+    }
+
+    /// Symbols that overflow the aggregate (finite on the wire, infinite once scaled) are refused.
+    func testNonFiniteAggregateIsRefused() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("loud", pi5)], aggregation: "ideal", rounds: 1)
+        try fleet.startFirmware("a", profile: pi4)
+        let loud = ScriptedNode("loud", on: fleet.network)
+        fleet.start {
+            try loud.register()
+            let start = try RoundStart(frame: try XCTUnwrap(loud.next(.roundStart)))
+            try loud.report(1, update: start.adapter.map { _ in 1 }, energy: 1e30)  // sets the common scale to ~1e13
+            let order = try Transmit(frame: try XCTUnwrap(loud.next(.transmit)))
+            try loud.transmit(1, update: start.adapter.map { _ in Float(1e38) }, order: Transmit(
+                mode: order.mode, scale: 1, subcarriers: order.subcarriers, streams: order.streams, antennas: order.antennas,
+                precoders: order.precoders, digitalBits: order.digitalBits, sampleFormat: order.sampleFormat))
+            try loud.awaitShutdown()
+        }
+        let before = fleet.server.global.flattened()
+        _ = try fleet.run()
+        XCTAssertEqual(try fleet.metrics().first { $0["round"] == "1" && $0["node"] == "global" }?["status"], "rejected")
+        XCTAssertEqual(fleet.server.global.flattened(), before)
+        XCTAssertTrue(before.allSatisfy(\.isFinite))
+    }
+
+    /// A node that restarts during round 1 (it says hello again and never sees that round's start)
+    /// is not blamed for the round's silence: it stays registered and delivers in round 2.
+    func testNodeThatReRegistersRejoins() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("late", pi5)], aggregation: "ideal",
+                                      rounds: 3, roundTimeoutS: 2)
+        try fleet.startFirmware("a", profile: pi4)
+        let late = ScriptedNode("late", on: fleet.network)
+        fleet.start {
+            try late.register()
+            _ = try XCTUnwrap(late.next(.roundStart))  // round 1: a restart instead of an answer
+            try late.register()
+            try late.serveHonestly()
+        }
+        _ = try fleet.run()
+        let statuses = try fleet.metrics().filter { $0["node"] == "late" }.map { $0["status"]! }
+        XCTAssertEqual(statuses, ["absent", "ok", "ok"])
+        XCTAssertTrue(fleet.server.nodes[1].active)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import HardwareProfiles
+import LanguageModel
+import Logging
+import Wire
+import XCTest
+@testable import EdgeNode
+
+/// The firmware's state machine against a base station played by the test, in memory.
+final class FirmwareTests: XCTestCase {
+    var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    /// A firmware on its own thread, the base station's end, and the firmware's exit when it stops.
+    func boot(vanishAtRound: Int? = nil) throws -> (bs: ServerTransport, model: String, exit: () -> EdgeFirmware.Exit?) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("tiny.gguf").path
+        try TinyModelSpec().write(to: model)
+        let network = InMemoryNetwork()
+        var log = Logger(label: "test.fw")
+        log.logLevel = .warning
+        let firmware = try EdgeFirmware(transport: network.connect("n0"), name: "n0",
+                                        profile: try HardwareProfile.load(repository.appendingPathComponent("hwprofiles/raspberry-pi-4.toml").path),
+                                        modelPath: model, watchdog: Watchdog(timeout: 600, expire: { s, _ in XCTFail("watchdog in \(s)") }),
+                                        bsTimeoutS: 30, realtimeScale: nil, frameSymbols: 8, vanishAtRound: vanishAtRound, log: log)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var exit: EdgeFirmware.Exit?
+        Thread {
+            do { exit = try firmware.run() } catch { XCTFail("firmware: \(error)") }
+            done.signal()
+        }.start()
+        return (network.server(), model, { done.wait(timeout: .now() + 30) == .success ? exit : nil })
+    }
+
+    func next(_ bs: ServerTransport, _ type: FrameType) throws -> Frame {
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while Date() < deadline {
+            guard let (_, data) = try bs.receive() else { continue }
+            let f = try Frame(decoding: data)
+            if f.type == type { return f }
+        }
+        throw FrameError(offset: 0, problem: "no \(type) frame from the firmware within 30 s")
+    }
+
+    let welcome = Welcome(index: 0, devices: 1, seed: 1, data: "fortunes:science", partition: "category", dirichletAlpha: 0.5,
+                          heldOutFraction: 0.1, context: 32, batch: 1, optimizer: "adamw", learningRate: 1e-2, clipNorm: 1, weightDecay: 0)
+
+    /// boot → register → wait → train → wait → modulate → transmit → wait → halted, with the
+    /// frames each state owes the base station; a malformed round start costs only its round.
+    func testOneRoundThroughEveryState() throws {
+        let (bs, model, exit) = try boot()
+        XCTAssertEqual(try Hello(frame: try next(bs, .hello)).name, "n0")
+        try bs.send(welcome.frame(round: 0, node: 0).encoded(), to: "n0")
+        let adapter = LoRAAdapter(config: try LlamaConfig(gguf: try GGUFFile(path: model)), rank: 2, alpha: 4, targets: [.q, .v], seed: 1)
+        let start = RoundStart(rank: 2, alpha: 4, targets: "attn_q,attn_v", localSteps: 2, adapter: adapter.flattened())
+        try bs.send(start.frame(round: 1, node: 0).encoded(), to: "n0")
+        let ready = try UpdateReady(frame: try next(bs, .updateReady))
+        XCTAssertEqual(ready.steps, 2)
+        XCTAssertEqual(ready.reals, adapter.parameterCount)
+        XCTAssertTrue(ready.updateEnergy > 0 && ready.updateEnergy.isFinite && ready.loss.isFinite)
+
+        try bs.send(Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [], digitalBits: 8)
+                        .frame(round: 1, node: 0).encoded(), to: "n0")
+        var symbols = 0, reference = [Float]()
+        while true {
+            let (_, data) = try XCTUnwrap(try bs.receive())
+            let f = try Frame(decoding: data)
+            if f.type == .symbols { symbols += 1 }
+            if f.type == .reference { reference += try UpdateReference(frame: f).values }
+            if f.type == .roundEnd {
+                XCTAssertEqual(try RoundEnd(frame: f).frames, symbols)
+                break
+            }
+        }
+        XCTAssertEqual(reference.count, adapter.parameterCount)
+        XCTAssertEqual(reference.reduce(0) { $0 + Double($1) * Double($1) }, ready.updateEnergy, accuracy: 1e-9 * ready.updateEnergy)
+
+        var broken = start.frame(round: 2, node: 0)
+        broken.payload = broken.payload.prefix(5)
+        try bs.send(broken.encoded(), to: "n0")
+        XCTAssertEqual(try UpdateReady(frame: try next(bs, .updateReady)).steps, 0, "a malformed round start is sat out")
+        try bs.send(Shutdown(reason: "done").frame(round: 2, node: 0).encoded(), to: "n0")
+        XCTAssertEqual(exit(), .shutdown("done"))
+    }
+
+    func testVanishingFirmwareStopsWithoutAWord() throws {
+        let (bs, _, exit) = try boot(vanishAtRound: 1)
+        _ = try next(bs, .hello)
+        try bs.send(welcome.frame(round: 0, node: 0).encoded(), to: "n0")
+        try bs.send(RoundStart(rank: 1, alpha: 1, targets: "attn_q", localSteps: 1, adapter: []).frame(round: 1, node: 0).encoded(), to: "n0")
+        XCTAssertEqual(exit(), .vanished)
+        XCTAssertNil(try bs.receive(), "nothing after vanishing")
+    }
+}
