@@ -24,34 +24,8 @@ final class FleetIntegrationTests: XCTestCase {
             XCTAssertEqual(try runProduct("edgenode", ["tiny-model", "--out", model]).status, 0)
         }
         let port = 20000 + Int(ProcessInfo.processInfo.processIdentifier % 20000) + Int.random(in: 0..<9000)
-        let scenario = """
-            seed = \(seed)
-            [channel]
-            subcarriers = 16
-            rx_antennas = 8
-            profile = "TDL-C"
-            delay_spread_s = 100e-9
-            path_loss = "UMi"
-            min_distance_m = 20.0
-            max_distance_m = 60.0
-            [aircomp]
-            streams = 1
-            [federation]
-            model = "\(model)"
-            data = "fortunes:science,computers,food"
-            rounds = \(rounds)
-            rank = 4
-            local_steps = 3
-            batch = 2
-            ctx = 64
-            learning_rate = 1e-2
-            aggregation = "\(aggregation)"
-            eval_tokens = 1024
-            endpoint = "tcp://127.0.0.1:\(port)"
-            register_timeout_s = 60
-            round_timeout_s = \(roundTimeout)
-            \(profiles.enumerated().map { "[[nodes]]\nname = \"n\($0.offset)\"\nprofile = \"\($0.element)\"" }.joined(separator: "\n"))
-            """
+        let scenario = FleetScenario(seed: seed, model: model, rounds: rounds, aggregation: aggregation, endpoint: "tcp://127.0.0.1:\(port)",
+                                     roundTimeoutS: roundTimeout, nodes: profiles.enumerated().map { ("n\($0.offset)", $0.element) }).toml
         let scenarioPath = dir.appendingPathComponent("\(name).toml").path
         try scenario.write(toFile: scenarioPath, atomically: true, encoding: .utf8)
         let results = dir.appendingPathComponent(name).path

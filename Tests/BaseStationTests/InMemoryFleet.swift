@@ -19,40 +19,14 @@ final class InMemoryFleet {
     private var threads = [Thread]()
     private let finished = DispatchGroup()
 
-    /// A scenario over the generated tiny model with `nodes` (name, profile path); `federation`
-    /// holds extra `[federation]` lines.
+    /// A `FleetScenario` over the generated tiny model with `nodes` (name, profile path).
     init(in directory: URL, nodes: [(name: String, profile: String)], aggregation: String = "aircomp", rounds: Int = 2,
          roundTimeoutS: Double = 30, seed: Int = 3) throws {
         self.directory = directory
         let model = directory.appendingPathComponent("tiny.gguf").path
         if !FileManager.default.fileExists(atPath: model) { try TinyModelSpec().write(to: model) }
-        let toml = """
-            seed = \(seed)
-            [channel]
-            subcarriers = 16
-            rx_antennas = 8
-            profile = "TDL-C"
-            delay_spread_s = 100e-9
-            path_loss = "UMi"
-            min_distance_m = 20.0
-            max_distance_m = 60.0
-            [aircomp]
-            streams = 1
-            [federation]
-            model = "\(model)"
-            data = "fortunes:science,computers,food"
-            rounds = \(rounds)
-            rank = 2
-            local_steps = 2
-            batch = 1
-            ctx = 32
-            learning_rate = 1e-2
-            aggregation = "\(aggregation)"
-            eval_tokens = 256
-            register_timeout_s = 20
-            round_timeout_s = \(roundTimeoutS)
-            \(nodes.map { "[[nodes]]\nname = \"\($0.name)\"\nprofile = \"\($0.profile)\"" }.joined(separator: "\n"))
-            """
+        let toml = FleetScenario(seed: seed, model: model, rounds: rounds, rank: 2, localSteps: 2, batch: 1, ctx: 32, aggregation: aggregation,
+                                 evalTokens: 256, registerTimeoutS: 20, roundTimeoutS: roundTimeoutS, nodes: nodes).toml
         let path = directory.appendingPathComponent("fleet.toml").path
         try toml.write(toFile: path, atomically: true, encoding: .utf8)
         var log = Logger(label: "test.basestation")
