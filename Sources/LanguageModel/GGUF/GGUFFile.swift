@@ -57,67 +57,84 @@ public final class GGUFFile: @unchecked Sendable {
             guard version == 2 || version == 3 else { throw GGUFError(path: path, offset: 4, problem: "GGUF version \(version) is not supported (2 or 3)") }
             let tensorCount = try r.count("tensor count")
             let kvCount = try r.count("metadata count")
-            var meta = [String: GGUFValue](), keys = [String]()
-            for _ in 0..<kvCount {
-                let at = r.offset
-                let key = try r.string()
-                let value = try r.value(type: try r.valueType(key: key), key: key)
-                guard meta[key] == nil else { throw GGUFError(path: path, offset: at, problem: "metadata key '\(key)' appears twice") }
-                meta[key] = value
-                keys.append(key)
-            }
-            metadata = meta
-            metadataKeys = keys
-            let align = meta["general.alignment"]?.int ?? 32
+            (metadata, metadataKeys) = try Self.readMetadata(&r, count: kvCount)
+            let align = metadata["general.alignment"]?.int ?? 32
             guard align > 0, align & (align - 1) == 0 else { throw GGUFError(path: path, offset: nil, problem: "general.alignment = \(align) is not a power of two") }
             alignment = align
-            var infos = [(name: String, dims: [Int], type: TensorType, relative: Int, at: Int)]()
-            for _ in 0..<tensorCount {
-                let at = r.offset
-                let name = try r.string()
-                let nDims = Int(try r.scalar(UInt32.self))
-                guard (1...4).contains(nDims) else { throw GGUFError(path: path, offset: at, problem: "tensor '\(name)' has \(nDims) dimensions (1…4 allowed)") }
-                var dims = [Int]()
-                for _ in 0..<nDims {
-                    let d = try r.scalar(UInt64.self)
-                    guard d > 0, d < (1 << 40) else { throw GGUFError(path: path, offset: at, problem: "tensor '\(name)' has dimension \(d)") }
-                    dims.append(Int(d))
-                }
-                let rawType = try r.scalar(UInt32.self)
-                guard let type = TensorType(rawValue: rawType) else {
-                    throw GGUFError(path: path, offset: at, problem: "tensor '\(name)' has ggml type \(rawType), not one of \(TensorType.allCases.map(\.name).joined(separator: ", "))")
-                }
-                let relative = try r.scalar(UInt64.self)
-                guard relative < UInt64(Int.max / 2) else { throw GGUFError(path: path, offset: at, problem: "tensor '\(name)' has offset \(relative)") }
-                infos.append((name, dims, type, Int(relative), at))
-            }
+            let infos = try Self.readTensorInfos(&r, count: tensorCount)
             dataOffset = (r.offset + align - 1) / align * align
-            var table = [GGUFTensorInfo](), lookup = [String: Int]()
-            for info in infos {
-                var count = 1
-                for d in info.dims {
-                    let (p, o) = count.multipliedReportingOverflow(by: d)
-                    guard !o else { throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)' is too large") }
-                    count = p
-                }
-                guard let bytes = info.type.byteCount(elements: count), info.dims[0] % info.type.blockSize == 0 else {
-                    throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)': row length \(info.dims[0]) is not a multiple of \(info.type.name)'s block of \(info.type.blockSize)")
-                }
-                guard info.relative % align == 0 else { throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)' data offset \(info.relative) is not aligned to \(align)") }
-                let start = dataOffset + info.relative
-                guard start + bytes <= size else {
-                    throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)' needs bytes \(start)..<\(start + bytes) but the file ends at \(size) (truncated?)")
-                }
-                guard lookup[info.name] == nil else { throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)' appears twice") }
-                lookup[info.name] = table.count
-                table.append(GGUFTensorInfo(name: info.name, dims: info.dims, type: info.type, fileOffset: start, byteCount: bytes))
-            }
-            tensors = table
-            index = lookup
+            (tensors, index) = try Self.place(infos, dataOffset: dataOffset, alignment: align, fileSize: size, path: path)
         } catch {
             munmap(UnsafeMutableRawPointer(mutating: base), size)
             throw error
         }
+    }
+
+    /// The metadata key–value pairs, each key once, and the keys in file order.
+    private static func readMetadata(_ r: inout Reader, count: Int) throws -> ([String: GGUFValue], [String]) {
+        var meta = [String: GGUFValue](), keys = [String]()
+        for _ in 0..<count {
+            let at = r.offset
+            let key = try r.string()
+            let value = try r.value(type: try r.valueType(key: key), key: key)
+            guard meta[key] == nil else { throw GGUFError(path: r.path, offset: at, problem: "metadata key '\(key)' appears twice") }
+            meta[key] = value
+            keys.append(key)
+        }
+        return (meta, keys)
+    }
+
+    typealias TensorEntry = (name: String, dims: [Int], type: TensorType, relative: Int, at: Int)
+
+    /// The tensor table as written: name, 1…4 dimensions, type, offset relative to the data section.
+    private static func readTensorInfos(_ r: inout Reader, count: Int) throws -> [TensorEntry] {
+        var infos = [TensorEntry]()
+        for _ in 0..<count {
+            let at = r.offset
+            let name = try r.string()
+            let nDims = Int(try r.scalar(UInt32.self))
+            guard (1...4).contains(nDims) else { throw GGUFError(path: r.path, offset: at, problem: "tensor '\(name)' has \(nDims) dimensions (1…4 allowed)") }
+            var dims = [Int]()
+            for _ in 0..<nDims {
+                let d = try r.scalar(UInt64.self)
+                guard d > 0, d < (1 << 40) else { throw GGUFError(path: r.path, offset: at, problem: "tensor '\(name)' has dimension \(d)") }
+                dims.append(Int(d))
+            }
+            let rawType = try r.scalar(UInt32.self)
+            guard let type = TensorType(rawValue: rawType) else {
+                throw GGUFError(path: r.path, offset: at, problem: "tensor '\(name)' has ggml type \(rawType), not one of \(TensorType.allCases.map(\.name).joined(separator: ", "))")
+            }
+            let relative = try r.scalar(UInt64.self)
+            guard relative < UInt64(Int.max / 2) else { throw GGUFError(path: r.path, offset: at, problem: "tensor '\(name)' has offset \(relative)") }
+            infos.append((name, dims, type, Int(relative), at))
+        }
+        return infos
+    }
+
+    /// Each tensor's bytes checked to be whole blocks, aligned and inside the file, each name once.
+    private static func place(_ infos: [TensorEntry], dataOffset: Int, alignment align: Int, fileSize size: Int,
+                              path: String) throws -> ([GGUFTensorInfo], [String: Int]) {
+        var table = [GGUFTensorInfo](), lookup = [String: Int]()
+        for info in infos {
+            var count = 1
+            for d in info.dims {
+                let (p, o) = count.multipliedReportingOverflow(by: d)
+                guard !o else { throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)' is too large") }
+                count = p
+            }
+            guard let bytes = info.type.byteCount(elements: count), info.dims[0] % info.type.blockSize == 0 else {
+                throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)': row length \(info.dims[0]) is not a multiple of \(info.type.name)'s block of \(info.type.blockSize)")
+            }
+            guard info.relative % align == 0 else { throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)' data offset \(info.relative) is not aligned to \(align)") }
+            let start = dataOffset + info.relative
+            guard start + bytes <= size else {
+                throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)' needs bytes \(start)..<\(start + bytes) but the file ends at \(size) (truncated?)")
+            }
+            guard lookup[info.name] == nil else { throw GGUFError(path: path, offset: info.at, problem: "tensor '\(info.name)' appears twice") }
+            lookup[info.name] = table.count
+            table.append(GGUFTensorInfo(name: info.name, dims: info.dims, type: info.type, fileOffset: start, byteCount: bytes))
+        }
+        return (table, lookup)
     }
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
