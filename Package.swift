@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "Randomness", targets: ["Randomness"]),
+        .library(name: "Configuration", targets: ["Configuration"]),
+        .library(name: "NumpyIO", targets: ["NumpyIO"]),
         .library(name: "Radio", targets: ["Radio"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "HardwareProfiles", targets: ["HardwareProfiles"]),
@@ -21,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
+    // Each target declares exactly the modules its files import (and nothing else), so the
+    // graph below is the module map of docs/architecture.md.
     targets: [
         // Debian's OpenBLAS (cblas) and LAPACKE, found through pkg-config.
         .systemLibrary(
@@ -35,50 +39,66 @@ let package = Package(
             dependencies: ["COpenBLAS", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
         .target(name: "Randomness", exclude: ["README.md"]),
+        .target(name: "Configuration", exclude: ["README.md"]),
+        .target(name: "NumpyIO", dependencies: [.product(name: "Numerics", package: "swift-numerics")], exclude: ["README.md"]),
         .target(
             name: "CommandLineSupport",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]),
         .target(
             name: "Radio",
-            dependencies: ["LinearAlgebra", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: [
+                "Configuration", "LinearAlgebra", "NumpyIO", "Randomness",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ],
             exclude: ["README.md"]),
         .target(name: "Wire", dependencies: ["CZeroMQ"], exclude: ["README.md"]),
         .target(
             name: "LanguageModel",
-            dependencies: ["LinearAlgebra", "COpenBLAS", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: ["COpenBLAS", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
         .target(
             name: "HardwareProfiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),
         .executableTarget(
             name: "EdgeNode",
             dependencies: [
-                "Radio", "LinearAlgebra", "Wire", "LanguageModel", "HardwareProfiles", "CommandLineSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "COpenBLAS", "CommandLineSupport", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "Radio", "Randomness", "Wire",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),
         .executableTarget(
             name: "BaseStation",
             dependencies: [
-                "Radio", "LinearAlgebra", "Wire", "HardwareProfiles", "LanguageModel", "CommandLineSupport",
+                "CommandLineSupport", "Configuration", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "NumpyIO", "Radio", "Randomness", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Numerics", package: "swift-numerics"),
             ],
             exclude: ["README.md"]),
-        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
-        .testTarget(name: "RadioTests", dependencies: ["Radio", "LinearAlgebra"], exclude: ["Fixtures"]),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", .product(name: "Numerics", package: "swift-numerics")]),
+        .testTarget(name: "RandomnessTests", dependencies: ["Randomness"], exclude: ["Reference"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .testTarget(
+            name: "NumpyIOTests", dependencies: ["NumpyIO", .product(name: "Numerics", package: "swift-numerics")], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "RadioTests",
+            dependencies: ["Radio", "Configuration", "LinearAlgebra", "NumpyIO", "Randomness", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "HardwareProfilesTests", dependencies: ["HardwareProfiles"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Radio"], exclude: ["Fixtures"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "NumpyIO", "Randomness"], exclude: ["Fixtures"]),
+        // BaseStation and EdgeNode: the tests run the built `basestation` and `edgenode` (ProcessRunner.swift) and,
+        // in memory, the base station's rounds against the real firmware (InMemoryFleet.swift).
         .testTarget(
             name: "BaseStationTests",
-            dependencies: ["BaseStation", "EdgeNode", "Radio", "Wire", "LanguageModel", "HardwareProfiles", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "BaseStation", "EdgeNode", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "NumpyIO", "Radio", "Wire",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Numerics", package: "swift-numerics"),
+            ]),
         .testTarget(
             name: "EdgeNodeTests",
-            dependencies: ["EdgeNode", "Wire", "LanguageModel", "HardwareProfiles", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["EdgeNode", "HardwareProfiles", "LanguageModel", "Wire", .product(name: "Logging", package: "swift-log")]),
     ],
     // Swift 5 mode: the hot loops hand raw buffer pointers to worker threads, which Swift 6's
     // strict sendability checking cannot see are disjoint.

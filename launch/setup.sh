@@ -18,7 +18,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The default model (DESIGN.md §4): used by the tests that are about it and by the fleet.
+# The default model (docs/architecture.md#the-learning-path): used by the tests that are about it and by the fleet.
 launch/fetch-model.sh
 
 mode=${1:-debug}

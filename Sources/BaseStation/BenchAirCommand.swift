@@ -5,6 +5,7 @@ import Foundation
 import LinearAlgebra
 import Numerics
 import Radio
+import Randomness
 
 /// `basestation bench-air`: throughput of the over-the-air sum (Σ_k H_k x_k + noise) plus receive
 /// combining, beside this machine's own cgemm rate measured in the same run.

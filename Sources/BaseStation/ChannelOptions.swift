@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Radio
 
 /// Where a command's channel comes from: a scenario file, overridden by flags.

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineSupport
 import Foundation
 import Radio
+import Randomness
 
 /// `basestation demo`: the radio demonstration. Draws the scenario's channels, sends random
 /// updates over the air round by round, and compares the measured aggregation MSE with σ²·L/η.

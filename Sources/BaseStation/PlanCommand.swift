@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import Configuration
 import Dispatch
 import Foundation
 import HardwareProfiles
@@ -11,7 +12,7 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Choose the LoRA rank and beamformers minimising the optimality gap G(r, A) (docs/optimality-gap.md).")
 
-    @Option(help: "Scenario TOML with [channel], [aircomp] and [plan] tables.") var scenario: String
+    @Option(help: "Scenario TOML: [channel], [aircomp], [plan], and the devices as [plan] profiles or a fleet's [[nodes]].") var scenario: String
     @Option(help: "Use these channels (.npy, (N_sc, K, N_r, N_t)) instead of drawing the scenario's.") var channels: String?
     @Flag(help: "Also evaluate every rank with its own beamformers (brute force), for comparison.") var bruteForce = false
     @Flag(help: "Print JSON.") var json = false
@@ -21,25 +22,20 @@ struct PlanCommand: ParsableCommand {
         try failing {
             let log = logging.logger("basestation.plan")
             let s = try Scenario.load(scenario)
-            let h: ChannelTensor
-            if let path = channels { h = try ChannelTensor.load(npy: path) } else {
-                h = try ChannelModel(configuration: s.channel, seed: s.seed).frequencyResponse()
-            }
-            let profiles: [HardwareProfile]
-            do { profiles = try s.plan.loadProfiles(devices: h.devices, scenarioPath: scenario) } catch let e as ConfigurationError {
+            let devices: PlanDevices
+            do { devices = try PlanDevices(scenario: s, scenarioPath: scenario, channelsPath: channels) } catch let e as ConfigurationError {
                 throw ScenarioError(file: scenario, key: e.key, problem: e.problem)
             }
+            let h = devices.channels, profiles = devices.profiles
             let noise = s.noisePowerW
-            let gap = try OptimalityGap(
-                constants: s.plan.constants, spectrum: try s.plan.spectrum(),
+            let gap = try makeOptimalityGap(
+                scenario: s, profiles: profiles,
                 adapter: AdapterShape(matrices: s.plan.adapted.map { (dIn: $0[0], dOut: $0[1]) }, layers: s.plan.layers),
-                uplink: UplinkBudget(peakPowerW: profiles.map(\.txPowerW), energyPerRoundJ: profiles.map(\.txEnergyPerRoundJ),
-                                     symbolDurationS: s.plan.symbolDurationS, noisePowerW: noise),
-                streams: s.aircomp.streams, subcarriers: h.subcarriers, weights: Array(repeating: 1 / Double(h.devices), count: h.devices))
+                subcarriers: h.subcarriers, weights: Array(repeating: 1 / Double(h.devices), count: h.devices))
             let load = TrainingLoad(baseParameters: s.plan.baseParameters, baseBytes: s.plan.baseBytes, activationBytes: s.plan.activationBytes,
                                     localSteps: s.plan.localSteps, tokensPerStep: s.plan.tokensPerStep)
-            let budgets = zip(0..., profiles).map { k, p in
-                DeviceComputeBudget(name: "\(k):\(p.name)", ramBytes: p.ramBytes, flopBudgetPerRound: p.flopBudgetPerRound, airtimeBudgetS: p.airtimeBudgetS)
+            let budgets = zip(devices.names, profiles).map { name, p in
+                DeviceComputeBudget(name: name, ramBytes: p.ramBytes, flopBudgetPerRound: p.flopBudgetPerRound, airtimeBudgetS: p.airtimeBudgetS)
             }
             let start = DispatchTime.now().uptimeNanoseconds
             let bound = try RankPlanner.upperBound(ceiling: s.plan.rankCeiling, devices: budgets, load: load, gap: gap)

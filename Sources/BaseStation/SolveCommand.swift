@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import LinearAlgebra
 import Numerics
+import NumpyIO
 import Radio
 
 /// `basestation solve`: receive beamformers for given channels, with the objective, MSE and cost.

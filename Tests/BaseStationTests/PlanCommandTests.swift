@@ -71,4 +71,71 @@ final class PlanCommandTests: XCTestCase {
         XCTAssertEqual(b.status, 1)
         XCTAssertTrue(b.stderr.contains("plan.step_size"), b.stderr)
     }
+
+    // MARK: - Fleet scenarios: the devices are the [[nodes]]
+
+    /// The reference fleet scenario plans for its four nodes with their own profiles (resolved
+    /// against the scenario's folder, as `serve` resolves them) and reports a rank.
+    func testPlanAcceptsTheDefaultFleetScenario() throws {
+        let path = repository.appendingPathComponent("launch/scenarios/default.toml").path
+        let r = try runProduct("basestation", ["plan", "--scenario", path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try r.json()
+        let rank = try XCTUnwrap(json["rank"] as? Int)
+        XCTAssertTrue((1...64).contains(rank), "\(rank)")
+        XCTAssertEqual(json["upper_bound"] as? Int, rank)
+        XCTAssertEqual((json["device_power_w"] as? [Double])?.count, 4, "one device per node")
+        // Every binding constraint is named after a node of the scenario.
+        let binding = try XCTUnwrap(json["binding"] as? String)
+        XCTAssertTrue(binding == "none" || ["pi4", "pi5", "jetson", "phone"].contains { binding.contains("device \($0)") }, binding)
+    }
+
+    /// A small fleet scenario, one node per profile name, whose `[channel]` says 2 devices with 4
+    /// transmit antennas: the nodes must override both.
+    func fleet(_ profiles: [String], streams: Int = 1, extra: String = "") -> String {
+        let nodes = zip(0..., profiles).map { k, p in
+            "[[nodes]]\nname = \"n\(k)\"\nprofile = \"\(repository.appendingPathComponent("hwprofiles/\(p).toml").path)\"\n"
+        }
+        return """
+            seed = 5
+            [channel]
+            subcarriers = 8
+            rx_antennas = 4
+            tx_antennas = 4
+            devices = 2
+            path_loss = "none"
+            [aircomp]
+            streams = \(streams)
+            [plan]
+            r_max = 8
+            layers = 2
+            adapted = [[64, 64], [64, 16]]
+            base_parameters = 100000
+            base_bytes = 1.0e6
+            activation_bytes = 1.0e6
+            pilot_count = 16
+            \(extra)
+
+            """ + nodes.joined(separator: "\n")
+    }
+
+    func testFleetScenarioTakesOneDevicePerNode() throws {
+        let path = try write(fleet(["raspberry-pi-4", "raspberry-pi-5", "esp32-s3"]))
+        let r = try runProduct("basestation", ["plan", "--scenario", path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try r.json()
+        XCTAssertTrue((1...8).contains(try XCTUnwrap(json["rank"] as? Int)))
+        XCTAssertEqual((json["device_power_w"] as? [Double])?.count, 3)
+        // The ESP32-S3 has one antenna: two streams cannot be sent, as serve refuses too.
+        let two = try write(fleet(["raspberry-pi-4", "esp32-s3"], streams: 2))
+        let t = try runProduct("basestation", ["plan", "--scenario", two])
+        XCTAssertEqual(t.status, 1)
+        XCTAssertTrue(t.stderr.contains("aircomp.streams"), t.stderr)
+        // Profiles come from the nodes alone: a [plan] profiles list beside them is refused.
+        let pi4 = repository.appendingPathComponent("hwprofiles/raspberry-pi-4.toml").path
+        let both = try write(fleet(["raspberry-pi-4"], extra: "profiles = [\"\(pi4)\"]"))
+        let b = try runProduct("basestation", ["plan", "--scenario", both])
+        XCTAssertEqual(b.status, 1)
+        XCTAssertTrue(b.stderr.contains("plan.profiles"), b.stderr)
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import LinearAlgebra
 import Numerics
+import NumpyIO
 import Radio
 import XCTest
 

@@ -1,5 +1,5 @@
 import Foundation
-import Radio
+import NumpyIO
 import XCTest
 @testable import LanguageModel
 

@@ -1,5 +1,6 @@
 import LinearAlgebra
 import Numerics
+import Randomness
 @testable import Radio
 
 /// i.i.d. Rayleigh channels CN(0, gain) with the project's PRNG.

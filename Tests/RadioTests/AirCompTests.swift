@@ -1,5 +1,6 @@
 import LinearAlgebra
 import Numerics
+import Randomness
 import XCTest
 @testable import Radio
 

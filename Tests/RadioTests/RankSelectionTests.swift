@@ -1,3 +1,4 @@
+import Configuration
 import LinearAlgebra
 import Numerics
 import XCTest

@@ -10,14 +10,11 @@ extension FederationServer {
     func planRank(channels: ChannelTensor) throws -> (rank: Int, binding: String, gap: Double) {
         let s = scenario, f = settings, c = model.config
         let targets = global.targets
-        let noise = s.noisePowerW
         let profiles = nodes.map(\.profile)
-        let gap = try OptimalityGap(
-            constants: s.plan.constants, spectrum: try s.plan.spectrum(),
+        let gap = try makeOptimalityGap(
+            scenario: s, profiles: profiles,
             adapter: AdapterShape(matrices: targets.map { $0.shape(c) }, layers: c.layers),
-            uplink: UplinkBudget(peakPowerW: profiles.map(\.txPowerW), energyPerRoundJ: profiles.map(\.txEnergyPerRoundJ),
-                                 symbolDurationS: s.plan.symbolDurationS, noisePowerW: noise),
-            streams: s.aircomp.streams, subcarriers: channels.subcarriers,
+            subcarriers: channels.subcarriers,
             weights: shardSizes.map { Double($0) / Double(shardSizes.reduce(0, +)) })
         let file = model.file
         let activation = try TrainingMemoryPlan(gguf: file, rank: 1, targets: targets, optimizer: .adamw, context: f.ctx, mode: .streamed, runtimeBytes: 0)

@@ -1,7 +1,7 @@
 import Foundation
 import Randomness
 
-/// Held-out split and non-IID partition of documents over K devices (DESIGN.md §4).
+/// Held-out split and non-IID partition of documents over K devices (docs/architecture.md#the-learning-path).
 public enum DataPartition {
     /// A seeded permutation per category; the last `fraction` of each category is held out, so the
     /// held-out set covers every category and is never trained on.

@@ -18,7 +18,7 @@ public struct DataSourceError: Error, Equatable, CustomStringConvertible {
     public var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(problem)" }
 }
 
-/// Where documents come from (DESIGN.md §4 "Data").
+/// Where documents come from (docs/architecture.md#the-learning-path, stage "data").
 ///
 /// - `fortunes:CAT[,CAT…]` (or `fortunes:all`): Debian's fortune files, one document per quote
 ///   (quotes are separated by lines holding only `%`), category = file name.

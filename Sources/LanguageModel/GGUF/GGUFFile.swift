@@ -15,7 +15,7 @@ public struct GGUFTensorInfo: Equatable, Sendable {
     public var elementCount: Int { dims.reduce(1, *) }
 }
 
-/// A GGUF v2/v3 file, memory-mapped read-only (DESIGN.md §4). Metadata and the tensor table are
+/// A GGUF v2/v3 file, memory-mapped read-only (docs/architecture.md#the-learning-path). Metadata and the tensor table are
 /// parsed and validated up front; tensor data stays in the mapping until read.
 ///
 /// Layout: "GGUF", u32 version, u64 tensor count, u64 metadata count, metadata (key string, u32

@@ -17,8 +17,10 @@
 ///     u    [T][ff]     up projection h2·Wuᵀ
 ///     m    [T][ff]     SiLU(g)⊙u                       (input of Wd)
 ///
-/// At T = 256 on SmolLM2 that is ≈ 11 MB per layer in Float; the cached mode keeps one per
-/// layer, the streamed mode keeps only each layer's `x` and recomputes the rest in backward.
+/// At T = 256 on SmolLM2 that is ≈ 11 MB per layer in Float. The cached mode keeps one per layer
+/// (`ActivationPolicy.keepAll`); the streamed mode keeps each layer's `x` and recomputes the rest
+/// just before that layer's backward, except for the last `ActivationPolicy.keptLayers` layers,
+/// whose activations it keeps whole when the memory budget allows (`TrainingMemoryPlan.filling`).
 struct LayerActivations<S: LlamaScalar> {
     let tokens: Int
     let recordsAllHeads: Bool

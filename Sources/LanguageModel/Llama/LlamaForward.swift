@@ -4,7 +4,8 @@
 /// The layer is `LayerPass`; the head and loss `OutputHead`. The public entry points carry
 /// `@_specialize` for Float and Double: callers in other modules would otherwise run the generic
 /// kernels unspecialised (through value witnesses, ~4× slower). Adapted projections add
-/// (α/r)(in·Aᵀ)Bᵀ. Every matrix product is one gemm, counted by `meter` when given.
+/// (α/r)(in·Aᵀ)Bᵀ. Every matrix product is one gemm; `meter`, when given, counts every product
+/// and every elementwise kernel (`FlopMeter`).
 public struct LlamaForward<S: LlamaScalar> {
     public let weights: LlamaWeights<S>
     /// LoRA pairs per layer (empty: no adapter) and their scale α/r.

@@ -38,13 +38,19 @@ extension Double: LlamaScalar {
     public static func array(_ floats: [Float]) -> [Double] { floats.map(Double.init) }
 }
 
-/// Counts the floating-point operations a pass runs: every matrix product (2·m·n·k) and every
-/// elementwise kernel (its per-element operation count, written beside each call; exp counts as
-/// one), so callers can report achieved GFLOP/s and the edge firmware can meter its budget.
+/// Counts floating-point operations: every matrix product of a pass (2·m·n·k), every elementwise
+/// kernel (its per-element operation count, written beside each call; exp counts as one) and, in
+/// training, `LoRAFineTuner.step`'s gradient accumulation, clipping norm and optimiser update (per
+/// parameter: 2 per window, 2, and 12 for AdamW or 4 for SGD). Callers report achieved GFLOP/s
+/// with it and the edge firmware meters its per-round FLOP budget.
 public final class FlopMeter: @unchecked Sendable {
+    /// FLOPs counted since creation or the last `reset()`.
     public private(set) var flops: Double = 0
+    /// A meter at zero.
     public init() {}
+    /// Counts `n` more FLOPs.
     @inline(__always) public func add(_ n: Double) { flops += n }
+    /// Back to zero.
     public func reset() { flops = 0 }
 }
 

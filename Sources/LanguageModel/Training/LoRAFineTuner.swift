@@ -37,7 +37,8 @@ public struct TrainingStepRecord: Sendable, Equatable {
     public var learningRate: Float
     public var tokens: Int
     public var seconds: Double
-    /// Matrix-product FLOPs of the step.
+    /// FLOPs of the step: the passes' matrix products and elementwise kernels, then the gradient
+    /// accumulation, clipping norm and optimiser update (`FlopMeter`).
     public var flops: Double
 }
 
@@ -54,6 +55,7 @@ public final class LoRAFineTuner {
     public let totalSteps: Int
     /// What the gradient pass keeps or recomputes (the memory plan's choice).
     public let activations: ActivationPolicy
+    /// Counts every step's FLOPs (passes and optimiser); the edge firmware reads it against its budget.
     public let meter: FlopMeter
     public private(set) var history: [TrainingStepRecord] = []
 

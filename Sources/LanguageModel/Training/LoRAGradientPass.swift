@@ -1,14 +1,16 @@
 /// The training pass: loss and LoRA gradients of one window.
 ///
 /// Loss L = mean over the T−1 scored positions of −log p(tokens[t+1] | tokens[...t]), the same
-/// scoring as perplexity. Forward runs every layer keeping its `LayerActivations`; backward walks
-/// the layers in reverse with `LayerPass.backward`. An `ActivationPolicy` that recomputes keeps
-/// only each layer's input x (T·d per layer) and recomputes the layer's activations just before
-/// its backward — one more forward's work for T·d·layers instead of ≈11 MB·layers at T = 256 —
-/// except for the last layers and the logits it says to keep.
+/// scoring as perplexity. Forward runs every layer and keeps what the `ActivationPolicy` says:
+/// each layer's whole `LayerActivations`, or (`recompute`) only its input x (T·d), recomputing
+/// the rest just before the layer's backward — one more forward's work for T·d per layer instead
+/// of ≈ 11 MB per layer at T = 256 — except for the last `keptLayers` layers, which stay whole.
+/// The head keeps its logits [T][V] for backward, or recomputes them chunk by chunk
+/// (`keepLogits`). Backward walks the layers in reverse with `LayerPass.backward`.
 public struct LoRAGradients<S: LlamaScalar> {
     /// Mean negative log-likelihood per scored token (nats).
     public var loss: Double
+    /// Positions with a target (T − 1): the loss's denominator and the fine-tuner's batch weight.
     public var scoredTokens: Int
     /// ∂L/∂A and ∂L/∂B, the adapter's layout.
     public var gradients: [[LoRATarget: LoRAPair<S>]]
@@ -19,10 +21,12 @@ public struct ActivationPolicy: Sendable, Equatable {
     /// Recompute a layer's activations in backward from its input (kept, T·d), except for the
     /// last `keptLayers` layers, whose activations are kept.
     public var recompute: Bool
+    /// How many of the last layers keep their whole activations when `recompute` is set.
     public var keptLayers: Int
     /// Keep the logits of every vocabulary chunk ([T][V]) instead of recomputing them in backward.
     public var keepLogits: Bool
 
+    /// A policy; `keptLayers` matters only with `recompute`.
     public init(recompute: Bool, keptLayers: Int = 0, keepLogits: Bool) {
         self.recompute = recompute
         self.keptLayers = keptLayers

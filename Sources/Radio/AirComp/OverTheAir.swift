@@ -1,6 +1,7 @@
 import Dispatch
 import LinearAlgebra
 import Numerics
+import Randomness
 
 /// The over-the-air stages after mapping: precoding at each device, the channel's superposition
 /// with thermal noise, and receive combining at the BS.

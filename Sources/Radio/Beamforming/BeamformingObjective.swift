@@ -1,7 +1,7 @@
 import LinearAlgebra
 import Numerics
 
-/// The receive-beamforming problem of one subcarrier (DESIGN.md §3):
+/// The receive-beamforming problem of one subcarrier (docs/architecture.md#receive-beamforming):
 ///
 ///   minimise over A ∈ C^{N_r×L}, Aᴴ A = I:   f(A) = max_k f_k(A),
 ///   f_k(A) = c_k · tr((Aᴴ G_k A)⁻¹),  G_k = H_k H_kᴴ,  c_k = w_k² / P_{k,n},

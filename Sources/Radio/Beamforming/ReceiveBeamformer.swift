@@ -1,6 +1,7 @@
 import Dispatch
 import LinearAlgebra
 import Numerics
+import Randomness
 
 /// Receive beamformers A[n] (N_r × L, orthonormal columns) for every subcarrier.
 ///

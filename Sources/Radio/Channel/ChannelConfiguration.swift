@@ -1,4 +1,4 @@
-import Foundation
+import Configuration
 
 /// Everything that defines a drawn MIMO-OFDM uplink channel (the `[channel]` table of a scenario).
 ///
@@ -112,20 +112,6 @@ public struct ChannelConfiguration: Equatable, Sendable {
     }
 }
 
-/// A configuration key that is unknown or whose value is out of range. (A value of the wrong
-/// type surfaces as the decoder's own `DecodingError`, which carries the coding path.)
-public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
-    /// The key: relative to its table from `validate()` (e.g. `devices`), the full dotted path for
-    /// unknown keys (e.g. `channel.bogus`); scenario loaders prefix the table name.
-    public var key: String
-    public var problem: String
-    public init(key: String, problem: String) {
-        self.key = key
-        self.problem = problem
-    }
-    public var description: String { "\(key): \(problem)" }
-}
-
 extension ChannelConfiguration: Codable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -184,78 +170,4 @@ extension ChannelConfiguration: Codable {
         try c.encode(roundIntervalS, forKey: .roundIntervalS)
         try c.encode(csiNMSE, forKey: .csiNMSE)
     }
-}
-
-/// A coding key that matches any string, to list what a table really holds.
-struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-/// Throws for the first key in the decoder's table that is not in `known`.
-public func rejectUnknownKeys(_ decoder: Decoder, known: [String]) throws {
-    let all = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
-    let path = decoder.codingPath.map(\.stringValue).joined(separator: ".")
-    for key in all.sorted() where !known.contains(key) {
-        let full = path.isEmpty ? key : "\(path).\(key)"
-        throw ConfigurationError(key: full, problem: "unknown key (known: \(known.joined(separator: ", ")))")
-    }
-}
-
-/// Thermal noise.
-public enum ThermalNoise {
-    /// Boltzmann's constant, J/K.
-    public static let boltzmann = 1.380649e-23
-    /// Noise power k·T·B·NF in watts.
-    public static func power(bandwidthHz: Double, noiseFigureDB: Double, temperatureK: Double = 290) -> Double {
-        boltzmann * temperatureK * bandwidthHz * pow(10, noiseFigureDB / 10)
-    }
-}
-
-/// dBm ↔ watts.
-public enum PowerUnits {
-    public static func watts(dBm: Double) -> Double { pow(10, (dBm - 30) / 10) }
-    public static func dBm(watts: Double) -> Double { 10 * log10(watts) + 30 }
-}
-
-extension KeyedDecodingContainer {
-    /// A real number that may be written as an integer (TOML's `5` for `5.0`).
-    public func decodeNumberIfPresent(forKey key: Key) throws -> Double? {
-        guard contains(key) else { return nil }
-        if let d = try? decode(Double.self, forKey: key) { return d }
-        if let i = try? decode(Int.self, forKey: key) { return Double(i) }
-        return try decode(Double.self, forKey: key)  // rethrows the type mismatch with its coding path
-    }
-
-    /// A list of reals that may be written as integers.
-    public func decodeNumbersIfPresent(forKey key: Key) throws -> [Double]? {
-        guard contains(key) else { return nil }
-        if let d = try? decode([Double].self, forKey: key) { return d }
-        if let i = try? decode([Int].self, forKey: key) { return i.map(Double.init) }
-        return try decode([Double].self, forKey: key)
-    }
-
-    /// Overwrites `value` with the key's value when the key is present (settings with defaults).
-    public func update<T: Decodable>(_ value: inout T, forKey key: Key) throws { value = try decodeIfPresent(T.self, forKey: key) ?? value }
-
-    /// `update` for a real that may be written as an integer.
-    public func update(_ value: inout Double, forKey key: Key) throws { value = try decodeNumberIfPresent(forKey: key) ?? value }
-
-    /// Overwrites `value` with one of a closed set of `choices` named by the key's string, when
-    /// the key is present; any other name is a `ConfigurationError` for `path` (the key as the
-    /// file spells it, e.g. `federation.aggregation`) listing the names known.
-    public func updateChoice<T>(_ value: inout T, forKey key: Key, path: String, choices: [(name: String, value: T)]) throws {
-        guard let name = try decodeIfPresent(String.self, forKey: key) else { return }
-        guard let match = choices.first(where: { $0.name == name }) else {
-            throw ConfigurationError(key: path, problem: "must be \(choices.map(\.name).joined(separator: ", ")); got '\(name)'")
-        }
-        value = match.value
-    }
-}
-
-extension CaseIterable where Self: RawRepresentable, Self.RawValue == String {
-    /// Every case with its name, for `updateChoice`.
-    public static var choices: [(name: String, value: Self)] { allCases.map { ($0.rawValue, $0) } }
 }

@@ -1,4 +1,5 @@
 import Numerics
+import Randomness
 
 extension ChannelTensor {
     /// The BS's imperfect estimate Ĥ = H + E.

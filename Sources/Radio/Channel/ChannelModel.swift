@@ -1,6 +1,7 @@
 import Numerics
 import Foundation
 import LinearAlgebra
+import Randomness
 
 /// A seeded MIMO-OFDM uplink channel that evolves from round to round.
 ///

@@ -1,6 +1,7 @@
 import Numerics
 import Foundation
 import LinearAlgebra
+import Randomness
 
 /// The specular (LOS) path of one device's first tap under TDL-D/E: e^{jφ_k(r)} · a_r a_tᴴ,
 /// N_r×N_t with unit-modulus entries (the caller applies √p_0 and √β_k).

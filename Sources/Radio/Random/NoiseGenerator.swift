@@ -1,3 +1,4 @@
+import Randomness
 /// Gaussian noise in bulk: 64 lanes of xoshiro128+ and the Box–Muller transform, written as plain
 /// loops over lanes that the compiler vectorises.
 ///

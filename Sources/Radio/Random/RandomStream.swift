@@ -1,5 +1,3 @@
-@_exported import Randomness
-
 /// Labels of the PRNG substreams, so no two purposes share one by accident.
 public enum RandomStream: UInt64, Sendable {
     case channelTaps = 1

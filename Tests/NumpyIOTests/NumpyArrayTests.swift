@@ -1,10 +1,11 @@
 import Foundation
 import Numerics
 import XCTest
-@testable import Radio
+import NumpyIO
 
 /// `.npy` reading and writing against files NumPy itself wrote (Fixtures/, made by
-/// Fixtures/make_fixtures.py with NumPy 2.4) and against hand-built malformed files.
+/// Fixtures/make_fixtures.py with NumPy 2.4) and against hand-built malformed files. (The
+/// channel tensor's (N_sc, K, N_r, N_t) mapping is tested in RadioTests/ChannelTensorNumpyTests.)
 final class NumpyArrayTests: XCTestCase {
     private var directory: URL!
 
@@ -34,11 +35,11 @@ final class NumpyArrayTests: XCTestCase {
         Complex(Float(n * 1000 + k * 100 + r * 10 + t), Float(t - r) - 0.5 * Float(n))
     }
 
-    /// The fixture's tensor, built element by element through the subscript.
-    private func fixtureTensor() -> ChannelTensor {
-        var t = ChannelTensor(subcarriers: 3, devices: 2, receiveAntennas: 4, transmitAntennas: 2)
-        for n in 0..<3 { for k in 0..<2 { for r in 0..<4 { for x in 0..<2 { t[n, k, r, x] = fixtureValue(n, k, r, x) } } } }
-        return t
+    /// The channel fixtures' array: shape (3, 2, 4, 2), values in C order.
+    private func fixtureArray() -> NumpyArray {
+        var values = [Complex<Float>]()
+        for n in 0..<3 { for k in 0..<2 { for r in 0..<4 { for t in 0..<2 { values.append(fixtureValue(n, k, r, t)) } } } }
+        return NumpyArray(shape: [3, 2, 4, 2], complex: values)
     }
 
     /// Little-endian bytes of complex64 values, built from bit patterns (not from memory layout).
@@ -69,36 +70,14 @@ final class NumpyArrayTests: XCTestCase {
         }
     }
 
-    // MARK: - Layout and round trip
+    // MARK: - Round trip
 
-    /// The documented storage order ((n·K + k)·N_t + t)·N_r + r, and C order in the .npy array.
-    func testTensorLayoutAndCOrderExport() {
-        let (N, K, R, T) = (3, 2, 4, 2)
-        var tensor = ChannelTensor(subcarriers: N, devices: K, receiveAntennas: R, transmitAntennas: T)
-        for n in 0..<N { for k in 0..<K { for r in 0..<R { for t in 0..<T {
-            tensor.elements[((n * K + k) * T + t) * R + r] = fixtureValue(n, k, r, t)
-        } } } }
-        XCTAssertEqual(tensor[2, 1, 3, 0], fixtureValue(2, 1, 3, 0))
-        let array = tensor.numpyArray()
-        XCTAssertEqual(array.shape, [N, K, R, T])
-        XCTAssertEqual(array.dtype, .complex64)
-        for n in 0..<N { for k in 0..<K { for r in 0..<R { for t in 0..<T {
-            XCTAssertEqual(array.complexValues[((n * K + k) * R + r) * T + t], fixtureValue(n, k, r, t))
-        } } } }
-    }
-
-    func testSaveThenLoadIsIdentity() throws {
+    func testComplexRoundTrip() throws {
         // Distinct value at every index, awkward sizes so a swapped axis cannot go unnoticed.
-        let (N, K, R, T) = (5, 3, 4, 2)
-        var tensor = ChannelTensor(subcarriers: N, devices: K, receiveAntennas: R, transmitAntennas: T)
-        for i in tensor.elements.indices { tensor.elements[i] = Complex(Float(i) * 0.25 - 3, -Float(i * i) / 7) }
+        let a = NumpyArray(shape: [5, 3, 4, 2], complex: (0..<120).map { Complex(Float($0) * 0.25 - 3, -Float($0 * $0) / 7) })
         let path = temp("round.npy")
-        try tensor.save(npy: path)
-        let loaded = try ChannelTensor.load(npy: path)
-        XCTAssertEqual(loaded, tensor)
-        // And through the generic reader.
-        let array = try NumpyArray.read(path: path)
-        XCTAssertEqual(array, tensor.numpyArray())
+        try a.write(to: path)
+        XCTAssertEqual(try NumpyArray.read(path: path), a)
     }
 
     func testRealRoundTrip() throws {
@@ -111,28 +90,24 @@ final class NumpyArrayTests: XCTestCase {
     // MARK: - NumPy-written fixtures
 
     func testLoadsNumpyFixture() throws {
-        let tensor = try ChannelTensor.load(npy: fixture("channels_3x2x4x2.npy"))
-        XCTAssertEqual(tensor.subcarriers, 3)
-        XCTAssertEqual(tensor.devices, 2)
-        XCTAssertEqual(tensor.receiveAntennas, 4)
-        XCTAssertEqual(tensor.transmitAntennas, 2)
-        XCTAssertEqual(tensor[0, 0, 0, 0], Complex(0, 0))
-        XCTAssertEqual(tensor[2, 1, 3, 0], Complex(2130, -4))
-        XCTAssertEqual(tensor[1, 0, 2, 1], Complex(1021, -1.5))
-        for n in 0..<3 { for k in 0..<2 { for r in 0..<4 { for t in 0..<2 {
-            XCTAssertEqual(tensor[n, k, r, t], fixtureValue(n, k, r, t), "[\(n), \(k), \(r), \(t)]")
-        } } } }
+        let array = try NumpyArray.read(path: fixture("channels_3x2x4x2.npy"))
+        XCTAssertEqual(array.shape, [3, 2, 4, 2])
+        XCTAssertEqual(array.dtype, .complex64)
+        XCTAssertEqual(array.complexValues.first, Complex(0, 0))
+        XCTAssertEqual(array.complexValues[((2 * 2 + 1) * 4 + 3) * 2 + 0], Complex(2130, -4))
+        XCTAssertEqual(array.complexValues[((1 * 2 + 0) * 4 + 2) * 2 + 1], Complex(1021, -1.5))
+        XCTAssertEqual(array, fixtureArray())
     }
 
     /// Our writer produces exactly NumPy's bytes (same header text, padding and data).
     func testEncodedBytesEqualNumpy() throws {
-        let ours = fixtureTensor().numpyArray().encoded()
+        let ours = fixtureArray().encoded()
         let numpy = try fixtureBytes("channels_3x2x4x2.npy")
         XCTAssertEqual(ours.count, numpy.count)
         XCTAssertEqual(Array(ours), Array(numpy))
         // And the file written to disk is the same.
         let path = temp("ours.npy")
-        try fixtureTensor().save(npy: path)
+        try fixtureArray().write(to: path)
         XCTAssertEqual(FileManager.default.contents(atPath: path), numpy)
     }
 
@@ -143,13 +118,12 @@ final class NumpyArrayTests: XCTestCase {
     }
 
     func testComplex128FixtureIsNarrowed() throws {
-        let tensor = try ChannelTensor.load(npy: fixture("channels_3x2x4x2_c16.npy"))
-        XCTAssertEqual(tensor, fixtureTensor())
+        XCTAssertEqual(try NumpyArray.read(path: fixture("channels_3x2x4x2_c16.npy")), fixtureArray())
     }
 
     func testVersion2Fixture() throws {
         XCTAssertEqual(try fixtureBytes("channels_3x2x4x2_v2.npy")[6], 2, "fixture must be format 2.0")
-        XCTAssertEqual(try ChannelTensor.load(npy: fixture("channels_3x2x4x2_v2.npy")), fixtureTensor())
+        XCTAssertEqual(try NumpyArray.read(path: fixture("channels_3x2x4x2_v2.npy")), fixtureArray())
     }
 
     /// Hand-built '<c16' in a version 2.0 and a version 3.0 header.
@@ -236,10 +210,6 @@ final class NumpyArrayTests: XCTestCase {
                 return false
             }
         }
-        // A float32 file is a valid NumpyArray but not a channel tensor.
-        let path = temp("real4d.npy")
-        try? NumpyArray(shape: [1, 1, 1, 2], real: [1, 2]).write(to: path)
-        assertThrows(try ChannelTensor.load(npy: path)) { if case .wrongDType(path: path, found: "<f4", _) = $0 { return true }; return false }
     }
 
     func testFortranOrder() {
@@ -254,31 +224,8 @@ final class NumpyArrayTests: XCTestCase {
         assertThrows(try NumpyArray.read(path: "m", data: long)) { $0 == .wrongSize(path: "m", expectedBytes: 48, foundBytes: 49) }
     }
 
-    func testWrongNumberOfDimensionsForChannelTensor() throws {
-        let path = temp("three.npy")
-        try NumpyArray(shape: [2, 3, 4], complex: Array(repeating: .one, count: 24)).write(to: path)
-        assertThrows(try ChannelTensor.load(npy: path)) { if case .wrongShape(path: path, found: [2, 3, 4], _) = $0 { return true }; return false }
-        // Four dimensions but an empty one.
-        let empty = temp("empty.npy")
-        try NumpyArray(shape: [2, 0, 1, 1], complex: []).write(to: empty)
-        assertThrows(try ChannelTensor.load(npy: empty)) { if case .wrongShape(_, found: [2, 0, 1, 1], _) = $0 { return true }; return false }
-    }
-
-    func testNonFiniteElement() throws {
-        var values = [Complex<Float>](repeating: .one, count: 8)
-        values[5] = Complex(1, .nan)
-        let path = temp("nan.npy")
-        try NumpyArray(shape: [2, 1, 2, 2], complex: values).write(to: path)
-        assertThrows(try ChannelTensor.load(npy: path)) { $0 == .nonFinite(path: path, index: 5) }
-        values[5] = .one
-        values[2] = Complex(-.infinity, 0)
-        try NumpyArray(shape: [2, 1, 2, 2], complex: values).write(to: path)
-        assertThrows(try ChannelTensor.load(npy: path)) { $0 == .nonFinite(path: path, index: 2) }
-    }
-
     func testMissingFile() {
         let path = temp("does-not-exist.npy")
-        assertThrows(try ChannelTensor.load(npy: path)) { if case .unreadable(path: path, _) = $0 { return true }; return false }
         assertThrows(try NumpyArray.read(path: path)) { if case .unreadable(path: path, _) = $0 { return true }; return false }
     }
 

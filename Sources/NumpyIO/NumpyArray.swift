@@ -3,16 +3,26 @@ import Foundation
 
 /// Why a `.npy` file could not be read or written.
 public enum NumpyError: Error, Equatable, CustomStringConvertible {
+    /// The file could not be read or written (`reason` says why).
     case unreadable(path: String, reason: String)
+    /// The file does not start with `\x93NUMPY`.
     case badMagic(path: String)
+    /// A format version other than 1.0, 2.0 or 3.0.
     case unsupportedVersion(path: String, major: UInt8)
+    /// The header dictionary is truncated or malformed.
     case badHeader(path: String, reason: String)
+    /// A dtype this reader (or the caller) does not accept.
     case wrongDType(path: String, found: String, expected: String)
+    /// Fortran (column-major) order, which is not read.
     case fortranOrder(path: String)
+    /// A shape the caller cannot use (`expected` describes what it needs).
     case wrongShape(path: String, found: [Int], expected: String)
+    /// The data does not hold exactly the bytes the header's shape and dtype need.
     case wrongSize(path: String, expectedBytes: Int, foundBytes: Int)
+    /// Element `index` (C order) is NaN or infinite where the caller needs finite values.
     case nonFinite(path: String, index: Int)
 
+    /// The message, starting with the path.
     public var description: String {
         switch self {
         case .unreadable(let p, let r): return "\(p): cannot read: \(r)"
@@ -33,14 +43,18 @@ public enum NumpyError: Error, Equatable, CustomStringConvertible {
 /// Reading accepts little-endian complex64 (`<c8`), complex128 (`<c16`, narrowed), float32 (`<f4`)
 /// and float64 (`<f8`); writing emits version 1.0 (2.0 when the header needs it).
 public struct NumpyArray: Equatable, Sendable {
+    /// The element types kept in memory (and written); the raw value is NumPy's `descr`.
     public enum DType: String, Sendable { case complex64 = "<c8", float32 = "<f4" }
+    /// The dimensions, C order (the last varies fastest).
     public var shape: [Int]
+    /// Which of `complexValues` and `realValues` holds the data.
     public var dtype: DType
     /// Complex data (complex64 arrays), C order.
     public var complexValues: [Complex<Float>]
     /// Real data (float32 arrays), C order.
     public var realValues: [Float]
 
+    /// A complex64 array; `complex` holds shape's product of values in C order.
     public init(shape: [Int], complex: [Complex<Float>]) {
         precondition(shape.reduce(1, *) == complex.count, "shape and data disagree")
         self.shape = shape
@@ -49,6 +63,7 @@ public struct NumpyArray: Equatable, Sendable {
         realValues = []
     }
 
+    /// A float32 array; `real` holds shape's product of values in C order.
     public init(shape: [Int], real: [Float]) {
         precondition(shape.reduce(1, *) == real.count, "shape and data disagree")
         self.shape = shape
@@ -195,40 +210,4 @@ public struct NumpyArray: Equatable, Sendable {
         }
         return (descr, fortran, shape)
     }
-}
-
-extension ChannelTensor {
-    /// Reads channels saved as complex64 `.npy` of shape (N_sc, K, N_r, N_t), C order.
-    public static func load(npy path: String) throws -> ChannelTensor {
-        let array = try NumpyArray.read(path: path)
-        guard array.dtype == .complex64 else {
-            throw NumpyError.wrongDType(path: path, found: array.dtype.rawValue, expected: "complex64 '<c8'")
-        }
-        guard array.shape.count == 4, array.shape.allSatisfy({ $0 > 0 }) else {
-            throw NumpyError.wrongShape(path: path, found: array.shape, expected: "(N_sc, K, N_r, N_t) with every dimension > 0")
-        }
-        let (N, K, R, T) = (array.shape[0], array.shape[1], array.shape[2], array.shape[3])
-        var tensor = ChannelTensor(subcarriers: N, devices: K, receiveAntennas: R, transmitAntennas: T)
-        var i = 0
-        for n in 0..<N { for k in 0..<K { for r in 0..<R { for t in 0..<T {
-            let h = array.complexValues[i]
-            guard h.real.isFinite && h.imaginary.isFinite else { throw NumpyError.nonFinite(path: path, index: i) }
-            tensor[n, k, r, t] = h
-            i += 1
-        } } } }
-        return tensor
-    }
-
-    /// The channels as complex64 `.npy` of shape (N_sc, K, N_r, N_t), C order.
-    public func numpyArray() -> NumpyArray {
-        var values = [Complex<Float>]()
-        values.reserveCapacity(elements.count)
-        for n in 0..<subcarriers { for k in 0..<devices { for r in 0..<receiveAntennas { for t in 0..<transmitAntennas {
-            values.append(self[n, k, r, t])
-        } } } }
-        return NumpyArray(shape: [subcarriers, devices, receiveAntennas, transmitAntennas], complex: values)
-    }
-
-    /// Writes the channels atomically as `.npy`.
-    public func save(npy path: String) throws { try numpyArray().write(to: path) }
 }
