@@ -12,7 +12,7 @@ import Wire
 ///
 /// held to its hardware profile: the training state is planned before anything is allocated and
 /// must fit the RAM budget (cached weights when they fit, else streamed); a FLOP meter counts every
-/// operation and local training stops before a step would pass the round's FLOP budget
+/// matrix product, elementwise kernel and optimiser update, and local training stops before a step would pass the round's FLOP budget
 /// (`LocalTrainer`); compute time and energy are emulated from the profile (and slept at the
 /// real-time scale); the transmission is quantised by the profile's DAC (`Modulator`). A watchdog
 /// resets a hung loop. It talks through a `NodeTransport`: ZeroMQ in `run`, in memory in tests.
