@@ -51,15 +51,15 @@ struct TrainingOptions: ParsableArguments {
     func memoryPlan(_ file: GGUFFile, context: Int) throws -> TrainingMemoryPlan {
         guard rank >= 1 else { throw ValidationError("--rank must be ≥ 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
-        let kind = try optimizerSettings().kind, list = try targetList()
+        let settings = try optimizerSettings(), kind = settings.kind, momentum = settings.momentum, list = try targetList()
         func plan(_ m: TrainingMemoryPlan.Mode) throws -> TrainingMemoryPlan {
-            try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, context: context, mode: m)
+            try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context, mode: m)
         }
         let budget = memoryBudgetMb.map { $0 << 20 } ?? availableMemoryBytes()
         // Streamed within a budget keeps what fits (logits, then the last layers' activations).
         func streamed(within budget: Int?) throws -> TrainingMemoryPlan {
             guard let budget else { return try plan(.streamed) }
-            guard let filled = try TrainingMemoryPlan.filling(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, context: context) else {
+            guard let filled = try TrainingMemoryPlan.filling(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context) else {
                 throw CommandError("fine-tuning needs \(try plan(.streamed).total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
             }
             return filled
@@ -69,7 +69,7 @@ struct TrainingOptions: ParsableArguments {
         case "streamed": return try streamed(within: memoryBudgetMb.map { $0 << 20 })
         case "auto":
             guard let budget else { return try plan(.cached) }
-            let best = try TrainingMemoryPlan.best(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, context: context)
+            let best = try TrainingMemoryPlan.best(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context)
             guard best.total <= budget else {
                 throw CommandError("fine-tuning needs \(best.total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
             }

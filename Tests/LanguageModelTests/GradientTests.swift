@@ -24,7 +24,7 @@ final class GradientTests: XCTestCase {
         let file = try Self.tinyModel(spec)
         let weights = try LlamaWeights<Double>(gguf: file)
         let adapter = Self.adapter(weights.config)
-        let lora = adapter.pairs.map { $0.mapValues { $0.converted(to: Double.self) } }
+        let lora = adapter.parameters.converted(to: Double.self)
         let tokens = [256, 72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100, 33, 10, 256]
         let pass = LlamaForward(weights: weights, lora: lora, loraScale: Double(adapter.scale))
         let analytic = try pass.lossAndGradients(tokens)
@@ -35,16 +35,18 @@ final class GradientTests: XCTestCase {
         for layer in [0, weights.config.layers - 1] {
             for target in LoRATarget.allCases {
                 for matrix in ["a", "b"] {
-                    let count = matrix == "a" ? lora[layer][target]!.a.count : lora[layer][target]!.b.count
+                    let slot = try XCTUnwrap(lora.layout.slot(layer: layer, target: target))
+                    let range = matrix == "a" ? slot.aRange : slot.bRange
+                    let count = range.count
                     for index in [0, count / 3, count - 1] {
                         func perturbed(_ delta: Double) throws -> Double {
                             var l = lora
-                            if matrix == "a" { l[layer][target]!.a[index] += delta } else { l[layer][target]!.b[index] += delta }
+                            l.values[range.lowerBound + index] += delta
                             return try LlamaForward(weights: weights, lora: l, loraScale: Double(adapter.scale)).loss(tokens)
                         }
                         let numeric = (try perturbed(h) - (try perturbed(-h))) / (2 * h)
-                        let g = analytic.gradients[layer][target]!
-                        let exact = matrix == "a" ? g.a[index] : g.b[index]
+                        let g = analytic.gradients
+                        let exact = matrix == "a" ? g.a(layer: layer, target: target)[index] : g.b(layer: layer, target: target)[index]
                         let relative = abs(numeric - exact) / max(abs(numeric), abs(exact), 1e-6)
                         worst = max(worst, relative)
                         XCTAssertLessThan(relative, 1e-3, "layer \(layer) \(target) \(matrix)[\(index)]: analytic \(exact), numeric \(numeric)")
@@ -63,7 +65,7 @@ final class GradientTests: XCTestCase {
         let adapter = Self.adapter(try LlamaConfig(gguf: file))
         let tokens = Array((0..<24).map { ($0 * 37 + 11) % 257 })
         let double = try LlamaWeights<Double>(gguf: file)
-        let lora = adapter.pairs.map { $0.mapValues { $0.converted(to: Double.self) } }
+        let lora = adapter.parameters.converted(to: Double.self)
         let reference = try LlamaForward(weights: double, lora: lora, loraScale: Double(adapter.scale)).lossAndGradients(tokens)
 
         let policies: [ActivationPolicy] = [.keepAll, .recomputeAll, ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true),
@@ -75,15 +77,32 @@ final class GradientTests: XCTestCase {
             let recompute = "\(policy)"
             XCTAssertEqual(result.loss, reference.loss, accuracy: 1e-5 * reference.loss, "\(residency), recompute \(recompute)")
             var num = 0.0, den = 0.0
-            for (l, layer) in result.gradients.enumerated() {
-                for (t, g) in layer {
-                    let r = reference.gradients[l][t]!
-                    for (x, y) in zip(g.a + g.b, r.a + r.b) { num += (Double(x) - y) * (Double(x) - y); den += y * y }
-                }
-            }
+            XCTAssertEqual(result.gradients.layout, reference.gradients.layout)
+            for (x, y) in zip(result.gradients.values, reference.gradients.values) { num += (Double(x) - y) * (Double(x) - y); den += y * y }
             XCTAssertLessThan((num / den).squareRoot(), 1e-4, "\(residency), \(recompute): Float gradients differ from Double")
           }
         }
+    }
+
+    /// A workspace handed from pass to pass (stale buffers from other policies and window
+    /// lengths) gives exactly the gradients of a pass without one.
+    func testAReusedWorkspaceGivesTheSameGradients() throws {
+        let file = try Self.tinyModel(name: "tiny-workspace")
+        let adapter = Self.adapter(try LlamaConfig(gguf: file))
+        let model = try LlamaWeights<Float>(gguf: file, residency: .streamed, outputChunkRows: 100)
+        let pass = LlamaForward(model: model, adapter: adapter)
+        let workspace = GradientWorkspace<Float>()
+        let policies: [ActivationPolicy] = [.keepAll, .recomputeAll, ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true), .keepAll]
+        for (i, policy) in policies.enumerated() {
+            for length in [24, 17, 24] {
+                let tokens = Array((0..<length).map { ($0 * 53 + 7 * i + 1) % 257 })
+                let reused = try pass.lossAndGradients(tokens, policy: policy, workspace: workspace)
+                let alone = try pass.lossAndGradients(tokens, policy: policy)
+                XCTAssertEqual(reused.loss, alone.loss, "\(policy), \(length) tokens")
+                XCTAssertEqual(reused.gradients, alone.gradients, "\(policy), \(length) tokens")
+            }
+        }
+        XCTAssertFalse(workspace.layers.isEmpty)
     }
 
     /// The streamed residency (chunked output head, per-layer dequantisation) gives the cached logits.

@@ -33,7 +33,8 @@ final class PEFTExportTests: XCTestCase {
         }
         let hd = config.headDimension
         for (target, module) in [(LoRATarget.q, "self_attn.q_proj"), (.k, "self_attn.k_proj"), (.v, "self_attn.v_proj"), (.down, "mlp.down_proj")] {
-            let ours = adapter.pairs[1][target]!
+            let slot = try XCTUnwrap(adapter.layout.slot(layer: 1, target: target))
+            let ours = (a: adapter.a(layer: 1, target: target), b: adapter.b(layer: 1, target: target), dIn: slot.dIn, dOut: slot.dOut)
             let a = try tensor("base_model.model.model.layers.1.\(module).lora_A.weight")
             let b = try tensor("base_model.model.model.layers.1.\(module).lora_B.weight")
             XCTAssertEqual(a.shape, [2, ours.dIn])

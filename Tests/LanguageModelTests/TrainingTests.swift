@@ -5,15 +5,17 @@ import XCTest
 
 /// Optimisers, schedules, the fine-tuner and the memory plan.
 final class TrainingTests: XCTestCase {
-    static func oneLayerAdapter(_ values: [Float]) -> (LoRAAdapter, [[LoRATarget: LoRAPair<Float>]]) {
+    static func oneLayerAdapter(_ values: [Float]) -> (LoRAAdapter, LoRAParameters<Float>) {
         var spec = TinyModelSpec()
         spec.layers = 1
         let file = try! GradientTests.tinyModel(spec, name: "tiny-opt")
         var adapter = LoRAAdapter(config: try! LlamaConfig(gguf: file), rank: 1, alpha: 1, targets: [.q], seed: 1)
-        let p = adapter.pairs[0][.q]!
-        adapter.pairs[0][.q]!.a = (0..<p.a.count).map { Float($0 % 7) * 0.01 }
-        let g = LoRAPair(a: (0..<p.a.count).map { values[$0 % values.count] }, b: (0..<p.b.count).map { values[($0 + 1) % values.count] }, dIn: p.dIn, dOut: p.dOut)
-        return (adapter, [[.q: g]])
+        let p = adapter.layout.slot(layer: 0, target: .q)!
+        adapter.parameters.values.replaceSubrange(p.aRange, with: (0..<p.aRange.count).map { Float($0 % 7) * 0.01 })
+        var g = LoRAParameters<Float>(zeros: adapter.layout)
+        for (i, index) in p.aRange.enumerated() { g.values[index] = values[i % values.count] }
+        for (i, index) in p.bRange.enumerated() { g.values[index] = values[(i + 1) % values.count] }
+        return (adapter, g)
     }
 
     /// AdamW's first step is θ − lr·λ·θ − lr·g/(|g|+ε) (bias-corrected moments equal g and g²);
@@ -28,10 +30,10 @@ final class TrainingTests: XCTestCase {
         var adam = LoRAOptimizer(s)
         var a1 = adapter
         XCTAssertEqual(try adam.step(&a1, gradients: grads), norm, accuracy: 1e-9)
-        for (i, theta) in adapter.pairs[0][.q]!.a.enumerated() {
-            let g = grads[0][.q]!.a[i]
+        for (i, theta) in adapter.a(layer: 0, target: .q).enumerated() {
+            let g = grads.a(layer: 0, target: .q)[i]
             let decayed = theta - 0.01 * 0.1 * theta
-            XCTAssertEqual(a1.pairs[0][.q]!.a[i], decayed - 0.01 * g / (abs(g) + 1e-8), accuracy: 1e-6)
+            XCTAssertEqual(a1.a(layer: 0, target: .q)[i], decayed - 0.01 * g / (abs(g) + 1e-8), accuracy: 1e-6)
         }
         s.kind = .sgd
         s.weightDecay = 0
@@ -39,8 +41,33 @@ final class TrainingTests: XCTestCase {
         var sgd = LoRAOptimizer(s)
         var a2 = adapter
         try sgd.step(&a2, gradients: grads)
-        for (i, theta) in adapter.pairs[0][.q]!.b.enumerated() {
-            XCTAssertEqual(a2.pairs[0][.q]!.b[i], theta - 0.01 * grads[0][.q]!.b[i] / 4, accuracy: 1e-6)
+        for (i, theta) in adapter.b(layer: 0, target: .q).enumerated() {
+            XCTAssertEqual(a2.b(layer: 0, target: .q)[i], theta - 0.01 * grads.b(layer: 0, target: .q)[i] / 4, accuracy: 1e-6)
+        }
+    }
+
+    /// The optimiser allocates exactly the state the memory plan counts: AdamW m and v (2·D
+    /// Floats), SGD with momentum its velocity (D), plain SGD nothing.
+    func testOptimizerStateIsWhatThePlanCounts() throws {
+        var spec = TinyModelSpec()
+        spec.layers = 1
+        let file = try GradientTests.tinyModel(spec, name: "tiny-opt")
+        let (adapter, grads) = Self.oneLayerAdapter([0.5, -2, 0.25, 3])
+        let D = adapter.parameterCount
+        for (kind, momentum, expected) in [(OptimizerKind.adamw, Float(0), 2 * D * 4), (.sgd, 0, 0), (.sgd, 0.9, D * 4)] {
+            var s = OptimizerSettings()
+            s.kind = kind
+            s.momentum = momentum
+            var opt = LoRAOptimizer(s)
+            XCTAssertEqual(opt.allocatedStateBytes, 0)
+            var a = adapter
+            try opt.step(&a, gradients: grads)
+            try opt.step(&a, gradients: grads)
+            let plan = try TrainingMemoryPlan(gguf: file, rank: 1, targets: [.q], optimizer: kind, momentum: momentum, context: 8, mode: .cached)
+            XCTAssertEqual(opt.allocatedStateBytes, expected, "\(kind), momentum \(momentum)")
+            XCTAssertEqual(LoRAOptimizer.stateBytes(parameters: D, kind: kind, momentum: momentum), expected, "\(kind), momentum \(momentum)")
+            XCTAssertEqual(plan.optimizerState, expected, "\(kind), momentum \(momentum)")
+            XCTAssertEqual(plan.adapter, a.flattened().count * 4)
         }
     }
 

@@ -58,8 +58,11 @@ extension EdgeFirmware {
             modelMode = chosen.mode
             note("memory plan: \(chosen.mode.rawValue) mode, \(chosen.total) of \(Int(profile.ramBytes)) bytes")
         }
-        var adapter = LoRAAdapter(config: config, rank: start.rank, alpha: start.alpha, targets: targets, seed: 0)
-        do { try adapter.assign(flattened: start.adapter) } catch { return try sitOut(round, "round \(round): \(error)") }
+        // The global adapter's buffer as it came: nothing drawn, one buffer.
+        let adapter: LoRAAdapter
+        do {
+            adapter = try LoRAAdapter(config: config, rank: start.rank, alpha: start.alpha, targets: targets, parameters: start.adapter)
+        } catch { return try sitOut(round, "round \(round): \(error)") }
         var settings = OptimizerSettings()
         settings.kind = optimizer
         settings.learningRate = Float(w.learningRate)

@@ -8,7 +8,9 @@
 ///
 /// Every adapted projection W adds (α/r)(in·Aᵀ)Bᵀ. The backward computes activation gradients
 /// through the frozen weights (dx = dy·W) and gradients for the LoRA pairs only. Every matrix
-/// product is one gemm; the layouts are `LayerActivations`'.
+/// product is one gemm; the layouts are `LayerActivations`'. A and B are read in place from the
+/// adapter's flat buffer, and ∂L/∂A, ∂L/∂B written in place into a gradient buffer of the same
+/// `LoRALayout` (the gemms take the slot's offsets; nothing is copied out).
 struct LayerPass<S: LlamaScalar> {
     let config: LlamaConfig
     let rope: RotaryTables<S>
@@ -18,46 +20,60 @@ struct LayerPass<S: LlamaScalar> {
 
     // MARK: Forward
 
-    /// Runs the layer on `acts.x` (already filled), filling the rest of `acts`; y ← the output.
-    func forward(_ w: LlamaLayer<S>, _ lora: [LoRATarget: LoRAPair<S>], _ acts: inout LayerActivations<S>, into y: inout [S]) {
+    /// Runs layer `layer` on `acts.x` (already filled), filling the rest of `acts`; y ← the output.
+    func forward(_ w: LlamaLayer<S>, _ lora: LoRAParameters<S>?, layer: Int, _ acts: inout LayerActivations<S>, into y: inout [S]) {
         let c = config, T = acts.tokens, d = c.embedding, kv = c.kvDimension, ff = c.feedForward
+        /// y += s·(x·Aᵀ)·Bᵀ when `target` is adapted in this layer.
+        func adapt(_ target: LoRATarget, _ x: [S], _ y: inout [S]) {
+            if let lora, let s = lora.layout.slot(layer: layer, target: target) { loraForward(x, lora.values, s, rows: T, into: &y) }
+        }
         rmsNorm(acts.x, w.attentionNorm, rows: T, into: &acts.h1, inverse: &acts.inv1)
         matmul.linear(acts.h1, w.wq, rows: T, inner: d, outputs: d, into: &acts.q)
         matmul.linear(acts.h1, w.wk, rows: T, inner: d, outputs: kv, into: &acts.k)
         matmul.linear(acts.h1, w.wv, rows: T, inner: d, outputs: kv, into: &acts.v)
-        if let p = lora[.q] { loraForward(acts.h1, p, rows: T, into: &acts.q) }
-        if let p = lora[.k] { loraForward(acts.h1, p, rows: T, into: &acts.k) }
-        if let p = lora[.v] { loraForward(acts.h1, p, rows: T, into: &acts.v) }
+        adapt(.q, acts.h1, &acts.q)
+        adapt(.k, acts.h1, &acts.k)
+        adapt(.v, acts.h1, &acts.v)
         rope.rotate(&acts.q, rows: T, width: d, inverse: false)
         rope.rotate(&acts.k, rows: T, width: kv, inverse: false)
         matmul.elementwise(T * (d + kv), 3)  // a rotation is 6 FLOPs per pair
         attentionForward(&acts)
-        acts.x2 = acts.x
+        copy(acts.x, into: &acts.x2)
         matmul.linear(acts.a, w.wo, rows: T, inner: d, outputs: d, beta: 1, into: &acts.x2)
-        if let p = lora[.o] { loraForward(acts.a, p, rows: T, into: &acts.x2) }
+        adapt(.o, acts.a, &acts.x2)
         rmsNorm(acts.x2, w.ffnNorm, rows: T, into: &acts.h2, inverse: &acts.inv2)
         matmul.linear(acts.h2, w.gate, rows: T, inner: d, outputs: ff, into: &acts.g)
         matmul.linear(acts.h2, w.up, rows: T, inner: d, outputs: ff, into: &acts.u)
-        if let p = lora[.gate] { loraForward(acts.h2, p, rows: T, into: &acts.g) }
-        if let p = lora[.up] { loraForward(acts.h2, p, rows: T, into: &acts.u) }
+        adapt(.gate, acts.h2, &acts.g)
+        adapt(.up, acts.h2, &acts.u)
         swiGLU(acts.g, acts.u, into: &acts.m)
-        if y.count != T * d { y = [S](repeating: 0, count: T * d) }
-        y.withUnsafeMutableBufferPointer { py in acts.x2.withUnsafeBufferPointer { px in py.baseAddress!.update(from: px.baseAddress!, count: T * d) } }
+        copy(acts.x2, into: &y)
         matmul.linear(acts.m, w.down, rows: T, inner: ff, outputs: d, beta: 1, into: &y)
-        if let p = lora[.down] { loraForward(acts.m, p, rows: T, into: &y) }
+        adapt(.down, acts.m, &y)
+    }
+
+    /// dst ← src element by element, into dst's own buffer (not sharing src's, which a write to
+    /// dst would then copy); dst is resized when its count differs.
+    func copy(_ src: [S], into dst: inout [S]) {
+        if dst.count != src.count { dst = [S](repeating: 0, count: src.count) }
+        dst.withUnsafeMutableBufferPointer { d in src.withUnsafeBufferPointer { s in d.baseAddress!.update(from: s.baseAddress!, count: s.count) } }
     }
 
     // MARK: Backward
 
-    /// Given dy = ∂L/∂y, returns ∂L/∂x in `dx` and adds the LoRA gradients into `grads`
-    /// (same keys and shapes as `lora`).
-    func backward(_ w: LlamaLayer<S>, _ lora: [LoRATarget: LoRAPair<S>], _ acts: LayerActivations<S>,
-                  dy: [S], dx: inout [S], grads: inout [LoRATarget: LoRAPair<S>]) {
+    /// Given dy = ∂L/∂y, returns ∂L/∂x in `dx` and adds layer `layer`'s LoRA gradients into
+    /// `grads`, a buffer of `lora.layout` (other layers' slots untouched).
+    func backward(_ w: LlamaLayer<S>, _ lora: LoRAParameters<S>, layer: Int, _ acts: LayerActivations<S>,
+                  dy: [S], dx: inout [S], grads: inout [S]) {
         let c = config, T = acts.tokens, d = c.embedding, kv = c.kvDimension, ff = c.feedForward
+        /// Adds `target`'s gradients and its dIn contribution when it is adapted in this layer.
+        func adapt(_ target: LoRATarget, _ x: [S], _ dOut: [S], _ dIn: inout [S]) {
+            if let s = lora.layout.slot(layer: layer, target: target) { loraBackward(x, lora.values, s, dOut: dOut, rows: T, dIn: &dIn, grads: &grads) }
+        }
         // y = x2 + m·Wdᵀ
         var dm = [S](repeating: 0, count: T * ff)
         matmul.linearBackward(dy, w.down, rows: T, inner: ff, outputs: d, into: &dm)
-        if let p = lora[.down] { loraBackward(acts.m, p, dOut: dy, rows: T, dIn: &dm, grad: &grads[.down]!) }
+        adapt(.down, acts.m, dy, &dm)
         // m = SiLU(g)⊙u
         var dg = [S](repeating: 0, count: T * ff), du = dg
         swiGLUBackward(acts.g, acts.u, dm: dm, dg: &dg, du: &du)
@@ -65,15 +81,15 @@ struct LayerPass<S: LlamaScalar> {
         var dh2 = [S](repeating: 0, count: T * d)
         matmul.linearBackward(dg, w.gate, rows: T, inner: d, outputs: ff, into: &dh2)
         matmul.linearBackward(du, w.up, rows: T, inner: d, outputs: ff, beta: 1, into: &dh2)
-        if let p = lora[.gate] { loraBackward(acts.h2, p, dOut: dg, rows: T, dIn: &dh2, grad: &grads[.gate]!) }
-        if let p = lora[.up] { loraBackward(acts.h2, p, dOut: du, rows: T, dIn: &dh2, grad: &grads[.up]!) }
+        adapt(.gate, acts.h2, dg, &dh2)
+        adapt(.up, acts.h2, du, &dh2)
         // h2 = RMSNorm(x2), and the residual: dx2 = dy + RMSNorm'(dh2)
         var dx2 = dy
         rmsNormBackward(acts.x2, acts.inv2, w.ffnNorm, dh: dh2, rows: T, accumulateInto: &dx2)
         // x2 = x + a·Woᵀ
         var da = [S](repeating: 0, count: T * d)
         matmul.linearBackward(dx2, w.wo, rows: T, inner: d, outputs: d, into: &da)
-        if let p = lora[.o] { loraBackward(acts.a, p, dOut: dx2, rows: T, dIn: &da, grad: &grads[.o]!) }
+        adapt(.o, acts.a, dx2, &da)
         // attention, then RoPE's transpose
         var dq = [S](repeating: 0, count: T * d), dk = [S](repeating: 0, count: T * kv), dv = dk
         attentionBackward(acts, da: da, dq: &dq, dk: &dk, dv: &dv)
@@ -85,9 +101,9 @@ struct LayerPass<S: LlamaScalar> {
         matmul.linearBackward(dq, w.wq, rows: T, inner: d, outputs: d, into: &dh1)
         matmul.linearBackward(dk, w.wk, rows: T, inner: d, outputs: kv, beta: 1, into: &dh1)
         matmul.linearBackward(dv, w.wv, rows: T, inner: d, outputs: kv, beta: 1, into: &dh1)
-        if let p = lora[.q] { loraBackward(acts.h1, p, dOut: dq, rows: T, dIn: &dh1, grad: &grads[.q]!) }
-        if let p = lora[.k] { loraBackward(acts.h1, p, dOut: dk, rows: T, dIn: &dh1, grad: &grads[.k]!) }
-        if let p = lora[.v] { loraBackward(acts.h1, p, dOut: dv, rows: T, dIn: &dh1, grad: &grads[.v]!) }
+        adapt(.q, acts.h1, dq, &dh1)
+        adapt(.k, acts.h1, dk, &dh1)
+        adapt(.v, acts.h1, dv, &dh1)
         // h1 = RMSNorm(x), and the residual
         dx = dx2
         rmsNormBackward(acts.x, acts.inv1, w.attentionNorm, dh: dh1, rows: T, accumulateInto: &dx)
@@ -196,23 +212,24 @@ struct LayerPass<S: LlamaScalar> {
 
     // MARK: LoRA
 
-    /// y[T][d_out] += s·(x·Aᵀ)·Bᵀ through a [T][r] intermediate.
-    func loraForward(_ x: [S], _ p: LoRAPair<S>, rows: Int, into y: inout [S]) {
+    /// y[T][d_out] += s·(x·Aᵀ)·Bᵀ through a [T][r] intermediate; A and B are `p`'s slot of `ab`.
+    func loraForward(_ x: [S], _ ab: [S], _ p: LoRALayout.Slot, rows: Int, into y: inout [S]) {
         let r = p.rank
         var t = [S](repeating: 0, count: rows * r)
-        matmul.linear(x, p.a, rows: rows, inner: p.dIn, outputs: r, into: &t)
-        matmul(false, true, m: rows, n: p.dOut, k: r, alpha: loraScale, t, lda: r, p.b, ldb: r, beta: 1, &y, ldc: p.dOut)
+        matmul(false, true, m: rows, n: r, k: p.dIn, x, lda: p.dIn, ab, p.a, ldb: p.dIn, &t, ldc: r)
+        matmul(false, true, m: rows, n: p.dOut, k: r, alpha: loraScale, t, lda: r, ab, p.b, ldb: r, beta: 1, &y, ldc: p.dOut)
     }
 
     /// With t = x·Aᵀ (recomputed, it is cheap): dB += s·dyᵀ·t;  dt = s·dy·B;  dA += dtᵀ·x;  dx += dt·A.
-    func loraBackward(_ x: [S], _ p: LoRAPair<S>, dOut dy: [S], rows: Int, dIn dx: inout [S], grad: inout LoRAPair<S>) {
+    /// A, B are `p`'s slot of `ab`; dA, dB the same slot of `grads`.
+    func loraBackward(_ x: [S], _ ab: [S], _ p: LoRALayout.Slot, dOut dy: [S], rows: Int, dIn dx: inout [S], grads: inout [S]) {
         let r = p.rank
         var t = [S](repeating: 0, count: rows * r)
-        matmul.linear(x, p.a, rows: rows, inner: p.dIn, outputs: r, into: &t)
-        matmul(true, false, m: p.dOut, n: r, k: rows, alpha: loraScale, dy, lda: p.dOut, t, ldb: r, beta: 1, &grad.b, ldc: r)
+        matmul(false, true, m: rows, n: r, k: p.dIn, x, lda: p.dIn, ab, p.a, ldb: p.dIn, &t, ldc: r)
+        matmul(true, false, m: p.dOut, n: r, k: rows, alpha: loraScale, dy, lda: p.dOut, t, ldb: r, beta: 1, &grads, p.b, ldc: r)
         var dt = [S](repeating: 0, count: rows * r)
-        matmul(false, false, m: rows, n: r, k: p.dOut, alpha: loraScale, dy, lda: p.dOut, p.b, ldb: r, &dt, ldc: r)
-        matmul(true, false, m: r, n: p.dIn, k: rows, dt, lda: r, x, ldb: p.dIn, beta: 1, &grad.a, ldc: p.dIn)
-        matmul(false, false, m: rows, n: p.dIn, k: r, dt, lda: r, p.a, ldb: p.dIn, beta: 1, &dx, ldc: p.dIn)
+        matmul(false, false, m: rows, n: r, k: p.dOut, alpha: loraScale, dy, lda: p.dOut, ab, p.b, ldb: r, &dt, ldc: r)
+        matmul(true, false, m: r, n: p.dIn, k: rows, dt, lda: r, x, ldb: p.dIn, beta: 1, &grads, p.a, ldc: p.dIn)
+        matmul(false, false, m: rows, n: p.dIn, k: r, dt, lda: r, ab, p.a, ldb: p.dIn, beta: 1, &dx, ldc: p.dIn)
     }
 }

@@ -4,19 +4,22 @@
 /// The layer is `LayerPass`; the head and loss `OutputHead`. The public entry points carry
 /// `@_specialize` for Float and Double: callers in other modules would otherwise run the generic
 /// kernels unspecialised (through value witnesses, ~4× slower). Adapted projections add
-/// (α/r)(in·Aᵀ)Bᵀ. Every matrix product is one gemm; `meter`, when given, counts every product
-/// and every elementwise kernel (`FlopMeter`).
+/// (α/r)(in·Aᵀ)Bᵀ, reading A and B in place from the adapter's flat buffer (`LoRALayout`'s
+/// offsets into `lora.values`). Every matrix product is one gemm; `meter`, when given, counts every
+/// product and every elementwise kernel (`FlopMeter`).
 public struct LlamaForward<S: LlamaScalar> {
     public let weights: LlamaWeights<S>
-    /// LoRA pairs per layer (empty: no adapter) and their scale α/r.
-    public let lora: [[LoRATarget: LoRAPair<S>]]
+    /// The LoRA parameters, one flat buffer and its layout (nil: no adapter), and their scale α/r.
+    public let lora: LoRAParameters<S>?
     public let loraScale: S
     public let meter: FlopMeter?
 
-    public init(weights: LlamaWeights<S>, lora: [[LoRATarget: LoRAPair<S>]]? = nil, loraScale: S = 1, meter: FlopMeter? = nil) {
-        if let l = lora { precondition(l.count == weights.config.layers, "adapter has \(l.count) layers, model \(weights.config.layers)") }
+    public init(weights: LlamaWeights<S>, lora: LoRAParameters<S>? = nil, loraScale: S = 1, meter: FlopMeter? = nil) {
+        if let l = lora {
+            precondition(l.layout.fits(weights.config), "the adapter's layout (\(l.layout.layers) layers) does not fit the model's shapes (\(weights.config.layers) layers)")
+        }
         self.weights = weights
-        self.lora = lora ?? []
+        self.lora = lora
         self.loraScale = loraScale
         self.meter = meter
     }
@@ -28,8 +31,6 @@ public struct LlamaForward<S: LlamaScalar> {
         LayerPass(config: config, rope: RotaryTables(positions: T, headDimension: config.headDimension, base: config.ropeBase),
                   matmul: matmul, loraScale: loraScale)
     }
-
-    func loraPairs(_ layer: Int) -> [LoRATarget: LoRAPair<S>] { lora.isEmpty ? [:] : lora[layer] }
 
     func validate(_ tokens: [Int]) throws {
         for (i, t) in tokens.enumerated() where t < 0 || t >= config.vocabulary {
@@ -44,7 +45,7 @@ public struct LlamaForward<S: LlamaScalar> {
         weights.embed(tokens, into: &acts.x)
         var y = [S](repeating: 0, count: T * config.embedding)
         for index in 0..<config.layers {
-            pass.forward(try weights.layer(index), loraPairs(index), &acts, into: &y)
+            pass.forward(try weights.layer(index), lora, layer: index, &acts, into: &y)
             swap(&acts.x, &y)
         }
         return acts.x
@@ -75,7 +76,7 @@ public struct LlamaForward<S: LlamaScalar> {
 extension LlamaForward where S == Float {
     /// The Float model with an optional adapter.
     public init(model: LlamaModel, adapter: LoRAAdapter? = nil, meter: FlopMeter? = nil) {
-        self.init(weights: model, lora: adapter?.pairs, loraScale: adapter?.scale ?? 1, meter: meter)
+        self.init(weights: model, lora: adapter?.parameters, loraScale: adapter?.scale ?? 1, meter: meter)
     }
 }
 

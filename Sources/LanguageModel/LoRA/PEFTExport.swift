@@ -43,14 +43,12 @@ public enum PEFTExport {
     public static func write(_ adapter: LoRAAdapter, config c: LlamaConfig, to directory: String,
                              baseModel: String = "HuggingFaceTB/SmolLM2-135M-Instruct") throws {
         var tensors = [(name: String, shape: [Int], values: [Float])]()
-        for (layer, entry) in adapter.pairs.enumerated() {
-            for target in adapter.targets {
-                guard let p = entry[target] else { continue }
-                let prefix = "base_model.model.model.layers.\(layer).\(moduleName(target))"
-                let b = (target == .q || target == .k) ? unpermuteRows(p.b, rank: adapter.rank, headDimension: c.headDimension) : p.b
-                tensors.append((prefix + ".lora_A.weight", [adapter.rank, p.dIn], p.a))
-                tensors.append((prefix + ".lora_B.weight", [p.dOut, adapter.rank], b))
-            }
+        let v = adapter.parameters.values, r = adapter.rank
+        for s in adapter.layout.slots {
+            let prefix = "base_model.model.model.layers.\(s.layer).\(moduleName(s.target))"
+            let b = Array(v[s.bRange])
+            tensors.append((prefix + ".lora_A.weight", [r, s.dIn], Array(v[s.aRange])))
+            tensors.append((prefix + ".lora_B.weight", [s.dOut, r], (s.target == .q || s.target == .k) ? unpermuteRows(b, rank: r, headDimension: c.headDimension) : b))
         }
         let config: [String: Any] = [
             "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": baseModel,

@@ -47,6 +47,11 @@ public struct TrainingStepRecord: Sendable, Equatable {
 ///
 /// A step whose loss or gradient is not finite throws and leaves the adapter and optimiser as
 /// they were, so a bad batch never poisons the adapter.
+///
+/// Memory, as llm.c holds it: the adapter's parameters, the optimiser's moments and the layers'
+/// activation buffers (a `GradientWorkspace`) are allocated once and reused step after step; a
+/// step allocates its gradient buffer (one per window in flight plus the accumulator, the
+/// plan's 2·D) and the head's and backward's transients.
 public final class LoRAFineTuner {
     public let model: LlamaModel
     public private(set) var adapter: LoRAAdapter
@@ -58,6 +63,8 @@ public final class LoRAFineTuner {
     /// Counts every step's FLOPs (passes and optimiser); the edge firmware reads it against its budget.
     public let meter: FlopMeter
     public private(set) var history: [TrainingStepRecord] = []
+    /// The layers' activation buffers, kept from one step to the next.
+    private let workspace = GradientWorkspace<Float>()
 
     public init(model: LlamaModel, adapter: LoRAAdapter, optimizer: OptimizerSettings, schedule: LearningRateSchedule = .init(),
                 totalSteps: Int, activations: ActivationPolicy, meter: FlopMeter = FlopMeter()) {
@@ -70,46 +77,50 @@ public final class LoRAFineTuner {
         self.meter = meter
     }
 
-    /// One optimiser step over `windows` (each ≥ 2 tokens).
+    /// One optimiser step over `windows` (each ≥ 2 tokens). The adapter is updated in place: the
+    /// step throws (a non-finite loss or gradient) before anything is written.
     @discardableResult
     public func step(_ windows: [[Int]]) throws -> TrainingStepRecord {
         guard !windows.isEmpty else { throw TrainingError.noData("a step needs at least one window") }
         let start = DispatchTime.now().uptimeNanoseconds
         let flops0 = meter.flops
-        let pass = LlamaForward(model: model, adapter: adapter, meter: meter)
-        var total: [[LoRATarget: LoRAPair<Float>]]? = nil
-        var lossSum = 0.0, scored = 0
-        for w in windows {
-            let r = try pass.lossAndGradients(w, policy: activations)
-            guard r.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: history.count) }
-            let weight = Float(r.scoredTokens)
-            if total == nil {
-                total = r.gradients.map { $0.mapValues { p in LoRAPair(a: p.a.map { $0 * weight }, b: p.b.map { $0 * weight }, dIn: p.dIn, dOut: p.dOut) } }
-            } else {
-                for l in r.gradients.indices {
-                    for (t, p) in r.gradients[l] {
-                        for i in p.a.indices { total![l][t]!.a[i] += weight * p.a[i] }
-                        for i in p.b.indices { total![l][t]!.b[i] += weight * p.b[i] }
-                    }
-                }
-            }
-            lossSum += r.loss * Double(r.scoredTokens)
-            scored += r.scoredTokens
-        }
-        let inverse = 1 / Float(scored)
-        let gradients = total!.map { $0.mapValues { p in LoRAPair(a: p.a.map { $0 * inverse }, b: p.b.map { $0 * inverse }, dIn: p.dIn, dOut: p.dOut) } }
+        let (gradients, loss) = try accumulatedGradients(windows)
         let rate = schedule.rate(peak: optimizer.settings.learningRate, step: history.count, total: totalSteps)
-        var updated = adapter
-        let norm = try optimizer.step(&updated, gradients: gradients, learningRate: rate)
+        let norm = try optimizer.step(&adapter, gradients: gradients, learningRate: rate)
         // Accumulation (2 per parameter and window), the norm (2), the update (AdamW 12, SGD 4).
         let parameters = Double(adapter.parameterCount)
         meter.add(parameters * (2 * Double(windows.count) + 2 + (optimizer.settings.kind == .adamw ? 12 : 4)))
-        adapter = updated
-        let record = TrainingStepRecord(step: history.count + 1, loss: lossSum / Double(scored), gradientNorm: norm, learningRate: rate,
+        let record = TrainingStepRecord(step: history.count + 1, loss: loss, gradientNorm: norm, learningRate: rate,
                                         tokens: windows.reduce(0) { $0 + $1.count },
                                         seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, flops: meter.flops - flops0)
         history.append(record)
         return record
+    }
+
+    /// The gradient of the step, Σ_w n_w·g_w / Σ_w n_w over the windows (n_w scored tokens, g_w
+    /// the window's mean-loss gradient), in the adapter's flat layout: the first window's buffer
+    /// scaled, one axpy per further window, one scal by 1/Σ n_w. Also the mean loss per scored
+    /// token. The pass (which holds the adapter's buffer) ends here, so the update that follows
+    /// writes the buffer in place.
+    private func accumulatedGradients(_ windows: [[Int]]) throws -> (LoRAParameters<Float>, loss: Double) {
+        let pass = LlamaForward(model: model, adapter: adapter, meter: meter)
+        var total: LoRAParameters<Float>? = nil
+        var lossSum = 0.0, scored = 0
+        for w in windows {
+            var r = try pass.lossAndGradients(w, policy: activations, workspace: workspace)
+            guard r.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: history.count) }
+            let weight = Float(r.scoredTokens)
+            if total == nil {
+                r.gradients.scale(by: weight)
+                total = r.gradients
+            } else {
+                total!.add(r.gradients, scaledBy: weight)
+            }
+            lossSum += r.loss * Double(r.scoredTokens)
+            scored += r.scoredTokens
+        }
+        total!.scale(by: 1 / Float(scored))
+        return (total!, lossSum / Double(scored))
     }
 }
 

@@ -12,8 +12,9 @@ public struct LoRAGradients<S: LlamaScalar> {
     public var loss: Double
     /// Positions with a target (T − 1): the loss's denominator and the fine-tuner's batch weight.
     public var scoredTokens: Int
-    /// ∂L/∂A and ∂L/∂B, the adapter's layout.
-    public var gradients: [[LoRATarget: LoRAPair<S>]]
+    /// ∂L/∂A and ∂L/∂B in one flat buffer of the adapter's `LoRALayout` (each slot's gradient
+    /// where the slot's parameters are).
+    public var gradients: LoRAParameters<S>
 }
 
 /// Which activations the gradient pass keeps from forward to backward.
@@ -39,49 +40,101 @@ public struct ActivationPolicy: Sendable, Equatable {
     public static let recomputeAll = ActivationPolicy(recompute: true, keepLogits: false)
 }
 
+/// The layers' activation buffers (`LayerActivations`, ≈ 11 MB per layer for SmolLM2 at T = 256)
+/// handed from one gradient pass to the next. A training loop that passes one keeps them
+/// allocated, as llm.c keeps its activation memory: otherwise every step frees them, the
+/// allocator hands them back to the kernel (they are the top of the heap) and the next step
+/// page-faults them in again (≈ 50,000 faults a step in the cached mode).
+public final class GradientWorkspace<S: LlamaScalar> {
+    var layers: [LayerActivations<S>] = []
+    public init() {}
+}
+
+/// One gradient pass's activation buffers: spare ones (from the workspace), the kept layers'
+/// (in layer order) and the one the recomputed layers share — max(k, 1) in all for k kept
+/// layers, as many as the pass held before it kept a workspace.
+struct ActivationStore<S: LlamaScalar> {
+    let config: LlamaConfig, tokens: Int
+    var spare: [LayerActivations<S>]
+    var kept: [LayerActivations<S>] = []
+    var scratch: LayerActivations<S>? = nil
+
+    init(_ c: LlamaConfig, tokens T: Int, workspace: GradientWorkspace<S>?) {
+        config = c
+        tokens = T
+        spare = (workspace?.layers ?? []).filter { $0.tokens == T && $0.recordsAllHeads }
+        workspace?.layers = []  // the buffers are ours now (one owner: writes need no copy)
+    }
+
+    /// Buffers to write a layer's activations into (their contents are stale): the scratch
+    /// when there is one, else a spare, else new ones.
+    mutating func takeScratch() -> LayerActivations<S> {
+        scratch.take() ?? spare.popLast() ?? LayerActivations<S>(config, tokens: tokens, recordsAllHeads: true)
+    }
+
+    /// Every buffer back into the workspace.
+    mutating func recycle(into workspace: GradientWorkspace<S>?) {
+        workspace?.layers = spare + kept + (scratch.map { [$0] } ?? [])
+    }
+}
+
 extension LlamaForward {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func lossAndGradients(_ tokens: [Int], policy: ActivationPolicy = .keepAll) throws -> LoRAGradients<S> {
-        precondition(!lora.isEmpty, "the gradient pass needs LoRA pairs")
+    public func lossAndGradients(_ tokens: [Int], policy: ActivationPolicy = .keepAll, workspace: GradientWorkspace<S>? = nil) throws -> LoRAGradients<S> {
+        guard let lora else { preconditionFailure("the gradient pass needs LoRA pairs") }
         guard tokens.count >= 2 else { throw GGUFError(path: "tokens", offset: nil, problem: "a training window needs at least 2 tokens, got \(tokens.count)") }
         try validate(tokens)
         let T = tokens.count, L = config.layers
         let pass = layerPass(tokens: T)
         let head = OutputHead(weights: weights, matmul: matmul)
+        var store = ActivationStore<S>(config, tokens: T, workspace: workspace)
 
         // Forward, keeping each layer's activations, or only its input when it will be recomputed.
         let firstKept = policy.recompute ? max(0, L - policy.keptLayers) : 0
-        var stored = [LayerActivations<S>]()
         var inputs = [[S]]()
-        var acts = LayerActivations<S>(config, tokens: T, recordsAllHeads: true)
-        weights.embed(tokens, into: &acts.x)
-        var y = [S](repeating: 0, count: T * config.embedding)
+        var x = [S](repeating: 0, count: T * config.embedding), y = x
+        weights.embed(tokens, into: &x)
         for index in 0..<L {
-            if index < firstKept { inputs.append(acts.x) }
-            pass.forward(try weights.layer(index), lora[index], &acts, into: &y)
-            if index >= firstKept { stored.append(acts) }
-            acts.x = y
+            let w = try weights.layer(index)
+            if index < firstKept {
+                inputs.append(x)
+                var acts = store.takeScratch()
+                acts.x = x  // shared with inputs: the layer only reads its x
+                pass.forward(w, lora, layer: index, &acts, into: &y)
+                store.scratch = acts
+            } else {
+                var acts = store.takeScratch()  // the first kept layer takes the recomputed layers' buffers
+                pass.copy(x, into: &acts.x)  // its own input, kept
+                pass.forward(w, lora, layer: index, &acts, into: &y)
+                store.kept.append(acts)
+            }
+            swap(&x, &y)
         }
-        var (logps, saved) = head.forward(acts.x, tokens: tokens, pass: pass, keepLogits: policy.keepLogits)
+        var (logps, saved) = head.forward(x, tokens: tokens, pass: pass, keepLogits: policy.keepLogits)
         let scored = logps.count
         let loss = -logps.reduce(0) { $0 + Double($1) } / Double(scored)
 
         // Backward.
         var dy = head.backward(&saved, tokens: tokens, pass: pass, weight: 1 / S(scored))
-        var gradients = lora.map { $0.mapValues { $0.zeros } }
+        var gradients = LoRAParameters<S>(zeros: lora.layout)
         var dx = [S](repeating: 0, count: T * config.embedding)
         for index in stride(from: L - 1, through: 0, by: -1) {
             let w = try weights.layer(index)
             if index < firstKept {
+                var acts = store.takeScratch()
                 acts.x = inputs[index]
-                pass.forward(w, lora[index], &acts, into: &y)
+                pass.forward(w, lora, layer: index, &acts, into: &y)
+                pass.backward(w, lora, layer: index, acts, dy: dy, dx: &dx, grads: &gradients.values)
+                store.scratch = acts
             } else {
-                acts = stored.removeLast()
+                let acts = store.kept.removeLast()
+                pass.backward(w, lora, layer: index, acts, dy: dy, dx: &dx, grads: &gradients.values)
+                store.spare.append(acts)
             }
-            pass.backward(w, lora[index], acts, dy: dy, dx: &dx, grads: &gradients[index])
             swap(&dy, &dx)
         }
+        store.recycle(into: workspace)
         return LoRAGradients(loss: loss, scoredTokens: scored, gradients: gradients)
     }
 

@@ -1,6 +1,6 @@
 import Numerics
 
-/// Optimisers over a LoRA adapter's parameters (Float32, the adapter's own layout).
+/// Optimisers over a LoRA adapter's parameters (Float32, the adapter's flat `LoRALayout`).
 public enum OptimizerKind: String, Sendable, CaseIterable {
     /// Decoupled weight decay Adam (Loshchilov & Hutter), PyTorch's AdamW with bias correction.
     case adamw
@@ -24,79 +24,102 @@ public struct OptimizerSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// An optimiser with its state (AdamW's first/second moments, SGD's velocity), one per adapter.
+/// An optimiser with its state, one per adapter. The state is flat, in the adapter's
+/// `LoRALayout` (parameterCount reals per buffer, allocated at the first step):
+///
+///     AdamW            first = m [D], second = v [D]      8·D bytes
+///     SGD, momentum    first = velocity [D]               4·D bytes
+///     SGD              nothing                            0 bytes
+///
+/// and one step is one loop over the buffers (θ, g and the moments at the same index).
 public struct LoRAOptimizer: Sendable {
     public let settings: OptimizerSettings
     public private(set) var steps = 0
-    private var first: [[LoRATarget: LoRAPair<Float>]] = []
-    private var second: [[LoRATarget: LoRAPair<Float>]] = []
+    /// AdamW's m, or SGD's velocity; empty for plain SGD and before the first step.
+    private var first: [Float] = []
+    /// AdamW's v; empty otherwise.
+    private var second: [Float] = []
 
     public init(_ settings: OptimizerSettings) {
         precondition(settings.learningRate > 0 && settings.learningRate.isFinite, "learning rate must be positive")
         self.settings = settings
     }
 
-    /// Bytes of optimiser state for an adapter of `parameters` reals.
+    /// Bytes of optimiser state for an adapter of `parameters` reals (what `step` allocates).
     public static func stateBytes(parameters: Int, kind: OptimizerKind, momentum: Float = 0) -> Int {
+        parameters * MemoryLayout<Float>.stride * buffers(kind: kind, momentum: momentum).count
+    }
+
+    /// Which state buffers a kind keeps: (first, second).
+    static func buffers(kind: OptimizerKind, momentum: Float) -> (first: Bool, second: Bool, count: Int) {
         switch kind {
-        case .adamw: return 2 * parameters * 4
-        case .sgd: return momentum != 0 ? parameters * 4 : 0
+        case .adamw: return (true, true, 2)
+        case .sgd: return momentum != 0 ? (true, false, 1) : (false, false, 0)
         }
     }
 
-    /// Global L2 norm of a gradient.
-    public static func norm(_ g: [[LoRATarget: LoRAPair<Float>]]) -> Double {
-        var s = 0.0
-        for layer in g { for p in layer.values { for x in p.a { s += Double(x) * Double(x) }; for x in p.b { s += Double(x) * Double(x) } } }
-        return s.squareRoot()
-    }
+    /// Bytes of state held now (0 before the first step).
+    public var allocatedStateBytes: Int { (first.count + second.count) * MemoryLayout<Float>.stride }
 
-    /// One update of `adapter` from `gradients` (same layout), at `learningRate` when given (a
-    /// schedule's value) or the settings'. Returns the gradient norm before clipping. A non-finite gradient is refused and leaves adapter and state untouched.
+    /// Global L2 norm of a gradient.
+    public static func norm(_ g: LoRAParameters<Float>) -> Double { g.sumOfSquares().squareRoot() }
+
+    /// One update of `adapter` from `gradients` (its layout), at `learningRate` when given (a
+    /// schedule's value) or the settings'. Returns the gradient norm before clipping. A
+    /// non-finite gradient is refused before anything is written: adapter and state stay untouched.
     @discardableResult
-    public mutating func step(_ adapter: inout LoRAAdapter, gradients: [[LoRATarget: LoRAPair<Float>]], learningRate: Float? = nil) throws -> Double {
+    public mutating func step(_ adapter: inout LoRAAdapter, gradients: LoRAParameters<Float>, learningRate: Float? = nil) throws -> Double {
+        precondition(gradients.layout == adapter.layout, "the gradient's layout is not the adapter's")
         let norm = Self.norm(gradients)
         guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: steps) }
         var s = settings
         if let lr = learningRate { s.learningRate = lr }
         let clip: Float = s.clipNorm > 0 && norm > Double(s.clipNorm) ? Float(Double(s.clipNorm) / norm) : 1
-        if first.isEmpty {
-            first = adapter.pairs.map { $0.mapValues { $0.zeros } }
-            second = first
-        }
+        let n = adapter.parameterCount, keeps = Self.buffers(kind: s.kind, momentum: s.momentum)
+        if keeps.first && first.count != n { first = [Float](repeating: 0, count: n) }
+        if keeps.second && second.count != n { second = [Float](repeating: 0, count: n) }
         steps += 1
         let t = Float(steps)
-        let correction1 = 1 - Float.pow(s.beta1, t), correction2 = 1 - Float.pow(s.beta2, t)
-        for l in adapter.pairs.indices {
-            for target in adapter.pairs[l].keys {
-                let g = gradients[l][target]!
-                func update(_ theta: inout [Float], _ grad: [Float], _ m: inout [Float], _ v: inout [Float]) {
-                    switch s.kind {
-                    case .adamw:
-                        for i in theta.indices {
-                            let gi = grad[i] * clip
-                            m[i] = s.beta1 * m[i] + (1 - s.beta1) * gi
-                            v[i] = s.beta2 * v[i] + (1 - s.beta2) * gi * gi
-                            theta[i] -= s.learningRate * s.weightDecay * theta[i]
-                            theta[i] -= s.learningRate * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + s.epsilon)
-                        }
-                    case .sgd:
-                        for i in theta.indices {
-                            let gi = grad[i] * clip + s.weightDecay * theta[i]
-                            if s.momentum != 0 {
-                                m[i] = s.momentum * m[i] + gi
-                                theta[i] -= s.learningRate * m[i]
-                            } else {
-                                theta[i] -= s.learningRate * gi
-                            }
+        adapter.parameters.values.withUnsafeMutableBufferPointer { theta in
+            gradients.values.withUnsafeBufferPointer { g in
+                first.withUnsafeMutableBufferPointer { m in
+                    second.withUnsafeMutableBufferPointer { v in
+                        switch s.kind {
+                        case .adamw:
+                            Self.adamw(theta, g, m, v, s, clip: clip, correction1: 1 - Float.pow(s.beta1, t), correction2: 1 - Float.pow(s.beta2, t))
+                        case .sgd: Self.sgd(theta, g, m, s, clip: clip)
                         }
                     }
                 }
-                update(&adapter.pairs[l][target]!.a, g.a, &first[l][target]!.a, &second[l][target]!.a)
-                update(&adapter.pairs[l][target]!.b, g.b, &first[l][target]!.b, &second[l][target]!.b)
             }
         }
         return norm
+    }
+
+    /// θ ← θ − lr·λ·θ − lr·m̂/(√v̂ + ε), m, v the moments of the clipped gradient, bias-corrected.
+    static func adamw(_ theta: UnsafeMutableBufferPointer<Float>, _ grad: UnsafeBufferPointer<Float>, _ m: UnsafeMutableBufferPointer<Float>,
+                      _ v: UnsafeMutableBufferPointer<Float>, _ s: OptimizerSettings, clip: Float, correction1: Float, correction2: Float) {
+        for i in theta.indices {
+            let gi = grad[i] * clip
+            m[i] = s.beta1 * m[i] + (1 - s.beta1) * gi
+            v[i] = s.beta2 * v[i] + (1 - s.beta2) * gi * gi
+            theta[i] -= s.learningRate * s.weightDecay * theta[i]
+            theta[i] -= s.learningRate * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + s.epsilon)
+        }
+    }
+
+    /// g' = clipped g + λ·θ;  with momentum μ: u ← μ·u + g', θ ← θ − lr·u;  without: θ ← θ − lr·g'.
+    static func sgd(_ theta: UnsafeMutableBufferPointer<Float>, _ grad: UnsafeBufferPointer<Float>, _ u: UnsafeMutableBufferPointer<Float>,
+                    _ s: OptimizerSettings, clip: Float) {
+        if s.momentum != 0 {
+            for i in theta.indices {
+                let gi = grad[i] * clip + s.weightDecay * theta[i]
+                u[i] = s.momentum * u[i] + gi
+                theta[i] -= s.learningRate * u[i]
+            }
+        } else {
+            for i in theta.indices { theta[i] -= s.learningRate * (grad[i] * clip + s.weightDecay * theta[i]) }
+        }
     }
 }
 

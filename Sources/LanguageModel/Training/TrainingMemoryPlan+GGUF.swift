@@ -7,13 +7,13 @@ import Foundation
 
 extension TrainingMemoryPlan {
     /// The plan for a GGUF model file and an adapter shape.
-    public init(gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, context: Int, mode: Mode,
+    public init(gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, momentum: Float = 0, context: Int, mode: Mode,
                 outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes, keptLayers: Int = 0, keepLogits: Bool = false) throws {
         let c = try LlamaConfig(gguf: f)
         let layerBytes = try LlamaWeights<Float>.layerInfos(f, c, 0).reduce(0) { $0 + $1.byteCount }
-        let parameters = c.layers * targets.reduce(0) { let s = $1.shape(c); return $0 + rank * (s.dIn + s.dOut) }
+        let parameters = LoRALayout(config: c, rank: rank, targets: targets).parameterCount
         self.init(config: c, quantizedLayerBytes: layerBytes, untiedOutput: f.tensor("output.weight") != nil,
-                  adapterParameters: parameters, optimizer: optimizer, context: context, mode: mode, outputChunkRows: outputChunkRows, runtimeBytes: runtimeBytes,
+                  adapterParameters: parameters, optimizer: optimizer, momentum: momentum, context: context, mode: mode, outputChunkRows: outputChunkRows, runtimeBytes: runtimeBytes,
                   keptLayers: keptLayers, keepLogits: keepLogits)
     }
 }
@@ -22,10 +22,10 @@ extension TrainingMemoryPlan {
     /// The streamed plan that keeps the most it can within `budget` bytes: the logits first (one
     /// [T][d]·[d][V] product saved per MB is the better trade), then the last layers' activations.
     /// Nil when even keeping nothing does not fit.
-    public static func filling(budget: Int, gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, context: Int,
+    public static func filling(budget: Int, gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, momentum: Float = 0, context: Int,
                                runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) throws -> TrainingMemoryPlan? {
         func plan(_ k: Int, _ logits: Bool) throws -> TrainingMemoryPlan {
-            try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, context: context, mode: .streamed,
+            try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .streamed,
                                    runtimeBytes: runtimeBytes, keptLayers: k, keepLogits: logits)
         }
         let bare = try plan(0, false)
@@ -40,14 +40,14 @@ extension TrainingMemoryPlan {
     /// The plan fine-tuning runs under a RAM budget: the cached mode when it fits, else the
     /// streamed mode filled to the budget; when nothing fits, the bare streamed plan (over the
     /// budget, so the caller can say what is needed).
-    public static func best(budget: Int, gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, context: Int,
+    public static func best(budget: Int, gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, momentum: Float = 0, context: Int,
                             runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) throws -> TrainingMemoryPlan {
-        let cached = try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, context: context, mode: .cached, runtimeBytes: runtimeBytes)
+        let cached = try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .cached, runtimeBytes: runtimeBytes)
         if cached.total <= budget { return cached }
-        if let filled = try filling(budget: budget, gguf: f, rank: rank, targets: targets, optimizer: optimizer, context: context, runtimeBytes: runtimeBytes) {
+        if let filled = try filling(budget: budget, gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, runtimeBytes: runtimeBytes) {
             return filled
         }
-        return try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, context: context, mode: .streamed, runtimeBytes: runtimeBytes)
+        return try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .streamed, runtimeBytes: runtimeBytes)
     }
 }
 

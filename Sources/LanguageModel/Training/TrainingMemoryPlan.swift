@@ -21,10 +21,13 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     public var mappedModel: Int
     /// Activations kept for backward: L·LayerActivations (cached) or L·T·d checkpoints plus one
     /// layer's recomputed activations (streamed); the head's logits [T][V] or one chunk [T][C].
+    /// (The layers' buffers stay allocated between steps, in the fine-tuner's `GradientWorkspace`.)
     public var activations: Int
     /// Backward's transient gradients (one layer's dx, dm, dg, du, dq, dk, dv, dP).
     public var backwardScratch: Int
-    /// LoRA parameters, their gradients (and an accumulator), optimiser state.
+    /// LoRA parameters (one flat buffer of D reals), their gradients (one window's buffer and the
+    /// step's accumulator, 2·D), optimiser state (`LoRAOptimizer.stateBytes`: AdamW 2·D, SGD with
+    /// momentum D, plain SGD none).
     public var adapter: Int
     public var gradients: Int
     public var optimizerState: Int
@@ -38,7 +41,7 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     public static let runtimeBytes = 24 << 20
 
     public init(config c: LlamaConfig, quantizedLayerBytes: Int, untiedOutput: Bool, adapterParameters: Int,
-                optimizer: OptimizerKind, context T: Int, mode: Mode, outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes,
+                optimizer: OptimizerKind, momentum: Float = 0, context T: Int, mode: Mode, outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes,
                 keptLayers: Int = 0, keepLogits: Bool = false) {
         let f = 4, d = c.embedding, kv = c.kvDimension, ff = c.feedForward, V = c.vocabulary, L = c.layers
         let layer = LlamaLayer<Float>.byteCount(c)
@@ -62,7 +65,7 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
         backwardScratch = (3 * T * ff + 6 * T * d + 2 * T * kv + T * T) * f
         adapter = adapterParameters * f
         gradients = 2 * adapterParameters * f
-        optimizerState = LoRAOptimizer.stateBytes(parameters: adapterParameters, kind: optimizer)
+        optimizerState = LoRAOptimizer.stateBytes(parameters: adapterParameters, kind: optimizer, momentum: momentum)
         runtime = runtimeBytes
     }
 }
