@@ -7,6 +7,8 @@ import Numerics
 import NumpyIO
 import Radio
 
+extension ReceiveBeamformer.Method: ExpressibleByArgument {}
+
 /// `basestation solve`: receive beamformers for given channels, with the objective, MSE and cost.
 struct SolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +21,7 @@ struct SolveCommand: ParsableCommand {
     @Option(help: "Text file with one power in dBm per device (instead of --power-dbm).") var powers: String?
     @Option(help: "Text file with one aggregation weight per device (they must sum to 1; default 1/K).") var weights: String?
     @Option(help: "Noise power per subcarrier and antenna in dBm (for mse_mean).") var noiseDbm: Double = -174 + 10 * log10(30e3) + 7
-    @Option(help: "manifold, eigen, weakest or random.") var method: String = "manifold"
+    @Option(help: "The receive beamformer.") var method: ReceiveBeamformer.Method = .manifold
     @Option(help: "Random starts of the manifold solver besides eigen and weakest.") var randomStarts: Int = 2
     @Option(help: "Log-sum-exp temperatures of the continuation, relative to the objective, comma-separated.") var temperatures: String?
     @Option(help: "Conjugate-gradient iterations per continuation stage at most.") var stageIterations: Int?
@@ -35,9 +37,7 @@ struct SolveCommand: ParsableCommand {
 
     func run() throws {
         try failing {
-            guard let m = ReceiveBeamformer.Method(rawValue: method) else {
-                throw ValidationError("--method must be one of \(ReceiveBeamformer.Method.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+            let m = method
             let h = try ChannelTensor.load(npy: channels)
             let powerDBm: [Double]
             switch (powerDbm, powers) {

@@ -38,7 +38,7 @@ struct BenchCommand: ParsableCommand {
             let forwardFlops = meter.flops
 
             let adapter = LoRAAdapter(config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank),
-                                      targets: try training.targetList(), seed: seed)
+                                      targets: training.targets, seed: seed)
             let trainMeter = FlopMeter()
             let tuner = LoRAFineTuner(model: llama, adapter: adapter, optimizer: try training.optimizerSettings(), totalSteps: repeats + 1,
                                       activations: plan.activationPolicy, meter: trainMeter)

@@ -14,8 +14,8 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "GGUF model.") var model: String
     @Option(help: "LoRA rank.") var rank: Int = 8
     @Option(help: "Window length in tokens.") var ctx: Int = 256
-    @Option(help: "Adapted projections (GGUF names, comma-separated).") var targets: String = "attn_q,attn_k,attn_v,attn_output"
-    @Option(help: "Optimiser: adamw or sgd.") var optimizer: String = "adamw"
+    @Option(help: "Adapted projections (GGUF names, comma-separated; default: attn_q,attn_k,attn_v,attn_output).", transform: parseTargets) var targets: [LoRATarget] = attentionTargets
+    @Option(help: "Optimiser.") var optimizer: OptimizerKind = .adamw
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -23,9 +23,7 @@ struct CheckCommand: ParsableCommand {
             guard rank >= 1, ctx >= 2 else { throw ValidationError("need --rank ≥ 1 and --ctx ≥ 2") }
             let hw = try HardwareProfile.load(profile)
             let file = try GGUFFile(path: model)
-            let list = try TrainingOptions.targetList(targets)
-            guard let kind = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adamw or sgd") }
-            let fit = try DeviceFit(file: file, profile: hw, targets: list, optimizer: kind)
+            let fit = try DeviceFit(file: file, profile: hw, targets: targets, optimizer: optimizer)
             let plan = fit.plan(rank: rank, context: ctx)
             let modelBytes = file.byteCount
             let ram = Int(hw.ramBytes), flash = Int(hw.flashBytes)

@@ -38,7 +38,7 @@ struct FinetuneCommand: ParsableCommand {
             if evalTokens > 0 { heldOutTokens = Array(heldOutTokens.prefix(evalTokens)) }
 
             let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed)
-            let list = try training.targetList()
+            let list = training.targets
             let adapter = LoRAAdapter(config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank), targets: list, seed: seed)
             let before = try LlamaForward(model: llama).perplexity(tokens: heldOutTokens, context: ctx)
             log.info("\(String(format: "%@ mode (plan %.0f MiB); %d training windows of %d tokens; held-out perplexity before: %.4f over %d tokens", plan.mode.rawValue, Double(plan.total) / 1_048_576, sampler.windows.count, ctx, before.perplexity, before.scoredTokens))")
@@ -64,7 +64,7 @@ struct FinetuneCommand: ParsableCommand {
             let summary: [String: Any] = [
                 "model": model, "data": data, "steps": steps, "ctx": ctx, "rank": training.rank,
                 "alpha": Double(tuner.adapter.alpha), "targets": list.map(\.rawValue), "parameters": tuner.adapter.parameterCount,
-                "optimizer": training.optimizer, "learning_rate": Double(training.learningRate), "batch": training.batch, "seed": seed,
+                "optimizer": training.optimizer.rawValue, "learning_rate": Double(training.learningRate), "batch": training.batch, "seed": seed,
                 "memory_mode": plan.mode.rawValue, "planned_bytes": plan.total,
                 "kept_layers": plan.mode == .cached ? llama.config.layers : plan.activationPolicy.keptLayers, "kept_logits": plan.activationPolicy.keepLogits, "peak_rss_bytes": peakResidentBytes(),
                 "first_loss": history.first!.loss, "final_loss": history.last!.loss,

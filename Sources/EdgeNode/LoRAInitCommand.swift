@@ -11,7 +11,8 @@ struct LoRAInitCommand: ParsableCommand {
     @Option(help: "GGUF model the adapter is for.") var model: String
     @Option(help: "LoRA rank r.") var rank: Int = 8
     @Option(help: "LoRA α (scale α/r).") var alpha: Float = 16
-    @Option(help: "Targets, comma-separated: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down.") var targets: String = "attn_q,attn_k,attn_v,attn_output"
+    @Option(help: "Targets, comma-separated: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down (default: attn_q,attn_k,attn_v,attn_output).", transform: parseTargets)
+    var targets: [LoRATarget] = attentionTargets
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Option(help: "Draw B ~ N(0, σ²) instead of zeros (to check adapter loading against llama.cpp).") var bStd: Float = 0
     @Option(help: "Output .gguf.") var out: String
@@ -19,9 +20,8 @@ struct LoRAInitCommand: ParsableCommand {
     func run() throws {
         try failing {
             guard rank >= 1 else { throw ValidationError("--rank must be ≥ 1") }
-            let list = try TrainingOptions.targetList(targets)
             let config = try LlamaConfig(gguf: try GGUFFile(path: model))
-            var adapter = LoRAAdapter(config: config, rank: rank, alpha: alpha, targets: list, seed: seed)
+            var adapter = LoRAAdapter(config: config, rank: rank, alpha: alpha, targets: targets, seed: seed)
             if bStd > 0 { adapter.randomizeB(standardDeviation: bStd, seed: seed) }
             try adapter.writeGGUF(to: out)
             print("wrote \(out): rank \(rank), α \(alpha), \(adapter.parameterCount) parameters")

@@ -7,33 +7,26 @@ import LanguageModel
 struct TrainingOptions: ParsableArguments {
     @Option(help: "LoRA rank r.") var rank: Int = 8
     @Option(help: "LoRA α (scale α/r); default 2r.") var alpha: Float?
-    @Option(help: "Adapted projections, comma-separated: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down.")
-    var targets: String = "attn_q,attn_k,attn_v,attn_output"
-    @Option(help: "Optimiser: adamw or sgd.") var optimizer: String = "adamw"
+    @Option(help: "Adapted projections, comma-separated: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down (default: attn_q,attn_k,attn_v,attn_output).",
+            transform: parseTargets)
+    var targets: [LoRATarget] = attentionTargets
+    @Option(help: "Optimiser.") var optimizer: OptimizerKind = .adamw
     @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 1e-3
     @Option(help: "Weight decay (AdamW: decoupled).") var weightDecay: Float = 0
     @Option(help: "SGD momentum.") var momentum: Float = 0
     @Option(help: "Clip the global gradient norm to this (0: off).") var clip: Float = 1
-    @Option(help: "Learning-rate schedule after warm-up: constant, cosine or linear.") var schedule: String = "constant"
+    @Option(help: "Learning-rate schedule after warm-up.") var schedule: LearningRateSchedule.Shape = .constant
     @Option(help: "Linear warm-up steps.") var warmup: Int = 0
     @Option(help: "Windows per optimiser step (gradient accumulation).") var batch: Int = 1
     @Option(help: "Memory mode: cached (dequantised weights, activations kept), streamed (per-layer dequantisation, recomputation), or auto (cached when it fits --memory-budget-mb).")
-    var memory: String = "auto"
+    var memory: MemoryChoice = .auto
     @Option(help: "RAM budget for --memory auto, MiB (default: this machine's available memory, /proc/meminfo MemAvailable).") var memoryBudgetMb: Int?
 
-    func targetList() throws -> [LoRATarget] { try Self.targetList(targets) }
-
-    /// A --targets value, a usage error when it is not a list of distinct projections.
-    static func targetList(_ text: String) throws -> [LoRATarget] {
-        do { return try LoRATarget.list(text) } catch { throw ValidationError("--targets: \(error)") }
-    }
-
     func optimizerSettings() throws -> OptimizerSettings {
-        guard let kind = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be adamw or sgd") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--lr must be positive") }
         guard clip >= 0, weightDecay >= 0, momentum >= 0, momentum < 1 else { throw ValidationError("--clip and --weight-decay must be ≥ 0, --momentum in [0, 1)") }
         var s = OptimizerSettings()
-        s.kind = kind
+        s.kind = optimizer
         s.learningRate = learningRate
         s.weightDecay = weightDecay
         s.momentum = momentum
@@ -42,16 +35,15 @@ struct TrainingOptions: ParsableArguments {
     }
 
     func learningRateSchedule() throws -> LearningRateSchedule {
-        guard let shape = LearningRateSchedule.Shape(rawValue: schedule) else { throw ValidationError("--schedule must be constant, cosine or linear") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be ≥ 0") }
-        return LearningRateSchedule(shape: shape, warmupSteps: warmup)
+        return LearningRateSchedule(shape: schedule, warmupSteps: warmup)
     }
 
     /// The memory mode: as asked, or for auto the cached mode when its plan fits the budget.
     func memoryPlan(_ file: GGUFFile, context: Int) throws -> TrainingMemoryPlan {
         guard rank >= 1 else { throw ValidationError("--rank must be ≥ 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
-        let settings = try optimizerSettings(), kind = settings.kind, momentum = settings.momentum, list = try targetList()
+        let settings = try optimizerSettings(), kind = settings.kind, momentum = settings.momentum, list = targets
         func plan(_ m: TrainingMemoryPlan.Mode) throws -> TrainingMemoryPlan {
             try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context, mode: m)
         }
@@ -65,16 +57,15 @@ struct TrainingOptions: ParsableArguments {
             return filled
         }
         switch memory {
-        case "cached": return try plan(.cached)
-        case "streamed": return try streamed(within: memoryBudgetMb.map { $0 << 20 })
-        case "auto":
+        case .cached: return try plan(.cached)
+        case .streamed: return try streamed(within: memoryBudgetMb.map { $0 << 20 })
+        case .auto:
             guard let budget else { return try plan(.cached) }
             let best = try TrainingMemoryPlan.best(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context)
             guard best.total <= budget else {
                 throw CommandError("fine-tuning needs \(best.total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
             }
             return best
-        default: throw ValidationError("--memory must be auto, cached or streamed")
         }
     }
 }
