@@ -13,13 +13,7 @@ final class LineOfSightTests: XCTestCase {
     /// Unit gain (no path loss, so every device is LOS), block fading unless `doppler` > 0.
     private func losProfile(_ profile: TDLProfile = .d, devices: Int, rx: Int = 2, tx: Int = 2,
                             doppler: Double = 0, interval: Double = 1e-3) -> ChannelConfiguration {
-        var c = ChannelConfiguration()
-        c.pathLoss = nil
-        c.profile = profile
-        c.devices = devices
-        c.receiveAntennas = rx
-        c.transmitAntennas = tx
-        c.subcarriers = 1
+        var c = unitGain(profile: profile, devices: devices, rx: rx, tx: tx, subcarriers: 1)
         c.dopplerHz = doppler
         c.roundIntervalS = interval
         return c
