@@ -5,7 +5,7 @@ token but each window's first scored from the tokens before it in its window.
 
     llamacpp_perplexity.py MODEL.gguf TEXT --ctx 128 [--max-tokens N] [--lora A.gguf] [--ours OURS.json] [--record FIXTURE.json]
 OURS.json is `edgenode eval --json` output: then the per-token log-probabilities are compared too.
-A development aid, not a CI dependency (../shared/tools/reference-env.sh).
+A development aid, not a CI dependency (tools/reference/env.sh makes its environment).
 """
 import argparse
 import json

@@ -7,7 +7,7 @@ same text, with `tokenize(text, add_bos=False, special=False)`.
     record:   llamacpp_tokenize.py MODEL.gguf STRINGS.json --record OUT.json
               writes {"cases": [{"text": ..., "ids": [...]}, ...]} for the unit tests.
 
-A development aid, not a CI dependency (../shared/tools/reference-env.sh builds llama-cpp-python).
+A development aid, not a CI dependency (tools/reference/env.sh builds llama-cpp-python).
 """
 import argparse
 import json

@@ -10,7 +10,7 @@ Also reports Pymanopt's wall time per subcarrier for one cold start.
 
 A development aid, not a CI dependency. Environment:
     python3 -m venv ~/.cache/airfl-pymanopt && ~/.cache/airfl-pymanopt/bin/pip install pymanopt numpy scipy
-    (or ../shared/tools/reference-env.sh, which also has it)
+    (or tools/reference/env.sh, which also has it)
 Usage:
     pymanopt_beamforming.py CH.npy A.npy --streams 4 [--restarts 32] [--subcarriers 8] [--power-dbm 23]
 """
