@@ -11,6 +11,7 @@ struct FleetScenario {
     var batch = 2
     var ctx = 64
     var aggregation = "aircomp"
+    var beamforming = "manifold"
     var evalTokens = 1024
     var endpoint = "tcp://127.0.0.1:5555"
     var registerTimeoutS = 60.0
@@ -40,6 +41,7 @@ struct FleetScenario {
         ctx = \(ctx)
         learning_rate = 1e-2
         aggregation = "\(aggregation)"
+        beamforming = "\(beamforming)"
         eval_tokens = \(evalTokens)
         endpoint = "\(endpoint)"
         register_timeout_s = \(registerTimeoutS)

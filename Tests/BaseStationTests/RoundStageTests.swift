@@ -21,6 +21,18 @@ final class RoundStageTests: XCTestCase {
         XCTAssertNotNil(summary["mse_thermal_over_predicted"] as? Double)
     }
 
+    /// `serve` runs every receive beamformer `solve` has; the baselines' designs are as valid.
+    func testEveryBeamformingMethodServesARound() throws {
+        for method in ["eigen", "weakest", "random"] {
+            let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], beamforming: method, rounds: 1)
+            try fleet.startFirmware("a", profile: pi4)
+            try fleet.startFirmware("b", profile: pi5)
+            let summary = try fleet.run()
+            XCTAssertEqual(try fleet.metrics().first { $0["round"] == "1" && $0["node"] == "global" }?["status"], "ok", method)
+            XCTAssertEqual(try XCTUnwrap(summary["mse_thermal_over_predicted"] as? Double), 1, accuracy: 0.2, method)
+        }
+    }
+
     /// A node that registers and then never reports is left out when the round's deadline passes.
     func testSilentNodeTimesOut() throws {
         let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("mute", pi5)], rounds: 1, roundTimeoutS: 2)

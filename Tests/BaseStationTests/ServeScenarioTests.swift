@@ -16,7 +16,7 @@ final class ServeScenarioTests: XCTestCase {
             ("[federation]\nsample_format = \"ci8\"\n", "federation.sample_format"),
             ("[federation]\npartition = \"by-colour\"\n", "federation.partition"),
             ("[federation]\noptimizer = \"adagrad\"\n", "federation.optimizer"),
-            ("[federation]\nbeamforming = \"weakest\"\n", "federation.beamforming"),
+            ("[federation]\nbeamforming = \"strongest\"\n", "federation.beamforming"),
             ("[federation]\ntargets = \"attn_q,attn_z\"\n", "federation.targets"),
             ("[federation]\nrounds = 0\n", "federation.rounds"),
             ("[federation]\nlocal_step = 3\n", "local_step"),

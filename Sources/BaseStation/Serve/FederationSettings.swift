@@ -28,7 +28,7 @@ struct FederationSettings: Decodable {
     var weightDecay = 0.0
     var aggregation = AggregationMode.aircomp
     var digitalBits = 8
-    /// `manifold` or `eigen`.
+    /// Any method `basestation solve` has: `manifold` (the method's), `eigen`, `weakest`, `random` (baselines).
     var beamforming = ReceiveBeamformer.Method.manifold
     var evalTokens = 2048
     var endpoint = "tcp://127.0.0.1:5555"
@@ -80,7 +80,7 @@ struct FederationSettings: Decodable {
         try c.update(&weightDecay, forKey: .weightDecay)
         try choice(&aggregation, .aggregation, AggregationMode.allCases.map { ($0.name, $0) })
         try c.update(&digitalBits, forKey: .digitalBits)
-        try choice(&beamforming, .beamforming, [("manifold", .manifold), ("eigen", .eigen)])
+        try choice(&beamforming, .beamforming, ReceiveBeamformer.Method.choices)
         try c.update(&evalTokens, forKey: .evalTokens)
         try c.update(&endpoint, forKey: .endpoint)
         try c.update(&registerTimeoutS, forKey: .registerTimeoutS)
