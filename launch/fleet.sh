@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The fleet: a base station and one edge process per [[nodes]] entry of a scenario, over ZeroMQ.
-#   launch/fleet.sh [launch/scenarios/X.toml]     (default: launch/scenarios/default.toml)
+#   launch/fleet.sh [launch/scenarios/X.toml [serve options…]]     (default: launch/scenarios/default.toml)
+# Options after the scenario go to `basestation serve` (e.g. --aggregation ideal --seed 2 --rounds 4).
 # Sets up what is missing (packages, release build, model), shows per-round progress, stops every
 # child on Ctrl-C or when the base station fails, and prints the run's summary. Results (metrics.csv,
 # summary.json, loss.svg, perplexity.svg, adapter.gguf, peft/, checkpoint/, logs/) go to results/<run>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-launch/scenarios/default.toml}
+serve_options=("${@:2}")
 [[ -f $scenario ]] || { echo "fleet: no scenario file $scenario" >&2; exit 2; }
 
 launch/setup.sh release >&2
 bin=.build/release
 
-fleet=$("$bin/basestation" serve --scenario "$scenario" --print-fleet)
+fleet=$("$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" --print-fleet)
 model=$(awk '$1 == "model" { print $2 }' <<<"$fleet")
 endpoint=$(awk '$1 == "endpoint" { print $2 }' <<<"$fleet")
 if [[ ! -f $model ]]; then
@@ -34,7 +36,7 @@ trap stop_children EXIT
 
 start=$(date +%s)
 echo "fleet: $scenario → $run" >&2
-"$bin/basestation" serve --scenario "$scenario" --results "$run" > "$run/logs/basestation.out" 2> >(tee "$run/logs/basestation.log" >&2) &
+"$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "$run/logs/basestation.log" >&2) &
 bs=$!
 pids+=("$bs")
 connect=${endpoint/\*/127.0.0.1}

@@ -63,7 +63,7 @@ extension FederationServer {
         }
         // Every node that ever registered is told, so dropped nodes do not wait for a base station that is gone.
         for i in nodes.indices where nodes[i].hello != nil { send(Shutdown(reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(i)), to: i) }
-        let summary: [String: Any] = [
+        let summary: [String: Any] = summaryExtras.merging([
             "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation.name, "seed": scenario.seed,
             "final_loss": json(trainLoss), "final_heldout_loss": json(last.loss),
             "initial_perplexity": json(initial.perplexity), "final_perplexity": json(last.perplexity),
@@ -74,7 +74,7 @@ extension FederationServer {
             "airtime_total_s": airtime, "energy_total_j": energy, "frames_dropped": droppedFrames,
             "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
             "wall_time_s": Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
-        ]
+        ]) { _, run in run }
         try recorder.finish(global, config: model.config, summary: summary)
         return summary
     }

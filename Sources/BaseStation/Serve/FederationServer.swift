@@ -41,6 +41,8 @@ final class FederationServer {
     /// Frames dropped (malformed, or failing a round's checks), each logged with its reason.
     var droppedFrames = 0
     let log: Logger
+    /// Fields added to summary.json (who the run is: the scenario's name and fingerprint).
+    var summaryExtras: [String: Any] = [:]
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
 

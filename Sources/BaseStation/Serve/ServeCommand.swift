@@ -48,6 +48,7 @@ struct ServeCommand: ParsableCommand {
             try transport.setLinger(ms: 2000)
             let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, transport: transport,
                                               log: logging.logger("basestation.serve"))
+            server.summaryExtras = ["scenario": name, "scenario_fingerprint": IdealReference.fingerprint(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds)]
             let summary = try server.run()
             if json { try printJSON(summary) } else {
                 func number(_ key: String, _ format: String) -> String {
@@ -59,6 +60,7 @@ struct ServeCommand: ParsableCommand {
                     aggregation MSE:      \(number("mse_mean", "%.4g")) per symbol (thermal \(number("mse_thermal_mean", "%.3g")), CSI \(number("mse_csi_mean", "%.3g")), quantisation \(number("mse_quantization_mean", "%.3g")); closed form \(number("mse_predicted_mean", "%.3g")))
                     train loss (last):    \(number("final_loss", "%.4f"))
                     held-out perplexity:  \(number("initial_perplexity", "%.3f")) → \(number("final_perplexity", "%.3f"))
+                    compared with:        \(IdealReference.line(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, results: out, aggregation: s.federation.aggregation.name))
                     airtime, energy:      \(number("airtime_total_s", "%.4g")) s, \(number("energy_total_j", "%.4g")) J
                     wall time:            \(number("wall_time_s", "%.1f")) s
                     results:              \(out)

@@ -1,0 +1,47 @@
+import Foundation
+
+/// The ideal-FL run a fleet run is compared with: the same scenario file, seed and rounds, with
+/// `aggregation = ideal`. A run's summary.json carries its `scenario_fingerprint` (the file's bytes
+/// with the seed and rounds it ran with, everything but the aggregation mode), so a later run
+/// finds its reference among the results without a registry.
+enum IdealReference {
+    /// FNV-1a (64-bit) of the scenario file and the run's seed and rounds, as hex. An identifier
+    /// for matching runs, not a security checksum.
+    static func fingerprint(scenarioFile: String, seed: UInt64, rounds: Int) -> String {
+        var bytes = [UInt8](FileManager.default.contents(atPath: scenarioFile) ?? Data())
+        bytes += Array("|seed=\(seed)|rounds=\(rounds)".utf8)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return String(format: "%016llx", hash)
+    }
+
+    /// The newest ideal run under `root` (each subdirectory's summary.json) with `fingerprint`:
+    /// its directory and final held-out perplexity.
+    static func find(under root: String, fingerprint: String, excluding own: String) -> (directory: String, perplexity: Double)? {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: root) else { return nil }
+        var best: (directory: String, perplexity: Double, date: Date)?
+        for entry in entries {
+            let dir = (root as NSString).appendingPathComponent(entry), path = dir + "/summary.json"
+            guard URL(fileURLWithPath: dir).standardized != URL(fileURLWithPath: own).standardized,
+                  let data = fm.contents(atPath: path),
+                  let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  summary["aggregation"] as? String == "ideal", summary["scenario_fingerprint"] as? String == fingerprint,
+                  let perplexity = summary["final_perplexity"] as? Double else { continue }
+            let date = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
+            if best == nil || date > best!.date { best = (dir, perplexity, date) }
+        }
+        return best.map { ($0.directory, $0.perplexity) }
+    }
+
+    /// The summary's comparison line: the reference's perplexity, or how to produce it.
+    static func line(scenarioFile: String, seed: UInt64, rounds: Int, results: String, aggregation: String) -> String {
+        guard aggregation != "ideal" else { return "this run is the ideal-FL reference for its scenario and seed" }
+        let key = fingerprint(scenarioFile: scenarioFile, seed: seed, rounds: rounds)
+        let parent = (results as NSString).deletingLastPathComponent, root = parent.isEmpty ? "." : parent
+        if let r = find(under: root, fingerprint: key, excluding: results) {
+            return String(format: "%.3f (ideal FL, same scenario and seed: %@)", r.perplexity, r.directory)
+        }
+        return "no ideal-FL run of this scenario and seed in \(root)/; make one with: launch/fleet.sh \(scenarioFile) --aggregation ideal --seed \(seed) --rounds \(rounds)"
+    }
+}

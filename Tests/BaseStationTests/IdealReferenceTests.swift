@@ -1,0 +1,30 @@
+import Foundation
+import XCTest
+@testable import BaseStation
+
+/// A fleet run's summary names the ideal-FL run of the same scenario and seed, or how to make one.
+final class IdealReferenceTests: XCTestCase {
+    func testFindsTheIdealRunOfTheSameScenarioAndSeed() throws {
+        let root = try temporaryDirectory(self)
+        let scenario = root.appendingPathComponent("s.toml").path
+        try "seed = 1\n".write(toFile: scenario, atomically: true, encoding: .utf8)
+        let key = IdealReference.fingerprint(scenarioFile: scenario, seed: 1, rounds: 3)
+        XCTAssertNotEqual(key, IdealReference.fingerprint(scenarioFile: scenario, seed: 2, rounds: 3))
+        XCTAssertNotEqual(key, IdealReference.fingerprint(scenarioFile: scenario, seed: 1, rounds: 4))
+        func run(_ name: String, _ aggregation: String, _ fingerprint: String, _ perplexity: Double) throws {
+            let dir = root.appendingPathComponent("results/\(name)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let summary: [String: Any] = ["aggregation": aggregation, "scenario_fingerprint": fingerprint, "final_perplexity": perplexity]
+            try JSONSerialization.data(withJSONObject: summary).write(to: dir.appendingPathComponent("summary.json"))
+        }
+        let own = root.appendingPathComponent("results/air").path
+        try run("air", "aircomp", key, 40)
+        let missing = IdealReference.line(scenarioFile: scenario, seed: 1, rounds: 3, results: own, aggregation: "aircomp")
+        XCTAssertTrue(missing.contains("launch/fleet.sh \(scenario) --aggregation ideal --seed 1 --rounds 3"), missing)
+        try run("ideal-other-seed", "ideal", IdealReference.fingerprint(scenarioFile: scenario, seed: 2, rounds: 3), 30)
+        try run("ideal", "ideal", key, 38.5)
+        let found = IdealReference.line(scenarioFile: scenario, seed: 1, rounds: 3, results: own, aggregation: "aircomp")
+        XCTAssertTrue(found.hasPrefix("38.500 (ideal FL"), found)
+        XCTAssertTrue(found.contains("results/ideal"), found)
+    }
+}
