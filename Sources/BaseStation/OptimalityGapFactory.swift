@@ -11,11 +11,15 @@ import Radio
 /// energy per round. The caller supplies what it alone knows: the adapted matrices (`plan` from
 /// `[plan]`, `serve` from the model it loaded), the channels' subcarrier count and the
 /// aggregation weights w_k (summing to 1).
+///
+/// `constants` and `spectrum` replace the scenario's when the caller has better: `serve`'s rank
+/// planning estimates them from a pilot round.
 func makeOptimalityGap(scenario: Scenario, profiles: [HardwareProfile], adapter: AdapterShape,
-                       subcarriers: Int, weights: [Double]) throws -> OptimalityGap {
+                       subcarriers: Int, weights: [Double], constants: LearningConstants? = nil,
+                       spectrum: PilotSpectrum? = nil) throws -> OptimalityGap {
     let plan = scenario.plan
     return try OptimalityGap(
-        constants: plan.constants, spectrum: try plan.spectrum(), adapter: adapter,
+        constants: constants ?? plan.constants, spectrum: try spectrum ?? plan.spectrum(), adapter: adapter,
         uplink: UplinkBudget(peakPowerW: profiles.map(\.txPowerW), energyPerRoundJ: profiles.map(\.txEnergyPerRoundJ),
                              symbolDurationS: plan.symbolDurationS, noisePowerW: scenario.noisePowerW),
         streams: scenario.aircomp.streams, subcarriers: subcarriers, weights: weights)

@@ -17,6 +17,8 @@ struct FleetScenario {
     var registerTimeoutS = 60.0
     var roundTimeoutS = 60.0
     var nodes: [(name: String, profile: String)]
+    /// More `[federation]` lines, as written.
+    var federationExtra = ""
 
     var toml: String {
         """
@@ -46,6 +48,7 @@ struct FleetScenario {
         endpoint = "\(endpoint)"
         register_timeout_s = \(registerTimeoutS)
         round_timeout_s = \(roundTimeoutS)
+        \(federationExtra)
         \(nodes.map { "[[nodes]]\nname = \"\($0.name)\"\nprofile = \"\($0.profile)\"" }.joined(separator: "\n"))
         """
     }

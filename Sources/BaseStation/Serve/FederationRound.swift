@@ -16,6 +16,8 @@ enum RoundOutcome: Equatable {
     case noTransmissions
     /// The air or the aggregation failed, or the aggregate was refused (not finite, too large); unchanged.
     case aggregateRejected(String)
+    /// The pilot round's aggregate went to the rank planner (`capturingPilot`); unchanged.
+    case pilotCaptured
 
     var status: RoundStatus {
         switch self {
@@ -23,6 +25,7 @@ enum RoundOutcome: Equatable {
         case .noUpdates: return .noUpdates
         case .designRejected, .aggregateRejected: return .rejected
         case .noTransmissions: return .noTransmissions
+        case .pilotCaptured: return .pilot
         }
     }
 }
@@ -62,7 +65,7 @@ extension FederationServer {
         let outcome = try playRound(round, channels: h, estimate: hHat, rows: &rows, aggregateRow: &aggregateRow)
         aggregateRow.status = outcome.status
         switch outcome {
-        case .committed: break
+        case .committed, .pilotCaptured: break
         case .noUpdates: progress("  round \(round): no node delivered an update; the global adapter is unchanged")
         case .designRejected(let why): progress("  round \(round): no AirComp design (\(why)); the global adapter is unchanged")
         case .noTransmissions: progress("  round \(round): no transmission arrived complete; the global adapter is unchanged")
@@ -112,6 +115,14 @@ extension FederationServer {
             if rows[k].status == .ok { rows[k].mse = aggregateRow.mse }
         }
         let largest = delivered.map { ready[plan.participants[$0]]!.updateEnergy.squareRoot() }.max() ?? 0
+        if capturingPilot {
+            let outcome = try commit(result.sum, onto: flat, largestReportedNorm: largest, apply: false)
+            guard outcome == .committed else { return outcome }
+            let reports = delivered.map { (weight: plan.weights[$0] / result.deliveredWeight, energy: ready[plan.participants[$0]]!.updateEnergy) }
+            let noise = aggregateRow.msePredicted.isFinite ? Double(plan.scale * plan.scale) * Double(plan.symbols * plan.grid.subcarriers) * aggregateRow.msePredicted : 0
+            pilotCapture = PilotCapture(aggregate: result.sum, reports: reports, noiseEnergy: noise)
+            return .pilotCaptured
+        }
         return try commit(result.sum, onto: flat, largestReportedNorm: largest)
     }
 
@@ -194,7 +205,7 @@ extension FederationServer {
 
     /// Commit: the global adapter moves only to finite parameters, by an aggregate no larger than
     /// `aggregateGuard` × the largest update a node reported (a poisoned or noise-swamped sum).
-    private func commit(_ sum: [Float], onto flat: [Float], largestReportedNorm largest: Double) throws -> RoundOutcome {
+    private func commit(_ sum: [Float], onto flat: [Float], largestReportedNorm largest: Double, apply: Bool = true) throws -> RoundOutcome {
         let updated = zip(flat, sum).map { $0 + $1 }
         let norm = sum.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         if let bad = updated.firstIndex(where: { !$0.isFinite }) {
@@ -204,7 +215,7 @@ extension FederationServer {
             return .aggregateRejected(String(format: "the aggregate's norm %.3g exceeds %.0f× the largest reported update (%.3g)",
                                              norm, Self.aggregateGuard, largest))
         }
-        try global.assign(flattened: updated)
+        if apply { try global.assign(flattened: updated) }
         return .committed
     }
 }

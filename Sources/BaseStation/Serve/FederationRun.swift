@@ -34,19 +34,20 @@ extension FederationServer {
         try pump(for: settings.registerTimeoutS, { _, _ in }, done: { nodes.allSatisfy(\.active) })
         guard nodes.contains(where: \.active) else { throw CommandError("no node registered within \(settings.registerTimeoutS) s") }
         for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
-        if settings.rankPlanning {
-            var probe = channelModel
-            let h = probe.frequencyResponse().estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
-            let planned = try planRank(channels: h)
-            global = LoRAAdapter(config: model.config, rank: planned.rank, alpha: Float(settings.loraAlpha ?? Double(2 * planned.rank)),
-                                 targets: global.targets, seed: scenario.seed)
-            progress(String(format: "rank planning: rank %d (bound by %@), optimality gap %.4g", planned.rank, planned.binding, planned.gap))
-        }
+        // The base model (every fresh adapter has B = 0) before any training.
         let initial = try evaluate()
         progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
         try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: .initial, heldOutLoss: initial.loss,
                                         heldOutPerplexity: initial.perplexity, rank: global.rank)])
-        var last = initial, airtime = 0.0, energy = 0.0, trainLoss = Double.nan, globals = [MetricsRow]()
+        var rankPlanning: Any = NSNull()
+        if settings.rankPlanning {
+            let h = channelModel.frequencyResponse().estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
+            rankPlanning = try planRankFromPilot(channels: h, initialLoss: initial.loss)
+        }
+        let pilot = recorder.rows.filter { $0.round == 0 && $0.status != .initial }
+        var last = initial, airtime = pilot.filter { $0.node == "global" }.reduce(0.0) { $0 + $1.airtimeS }
+        var energy = pilot.filter { $0.node != "global" }.reduce(0.0) { $0 + $1.energyJ }
+        var trainLoss = Double.nan, globals = [MetricsRow]()
         for round in 1...settings.rounds {
             let r = try runRound(round)
             last = (r.global.heldOutLoss, r.global.heldOutPerplexity)
@@ -72,6 +73,7 @@ extension FederationServer {
             "mse_predicted_mean": meanOverRounds(globals, \.msePredicted),
             "mse_thermal_over_predicted": thermalOverPredicted(globals),
             "airtime_total_s": airtime, "energy_total_j": energy, "frames_dropped": droppedFrames,
+            "rank_planning": rankPlanning,
             "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
             "wall_time_s": Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
         ]) { _, run in run }

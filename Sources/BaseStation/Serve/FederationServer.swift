@@ -41,6 +41,9 @@ final class FederationServer {
     /// Frames dropped (malformed, or failing a round's checks), each logged with its reason.
     var droppedFrames = 0
     let log: Logger
+    /// While true, a round's aggregate is captured for the rank planner instead of committed.
+    var capturingPilot = false
+    var pilotCapture: PilotCapture?
     /// Fields added to summary.json (who the run is: the scenario's name and fingerprint).
     var summaryExtras: [String: Any] = [:]
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).

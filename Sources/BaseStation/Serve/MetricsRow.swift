@@ -19,6 +19,8 @@ enum RoundStatus: String {
     case noTransmissions = "no-transmissions"
     /// Global: the design or the aggregate was refused; the global model did not move.
     case rejected
+    /// Global: the rank-planning pilot round at r_max; its aggregate fed the planner, not the model.
+    case pilot
 }
 
 /// One metrics row: a node's round, or the global model's (`node` = "global").

@@ -1,31 +1,132 @@
 import Foundation
 import LanguageModel
+import LinearAlgebra
+import Numerics
 import Radio
 
+/// What a pilot round leaves for the rank planner: the aggregate as the base station received it
+/// and what it can check it against.
+struct PilotCapture {
+    /// Σ_k w_k Δ_k / Σ_{delivered} w_k, D(r_max) reals, as received (air noise included).
+    var aggregate: [Float]
+    /// Delivered nodes' normalised weights w̃_k and reported ‖Δ_k‖².
+    var reports: [(weight: Double, energy: Double)]
+    /// E‖e‖² of the aggregate from the closed form: c² · S · N_sc · σ²L/η (rescaled); 0 without air.
+    var noiseEnergy: Double
+}
+
 extension FederationServer {
-    /// The LoRA rank minimising the optimality gap (docs/optimality-gap.md) for this fleet: the
-    /// model's real adapter shape and size, the nodes' hardware profiles (RAM, FLOPs, airtime,
-    /// power, energy), the first round's channel estimates, the scenario's `[plan]` learning
-    /// constants and pilot spectrum. Chosen once, before the first round (`federation.rank_planning`).
-    func planRank(channels: ChannelTensor) throws -> (rank: Int, binding: String, gap: Double) {
-        let s = scenario, f = settings, c = model.config
-        let targets = global.targets
-        let profiles = nodes.map(\.profile)
-        let gap = try makeOptimalityGap(
-            scenario: s, profiles: profiles,
-            adapter: AdapterShape(matrices: targets.map { $0.shape(c) }, layers: c.layers),
-            subcarriers: channels.subcarriers,
-            weights: shardSizes.map { Double($0) / Double(shardSizes.reduce(0, +)) })
+    /// The rank by the method's procedure (docs/optimality-gap.md): the largest rank every device's
+    /// budgets allow, r_max; one pilot round at r_max over the real air; the pooled singular values
+    /// of the aggregated update as the spectrum; the learning constants estimated from the pilot
+    /// where the derivation allows; then the alternating rank/beamforming search. The pilot's
+    /// update is not kept: the run starts from the base model at the planned rank. Returns what
+    /// summary.json records (each constant with how it was obtained).
+    func planRankFromPilot(channels h: ChannelTensor, initialLoss: Double) throws -> [String: Any] {
+        let budget = try rankBudget(channels: h)
+        global = freshAdapter(rank: budget.bound.rank)
+        let base = global
+        pilotCapture = nil
+        capturingPilot = true
+        let pilotRound = try runRound(0)
+        capturingPilot = false
+        try recorder.append(pilotRound.nodes + [pilotRound.global])
+        var record: [String: Any] = ["r_max": budget.bound.rank, "r_max_binding": budget.bound.binding,
+                                     "pilot_status": pilotRound.global.status.rawValue]
+        var constants = scenario.plan.constants
+        var sources = [String: String]()
+        let spectrum: PilotSpectrum
+        if let captured = pilotCapture {
+            spectrum = try PilotSpectrum(updates: try factoredUpdates(from: base, moved: captured.aggregate))
+            record["spectrum_source"] = "pilot round at rank \(budget.bound.rank): singular values of every adapted matrix's aggregated update, pooled"
+            estimate(&constants, &sources, from: captured, initialLoss: initialLoss)
+        } else {
+            spectrum = try scenario.plan.spectrum()
+            record["spectrum_source"] = "the scenario's [plan] prior: the pilot round delivered no aggregate (\(pilotRound.global.status.rawValue))"
+        }
+        constants.rounds = settings.rounds
+        sources["rounds"] = "federation.rounds"
+        let gap = try makeOptimalityGap(scenario: scenario, profiles: nodes.map(\.profile), adapter: budget.shape, subcarriers: h.subcarriers,
+                                        weights: shardWeights, constants: constants, spectrum: spectrum)
+        let plan = try RankPlanner.plan(gap: gap, channels: h, upperBound: budget.bound)
+        global = freshAdapter(rank: plan.rank)
+        record["rank"] = plan.rank
+        record["gap"] = plan.components.total
+        record["gaps"] = Dictionary(uniqueKeysWithValues: plan.gaps.map { ("\($0.key)", $0.value) })
+        record["spectrum_top"] = Array(spectrum.squaredSingularValues.prefix(16).map { $0.squareRoot() })
+        record["spectrum_count"] = spectrum.squaredSingularValues.count
+        record["constants"] = constantsRecord(constants, sources)
+        progress(String(format: "rank planning: pilot at r_max = %d, rank %d, optimality gap %.4g", budget.bound.rank, plan.rank, plan.components.total))
+        return record
+    }
+
+    /// The estimates one pilot round supports; the rest stay the scenario's `[plan]` values.
+    private func estimate(_ c: inout LearningConstants, _ sources: inout [String: String], from p: PilotCapture, initialLoss: Double) {
+        // F* ≥ 0 for a cross-entropy, so Δ₀ = F(θ₀) − F* ≤ F(θ₀), the measured held-out loss.
+        if initialLoss.isFinite, initialLoss > 0 {
+            c.initialGap = initialLoss
+            sources["initial_gap"] = "held-out loss of the base model (an upper bound: F* ≥ 0)"
+        }
+        // The nodes' spread around their mean, Σ w̃_k ‖Δ_k − Δ̄‖² = Σ w̃_k ‖Δ_k‖² − ‖Δ̄‖²: the reports give
+        // the first sum, the aggregate less its expected noise the second. For independent node noises of
+        // variance σ² per step it is λ² σ² (1 − Σ w̃²), and the aggregate's ξ has variance σ_g² = σ² Σ w̃².
+        let w2 = p.reports.reduce(0) { $0 + $1.weight * $1.weight }
+        let mean = p.reports.reduce(0) { $0 + $1.weight * $1.energy }
+        let aggregate = p.aggregate.reduce(0) { $0 + Double($1) * Double($1) } - p.noiseEnergy
+        let spread = mean - aggregate
+        if w2 < 1 - 1e-9, spread > 0, spread.isFinite {
+            c.gradientVariance = w2 / (1 - w2) * spread / (c.stepSize * c.stepSize)
+            sources["gradient_variance"] = "pilot round: the delivered nodes' spread around their mean (reported ‖Δ_k‖², the aggregate less its closed-form noise), / λ²"
+        }
+    }
+
+    private func constantsRecord(_ c: LearningConstants, _ sources: [String: String]) -> [String: Any] {
+        let values: [(String, Double)] = [("smoothness", c.smoothness), ("pl_constant", c.plConstant), ("step_size", c.stepSize),
+                                          ("gradient_variance", c.gradientVariance), ("rounds", Double(c.rounds)), ("initial_gap", c.initialGap)]
+        return Dictionary(uniqueKeysWithValues: values.map { key, v in
+            (key, ["value": v, "source": sources[key] ?? "scenario [plan] \(key) (not identifiable from one pilot round)"] as [String: Any])
+        })
+    }
+
+    /// ΔW_j = (α/r)(B'A' − BA) of every adapted matrix, factored as L = (α/r)[B' | −B], R = [A'; A]
+    /// (the old factors left out while B = 0, as it is for a fresh adapter).
+    func factoredUpdates(from base: LoRAAdapter, moved delta: [Float]) throws -> [FactoredUpdate] {
+        let old = base.flattened(), new = zip(old, delta).map { $0 + $1 }
+        let scale = Double(base.scale)
+        return try base.layout.slots.map { s in
+            let keepOld = old[s.bRange].contains { $0 != 0 }
+            let q = keepOld ? 2 * s.rank : s.rank
+            let left = ComplexMatrix<Double>(rows: s.dOut, cols: q) { i, j in
+                Complex(j < s.rank ? scale * Double(new[s.b + i * s.rank + j]) : -scale * Double(old[s.b + i * s.rank + j - s.rank]), 0)
+            }
+            let right = ComplexMatrix<Double>(rows: q, cols: s.dIn) { i, j in
+                Complex(Double(i < s.rank ? new[s.a + i * s.dIn + j] : old[s.a + (i - s.rank) * s.dIn + j]), 0)
+            }
+            return try FactoredUpdate(left: left, right: right)
+        }
+    }
+
+    /// A seeded fresh adapter of `rank` over the scenario's targets (α = lora_alpha or 2r).
+    func freshAdapter(rank: Int) -> LoRAAdapter {
+        LoRAAdapter(config: model.config, rank: rank, alpha: Float(settings.loraAlpha ?? Double(2 * rank)), targets: settings.targets, seed: scenario.seed)
+    }
+
+    var shardWeights: [Double] { shardSizes.map { Double($0) / Double(shardSizes.reduce(0, +)) } }
+
+    /// The model's real adapter shape and the largest rank every node's RAM, FLOP and airtime budgets allow.
+    private func rankBudget(channels: ChannelTensor) throws -> (shape: AdapterShape, bound: (rank: Int, binding: String)) {
+        let f = settings, c = model.config, profiles = nodes.map(\.profile)
+        let shape = AdapterShape(matrices: settings.targets.map { $0.shape(c) }, layers: c.layers)
+        let gap = try makeOptimalityGap(scenario: scenario, profiles: profiles, adapter: shape, subcarriers: channels.subcarriers, weights: shardWeights)
         let file = model.file
-        let activation = try TrainingMemoryPlan(gguf: file, rank: 1, targets: targets, optimizer: .adamw, context: f.ctx, mode: .streamed, runtimeBytes: 0)
+        let activation = try TrainingMemoryPlan(gguf: file, rank: 1, targets: settings.targets, optimizer: f.optimizer, context: f.ctx,
+                                                mode: .streamed, runtimeBytes: 0)
         let load = TrainingLoad(baseParameters: Double(file.tensors.reduce(0) { $0 + $1.elementCount }), baseBytes: Double(file.byteCount),
                                 activationBytes: Double(activation.activations + activation.weights + activation.backwardScratch),
                                 localSteps: f.localSteps, tokensPerStep: f.ctx * f.batch)
         let budgets = zip(nodes, profiles).map { n, p in
             DeviceComputeBudget(name: n.name, ramBytes: p.ramBytes, flopBudgetPerRound: p.flopBudgetPerRound, airtimeBudgetS: p.airtimeBudgetS)
         }
-        let bound = try RankPlanner.upperBound(ceiling: s.plan.rankCeiling, devices: budgets, load: load, gap: gap)
-        let plan = try RankPlanner.plan(gap: gap, channels: channels, upperBound: bound)
-        return (plan.rank, plan.binding, plan.components.total)
+        return (shape, try RankPlanner.upperBound(ceiling: scenario.plan.rankCeiling, devices: budgets, load: load, gap: gap))
     }
 }

@@ -35,7 +35,7 @@ struct RunRecorder {
         try PEFTExport.write(adapter, config: config, to: directory + "/peft")
         try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted]).write(
             to: URL(fileURLWithPath: directory + "/summary.json"), options: .atomic)
-        let global = rows.filter { $0.node == "global" }
+        let global = rows.filter { $0.node == "global" && $0.status != .pilot }
         var trainLoss = [(x: Double, y: Double)]()
         for r in Set(rows.map(\.round)).sorted() where r > 0 {
             let losses = rows.filter { $0.round == r && $0.node != "global" && $0.trainLoss.isFinite }.map(\.trainLoss)
