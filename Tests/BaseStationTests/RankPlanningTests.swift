@@ -18,9 +18,8 @@ final class RankPlanningTests: XCTestCase {
         XCTAssertEqual(summary["rank"] as? Int, rank, "the run trains at the planned rank")
         XCTAssertEqual(record["pilot_status"] as? String, "pilot")
         XCTAssertTrue((record["spectrum_source"] as? String ?? "").hasPrefix("pilot round at rank \(rMax)"))
-        // Each adapted matrix's update at r_max has min(r_max, d_in, d_out) singular values: 2 layers of
-        // q, o (64 → 64) and k, v (64 → 32) in the tiny model.
-        XCTAssertEqual(record["spectrum_count"] as? Int, 2 * (2 * min(rMax, 64) + 2 * min(rMax, 32)))
+        // Pooled by rank index: as many values as the widest matrix's update has, min(r_max, 64) in the tiny model.
+        XCTAssertEqual(record["spectrum_count"] as? Int, min(rMax, 64))
         let top = try XCTUnwrap(record["spectrum_top"] as? [Double])
         XCTAssertTrue(top.first! > 0 && zip(top, top.dropFirst()).allSatisfy { $0 >= $1 })
         let constants = try XCTUnwrap(record["constants"] as? [String: [String: Any]])

@@ -28,13 +28,26 @@ final class PilotSpectrumTests: XCTestCase {
         }
     }
 
+    /// Two matrices with singular values (3, 1) and (2): s² pooled by index = (9 + 4, 1).
+    func testPoolingByRankIndexIsPerMatrixEckartYoung() throws {
+        let diag1 = try FactoredUpdate(left: ComplexMatrix<Double>(rows: 2, cols: 2) { i, j in Complex(i == j ? (i == 0 ? 3 : 1) : 0, 0) },
+                                       right: .identity(2))
+        let diag2 = try FactoredUpdate(left: ComplexMatrix<Double>(rows: 1, cols: 1) { _, _ in Complex(2, 0) }, right: .identity(1))
+        let spectrum = try PilotSpectrum(updates: [diag1, diag2])
+        XCTAssertEqual(spectrum.squaredSingularValues.count, 2)
+        XCTAssertEqual(spectrum.squaredSingularValues[0], 13, accuracy: 1e-9)
+        XCTAssertEqual(spectrum.squaredSingularValues[1], 1, accuracy: 1e-9)
+        XCTAssertEqual(spectrum.tail(1), 1, accuracy: 1e-9, "rank 1 misses only matrix 1's second value")
+    }
+
     func testRankOneUpdateAndPooling() throws {
         let u = ComplexMatrix<Double>(rows: 3, cols: 1) { i, _ in Complex(Double(i + 1), 0) }  // |u| = √14
         let v = ComplexMatrix<Double>(rows: 1, cols: 4) { _, j in Complex(j % 2 == 0 ? 2 : 0, 0) }  // |v| = √8
         let spectrum = try PilotSpectrum(updates: [try FactoredUpdate(left: u, right: v), try FactoredUpdate(left: v.adjoint, right: u.adjoint)])
-        XCTAssertEqual(spectrum.squaredSingularValues.count, 2)
-        XCTAssertEqual(spectrum.head(1), 14 * 8, accuracy: 1e-9)
-        XCTAssertEqual(spectrum.head(2), 2 * 14 * 8, accuracy: 1e-9)
+        // Pooled by rank index: both rank-1 updates' values are index 1, so a rank-1 adapter captures both.
+        XCTAssertEqual(spectrum.squaredSingularValues.count, 1)
+        XCTAssertEqual(spectrum.head(1), 2 * 14 * 8, accuracy: 1e-9)
+        XCTAssertEqual(spectrum.tail(1), 0, accuracy: 1e-9)
         XCTAssertThrowsError(try FactoredUpdate(left: u, right: u))
     }
 }

@@ -38,7 +38,7 @@ extension FederationServer {
         let spectrum: PilotSpectrum
         if let captured = pilotCapture {
             spectrum = try PilotSpectrum(updates: try factoredUpdates(from: base, moved: captured.aggregate))
-            record["spectrum_source"] = "pilot round at rank \(budget.bound.rank): singular values of every adapted matrix's aggregated update, pooled"
+            record["spectrum_source"] = "pilot round at rank \(budget.bound.rank): singular values of every adapted matrix's aggregated update, pooled by rank index (s_i² = Σ_j s_{j,i}²)"
             estimate(&constants, &sources, from: captured, initialLoss: initialLoss)
         } else {
             spectrum = try scenario.plan.spectrum()

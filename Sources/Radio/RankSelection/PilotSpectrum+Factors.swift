@@ -35,11 +35,18 @@ public struct FactoredUpdate: Sendable {
 }
 
 extension PilotSpectrum {
-    /// The pilot spectrum of a real update: the singular values of every adapted matrix's update,
-    /// pooled (docs/optimality-gap.md, "The rank term").
+    /// The pilot spectrum of a real update, pooled over the adapted matrices by rank index:
+    /// s_i² = Σ_j s_{j,i}², with s_{j,i} the i-th singular value of matrix j's update. Then
+    /// Σ_{i≤r} s_i² is exactly the energy rank-r adapters capture in every matrix at once
+    /// (Eckart–Young per matrix), and Σ_{i>r} s_i² what they miss (docs/optimality-gap.md, "The rank term").
     public init(updates: [FactoredUpdate]) throws {
-        var values = [Double]()
-        for u in updates { values += try u.singularValues() }
-        try self.init(singularValues: values)
+        var pooled = [Double]()
+        for u in updates {
+            for (i, s) in try u.singularValues().enumerated() {
+                if i == pooled.count { pooled.append(0) }
+                pooled[i] += s * s
+            }
+        }
+        try self.init(singularValues: pooled.map { $0.squareRoot() })
     }
 }
