@@ -37,7 +37,7 @@ struct ChannelOptions: ParsableArguments {
 
     /// The scenario with every given flag applied, validated.
     func resolve() throws -> Scenario {
-        var s = try scenario.map(Scenario.load) ?? Scenario()
+        var s = try scenario.map { try Scenario.load($0) } ?? Scenario()
         if let v = seed { s.seed = v }
         var c = s.channel
         if let v = subcarriers { c.subcarriers = v }

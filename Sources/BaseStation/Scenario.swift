@@ -84,12 +84,20 @@ struct Scenario: Decodable {
     }
 
     /// Reads and validates a scenario file.
-    static func load(_ path: String) throws -> Scenario {
+    ///
+    /// - Parameter overrides: `TABLE.KEY=VALUE` (or `KEY=VALUE` at the top level), VALUE in TOML
+    ///   syntax (`federation.rank=4`, `federation.beamforming="eigen"`, `aircomp.power_dbm=[10]`),
+    ///   applied over the file's values before anything is checked, so they are checked alike.
+    static func load(_ path: String, overrides: [String] = []) throws -> Scenario {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ScenarioError(file: path, key: nil, problem: "cannot read the file")
         }
         do {
-            return try TOMLDecoder().decode(Scenario.self, from: text)
+            let root = try TOMLTable(string: text)
+            for o in overrides { try apply(o, to: root, file: path) }
+            return try TOMLDecoder().decode(Scenario.self, from: root)
+        } catch let e as ScenarioError {
+            throw e
         } catch let e as ConfigurationError {
             throw ScenarioError(file: path, key: e.key, problem: e.problem)
         } catch let e as DecodingError {
@@ -103,6 +111,25 @@ struct Scenario: Decodable {
 }
 
 extension Scenario {
+    /// One `--set` override written into the parsed document.
+    private static func apply(_ override: String, to root: TOMLTable, file: String) throws {
+        func fail(_ problem: String) -> ScenarioError { ScenarioError(file: file, key: nil, problem: "--set \(override): \(problem)") }
+        guard let eq = override.firstIndex(of: "=") else { throw fail("expected KEY=VALUE") }
+        let path = override[..<eq].split(separator: ".").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard (1...2).contains(path.count), path.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } }) else {
+            throw fail("the key must be KEY or TABLE.KEY")
+        }
+        let value: TOMLValueConvertible
+        do {
+            guard let v = try TOMLTable(string: "v = " + override[override.index(after: eq)...])["v"] else { throw fail("no value") }
+            value = v
+        } catch let e as ScenarioError { throw e } catch { throw fail("the value is not TOML (strings need quotes)") }
+        guard path.count == 2 else { root[path[0]] = value; return }
+        if root[path[0]] == nil { root[path[0]] = TOMLTable() }
+        guard let table = root[path[0]]?.table else { throw fail("'\(path[0])' is not a table") }
+        table[path[1]] = value
+    }
+
     /// σ², watts per subcarrier and receive antenna: `aircomp.noise_power_dbm` when set, else the
     /// channel's thermal noise k·T·Δf·NF.
     var noisePowerW: Double { aircomp.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? channel.noisePowerW }

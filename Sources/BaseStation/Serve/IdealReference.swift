@@ -7,9 +7,13 @@ import Foundation
 enum IdealReference {
     /// FNV-1a (64-bit) of the scenario file and the run's seed and rounds, as hex. An identifier
     /// for matching runs, not a security checksum.
-    static func fingerprint(scenarioFile: String, seed: UInt64, rounds: Int) -> String {
+    ///
+    /// `overrides` are the run's `--set` values; those that set the aggregation mode are left out,
+    /// so an ideal run made with `--set federation.aggregation="ideal"` matches too.
+    static func fingerprint(scenarioFile: String, seed: UInt64, rounds: Int, overrides: [String] = []) -> String {
         var bytes = [UInt8](FileManager.default.contents(atPath: scenarioFile) ?? Data())
-        bytes += Array("|seed=\(seed)|rounds=\(rounds)".utf8)
+        let kept = overrides.filter { !$0.replacingOccurrences(of: " ", with: "").hasPrefix("federation.aggregation=") }
+        bytes += Array("|seed=\(seed)|rounds=\(rounds)|\(kept.joined(separator: "|"))".utf8)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return String(format: "%016llx", hash)
@@ -35,13 +39,14 @@ enum IdealReference {
     }
 
     /// The summary's comparison line: the reference's perplexity, or how to produce it.
-    static func line(scenarioFile: String, seed: UInt64, rounds: Int, results: String, aggregation: String) -> String {
+    static func line(scenarioFile: String, seed: UInt64, rounds: Int, overrides: [String] = [], results: String, aggregation: String) -> String {
         guard aggregation != "ideal" else { return "this run is the ideal-FL reference for its scenario and seed" }
-        let key = fingerprint(scenarioFile: scenarioFile, seed: seed, rounds: rounds)
+        let key = fingerprint(scenarioFile: scenarioFile, seed: seed, rounds: rounds, overrides: overrides)
+        let sets = overrides.filter { !$0.replacingOccurrences(of: " ", with: "").hasPrefix("federation.aggregation=") }.map { " --set '\($0)'" }.joined()
         let parent = (results as NSString).deletingLastPathComponent, root = parent.isEmpty ? "." : parent
         if let r = find(under: root, fingerprint: key, excluding: results) {
             return String(format: "%.3f (ideal FL, same scenario and seed: %@)", r.perplexity, r.directory)
         }
-        return "no ideal-FL run of this scenario and seed in \(root)/; make one with: launch/fleet.sh \(scenarioFile) --aggregation ideal --seed \(seed) --rounds \(rounds)"
+        return "no ideal-FL run of this scenario and seed in \(root)/; make one with: launch/fleet.sh \(scenarioFile) --aggregation ideal --seed \(seed) --rounds \(rounds)\(sets)"
     }
 }

@@ -19,13 +19,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Override federation.aggregation (aircomp, ideal, digital).") var aggregation: AggregationMode?
     @Option(help: "Override the scenario's seed.") var seed: UInt64?
     @Option(help: "Override federation.endpoint.") var endpoint: String?
+    @Option(name: .customLong("set"), help: "Override any scenario value: TABLE.KEY=VALUE in TOML syntax, e.g. --set federation.rank=4 --set 'federation.beamforming=\"eigen\"' (repeatable).")
+    var overrides: [String] = []
     @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
     @Flag(help: "Print the summary as JSON.") var json = false
     @OptionGroup var logging: LogOptions
 
     func run() throws {
         try failing {
-            var s = try Scenario.load(scenario)
+            var s = try Scenario.load(scenario, overrides: overrides)
             if let v = rounds { guard v >= 1 else { throw ValidationError("--rounds must be ≥ 1") }; s.federation.rounds = v }
             if let v = aggregation { s.federation.aggregation = v }
             if let v = seed { s.seed = v }
@@ -48,7 +50,7 @@ struct ServeCommand: ParsableCommand {
             try transport.setLinger(ms: 2000)
             let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, transport: transport,
                                               log: logging.logger("basestation.serve"))
-            server.summaryExtras = ["scenario": name, "scenario_fingerprint": IdealReference.fingerprint(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds)]
+            server.summaryExtras = ["scenario": name, "scenario_fingerprint": IdealReference.fingerprint(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides)]
             let summary = try server.run()
             if json { try printJSON(summary) } else {
                 func number(_ key: String, _ format: String) -> String {
@@ -60,7 +62,7 @@ struct ServeCommand: ParsableCommand {
                     aggregation MSE:      \(number("mse_mean", "%.4g")) per symbol (thermal \(number("mse_thermal_mean", "%.3g")), CSI \(number("mse_csi_mean", "%.3g")), quantisation \(number("mse_quantization_mean", "%.3g")); closed form \(number("mse_predicted_mean", "%.3g")))
                     train loss (last):    \(number("final_loss", "%.4f"))
                     held-out perplexity:  \(number("initial_perplexity", "%.3f")) → \(number("final_perplexity", "%.3f"))
-                    compared with:        \(IdealReference.line(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, results: out, aggregation: s.federation.aggregation.name))
+                    compared with:        \(IdealReference.line(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides, results: out, aggregation: s.federation.aggregation.name))
                     airtime, energy:      \(number("airtime_total_s", "%.4g")) s, \(number("energy_total_j", "%.4g")) J
                     wall time:            \(number("wall_time_s", "%.1f")) s
                     results:              \(out)
