@@ -5,14 +5,19 @@
 # Sets up what is missing (packages, release build, model), shows per-round progress, stops every
 # child on Ctrl-C or when the base station fails, and prints the run's summary. Results (metrics.csv,
 # summary.json, loss.svg, perplexity.svg, adapter.gguf, peft/, checkpoint/, logs/) go to results/<run>/.
+# Environment: FLEET_RUN_DIR names the results directory instead; AIRFL_BUILD=debug uses the debug
+# build instead of the release one; AIRFL_BIN_DIR uses the executables there as they are (no setup).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-launch/scenarios/default.toml}
 serve_options=("${@:2}")
 [[ -f $scenario ]] || { echo "fleet: no scenario file $scenario" >&2; exit 2; }
 
-launch/setup.sh release >&2
-bin=.build/release
+if [[ -n ${AIRFL_BIN_DIR:-} ]]; then bin=$AIRFL_BIN_DIR; else
+  build=${AIRFL_BUILD:-release}
+  launch/setup.sh "$build" >&2
+  bin=.build/$build
+fi
 
 fleet=$("$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" --print-fleet)
 model=$(awk '$1 == "model" { print $2 }' <<<"$fleet")
@@ -24,7 +29,7 @@ if [[ ! -f $model ]]; then
   esac
 fi
 
-run=results/$(basename "$scenario" .toml)-$(date +%Y%m%d-%H%M%S)
+run=${FLEET_RUN_DIR:-results/$(basename "$scenario" .toml)-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$run/logs"
 pids=()
 stop_children() {

@@ -1,17 +1,21 @@
 import Foundation
 
-/// A line chart as a standalone SVG file: one or more series against rounds, axes with ticks,
-/// a legend. Enough to look at a run without Python.
+/// A line chart as a standalone SVG file: one or more series against rounds, each with an optional
+/// band (e.g. the spread over seeds), axes with ticks, a legend beside the plot (never over the
+/// data). Enough to look at a run without Python.
 struct SVGPlot {
     var title: String
     var xLabel: String
     var yLabel: String
     var series: [(name: String, points: [(x: Double, y: Double)])]
+    /// Per series (same order), the band drawn under its line; empty: none.
+    var bands: [[(x: Double, low: Double, high: Double)]] = []
 
-    func render(width: Double = 640, height: Double = 400) -> String {
-        let left = 70.0, right = 20.0, top = 40.0, bottom = 50.0
+    func render(width: Double = 780, height: Double = 400) -> String {
+        let left = 70.0, right = 180.0, top = 40.0, bottom = 50.0
         let all = series.flatMap(\.points).filter { $0.y.isFinite }
-        let xs = all.map(\.x), ys = all.map(\.y)
+        let spread = bands.flatMap { $0 }.flatMap { [$0.low, $0.high] }.filter(\.isFinite)
+        let xs = all.map(\.x), ys = all.map(\.y) + spread
         var (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1), (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
         if x1 <= x0 { x1 = x0 + 1 }
         if y1 <= y0 { y0 -= 0.5; y1 += 0.5 }
@@ -19,7 +23,7 @@ struct SVGPlot {
         y0 -= pad; y1 += pad
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (width - left - right) }
         func py(_ y: Double) -> Double { height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom) }
-        let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"]
+        let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(width / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(title))</text>\n"
@@ -33,12 +37,18 @@ struct SVGPlot {
         }
         s += "<text x=\"\(width / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         s += "<text x=\"16\" y=\"\(height / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(height / 2))\">\(escape(yLabel))</text>\n"
+        for (i, band) in bands.enumerated() where !band.isEmpty {
+            let c = colours[i % colours.count]
+            let kept = band.filter { $0.low.isFinite && $0.high.isFinite }
+            let outline = kept.map { "\(px($0.x)),\(py($0.high))" } + kept.reversed().map { "\(px($0.x)),\(py($0.low))" }
+            s += "<polygon fill=\"\(c)\" fill-opacity=\"0.15\" stroke=\"none\" points=\"\(outline.joined(separator: " "))\"/>\n"
+        }
         for (i, line) in series.enumerated() {
             let c = colours[i % colours.count]
             let pts = line.points.filter { $0.y.isFinite }.map { "\(px($0.x)),\(py($0.y))" }.joined(separator: " ")
             s += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\" points=\"\(pts)\"/>\n"
             for p in line.points where p.y.isFinite { s += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"3\" fill=\"\(c)\"/>\n" }
-            s += "<text x=\"\(width - right - 150)\" y=\"\(top + 16 * Double(i) + 4)\" fill=\"\(c)\">\(escape(line.name))</text>\n"
+            s += "<text x=\"\(width - right + 12)\" y=\"\(top + 16 * Double(i) + 4)\" fill=\"\(c)\">\(escape(line.name))</text>\n"
         }
         return s + "</svg>\n"
     }

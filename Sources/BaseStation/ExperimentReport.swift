@@ -1,0 +1,119 @@
+import Foundation
+
+/// An experiment's report from its runs: every variant over every seed, as tables (mean and
+/// spread over seeds), figures and the raw per-round CSV. It states comparisons as the numbers
+/// give them, for or against the method.
+struct ExperimentReport {
+    var name: String
+    var scenario: String
+    var seeds: [UInt64]
+    var variants: [ExperimentVariant]
+    /// runs[variant][seed index]
+    var runs: [[ExperimentRun]]
+
+    /// Mean and sample standard deviation (0 for one value) of the finite values.
+    static func stats(_ values: [Double]) -> (mean: Double, sd: Double, count: Int) {
+        let v = values.filter(\.isFinite)
+        guard !v.isEmpty else { return (.nan, .nan, 0) }
+        let mean = v.reduce(0, +) / Double(v.count)
+        let sd = v.count > 1 ? (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1)).squareRoot() : 0
+        return (mean, sd, v.count)
+    }
+
+    func format(_ s: (mean: Double, sd: Double, count: Int), _ f: String) -> String {
+        s.count == 0 ? "—" : String(format: "\(f) ± \(f)", s.mean, s.sd)
+    }
+
+    func finals(_ v: Int, _ key: String) -> [Double] { runs[v].map { $0.number(key) } }
+
+    func markdown() -> String {
+        var md = "# Experiment `\(name)`\n\n"
+        md += "Scenario `\(scenario)`; seeds \(seeds.map(String.init).joined(separator: ", ")); every number is the mean ± the sample standard deviation over the seeds.\n"
+        let wall = runs.flatMap { $0 }.map { $0.number("wall_time_s") }.filter(\.isFinite).reduce(0, +)
+        md += "Machine: \(Self.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; serve wall time of all runs \(String(format: "%.0f", wall)) s.\n"
+        md += "Command: `launch/experiments.sh\(scenario.contains("tiny") ? " --quick" : "") --only \(name)`.\n\n"
+        md += "## Final results\n\n| variant | what it is | rank | held-out perplexity | train loss (last round) | aggregation MSE | airtime (s) | energy (J) | serve options |\n"
+        md += "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        for (v, variant) in variants.enumerated() {
+            let ranks = Set(runs[v].compactMap { $0.summary["rank"] as? Int }).sorted().map(String.init).joined(separator: "/")
+            md += "| \(variant.name) | \(variant.description) | \(ranks) | \(format(Self.stats(finals(v, "final_perplexity")), "%.3f")) | "
+            md += "\(format(Self.stats(finals(v, "final_loss")), "%.4f")) | \(format(Self.stats(finals(v, "mse_mean")), "%.3g")) | "
+            md += "\(format(Self.stats(finals(v, "airtime_total_s")), "%.3g")) | \(format(Self.stats(finals(v, "energy_total_j")), "%.4g")) | `\(variant.options.isEmpty ? "(the scenario)" : variant.options)` |\n"
+        }
+        md += "\n" + comparisons() + "\n" + perRoundTable()
+        md += "\n![held-out perplexity](perplexity.svg)\n\n![training loss](loss.svg)\n\nRaw per-round numbers: `runs.csv`; each run's own files: `<variant>-seed<S>/`.\n"
+        return md
+    }
+
+    /// The method against every other variant, paired by seed (same data split, channels and
+    /// noise draws): the mean difference of the final held-out perplexity and whether it exceeds
+    /// twice its standard error.
+    func comparisons() -> String {
+        guard let method = variants.firstIndex(where: { $0.name == "airfl-lora" }) else { return "" }
+        var md = "## AirFL-LoRA against each variant (final held-out perplexity, paired by seed; lower is better)\n\n"
+        md += "| variant | its perplexity | AirFL-LoRA − it | reading |\n| --- | ---: | ---: | --- |\n"
+        let mine = finals(method, "final_perplexity")
+        for (v, variant) in variants.enumerated() where v != method {
+            let theirs = finals(v, "final_perplexity")
+            let d = Self.stats(zip(mine, theirs).map { $0 - $1 })
+            guard d.count > 0 else { md += "| \(variant.name) | — | — | not measured |\n"; continue }
+            let se = d.sd / Double(d.count).squareRoot()
+            let reading = d.count < 2 ? "one seed: no spread to judge by"
+                : abs(d.mean) <= 2 * se ? "no clear difference (|Δ| ≤ 2 standard errors, \(String(format: "%.3f", se)))"
+                : d.mean < 0 ? "AirFL-LoRA better" : "AirFL-LoRA worse"
+            md += "| \(variant.name) | \(format(Self.stats(theirs), "%.3f")) | \(format(d, "%+.3f")) | \(reading) |\n"
+        }
+        return md
+    }
+
+    func perRoundTable() -> String {
+        let rounds = runs.flatMap { $0 }.map { $0.rounds.count }.max() ?? 0
+        var md = "## Held-out perplexity by round (mean over seeds)\n\n| variant | " + (0..<rounds).map { "round \($0)" }.joined(separator: " | ") + " |\n"
+        md += "| --- |" + String(repeating: " ---: |", count: rounds) + "\n"
+        for (v, variant) in variants.enumerated() {
+            let cells = (0..<rounds).map { r in
+                format(Self.stats(runs[v].map { r < $0.rounds.count ? $0.rounds[r].heldOutPerplexity : .nan }), "%.2f").components(separatedBy: " ±").first!
+            }
+            md += "| \(variant.name) | " + cells.joined(separator: " | ") + " |\n"
+        }
+        return md
+    }
+
+    /// One line per variant against rounds: the mean over seeds, the band from min to max.
+    func figure(_ value: KeyPath<ExperimentRun.Round, Double>, title: String, y: String) -> SVGPlot {
+        var plot = SVGPlot(title: title, xLabel: "round", yLabel: y, series: [])
+        for (v, variant) in variants.enumerated() {
+            let rounds = runs[v].map(\.rounds.count).max() ?? 0
+            var line = [(x: Double, y: Double)](), band = [(x: Double, low: Double, high: Double)]()
+            for r in 0..<rounds {
+                let values = runs[v].map { r < $0.rounds.count ? $0.rounds[r][keyPath: value] : .nan }.filter(\.isFinite)
+                guard !values.isEmpty else { continue }
+                line.append((Double(r), values.reduce(0, +) / Double(values.count)))
+                band.append((Double(r), values.min()!, values.max()!))
+            }
+            plot.series.append((variant.name, line))
+            plot.bands.append(band)
+        }
+        return plot
+    }
+
+    func csv() -> String {
+        var out = "variant,seed,round,heldout_perplexity,train_loss\n"
+        for (v, variant) in variants.enumerated() {
+            for run in runs[v] {
+                for (r, x) in run.rounds.enumerated() {
+                    out += "\(variant.name),\(run.seed),\(r),\(x.heldOutPerplexity.isFinite ? String(format: "%.6g", x.heldOutPerplexity) : ""),\(x.trainLoss.isFinite ? String(format: "%.6g", x.trainLoss) : "")\n"
+                }
+            }
+        }
+        return out
+    }
+
+    static func cpuModel() -> String {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let name = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        let simd = ["avx2", "avx512f"].filter { flags.contains($0) }
+        return simd.isEmpty ? name : "\(name) (\(simd.joined(separator: ", ")))"
+    }
+}
