@@ -29,11 +29,12 @@ struct SVGPlot {
         s += "<text x=\"\(width / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(title))</text>\n"
         s += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - right)\" y2=\"\(height - bottom)\" stroke=\"black\"/>\n"
         s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"black\"/>\n"
-        for i in 0...4 {
-            let y = y0 + Double(i) / 4 * (y1 - y0), x = x0 + Double(i) / 4 * (x1 - x0)
+        for y in Self.ticks(from: y0, to: y1) {
             s += "<line x1=\"\(left - 4)\" y1=\"\(py(y))\" x2=\"\(width - right)\" y2=\"\(py(y))\" stroke=\"#ddd\"/>\n"
-            s += "<text x=\"\(left - 8)\" y=\"\(py(y) + 4)\" text-anchor=\"end\">\(String(format: "%.3g", y))</text>\n"
-            s += "<text x=\"\(px(x))\" y=\"\(height - bottom + 18)\" text-anchor=\"middle\">\(String(format: "%.3g", x))</text>\n"
+            s += "<text x=\"\(left - 8)\" y=\"\(py(y) + 4)\" text-anchor=\"end\">\(String(format: "%g", y))</text>\n"
+        }
+        for x in Self.ticks(from: x0, to: x1, integral: true) {
+            s += "<text x=\"\(px(x))\" y=\"\(height - bottom + 18)\" text-anchor=\"middle\">\(String(format: "%g", x))</text>\n"
         }
         s += "<text x=\"\(width / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         s += "<text x=\"16\" y=\"\(height / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(height / 2))\">\(escape(yLabel))</text>\n"
@@ -51,6 +52,21 @@ struct SVGPlot {
             s += "<text x=\"\(width - right + 12)\" y=\"\(top + 16 * Double(i) + 4)\" fill=\"\(c)\">\(escape(line.name))</text>\n"
         }
         return s + "</svg>\n"
+    }
+
+    /// Round-number ticks (1, 2 or 5 × 10^k apart, about five of them) inside [low, high]; whole
+    /// numbers only when `integral` (rounds).
+    static func ticks(from low: Double, to high: Double, integral: Bool = false) -> [Double] {
+        guard high > low, low.isFinite, high.isFinite else { return [low] }
+        let raw = (high - low) / 5, magnitude = pow(10, floor(log10(raw)))
+        var step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        if integral { step = max(1, step.rounded()) }
+        var out = [Double](), t = (low / step).rounded(.up) * step
+        while t <= high + 1e-9 * step, out.count < 50 {
+            out.append(abs(t) < 1e-12 * step ? 0 : t)
+            t += step
+        }
+        return out
     }
 
     private func escape(_ t: String) -> String {
