@@ -128,4 +128,24 @@ final class RoundStageTests: XCTestCase {
         XCTAssertEqual(statuses, ["absent", "ok", "ok"])
         XCTAssertTrue(fleet.server.nodes[1].active)
     }
+
+    /// A node that reports, then restarts before the round goes on, is a new process without that
+    /// update: its report is dropped, the round goes on without waiting for its transmission, and
+    /// it serves the next round.
+    func testStaleReportOfARestartedNodeIsDropped() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("flaky", pi5)], aggregation: "ideal",
+                                      rounds: 2, roundTimeoutS: 30)
+        try fleet.startFirmware("a", profile: pi4)
+        let flaky = ScriptedNode("flaky", on: fleet.network)
+        fleet.start {
+            try flaky.register()
+            let start = try RoundStart(frame: try XCTUnwrap(flaky.next(.roundStart)))
+            try flaky.report(1, update: start.adapter.map { _ in Float(1e-3) })
+            try flaky.register()  // the restart
+            try flaky.serveHonestly()
+        }
+        let summary = try fleet.run()
+        XCTAssertEqual(try fleet.metrics().filter { $0["node"] == "flaky" }.map { $0["status"]! }, ["absent", "ok"])
+        XCTAssertLessThan(try XCTUnwrap(summary["wall_time_s"] as? Double), 25, "no stage waited out its 30 s deadline")
+    }
 }

@@ -78,24 +78,24 @@ extension FederationServer {
     private func playRound(_ round: Int, channels h: ChannelTensor, estimate hHat: ChannelTensor,
                            rows: inout [MetricsRow], aggregateRow: inout MetricsRow) throws -> RoundOutcome {
         let flat = global.flattened()
-        let ready = try startRound(round, adapter: flat)
+        let (ready, epoch) = try startRound(round, adapter: flat)
+        let usable = { (u: UpdateReady) in u.steps > 0 && u.reals == flat.count && u.updateEnergy.isFinite && u.updateEnergy >= 0 }
         for (k, u) in ready {
             rows[k].trainLoss = u.loss
             rows[k].steps = u.steps
             rows[k].flops = u.flops
             rows[k].computeS = u.computeSeconds
             rows[k].energyJ = u.energyJ
-            rows[k].status = u.steps > 0 ? .ok : .satOut
+            rows[k].status = u.steps == 0 ? .satOut : usable(u) ? .ok : .excluded
         }
-        let participants = ready.filter { $0.value.steps > 0 && $0.value.reals == flat.count && $0.value.updateEnergy.isFinite && $0.value.updateEnergy >= 0 }
-            .keys.sorted()
+        let participants = ready.filter { usable($0.value) }.keys.sorted()
         guard !participants.isEmpty else { return .noUpdates }
         let plan: RoundPlan
         do { plan = try planRound(round, participants: participants, reports: ready, estimate: hHat, reals: flat.count) } catch {
             return .designRejected("\(error)")
         }
-        aggregateRow.msePredicted = plan.design.map { $0.mse(noisePowerW: scenario.noisePowerW).reduce(0, +) / Double(h.subcarriers) } ?? .nan
-        let assemblies = try collect(round, plan: plan)
+        let predicted = plan.design.map { $0.mse(noisePowerW: scenario.noisePowerW).reduce(0, +) / Double(h.subcarriers) } ?? .nan
+        let assemblies = try collect(round, plan: plan, epoch: epoch)
         let delivered = plan.participants.indices.filter { assemblies[$0].complete }
         for (j, k) in plan.participants.enumerated() where !assemblies[j].complete {
             progress("  \(nodes[k].name)'s transmission is incomplete; summing without it")
@@ -107,7 +107,7 @@ extension FederationServer {
         do { result = try aggregate(round, plan: plan, assemblies: assemblies, delivered: delivered, channels: h) } catch {
             return .aggregateRejected("aggregation failed (\(error))")
         }
-        aggregateRow.record(result, predictedScale: result.deliveredWeight)
+        aggregateRow.record(result, predicted: predicted)
         for (j, airtime, energy) in result.transmissions {
             let k = plan.participants[j]
             rows[k].airtimeS = airtime
@@ -119,7 +119,9 @@ extension FederationServer {
             let outcome = try commit(result.sum, onto: flat, largestReportedNorm: largest, apply: false)
             guard outcome == .committed else { return outcome }
             let reports = delivered.map { (weight: plan.weights[$0] / result.deliveredWeight, energy: ready[plan.participants[$0]]!.updateEnergy) }
-            let noise = aggregateRow.msePredicted.isFinite ? Double(plan.scale * plan.scale) * Double(plan.symbols * plan.grid.subcarriers) * aggregateRow.msePredicted : 0
+            // E‖e‖² over the ⌈D/2⌉ symbols the update fills (not the padding): c² · ⌈D/2⌉/L · Σ_n per-stream MSE.
+            let filled = Double((plan.reals + 1) / 2) / Double(plan.grid.streams)
+            let noise = aggregateRow.msePredicted.isFinite ? Double(plan.scale * plan.scale) * filled * aggregateRow.msePredicted : 0
             pilotCapture = PilotCapture(aggregate: result.sum, reports: reports, noiseEnergy: noise)
             return .pilotCaptured
         }
@@ -127,7 +129,8 @@ extension FederationServer {
     }
 
     /// Start: the global adapter to every active node, then every node's report (or its silence).
-    private func startRound(_ round: Int, adapter flat: [Float]) throws -> [Int: UpdateReady] {
+    /// Also returns the registration count of every node when the round began.
+    private func startRound(_ round: Int, adapter flat: [Float]) throws -> (ready: [Int: UpdateReady], epoch: [Int]) {
         let s = settings, r32 = UInt32(round)
         let start = RoundStart(rank: global.rank, alpha: global.alpha, targets: global.targets.map(\.rawValue).joined(separator: ","),
                                localSteps: s.localSteps, adapter: flat)
@@ -138,13 +141,18 @@ extension FederationServer {
         try pump(for: s.roundTimeoutS, { k, f in
             guard f.type == .updateReady, f.round == r32, asked.contains(k) else { return }
             ready[k] = try UpdateReady(frame: f)
-        }, done: { asked.allSatisfy { ready[$0] != nil || !nodes[$0].active } })
+        }, done: { asked.allSatisfy { ready[$0] != nil || !nodes[$0].active || nodes[$0].registrations != epoch[$0] } })
+        // A node that registered again after reporting is a new process without that update.
+        for k in asked where nodes[k].registrations != epoch[k] && ready[k] != nil {
+            progress("  \(nodes[k].name) registered again after its report; its update is not in round \(round)")
+            ready[k] = nil
+        }
         for k in asked where ready[k] == nil {
             progress("  \(nodes[k].name) did not report within \(s.roundTimeoutS) s; left out of round \(round)")
             // One that registered again meanwhile never saw this round's start: it stays for the next.
             if nodes[k].registrations == epoch[k] { nodes[k].active = false }
         }
-        return ready
+        return (ready, epoch)
     }
 
     /// Plan: weights by shard size, the common scale from the reported energies, and for AirComp
@@ -179,14 +187,13 @@ extension FederationServer {
     }
 
     /// Collect: every participant's symbols, reference and round end, until all ended or the deadline.
-    private func collect(_ round: Int, plan: RoundPlan) throws -> [SymbolAssembly] {
+    private func collect(_ round: Int, plan: RoundPlan, epoch: [Int]) throws -> [SymbolAssembly] {
         let r32 = UInt32(round)
         let rows = plan.design?.transmitAntennas ?? plan.grid.streams
         var assemblies = plan.participants.map { _ in
             SymbolAssembly(subcarriers: plan.grid.subcarriers, rows: rows, symbols: plan.symbols, reals: plan.reals)
         }
         let slot = Dictionary(uniqueKeysWithValues: plan.participants.enumerated().map { ($1, $0) })
-        let epoch = nodes.map(\.registrations)
         try pump(for: settings.roundTimeoutS, { k, f in
             guard f.round == r32, let j = slot[k] else { return }
             switch f.type {

@@ -7,6 +7,8 @@ enum RoundStatus: String {
     case initial
     /// A node trained and delivered; the global model moved.
     case ok
+    /// A node's report did not fit the round (another update size, a non-finite ‖Δ‖²): left out.
+    case excluded
     /// A node reported no local step (budget, memory, a bad order).
     case satOut = "sat-out"
     /// A node was not active (never registered, or left out after a missed deadline).
@@ -63,12 +65,13 @@ struct MetricsRow {
     }
 
     /// The global row's share of an aggregation: its measured error by cause, the closed form
-    /// rescaled like the aggregate (by 1/ρ², ρ = Σ_{delivered} w_k), the round's airtime.
-    mutating func record(_ a: RoundAggregate, predictedScale rho: Double) {
+    /// (`predicted`, mean σ²L/η over subcarriers) rescaled like the aggregate (by 1/ρ², ρ = Σ_{delivered} w_k),
+    /// the round's airtime. Rounds that end before aggregating carry none of these.
+    mutating func record(_ a: RoundAggregate, predicted: Double) {
         if let e = a.error?.means {
             (mse, mseThermal, mseCSI, mseQuantization) = (e.total, e.thermal, e.csi, e.quantization)
         }
-        msePredicted /= rho * rho
+        msePredicted = predicted / (a.deliveredWeight * a.deliveredWeight)
         airtimeS = a.airtimeS
     }
 }

@@ -76,7 +76,11 @@ extension FederationServer {
         let spread = mean - aggregate
         if w2 < 1 - 1e-9, spread > 0, spread.isFinite {
             c.gradientVariance = w2 / (1 - w2) * spread / (c.stepSize * c.stepSize)
-            sources["gradient_variance"] = "pilot round: the delivered nodes' spread around their mean (reported ‖Δ_k‖², the aggregate less its closed-form noise), / λ²"
+            sources["gradient_variance"] = "pilot round: the delivered nodes' spread around their mean (reported ‖Δ_k‖², the aggregate less its closed-form thermal noise; DAC and CSI errors stay in, so it is low by them), / λ²"
+        } else {
+            sources["gradient_variance"] = w2 >= 1 - 1e-9
+                ? "scenario [plan] gradient_variance: one node delivered the pilot, no spread to measure"
+                : "scenario [plan] gradient_variance: the pilot's measured spread was \(spread) (≤ 0: the aggregate's errors exceed the nodes' disagreement)"
         }
     }
 

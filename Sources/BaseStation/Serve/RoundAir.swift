@@ -47,7 +47,7 @@ struct SymbolAssembly {
     /// Adds a run of the reference update after checking it lies inside the update.
     mutating func add(_ r: UpdateReference) throws {
         guard r.offset >= 0, r.offset <= reference.count, r.values.count <= reference.count - r.offset else {
-            throw FrameError(offset: Frame.headerSize, problem: "reference reals \(r.offset)..<\(r.offset + r.values.count) beyond the update's \(reference.count)")
+            throw FrameError(offset: Frame.headerSize, problem: "\(r.values.count) reference reals from \(r.offset) lie beyond the update's \(reference.count)")
         }
         for (i, v) in r.values.enumerated() {
             reference[r.offset + i] = v

@@ -35,7 +35,8 @@ struct RunRecorder {
         try PEFTExport.write(adapter, config: config, to: directory + "/peft")
         try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted]).write(
             to: URL(fileURLWithPath: directory + "/summary.json"), options: .atomic)
-        let global = rows.filter { $0.node == "global" && $0.status != .pilot }
+        // Round 0 is the base model; a pilot round's row (whatever its status) is no training round.
+        let global = rows.filter { $0.node == "global" && ($0.round > 0 || $0.status == .initial) }
         var trainLoss = [(x: Double, y: Double)]()
         for r in Set(rows.map(\.round)).sorted() where r > 0 {
             let losses = rows.filter { $0.round == r && $0.node != "global" && $0.trainLoss.isFinite }.map(\.trainLoss)

@@ -72,8 +72,10 @@ final class EdgeFirmware {
     /// This round's update Δ = trained − global, and its round.
     var update: [Float] = []
     var updateRound: UInt32?
-    /// The last training step's FLOPs, the estimate of the next one's.
+    /// The last training step's FLOPs, the estimate of the next one's, and the adapter shape it was
+    /// measured at (another rank or target list measures again).
     var lastStepFlops = 0.0
+    var lastStepShape = ""
 
     init(transport: NodeTransport, name: String, profile: HardwareProfile, modelPath: String, watchdog: Watchdog, bsTimeoutS: Double,
          realtimeScale: Double?, frameSymbols: Int, vanishAtRound: Int? = nil, log: Logger) throws {
@@ -183,15 +185,18 @@ final class EdgeFirmware {
         }
     }
 
-    /// The transmit order turned into frames, or back to waiting when it cannot be carried out.
+    /// The transmit order turned into frames. One that cannot be carried out is answered with an
+    /// empty round end, so the base station need not wait out its deadline for symbols that will not come.
     private func modulate(_ round: UInt32, _ order: Transmit) -> State {
-        guard let w = welcome, updateRound == round, !update.isEmpty else {
-            note("round \(round): asked to transmit without an update of that round; ignoring")
-            return .wait
+        guard let w = welcome else { return .wait }
+        let nothing = [RoundEnd(frames: 0, ofdmSymbols: 0).frame(round: round, node: UInt32(w.index))]
+        guard updateRound == round, !update.isEmpty else {
+            note("round \(round): asked to transmit without an update of that round; sending an empty round end")
+            return .transmit(round: round, frames: nothing)
         }
         do { return .transmit(round: round, frames: try modulator.frames(for: update, order: order, round: round, node: UInt32(w.index))) } catch {
-            note("dropped a transmit message: \(error)")
-            return .wait
+            note("round \(round): cannot carry out the transmit order (\(error)); sending an empty round end")
+            return .transmit(round: round, frames: nothing)
         }
     }
 

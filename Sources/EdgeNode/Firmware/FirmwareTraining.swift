@@ -69,6 +69,9 @@ extension EdgeFirmware {
         settings.clipNorm = Float(w.clipNorm)
         settings.weightDecay = Float(w.weightDecay)
         let tuner = LoRAFineTuner(model: model!, adapter: adapter, optimizer: settings, totalSteps: start.localSteps, activations: chosen.activationPolicy)
+        let shape = "\(start.rank) \(start.targets) \(w.batch)"
+        if shape != lastStepShape { lastStepFlops = 0 }
+        lastStepShape = shape
         let trainer = LocalTrainer(tuner: tuner, flopBudget: profile.flopBudgetPerRound, stepFlopsEstimate: lastStepFlops)
         let began = DispatchTime.now().uptimeNanoseconds
         let outcome = try trainer.run(steps: start.localSteps, batch: { (0..<w.batch).map { _ in sampler.next() } }) { _ in
