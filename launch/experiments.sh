@@ -43,7 +43,8 @@ eigen|AirComp, planned rank, eigen beamforming|--set federation.rank_planning=tr
 weakest|AirComp, planned rank, weakest-device beamforming|--set federation.rank_planning=true --set federation.beamforming="weakest"
 random|AirComp, planned rank, random orthonormal beamforming|--set federation.rank_planning=true --set federation.beamforming="random"
 single-stream|AirComp with L = 1, planned rank, manifold|--set federation.rank_planning=true --set aircomp.streams=1
-digital|digital OFDMA, 8 bits per real, its own airtime (not yet held to AirComp's)|--aggregation digital --set federation.rank_planning=true
+digital|digital OFDMA, 8 bits per real, its own airtime|--aggregation digital --set federation.rank_planning=true
+digital-same-airtime|digital OFDMA in AirComp's airtime per round: each node quantises to the bits its rate fits|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true
 V
 }
 

@@ -26,10 +26,10 @@ final class ExperimentsSmokeTests: XCTestCase {
         }
         let first = try suite()
         XCTAssertEqual(first.status, 0, String(first.stderr.suffix(3000)))
-        XCTAssertTrue(first.stderr.contains("run 30/30"), "progress names run i of n")
+        XCTAssertTrue(first.stderr.contains("run 33/33"), "progress names run i of n")
         let dir = out.appendingPathComponent("rounds").path
         let report = try String(contentsOfFile: dir + "/REPORT.md", encoding: .utf8)
-        let variants = ["ideal", "airfl-lora", "rank-2", "rank-4", "rank-8", "eigen", "weakest", "random", "single-stream", "digital"]
+        let variants = ["ideal", "airfl-lora", "rank-2", "rank-4", "rank-8", "eigen", "weakest", "random", "single-stream", "digital", "digital-same-airtime"]
         let lines = report.split(separator: "\n").map(String.init)
         for v in variants {
             let rows = lines.filter { $0.hasPrefix("| \(v) |") }
@@ -45,6 +45,6 @@ final class ExperimentsSmokeTests: XCTestCase {
         // Started again, it finds every run finished and only rewrites the report.
         let again = try suite()
         XCTAssertEqual(again.status, 0)
-        XCTAssertEqual(again.stderr.components(separatedBy: "done before; skipped").count - 1, 30)
+        XCTAssertEqual(again.stderr.components(separatedBy: "done before; skipped").count - 1, 33)
     }
 }

@@ -33,6 +33,21 @@ final class RoundStageTests: XCTestCase {
         }
     }
 
+    /// Digital OFDMA held to AirComp's airtime quantises harder instead of taking longer.
+    func testDigitalInAirCompsAirtimeFitsIt() throws {
+        func airtime(_ aggregation: String, _ extra: String = "") throws -> Double {
+            let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], aggregation: aggregation,
+                                          rounds: 1, federationExtra: extra)
+            try fleet.startFirmware("a", profile: pi4)
+            try fleet.startFirmware("b", profile: pi5)
+            return try XCTUnwrap(try fleet.run()["airtime_total_s"] as? Double)
+        }
+        let air = try airtime("aircomp"), digital = try airtime("digital"), held = try airtime("digital", "digital_same_airtime = true")
+        XCTAssertGreaterThan(digital, air, "8-bit digital takes longer than AirComp here")
+        XCTAssertLessThanOrEqual(held, air * (1 + 1e-9), "held to AirComp's airtime")
+        XCTAssertGreaterThan(held, 0)
+    }
+
     /// A node that registers and then never reports is left out when the round's deadline passes.
     func testSilentNodeTimesOut() throws {
         let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("mute", pi5)], rounds: 1, roundTimeoutS: 2)

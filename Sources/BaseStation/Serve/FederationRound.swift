@@ -44,6 +44,8 @@ struct RoundPlan {
     let reals: Int
     /// The AirComp design over the participants (aircomp only).
     let design: AirCompDesign?
+    /// b_k, bits per real of each participant's digital update (digital only).
+    let digitalBits: [Int]
     var symbols: Int { grid.ofdmSymbols(forReals: reals) }
 }
 
@@ -175,15 +177,29 @@ extension FederationServer {
             previousParticipants = participants
             design = try AirCompDesign(channels: estimate, beamformers: solved.beamformers, powerW: power, weights: weights)
         }
-        let plan = RoundPlan(participants: participants, weights: weights, power: power, scale: scale,
-                             grid: try ResourceGrid(subcarriers: hHat.subcarriers, streams: L), reals: reals, design: design)
+        let grid = try ResourceGrid(subcarriers: hHat.subcarriers, streams: L)
+        let bits = try digitalBits(participants: participants, power: power, estimate: hHat, grid: grid, reals: reals)
+        let plan = RoundPlan(participants: participants, weights: weights, power: power, scale: scale, grid: grid, reals: reals,
+                             design: design, digitalBits: bits)
         for (j, k) in participants.enumerated() {
             let precoders = design.map { $0.precoders[j].interleaved } ?? []
             send(Transmit(mode: s.aggregation, scale: scale, subcarriers: hHat.subcarriers, streams: L, antennas: hHat.transmitAntennas,
-                          precoders: precoders, digitalBits: s.digitalBits, sampleFormat: s.sampleFormat)
+                          precoders: precoders, digitalBits: bits[j], sampleFormat: s.sampleFormat)
                     .frame(round: UInt32(round), node: UInt32(k)), to: k)
         }
         return plan
+    }
+
+    /// b_k per participant: `digital_bits`, or with `digital_same_airtime` the most bits per real
+    /// that fit AirComp's airtime for this update, S·T_sym ≥ D·b_k/R_k (rates on the estimate Ĥ).
+    private func digitalBits(participants: [Int], power: [Double], estimate hHat: ChannelTensor, grid: ResourceGrid, reals: Int) throws -> [Int] {
+        guard settings.aggregation == .digital, settings.digitalSameAirtime else { return participants.map { _ in settings.digitalBits } }
+        let airtime = Double(grid.ofdmSymbols(forReals: reals)) * scenario.plan.symbolDurationS
+        let rates = try DigitalUplink.rates(channels: hHat.selecting(devices: participants), powerW: power, noisePowerW: scenario.noisePowerW,
+                                            subcarrierSpacingHz: scenario.channel.subcarrierSpacingHz)
+        let bits = rates.map { r in min(16, max(2, Int((airtime * r / Double(max(reals, 1))).rounded(.down)))) }
+        progress("  digital in AirComp's airtime (\(String(format: "%.3g", airtime)) s): bits per real \(zip(participants, bits).map { "\(nodes[$0].name) \($1)" }.joined(separator: ", "))")
+        return bits
     }
 
     /// Collect: every participant's symbols, reference and round end, until all ended or the deadline.

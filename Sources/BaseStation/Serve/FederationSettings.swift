@@ -28,6 +28,11 @@ struct FederationSettings: Decodable {
     var weightDecay = 0.0
     var aggregation = AggregationMode.aircomp
     var digitalBits = 8
+    /// `digital` only: `false`, every node sends `digital_bits` per real in whatever airtime that
+    /// takes; `true`, the round gets the airtime AirComp would use for it (S·T_sym), so each node
+    /// quantises harder, to the most bits per real its own rate fits in that time (2 at least: a node
+    /// that cannot fit even 2 bits sends at 2 and overruns, which the airtime shows).
+    var digitalSameAirtime = false
     /// Any method `basestation solve` has: `manifold` (the method's), `eigen`, `weakest`, `random` (baselines).
     var beamforming = ReceiveBeamformer.Method.manifold
     var evalTokens = 2048
@@ -41,7 +46,7 @@ struct FederationSettings: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, partition, dirichletAlpha = "dirichlet_alpha", heldOut = "held_out", rounds, rank, rankPlanning = "rank_planning"
         case loraAlpha = "lora_alpha", targets, localSteps = "local_steps", batch, ctx, learningRate = "learning_rate"
-        case optimizer, clip, weightDecay = "weight_decay", aggregation, digitalBits = "digital_bits", beamforming
+        case optimizer, clip, weightDecay = "weight_decay", aggregation, digitalBits = "digital_bits", digitalSameAirtime = "digital_same_airtime", beamforming
         case evalTokens = "eval_tokens", endpoint, registerTimeoutS = "register_timeout_s", roundTimeoutS = "round_timeout_s"
         case sampleFormat = "sample_format", realtimeScale = "realtime_scale"
     }
@@ -80,6 +85,7 @@ struct FederationSettings: Decodable {
         try c.update(&weightDecay, forKey: .weightDecay)
         try choice(&aggregation, .aggregation, AggregationMode.allCases.map { ($0.name, $0) })
         try c.update(&digitalBits, forKey: .digitalBits)
+        try c.update(&digitalSameAirtime, forKey: .digitalSameAirtime)
         try choice(&beamforming, .beamforming, ReceiveBeamformer.Method.choices)
         try c.update(&evalTokens, forKey: .evalTokens)
         try c.update(&endpoint, forKey: .endpoint)
