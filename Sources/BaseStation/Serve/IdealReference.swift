@@ -12,11 +12,16 @@ enum IdealReference {
     /// so an ideal run made with `--set federation.aggregation="ideal"` matches too.
     static func fingerprint(scenarioFile: String, seed: UInt64, rounds: Int, overrides: [String] = []) -> String {
         var bytes = [UInt8](FileManager.default.contents(atPath: scenarioFile) ?? Data())
-        let kept = overrides.filter { !$0.replacingOccurrences(of: " ", with: "").hasPrefix("federation.aggregation=") }
+        let kept = runDefining(overrides)
         bytes += Array("|seed=\(seed)|rounds=\(rounds)|\(kept.joined(separator: "|"))".utf8)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return String(format: "%016llx", hash)
+    }
+
+    /// The `--set` overrides that define a run for comparison: all but the aggregation mode.
+    static func runDefining(_ overrides: [String]) -> [String] {
+        overrides.filter { !$0.replacingOccurrences(of: " ", with: "").hasPrefix("federation.aggregation=") }
     }
 
     /// The newest ideal run under `root` (each subdirectory's summary.json) with `fingerprint`:
@@ -42,7 +47,7 @@ enum IdealReference {
     static func line(scenarioFile: String, seed: UInt64, rounds: Int, overrides: [String] = [], results: String, aggregation: String) -> String {
         guard aggregation != "ideal" else { return "this run is the ideal-FL reference for its scenario and seed" }
         let key = fingerprint(scenarioFile: scenarioFile, seed: seed, rounds: rounds, overrides: overrides)
-        let sets = overrides.filter { !$0.replacingOccurrences(of: " ", with: "").hasPrefix("federation.aggregation=") }.map { " --set '\($0)'" }.joined()
+        let sets = runDefining(overrides).map { " --set '\($0)'" }.joined()
         let parent = (results as NSString).deletingLastPathComponent, root = parent.isEmpty ? "." : parent
         if let r = find(under: root, fingerprint: key, excluding: results) {
             return String(format: "%.3f (ideal FL, same scenario and seed: %@)", r.perplexity, r.directory)

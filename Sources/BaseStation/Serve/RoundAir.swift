@@ -136,9 +136,7 @@ extension AggregationError {
     /// The error of an exactly computed sum (no air): all of it is the nodes' quantisation when
     /// they quantised (digital), float rounding otherwise (ideal).
     init(exactSum sum: SubcarrierBlocks, target: SubcarrierBlocks, quantized: Bool) {
-        var difference = sum
-        for i in difference.elements.indices { difference.elements[i] -= target.elements[i] }
-        let total = (0..<sum.subcarriers).map { difference.meanColumnEnergy(subcarrier: $0) }
+        let total = ReceiveChain.meanSquaredDifference(sum, target)
         let none = [Double](repeating: 0, count: total.count)
         self.init(total: total, thermal: none, csi: none, quantization: quantized ? total : none)
     }

@@ -21,7 +21,7 @@ struct Modulator {
         try check((2...16).contains(t.digitalBits), "\(t.digitalBits) digital bits")
         try check(t.mode != .aircomp || t.precoders.count == 2 * t.subcarriers * t.antennas * t.streams, "\(t.precoders.count / 2) precoder entries")
         try check(t.precoders.allSatisfy(\.isFinite), "non-finite precoder")
-        let symbols = (reals + 2 * t.subcarriers * t.streams - 1) / (2 * t.subcarriers * t.streams)
+        let symbols = try ResourceGrid(subcarriers: t.subcarriers, streams: t.streams).ofdmSymbols(forReals: reals)
         try check(symbols * t.subcarriers * max(t.antennas, t.streams) <= 1 << 28, "a transmission of \(symbols) OFDM symbols is too large")
     }
 

@@ -118,8 +118,8 @@ public struct ReceiveChain: Sendable {
             csi: Self.meanSquaredDifference(exact, target), quantization: Self.meanSquaredDifference(clean, exact))
     }
 
-    /// Per subcarrier n: the mean over OFDM symbols of ‖a[n,t] − b[n,t]‖².
-    static func meanSquaredDifference(_ a: SubcarrierBlocks, _ b: SubcarrierBlocks) -> [Double] {
+    /// Per subcarrier n: the mean over OFDM symbols of ‖a[n,t] − b[n,t]‖² (same shapes).
+    public static func meanSquaredDifference(_ a: SubcarrierBlocks, _ b: SubcarrierBlocks) -> [Double] {
         (0..<a.subcarriers).map { n in
             guard a.columns > 0 else { return 0 }
             let o = n * a.blockSize
