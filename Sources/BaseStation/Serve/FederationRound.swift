@@ -73,7 +73,8 @@ extension FederationServer {
         case .noTransmissions: progress("  round \(round): no transmission arrived complete; the global adapter is unchanged")
         case .aggregateRejected(let why): progress("  round \(round): \(why); the global adapter is unchanged")
         }
-        (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+        // A pilot round leaves the global adapter as it was (the base model, evaluated as round 0).
+        if !capturingPilot { (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate() }
         return (rows, aggregateRow)
     }
 
