@@ -3,26 +3,53 @@
 # each variant over three seeds, then results/experiments/<name>/REPORT.md with its tables and SVGs.
 #   launch/experiments.sh [--quick] [--only NAME]
 #     --quick      the tiny generated model (launch/scenarios/tiny.toml): minutes, a smoke test
-#     --only NAME  one experiment (today: rounds)
-# A finished run (its summary.json exists) is skipped, so the suite resumes where it stopped.
-# Experiments:
-#   rounds   training loss and held-out perplexity against rounds: ideal FL, AirFL-LoRA (planned rank,
-#            manifold beamforming), fixed ranks, the eigen/weakest/random beamformers, one stream,
-#            digital OFDMA.
+#     --only NAME  one experiment (and the runs it shares with others)
+#     --publish DIR  then gather every finished experiment's report, figures and CSVs into
+#                  DIR/REPORT.md (docs/experiments holds the committed full run)
+# A finished run (summary.json, and options.txt equal to its options) is skipped, so the suite
+# resumes where it stopped; a variant whose options are `=EXPERIMENT/VARIANT` is the same runs as
+# that one (a symbolic link), not a new run.
+# Experiments, in the order they run:
+#   rounds     training loss and held-out perplexity against rounds: ideal FL, AirFL-LoRA (planned
+#              rank, manifold beamforming), fixed ranks, the eigen/weakest/random beamformers, one
+#              stream, digital OFDMA (8 bits, its own airtime; and in AirComp's airtime)
+#   power      final perplexity against transmit power (every profile's power offset, dB): AirFL-LoRA
+#              and ideal FL; its knee (the highest power where AirFL-LoRA is ≥ 1 % worse than ideal
+#              FL, else the lowest) is the lower power budget the next experiments use
+#   low-power  the comparisons of `rounds` at the knee
+#   rank       the optimality-gap bound G(r) beside the measured final loss per rank, at the
+#              default power and at the knee (no runs of its own)
+#   antennas   final perplexity against BS antennas N_r at the knee
+#   devices    final perplexity against the number of devices K at the knee (8 fortune
+#              categories split Dirichlet(0.5) over K, so every K sees the same data)
+#   german     the second task: language adaptation to German fortunes (Debian's fortunes-de):
+#              ideal FL, AirFL-LoRA, digital OFDMA in AirComp's airtime
+#   radio      aggregation MSE of the beamformers against N_r, many channel draws, no model
+# Only `rounds` evaluates the held-out set after every round; the others before training and after
+# the last round (they compare final numbers; every round's training loss is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-quick=0 only=""
+quick=0 only="" publish=""
+all="rounds power low-power rank antennas devices german radio"
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
     --only) only=${2:?--only needs a NAME}; shift ;;
-    *) echo "usage: launch/experiments.sh [--quick] [--only NAME]" >&2; exit 2 ;;
+    --publish) publish=${2:?--publish needs a DIR}; shift ;;
+    *) echo "usage: launch/experiments.sh [--quick] [--only NAME] [--publish DIR]   (NAME: ${all// /, })" >&2; exit 2 ;;
   esac
   shift
 done
-if ((quick)); then scenario=launch/scenarios/tiny.toml; root=results/experiments-quick; else scenario=launch/scenarios/default.toml; root=results/experiments; fi
+if [[ -n $only && " $all " != *" $only "* ]]; then echo "experiments: no experiment named $only (known: ${all// /, })" >&2; exit 2; fi
+# --quick: the same experiments with two seeds and fewer points (a smoke test of every code path).
+if ((quick)); then
+  scenario=launch/scenarios/tiny.toml root=results/experiments-quick draws=3 seeds=(1 2)
+  powers=(-20 -40) antennas=(4 8) devices=(2 4) rx=8
+else
+  scenario=launch/scenarios/default.toml root=results/experiments draws=32 seeds=(1 2 3)
+  powers=(-20 -30 -40 -50) antennas=(4 8 16 32) devices=(2 4 8) rx=16
+fi
 root=${AIRFL_EXPERIMENTS_DIR:-$root}
-seeds=(1 2 3)
 # AIRFL_BIN_DIR: use the executables there as they are (the test suite's); else set up and build.
 if [[ -n ${AIRFL_BIN_DIR:-} ]]; then bin=$AIRFL_BIN_DIR; else
   build=${AIRFL_BUILD:-release}
@@ -31,11 +58,16 @@ if [[ -n ${AIRFL_BIN_DIR:-} ]]; then bin=$AIRFL_BIN_DIR; else
   export AIRFL_BIN_DIR=$bin
 fi
 
-# name | what it is | serve options
+method='--set federation.rank_planning=true --set federation.beamforming="manifold"'
+final_only='--set federation.eval_every=1000'
+# The power sweep's knee (written by its report); the experiments at the knee run the sweep first.
+knee() { cat "$root/power/knee.txt"; }
+
+# Each experiment's variants, one per line: name|what it is|serve options[|series|x]
 rounds_variants() {
-  cat <<'V'
+  cat <<V
 ideal|FL with ideal (error-free) aggregation, the planned rank|--aggregation ideal --set federation.rank_planning=true
-airfl-lora|AirFL-LoRA: planned rank, manifold receive beamforming|--set federation.rank_planning=true --set federation.beamforming="manifold"
+airfl-lora|AirFL-LoRA: planned rank, manifold receive beamforming|$method
 rank-2|AirComp, fixed rank 2, manifold|--set federation.rank_planning=false --set federation.rank=2
 rank-4|AirComp, fixed rank 4, manifold|--set federation.rank_planning=false --set federation.rank=4
 rank-8|AirComp, fixed rank 8, manifold|--set federation.rank_planning=false --set federation.rank=8
@@ -47,35 +79,145 @@ digital|digital OFDMA, 8 bits per real, its own airtime|--aggregation digital --
 digital-same-airtime|digital OFDMA in AirComp's airtime per round: each node quantises to the bits its rate fits|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true
 V
 }
+power_variants() {
+  echo "ideal-p0|ideal FL (no air: the same at every power)|=rounds/ideal|ideal|0"
+  echo "airfl-lora-p0|AirFL-LoRA at the profiles' own transmit powers|=rounds/airfl-lora|airfl-lora|0"
+  for p in "${powers[@]}"; do
+    echo "ideal-p$p|ideal FL (no air: the same at every power)|=rounds/ideal|ideal|$p"
+    echo "airfl-lora-p$p|AirFL-LoRA, every profile's transmit power $p dB|$method $final_only --set aircomp.tx_power_offset_db=$p|airfl-lora|$p"
+  done
+}
+low_power_variants() {
+  local k; k=$(knee)
+  local at="--set aircomp.tx_power_offset_db=$k $final_only"
+  echo "ideal|FL with ideal aggregation (no air)|=rounds/ideal"
+  echo "airfl-lora|AirFL-LoRA at $k dB|=power/airfl-lora-p$k"
+  echo "rank-2|AirComp, fixed rank 2, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=2 $at"
+  echo "rank-4|AirComp, fixed rank 4, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=4 $at"
+  echo "rank-8|AirComp, fixed rank 8, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=8 $at"
+  echo "eigen|AirComp, planned rank, eigen beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"eigen\" $at"
+  echo "weakest|AirComp, planned rank, weakest-device beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"weakest\" $at"
+  echo "random|AirComp, planned rank, random beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"random\" $at"
+  echo "single-stream|AirComp with L = 1, planned rank, manifold, $k dB|--set federation.rank_planning=true --set aircomp.streams=1 $at"
+  echo "digital-same-airtime|digital OFDMA in AirComp's airtime, $k dB|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true $at"
+}
+rank_variants() {
+  local k; k=$(knee)
+  for r in 2 4 8; do echo "default-rank-$r|fixed rank $r, default power|=rounds/rank-$r|default power|$r"; done
+  echo "default-planned|AirFL-LoRA (planned rank), default power|=rounds/airfl-lora|default power|rank"
+  for r in 2 4 8; do echo "knee-rank-$r|fixed rank $r, $k dB|=low-power/rank-$r|$k dB|$r"; done
+  echo "knee-planned|AirFL-LoRA (planned rank), $k dB|=low-power/airfl-lora|$k dB|rank"
+}
+antennas_variants() {
+  local k; k=$(knee)
+  for n in "${antennas[@]}"; do
+    echo "ideal-nr$n|ideal FL (no air: the same for every N_r)|=rounds/ideal|ideal|$n"
+    if ((n == rx)); then echo "airfl-lora-nr$n|AirFL-LoRA, N_r = $n (the scenario's), $k dB|=low-power/airfl-lora|airfl-lora|$n"
+    else echo "airfl-lora-nr$n|AirFL-LoRA, N_r = $n, $k dB|$method $final_only --set aircomp.tx_power_offset_db=$k --set channel.rx_antennas=$n|airfl-lora|$n"; fi
+  done
+}
+devices_variants() {
+  local k; k=$(knee)
+  local data='--set federation.data="fortunes:science,computers,food,literature,art,wisdom,people,work" --set federation.partition="dirichlet" --set federation.dirichlet_alpha=0.5'
+  for n in "${devices[@]}"; do
+    echo "ideal-k$n|ideal FL, K = $n|--aggregation ideal --set federation.rank_planning=true --set devices=$n $data $final_only|ideal|$n"
+    echo "airfl-lora-k$n|AirFL-LoRA, K = $n, $k dB|$method --set devices=$n $data $final_only --set aircomp.tx_power_offset_db=$k|airfl-lora|$n"
+  done
+}
+german_variants() {
+  local data='--set federation.data="fortunes:de/zitate,de/witze,de/unfug,de/regeln"'
+  echo "ideal|German fortunes (4 categories, one per device): ideal FL|--aggregation ideal --set federation.rank_planning=true $data $final_only"
+  echo "airfl-lora|German fortunes: AirFL-LoRA|$method $data $final_only"
+  echo "digital-same-airtime|German fortunes: digital OFDMA in AirComp's airtime|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true $data $final_only"
+}
+
+variant_options() { "${1//-/_}_variants" | awk -F'|' -v v="$2" '$1 == v { print $3 }'; }
+
+# Makes sure EXPERIMENT/VARIANT-seedS is finished (running it, or the run it names).
+ensure_run() {
+  local exp=$1 variant=$2 seed=$3 label=${4:-} options out
+  options=$(variant_options "$exp" "$variant")
+  [[ -n $options ]] || { echo "experiments: $exp has no variant $variant" >&2; exit 2; }
+  out=$root/$exp/$variant-seed$seed
+  mkdir -p "$root/$exp"
+  if [[ $options == =* ]]; then
+    local ref=${options#=}
+    ensure_run "${ref%%/*}" "${ref#*/}" "$seed"
+    [[ -z $label ]] || echo "experiments: $exp $label ($variant, seed $seed) is $ref's run" >&2
+    [[ -L $out || ! -e $out ]] || rm -rf "$out"
+    ln -sfn "../${ref%%/*}/${ref#*/}-seed$seed" "$out"
+    return
+  fi
+  if [[ -f $out/summary.json && ! -L $out ]]; then
+    # A run made before options.txt existed is taken as it is.
+    [[ -f $out/options.txt ]] || echo "$options" > "$out/options.txt"
+    if [[ $(cat "$out/options.txt") == "$options" ]]; then
+      [[ -z $label ]] || echo "experiments: $exp $label ($variant, seed $seed) done before; skipped" >&2
+      return
+    fi
+    echo "experiments: $out was made with other options; running it again" >&2
+  fi
+  rm -rf "$out"
+  started=$((started + 1))
+  echo "experiments: $exp ${label:-(for another experiment)}: $variant, seed $seed (ETA $(eta))" >&2
+  local start; start=$(date +%s)
+  # shellcheck disable=SC2086  # the options are words
+  FLEET_RUN_DIR=$out launch/fleet.sh "$scenario" --seed "$seed" $options > /dev/null
+  echo "$options" > "$out/options.txt"
+  spent=$(( spent + $(date +%s) - start )); finished=$((finished + 1))
+}
+started=0 finished=0 spent=0 pending=0
+eta() { ((finished)) && echo "$(( spent / finished * (pending - started + 1) )) s for the $((pending - started + 1)) runs left" || echo "-"; }
+
+# Runs this experiment still needs (for the ETA).
+count_pending() {
+  local exp=$1 line name options seed
+  while IFS= read -r line; do
+    IFS='|' read -r name _ options _ <<<"$line"
+    [[ $options == =* ]] && continue
+    for seed in "${seeds[@]}"; do
+      [[ -f $root/$exp/$name-seed$seed/summary.json && $(cat "$root/$exp/$name-seed$seed/options.txt" 2>/dev/null || echo "$options") == "$options" ]] || pending=$((pending + 1))
+    done
+  done < <("${exp//-/_}_variants")
+}
 
 run_experiment() {
-  local name=$1 dir=$root/$1
+  local exp=$1 dir=$root/$1 xlabel=() line name
   mkdir -p "$dir"
-  "${name}_variants" > "$dir/variants.txt"
-  mapfile -t variants < "$dir/variants.txt"
-  local n=$(( ${#variants[@]} * ${#seeds[@]} )) i=0 spent=0 done_runs=0
-  for line in "${variants[@]}"; do
-    IFS='|' read -r variant _ options <<<"$line"
+  "${exp//-/_}_variants" > "$dir/variants.txt"
+  pending=$started; count_pending "$exp"
+  local i=0 n; n=$(( $(wc -l < "$dir/variants.txt") * ${#seeds[@]} ))
+  while IFS= read -r line; do
+    name=${line%%|*}
     for seed in "${seeds[@]}"; do
       i=$((i + 1))
-      local out=$dir/$variant-seed$seed
-      if [[ -f $out/summary.json ]]; then echo "experiments: $name run $i/$n ($variant, seed $seed) done before; skipped" >&2; continue; fi
-      local eta="-"
-      ((done_runs)) && eta="$(( spent / done_runs * (n - i + 1) )) s"
-      echo "experiments: $name run $i/$n: $variant, seed $seed (ETA $eta)" >&2
-      rm -rf "$out"
-      local start=$(date +%s)
-      # shellcheck disable=SC2086  # the options are words
-      FLEET_RUN_DIR=$out launch/fleet.sh "$scenario" --seed "$seed" $options > /dev/null
-      spent=$(( spent + $(date +%s) - start )); done_runs=$((done_runs + 1))
+      ensure_run "$exp" "$name" "$seed" "run $i/$n"
     done
-  done
-  "$bin/basestation" report --experiment "$dir" --scenario "$scenario" --seeds "$(IFS=,; echo "${seeds[*]}")"
+  done < "$dir/variants.txt"
+  case $exp in
+    power) xlabel=(--x-label "transmit power offset (dB)") ;;
+    antennas) xlabel=(--x-label "BS antennas N_r" --x-log) ;;
+    devices) xlabel=(--x-label "devices K" --x-log) ;;
+    rank) xlabel=(--x-label "LoRA rank r") ;;
+  esac
+  "$bin/basestation" report --experiment "$dir" --scenario "$scenario" --seeds "$(IFS=,; echo "${seeds[*]}")" "${xlabel[@]}"
   echo "experiments: $dir/REPORT.md" >&2
 }
 
-for e in rounds; do
+for e in $all; do
   [[ -z $only || $only == "$e" ]] || continue
+  if [[ $e == radio ]]; then
+    if [[ ! -f $root/radio/beam-sweep.csv ]]; then
+      echo "experiments: radio: beamformers against N_r, $draws channel draws" >&2
+      "$bin/basestation" beam-sweep --scenario "$scenario" --draws "$draws" --out "$root/radio"
+    fi
+    echo "experiments: $root/radio/REPORT.md" >&2
+    continue
+  fi
+  case $e in low-power|rank|antennas|devices) [[ -f $root/power/knee.txt ]] || run_experiment power ;; esac
   run_experiment "$e"
 done
-[[ -z $only || $only == rounds ]] || { echo "experiments: no experiment named $only (known: rounds)" >&2; exit 2; }
+if [[ -n $publish ]]; then
+  "$bin/basestation" publish --experiments "$root" --order "${all// /,}" --out "$publish" --command "launch/experiments.sh$( ((quick)) && echo " --quick")"
+  echo "experiments: $publish/REPORT.md" >&2
+fi

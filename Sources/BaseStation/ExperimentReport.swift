@@ -21,17 +21,25 @@ struct ExperimentReport {
     }
 
     func format(_ s: (mean: Double, sd: Double, count: Int), _ f: String) -> String {
-        s.count == 0 ? "—" : String(format: "\(f) ± \(f)", s.mean, s.sd)
+        s.count == 0 ? "—" : String(format: "\(f) ± \(f.replacingOccurrences(of: "+", with: ""))", s.mean, s.sd)
     }
 
     func finals(_ v: Int, _ key: String) -> [Double] { runs[v].map { $0.number(key) } }
 
-    func markdown() -> String {
+    func markdown(xLabel: String = "x") -> String {
         var md = "# Experiment `\(name)`\n\n"
         md += "Scenario `\(scenario)`; seeds \(seeds.map(String.init).joined(separator: ", ")); every number is the mean ± the sample standard deviation over the seeds.\n"
         let wall = runs.flatMap { $0 }.map { $0.number("wall_time_s") }.filter(\.isFinite).reduce(0, +)
         md += "Machine: \(Self.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; serve wall time of all runs \(String(format: "%.0f", wall)) s.\n"
         md += "Command: `launch/experiments.sh\(scenario.contains("tiny") ? " --quick" : "") --only \(name)`.\n\n"
+        if isSweep {
+            md += sweepMarkdown(xLabel: xLabel)
+            if variants.contains(where: { $0.x == "rank" }) { md += "\n" + rankMarkdown() + "![G(r)](gap.svg)\n\n![measured loss per rank](rank-loss.svg)\n" }
+            if seriesNames.contains("ideal") { md += "\n![final held-out perplexity minus ideal FL's](difference.svg)\n" }
+            md += "\n![final held-out perplexity](perplexity.svg)\n\n![final training loss](loss.svg)\n\n![aggregation MSE](mse.svg)\n\n"
+            md += "Raw per-round numbers: `runs.csv`; each run's own files: `<variant>-seed<S>/`.\n"
+            return md
+        }
         md += "## Final results\n\n| variant | what it is | rank | held-out perplexity | train loss (last round) | aggregation MSE | airtime (s) | energy (J) | serve options |\n"
         md += "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
         for (v, variant) in variants.enumerated() {
@@ -67,11 +75,13 @@ struct ExperimentReport {
     }
 
     func perRoundTable() -> String {
-        let rounds = runs.flatMap { $0 }.map { $0.rounds.count }.max() ?? 0
-        var md = "## Held-out perplexity by round (mean over seeds)\n\n| variant | " + (0..<rounds).map { "round \($0)" }.joined(separator: " | ") + " |\n"
-        md += "| --- |" + String(repeating: " ---: |", count: rounds) + "\n"
+        // The rounds some run evaluated (sweeps evaluate only before training and after the last).
+        let count = runs.flatMap { $0 }.map { $0.rounds.count }.max() ?? 0
+        let rounds = (0..<count).filter { r in runs.flatMap { $0 }.contains { r < $0.rounds.count && $0.rounds[r].heldOutPerplexity.isFinite } }
+        var md = "## Held-out perplexity by round (mean over seeds)\n\n| variant | " + rounds.map { "round \($0)" }.joined(separator: " | ") + " |\n"
+        md += "| --- |" + String(repeating: " ---: |", count: rounds.count) + "\n"
         for (v, variant) in variants.enumerated() {
-            let cells = (0..<rounds).map { r in
+            let cells = rounds.map { r in
                 format(Self.stats(runs[v].map { r < $0.rounds.count ? $0.rounds[r].heldOutPerplexity : .nan }), "%.2f").components(separatedBy: " ±").first!
             }
             md += "| \(variant.name) | " + cells.joined(separator: " | ") + " |\n"

@@ -8,9 +8,11 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write DIR/REPORT.md, DIR/perplexity.svg, DIR/loss.svg and DIR/runs.csv from an experiment's runs (DIR/<variant>-seed<S>/).")
-    @Option(help: "The experiment's directory (with variants.txt: name|what it is|serve options per line).") var experiment: String
+    @Option(help: "The experiment's directory (with variants.txt: name|what it is|serve options[|series|x] per line).") var experiment: String
     @Option(help: "The scenario the runs used (named in the report).") var scenario: String
     @Option(help: "Seeds, comma-separated.") var seeds: String = "1,2,3"
+    @Option(help: "A sweep's x axis (its variants give series and x).") var xLabel: String = "x"
+    @Flag(help: "A sweep's x axis on a log scale.") var xLog = false
 
     func run() throws {
         try failing {
@@ -20,28 +22,58 @@ struct ReportCommand: ParsableCommand {
             let runs = try variants.map { v in try seedList.map { try ExperimentRun(directory: "\(experiment)/\(v.name)-seed\($0)", seed: $0) } }
             let report = ExperimentReport(name: URL(fileURLWithPath: experiment).lastPathComponent, scenario: scenario, seeds: seedList,
                                           variants: variants, runs: runs)
-            try RunRecorder.write(report.markdown(), to: experiment + "/REPORT.md")
+            try RunRecorder.write(report.markdown(xLabel: xLabel), to: experiment + "/REPORT.md")
+            try RunRecorder.write(report.csv(), to: experiment + "/runs.csv")
+            if report.isSweep {
+                try writeSweepFigures(report)
+                return
+            }
             try RunRecorder.write(report.figure(\.heldOutPerplexity, title: "Held-out perplexity (mean over seeds, band: min–max)", y: "perplexity").render(),
                                   to: experiment + "/perplexity.svg")
             try RunRecorder.write(report.figure(\.trainLoss, title: "Training loss, mean over nodes (mean over seeds, band: min–max)", y: "loss (nats/token)").render(),
                                   to: experiment + "/loss.svg")
-            try RunRecorder.write(report.csv(), to: experiment + "/runs.csv")
         }
+    }
+
+    func writeSweepFigures(_ report: ExperimentReport) throws {
+        let band = "mean over seeds, band: min–max"
+        try RunRecorder.write(report.sweepFigure("final_perplexity", title: "Final held-out perplexity (\(band))", xLabel: xLabel, y: "perplexity", xLog: xLog).render(),
+                              to: experiment + "/perplexity.svg")
+        try RunRecorder.write(report.sweepFigure("final_loss", title: "Final training loss, mean over nodes (\(band))", xLabel: xLabel, y: "loss (nats/token)", xLog: xLog).render(),
+                              to: experiment + "/loss.svg")
+        try RunRecorder.write(report.sweepFigure("mse_mean", title: "Aggregation MSE per unit-power symbol (\(band))", xLabel: xLabel, y: "MSE", xLog: xLog, yLog: true).render(),
+                              to: experiment + "/mse.svg")
+        if let plot = report.differenceFigure(xLabel: xLabel, xLog: xLog) {
+            try RunRecorder.write(plot.render(), to: experiment + "/difference.svg")
+        }
+        if report.variants.contains(where: { $0.x == "rank" }) {
+            var plot = SVGPlot(title: "Optimality-gap bound G(r) from the pilot round (mean over seeds)", xLabel: "LoRA rank r", yLabel: "G(r)", series: [])
+            for s in report.seriesNames { plot.series.append((s, report.gapByRank(s).map { (Double($0.rank), $0.gap) })) }
+            try RunRecorder.write(plot.render(), to: experiment + "/gap.svg")
+            try RunRecorder.write(report.sweepFigure("final_heldout_loss", title: "Measured final held-out loss per rank (\(band))", xLabel: "LoRA rank r", y: "loss (nats/token)").render(),
+                                  to: experiment + "/rank-loss.svg")
+        }
+        if let knee = report.knee() { try RunRecorder.write(String(format: "%g\n", knee), to: experiment + "/knee.txt") }
     }
 }
 
-/// One line of variants.txt.
+/// One line of variants.txt: `name|what it is|serve options`, and for a sweep `|series|x` (x a
+/// number, or `rank`: the run's own rank). Options `=EXPERIMENT/VARIANT` name the same runs as
+/// that variant of another experiment.
 struct ExperimentVariant {
     var name: String
     var description: String
     var options: String
+    var series: String?
+    var x: String?
 
     static func read(_ path: String) throws -> [ExperimentVariant] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandError("\(path): cannot read the variants") }
         return try text.split(separator: "\n").map { line in
-            let f = line.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
-            guard f.count == 3, !f[0].isEmpty else { throw CommandError("\(path): '\(line)' is not name|what it is|serve options") }
-            return ExperimentVariant(name: f[0], description: f[1], options: f[2])
+            let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 3 || f.count == 5, !f[0].isEmpty else { throw CommandError("\(path): '\(line)' is not name|what it is|serve options[|series|x]") }
+            guard f.count == 3 || f[4] == "rank" || Double(f[4]) != nil else { throw CommandError("\(path): '\(line)': x must be a number or 'rank'") }
+            return ExperimentVariant(name: f[0], description: f[1], options: f[2], series: f.count == 5 ? f[3] : nil, x: f.count == 5 ? f[4] : nil)
         }
     }
 }
@@ -54,6 +86,12 @@ struct ExperimentRun {
     var summary: [String: Any]
     /// rounds[0] is before training (round 0); the pilot row is not a round.
     var rounds: [Round]
+
+    init(seed: UInt64, summary: [String: Any], rounds: [Round] = []) {
+        self.seed = seed
+        self.summary = summary
+        self.rounds = rounds
+    }
 
     init(directory: String, seed: UInt64) throws {
         self.seed = seed

@@ -24,12 +24,16 @@ struct Scenario: Decodable {
         var updateReals = 65536
         /// Overrides the thermal noise σ² (dBm per subcarrier and antenna) when set.
         var noisePowerDBm: Double? = nil
+        /// dB added to every node profile's `tx_power_dbm` in `serve` (negative: a lower budget),
+        /// so a transmit-power sweep keeps the fleet's mix (`power_dbm` is for `demo`/`channel`).
+        var txPowerOffsetDB = 0.0
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case streams
             case powerDBm = "power_dbm"
             case updateReals = "update_reals"
             case noisePowerDBm = "noise_power_dbm"
+            case txPowerOffsetDB = "tx_power_offset_db"
         }
 
         init() {}
@@ -45,6 +49,10 @@ struct Scenario: Decodable {
             }
             updateReals = try c.decodeIfPresent(Int.self, forKey: .updateReals) ?? updateReals
             noisePowerDBm = try c.decodeNumberIfPresent(forKey: .noisePowerDBm)
+            txPowerOffsetDB = try c.decodeNumberIfPresent(forKey: .txPowerOffsetDB) ?? txPowerOffsetDB
+            guard txPowerOffsetDB.isFinite, (-100...20).contains(txPowerOffsetDB) else {
+                throw ConfigurationError(key: "aircomp.tx_power_offset_db", problem: "must be in −100…20 dB, got \(txPowerOffsetDB)")
+            }
             guard streams >= 1 else { throw ConfigurationError(key: "aircomp.streams", problem: "must be at least 1, got \(streams)") }
             guard updateReals >= 1 else { throw ConfigurationError(key: "aircomp.update_reals", problem: "must be at least 1, got \(updateReals)") }
             guard !powerDBm.isEmpty, powerDBm.allSatisfy({ $0.isFinite && $0 > -50 && $0 < 60 }) else {
@@ -62,7 +70,7 @@ struct Scenario: Decodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case seed, channel, aircomp, plan, federation, nodes }
+    enum CodingKeys: String, CodingKey, CaseIterable { case seed, channel, aircomp, plan, federation, nodes, devices }
 
     init() {}
 
@@ -79,8 +87,24 @@ struct Scenario: Decodable {
         plan = try c.decodeIfPresent(PlanSettings.self, forKey: .plan) ?? plan
         federation = try c.decodeIfPresent(FederationSettings.self, forKey: .federation) ?? federation
         nodes = try c.decodeIfPresent([NodeSettings].self, forKey: .nodes) ?? nodes
+        if let k = try c.decodeIfPresent(Int.self, forKey: .devices) {
+            guard (1...256).contains(k), !nodes.isEmpty else {
+                throw ConfigurationError(key: "devices", problem: "must be in 1…256 with at least one [[nodes]] entry (it is \(k))")
+            }
+            nodes = Self.fleet(of: k, from: nodes)
+        }
         let names = nodes.map(\.name)
         if Set(names).count != names.count { throw ConfigurationError(key: "nodes.name", problem: "node names must be unique: \(names)") }
+    }
+
+    /// The first `k` of `nodes`, the list repeated when k exceeds it (the copies named NAME-2,
+    /// NAME-3, …): the `devices` key sweeps K over the same mix of hardware.
+    static func fleet(of k: Int, from nodes: [NodeSettings]) -> [NodeSettings] {
+        (0..<k).map { i in
+            var n = nodes[i % nodes.count]
+            if i >= nodes.count { n.name += "-\(i / nodes.count + 1)" }
+            return n
+        }
     }
 
     /// Reads and validates a scenario file.

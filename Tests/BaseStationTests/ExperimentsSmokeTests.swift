@@ -1,8 +1,9 @@
 import Foundation
 import XCTest
 
-/// `launch/experiments.sh --quick` on the tiny model with the built executables: every variant over
-/// three seeds on the real fleet, and a report whose tables are complete (not its numbers).
+/// `launch/experiments.sh --quick` on the tiny model with the built executables: every experiment
+/// and variant over two seeds on the real fleet, and reports whose tables are complete (not their
+/// numbers).
 final class ExperimentsSmokeTests: XCTestCase {
     func testQuickSuiteWritesACompleteReportAndResumes() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -26,7 +27,8 @@ final class ExperimentsSmokeTests: XCTestCase {
         }
         let first = try suite()
         XCTAssertEqual(first.status, 0, String(first.stderr.suffix(3000)))
-        XCTAssertTrue(first.stderr.contains("run 33/33"), "progress names run i of n")
+        XCTAssertTrue(first.stderr.contains("rounds run 22/22"), "progress names run i of n")
+        // rounds: every variant's final row, comparison row and per-round row, none incomplete.
         let dir = out.appendingPathComponent("rounds").path
         let report = try String(contentsOfFile: dir + "/REPORT.md", encoding: .utf8)
         let variants = ["ideal", "airfl-lora", "rank-2", "rank-4", "rank-8", "eigen", "weakest", "random", "single-stream", "digital", "digital-same-airtime"]
@@ -37,14 +39,32 @@ final class ExperimentsSmokeTests: XCTestCase {
             for row in rows { XCTAssertFalse(row.contains("—"), "incomplete row: \(row)") }
         }
         XCTAssertTrue(report.contains("| variant | round 0 | round 1 | round 2 | round 3 | round 4 |"))
-        for file in ["perplexity.svg", "loss.svg", "runs.csv", "variants.txt"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), file)
-        }
         let csv = try String(contentsOfFile: dir + "/runs.csv", encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.count, 1 + variants.count * 3 * 5)
-        // Started again, it finds every run finished and only rewrites the report.
+        XCTAssertEqual(csv.count, 1 + variants.count * 2 * 5)
+        // Every other experiment: its files, and a final table without a missing number.
+        let figures = ["power": ["mse.svg", "knee.txt"], "low-power": [], "rank": ["gap.svg", "rank-loss.svg"], "antennas": ["mse.svg"],
+                       "devices": ["mse.svg"], "german": []]
+        for (name, extra) in figures {
+            let d = out.appendingPathComponent(name).path
+            for file in ["REPORT.md", "perplexity.svg", "loss.svg", "runs.csv", "variants.txt"] + extra {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: d + "/" + file), "\(name)/\(file)")
+            }
+            let text = (try? String(contentsOfFile: d + "/REPORT.md", encoding: .utf8)) ?? ""
+            let table = text.components(separatedBy: "## Final results").dropFirst().first?.components(separatedBy: "\n\n")[1] ?? ""
+            let rows = table.split(separator: "\n").dropFirst(2)
+            XCTAssertFalse(rows.isEmpty, "\(name): no final table")
+            for row in rows { XCTAssertFalse(row.contains("—"), "\(name): incomplete row \(row)") }
+        }
+        let rank = try String(contentsOfFile: out.appendingPathComponent("rank/REPORT.md").path, encoding: .utf8)
+        XCTAssertTrue(rank.contains("## The bound G(r) beside the measured loss"))
+        XCTAssertEqual(rank.components(separatedBy: "the lowest measured loss is at rank").count - 1, 2, "a verdict per power")
+        let radio = try String(contentsOfFile: out.appendingPathComponent("radio/beam-sweep.csv").path, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(radio.count, 1 + 4 * 4 * 3, "4 N_r × 4 beamformers × 3 draws")
+        // Started again, it finds every run finished and starts none.
         let again = try suite()
         XCTAssertEqual(again.status, 0)
-        XCTAssertEqual(again.stderr.components(separatedBy: "done before; skipped").count - 1, 33)
+        XCTAssertFalse(again.stderr.contains("(ETA"), String(again.stderr.suffix(2000)))
+        XCTAssertEqual(again.stderr.components(separatedBy: "rounds run").count - 1, 22)
+        XCTAssertTrue(again.stderr.contains("done before; skipped"))
     }
 }

@@ -21,6 +21,28 @@ final class RoundStageTests: XCTestCase {
         XCTAssertNotNil(summary["mse_thermal_over_predicted"] as? Double)
     }
 
+    /// `eval_every`: the held-out set is scored on those rounds and after the last only; the
+    /// training is the same (the train losses equal a run that evaluates every round); summary.json
+    /// says where the run's time went.
+    func testEvaluationEveryNRoundsLeavesTrainingAlone() throws {
+        func run(_ extra: String) throws -> (rows: [[String: String]], summary: [String: Any]) {
+            let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 3, federationExtra: extra)
+            try fleet.startFirmware("a", profile: pi4)
+            try fleet.startFirmware("b", profile: pi5)
+            let summary = try fleet.run()
+            return (try fleet.metrics(), summary)
+        }
+        let sparse = try run("eval_every = 2"), every = try run("")
+        let evaluated = sparse.rows.filter { $0["node"] == "global" && !($0["heldout_perplexity"] ?? "").isEmpty }.map { $0["round"]! }
+        XCTAssertEqual(evaluated, ["0", "2", "3"])
+        let losses = { (rows: [[String: String]]) in rows.filter { $0["node"] != "global" }.map { $0["train_loss"] ?? "" } }
+        XCTAssertEqual(losses(sparse.rows), losses(every.rows))
+        XCTAssertEqual(sparse.summary["final_perplexity"] as? Double, every.summary["final_perplexity"] as? Double)
+        let time = try XCTUnwrap(every.summary["time_s"] as? [String: Double])
+        XCTAssertEqual(Set(time.keys), ["set_up", "registration", "pilot", "heldout_evaluation", "rounds_without_evaluation"])
+        XCTAssertGreaterThan(time["heldout_evaluation"]!, 0)
+    }
+
     /// `serve` runs every receive beamformer `solve` has; the baselines' designs are as valid.
     func testEveryBeamformingMethodServesARound() throws {
         for method in ["eigen", "weakest", "random"] {

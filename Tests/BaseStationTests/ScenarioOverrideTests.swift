@@ -21,4 +21,23 @@ final class ScenarioOverrideTests: XCTestCase {
             }
         }
     }
+
+    /// The sweep keys: `devices` takes the first K nodes, repeating the list with renamed copies;
+    /// `aircomp.tx_power_offset_db` and `federation.eval_every` are range-checked like the rest.
+    func testSweepKeys() throws {
+        let dir = try temporaryDirectory(self)
+        let path = dir.appendingPathComponent("s.toml").path
+        try "[[nodes]]\nname = \"a\"\nprofile = \"p.toml\"\n[[nodes]]\nname = \"b\"\nprofile = \"q.toml\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Scenario.load(path, overrides: ["devices=5"]).nodes.map(\.name), ["a", "b", "a-2", "b-2", "a-3"])
+        XCTAssertEqual(try Scenario.load(path, overrides: ["devices=5"]).nodes.map(\.profile), ["p.toml", "q.toml", "p.toml", "q.toml", "p.toml"])
+        XCTAssertEqual(try Scenario.load(path, overrides: ["devices=1"]).nodes.map(\.name), ["a"])
+        XCTAssertEqual(try Scenario.load(path).nodes.count, 2)
+        let s = try Scenario.load(path, overrides: ["aircomp.tx_power_offset_db=-30", "federation.eval_every=4"])
+        XCTAssertEqual(s.aircomp.txPowerOffsetDB, -30)
+        XCTAssertEqual(s.federation.evalEvery, 4)
+        for (bad, key) in [("devices=0", "devices"), ("devices=1000", "devices"), ("aircomp.tx_power_offset_db=-200", "tx_power_offset_db"),
+                           ("federation.eval_every=0", "eval_every")] {
+            XCTAssertThrowsError(try Scenario.load(path, overrides: [bad]), bad) { XCTAssertTrue("\($0)".contains(key), "\(bad): \($0)") }
+        }
+    }
 }

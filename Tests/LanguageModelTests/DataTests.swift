@@ -18,7 +18,13 @@ final class DataTests: XCTestCase {
         try "Beta one\n%\n".write(to: dir.appendingPathComponent("beta"), atomically: true, encoding: .utf8)
         try "x".write(to: dir.appendingPathComponent("beta.dat"), atomically: true, encoding: .utf8)
         try "not indexed".write(to: dir.appendingPathComponent("gamma"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(TextCorpus.fortuneCategories(directory: dir.path), ["alpha", "beta"])
+        // A language's subdirectory (fortunes-de installs de/…) gives LANG/NAME categories.
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("de"), withIntermediateDirectories: true)
+        try "Erstes Zitat\n%\nZweites\n".write(to: dir.appendingPathComponent("de/zitate"), atomically: true, encoding: .utf8)
+        try "x".write(to: dir.appendingPathComponent("de/zitate.dat"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(TextCorpus.fortuneCategories(directory: dir.path), ["alpha", "beta", "de/zitate"])
+        XCTAssertEqual(try TextCorpus.load("fortunes:de/zitate", fortunesDirectory: dir.path).map(\.text), ["Erstes Zitat", "Zweites"])
+        XCTAssertEqual(Set(try TextCorpus.load("fortunes:all", fortunesDirectory: dir.path).map(\.category)), ["alpha", "beta"])
         let docs = try TextCorpus.load("fortunes:alpha,beta", fortunesDirectory: dir.path)
         XCTAssertEqual(docs.map(\.text), ["First quote\n  -- someone", "Second", "Third", "Beta one"])
         XCTAssertEqual(docs.map(\.category), ["alpha", "alpha", "alpha", "beta"])
@@ -63,6 +69,19 @@ final class DataTests: XCTestCase {
         XCTAssertEqual(Set(held.map(\.category)).count, 10)
         XCTAssertEqual(DataPartition.split(docs, heldOutFraction: 0.2, seed: 4).heldOut, held)
         XCTAssertNotEqual(DataPartition.split(docs, heldOutFraction: 0.2, seed: 5).heldOut, held)
+    }
+
+    /// The evaluation budget is shared alike by the categories, not spent on the first one, and
+    /// stops at the budget (documents whole, in their order within each category).
+    func testBalancedSample() {
+        let (_, held) = DataPartition.split(corpus(), heldOutFraction: 0.2, seed: 4)
+        let sample = DataPartition.balancedSample(held, tokens: 60, countTokens: { _ in 2 })  // 3 tokens with the separator
+        XCTAssertEqual(sample.count, 20)
+        XCTAssertEqual(Dictionary(grouping: sample, by: \.category).mapValues(\.count), Dictionary(uniqueKeysWithValues: (0..<10).map { ("cat\($0)", 2) }))
+        XCTAssertEqual(sample.filter { $0.category == "cat3" }, Array(held.filter { $0.category == "cat3" }.prefix(2)))
+        // A budget beyond the documents takes them all; an uneven one ends mid-cycle.
+        XCTAssertEqual(DataPartition.balancedSample(held, tokens: 10_000, countTokens: { _ in 2 }).count, held.count)
+        XCTAssertEqual(DataPartition.balancedSample(held, tokens: 7, countTokens: { _ in 2 }).map(\.category), ["cat0", "cat1", "cat2"])
     }
 
     func testPartitions() {

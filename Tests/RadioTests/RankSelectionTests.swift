@@ -70,6 +70,21 @@ final class RankSelectionTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(edges, 2, "and optima at the ends")
     }
 
+    /// Peak-bound devices at a high noise: G rises with Σ_{i≤r} s_i², so it is smallest at r = 1 and,
+    /// the spectrum falling steeply, flat near r_max to within the sufficient-decrease margin. A search
+    /// started at r_max alone stops there at once; the grid start must find r = 1.
+    func testPlateauNearRmaxDoesNotHideTheMinimum() throws {
+        let h = rayleighChannels(subcarriers: 4, devices: 3, rx: 4, tx: 2, seed: 5)
+        let gap = try makeGap(noise: 1e-2, energy: Array(repeating: 1e3, count: 3), exponent: 4)
+        let brute = try RankPlanner.bruteForce(gap: gap, channels: h, maxRank: 16)
+        XCTAssertEqual(brute.rank, 1, "the case must have its minimum at r = 1: \(brute.gaps.sorted { $0.key < $1.key })")
+        let (g15, g16) = (brute.gaps[15]!, brute.gaps[16]!)
+        XCTAssertLessThan(abs(g16 - g15), 1e-4 * abs(g16), "and be flat near r_max (else it tests nothing)")
+        XCTAssertGreaterThan(g16, brute.gaps[1]! * 1.01, "with r_max clearly worse than r = 1")
+        let plan = try RankPlanner.plan(gap: gap, channels: h, upperBound: (16, "none"))
+        XCTAssertEqual(plan.rank, 1, "searched \(plan.gaps.sorted { $0.key < $1.key })")
+    }
+
     func testHardwareBoundsAndInfeasibleBudgets() throws {
         let gap = try makeGap(noise: 1e-3)
         let load = TrainingLoad(baseParameters: 1e6, baseBytes: 4e6, activationBytes: 1e6, localSteps: 10, tokensPerStep: 100)

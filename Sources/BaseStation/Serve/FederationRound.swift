@@ -74,7 +74,9 @@ extension FederationServer {
         case .aggregateRejected(let why): progress("  round \(round): \(why); the global adapter is unchanged")
         }
         // A pilot round leaves the global adapter as it was (the base model, evaluated as round 0).
-        if !capturingPilot { (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate() }
+        if !capturingPilot, round % settings.evalEvery == 0 || round == settings.rounds {
+            (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+        }
         return (rows, aggregateRow)
     }
 

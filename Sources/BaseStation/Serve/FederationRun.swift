@@ -24,9 +24,13 @@ extension FederationServer {
     }
 
     func evaluate() throws -> (loss: Double, perplexity: Double) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { evaluationSeconds += Self.seconds(since: start) }
         let p = try LlamaForward(model: model, adapter: global).perplexity(tokens: heldOutTokens, context: settings.ctx).perplexity
         return (Foundation.log(p), p)
     }
+
+    static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     func run() throws -> [String: Any] {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -34,16 +38,20 @@ extension FederationServer {
         try pump(for: settings.registerTimeoutS, { _, _ in }, done: { nodes.allSatisfy(\.active) })
         guard nodes.contains(where: \.active) else { throw CommandError("no node registered within \(settings.registerTimeoutS) s") }
         for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
+        let registration = Self.seconds(since: started)
         // The base model (every fresh adapter has B = 0) before any training.
         let initial = try evaluate()
+        let firstEvaluation = evaluationSeconds
         progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
         try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: .initial, heldOutLoss: initial.loss,
                                         heldOutPerplexity: initial.perplexity, rank: global.rank)])
         var rankPlanning: Any = NSNull()
+        let pilotStarted = DispatchTime.now().uptimeNanoseconds
         if settings.rankPlanning {
             let h = channelModel.frequencyResponse().estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
             rankPlanning = try planRankFromPilot(channels: h, initialLoss: initial.loss)
         }
+        let pilotSeconds = Self.seconds(since: pilotStarted)
         let pilot = recorder.rows.filter { $0.round == 0 && $0.status != .initial }
         var last = initial, airtime = pilot.filter { $0.node == "global" }.reduce(0.0) { $0 + $1.airtimeS }
         var energy = pilot.filter { $0.node != "global" }.reduce(0.0) { $0 + $1.energyJ }
@@ -75,7 +83,13 @@ extension FederationServer {
             "airtime_total_s": airtime, "energy_total_j": energy, "frames_dropped": droppedFrames,
             "rank_planning": rankPlanning,
             "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
-            "wall_time_s": Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+            "wall_time_s": Self.seconds(since: started),
+            // Where the time went: loading the model and data (before serving), waiting for the
+            // nodes to register, the pilot round, held-out evaluation (round 0 and every round), and
+            // the rounds' rest (the nodes' training, the air, aggregation).
+            "time_s": ["set_up": setUpSeconds, "registration": registration,
+                       "pilot": pilotSeconds, "heldout_evaluation": evaluationSeconds,
+                       "rounds_without_evaluation": Self.seconds(since: pilotStarted) - pilotSeconds - (evaluationSeconds - firstEvaluation)],
         ]) { _, run in run }
         try recorder.finish(global, config: model.config, summary: summary)
         return summary

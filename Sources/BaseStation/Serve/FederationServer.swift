@@ -40,6 +40,10 @@ final class FederationServer {
     var previousParticipants: [Int] = []
     /// Frames dropped (malformed, or failing a round's checks), each logged with its reason.
     var droppedFrames = 0
+    /// Seconds spent on held-out evaluation (summary.json's `time_s`: where a run's time goes).
+    var evaluationSeconds = 0.0
+    /// Seconds spent loading the model, the data and the channel model.
+    let setUpSeconds: Double
     let log: Logger
     /// While true, a round's aggregate is captured for the rank planner instead of committed.
     var capturingPilot = false
@@ -49,14 +53,24 @@ final class FederationServer {
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
 
-    init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, log: Logger) throws {
+    convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, log: Logger) throws {
+        try self.init(scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, bind: { transport }, log: log)
+    }
+
+    /// `bind` makes the transport once the scenario, profiles, model and data have loaded, so a
+    /// broken configuration is reported as such whatever holds the endpoint.
+    init(scenario: Scenario, scenarioDirectory: String, results: String, bind: () throws -> ServerTransport, log: Logger) throws {
+        let initStart = DispatchTime.now().uptimeNanoseconds
         self.scenario = scenario
         let settings = scenario.federation
         self.settings = settings
-        self.transport = transport
         self.log = log
         guard !scenario.nodes.isEmpty else { throw CommandError("the scenario lists no [[nodes]]") }
-        nodes = try scenario.nodes.map { Node(name: $0.name, profile: try HardwareProfile.load(resolvePath($0.profile, relativeTo: scenarioDirectory))) }
+        nodes = try scenario.nodes.map { n in
+            var profile = try HardwareProfile.load(resolvePath(n.profile, relativeTo: scenarioDirectory))
+            profile.txPowerDBm += scenario.aircomp.txPowerOffsetDB
+            return Node(name: n.name, profile: profile)
+        }
         var channel = scenario.channel
         channel.devices = nodes.count
         channel.transmitAntennas = nodes.map(\.profile.antennas).min()!
@@ -71,13 +85,16 @@ final class FederationServer {
         let tokenizer = try BPETokenizer(gguf: file)
         let data = try FederatedData(spec: settings.data, partition: settings.partition, devices: nodes.count, dirichletAlpha: settings.dirichletAlpha,
                                      heldOutFraction: settings.heldOut, seed: scenario.seed)
-        var tokens = tokenizer.encode(data.heldOutText)
+        let sample = data.heldOutSample(tokens: settings.evalTokens) { tokenizer.encode($0).count }
+        var tokens = tokenizer.encode(FederatedData.stream(sample))
         if settings.evalTokens > 0 { tokens = Array(tokens.prefix(settings.evalTokens)) }
         heldOutTokens = tokens
         shardSizes = data.shards.map { WindowPacker.pack($0, tokenizer: tokenizer, length: settings.ctx).count }
         global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: Float(settings.loraAlpha ?? Double(2 * settings.rank)),
                              targets: settings.targets, seed: scenario.seed)
+        transport = try bind()
         recorder = try RunRecorder(directory: results)
+        setUpSeconds = Self.seconds(since: initStart)
     }
 
     /// A line of the run's progress on the log.

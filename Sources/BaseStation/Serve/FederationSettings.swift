@@ -36,6 +36,9 @@ struct FederationSettings: Decodable {
     /// Any method `basestation solve` has: `manifold` (the method's), `eigen`, `weakest`, `random` (baselines).
     var beamforming = ReceiveBeamformer.Method.manifold
     var evalTokens = 2048
+    /// Held-out evaluation every this many rounds (and always after the last): sweeps that report
+    /// only the final perplexity skip the rounds between.
+    var evalEvery = 1
     var endpoint = "tcp://127.0.0.1:5555"
     var registerTimeoutS = 120.0
     var roundTimeoutS = 300.0
@@ -47,7 +50,7 @@ struct FederationSettings: Decodable {
         case model, data, partition, dirichletAlpha = "dirichlet_alpha", heldOut = "held_out", rounds, rank, rankPlanning = "rank_planning"
         case loraAlpha = "lora_alpha", targets, localSteps = "local_steps", batch, ctx, learningRate = "learning_rate"
         case optimizer, clip, weightDecay = "weight_decay", aggregation, digitalBits = "digital_bits", digitalSameAirtime = "digital_same_airtime", beamforming
-        case evalTokens = "eval_tokens", endpoint, registerTimeoutS = "register_timeout_s", roundTimeoutS = "round_timeout_s"
+        case evalTokens = "eval_tokens", evalEvery = "eval_every", endpoint, registerTimeoutS = "register_timeout_s", roundTimeoutS = "round_timeout_s"
         case sampleFormat = "sample_format", realtimeScale = "realtime_scale"
     }
 
@@ -88,6 +91,7 @@ struct FederationSettings: Decodable {
         try c.update(&digitalSameAirtime, forKey: .digitalSameAirtime)
         try choice(&beamforming, .beamforming, ReceiveBeamformer.Method.choices)
         try c.update(&evalTokens, forKey: .evalTokens)
+        try c.update(&evalEvery, forKey: .evalEvery)
         try c.update(&endpoint, forKey: .endpoint)
         try c.update(&registerTimeoutS, forKey: .registerTimeoutS)
         try c.update(&roundTimeoutS, forKey: .roundTimeoutS)
@@ -112,6 +116,7 @@ struct FederationSettings: Decodable {
         try check(weightDecay >= 0, .weightDecay, "must be ≥ 0")
         try check((2...16).contains(digitalBits), .digitalBits, "must be in 2…16")
         try check(evalTokens >= 0, .evalTokens, "must be ≥ 0")
+        try check(evalEvery >= 1, .evalEvery, "must be ≥ 1")
         try check(endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://"), .endpoint, "must be a tcp:// or ipc:// endpoint")
         try check(registerTimeoutS > 0 && roundTimeoutS > 0, .roundTimeoutS, "timeouts must be > 0")
         try check(realtimeScale >= 0, .realtimeScale, "must be ≥ 0")

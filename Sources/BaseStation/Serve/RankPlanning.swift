@@ -53,6 +53,10 @@ extension FederationServer {
         record["rank"] = plan.rank
         record["gap"] = plan.components.total
         record["gaps"] = Dictionary(uniqueKeysWithValues: plan.gaps.map { ("\($0.key)", $0.value) })
+        // G(r, A*(r)) at every rank up to r_max, each with its own beamformers: what the search
+        // did not need, for setting the bound beside the loss each rank reaches (experiment `rank`).
+        let every = try RankPlanner.bruteForce(gap: gap, channels: h, maxRank: budget.bound.rank)
+        record["gaps_every_rank"] = Dictionary(uniqueKeysWithValues: every.gaps.map { ("\($0.key)", $0.value) })
         record["spectrum_top"] = Array(spectrum.squaredSingularValues.prefix(16).map { $0.squareRoot() })
         record["spectrum_count"] = spectrum.squaredSingularValues.count
         record["constants"] = constantsRecord(constants, sources)

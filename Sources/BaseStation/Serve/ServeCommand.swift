@@ -46,10 +46,11 @@ struct ServeCommand: ParsableCommand {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
             let out = results ?? "results/\(name)-\(stamp)"
             // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
-            let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint)
-            try transport.setLinger(ms: 2000)
-            let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, transport: transport,
-                                              log: logging.logger("basestation.serve"))
+            let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, bind: {
+                let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint)
+                try transport.setLinger(ms: 2000)
+                return transport
+            }, log: logging.logger("basestation.serve"))
             server.summaryExtras = ["scenario": name, "scenario_fingerprint": IdealReference.fingerprint(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides)]
             let summary = try server.run()
             if json { try printJSON(summary) } else {

@@ -31,5 +31,14 @@ public struct FederatedData: Sendable {
 
     /// The held-out text as one document stream (documents separated by a blank line), the text
     /// `edgenode eval` would score.
-    public var heldOutText: String { heldOut.map(\.text).joined(separator: "\n\n") + "\n" }
+    public var heldOutText: String { Self.stream(heldOut) }
+
+    /// The held-out documents the base station evaluates on with a budget of `tokens` tokens
+    /// (0: all); see `DataPartition.balancedSample`.
+    public func heldOutSample(tokens budget: Int, countTokens: (String) -> Int) -> [Document] {
+        budget > 0 ? DataPartition.balancedSample(heldOut, tokens: budget, countTokens: countTokens) : heldOut
+    }
+
+    /// Documents as one stream, separated by a blank line.
+    public static func stream(_ docs: [Document]) -> String { docs.map(\.text).joined(separator: "\n\n") + "\n" }
 }

@@ -19,6 +19,23 @@ public enum DataPartition {
         return (train, held)
     }
 
+    /// Documents taken round-robin over the categories (each in its given order) until their token
+    /// counts (plus one separator each) reach `budget`, so every category weighs alike however
+    /// the documents are ordered: a prefix of the held-out stream would score only its first
+    /// category.
+    public static func balancedSample(_ docs: [Document], tokens budget: Int, countTokens: (String) -> Int) -> [Document] {
+        var queues = categories(docs).map { c in ArraySlice(docs.filter { $0.category == c }) }
+        var picked = [Document](), total = 0
+        while total < budget, queues.contains(where: { !$0.isEmpty }) {
+            for c in queues.indices where total < budget {
+                guard let d = queues[c].popFirst() else { continue }
+                picked.append(d)
+                total += countTokens(d.text) + 1
+            }
+        }
+        return picked
+    }
+
     /// By category: categories dealt round-robin to devices (each device sees only its own).
     public static func byCategory(_ docs: [Document], devices k: Int) -> [[Document]] {
         precondition(k >= 1)

@@ -20,8 +20,9 @@ public struct DataSourceError: Error, Equatable, CustomStringConvertible {
 
 /// Where documents come from (docs/architecture.md#the-learning-path, stage "data").
 ///
-/// - `fortunes:CAT[,CAT…]` (or `fortunes:all`): Debian's fortune files, one document per quote
-///   (quotes are separated by lines holding only `%`), category = file name.
+/// - `fortunes:CAT[,CAT…]` (or `fortunes:all`, the English ones): Debian's fortune files, one
+///   document per quote (quotes are separated by lines holding only `%`), category = file name;
+///   `de/NAME` is a German one (Debian's `fortunes-de`, installed by launch/setup.sh).
 /// - a `.jsonl` file: one JSON object per line with `text`, or `instruction` and `response`
 ///   (rendered with the model's chat roles: `<|im_start|>user … <|im_end|>` etc.).
 /// - any other file: plain text, one document per blank-line-separated paragraph.
@@ -34,10 +35,19 @@ public enum TextCorpus {
         return try plainText(spec)
     }
 
-    /// The fortune categories installed (files with a `.dat` index beside them).
+    /// The fortune categories installed (files with a `.dat` index beside them), those of a
+    /// language's subdirectory as `LANG/NAME` (Debian's `fortunes-de` installs `de/…`).
     public static func fortuneCategories(directory: String = TextCorpus.fortunesDirectory) -> [String] {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return files.filter { $0.hasSuffix(".dat") }.map { String($0.dropLast(4)) }.sorted()
+        func indexed(_ dir: String, prefix: String) -> [String] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            return files.filter { $0.hasSuffix(".dat") }.map { prefix + String($0.dropLast(4)) }
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let languages = entries.filter { e in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: "\(directory)/\(e)", isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        return (indexed(directory, prefix: "") + languages.flatMap { indexed("\(directory)/\($0)", prefix: "\($0)/") }).sorted()
     }
 
     static func fortunes(_ list: String, directory: String) throws -> [Document] {
@@ -45,7 +55,8 @@ public enum TextCorpus {
         guard !available.isEmpty else {
             throw DataSourceError(path: directory, line: nil, problem: "no fortune files (install Debian's 'fortunes' package; launch/setup.sh does)")
         }
-        let wanted = list == "all" ? available : list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        // `all`: the English files (the top level), not another language's.
+        let wanted = list == "all" ? available.filter { !$0.contains("/") } : list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var docs = [Document]()
         for category in wanted {
             guard available.contains(category) else {

@@ -102,8 +102,8 @@ public enum RankPlanner {
 
     /// The backtracking-based alternating algorithm (docs/optimality-gap.md, "The algorithm").
     ///
-    /// A-step: manifold beamformers for the powers of the current r. r-step: from r (r_max at the
-    /// start, so the first moves go down), compare G at r ± 1; move towards the smaller with the
+    /// Start: the best of r = 1, 2, 4, …, r_max, each with its own beamformers. A-step: manifold
+    /// beamformers for the powers of the current r. r-step: compare G at r ± 1; move towards the smaller with the
     /// largest step s (half the room left, halved while it fails) that passes the sufficient-decrease
     /// test G(r ± s) ≤ G(r) − c·s·(G(r) − G(r ± 1)); repeat until neither neighbour is better. It
     /// stops when neither step moves; the last check solves the neighbours' own beamformers, so the
@@ -111,14 +111,24 @@ public enum RankPlanner {
     public static func plan(gap: OptimalityGap, channels: ChannelTensor, upperBound: (rank: Int, binding: String),
                             options: ManifoldSolverOptions = ManifoldSolverOptions()) throws -> RankPlan {
         let top = upperBound.rank
-        var r = top
-        var a = try beamformers(gap, rank: r, channels: channels, options: options, warm: nil)
         var gaps = [Int: Double]()
         var alternations = 0
         func g(_ rank: Int, _ beams: [ComplexMatrix<Double>]) -> Double {
             let value = gap.evaluate(rank: rank, channels: channels, beamformers: beams).total
             gaps[rank] = value
             return value
+        }
+        // Start from the best of the geometric grid 1, 2, 4, …, r_max, each with its own
+        // beamformers: near r_max G can be flat to within the sufficient-decrease margin while its
+        // minimum lies far below (low SNR: the distortion term rises with r), where a search from
+        // r_max alone would stop at once.
+        var r = top
+        var a = try beamformers(gap, rank: top, channels: channels, options: options, warm: nil)
+        var best = g(top, a)
+        for rank in sequence(first: 1, next: { $0 * 2 }).prefix(while: { $0 < top }) {
+            let beams = try beamformers(gap, rank: rank, channels: channels, options: options, warm: a)
+            let value = g(rank, beams)
+            if value < best { (r, a, best) = (rank, beams, value) }
         }
         while alternations < 64 {
             alternations += 1

@@ -1,0 +1,157 @@
+import Foundation
+
+/// A sweep: variants that are points (series, x) of a curve, each point's final numbers over the
+/// seeds. Power, antennas and devices sweeps, and the rank experiment (x = the run's own rank,
+/// with the optimality-gap bound G(r) its planner recorded).
+extension ExperimentReport {
+    var isSweep: Bool { variants.contains { $0.x != nil } }
+
+    /// The series in order of first appearance.
+    var seriesNames: [String] {
+        var seen = [String]()
+        for v in variants { if let s = v.series, !seen.contains(s) { seen.append(s) } }
+        return seen
+    }
+
+    /// The runs of one series grouped by x (the number in variants.txt, or each run's rank for
+    /// `x = rank`), ascending.
+    func points(_ series: String) -> [(x: Double, variants: [Int], runs: [ExperimentRun])] {
+        var byX = [Double: (variants: [Int], runs: [ExperimentRun])]()
+        for (v, variant) in variants.enumerated() where variant.series == series {
+            for run in runs[v] {
+                let x = variant.x == "rank" ? run.number("rank") : Double(variant.x ?? "") ?? .nan
+                guard x.isFinite else { continue }
+                byX[x, default: ([], [])].runs.append(run)
+                if !byX[x]!.variants.contains(v) { byX[x]!.variants.append(v) }
+            }
+        }
+        return byX.keys.sorted().map { ($0, byX[$0]!.variants, byX[$0]!.runs) }
+    }
+
+    func sweepMarkdown(xLabel: String) -> String {
+        var md = "## Final results\n\n| series | \(xLabel) | seeds | rank | held-out perplexity | held-out loss | train loss (last round) | aggregation MSE | airtime (s) | runs (serve options) |\n"
+        md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        for series in seriesNames {
+            for p in points(series) {
+                let ranks = Set(p.runs.map { Int($0.number("rank")) }).sorted().map(String.init).joined(separator: "/")
+                let how = p.variants.map { "\(variants[$0].name): `\(variants[$0].options)`" }.joined(separator: "; ")
+                md += "| \(series) | \(String(format: "%g", p.x)) | \(p.runs.count) | \(ranks) | \(format(Self.stats(p.runs.map { $0.number("final_perplexity") }), "%.3f")) | "
+                md += "\(format(Self.stats(p.runs.map { $0.number("final_heldout_loss") }), "%.4f")) | \(format(Self.stats(p.runs.map { $0.number("final_loss") }), "%.4f")) | "
+                md += "\(format(Self.stats(p.runs.map { $0.number("mse_mean") }), "%.3g")) | \(format(Self.stats(p.runs.map { $0.number("airtime_total_s") }), "%.3g")) | \(how) |\n"
+            }
+        }
+        return md + "\n" + sweepComparisons(xLabel: xLabel)
+    }
+
+    /// Every series against the `ideal` series at the same x, paired by seed.
+    func sweepComparisons(xLabel: String) -> String {
+        guard seriesNames.contains("ideal") else { return "" }
+        let ideal = Dictionary(points("ideal").map { ($0.x, $0.runs) }) { a, _ in a }
+        var md = "## Against ideal FL at the same \(xLabel) (final held-out perplexity, paired by seed; lower is better)\n\n"
+        md += "| series | \(xLabel) | it − ideal FL | relative | reading |\n| --- | ---: | ---: | ---: | --- |\n"
+        for series in seriesNames where series != "ideal" {
+            for p in points(series) {
+                guard let reference = ideal[p.x] else { continue }
+                let pairs = p.runs.compactMap { run in reference.first { $0.seed == run.seed }.map { (run.number("final_perplexity"), $0.number("final_perplexity")) } }
+                let d = Self.stats(pairs.map { $0.0 - $0.1 }), base = Self.stats(pairs.map { $0.1 })
+                guard d.count > 0 else { continue }
+                let se = d.sd / Double(d.count).squareRoot()
+                let reading = d.count < 2 ? "one seed" : abs(d.mean) <= 2 * se ? "within noise (|Δ| ≤ 2 SE = \(String(format: "%.3f", 2 * se)))"
+                    : d.mean > 0 ? "worse than ideal FL" : "better than ideal FL"
+                md += "| \(series) | \(String(format: "%g", p.x)) | \(format(d, "%+.3f")) | \(String(format: "%+.2f %%", 100 * d.mean / base.mean)) | \(reading) |\n"
+            }
+        }
+        return md
+    }
+
+    /// The knee of a power sweep: the highest x at which `series`' mean final perplexity exceeds
+    /// ideal FL's at the same x by at least `threshold` (relative); the lowest x when none does.
+    func knee(series: String = "airfl-lora", threshold: Double = 0.01) -> Double? {
+        let ideal = Dictionary(points("ideal").map { ($0.x, Self.stats($0.runs.map { $0.number("final_perplexity") }).mean) }) { a, _ in a }
+        let curve = points(series).map { ($0.x, Self.stats($0.runs.map { $0.number("final_perplexity") }).mean) }
+        guard !curve.isEmpty else { return nil }
+        let above = curve.filter { x, p in ideal[x].map { p >= $0 * (1 + threshold) } ?? false }.map(\.0)
+        return above.max() ?? curve.map(\.0).min()
+    }
+
+    /// One line per series against x: the mean over seeds, the band from min to max.
+    func sweepFigure(_ key: String, title: String, xLabel: String, y: String, xLog: Bool = false, yLog: Bool = false) -> SVGPlot {
+        var plot = SVGPlot(title: title, xLabel: xLabel, yLabel: y, series: [], xLog: xLog, yLog: yLog, integralX: false)
+        for (i, series) in seriesNames.enumerated() {
+            let pts = points(series)
+            let values = pts.map { p in p.runs.map { $0.number(key) }.filter(\.isFinite) }
+            plot.series.append((series, zip(pts, values).filter { !$1.isEmpty }.map { p, v in (p.x, v.reduce(0, +) / Double(v.count)) }))
+            plot.bands.append(zip(pts, values).filter { !$1.isEmpty }.map { p, v in (p.x, v.min()!, v.max()!) })
+            if series == "ideal" { plot.dashed.insert(i) }
+        }
+        return plot
+    }
+
+    /// Each series' final perplexity less ideal FL's at the same x and seed (the seeds' own spread,
+    /// different data and channels, would hide it): mean and min–max over the seeds.
+    func differenceFigure(xLabel: String, xLog: Bool) -> SVGPlot? {
+        guard seriesNames.contains("ideal") else { return nil }
+        let ideal = Dictionary(points("ideal").map { ($0.x, $0.runs) }) { a, _ in a }
+        var plot = SVGPlot(title: "Final held-out perplexity minus ideal FL's, paired by seed (mean, band: min–max)", xLabel: xLabel,
+                           yLabel: "Δ perplexity", series: [], xLog: xLog, integralX: false)
+        for series in seriesNames where series != "ideal" {
+            var line = [(x: Double, y: Double)](), band = [(x: Double, low: Double, high: Double)]()
+            for p in points(series) {
+                guard let reference = ideal[p.x] else { continue }
+                let d = p.runs.compactMap { run in reference.first { $0.seed == run.seed }.map { run.number("final_perplexity") - $0.number("final_perplexity") } }.filter(\.isFinite)
+                guard !d.isEmpty else { continue }
+                line.append((p.x, d.reduce(0, +) / Double(d.count)))
+                band.append((p.x, d.min()!, d.max()!))
+            }
+            plot.series.append((series, line))
+            plot.bands.append(band)
+        }
+        plot.series.append(("ideal FL (0)", Set(points("ideal").map(\.x)).sorted().map { ($0, 0) }))
+        plot.bands.append([])
+        plot.dashed.insert(plot.series.count - 1)
+        return plot
+    }
+
+    /// G(r, A*(r)) per rank as the planned runs of `series` recorded it (mean over their seeds).
+    func gapByRank(_ series: String) -> [(rank: Int, gap: Double)] {
+        var values = [Int: [Double]]()
+        for (v, variant) in variants.enumerated() where variant.series == series {
+            for run in runs[v] {
+                guard let planning = run.summary["rank_planning"] as? [String: Any], let gaps = planning["gaps_every_rank"] as? [String: Any] else { continue }
+                for (k, g) in gaps { if let r = Int(k), let value = (g as? Double) ?? (g as? Int).map(Double.init) { values[r, default: []].append(value) } }
+            }
+        }
+        return values.keys.sorted().map { ($0, values[$0]!.reduce(0, +) / Double(values[$0]!.count)) }
+    }
+
+    /// The rank experiment: measured final held-out loss and the bound per rank, per series, and
+    /// whether the planned rank sits where the measured loss is lowest.
+    func rankMarkdown() -> String {
+        var md = "## The bound G(r) beside the measured loss\n\n"
+        md += "G(r, A*(r)) is what the planner minimises (docs/optimality-gap.md), recorded by each planned run for every rank up to r_max "
+        md += "with that rank's own beamformers; the measured loss is the final held-out loss of runs at that rank (fixed-rank runs, and the planned runs at their rank).\n\n"
+        md += "| series | rank | runs | measured final held-out loss | G(r) (mean over planned seeds) |\n| --- | ---: | ---: | ---: | ---: |\n"
+        for series in seriesNames {
+            let gaps = Dictionary(gapByRank(series).map { ($0.rank, $0.gap) }) { a, _ in a }
+            let measured = points(series)
+            // The measured ranks, and where the bound is smallest (r_max may be large: one row each).
+            let argmin = gaps.min { $0.value < $1.value || ($0.value == $1.value && $0.key < $1.key) }?.key
+            let ranks = Set(measured.map { Int($0.x) } + (argmin.map { [$0] } ?? [])).sorted()
+            for r in ranks {
+                let runs = measured.first { Int($0.x) == r }?.runs ?? []
+                md += "| \(series) | \(r) | \(runs.count) | \(format(Self.stats(runs.map { $0.number("final_heldout_loss") }), "%.4f")) | \(gaps[r].map { String(format: "%.4f", $0) } ?? "— (beyond r_max)") |\n"
+            }
+            if let argmin, let top = gaps.keys.max() {
+                md += "| \(series) | G(r) over r = 1…\(top) is smallest at r = \(argmin) | | | |\n"
+            }
+            let planned = variants.indices.filter { variants[$0].series == series && variants[$0].x == "rank" }.flatMap { runs[$0] }.map { Int($0.number("rank")) }
+            let best = measured.min { Self.stats($0.runs.map { $0.number("final_heldout_loss") }).mean < Self.stats($1.runs.map { $0.number("final_heldout_loss") }).mean }
+            if let best, !planned.isEmpty {
+                let hit = Set(planned) == [Int(best.x)]
+                md += "\n**\(series):** planned rank \(planned.map(String.init).joined(separator: "/")) (per seed); the lowest measured loss is at rank \(Int(best.x)): "
+                md += hit ? "the planner chose it.\n\n" : "the planner did not choose it.\n\n"
+            }
+        }
+        return md
+    }
+}
