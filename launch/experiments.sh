@@ -19,18 +19,18 @@
 #   low-power  the comparisons of `rounds` at the knee
 #   rank       the optimality-gap bound G(r) beside the measured final loss per rank, at the
 #              default power and at the knee (no runs of its own)
-#   antennas   final perplexity against BS antennas N_r at the knee
-#   devices    final perplexity against the number of devices K at the knee (8 fortune
-#              categories split Dirichlet(0.5) over K, so every K sees the same data)
 #   german     the second task: language adaptation to German fortunes (Debian's fortunes-de):
 #              ideal FL, AirFL-LoRA, digital OFDMA in AirComp's airtime
 #   radio      aggregation MSE of the beamformers against N_r, many channel draws, no model
+#   antennas   final perplexity against BS antennas N_r at the knee
+#   devices    final perplexity against the number of devices K at the knee (8 fortune
+#              categories split Dirichlet(0.5) over K, so every K sees the same data)
 # Only `rounds` evaluates the held-out set after every round; the others before training and after
 # the last round (they compare final numbers; every round's training loss is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0 only="" publish=""
-all="rounds power low-power rank antennas devices german radio"
+all="rounds power low-power rank german radio antennas devices"
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
