@@ -46,7 +46,7 @@ if ((quick)); then
   scenario=launch/scenarios/tiny.toml root=results/experiments-quick draws=3 seeds=(1 2)
   powers=(-20 -40) antennas=(4 8) devices=(2 4) rx=8
 else
-  scenario=launch/scenarios/default.toml root=results/experiments draws=32 seeds=(1 2 3)
+  scenario=launch/scenarios/default.toml root=results/experiments draws=200 seeds=(1 2 3)
   powers=(-20 -30 -40 -50) antennas=(4 8 16 32) devices=(2 4 8) rx=16
 fi
 root=${AIRFL_EXPERIMENTS_DIR:-$root}
