@@ -15,6 +15,7 @@ struct PublishCommand: ParsableCommand {
     @Option(help: "Experiments in order, comma-separated.") var order: String
     @Option(help: "Where the document goes (docs/experiments).") var out: String
     @Option(help: "The command that produced the runs (named in the document).") var command: String
+    @Option(help: "Markdown placed after the header: what the numbers say, written by whoever read them.") var preface: String?
 
     func run() throws {
         try failing {
@@ -55,6 +56,10 @@ struct PublishCommand: ParsableCommand {
             md += "Produced by `\(command)` on \(ExperimentReport.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
             md += "the base station and every edge node sharing them. Every number below is read from the runs by `basestation report`.\n\n"
             md += String(format: "Compute: %d fleet runs, %.2f h (%.0f min) of base-station serve time in total (", runs, serve / 3600, serve / 60) + parts.joined(separator: "; ") + ").\n\n"
+            if let preface {
+                guard let text = try? String(contentsOfFile: preface, encoding: .utf8) else { throw CommandError("\(preface): cannot read the preface") }
+                md += text + "\n"
+            }
             try RunRecorder.write(md + body, to: out + "/REPORT.md")
         }
     }
