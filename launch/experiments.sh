@@ -131,13 +131,14 @@ german_variants() {
   echo "digital-same-airtime|German fortunes: digital OFDMA in AirComp's airtime|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true $data $final_only"
 }
 
-variant_options() { "${1//-/_}_variants" | awk -F'|' -v v="$2" '$1 == v { print $3 }'; }
+variant_line() { "${1//-/_}_variants" | awk -F'|' -v v="$2" '$1 == v'; }
 
 # Makes sure EXPERIMENT/VARIANT-seedS is finished (running it, or the run it names).
 ensure_run() {
-  local exp=$1 variant=$2 seed=$3 label=${4:-} options out
-  options=$(variant_options "$exp" "$variant")
-  [[ -n $options ]] || { echo "experiments: $exp has no variant $variant" >&2; exit 2; }
+  local exp=$1 variant=$2 seed=$3 label=${4:-} line options out
+  line=$(variant_line "$exp" "$variant")
+  [[ -n $line ]] || { echo "experiments: $exp has no variant $variant" >&2; exit 2; }
+  IFS='|' read -r _ _ options _ <<<"$line"
   out=$root/$exp/$variant-seed$seed
   mkdir -p "$root/$exp"
   if [[ $options == =* ]]; then
@@ -161,8 +162,11 @@ ensure_run() {
   started=$((started + 1))
   echo "experiments: $exp ${label:-(for another experiment)}: $variant, seed $seed (ETA $(eta))" >&2
   local start; start=$(date +%s)
-  # shellcheck disable=SC2086  # the options are words
+  # The options are words (split, never globbed: aircomp.power_dbm=[10] is not a pattern).
+  set -f
+  # shellcheck disable=SC2086
   FLEET_RUN_DIR=$out launch/fleet.sh "$scenario" --seed "$seed" $options > /dev/null
+  set +f
   echo "$options" > "$out/options.txt"
   spent=$(( spent + $(date +%s) - start )); finished=$((finished + 1))
 }
@@ -176,7 +180,7 @@ count_pending() {
     IFS='|' read -r name _ options _ <<<"$line"
     [[ $options == =* ]] && continue
     for seed in "${seeds[@]}"; do
-      [[ -f $root/$exp/$name-seed$seed/summary.json && $(cat "$root/$exp/$name-seed$seed/options.txt" 2>/dev/null || echo "$options") == "$options" ]] || pending=$((pending + 1))
+      [[ ! -L $root/$exp/$name-seed$seed && -f $root/$exp/$name-seed$seed/summary.json && $(cat "$root/$exp/$name-seed$seed/options.txt" 2>/dev/null || echo "$options") == "$options" ]] || pending=$((pending + 1))
     done
   done < <("${exp//-/_}_variants")
 }
@@ -204,17 +208,23 @@ run_experiment() {
   echo "experiments: $dir/REPORT.md" >&2
 }
 
+knee_fresh=0
 for e in $all; do
   [[ -z $only || $only == "$e" ]] || continue
+  [[ $e != power ]] || knee_fresh=1
   if [[ $e == radio ]]; then
-    if [[ ! -f $root/radio/beam-sweep.csv ]]; then
+    radio_args="--scenario $scenario --draws $draws --antennas $(IFS=,; echo "${antennas[*]}")"
+    if [[ ! -f $root/radio/beam-sweep.csv || $(cat "$root/radio/options.txt" 2>/dev/null) != "$radio_args" ]]; then
       echo "experiments: radio: beamformers against N_r, $draws channel draws" >&2
-      "$bin/basestation" beam-sweep --scenario "$scenario" --draws "$draws" --out "$root/radio"
+      # shellcheck disable=SC2086
+      "$bin/basestation" beam-sweep $radio_args --out "$root/radio"
+      echo "$radio_args" > "$root/radio/options.txt"
     fi
     echo "experiments: $root/radio/REPORT.md" >&2
     continue
   fi
-  case $e in low-power|rank|antennas|devices) [[ -f $root/power/knee.txt ]] || run_experiment power ;; esac
+  # The knee comes from the power sweep as it stands now (its report is rewritten first).
+  case $e in low-power|rank|antennas|devices) ((knee_fresh)) || { run_experiment power; knee_fresh=1; } ;; esac
   run_experiment "$e"
 done
 if [[ -n $publish ]]; then

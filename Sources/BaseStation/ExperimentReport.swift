@@ -20,6 +20,14 @@ struct ExperimentReport {
         return (mean, sd, v.count)
     }
 
+    /// Half the width of the 95 % Student-t interval of a mean of `count` paired differences
+    /// (t with count − 1 degrees of freedom: 12.71 for two seeds, 4.30 for three).
+    static func halfWidth95(_ s: (mean: Double, sd: Double, count: Int)) -> Double {
+        let t: [Double] = [.infinity, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262]
+        let df = s.count - 1
+        return (df >= 1 && df < t.count ? t[df] : 1.96) * s.sd / Double(max(s.count, 1)).squareRoot()
+    }
+
     func format(_ s: (mean: Double, sd: Double, count: Int), _ f: String) -> String {
         s.count == 0 ? "—" : String(format: "\(f) ± \(f.replacingOccurrences(of: "+", with: ""))", s.mean, s.sd)
     }
@@ -54,8 +62,8 @@ struct ExperimentReport {
     }
 
     /// The method against every other variant, paired by seed (same data split, channels and
-    /// noise draws): the mean difference of the final held-out perplexity and whether it exceeds
-    /// twice its standard error.
+    /// noise draws): the mean difference of the final held-out perplexity and whether its 95 %
+    /// t-interval excludes zero.
     func comparisons() -> String {
         guard let method = variants.firstIndex(where: { $0.name == "airfl-lora" }) else { return "" }
         var md = "## AirFL-LoRA against each variant (final held-out perplexity, paired by seed; lower is better)\n\n"
@@ -65,9 +73,9 @@ struct ExperimentReport {
             let theirs = finals(v, "final_perplexity")
             let d = Self.stats(zip(mine, theirs).map { $0 - $1 })
             guard d.count > 0 else { md += "| \(variant.name) | — | — | not measured |\n"; continue }
-            let se = d.sd / Double(d.count).squareRoot()
+            let half = Self.halfWidth95(d)
             let reading = d.count < 2 ? "one seed: no spread to judge by"
-                : abs(d.mean) <= 2 * se ? "no clear difference (|Δ| ≤ 2 standard errors, \(String(format: "%.3f", se)))"
+                : abs(d.mean) <= half ? "no clear difference (95 % interval of the mean ± \(String(format: "%.3f", half)))"
                 : d.mean < 0 ? "AirFL-LoRA better" : "AirFL-LoRA worse"
             md += "| \(variant.name) | \(format(Self.stats(theirs), "%.3f")) | \(format(d, "%+.3f")) | \(reading) |\n"
         }

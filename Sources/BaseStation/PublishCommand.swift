@@ -52,7 +52,7 @@ struct PublishCommand: ParsableCommand {
                 runs += count
                 parts.append(String(format: "`%@`: %d runs, %.0f min", name, count, own / 60))
             }
-            var md = "# The experiment suite on SmolLM2-135M-Instruct\n\n"
+            var md = "# The experiment suite \(command.contains("--quick") ? "on the tiny generated model (--quick)" : "on SmolLM2-135M-Instruct")\n\n"
             md += "Produced by `\(command)` on \(ExperimentReport.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
             md += "the base station and every edge node sharing them. Every number below is read from the runs by `basestation report`.\n\n"
             md += String(format: "Compute: %d fleet runs, %.2f h (%.0f min) of base-station serve time in total (", runs, serve / 3600, serve / 60) + parts.joined(separator: "; ") + ").\n\n"

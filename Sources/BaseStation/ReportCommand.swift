@@ -53,7 +53,7 @@ struct ReportCommand: ParsableCommand {
             try RunRecorder.write(report.sweepFigure("final_heldout_loss", title: "Measured final held-out loss per rank (\(band))", xLabel: "LoRA rank r", y: "loss (nats/token)").render(),
                                   to: experiment + "/rank-loss.svg")
         }
-        if let knee = report.knee() { try RunRecorder.write(String(format: "%g\n", knee), to: experiment + "/knee.txt") }
+        if report.name == "power", let knee = report.knee() { try RunRecorder.write(String(format: "%g\n", knee), to: experiment + "/knee.txt") }
     }
 }
 

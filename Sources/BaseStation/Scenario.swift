@@ -98,7 +98,8 @@ struct Scenario: Decodable {
     }
 
     /// The first `k` of `nodes`, the list repeated when k exceeds it (the copies named NAME-2,
-    /// NAME-3, …): the `devices` key sweeps K over the same mix of hardware.
+    /// NAME-3, …): the `devices` key sweeps K over the scenario's hardware (K below the list's
+    /// length takes its first K classes, so the mix changes with K too).
     static func fleet(of k: Int, from nodes: [NodeSettings]) -> [NodeSettings] {
         (0..<k).map { i in
             var n = nodes[i % nodes.count]

@@ -55,8 +55,8 @@ extension ExperimentReport {
                 let pairs = p.runs.compactMap { run in reference.first { $0.seed == run.seed }.map { (run.number("final_perplexity"), $0.number("final_perplexity")) } }
                 let d = Self.stats(pairs.map { $0.0 - $0.1 }), base = Self.stats(pairs.map { $0.1 })
                 guard d.count > 0 else { continue }
-                let se = d.sd / Double(d.count).squareRoot()
-                let reading = d.count < 2 ? "one seed" : abs(d.mean) <= 2 * se ? "within noise (|Δ| ≤ 2 SE = \(String(format: "%.3f", 2 * se)))"
+                let half = Self.halfWidth95(d)
+                let reading = d.count < 2 ? "one seed" : abs(d.mean) <= half ? "within noise (95 % interval ± \(String(format: "%.3f", half)))"
                     : d.mean > 0 ? "worse than ideal FL" : "better than ideal FL"
                 md += "| \(series) | \(String(format: "%g", p.x)) | \(format(d, "%+.3f")) | \(String(format: "%+.2f %%", 100 * d.mean / base.mean)) | \(reading) |\n"
             }
@@ -70,7 +70,8 @@ extension ExperimentReport {
         let ideal = Dictionary(points("ideal").map { ($0.x, Self.stats($0.runs.map { $0.number("final_perplexity") }).mean) }) { a, _ in a }
         let curve = points(series).map { ($0.x, Self.stats($0.runs.map { $0.number("final_perplexity") }).mean) }
         guard !curve.isEmpty else { return nil }
-        let above = curve.filter { x, p in ideal[x].map { p >= $0 * (1 + threshold) } ?? false }.map(\.0)
+        // A point where every run failed (no finite perplexity) counts as worse.
+        let above = curve.filter { x, p in ideal[x].map { p.isNaN || p >= $0 * (1 + threshold) } ?? false }.map(\.0)
         return above.max() ?? curve.map(\.0).min()
     }
 
@@ -137,19 +138,31 @@ extension ExperimentReport {
             // The measured ranks, and where the bound is smallest (r_max may be large: one row each).
             let argmin = gaps.min { $0.value < $1.value || ($0.value == $1.value && $0.key < $1.key) }?.key
             let ranks = Set(measured.map { Int($0.x) } + (argmin.map { [$0] } ?? [])).sorted()
+            // One run per (rank, seed): a planned run at rank r and the fixed-rank r run of the same
+            // seed would count twice.
+            let perSeed = Dictionary(measured.map { (Int($0.x), Dictionary($0.runs.map { ($0.seed, $0) }) { a, _ in a }) }) { a, _ in a }
             for r in ranks {
-                let runs = measured.first { Int($0.x) == r }?.runs ?? []
+                let runs = Array(perSeed[r]?.values ?? [:].values)
                 md += "| \(series) | \(r) | \(runs.count) | \(format(Self.stats(runs.map { $0.number("final_heldout_loss") }), "%.4f")) | \(gaps[r].map { String(format: "%.4f", $0) } ?? "— (beyond r_max)") |\n"
             }
             if let argmin, let top = gaps.keys.max() {
                 md += "| \(series) | G(r) over r = 1…\(top) is smallest at r = \(argmin) | | | |\n"
             }
-            let planned = variants.indices.filter { variants[$0].series == series && variants[$0].x == "rank" }.flatMap { runs[$0] }.map { Int($0.number("rank")) }
-            let best = measured.min { Self.stats($0.runs.map { $0.number("final_heldout_loss") }).mean < Self.stats($1.runs.map { $0.number("final_heldout_loss") }).mean }
-            if let best, !planned.isEmpty {
-                let hit = Set(planned) == [Int(best.x)]
-                md += "\n**\(series):** planned rank \(planned.map(String.init).joined(separator: "/")) (per seed); the lowest measured loss is at rank \(Int(best.x)): "
-                md += hit ? "the planner chose it.\n\n" : "the planner did not choose it.\n\n"
+            // Per seed (seeds differ far more than ranks do): the planned rank against the rank whose
+            // run of that seed reached the lowest held-out loss.
+            let planned = variants.indices.filter { variants[$0].series == series && variants[$0].x == "rank" }.flatMap { runs[$0] }
+                .sorted { $0.seed < $1.seed }
+            var chosen = [String](), best = [String](), hits = 0
+            for run in planned {
+                let candidates = perSeed.compactMap { r, bySeed in bySeed[run.seed].map { (rank: r, loss: $0.number("final_heldout_loss")) } }.filter { $0.loss.isFinite }
+                guard let lowest = candidates.min(by: { $0.loss < $1.loss || ($0.loss == $1.loss && $0.rank < $1.rank) }) else { continue }
+                chosen.append(String(Int(run.number("rank"))))
+                best.append(String(lowest.rank))
+                if lowest.rank == Int(run.number("rank")) { hits += 1 }
+            }
+            if !chosen.isEmpty {
+                md += "\n**\(series):** planned rank \(chosen.joined(separator: "/")) (seeds \(planned.map { String($0.seed) }.joined(separator: "/"))); "
+                md += "the lowest measured loss of each seed at rank \(best.joined(separator: "/")): the planner chose the best measured rank on \(hits) of \(chosen.count) seeds.\n\n"
             }
         }
         return md

@@ -39,7 +39,7 @@ final class SweepReportTests: XCTestCase {
                     [run(1, perplexity: 30, rank: 2, loss: 3.5, gaps: gaps), run(2, perplexity: 30, rank: 2, loss: 3.5, gaps: gaps)]]
         let md = ExperimentReport(name: "rank", scenario: "s.toml", seeds: [1, 2], variants: variants, runs: runs).rankMarkdown()
         XCTAssertTrue(md.contains("G(r) over r = 1…3 is smallest at r = 2"), md)
-        XCTAssertTrue(md.contains("planned rank 2/2 (per seed); the lowest measured loss is at rank 1: the planner did not choose it."), md)
+        XCTAssertTrue(md.contains("planned rank 2/2 (seeds 1/2); the lowest measured loss of each seed at rank 1/1: the planner chose the best measured rank on 0 of 2 seeds."), md)
     }
 
     func testLogTicks() {
@@ -47,6 +47,9 @@ final class SweepReportTests: XCTestCase {
         XCTAssertEqual(SVGPlot.logTicks(from: -6.2, to: -0.5), [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1], accuracy: 1e-18)
         let svg = SVGPlot(title: "t", xLabel: "x", yLabel: "y", series: [("a", [(4, 1e-3), (8, 1e-5)]), ("none", [(4, 0)])], xLog: true, yLog: true).render()
         XCTAssertTrue(svg.contains(">a</text>") && !svg.contains(">none</text>"), "the legend names only what is drawn")
+        // A log axis too narrow for 1-2-5 ticks still gets labels (0.012…0.018: none of 0.01, 0.02, 0.05 inside).
+        let narrow = SVGPlot(title: "t", xLabel: "x", yLabel: "y", series: [("a", [(1, 0.0125), (2, 0.0175)])], yLog: true).render()
+        XCTAssertTrue(narrow.contains(">0.014</text>") || narrow.contains(">0.015</text>"), narrow)
     }
 }
 

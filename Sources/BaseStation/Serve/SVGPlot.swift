@@ -39,7 +39,9 @@ struct SVGPlot {
         s += "<text x=\"\(width / 2)\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(title))</text>\n"
         s += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - right)\" y2=\"\(height - bottom)\" stroke=\"black\"/>\n"
         s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(height - bottom)\" stroke=\"black\"/>\n"
-        let yTicks = yLog ? Self.logTicks(from: y0, to: y1) : Self.ticks(from: y0, to: y1)
+        // A log axis narrower than the gap between 1, 2 and 5 gets round values evenly spaced instead.
+        let logY = Self.logTicks(from: y0, to: y1)
+        let yTicks = yLog ? (logY.count >= 2 ? logY : Self.ticks(from: pow(10, y0), to: pow(10, y1))) : Self.ticks(from: y0, to: y1)
         let dataX = Set(series.flatMap(\.points).map(\.x).filter { !xLog || $0 > 0 }).sorted()
         let xTicks = xLog ? (dataX.count <= 12 ? dataX : Self.logTicks(from: x0, to: x1)) : Self.ticks(from: x0, to: x1, integral: integralX)
         for y in yTicks {
