@@ -57,7 +57,7 @@ final class ExperimentsSmokeTests: XCTestCase {
         }
         let rank = try String(contentsOfFile: out.appendingPathComponent("rank/REPORT.md").path, encoding: .utf8)
         XCTAssertTrue(rank.contains("## The bound G(r) beside the measured loss"))
-        XCTAssertEqual(rank.components(separatedBy: "the lowest measured loss is at rank").count - 1, 2, "a verdict per power")
+        XCTAssertEqual(rank.components(separatedBy: "the lowest measured loss of each seed at rank").count - 1, 2, "a verdict per power")
         let radio = try String(contentsOfFile: out.appendingPathComponent("radio/beam-sweep.csv").path, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(radio.count, 1 + 2 * 4 * 3, "the quick suite's 2 N_r × 4 beamformers × 3 draws")
         // Started again, it finds every run finished and starts none.
