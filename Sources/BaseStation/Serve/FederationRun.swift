@@ -66,8 +66,10 @@ extension FederationServer {
             if !losses.isEmpty { trainLoss = losses.reduce(0, +) / Double(losses.count) }
             try recorder.append(r.nodes + [r.global])
             try recorder.checkpoint(global, round: round, state: ["heldout_loss": json(last.loss), "heldout_perplexity": json(last.perplexity)])
-            progress(String(format: "round %d: train loss %.4f, held-out loss %.4f, perplexity %.3f, MSE %@, %d/%d nodes, airtime %.3g s",
-                            round, trainLoss, last.loss, last.perplexity, r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",
+            let heldOut = r.global.heldOutPerplexity.isFinite || round % settings.evalEvery == 0 || round == settings.rounds
+                ? String(format: "held-out loss %.4f, perplexity %.3f", r.global.heldOutLoss, r.global.heldOutPerplexity) : "held-out not evaluated (eval_every)"
+            progress(String(format: "round %d: train loss %.4f, %@, MSE %@, %d/%d nodes, airtime %.3g s",
+                            round, trainLoss, heldOut, r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",
                             r.nodes.filter { $0.status == .ok }.count, nodes.count, r.global.airtimeS))
         }
         // Every node that ever registered is told, so dropped nodes do not wait for a base station that is gone.
