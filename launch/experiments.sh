@@ -68,15 +68,15 @@ rounds_variants() {
   cat <<V
 ideal|FL with ideal (error-free) aggregation, the planned rank|--aggregation ideal --set federation.rank_planning=true
 airfl-lora|AirFL-LoRA: planned rank, manifold receive beamforming|$method
-rank-2|AirComp, fixed rank 2, manifold|--set federation.rank_planning=false --set federation.rank=2
-rank-4|AirComp, fixed rank 4, manifold|--set federation.rank_planning=false --set federation.rank=4
-rank-8|AirComp, fixed rank 8, manifold|--set federation.rank_planning=false --set federation.rank=8
-eigen|AirComp, planned rank, eigen beamforming|--set federation.rank_planning=true --set federation.beamforming="eigen"
-weakest|AirComp, planned rank, weakest-device beamforming|--set federation.rank_planning=true --set federation.beamforming="weakest"
-random|AirComp, planned rank, random orthonormal beamforming|--set federation.rank_planning=true --set federation.beamforming="random"
-single-stream|AirComp with L = 1, planned rank, manifold|--set federation.rank_planning=true --set aircomp.streams=1
-digital|digital OFDMA, 8 bits per real, its own airtime|--aggregation digital --set federation.rank_planning=true
-digital-same-airtime|digital OFDMA in AirComp's airtime per round: each node quantises to the bits its rate fits|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true
+rank-2|AirComp, fixed rank 2, manifold|--set federation.rank_planning=false --set federation.rank=2|ranks
+rank-4|AirComp, fixed rank 4, manifold|--set federation.rank_planning=false --set federation.rank=4|ranks
+rank-8|AirComp, fixed rank 8, manifold|--set federation.rank_planning=false --set federation.rank=8|ranks
+eigen|AirComp, planned rank, eigen beamforming|--set federation.rank_planning=true --set federation.beamforming="eigen"|beamformers
+weakest|AirComp, planned rank, weakest-device beamforming|--set federation.rank_planning=true --set federation.beamforming="weakest"|beamformers
+random|AirComp, planned rank, random orthonormal beamforming|--set federation.rank_planning=true --set federation.beamforming="random"|beamformers
+single-stream|AirComp with L = 1, planned rank, manifold|--set federation.rank_planning=true --set aircomp.streams=1|streams-digital
+digital|digital OFDMA, 8 bits per real, its own airtime|--aggregation digital --set federation.rank_planning=true|streams-digital
+digital-same-airtime|digital OFDMA in AirComp's airtime per round: each node quantises to the bits its rate fits|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true|streams-digital
 V
 }
 power_variants() {
@@ -92,14 +92,14 @@ low_power_variants() {
   local at="--set aircomp.tx_power_offset_db=$k $final_only"
   echo "ideal|FL with ideal aggregation (no air)|=rounds/ideal"
   echo "airfl-lora|AirFL-LoRA at $k dB|=power/airfl-lora-p$k"
-  echo "rank-2|AirComp, fixed rank 2, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=2 $at"
-  echo "rank-4|AirComp, fixed rank 4, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=4 $at"
-  echo "rank-8|AirComp, fixed rank 8, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=8 $at"
-  echo "eigen|AirComp, planned rank, eigen beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"eigen\" $at"
-  echo "weakest|AirComp, planned rank, weakest-device beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"weakest\" $at"
-  echo "random|AirComp, planned rank, random beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"random\" $at"
-  echo "single-stream|AirComp with L = 1, planned rank, manifold, $k dB|--set federation.rank_planning=true --set aircomp.streams=1 $at"
-  echo "digital-same-airtime|digital OFDMA in AirComp's airtime, $k dB|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true $at"
+  echo "rank-2|AirComp, fixed rank 2, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=2 $at|ranks"
+  echo "rank-4|AirComp, fixed rank 4, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=4 $at|ranks"
+  echo "rank-8|AirComp, fixed rank 8, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=8 $at|ranks"
+  echo "eigen|AirComp, planned rank, eigen beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"eigen\" $at|beamformers"
+  echo "weakest|AirComp, planned rank, weakest-device beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"weakest\" $at|beamformers"
+  echo "random|AirComp, planned rank, random beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"random\" $at|beamformers"
+  echo "single-stream|AirComp with L = 1, planned rank, manifold, $k dB|--set federation.rank_planning=true --set aircomp.streams=1 $at|streams-digital"
+  echo "digital-same-airtime|digital OFDMA in AirComp's airtime, $k dB|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true $at|streams-digital"
 }
 rank_variants() {
   local k; k=$(knee)

@@ -57,7 +57,14 @@ struct ExperimentReport {
             md += "\(format(Self.stats(finals(v, "airtime_total_s")), "%.3g")) | \(format(Self.stats(finals(v, "energy_total_j")), "%.4g")) | `\(variant.options.isEmpty ? "(the scenario)" : variant.options)` |\n"
         }
         md += "\n" + comparisons() + "\n" + perRoundTable()
-        md += "\n![held-out perplexity](perplexity.svg)\n\n![training loss](loss.svg)\n\nRaw per-round numbers: `runs.csv`; each run's own files: `<variant>-seed<S>/`.\n"
+        if groups.isEmpty {
+            md += "\n![held-out perplexity](perplexity.svg)\n\n![training loss](loss.svg)\n"
+        }
+        for g in groups {
+            md += "\n### Figures: \(g) (with ideal FL and AirFL-LoRA)\n\n![held-out perplexity minus ideal FL's, \(g)](difference-\(g).svg)\n\n"
+            md += "![held-out perplexity, \(g)](perplexity-\(g).svg)\n\n![training loss, \(g)](loss-\(g).svg)\n"
+        }
+        md += "\nRaw per-round numbers: `runs.csv`; each run's own files: `<variant>-seed<S>/`.\n"
         return md
     }
 
@@ -97,20 +104,41 @@ struct ExperimentReport {
         return md
     }
 
-    /// One line per variant against rounds: the mean over seeds, the band from min to max.
-    func figure(_ value: KeyPath<ExperimentRun.Round, Double>, title: String, y: String) -> SVGPlot {
+    /// The figure groups of variants.txt's fourth field, in order of first appearance.
+    var groups: [String] {
+        var seen = [String]()
+        for v in variants { if let g = v.group, !seen.contains(g) { seen.append(g) } }
+        return seen
+    }
+
+    /// A group's variants and the two every comparison is read against (ideal FL, AirFL-LoRA).
+    func members(_ group: String) -> Set<Int> {
+        Set(variants.indices.filter { variants[$0].group == group || ["ideal", "airfl-lora"].contains(variants[$0].name) })
+    }
+
+    /// One line per variant against rounds: the mean over seeds, the band from min to max. `only`:
+    /// those variants; `lessIdeal`: each run's value less ideal FL's at the same seed and round
+    /// (the seeds' own spread, different data and channels, would hide the differences).
+    func figure(_ value: KeyPath<ExperimentRun.Round, Double>, title: String, y: String, only: Set<Int>? = nil, lessIdeal: Bool = false) -> SVGPlot {
         var plot = SVGPlot(title: title, xLabel: "round", yLabel: y, series: [])
-        for (v, variant) in variants.enumerated() {
+        let ideal = variants.firstIndex { $0.name == "ideal" }.map { runs[$0] } ?? []
+        func reference(_ run: ExperimentRun, _ r: Int) -> Double {
+            guard lessIdeal else { return 0 }
+            guard let i = ideal.first(where: { $0.seed == run.seed }), r < i.rounds.count else { return .nan }
+            return i.rounds[r][keyPath: value]
+        }
+        for (v, variant) in variants.enumerated() where only?.contains(v) ?? true {
             let rounds = runs[v].map(\.rounds.count).max() ?? 0
             var line = [(x: Double, y: Double)](), band = [(x: Double, low: Double, high: Double)]()
             for r in 0..<rounds {
-                let values = runs[v].map { r < $0.rounds.count ? $0.rounds[r][keyPath: value] : .nan }.filter(\.isFinite)
+                let values = runs[v].map { r < $0.rounds.count ? $0.rounds[r][keyPath: value] - reference($0, r) : .nan }.filter(\.isFinite)
                 guard !values.isEmpty else { continue }
                 line.append((Double(r), values.reduce(0, +) / Double(values.count)))
                 band.append((Double(r), values.min()!, values.max()!))
             }
             plot.series.append((variant.name, line))
             plot.bands.append(band)
+            if variant.name == "ideal" { plot.dashed.insert(plot.series.count - 1) }
         }
         return plot
     }

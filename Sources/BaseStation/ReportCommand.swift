@@ -28,10 +28,18 @@ struct ReportCommand: ParsableCommand {
                 try writeSweepFigures(report)
                 return
             }
-            try RunRecorder.write(report.figure(\.heldOutPerplexity, title: "Held-out perplexity (mean over seeds, band: min–max)", y: "perplexity").render(),
-                                  to: experiment + "/perplexity.svg")
-            try RunRecorder.write(report.figure(\.trainLoss, title: "Training loss, mean over nodes (mean over seeds, band: min–max)", y: "loss (nats/token)").render(),
-                                  to: experiment + "/loss.svg")
+            let band = "mean over seeds, band: min–max"
+            // One figure per comparison (a group of variants beside ideal FL and AirFL-LoRA), or one in all.
+            for (suffix, only) in report.groups.isEmpty ? [("", nil)] : report.groups.map { ("-" + $0, Optional(report.members($0))) } {
+                try RunRecorder.write(report.figure(\.heldOutPerplexity, title: "Held-out perplexity (\(band))", y: "perplexity", only: only).render(),
+                                      to: experiment + "/perplexity\(suffix).svg")
+                try RunRecorder.write(report.figure(\.trainLoss, title: "Training loss, mean over nodes (\(band))", y: "loss (nats/token)", only: only).render(),
+                                      to: experiment + "/loss\(suffix).svg")
+                if !suffix.isEmpty {
+                    try RunRecorder.write(report.figure(\.heldOutPerplexity, title: "Held-out perplexity minus ideal FL's, paired by seed (\(band))", y: "Δ perplexity",
+                                                        only: only, lessIdeal: true).render(), to: experiment + "/difference\(suffix).svg")
+                }
+            }
         }
     }
 
@@ -66,14 +74,17 @@ struct ExperimentVariant {
     var options: String
     var series: String?
     var x: String?
+    /// The figure a variant of a comparison against rounds is drawn in (the fourth field).
+    var group: String?
 
     static func read(_ path: String) throws -> [ExperimentVariant] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandError("\(path): cannot read the variants") }
         return try text.split(separator: "\n").map { line in
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard f.count == 3 || f.count == 5, !f[0].isEmpty else { throw CommandError("\(path): '\(line)' is not name|what it is|serve options[|series|x]") }
-            guard f.count == 3 || f[4] == "rank" || Double(f[4]) != nil else { throw CommandError("\(path): '\(line)': x must be a number or 'rank'") }
-            return ExperimentVariant(name: f[0], description: f[1], options: f[2], series: f.count == 5 ? f[3] : nil, x: f.count == 5 ? f[4] : nil)
+            guard (3...5).contains(f.count), !f[0].isEmpty else { throw CommandError("\(path): '\(line)' is not name|what it is|serve options[|group] or [|series|x]") }
+            guard f.count != 5 || f[4] == "rank" || Double(f[4]) != nil else { throw CommandError("\(path): '\(line)': x must be a number or 'rank'") }
+            return ExperimentVariant(name: f[0], description: f[1], options: f[2], series: f.count == 5 ? f[3] : nil, x: f.count == 5 ? f[4] : nil,
+                                     group: f.count == 4 && !f[3].isEmpty ? f[3] : nil)
         }
     }
 }

@@ -42,11 +42,14 @@ final class ExperimentsSmokeTests: XCTestCase {
         let csv = try String(contentsOfFile: dir + "/runs.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.count, 1 + variants.count * 2 * 5)
         // Every other experiment: its files, and a final table without a missing number.
-        let figures = ["power": ["mse.svg", "knee.txt"], "low-power": [], "rank": ["gap.svg", "rank-loss.svg"], "antennas": ["mse.svg"],
-                       "devices": ["mse.svg"], "german": []]
-        for (name, extra) in figures {
+        let grouped = ["ranks", "beamformers", "streams-digital"].flatMap { ["perplexity-\($0).svg", "loss-\($0).svg", "difference-\($0).svg"] }
+        for file in grouped { XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), "rounds/\(file): one figure per comparison") }
+        let sweep = ["perplexity.svg", "loss.svg", "mse.svg", "difference.svg"]
+        let figures = ["power": sweep + ["knee.txt"], "low-power": grouped, "rank": ["perplexity.svg", "gap.svg", "rank-loss.svg"], "antennas": sweep,
+                       "devices": sweep, "german": ["perplexity.svg", "loss.svg"]]
+        for (name, files) in figures {
             let d = out.appendingPathComponent(name).path
-            for file in ["REPORT.md", "perplexity.svg", "loss.svg", "runs.csv", "variants.txt"] + extra {
+            for file in ["REPORT.md", "runs.csv", "variants.txt"] + files {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: d + "/" + file), "\(name)/\(file)")
             }
             let text = (try? String(contentsOfFile: d + "/REPORT.md", encoding: .utf8)) ?? ""
