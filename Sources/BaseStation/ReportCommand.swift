@@ -30,7 +30,8 @@ struct ReportCommand: ParsableCommand {
             }
             let band = "mean over seeds, band: min–max"
             // One figure per comparison (a group of variants beside ideal FL and AirFL-LoRA), or one in all.
-            for (suffix, only) in report.groups.isEmpty ? [("", nil)] : report.groups.map { ("-" + $0, Optional(report.members($0))) } {
+            let figureSets: [(suffix: String, only: Set<Int>?)] = report.groups.isEmpty ? [("", nil)] : report.groups.map { ("-" + $0, report.members($0)) }
+            for (suffix, only) in figureSets {
                 try RunRecorder.write(report.figure(\.heldOutPerplexity, title: "Held-out perplexity (\(band))", y: "perplexity", only: only).render(),
                                       to: experiment + "/perplexity\(suffix).svg")
                 try RunRecorder.write(report.figure(\.trainLoss, title: "Training loss, mean over nodes (\(band))", y: "loss (nats/token)", only: only).render(),
