@@ -74,7 +74,7 @@ extension FederationServer {
         case .aggregateRejected(let why): progress("  round \(round): \(why); the global adapter is unchanged")
         }
         // A pilot round leaves the global adapter as it was (the base model, evaluated as round 0).
-        if !capturingPilot, round % settings.evalEvery == 0 || round == settings.rounds {
+        if !capturingPilot, settings.evaluatesHeldOut(after: round) {
             (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
         }
         return (rows, aggregateRow)

@@ -66,7 +66,7 @@ extension FederationServer {
             if !losses.isEmpty { trainLoss = losses.reduce(0, +) / Double(losses.count) }
             try recorder.append(r.nodes + [r.global])
             try recorder.checkpoint(global, round: round, state: ["heldout_loss": json(last.loss), "heldout_perplexity": json(last.perplexity)])
-            let heldOut = r.global.heldOutPerplexity.isFinite || round % settings.evalEvery == 0 || round == settings.rounds
+            let heldOut = settings.evaluatesHeldOut(after: round)
                 ? String(format: "held-out loss %.4f, perplexity %.3f", r.global.heldOutLoss, r.global.heldOutPerplexity) : "held-out not evaluated (eval_every)"
             progress(String(format: "round %d: train loss %.4f, %@, MSE %@, %d/%d nodes, airtime %.3g s",
                             round, trainLoss, heldOut, r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",

@@ -39,6 +39,9 @@ struct FederationSettings: Decodable {
     /// Held-out evaluation every this many rounds (and always after the last): sweeps that report
     /// only the final perplexity skip the rounds between.
     var evalEvery = 1
+
+    /// Whether the held-out set is scored after `round` (every `eval_every` rounds and the last).
+    func evaluatesHeldOut(after round: Int) -> Bool { round % evalEvery == 0 || round == rounds }
     var endpoint = "tcp://127.0.0.1:5555"
     var registerTimeoutS = 120.0
     var roundTimeoutS = 300.0
