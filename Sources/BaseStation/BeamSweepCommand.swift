@@ -33,14 +33,14 @@ struct BeamSweepCommand: ParsableCommand {
             guard !counts.isEmpty, counts.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--antennas must list N_r values in 1…256") }
             guard (1...10_000).contains(draws) else { throw ValidationError("--draws must be in 1…10000") }
             let directory = URL(fileURLWithPath: scenario).deletingLastPathComponent().path
-            let profiles = try s.nodes.map { try HardwareProfile.load(resolvePath($0.profile, relativeTo: directory)) }
+            let profiles = try s.nodeProfiles(relativeTo: directory)
             var channel = s.channel
             if !profiles.isEmpty {
                 channel.devices = profiles.count
                 channel.transmitAntennas = profiles.map(\.antennas).min()!
             }
             let power = profiles.isEmpty ? try s.aircomp.powerW(devices: channel.devices)
-                : profiles.map { PowerUnits.watts(dBm: $0.txPowerDBm + s.aircomp.txPowerOffsetDB) }
+                : profiles.map(\.txPowerW)
             let streams = s.aircomp.streams, sigma2 = s.noisePowerW
             var csv = "rx_antennas,method,draw,mse\n"
             // mse[method][N_r index] over the draws

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HardwareProfiles
 import Radio
 import TOMLKit
 
@@ -153,6 +154,16 @@ extension Scenario {
         if root[path[0]] == nil { root[path[0]] = TOMLTable() }
         guard let table = root[path[0]]?.table else { throw fail("'\(path[0])' is not a table") }
         table[path[1]] = value
+    }
+
+    /// The nodes' hardware profiles as `serve` runs them: each loaded from its path (relative to
+    /// `directory`, the scenario's), its transmit power moved by `aircomp.tx_power_offset_db`.
+    func nodeProfiles(relativeTo directory: String) throws -> [HardwareProfile] {
+        try nodes.map { n in
+            var profile = try HardwareProfile.load(resolvePath(n.profile, relativeTo: directory))
+            profile.txPowerDBm += aircomp.txPowerOffsetDB
+            return profile
+        }
     }
 
     /// σ², watts per subcarrier and receive antenna: `aircomp.noise_power_dbm` when set, else the

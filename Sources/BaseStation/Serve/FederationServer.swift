@@ -66,11 +66,7 @@ final class FederationServer {
         self.settings = settings
         self.log = log
         guard !scenario.nodes.isEmpty else { throw CommandError("the scenario lists no [[nodes]]") }
-        nodes = try scenario.nodes.map { n in
-            var profile = try HardwareProfile.load(resolvePath(n.profile, relativeTo: scenarioDirectory))
-            profile.txPowerDBm += scenario.aircomp.txPowerOffsetDB
-            return Node(name: n.name, profile: profile)
-        }
+        nodes = zip(scenario.nodes, try scenario.nodeProfiles(relativeTo: scenarioDirectory)).map { Node(name: $0.name, profile: $1) }
         var channel = scenario.channel
         channel.devices = nodes.count
         channel.transmitAntennas = nodes.map(\.profile.antennas).min()!
