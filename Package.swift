@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(
             name: "CZeroMQ", path: "Sources/CZeroMQ", pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]),
+        // Debian's zlib, for its CRC-32 (the frames' checksum), found through pkg-config.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "LinearAlgebra",
             dependencies: ["COpenBLAS", .product(name: "Numerics", package: "swift-numerics")],
@@ -52,7 +54,7 @@ let package = Package(
                 .product(name: "Numerics", package: "swift-numerics"),
             ],
             exclude: ["README.md"]),
-        .target(name: "Wire", dependencies: ["CZeroMQ"], exclude: ["README.md"]),
+        .target(name: "Wire", dependencies: ["CZeroMQ", "CZlib"], exclude: ["README.md"]),
         .target(
             name: "LanguageModel",
             dependencies: ["COpenBLAS", "Randomness", .product(name: "Numerics", package: "swift-numerics")],

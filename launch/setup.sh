@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(libopenblas-dev liblapacke-dev libzmq3-dev pkg-config fortunes fortunes-de)
+PACKAGES=(libopenblas-dev liblapacke-dev libzmq3-dev zlib1g-dev pkg-config fortunes fortunes-de)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,8 +7,9 @@ import Numerics
 import Radio
 import Randomness
 
-/// `basestation bench-air`: throughput of the over-the-air sum (Σ_k H_k x_k + noise) plus receive
-/// combining, beside this machine's own cgemm rate measured in the same run.
+/// `basestation bench-air`: throughput of the base station's receive chain (Σ_k H_k x_k + noise,
+/// combining) as `serve` runs it (`StreamingReceiver`, frame by frame), and of the batch cgemm
+/// form, beside this machine's own cgemm rate measured in the same run.
 struct BenchAirCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-air",
@@ -20,6 +21,7 @@ struct BenchAirCommand: ParsableCommand {
     @Option(help: "L, streams.") var streams = 4
     @Option(help: "N_sc, subcarriers.") var subcarriers = 256
     @Option(help: "S, OFDM symbols per pass.") var ofdmSymbols = 1024
+    @Option(help: "OFDM symbols per frame a device sends to the streaming receiver.") var frameSymbols = 16
     @Option(help: "Timed passes (the median is reported).") var passes = 9
     @Option(help: "Worker threads.") var threads = 2
     @Option(help: "Size n of the square cgemm that measures the machine's rate.") var cgemmSize = 1536
@@ -67,17 +69,49 @@ struct BenchAirCommand: ParsableCommand {
                 }
                 return times.sorted()[times.count / 2]
             }
-            // The BS's receive chain: air sum, combining, noise drawn in the combined domain.
-            let median = try timed { pass in
+            // The batch form: one cgemm per subcarrier over all devices, noise in the combined domain.
+            let medianBatch = try timed { pass in
                 try OverTheAir.receive(
                     channels: channels, stacked: stacked, combiners: combiners, eta: eta, noisePowerW: noisePowerW, seed: 1, round: pass,
                     threads: threads, signal: &y, into: &out)
             }
-            // The same with the noise drawn at all N_r antennas (y materialised with noise).
-            let medianAntennaNoise = try timed { pass in
-                try OverTheAir.superpose(channels: channels, stacked: stacked, noisePowerW: noisePowerW, seed: 1, round: pass, threads: threads, into: &y)
-                try OverTheAir.combine(y, combiners: combiners, into: &out, threads: threads)
+            // The streaming receiver `serve` runs: each device's frames summed exactly as they come.
+            let design = try AirCompDesign(channels: channels, beamformers: (0..<subcarriers).map { n in
+                ComplexMatrix<Double>(rows: rxAntennas, cols: streams) { r, l in
+                    let v = combiners[n, l, r]
+                    return Complex(Double(v.real), -Double(v.imaginary))
+                }
+            }, powerW: [Double](repeating: 1, count: devices))
+            let reals = 2 * streams * subcarriers * ofdmSymbols
+            let frames = (0..<devices).map { k -> [(first: Int, samples: [Float])] in
+                var x = SubcarrierBlocks(subcarriers: subcarriers, rows: txAntennas, columns: ofdmSymbols)
+                for n in 0..<subcarriers { for t in 0..<ofdmSymbols { for a in 0..<txAntennas {
+                    x[n, a, t] = stacked[n, k * txAntennas + a, t]
+                } } }
+                return stride(from: 0, to: ofdmSymbols, by: frameSymbols).map { first in
+                    (first, x.symbolMajorSamples(first..<min(ofdmSymbols, first + frameSymbols)))
+                }
             }
+            let (symbols, perFrameSymbol, k) = (ofdmSymbols, 2 * subcarriers * txAntennas, devices)
+            func streamed(_ domain: NoiseDomain) throws -> Double {
+                try timed { pass in
+                    let receiver = try StreamingReceiver(
+                        air: .overTheAir(channels: channels, design: design, noisePowerW: noisePowerW, noiseDomain: domain),
+                        symbols: symbols, reals: reals, scale: 1, seed: 1, round: pass, threads: threads, measuring: false)
+                    for i in frames[0].indices {
+                        for d in 0..<k {
+                            let f = frames[d][i]
+                            try receiver.add(device: d, first: f.first, count: f.samples.count / perFrameSymbol, samples: f.samples)
+                        }
+                    }
+                    let mid = DispatchTime.now().uptimeNanoseconds
+                    _ = receiver.finish()
+                    if ProcessInfo.processInfo.environment["AIRFL_BENCH_PHASES"] != nil {
+                        print("finish", Double(DispatchTime.now().uptimeNanoseconds - mid) / 1e6, "ms")
+                    }
+                }
+            }
+            let median = try streamed(.combinedStreams), medianAntennaNoise = try streamed(.receiveAntennas)
             let s = Double(ofdmSymbols), nsc = Double(subcarriers)
             let flops = nsc * 8 * s * (Double(rxAntennas) * Double(kn) + Double(streams) * Double(rxAntennas))
             let gflops = flops / median / 1e9
@@ -91,16 +125,21 @@ struct BenchAirCommand: ParsableCommand {
                 "gflops": gflops,
                 "seconds_per_pass_antenna_noise": medianAntennaNoise,
                 "gflops_antenna_noise": flops / medianAntennaNoise / 1e9,
+                "frame_symbols": frameSymbols,
+                "seconds_per_pass_batch_cgemm": medianBatch,
+                "gflops_batch_cgemm": flops / medianBatch / 1e9,
                 "cgemm_gflops": cgemm,
                 "cgemm_size": cgemmSize,
                 "fraction_of_cgemm": gflops / cgemm,
                 "blas_core": BLASRuntime.coreName,
             ]
             if json { try printJSON(result); return }
+            print(String(format: "streaming receiver (as served), frames of %d OFDM symbols:", frameSymbols))
             print(String(format: "air + combining: K=%d N_r=%d N_t=%d L=%d N_sc=%d S=%d, %d threads", devices, rxAntennas, txAntennas, streams, subcarriers, ofdmSymbols, threads))
             print(String(format: "  %.1f ms per pass, %.3g aggregated symbols/s, %.3g received samples/s", median * 1e3, nsc * s * Double(streams) / median, nsc * s * Double(rxAntennas) / median))
             print(String(format: "  %.1f GFLOP/s vs cgemm %.1f GFLOP/s (n=%d, OpenBLAS %@): %.0f%%", gflops, cgemm, cgemmSize, BLASRuntime.coreName, 100 * gflops / cgemm))
-            print(String(format: "  noise at all %d antennas instead: %.1f ms per pass, %.1f GFLOP/s (%.0f%%)", rxAntennas, medianAntennaNoise * 1e3, flops / medianAntennaNoise / 1e9, 100 * flops / medianAntennaNoise / 1e9 / cgemm))
+            print(String(format: "  noise at all %d antennas (as served): %.1f ms per pass, %.1f GFLOP/s (%.0f%%)", rxAntennas, medianAntennaNoise * 1e3, flops / medianAntennaNoise / 1e9, 100 * flops / medianAntennaNoise / 1e9 / cgemm))
+            print(String(format: "  batch cgemm form (all devices at once): %.1f ms per pass, %.1f GFLOP/s (%.0f%%)", medianBatch * 1e3, flops / medianBatch / 1e9, 100 * flops / medianBatch / 1e9 / cgemm))
         }
     }
 

@@ -192,7 +192,12 @@ public struct Frame: Equatable, Sendable {
     public func samples() -> [Float] {
         switch format {
         case .none: return []
-        case .cf32: return payload.withUnsafeBytes { raw in (0..<(payload.count / 4)).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
+        case .cf32:
+            // Little-endian floats, as this (x86-64, arm64) machine's: one copy.
+            return [Float](unsafeUninitializedCapacity: payload.count / 4) { out, n in
+                payload.withUnsafeBytes { raw in UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(4 * out.count)])) }
+                n = out.count
+            }
         case .ci16:
             return payload.withUnsafeBytes { raw in (0..<(payload.count / 2)).map { Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) * scale } }
         }

@@ -37,13 +37,13 @@ final class InMemoryFleet {
     }
 
     /// Starts the real firmware of node `name` on its own thread.
-    func startFirmware(_ name: String, profile: String, vanishAtRound: Int? = nil) throws {
+    func startFirmware(_ name: String, profile: String, vanishAtRound: Int? = nil, frameSymbols: Int = 16) throws {
         var log = Logger(label: "test.\(name)")
         log.logLevel = .warning
         let firmware = try EdgeFirmware(transport: network.connect(name), name: name, profile: try HardwareProfile.load(profile),
                                         modelPath: directory.appendingPathComponent("tiny.gguf").path,
                                         watchdog: Watchdog(timeout: 600, expire: { s, _ in XCTFail("watchdog expired in \(s)") }),
-                                        bsTimeoutS: 60, realtimeScale: nil, frameSymbols: 16, vanishAtRound: vanishAtRound, log: log)
+                                        bsTimeoutS: 60, realtimeScale: nil, frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, log: log)
         start { _ = try firmware.run() }
     }
 

@@ -100,16 +100,21 @@ extension FederationServer {
             return .designRejected("\(error)")
         }
         let predicted = plan.design.map { $0.mse(noisePowerW: scenario.noisePowerW).reduce(0, +) / Double(h.subcarriers) } ?? .nan
-        let assemblies = try collect(round, plan: plan, epoch: epoch)
-        let delivered = plan.participants.indices.filter { assemblies[$0].complete }
-        for (j, k) in plan.participants.enumerated() where !assemblies[j].complete {
-            progress("  \(nodes[k].name)'s transmission is incomplete; summing without it")
+        let collection = try collect(round, plan: plan, epoch: epoch, channels: h)
+        let delivered = plan.participants.indices.filter { collection.delivered($0) }
+        for (j, k) in plan.participants.enumerated() where !collection.delivered(j) {
+            let arrived = collection.receiver.symbolsArrived(device: j)
+            progress("  \(nodes[k].name)'s transmission is incomplete (\(arrived) of \(plan.symbols) OFDM symbols)"
+                     + (arrived > 0 ? "; the symbols that arrived are in the sum, each rescaled by the weight present on it" : "; summing without it"))
             rows[k].status = .dropped
-            if !assemblies[j].ended && !assemblies[j].registeredAgain { nodes[k].active = false }
+            if !collection.ended(j) && !collection.registeredAgain[j] { nodes[k].active = false }
         }
-        guard !delivered.isEmpty else { return .noTransmissions }
+        guard !delivered.isEmpty else {
+            collection.receiver.drain()
+            return .noTransmissions
+        }
         let result: RoundAggregate
-        do { result = try aggregate(round, plan: plan, assemblies: assemblies, delivered: delivered, channels: h) } catch {
+        do { result = try aggregate(round, plan: plan, collection: collection, delivered: delivered, channels: h) } catch {
             return .aggregateRejected("aggregation failed (\(error))")
         }
         aggregateRow.record(result, predicted: predicted)
@@ -205,28 +210,34 @@ extension FederationServer {
         return bits
     }
 
-    /// Collect: every participant's symbols, reference and round end, until all ended or the deadline.
-    private func collect(_ round: Int, plan: RoundPlan, epoch: [Int]) throws -> [SymbolAssembly] {
+    /// Collect: every participant's symbols (summed as they arrive), reference and round end,
+    /// until all ended or the deadline.
+    private func collect(_ round: Int, plan: RoundPlan, epoch: [Int], channels h: ChannelTensor) throws -> RoundCollection {
         let r32 = UInt32(round)
-        let rows = plan.design?.transmitAntennas ?? plan.grid.streams
-        var assemblies = plan.participants.map { _ in
-            SymbolAssembly(subcarriers: plan.grid.subcarriers, rows: rows, symbols: plan.symbols, reals: plan.reals)
-        }
+        let receiver = try makeReceiver(round, plan: plan, channels: h)
+        var ends = [RoundEnd?](repeating: nil, count: plan.participants.count)
         let slot = Dictionary(uniqueKeysWithValues: plan.participants.enumerated().map { ($1, $0) })
+        let grid = receiver.grid
         try pump(for: settings.roundTimeoutS, { k, f in
             guard f.round == r32, let j = slot[k] else { return }
             switch f.type {
-            case .symbols: try assemblies[j].add(f)
-            case .reference: try assemblies[j].add(try UpdateReference(frame: f))
-            case .roundEnd: assemblies[j].end = try RoundEnd(frame: f)
+            case .symbols:
+                guard Int(f.subcarriers) == grid.subcarriers, Int(f.antennas) == receiver.inputRows else {
+                    throw FrameError(offset: 24, problem: "frame is \(f.subcarriers) subcarriers × \(f.antennas) rows, the round expects \(grid.subcarriers) × \(receiver.inputRows)")
+                }
+                try receiver.add(device: j, first: Int(f.firstSymbol), count: Int(f.symbolCount), samples: f.samples())
+            case .reference:
+                let r = try UpdateReference(frame: f)
+                try receiver.addReference(device: j, offset: r.offset, values: r.values)
+            case .roundEnd: ends[j] = try RoundEnd(frame: f)
             default: break
             }
-        }, done: { zip(plan.participants, assemblies).allSatisfy { $1.ended || !nodes[$0].active || nodes[$0].registrations != epoch[$0] } })
-        return assemblies.enumerated().map { j, a in
-            var a = a
-            a.registeredAgain = nodes[plan.participants[j]].registrations != epoch[plan.participants[j]]
-            return a
-        }
+        }, done: { plan.participants.indices.allSatisfy { j in
+            let k = plan.participants[j]
+            return ends[j] != nil || !nodes[k].active || nodes[k].registrations != epoch[k]
+        } })
+        let again = plan.participants.map { nodes[$0].registrations != epoch[$0] }
+        return RoundCollection(receiver: receiver, ends: ends, registeredAgain: again)
     }
 
     /// Commit: the global adapter moves only to finite parameters, by an aggregate no larger than

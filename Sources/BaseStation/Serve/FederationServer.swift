@@ -50,6 +50,8 @@ final class FederationServer {
     var pilotCapture: PilotCapture?
     /// Fields added to summary.json (who the run is: the scenario's name and fingerprint).
     var summaryExtras: [String: Any] = [:]
+    /// Worker threads of each round's streaming receiver (the result does not depend on it).
+    var receiverThreads = ProcessInfo.processInfo.activeProcessorCount
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
 

@@ -8,8 +8,8 @@ public enum NoiseDomain: String, Sendable, CaseIterable {
     case combinedStreams = "combined"
 }
 
-/// The base station's receive chain for one AirComp round, in four stages that `basestation
-/// demo`, the tests and `basestation serve` all run:
+/// The base station's receive chain for one AirComp round, all of it at once (the batch form of
+/// `StreamingReceiver`, which `basestation serve` runs frame by frame), in four stages:
 ///
 ///     superpose    y[n] = Σ_k H_k[n] x_k[n] + z[n]             N_r × S per subcarrier
 ///     combine      ŝ[n] = A[n]ᴴ y[n] / √η[n]                   L × S per subcarrier
@@ -18,8 +18,8 @@ public enum NoiseDomain: String, Sendable, CaseIterable {
 ///
 /// `x_k` are the samples as they left device k (after its DAC, if it has one); `s_k` the symbols it
 /// meant to send, `grid.map(Δ_k, c)`. H is the true channel; the design (A, η, B_k) was made on
-/// the estimate Ĥ. With the noise drawn from (seed, round, subcarrier) substreams, the result is the
-/// same for any thread count.
+/// the estimate Ĥ. The sum is exact (`ExactAccumulator`) and the noise drawn from (seed, round,
+/// subcarrier) substreams, so the result is the same for any thread count and frame order.
 public struct ReceiveChain: Sendable {
     /// The true channels of the devices that transmitted, in `devices` order.
     public let channels: ChannelTensor
@@ -51,71 +51,46 @@ public struct ReceiveChain: Sendable {
         self.threads = threads
     }
 
-    /// Stages 1 and 2: the air and the combiner. ŝ (L × S per subcarrier) for the transmitted
-    /// samples `x` (N_t × S each, `devices` order), with thermal noise at σ² `noisePowerW`.
-    public func superposeAndCombine(_ x: [SubcarrierBlocks], noisePowerW sigma2: Double, seed: UInt64, round: Int) throws -> SubcarrierBlocks {
-        let stacked = try OverTheAir.stack(x)
-        switch noiseDomain {
-        case .receiveAntennas:
-            let y = try OverTheAir.superpose(channels: channels, stacked: stacked, noisePowerW: sigma2, seed: seed, round: round, threads: threads)
-            return try OverTheAir.combine(y, design: design, threads: threads)
-        case .combinedStreams:
-            var signal = SubcarrierBlocks(subcarriers: channels.subcarriers, rows: channels.receiveAntennas, columns: stacked.columns)
-            var combined = SubcarrierBlocks(subcarriers: channels.subcarriers, rows: design.streams, columns: stacked.columns)
-            try OverTheAir.receive(channels: channels, stacked: stacked, combiners: design.combiners(), eta: design.eta, noisePowerW: sigma2,
-                                   seed: seed, round: round, threads: threads, signal: &signal, into: &combined)
-            return combined
-        }
-    }
-
-    /// Stage 3: D reals of Σ_k w_k Δ_k from ŝ, rescaled by 1/Σ_{delivered} w_k (the devices that
-    /// did not deliver are missing from the sum, so it is an average over those that did).
-    public func reconstruct(_ combined: SubcarrierBlocks, scale c: Float, reals: Int) throws -> [Float] {
-        let grid = try ResourceGrid(subcarriers: combined.subcarriers, streams: design.streams)
-        var sum = try grid.demap(combined, scale: c, reals: reals)
-        let present = Float(deliveredWeight)
-        for i in sum.indices { sum[i] /= present }
-        return sum
-    }
-
     /// Σ_{delivered} w_k.
     public var deliveredWeight: Double { devices.reduce(0) { $0 + design.weights[$1] } }
 
-    /// All four stages. `intended` (s_k, L × S each, `devices` order) is what the devices meant to
+    /// All four stages, as a `StreamingReceiver` fed each device's whole transmission in device
+    /// order: the same bits as the streaming base station for the same inputs. `x` (N_t × S each,
+    /// `devices` order) is what left the devices; `intended` (s_k, L × S each) what they meant to
     /// send; without it the error is not measured.
     public func receive(_ x: [SubcarrierBlocks], intended: [SubcarrierBlocks]?, scale c: Float, reals: Int,
                         seed: UInt64, round: Int) throws -> AirCompReception {
-        let combined = try superposeAndCombine(x, noisePowerW: noisePowerW, seed: seed, round: round)
-        let aggregate = try reconstruct(combined, scale: c, reals: reals)
-        let error = try intended.map { try measure(combined, transmitted: x, intended: $0, seed: seed, round: round) }
-        return AirCompReception(combined: combined, aggregate: aggregate, error: error)
+        guard x.count == devices.count, intended.map({ $0.count == devices.count }) ?? true else {
+            throw AirCompError.shapeMismatch("\(x.count) transmissions and \(intended?.count ?? 0) intended blocks for \(devices.count) devices")
+        }
+        let symbols = try ResourceGrid(subcarriers: channels.subcarriers, streams: design.streams).ofdmSymbols(forReals: reals)
+        let receiver = try StreamingReceiver(
+            air: .overTheAir(channels: channelsOfEveryDevice(), design: design, noisePowerW: noisePowerW, noiseDomain: noiseDomain),
+            symbols: symbols, reals: reals, scale: c, seed: seed, round: round, threads: threads, measuring: intended != nil)
+        for (j, k) in devices.enumerated() {
+            guard x[j].subcarriers == channels.subcarriers, x[j].rows == design.transmitAntennas, x[j].columns == symbols else {
+                throw AirCompError.shapeMismatch("device \(k) sent \(x[j].subcarriers)×\(x[j].rows)×\(x[j].columns), the round needs \(channels.subcarriers)×\(design.transmitAntennas)×\(symbols)")
+            }
+            if symbols > 0 { try receiver.add(device: k, first: 0, count: symbols, samples: x[j].symbolMajorSamples(0..<symbols)) }
+            if let s = intended?[j] { try receiver.addIntended(device: k, symbols: s) }
+        }
+        let reception = receiver.finish()
+        return AirCompReception(combined: reception.combined, aggregate: reception.aggregate, error: reception.error)
     }
 
-    /// Stage 4: the error of ŝ against Σ_{delivered} w_k s_k, per subcarrier, split by telescoping
-    ///
-    ///     ŝ − Σ w s = (ŝ − ŝ₀) + (ŝ₀ − ŝ₁) + (ŝ₁ − Σ w s)
-    ///                 thermal    quantisation  CSI misalignment
-    ///
-    /// with ŝ₀ the same air without noise and ŝ₁ the noiseless air of the unquantised B_k s_k.
-    /// The parts' squared norms add up to the total's only on average (their cross terms are
-    /// zero-mean), so `total` is measured, not summed.
-    public func measure(_ combined: SubcarrierBlocks, transmitted x: [SubcarrierBlocks], intended s: [SubcarrierBlocks],
-                        seed: UInt64, round: Int) throws -> AggregationError {
-        guard s.count == devices.count else { throw AirCompError.shapeMismatch("\(s.count) intended symbol blocks for \(devices.count) devices") }
-        var target = SubcarrierBlocks(subcarriers: combined.subcarriers, rows: combined.rows, columns: combined.columns)
-        for (j, k) in devices.enumerated() {
-            guard s[j].subcarriers == target.subcarriers, s[j].rows == target.rows, s[j].columns == target.columns else {
-                throw AirCompError.shapeMismatch("intended symbols of device \(k) are \(s[j].subcarriers)×\(s[j].rows)×\(s[j].columns), ŝ is \(target.subcarriers)×\(target.rows)×\(target.columns)")
+    /// The true channels laid out for every device of the design: the transmitting devices'
+    /// own, zero for the others (which send nothing).
+    func channelsOfEveryDevice() -> ChannelTensor {
+        guard devices != Array(0..<design.devices) else { return channels }
+        var all = ChannelTensor(subcarriers: channels.subcarriers, devices: design.devices, receiveAntennas: channels.receiveAntennas,
+                                transmitAntennas: channels.transmitAntennas)
+        for n in 0..<channels.subcarriers {
+            for (j, k) in devices.enumerated() {
+                let from = channels.offset(subcarrier: n, device: j), to = all.offset(subcarrier: n, device: k)
+                for i in 0..<channels.matrixSize { all.elements[to + i] = channels.elements[from + i] }
             }
-            let w = Complex(Float(design.weights[k]))
-            for i in target.elements.indices { target.elements[i] += w * s[j].elements[i] }
         }
-        let clean = noisePowerW > 0 ? try superposeAndCombine(x, noisePowerW: 0, seed: seed, round: round) : combined
-        let unquantised = try zip(devices, s).map { k, sk in try OverTheAir.precode(sk, with: design.precoders[k]) }
-        let exact = unquantised == x ? clean : try superposeAndCombine(unquantised, noisePowerW: 0, seed: seed, round: round)
-        return AggregationError(
-            total: Self.meanSquaredDifference(combined, target), thermal: Self.meanSquaredDifference(combined, clean),
-            csi: Self.meanSquaredDifference(exact, target), quantization: Self.meanSquaredDifference(clean, exact))
+        return all
     }
 
     /// Per subcarrier n: the mean over OFDM symbols of ‖a[n,t] − b[n,t]‖² (same shapes).

@@ -1,0 +1,4 @@
+#ifndef AIRFL_CZLIB_SHIM_H
+#define AIRFL_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

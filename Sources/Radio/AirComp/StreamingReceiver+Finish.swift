@@ -1,0 +1,152 @@
+import Dispatch
+import Numerics
+import Randomness
+
+/// What the receive chain produced in one round.
+public struct StreamingReception: Sendable {
+    /// ŝ, L × S per subcarrier: the estimate of Σ_j w_j s_j over the devices that transmitted.
+    public let combined: SubcarrierBlocks
+    /// D reals: c · demap(ŝ), OFDM symbol t divided by W_t (0 where nothing arrived).
+    public let aggregate: [Float]
+    /// W_t per OFDM symbol: Σ w_j over the devices whose symbol t arrived.
+    public let presentWeight: [Double]
+    /// The error of ŝ against Σ w_j s_j (not rescaled by W), split by cause; nil when some device
+    /// that transmitted did not send its whole transmission and reference, or without measuring.
+    public let error: AggregationError?
+}
+
+extension StreamingReceiver {
+    /// Waits for the queued frames, then per subcarrier band: thermal noise, combining, the error
+    /// by cause; then the reconstruction. The receiver is spent afterwards.
+    public func finish() -> StreamingReception {
+        drain()
+        let present = (0..<symbols).map { t in (0..<devices).reduce(0.0) { $0 + (arrived[$1][t] ? weights[$1] : 0) } }
+        let measured = target != nil && (0..<devices).allSatisfy { j in
+            let sent = arrived[j].contains(true) || !referenceRanges[j].isEmpty
+            return !sent || (isComplete(device: j) && isReferenceComplete(device: j))
+        }
+        let nsc = grid.subcarriers, l = grid.streams
+        var combined = SubcarrierBlocks(subcarriers: nsc, rows: l, columns: symbols)
+        var total = [Double](repeating: 0, count: nsc), thermal = total, csi = total, quantization = total
+        combined.elements.withUnsafeMutableBufferPointer { out in
+            let floats = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
+            total.withUnsafeMutableBufferPointer { total in thermal.withUnsafeMutableBufferPointer { thermal in
+                csi.withUnsafeMutableBufferPointer { csi in quantization.withUnsafeMutableBufferPointer { quantization in
+                    let errors = ErrorParts(total: total.baseAddress!, thermal: thermal.baseAddress!, csi: csi.baseAddress!,
+                                            quantization: quantization.baseAddress!)
+                    let combiners = self.combiningTransform()
+                    DispatchQueue.concurrentPerform(iterations: bands.count) { b in
+                        var scratch = BandScratch(rows: signal.rows, streams: l, columns: symbols)
+                        for n in bands[b] {
+                            finishSubcarrier(n, combiners: combiners, measured: measured, scratch: &scratch,
+                                             out: floats + 2 * n * l * symbols, errors: errors)
+                        }
+                    }
+                } }
+            } }
+        }
+        let error = measured ? AggregationError(total: total, thermal: thermal, csi: csi, quantization: quantization) : nil
+        return StreamingReception(combined: combined, aggregate: reconstruct(combined, present: present), presentWeight: present, error: error)
+    }
+
+    /// A[n]ᴴ/√η[n] as a float transform (LSB 1: no rounding grid), air only.
+    func combiningTransform() -> ColumnTransform? {
+        guard case .overTheAir(_, let design, _, _) = air else { return nil }
+        let c = design.combiners()
+        return ColumnTransform(subcarriers: grid.subcarriers, rows: grid.streams, inputs: design.receiveAntennas,
+                               lsb: [Float](repeating: 1, count: grid.subcarriers)) { n, l, r in
+            let v = c[n, l, r]
+            return (v.real, v.imaginary)
+        }
+    }
+
+    /// Subcarrier n: ŝ into `out` (L × S interleaved) and the four error parts at index n.
+    private func finishSubcarrier(_ n: Int, combiners: ColumnTransform?, measured: Bool, scratch s: inout BandScratch,
+                                  out: UnsafeMutablePointer<Float>, errors: ErrorParts) {
+        let l = grid.streams, cols = symbols
+        guard case .overTheAir(_, let design, let sigma2, let domain) = air, let combiners else {
+            // An exact sum: ŝ is the sum itself; all its error is the devices' quantisation, if any.
+            signal.values(subcarrier: n, into: out)
+            guard measured, let target, case .exact(_, _, let quantized) = air else { return }
+            target.values(subcarrier: n, into: &s.target)
+            let total = Self.meanSquaredDifference(out, s.target, count: l * cols, columns: cols)
+            (errors.total[n], errors.quantization[n]) = (total, quantized ? total : 0)
+            return
+        }
+        let nr = signal.rows
+        signal.values(subcarrier: n, into: &s.signal)
+        switch domain {
+        case .receiveAntennas:
+            s.received = s.signal
+            if sigma2 > 0 {
+                var seeder = SeededGenerator(seed: seed, stream: [RandomStream.noise.rawValue, UInt64(round), UInt64(n)])
+                NoiseGenerator(&seeder).fill(&s.noise, count: 2 * nr * cols, sigma: Float((sigma2 / 2).squareRoot()))
+                for i in 0..<(2 * nr * cols) { s.received[i] += s.noise[i] }
+            }
+            combiners.apply(subcarrier: n, x: s.received, stride: nr, count: cols, into: out)
+        case .combinedStreams:
+            combiners.apply(subcarrier: n, x: s.signal, stride: nr, count: cols, into: out)
+            let sigma = Float((sigma2 / design.eta[n] / 2).squareRoot())
+            if sigma > 0 {
+                var seeder = SeededGenerator(seed: seed, stream: [RandomStream.combinedNoise.rawValue, UInt64(round), UInt64(n)])
+                NoiseGenerator(&seeder).fill(&s.noise, count: 2 * l * cols, sigma: sigma)
+                for i in 0..<(2 * l * cols) { out[i] += s.noise[i] }
+            }
+        }
+        guard measured, let target, let noiseless else { return }
+        // ŝ − Σ w s = (ŝ − ŝ₀) + (ŝ₀ − ŝ₁) + (ŝ₁ − Σ w s): thermal, quantisation, CSI misalignment,
+        // with ŝ₀ the noiseless air of what was sent and ŝ₁ that of the unquantised B_j s_j.
+        combiners.apply(subcarrier: n, x: s.signal, stride: nr, count: cols, into: &s.clean)
+        noiseless.values(subcarrier: n, into: &s.signal)
+        combiners.apply(subcarrier: n, x: s.signal, stride: nr, count: cols, into: &s.exact)
+        target.values(subcarrier: n, into: &s.target)
+        let count = l * cols
+        errors.total[n] = Self.meanSquaredDifference(out, s.target, count: count, columns: cols)
+        errors.thermal[n] = Self.meanSquaredDifference(out, s.clean, count: count, columns: cols)
+        errors.csi[n] = Self.meanSquaredDifference(s.exact, s.target, count: count, columns: cols)
+        errors.quantization[n] = Self.meanSquaredDifference(s.clean, s.exact, count: count, columns: cols)
+    }
+
+    /// D reals from ŝ: c · demap, OFDM symbol t divided by W_t (0 where no device's symbol arrived).
+    func reconstruct(_ combined: SubcarrierBlocks, present: [Double]) -> [Float] {
+        var out = [Float](repeating: 0, count: reals)
+        let perSymbol = grid.symbolsPerOFDMSymbol
+        for j in 0..<((reals + 1) / 2) {
+            let t = j / perSymbol
+            guard present[t] > 0 else { continue }
+            let v = combined.elements[grid.position(ofSymbol: j, ofdmSymbols: symbols)]
+            out[2 * j] = v.real * scale / Float(present[t])
+            if 2 * j + 1 < reals { out[2 * j + 1] = v.imaginary * scale / Float(present[t]) }
+        }
+        return out
+    }
+
+    /// Σ|a − b|² over `count` complex values (interleaved), divided by `columns`.
+    static func meanSquaredDifference(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, columns: Int) -> Double {
+        guard columns > 0 else { return 0 }
+        var e = 0.0
+        for i in 0..<(2 * count) {
+            let d = Double(a[i] - b[i])
+            e += d * d
+        }
+        return e / Double(columns)
+    }
+}
+
+/// Where each subcarrier's error parts go (disjoint indices per worker).
+private struct ErrorParts: @unchecked Sendable {
+    let total: UnsafeMutablePointer<Double>, thermal: UnsafeMutablePointer<Double>
+    let csi: UnsafeMutablePointer<Double>, quantization: UnsafeMutablePointer<Double>
+}
+
+/// One worker's buffers for a subcarrier (interleaved complex, column-major).
+private struct BandScratch {
+    var signal: [Float], received: [Float], noise: [Float]
+    var clean: [Float], exact: [Float], target: [Float]
+
+    init(rows: Int, streams: Int, columns: Int) {
+        let wide = 2 * max(rows, streams) * columns, narrow = 2 * streams * columns
+        (signal, received, noise) = ([Float](repeating: 0, count: wide), [Float](repeating: 0, count: wide), [Float](repeating: 0, count: wide))
+        (clean, exact, target) = ([Float](repeating: 0, count: narrow), [Float](repeating: 0, count: narrow), [Float](repeating: 0, count: narrow))
+    }
+}

@@ -1,0 +1,138 @@
+import Dispatch
+
+extension StreamingReceiver {
+    /// Checks device j's run of OFDM symbols first..<first+count and queues it for the workers.
+    /// Blocks while `queueDepth` frames are waiting (backpressure).
+    ///
+    /// - Parameter samples: interleaved complex in the wire's order, sample (t, n, r) at
+    ///   ((t − first)·N_sc + n)·rows + r, rows = `inputRows`.
+    /// - Throws: `ReceptionRefusal` when the run does not fit the round, repeats symbols already
+    ///   received, holds NaN/Inf, or is too large to sum exactly; nothing of it is summed then.
+    public func add(device j: Int, first: Int, count: Int, samples: [Float]) throws {
+        func refuse(_ problem: String) -> ReceptionRefusal { ReceptionRefusal(device: j, problem: problem) }
+        guard (0..<devices).contains(j) else { throw refuse("no such device in this round (\(devices) transmit)") }
+        guard first >= 0, count >= 1, first <= symbols - count else {
+            throw refuse("OFDM symbols \(first)..<\(first + count) lie outside the round's \(symbols)")
+        }
+        let expected = 2 * count * grid.subcarriers * inputRows
+        guard samples.count == expected else { throw refuse("\(samples.count / 2) samples for \(count) OFDM symbols × \(grid.subcarriers) subcarriers × \(inputRows) rows") }
+        if let t = (first..<(first + count)).first(where: { arrived[j][$0] }) { throw refuse("OFDM symbol \(t) arrived before (a duplicate or replay)") }
+        let largest = try Self.largestMagnitude(samples, device: j)
+        guard largest * transforms[j].bound < ExactAccumulator.contributionLimit else {
+            throw refuse("a sample of magnitude \(largest) is beyond what the receiver can sum (the device's power and channel allow far less)")
+        }
+        for t in first..<(first + count) { arrived[j][t] = true }
+        framesAdded[j] += 1
+        let g = transforms[j], sum = signal
+        enqueue { band in samples.withUnsafeBufferPointer { sum.add(g, samples: $0.baseAddress!, first: first, count: count, band: band) } }
+    }
+
+    /// Checks a run of device j's reference update (the reals it meant to send, for measuring the
+    /// error) and queues it: its symbols s = Δ/c go into Σ_j w_j s_j and, on the air, into the
+    /// noiseless Σ_j H_j B_j s_j. Each real is its own rank-1 term, so any split sums the same.
+    public func addReference(device j: Int, offset: Int, values: [Float]) throws {
+        func refuse(_ problem: String) -> ReceptionRefusal { ReceptionRefusal(device: j, problem: problem) }
+        guard (0..<devices).contains(j) else { throw refuse("no such device in this round (\(devices) transmit)") }
+        guard let target else { throw refuse("this receiver does not measure the error (no references)") }
+        guard offset >= 0, !values.isEmpty, offset <= reals - values.count else {
+            throw refuse("\(values.count) reference reals from \(offset) lie outside the update's \(reals)")
+        }
+        let range = offset..<(offset + values.count)
+        if let other = referenceRanges[j].first(where: { $0.overlaps(range) }) {
+            throw refuse("reference reals \(range) overlap \(other), which arrived before")
+        }
+        let inverse = 1 / scale
+        let largest = try Self.largestMagnitude(values, device: j) * inverse
+        let bound = max(targetTransforms[j].bound, noiselessTransforms.isEmpty ? 0 : noiselessTransforms[j].bound)
+        guard largest * bound < ExactAccumulator.contributionLimit else {
+            throw refuse("a reference real of \(largest) times the common scale is beyond what the receiver can sum")
+        }
+        referenceRanges[j].append(range)
+        let l = grid.streams, perSymbol = grid.symbolsPerOFDMSymbol
+        let entries = { (body: (Int, Int, Int, (Float, Float)) -> Void) in
+            for (i, value) in values.enumerated() {
+                let real = offset + i, complex = real / 2, v = value * inverse
+                body((complex / l) % (perSymbol / l), complex / perSymbol, complex % l, real % 2 == 0 ? (v, 0) : (0, v))
+            }
+        }
+        let gt = targetTransforms[j], gn = noiselessTransforms.isEmpty ? nil : noiselessTransforms[j], noiseless = self.noiseless
+        enqueue { band in
+            target.addEntries(gt, band: band, entries: entries)
+            if let gn, let noiseless { noiseless.addEntries(gn, band: band, entries: entries) }
+        }
+    }
+
+    /// Device j's intended symbols s_j as a whole block (L × S), instead of its reference reals:
+    /// for callers that hold s_j itself (`ReceiveChain`). Counts as its whole reference.
+    public func addIntended(device j: Int, symbols s: SubcarrierBlocks) throws {
+        guard (0..<devices).contains(j), let target else { throw ReceptionRefusal(device: j, problem: "no such device, or not measuring") }
+        guard s.subcarriers == grid.subcarriers, s.rows == grid.streams, s.columns == symbols, referenceRanges[j].isEmpty else {
+            throw ReceptionRefusal(device: j, problem: "intended symbols \(s.subcarriers)×\(s.rows)×\(s.columns) do not fit the round, or a reference arrived before")
+        }
+        let largest = try Self.largestMagnitude(s.interleaved, device: j)
+        let bound = max(targetTransforms[j].bound, noiselessTransforms.isEmpty ? 0 : noiselessTransforms[j].bound)
+        guard largest * bound < ExactAccumulator.contributionLimit else { throw ReceptionRefusal(device: j, problem: "an intended symbol is too large to sum") }
+        referenceRanges[j].append(0..<reals)
+        let l = grid.streams, perSymbol = grid.symbolsPerOFDMSymbol, complexCount = (reals + 1) / 2
+        let entries = { (body: (Int, Int, Int, (Float, Float)) -> Void) in
+            for j in 0..<complexCount {
+                let v = s.elements[self.grid.position(ofSymbol: j, ofdmSymbols: s.columns)]
+                let (n, t, c) = ((j / l) % (perSymbol / l), j / perSymbol, j % l)
+                body(n, t, c, (v.real, 0))
+                if 2 * j + 1 < self.reals { body(n, t, c, (0, v.imaginary)) }
+            }
+        }
+        let gt = targetTransforms[j], gn = noiselessTransforms.isEmpty ? nil : noiselessTransforms[j], noiseless = self.noiseless
+        enqueue { band in
+            target.addEntries(gt, band: band, entries: entries)
+            if let gn, let noiseless { noiseless.addEntries(gn, band: band, entries: entries) }
+        }
+    }
+
+    /// Whether device j's whole transmission arrived (every OFDM symbol).
+    public func isComplete(device j: Int) -> Bool { !arrived[j].contains(false) }
+
+    /// OFDM symbols of device j that arrived.
+    public func symbolsArrived(device j: Int) -> Int { arrived[j].reduce(0) { $0 + ($1 ? 1 : 0) } }
+
+    /// Whether device j's whole reference arrived.
+    public func isReferenceComplete(device j: Int) -> Bool { referenceRanges[j].reduce(0) { $0 + $1.count } == reals }
+
+    /// Runs `work(band)` on every worker (each on its own band), after a free slot.
+    func enqueue(_ work: @escaping (Range<Int>) -> Void) {
+        slots.wait()
+        let group = DispatchGroup()
+        for (queue, band) in zip(workers, bands) {
+            group.enter()
+            queue.async {
+                work(band)
+                group.leave()
+            }
+        }
+        group.notify(queue: done) { self.slots.signal() }
+    }
+
+    /// Waits until every queued frame is summed (`finish` does; a caller that abandons the round
+    /// calls it so no work outlives the round).
+    public func drain() { for queue in workers { queue.sync {} } }
+
+    /// max |v| over `values`, or a refusal naming the first NaN/Inf (one SIMD pass: this runs on
+    /// the receiving thread for every frame).
+    static func largestMagnitude(_ values: [Float], device j: Int) throws -> Float {
+        var largest = SIMD16<Float>(), poison = SIMD16<Float>()
+        let whole = values.count / 16 * 16
+        values.withUnsafeBytes { raw in
+            for i in stride(from: 0, to: whole, by: 16) {
+                let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+                let a = v.replacing(with: -v, where: v .< 0)  // (Swift's pointwiseMax does not vectorise)
+                largest.replace(with: a, where: a .> largest)
+                poison += v * 0  // NaN in a lane once any NaN or ±∞ passed through it
+            }
+        }
+        var result = largest.max()
+        for v in values[whole...] { result = max(result, abs(v)); poison[0] += v * 0 }
+        guard poison.sum().isNaN else { return result }
+        let i = values.firstIndex { !$0.isFinite } ?? 0
+        throw ReceptionRefusal(device: j, problem: "value \(i) of the run is NaN or infinite")
+    }
+}

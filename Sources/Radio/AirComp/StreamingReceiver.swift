@@ -1,0 +1,139 @@
+import Dispatch
+import Foundation
+import LinearAlgebra
+import Numerics
+
+/// What the base station sums in a round.
+public enum AirSum: Sendable {
+    /// AirComp: device j sends x_j = B_j s_j (N_t rows), which reaches the BS through its true
+    /// channel H_j; the BS adds thermal noise and combines with the design's A/√η.
+    ///
+    /// - channels: true H of the round's participants, in the design's device order.
+    case overTheAir(channels: ChannelTensor, design: AirCompDesign, noisePowerW: Double, noiseDomain: NoiseDomain)
+    /// Ideal FL and digital OFDMA: device j sends its symbols s_j (L rows), summed with weight
+    /// w_j exactly. `quantized`: the symbols carry a quantised update (digital), so the error is
+    /// the quantisation.
+    case exact(weights: [Double], grid: ResourceGrid, quantized: Bool)
+}
+
+/// A device's frame or reference that the receiver refused, and why (nothing of it was summed).
+public struct ReceptionRefusal: Error, Equatable, CustomStringConvertible {
+    public var device: Int
+    public var problem: String
+    public var description: String { "device \(device): \(problem)" }
+}
+
+/// The base station's receive chain as a pipeline over one round's frames.
+///
+/// `add` (on the caller's thread: the one that receives frames) checks a frame and hands it to
+/// `threads` workers, each owning a band of subcarriers, which superpose it into the exact sum
+/// Σ_j G_j x_j (`ExactAccumulator`; G_j = H_j for the air, w_j·I for an exact sum). At most
+/// `queueDepth` frames wait for the workers; beyond that `add` blocks, so the caller stops
+/// reading the network and the senders feel backpressure. Memory is O(rows × N_sc × S) whatever
+/// the number of devices (plus the channels themselves).
+///
+/// `finish` then adds the noise, combines, reconstructs, and measures the error per subcarrier
+/// band. Because the sum is exact, the result is the same bits for any arrival order, frame split
+/// and thread count: `ReceiveChain` (all of a device's symbols as one frame, devices in order) is
+/// this receiver, so the batch and the streaming path agree bit for bit.
+///
+/// A device whose transmission stops part-way is in the sum for the OFDM symbols that arrived:
+/// each OFDM symbol t is rescaled by W_t, the weight of the devices whose symbol t arrived.
+public final class StreamingReceiver: @unchecked Sendable {
+    public let air: AirSum
+    public let grid: ResourceGrid
+    /// S, OFDM symbols of the round's transmission.
+    public let symbols: Int
+    /// D, reals per update.
+    public let reals: Int
+    /// c, the round's common scale.
+    public let scale: Float
+    public let devices: Int
+    /// w_j of each device.
+    public let weights: [Double]
+    /// Rows of a device's samples: N_t (air) or L (exact).
+    public let inputRows: Int
+    let seed: UInt64, round: Int
+    /// Σ_j G_j x_j: N_r rows (air) or L rows (exact).
+    let signal: ExactAccumulator
+    let transforms: [ColumnTransform]
+    /// The measurement's sums of the intended symbols: Σ_j H_j B_j s_j (air only) and Σ_j w_j s_j.
+    let noiseless: ExactAccumulator?, target: ExactAccumulator?
+    let noiselessTransforms: [ColumnTransform], targetTransforms: [ColumnTransform]
+    /// Which OFDM symbols of each device arrived (receiving thread only).
+    var arrived: [[Bool]]
+    /// Symbols frames summed per device.
+    public internal(set) var framesAdded: [Int]
+    /// The reals of each device's reference that arrived, as disjoint ranges.
+    var referenceRanges: [[Range<Int>]]
+    let bands: [Range<Int>]
+    let workers: [DispatchQueue]
+    let slots: DispatchSemaphore
+    let done = DispatchQueue(label: "airfl.receiver.done")
+
+    /// - Parameters:
+    ///   - measuring: keep the sums the error measurement needs (references are refused without).
+    ///   - queueDepth: frames that may wait for the workers before `add` blocks.
+    public init(air: AirSum, symbols: Int, reals: Int, scale: Float, seed: UInt64, round: Int, threads: Int = 2,
+                queueDepth: Int = 16, measuring: Bool = true) throws {
+        self.air = air
+        self.symbols = symbols
+        self.reals = reals
+        self.scale = scale
+        self.seed = seed
+        self.round = round
+        var lsb: [Float]
+        switch air {
+        case .overTheAir(let h, let design, _, _):
+            guard h.devices == design.devices, h.subcarriers == design.subcarriers, h.receiveAntennas == design.receiveAntennas,
+                  h.transmitAntennas == design.transmitAntennas else {
+                throw AirCompError.shapeMismatch("channels \(h.devices)×\(h.subcarriers)×\(h.receiveAntennas)×\(h.transmitAntennas) do not fit the design's \(design.devices)×\(design.subcarriers)×\(design.receiveAntennas)×\(design.transmitAntennas)")
+            }
+            grid = try ResourceGrid(subcarriers: h.subcarriers, streams: design.streams)
+            (inputRows, weights) = (h.transmitAntennas, design.weights)
+            // 2⁻²⁸ of the designed receive amplitude √η[n] per stream (ŝ = Aᴴy/√η ≈ Σ w s ~ 1).
+            lsb = design.eta.map { Float(Self.powerOfTwo(below: $0.squareRoot()) * 0x1p-28) }
+        case .exact(let w, let g, _):
+            guard !w.isEmpty else { throw AirCompError.noDevices }
+            (grid, inputRows, weights) = (g, g.streams, w)
+            lsb = Array(repeating: Self.symbolLSB, count: g.subcarriers)
+        }
+        devices = weights.count
+        guard scale.isFinite, scale > 0 else { throw AirCompError.shapeMismatch("common scale \(scale) must be finite and > 0") }
+        guard symbols == grid.ofdmSymbols(forReals: reals) else {
+            throw AirCompError.shapeMismatch("\(reals) reals fill \(grid.ofdmSymbols(forReals: reals)) OFDM symbols of \(grid.subcarriers)×\(grid.streams), not \(symbols)")
+        }
+        let nsc = grid.subcarriers, l = grid.streams
+        let symbolLSB = [Float](repeating: Self.symbolLSB, count: nsc)
+        switch air {
+        case .overTheAir(let h, let design, _, _):
+            signal = ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb)
+            transforms = (0..<devices).map { k in ColumnTransform.channel(h, device: k, lsb: lsb) }
+            noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.effective(h, design, device: k, lsb: lsb) } : []
+            noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb) : nil
+        case .exact(let w, _, _):
+            signal = ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: symbolLSB)
+            transforms = w.map { ColumnTransform.diagonal(Float($0), subcarriers: nsc, streams: l, lsb: symbolLSB) }
+            noiselessTransforms = []
+            noiseless = nil
+        }
+        targetTransforms = measuring ? weights.map { ColumnTransform.diagonal(Float($0), subcarriers: nsc, streams: l, lsb: symbolLSB) } : []
+        target = measuring ? ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: symbolLSB) : nil
+        arrived = Array(repeating: Array(repeating: false, count: symbols), count: devices)
+        framesAdded = Array(repeating: 0, count: devices)
+        referenceRanges = Array(repeating: [], count: devices)
+        let w = max(1, min(threads, nsc))
+        bands = (0..<w).map { (nsc * $0 / w)..<(nsc * ($0 + 1) / w) }
+        workers = (0..<w).map { DispatchQueue(label: "airfl.receiver.band\($0)") }
+        slots = DispatchSemaphore(value: max(1, queueDepth))
+    }
+
+    /// One LSB of a sum of symbols (unit mean power by the common scale): 2⁻²⁸.
+    public static let symbolLSB: Float = 0x1p-28
+
+    /// The largest power of two ≤ x (x > 0, finite), else 1.
+    static func powerOfTwo(below x: Double) -> Double {
+        guard x.isFinite, x > 0 else { return 1 }
+        return Double(sign: .plus, exponent: x.exponent, significand: 1)
+    }
+}

@@ -1,0 +1,189 @@
+import LinearAlgebra
+import Numerics
+import Randomness
+import XCTest
+@testable import Radio
+
+/// The streaming receiver that `serve` runs: the same bits as the batch `ReceiveChain` whatever
+/// the frames' order, split and thread count; refusals that sum nothing; partial transmissions.
+final class StreamingReceiverTests: XCTestCase {
+    /// 5 devices, 6 × 2 antennas, L = 2, 8 subcarriers, a 5-bit DAC, imperfect CSI, 10 dB SNR.
+    struct Round {
+        let h: ChannelTensor, design: AirCompDesign, grid: ResourceGrid
+        let updates: [[Float]], scale: Float, symbols: Int
+        let x: [SubcarrierBlocks], s: [SubcarrierBlocks]
+        let noise = 0.0125
+        var reals: Int { updates[0].count }
+    }
+
+    func makeRound(reals: Int = 2 * 2 * 8 * 37 - 3, dacBits: Int? = 5, csiNMSE: Double = 1e-3) throws -> Round {
+        let h = rayleighChannels(subcarriers: 8, devices: 5, rx: 6, tx: 2, seed: 41)
+        let power = [Double](repeating: 1, count: 5)
+        let a = try randomBeamformers(subcarriers: 8, rx: 6, streams: 2, seed: 42)
+        let design = try AirCompDesign(channels: csiNMSE > 0 ? h.estimated(nmse: csiNMSE, seed: 43, round: 1) : h, beamformers: a, powerW: power,
+                                       weights: [0.3, 0.1, 0.25, 0.15, 0.2])
+        let updates = randomUpdates(devices: 5, reals: reals, seed: 44)
+        let grid = try ResourceGrid(subcarriers: 8, streams: 2)
+        let c = try ResourceGrid.commonScale(updates: updates)
+        let s = try updates.map { try grid.map(update: $0, scale: c) }
+        let x = try (0..<5).map { k -> SubcarrierBlocks in
+            var x = try OverTheAir.precode(s[k], with: design.precoders[k])
+            if let dacBits { _ = try DAC(bits: dacBits).quantize(&x) }
+            return x
+        }
+        return Round(h: h, design: design, grid: grid, updates: updates, scale: c, symbols: s[0].columns, x: x, s: s)
+    }
+
+    func receiver(_ r: Round, threads: Int, queueDepth: Int = 16, domain: NoiseDomain = .receiveAntennas) throws -> StreamingReceiver {
+        try StreamingReceiver(air: .overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain),
+                              symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: threads, queueDepth: queueDepth)
+    }
+
+    /// Every device's frames in runs of 1–9 OFDM symbols and its reference in runs of 1–300 reals,
+    /// all interleaved in a shuffled order.
+    func shuffledFrames(_ r: Round, seed: UInt64) -> [(device: Int, first: Int, count: Int, reference: Bool)] {
+        var g = SeededGenerator(seed: seed)
+        var items = [(device: Int, first: Int, count: Int, reference: Bool)]()
+        for k in 0..<5 {
+            var t = 0
+            while t < r.symbols {
+                let n = min(r.symbols - t, 1 + Int(g.next() % 9))
+                items.append((k, t, n, false))
+                t += n
+            }
+            var i = 0
+            while i < r.reals {
+                let n = min(r.reals - i, 1 + Int(g.next() % 300))
+                items.append((k, i, n, true))
+                i += n
+            }
+        }
+        for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, Int(g.next() % UInt64(i + 1))) }
+        return items
+    }
+
+    func stream(_ r: Round, into rx: StreamingReceiver, seed: UInt64) throws {
+        for f in shuffledFrames(r, seed: seed) {
+            if f.reference {
+                try rx.addReference(device: f.device, offset: f.first, values: Array(r.updates[f.device][f.first..<(f.first + f.count)]))
+            } else {
+                try rx.add(device: f.device, first: f.first, count: f.count, samples: r.x[f.device].symbolMajorSamples(f.first..<(f.first + f.count)))
+            }
+        }
+    }
+
+    func testStreamingInAnyOrderIsBitIdenticalToTheBatchChain() throws {
+        let r = try makeRound()
+        for domain in NoiseDomain.allCases {
+            let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain, threads: 2)
+            let batch = try chain.receive(r.x, intended: r.s, scale: r.scale, reals: r.reals, seed: 7, round: 3)
+            for (threads, seed, depth) in [(1, 1 as UInt64, 1), (3, 2, 16), (8, 3, 4)] {
+                let rx = try receiver(r, threads: threads, queueDepth: depth, domain: domain)
+                try stream(r, into: rx, seed: seed)
+                let got = rx.finish()
+                XCTAssertEqual(got.aggregate, batch.aggregate, "\(domain), \(threads) threads, order \(seed)")
+                XCTAssertEqual(got.combined, batch.combined)
+                XCTAssertEqual(got.error, batch.error)
+            }
+            // And it is the air: thermal noise near σ²L/η, the other parts present (CSI, DAC).
+            let m = try XCTUnwrap(batch.error).means
+            let predicted = r.design.mse(noisePowerW: r.noise).reduce(0, +) / 8
+            XCTAssertEqual(m.thermal / predicted, 1, accuracy: 0.1)
+            XCTAssertGreaterThan(m.csi, 0)
+            XCTAssertGreaterThan(m.quantization, 0)
+        }
+    }
+
+    /// Ideal FL: the sum of the symbols is exact, so its error is exactly 0 and its aggregate the
+    /// weighted mean to float precision, whatever the order.
+    func testExactSumHasNoErrorAndIsTheWeightedMean() throws {
+        let r = try makeRound()
+        let weights = r.design.weights
+        func run(_ seed: UInt64, threads: Int) throws -> StreamingReception {
+            let rx = try StreamingReceiver(air: .exact(weights: weights, grid: r.grid, quantized: false), symbols: r.symbols, reals: r.reals,
+                                           scale: r.scale, seed: 7, round: 3, threads: threads)
+            var g = SeededGenerator(seed: seed)
+            for k in (0..<5).sorted(by: { _, _ in g.next() % 2 == 0 }) {
+                try rx.add(device: k, first: 0, count: r.symbols, samples: r.s[k].symbolMajorSamples(0..<r.symbols))
+                try rx.addReference(device: k, offset: 0, values: r.updates[k])
+            }
+            return rx.finish()
+        }
+        let a = try run(1, threads: 1), b = try run(2, threads: 4)
+        XCTAssertEqual(a.aggregate, b.aggregate)
+        XCTAssertEqual(try XCTUnwrap(a.error).means.total, 0)
+        for i in stride(from: 0, to: r.reals, by: 7) {
+            let mean = (0..<5).reduce(0.0) { $0 + weights[$1] * Double(r.updates[$1][i]) }
+            XCTAssertEqual(Double(a.aggregate[i]), mean, accuracy: 1e-6 * Double(r.scale))
+        }
+    }
+
+    /// Duplicates, replays, runs outside the round, NaN, oversized samples and overlapping
+    /// references are refused with the device named, and nothing of them is summed.
+    func testRefusedFramesSumNothing() throws {
+        let r = try makeRound()
+        let clean = try receiver(r, threads: 2), attacked = try receiver(r, threads: 2)
+        try stream(r, into: clean, seed: 5)
+        let run = r.x[1].symbolMajorSamples(0..<2)
+        var nan = run
+        nan[3] = .nan
+        var huge = run
+        huge[0] = 1e30
+        func refused(_ what: String, _ keyword: String, _ attempt: () throws -> Void) {
+            XCTAssertThrowsError(try attempt(), what) { error in
+                XCTAssertTrue((error as? ReceptionRefusal)?.problem.contains(keyword) == true, "\(what): \(error)")
+            }
+        }
+        // Before the honest frames (so each reaches its own check) ...
+        refused("outside", "outside", { try attacked.add(device: 1, first: r.symbols - 1, count: 2, samples: run) })
+        refused("no device", "no such device", { try attacked.add(device: 5, first: 0, count: 2, samples: run) })
+        refused("short", "samples for", { try attacked.add(device: 1, first: 0, count: 2, samples: Array(run.dropLast(2))) })
+        refused("NaN", "NaN", { try attacked.add(device: 1, first: 0, count: 2, samples: nan) })
+        refused("huge", "beyond", { try attacked.add(device: 1, first: 0, count: 2, samples: huge) })
+        refused("reference outside", "outside", { try attacked.addReference(device: 2, offset: r.reals - 1, values: [1, 2]) })
+        refused("reference NaN", "NaN", { try attacked.addReference(device: 2, offset: 0, values: [1, .infinity]) })
+        try stream(r, into: attacked, seed: 5)
+        // ... and after them: replays.
+        refused("duplicate", "duplicate", { try attacked.add(device: 1, first: 0, count: 2, samples: run) })
+        refused("overlap", "overlap", { try attacked.addReference(device: 2, offset: 10, values: [1, 2, 3]) })
+        let a = clean.finish(), b = attacked.finish()
+        XCTAssertEqual(a.aggregate, b.aggregate)
+        XCTAssertEqual(a.error, b.error)
+    }
+
+    /// A device that stops part-way is in the sum for the symbols that arrived; each OFDM symbol
+    /// is rescaled by the weight present on it, and the error is not measured.
+    func testPartialTransmissionIsRescaledPerSymbol() throws {
+        let r = try makeRound(dacBits: nil, csiNMSE: 0)
+        let rx = try StreamingReceiver(air: .overTheAir(channels: r.h, design: r.design, noisePowerW: 0, noiseDomain: .receiveAntennas),
+                                       symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3)
+        let half = r.symbols / 2
+        for k in 0..<5 {
+            let upTo = k == 1 ? half : r.symbols
+            try rx.add(device: k, first: 0, count: upTo, samples: r.x[k].symbolMajorSamples(0..<upTo))
+            try rx.addReference(device: k, offset: 0, values: r.updates[k])
+        }
+        XCTAssertFalse(rx.isComplete(device: 1))
+        XCTAssertEqual(rx.symbolsArrived(device: 1), half)
+        let got = rx.finish()
+        XCTAssertNil(got.error)
+        let w = r.design.weights
+        XCTAssertEqual(got.presentWeight[0], 1, accuracy: 1e-12)
+        XCTAssertEqual(got.presentWeight[r.symbols - 1], 1 - w[1], accuracy: 1e-12)
+        let perSymbol = 2 * r.grid.symbolsPerOFDMSymbol
+        var early = 0.0, late = 0.0, scale = 0.0
+        for i in 0..<r.reals {
+            let inFirstHalf = i / perSymbol < half
+            let devices = (0..<5).filter { inFirstHalf || $0 != 1 }
+            let present = devices.reduce(0.0) { $0 + w[$1] }
+            let mean = devices.reduce(0.0) { $0 + w[$1] * Double(r.updates[$1][i]) } / present
+            let e = (Double(got.aggregate[i]) - mean) * (Double(got.aggregate[i]) - mean)
+            if inFirstHalf { early += e } else { late += e }
+            scale += mean * mean
+        }
+        // Perfect CSI, no noise, no DAC: only float rounding is left, in both halves (a wrong
+        // weight on the late half, 1 instead of 1 − w_1, would leave an error of ~1e-2).
+        XCTAssertLessThan(early / scale, 1e-9)
+        XCTAssertLessThan(late / scale, 1e-9)
+    }
+}
