@@ -95,6 +95,7 @@ struct BenchAirCommand: ParsableCommand {
             let (symbols, perFrameSymbol, k) = (ofdmSymbols, 2 * subcarriers * txAntennas, devices)
             func streamed(_ domain: NoiseDomain) throws -> Double {
                 try timed { pass in
+                    let t0 = DispatchTime.now().uptimeNanoseconds
                     let receiver = try StreamingReceiver(
                         air: .overTheAir(channels: channels, design: design, noisePowerW: noisePowerW, noiseDomain: domain),
                         symbols: symbols, reals: reals, scale: 1, seed: 1, round: pass, threads: threads, measuring: false)
@@ -105,9 +106,11 @@ struct BenchAirCommand: ParsableCommand {
                         }
                     }
                     let mid = DispatchTime.now().uptimeNanoseconds
+                    receiver.drain()
+                    let drained = DispatchTime.now().uptimeNanoseconds
                     _ = receiver.finish()
                     if ProcessInfo.processInfo.environment["AIRFL_BENCH_PHASES"] != nil {
-                        print("finish", Double(DispatchTime.now().uptimeNanoseconds - mid) / 1e6, "ms")
+                        print("adds", Double(mid - t0) / 1e6, "drain", Double(drained - mid) / 1e6, "finish", Double(DispatchTime.now().uptimeNanoseconds - drained) / 1e6, "ms")
                     }
                 }
             }

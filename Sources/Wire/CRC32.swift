@@ -17,6 +17,11 @@ public enum CRC32 {
         return UInt32(truncatingIfNeeded: c)
     }
 
+    /// The CRC of A followed by B from CRC(A), CRC(B) and B's length.
+    public static func combine(_ a: UInt32, _ b: UInt32, length: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: CZlib.crc32_combine(UInt(a), UInt(b), off_t(length)))
+    }
+
     public static func checksum<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
         Array(bytes).withUnsafeBytes { update(0, $0) }
     }

@@ -21,6 +21,9 @@ public enum FrameType: UInt16, Sendable, CaseIterable {
     /// Node → BS: a run of the exact update the node meant to send (the emulator's ground truth
     /// for measuring the aggregation error; never summed, costs no airtime).
     case reference = 9
+    /// BS → synthetic node (`basestation stress`): a round without a model; report and transmit a
+    /// synthetic update of the given size.
+    case syntheticRound = 10
 }
 
 /// How the samples of a `symbols` frame are stored.
@@ -118,7 +121,12 @@ public struct Frame: Equatable, Sendable {
         self.payload = payload
     }
 
-    public func encoded() -> Data {
+    public func encoded() -> Data { encoded(payloadCRC: nil) }
+
+    /// The encoding, with the payload's own CRC-32 given when the caller already has it (a sender
+    /// that repeats one payload under many headers): the frame's CRC is then combined from the
+    /// header's and the payload's (zlib's `crc32_combine`) instead of reading the payload again.
+    public func encoded(payloadCRC: UInt32?) -> Data {
         var w = PayloadWriter()
         w.bytes(Frame.magic)
         w.u16(Frame.version)
@@ -134,7 +142,11 @@ public struct Frame: Equatable, Sendable {
         w.f32(scale)
         w.u32(UInt32(payload.count))
         var crc = w.data.withUnsafeBytes { CRC32.update(0, $0) }
-        crc = payload.withUnsafeBytes { CRC32.update(crc, $0) }
+        if let payloadCRC {
+            crc = CRC32.combine(crc, payloadCRC, length: payload.count)
+        } else {
+            crc = payload.withUnsafeBytes { CRC32.update(crc, $0) }
+        }
         w.u32(crc)
         var out = w.data
         out.append(payload)

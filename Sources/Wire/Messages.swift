@@ -252,6 +252,17 @@ public struct UpdateReference: WireMessage {
     public static let maximumValues = 1 << 22
 }
 
+/// A stress round (`basestation stress`): no model, no adapter; the node reports and, once told
+/// how, transmits a synthetic update of `reals` reals, at full speed.
+public struct SyntheticRound: WireMessage {
+    public static let frameType = FrameType.syntheticRound
+    /// D, reals of the synthetic update.
+    public var reals: Int
+    public init(reals: Int) { self.reals = reals }
+    public func write(to w: inout PayloadWriter) { w.int(reals) }
+    public init(reading r: inout PayloadReader) throws { reals = try r.int() }
+}
+
 /// The run is over, or the node is refused.
 public struct Shutdown: WireMessage {
     public static let frameType = FrameType.shutdown

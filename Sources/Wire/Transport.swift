@@ -28,10 +28,13 @@ public final class ZeroMQServerTransport: ServerTransport {
     public let address: String
 
     /// Binds `endpoint` (`tcp://host:port`, `ipc://path`). Receives wait up to `receiveTimeoutMs`;
-    /// sends to a peer whose queue is full fail after `sendTimeoutMs`.
-    public init(endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 30_000) throws {
+    /// sends to a peer whose queue is full fail after `sendTimeoutMs`. At most `highWaterMark`
+    /// messages wait per peer inside libzmq (a few MB at the frame sizes used), so memory does not
+    /// grow with a sender that outpaces the base station: it is held back instead.
+    public init(endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 30_000, highWaterMark: Int32 = 16) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .router)
+        try socket.setReceiveHighWaterMark(highWaterMark)
         try socket.setReceiveTimeout(ms: receiveTimeoutMs)
         try socket.setSendTimeout(ms: sendTimeoutMs)
         address = try socket.bind(endpoint)
@@ -53,9 +56,10 @@ public final class ZeroMQNodeTransport: NodeTransport {
     private let context: ZeroMQContext
     private let socket: ZeroMQSocket
 
-    public init(endpoint: String, identity: String, receiveTimeoutMs: Int32 = 500, sendTimeoutMs: Int32) throws {
+    public init(endpoint: String, identity: String, receiveTimeoutMs: Int32 = 500, sendTimeoutMs: Int32, highWaterMark: Int32 = 16) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .dealer)
+        try socket.setSendHighWaterMark(highWaterMark)
         try socket.setIdentity(identity)
         try socket.setSendTimeout(ms: sendTimeoutMs)
         try socket.setReceiveTimeout(ms: receiveTimeoutMs)

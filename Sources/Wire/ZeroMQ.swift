@@ -93,6 +93,12 @@ public final class ZeroMQSocket: @unchecked Sendable {
     /// How long close() may keep flushing queued messages, milliseconds (0 by default: discard).
     public func setLinger(ms: Int32) throws { try setOption(ZMQ_LINGER, ms) }
 
+    /// Messages queued per peer before libzmq stops reading that peer's connection (backpressure
+    /// then reaches the sender through TCP). Set before bind/connect.
+    public func setReceiveHighWaterMark(_ messages: Int32) throws { try setOption(ZMQ_RCVHWM, messages) }
+    /// Messages queued per peer before sends block.
+    public func setSendHighWaterMark(_ messages: Int32) throws { try setOption(ZMQ_SNDHWM, messages) }
+
     /// Receive timeout in milliseconds (−1 waits forever).
     public func setReceiveTimeout(ms: Int32) throws { try setOption(ZMQ_RCVTIMEO, ms) }
     /// Send timeout in milliseconds (−1 blocks under backpressure until the peer drains).

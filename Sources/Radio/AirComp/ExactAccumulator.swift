@@ -89,129 +89,40 @@ public final class ExactAccumulator: @unchecked Sendable {
     }
 }
 
-/// A per-subcarrier linear map G[n] (rows × inputs, complex) that a device's samples pass through
-/// before they are summed: H_k[n] for the air, H_k[n]·B_k[n] for the measurement's noiseless
-/// reference, w_k·I for an exact weighted sum. Pre-divided by the accumulator's LSB (a power of
-/// two, so exactly) and split into real and imaginary planes for SIMD.
-///
-/// Layout (Float): entry (n, a, part, r) at `((n·inputs + a)·2 + part)·P + r`, P the padded rows.
-public struct ColumnTransform: Sendable {
-    public let subcarriers: Int
-    public let rows: Int
-    public let inputs: Int
-    public let paddedRows: Int
-    var planes: [Float]
-    /// max_n max_r Σ_a |G[n]_{r,a}| in LSBs: a column of samples no larger than m in magnitude
-    /// contributes less than `bound` · m per real.
-    public let bound: Float
-
-    /// - Parameters:
-    ///   - entry: G[n]_{r,a} in the contributions' units.
-    ///   - lsb: the accumulator's LSB per subcarrier.
-    public init(subcarriers: Int, rows: Int, inputs: Int, lsb: [Float], entry: (_ n: Int, _ r: Int, _ a: Int) -> (re: Float, im: Float)) {
-        self.subcarriers = subcarriers
-        self.rows = rows
-        self.inputs = inputs
-        paddedRows = (rows + 7) / 8 * 8
-        var planes = [Float](repeating: 0, count: subcarriers * inputs * 2 * paddedRows)
-        var bound: Float = 0
-        for n in 0..<subcarriers {
-            let inverse = 1 / lsb[n]
-            var rowSums = [Float](repeating: 0, count: rows)
-            for a in 0..<inputs {
-                let o = (n * inputs + a) * 2 * paddedRows
-                for r in 0..<rows {
-                    let (re, im) = entry(n, r, a)
-                    planes[o + r] = re * inverse
-                    planes[o + paddedRows + r] = im * inverse
-                    rowSums[r] += (abs(re) + abs(im)) * inverse
-                }
-            }
-            bound = max(bound, rowSums.max() ?? 0)
-        }
-        self.planes = planes
-        self.bound = bound
-    }
-}
-
-extension ColumnTransform {
-    /// For each 8-row chunk c and each column t in 0..<count: body(t, c, re, im), (re, im) rows
-    /// 8c..<8c+8 of G[n]·x_t, where input a of x_t is the complex at x + 2·(t·stride + a).
-    /// Fused multiply-adds in a fixed order: the same bits on every machine and build mode. Four
-    /// inputs (the devices' N_t = 4, L = 4) have their own loop with G held in registers.
-    @inline(__always)
-    func products(subcarrier n: Int, x: UnsafePointer<Float>, stride: Int, count: Int,
-                  _ body: (_ t: Int, _ chunk: Int, _ re: SIMD8<Float>, _ im: SIMD8<Float>) -> Void) {
-        let p = paddedRows, inputs = self.inputs
-        planes.withUnsafeBufferPointer { gp in
-            let g = UnsafeRawPointer(gp.baseAddress!) + 4 &* n &* inputs &* 2 &* p
-            @inline(__always) func load(_ a: Int, _ part: Int, _ c: Int) -> SIMD8<Float> {
-                g.loadUnaligned(fromByteOffset: 4 &* ((a &* 2 &+ part) &* p &+ 8 &* c), as: SIMD8<Float>.self)
-            }
-            for c in 0..<(p / 8) {
-                if inputs == 4 {
-                    let (r0, i0, r1, i1) = (load(0, 0, c), load(0, 1, c), load(1, 0, c), load(1, 1, c))
-                    let (r2, i2, r3, i3) = (load(2, 0, c), load(2, 1, c), load(3, 0, c), load(3, 1, c))
-                    for t in 0..<count {
-                        let xc = x + 2 &* t &* stride
-                        var re = r0 * xc[0], im = r0 * xc[1]
-                        re = re.addingProduct(i0, -xc[1]); im = im.addingProduct(i0, xc[0])
-                        re = re.addingProduct(r1, xc[2]); im = im.addingProduct(r1, xc[3])
-                        re = re.addingProduct(i1, -xc[3]); im = im.addingProduct(i1, xc[2])
-                        re = re.addingProduct(r2, xc[4]); im = im.addingProduct(r2, xc[5])
-                        re = re.addingProduct(i2, -xc[5]); im = im.addingProduct(i2, xc[4])
-                        re = re.addingProduct(r3, xc[6]); im = im.addingProduct(r3, xc[7])
-                        re = re.addingProduct(i3, -xc[7]); im = im.addingProduct(i3, xc[6])
-                        body(t, c, re, im)
-                    }
-                    continue
-                }
-                for t in 0..<count {
-                    let xc = x + 2 &* t &* stride
-                    var re = SIMD8<Float>(), im = SIMD8<Float>()
-                    for a in 0..<inputs {
-                        let xr = xc[2 &* a], xi = xc[2 &* a &+ 1]
-                        let gr = load(a, 0, c), gi = load(a, 1, c)
-                        re = re.addingProduct(gr, xr)
-                        re = re.addingProduct(gi, -xi)
-                        im = im.addingProduct(gr, xi)
-                        im = im.addingProduct(gi, xr)
-                    }
-                    body(t, c, re, im)
-                }
-            }
-        }
-    }
-
-    /// out_t = G[n]·x_t for t in 0..<count, in Float (no LSB: build the transform with LSB 1),
-    /// interleaved complex, column t at out + 2·t·rows; x as in `products`.
-    public func apply(subcarrier n: Int, x: UnsafePointer<Float>, stride: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
-        let rows = self.rows
-        products(subcarrier: n, x: x, stride: stride, count: count) { t, c, re, im in
-            let o = out + 2 * t * rows
-            for i in 0..<min(8, rows - 8 * c) {
-                o[2 * (8 * c + i)] = re[i]
-                o[2 * (8 * c + i) + 1] = im[i]
-            }
-        }
-    }
-}
-
 extension ExactAccumulator {
-    /// sum[n][:, first + t] += round(G[n] · x[n, t]) for n in `band`, t in 0..<count.
+    /// sum[n][:, first + t] += Σ_d round(G_d[n] · x_d[n, t]) for n in `band`, t in 0..<count: a
+    /// batch of frames over the same OFDM symbols (from different devices), each contribution
+    /// rounded on its own, so the result is the same as adding them one by one in any order; the
+    /// batch only saves the sum's memory traffic.
     ///
-    /// `x` is interleaved complex in the wire's order: input a of subcarrier n at OFDM symbol t is
-    /// at ((t·N_sc + n)·inputs + a). The caller has checked |x| · G.bound < `contributionLimit`
-    /// (else the sum would not be exact).
-    public func add(_ g: ColumnTransform, samples x: UnsafePointer<Float>, first: Int, count: Int, band: Range<Int>) {
-        precondition(g.subcarriers == subcarriers && g.paddedRows == paddedRows && first >= 0 && first + count <= columns)
-        let p = paddedRows, sraw = UnsafeMutableRawPointer(storage)
+    /// `x_d` is interleaved complex in the wire's order: input a of subcarrier n at OFDM symbol t
+    /// is at ((t·N_sc + n)·inputs + a). The caller has checked |x_d| · G_d.bound <
+    /// `contributionLimit` (else the sum would not be exact).
+    public func add(_ gs: [ColumnTransform], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>) {
+        precondition(gs.count == xs.count && first >= 0 && first + count <= columns)
+        precondition(gs.allSatisfy { $0.subcarriers == subcarriers && $0.paddedRows == paddedRows && $0.inputs == gs[0].inputs })
+        guard let inputs = gs.first?.inputs else { return }
+        let p = paddedRows, nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = gs.count
+        // Raw addresses, so the loops below retain nothing (shared refcounts would ping-pong between workers).
+        let planes = gs.map { UnsafeRawPointer($0.planes.pointer) }
+        defer { withExtendedLifetime(gs) {} }
         for n in band {
-            let flags = written + n * columns + first, base = offset(subcarrier: n, column: first)
-            g.products(subcarrier: n, x: x + 2 * n * g.inputs, stride: subcarriers * g.inputs, count: count) { t, c, re, im in
-                let so = base &+ t &* 2 &* p &+ 8 &* c
-                Self.accumulate(re, into: sraw, byteOffset: so &* 8, fresh: !flags[t])
-                Self.accumulate(im, into: sraw, byteOffset: (so &+ p) &* 8, fresh: !flags[t])
+            let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first)
+            for c in 0..<(p / 8) {
+                for t in 0..<count {
+                    let so = (base &+ t &* 2 &* p &+ 8 &* c) &* 8
+                    var re = flags[t] ? sraw.loadUnaligned(fromByteOffset: so, as: SIMD8<Double>.self) : SIMD8<Double>()
+                    var im = flags[t] ? sraw.loadUnaligned(fromByteOffset: so &+ 8 &* p, as: SIMD8<Double>.self) : SIMD8<Double>()
+                    let column = 2 &* (t &* nsc &+ n) &* inputs
+                    for d in 0..<devices {
+                        let (gr, gi) = ColumnTransform.product(planes[d], paddedRows: p, inputs: inputs, subcarrier: n, chunk: c,
+                                                               column: xs[d] + column)
+                        re += SIMD8<Double>(gr.rounded(.toNearestOrEven))
+                        im += SIMD8<Double>(gi.rounded(.toNearestOrEven))
+                    }
+                    sraw.storeBytes(of: re, toByteOffset: so, as: SIMD8<Double>.self)
+                    sraw.storeBytes(of: im, toByteOffset: so &+ 8 &* p, as: SIMD8<Double>.self)
+                }
             }
             for t in 0..<count { flags[t] = true }
         }
@@ -222,21 +133,19 @@ extension ExactAccumulator {
     public func addEntries(_ g: ColumnTransform, band: Range<Int>, entries: (_ body: (_ n: Int, _ t: Int, _ l: Int, _ v: (Float, Float)) -> Void) -> Void) {
         precondition(g.subcarriers == subcarriers && g.paddedRows == paddedRows)
         let p = paddedRows, chunks = p / 8, inputs = g.inputs
-        g.planes.withUnsafeBufferPointer { gp in
-                let graw = UnsafeRawPointer(gp.baseAddress!), sraw = UnsafeMutableRawPointer(storage)
-                entries { n, t, l, v in
-                    guard band.contains(n) else { return }
-                    let so = offset(subcarrier: n, column: t), fresh = !written[n * columns + t]
-                    written[n * columns + t] = true
-                    for c in 0..<chunks {
-                        let o = ((n * inputs + l) * 2 * p + 8 * c) * 4
-                        let gr = graw.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                        let gi = graw.loadUnaligned(fromByteOffset: o + 4 * p, as: SIMD8<Float>.self)
-                        let re = (gr * v.0).addingProduct(gi, -v.1), im = (gr * v.1).addingProduct(gi, v.0)
-                        Self.accumulate(re, into: sraw, byteOffset: (so + 8 * c) * 8, fresh: fresh)
-                        Self.accumulate(im, into: sraw, byteOffset: (so + p + 8 * c) * 8, fresh: fresh)
-                    }
-                }
+        let graw = UnsafeRawPointer(g.planes.pointer), sraw = UnsafeMutableRawPointer(storage)
+        entries { n, t, l, v in
+            guard band.contains(n) else { return }
+            let so = offset(subcarrier: n, column: t), fresh = !written[n * columns + t]
+            written[n * columns + t] = true
+            for c in 0..<chunks {
+                let o = ((n * inputs + l) * 2 * p + 8 * c) * 4
+                let gr = graw.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                let gi = graw.loadUnaligned(fromByteOffset: o + 4 * p, as: SIMD8<Float>.self)
+                let re = (gr * v.0).addingProduct(gi, -v.1), im = (gr * v.1).addingProduct(gi, v.0)
+                Self.accumulate(re, into: sraw, byteOffset: (so + 8 * c) * 8, fresh: fresh)
+                Self.accumulate(im, into: sraw, byteOffset: (so + p + 8 * c) * 8, fresh: fresh)
+            }
         }
     }
 
@@ -246,41 +155,6 @@ extension ExactAccumulator {
         let q = SIMD8<Double>(v.rounded(.toNearestOrEven))
         let old = fresh ? SIMD8<Double>() : base.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<Double>.self)
         base.storeBytes(of: old + q, toByteOffset: byteOffset, as: SIMD8<Double>.self)
-    }
-}
-
-extension ColumnTransform {
-    /// G = H_k[n] (N_r × N_t): what device k's transmitted samples pass through on the air.
-    public static func channel(_ h: ChannelTensor, device k: Int, lsb: [Float]) -> ColumnTransform {
-        ColumnTransform(subcarriers: h.subcarriers, rows: h.receiveAntennas, inputs: h.transmitAntennas, lsb: lsb) { n, r, a in
-            let v = h[n, k, r, a]
-            return (v.real, v.imaginary)
-        }
-    }
-
-    /// G = H_k[n]·B_k[n] (N_r × L): the air of device k's intended symbols, unquantised.
-    public static func effective(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
-        var hb = [Complex<Float>](repeating: .zero, count: h.subcarriers * h.receiveAntennas * design.streams)
-        let nr = h.receiveAntennas, nt = h.transmitAntennas, l = design.streams
-        for n in 0..<h.subcarriers {
-            let b = design.precoders[k]
-            for c in 0..<l {
-                for r in 0..<nr {
-                    var v = Complex<Float>.zero
-                    for a in 0..<nt { v += h[n, k, r, a] * b[n, a, c] }
-                    hb[(n * l + c) * nr + r] = v
-                }
-            }
-        }
-        return ColumnTransform(subcarriers: h.subcarriers, rows: nr, inputs: l, lsb: lsb) { n, r, c in
-            let v = hb[(n * l + c) * nr + r]
-            return (v.real, v.imaginary)
-        }
-    }
-
-    /// G = w·I_L: a weighted exact sum of symbols.
-    public static func diagonal(_ w: Float, subcarriers: Int, streams: Int, lsb: [Float]) -> ColumnTransform {
-        ColumnTransform(subcarriers: subcarriers, rows: streams, inputs: streams, lsb: lsb) { _, r, a in (r == a ? w : 0, 0) }
     }
 }
 

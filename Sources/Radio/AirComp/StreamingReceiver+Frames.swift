@@ -23,8 +23,30 @@ extension StreamingReceiver {
         }
         for t in first..<(first + count) { arrived[j][t] = true }
         framesAdded[j] += 1
-        let g = transforms[j], sum = signal
-        enqueue { band in samples.withUnsafeBufferPointer { sum.add(g, samples: $0.baseAddress!, first: first, count: count, band: band) } }
+        let range = first..<(first + count)
+        if !pending.isEmpty, pendingRange != range || pending.count >= Self.batchLimit { flush() }
+        pending.append((j, samples))
+        pendingRange = range
+    }
+
+    /// Hands the pending batch of frames to the workers.
+    func flush() {
+        guard !pending.isEmpty else { return }
+        let batch = pending, range = pendingRange, sum = signal
+        pending = []
+        let gs = batch.map { transforms[$0.device] }
+        enqueue { band in
+            Self.withPointers(batch.map(\.samples)[...]) { xs in
+                sum.add(gs, samples: xs, first: range.lowerBound, count: range.count, band: band)
+            }
+        }
+    }
+
+    /// `body` with a pointer to each array's elements (they stay valid for the call).
+    static func withPointers<R>(_ arrays: ArraySlice<[Float]>, _ pointers: [UnsafePointer<Float>] = [],
+                                _ body: ([UnsafePointer<Float>]) -> R) -> R {
+        guard let first = arrays.first else { return body(pointers) }
+        return first.withUnsafeBufferPointer { withPointers(arrays.dropFirst(), pointers + [$0.baseAddress!], body) }
     }
 
     /// Checks a run of device j's reference update (the reals it meant to send, for measuring the
@@ -114,7 +136,10 @@ extension StreamingReceiver {
 
     /// Waits until every queued frame is summed (`finish` does; a caller that abandons the round
     /// calls it so no work outlives the round).
-    public func drain() { for queue in workers { queue.sync {} } }
+    public func drain() {
+        flush()
+        for queue in workers { queue.sync {} }
+    }
 
     /// max |v| over `values`, or a refusal naming the first NaN/Inf (one SIMD pass: this runs on
     /// the receiving thread for every frame).

@@ -66,6 +66,11 @@ public final class StreamingReceiver: @unchecked Sendable {
     public internal(set) var framesAdded: [Int]
     /// The reals of each device's reference that arrived, as disjoint ranges.
     var referenceRanges: [[Range<Int>]]
+    /// Checked frames over the same OFDM symbols not yet handed to the workers, summed together
+    /// (up to `batchLimit`: one pass over the sum's memory for all of them).
+    var pending: [(device: Int, samples: [Float])] = []
+    var pendingRange = 0..<0
+    static let batchLimit = 8
     let bands: [Range<Int>]
     let workers: [DispatchQueue]
     let slots: DispatchSemaphore

@@ -1,0 +1,96 @@
+import ArgumentParser
+import CommandLineSupport
+import Dispatch
+import Foundation
+import Wire
+
+/// `basestation stress`: a base station in stress mode. It registers K synthetic nodes (`edgenode
+/// flood`), runs rounds of synthetic updates through the full air and combining for `--seconds`,
+/// and writes one stress point as JSON (throughput, latency percentiles, CPU, peak memory).
+struct StressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stress",
+        abstract: "Serve rounds of synthetic updates to `edgenode flood` nodes and measure the base station's throughput.")
+    @Option(help: "Endpoint to bind.") var listen: String = "tcp://127.0.0.1:5570"
+    @Option(help: "K, synthetic nodes to wait for.") var nodes: Int = 4
+    @Option(help: "N_r, BS antennas.") var rxAntennas: Int = 16
+    @Option(help: "N_t, antennas per node.") var txAntennas: Int = 4
+    @Option(help: "L, streams.") var streams: Int = 4
+    @Option(help: "N_sc, subcarriers.") var subcarriers: Int = 64
+    @Option(help: "S, OFDM symbols per node per round.") var roundSymbols: Int = 1024
+    @Option(help: "Sample format the nodes are told to send: cf32 or ci16.") var format: String = "cf32"
+    @Option(help: "Seconds of rounds (after registration).") var seconds: Double = 10
+    @Option(help: "Receiver worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Frame batches that may wait for the workers before the receiving thread stops reading.") var queueDepth: Int = 16
+    @Option(help: "σ² of the emulated receiver noise, W per antenna (the channels are CN(0, 1), 1 W per node).") var noisePowerW: Double = 0.01
+    @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60
+    @Option(help: "Seconds a round may take before it is finished without its stragglers.") var roundTimeoutS: Double = 30
+    @Option(help: "Seed of the channels and the noise.") var seed: UInt64 = 1
+    @Option(help: "Write the stress point here as JSON (else stdout).") var json: String?
+    @OptionGroup var logging: LogOptions
+
+    func run() throws {
+        try failing {
+            guard (1...4096).contains(nodes), (1...1024).contains(rxAntennas), (1...64).contains(txAntennas), (1...min(rxAntennas, txAntennas)).contains(streams),
+                  (1...65_536).contains(subcarriers), (1...1 << 20).contains(roundSymbols), seconds > 0, seconds.isFinite,
+                  (1...64).contains(threads), (1...1024).contains(queueDepth), noisePowerW >= 0, noisePowerW.isFinite,
+                  (0...86_400).contains(registerTimeoutS), (0...86_400).contains(roundTimeoutS) else {
+                throw ValidationError("a size, count or time is out of range (see --help)")
+            }
+            guard let format = SampleFormat(transmissionName: format) else { throw ValidationError("--format must be cf32 or ci16") }
+            let settings = StressSettings(nodes: nodes, rxAntennas: rxAntennas, txAntennas: txAntennas, streams: streams, subcarriers: subcarriers,
+                                          roundSymbols: roundSymbols, format: format, seconds: seconds, threads: threads, queueDepth: queueDepth,
+                                          noisePowerW: noisePowerW, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS, seed: seed)
+            let log = logging.logger("basestation.stress")
+            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, sendTimeoutMs: 5_000)
+            log.info("stress: listening on \(transport.address) for \(nodes) nodes")
+            let server = StressServer(settings: settings, transport: transport) { log.info("\($0)") }
+            try server.run()
+            let summary = server.tally.summary(settings: settings)
+            if let json {
+                let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
+                try data.write(to: URL(fileURLWithPath: json), options: .atomic)
+            } else {
+                try printJSON(summary)
+            }
+            log.info("stress: \(server.tally.rounds) rounds, \(String(format: "%.1f", (summary["mb_per_s"] as? Double) ?? 0)) MB/s in")
+        }
+    }
+}
+
+/// `basestation wire-probe`: libzmq's own throughput, the peer that stress points are measured
+/// against. A ROUTER socket, as the base station binds, that receives and discards (no decoding,
+/// no air) what `edgenode flood --raw` sends, counting from the first message.
+struct WireProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wire-probe", abstract: "Receive and discard `edgenode flood --raw` frames: raw libzmq throughput.")
+    @Option(help: "Endpoint to bind.") var listen: String = "tcp://127.0.0.1:5571"
+    @Option(help: "Stop this many seconds after the first message, or after 1 s without one.") var seconds: Double = 10
+
+    func run() throws {
+        try failing {
+            guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be positive") }
+            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 1000)
+            var frames = 0, bytes = 0
+            var first: UInt64?, last: UInt64 = 0
+            let cpuStart = StressTally.processCPUSeconds()
+            while true {
+                let now = DispatchTime.now().uptimeNanoseconds
+                if let f = first, Double(now - f) / 1e9 >= seconds { break }
+                guard let (_, data) = try transport.receive() else {
+                    if first != nil { break }
+                    continue
+                }
+                if first == nil { first = DispatchTime.now().uptimeNanoseconds }
+                frames += 1
+                bytes += data.count
+                last = DispatchTime.now().uptimeNanoseconds
+            }
+            let t = max(Double(last - (first ?? last)) / 1e9, 1e-9)
+            try printJSON([
+                "frames": frames, "bytes": bytes, "seconds": t, "frames_per_s": Double(frames) / t, "mb_per_s": Double(bytes) / t / 1e6,
+                "cpu_cores_busy": (StressTally.processCPUSeconds() - cpuStart) / t, "peak_rss_bytes": StressTally.peakResidentBytes(),
+            ])
+        }
+    }
+}

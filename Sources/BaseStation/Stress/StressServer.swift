@@ -1,0 +1,166 @@
+import Dispatch
+import Foundation
+import Histogram
+import LinearAlgebra
+import Numerics
+import Radio
+import Randomness
+import Wire
+
+/// The shape of a stress run: the radio the base station emulates and how long it runs.
+struct StressSettings {
+    /// K, synthetic nodes to wait for.
+    var nodes: Int
+    var rxAntennas: Int
+    var txAntennas: Int
+    var streams: Int
+    var subcarriers: Int
+    /// S, OFDM symbols per node per round.
+    var roundSymbols: Int
+    var format: SampleFormat
+    /// How long the rounds run, seconds (after registration).
+    var seconds: Double
+    var threads: Int
+    var queueDepth: Int
+    var noisePowerW: Double
+    var registerTimeoutS: Double
+    var roundTimeoutS: Double
+    var seed: UInt64
+
+    /// D: the reals that fill S OFDM symbols of L streams on N_sc subcarriers.
+    var reals: Int { 2 * streams * subcarriers * roundSymbols }
+}
+
+/// `basestation stress`'s base station: the real registry and round protocol with synthetic
+/// updates (no model), the full air and combining on every frame (`StreamingReceiver`), and the
+/// counters of `StressTally`. The channels are i.i.d. CN(0, 1) and the design (eigen beamformers,
+/// zero-forcing precoders) is made once: what is stressed is the data path.
+final class StressServer {
+    let settings: StressSettings
+    let transport: ServerTransport
+    private(set) var names: [String] = []
+    var tally = StressTally()
+    let log: (String) -> Void
+
+    init(settings: StressSettings, transport: ServerTransport, log: @escaping (String) -> Void) {
+        self.settings = settings
+        self.transport = transport
+        self.log = log
+    }
+
+    /// Registration, then rounds until `seconds` pass, then a shutdown to every node.
+    func run() throws {
+        let s = settings
+        try register()
+        let (channels, design) = try makeDesign()
+        let precoders = design.precoders.map(\.interleaved)
+        let start = DispatchTime.now().uptimeNanoseconds
+        tally.startRounds()
+        var round = 0
+        while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < s.seconds {
+            round += 1
+            try playRound(round, channels: channels, design: design, precoders: precoders)
+        }
+        tally.endRounds()
+        for k in names.indices { try? transport.send(Shutdown(reason: "the stress run is over").frame(round: 0, node: UInt32(k)).encoded(), to: names[k]) }
+    }
+
+    /// Waits for K distinct nodes' hellos.
+    private func register() throws {
+        let s = settings
+        try pump(for: s.registerTimeoutS, done: { names.count == s.nodes }) { _, _ in }
+        guard names.count == s.nodes else { throw StressError("only \(names.count) of \(s.nodes) nodes registered within \(s.registerTimeoutS) s") }
+        log("stress: \(s.nodes) nodes registered")
+    }
+
+    private func makeDesign() throws -> (ChannelTensor, AirCompDesign) {
+        let s = settings
+        var g = SeededGenerator(seed: s.seed, stream: [RandomStream.channelTaps.rawValue])
+        var h = ChannelTensor(subcarriers: s.subcarriers, devices: s.nodes, receiveAntennas: s.rxAntennas, transmitAntennas: s.txAntennas)
+        for i in h.elements.indices { h.elements[i] = Complex(Float(g.normal() * 0.5.squareRoot()), Float(g.normal() * 0.5.squareRoot())) }
+        let power = [Double](repeating: 1, count: s.nodes)
+        let beamformers = try ReceiveBeamformer.eigen(channels: h, streams: s.streams, powerW: power)
+        return (h, try AirCompDesign(channels: h, beamformers: beamformers, powerW: power))
+    }
+
+    /// One round: the synthetic round out, every report in, transmit orders out, every frame in
+    /// (summed as it arrives), the round finished. Its latency goes to the histogram.
+    private func playRound(_ round: Int, channels: ChannelTensor, design: AirCompDesign, precoders: [[Float]]) throws {
+        let s = settings, r32 = UInt32(round), began = DispatchTime.now().uptimeNanoseconds
+        for k in names.indices { try transport.send(SyntheticRound(reals: s.reals).frame(round: r32, node: UInt32(k)).encoded(), to: names[k]) }
+        var reported = Set<Int>()
+        try pump(for: s.roundTimeoutS, done: { reported.count == names.count }) { k, f in
+            guard f.type == .updateReady, f.round == r32 else { return }
+            _ = try UpdateReady(frame: f)
+            reported.insert(k)
+        }
+        for k in reported.sorted() {
+            try transport.send(Transmit(mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
+                                        precoders: precoders[k], digitalBits: 8, sampleFormat: s.format).frame(round: r32, node: UInt32(k)).encoded(),
+                               to: names[k])
+        }
+        let receiver = try StreamingReceiver(
+            air: .overTheAir(channels: channels, design: design, noisePowerW: s.noisePowerW, noiseDomain: .receiveAntennas),
+            symbols: s.roundSymbols, reals: s.reals, scale: 1, seed: s.seed, round: round, threads: s.threads, queueDepth: s.queueDepth,
+            measuring: false)
+        var ended = Set<Int>()
+        try pump(for: s.roundTimeoutS, done: { ended.count == reported.count }) { k, f in
+            guard f.round == r32, reported.contains(k) else { return tally.drop("wrong round or not in the round") }
+            switch f.type {
+            case .symbols:
+                guard Int(f.subcarriers) == s.subcarriers, Int(f.antennas) == s.txAntennas else { return tally.drop("wrong shape") }
+                do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), samples: f.samples()) } catch {
+                    return tally.drop("refused by the receiver")
+                }
+                tally.samplesIn += Int(f.symbolCount) * s.subcarriers * s.txAntennas
+            case .roundEnd: ended.insert(k)
+            default: tally.drop("unexpected \(f.type)")
+            }
+        }
+        _ = receiver.finish()
+        tally.rounds += 1
+        tally.symbolsCombined += s.streams * s.subcarriers * s.roundSymbols
+        if ended.count < names.count { tally.incompleteRounds += 1 }
+        tally.latency(nanoseconds: DispatchTime.now().uptimeNanoseconds - began)
+    }
+
+    /// Receives until `done` or the deadline: hellos register (the first K distinct names), every
+    /// other frame of a registered node goes to `handle`.
+    private func pump(for seconds: Double, done: () -> Bool, _ handle: (Int, Frame) throws -> Void) throws {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 1e6) * 1e9)
+        while !done(), DispatchTime.now().uptimeNanoseconds < deadline {
+            guard let (name, data) = try transport.receive() else { continue }
+            tally.framesIn += 1
+            tally.bytesIn += data.count
+            let frame: Frame
+            do { frame = try Frame(decoding: data) } catch {
+                tally.drop("malformed")
+                continue
+            }
+            if frame.type == .hello { try welcome(name); continue }
+            guard let k = names.firstIndex(of: name) else {
+                tally.drop("unknown peer")
+                continue
+            }
+            try handle(k, frame)
+        }
+    }
+
+    private func welcome(_ name: String) throws {
+        guard let k = names.firstIndex(of: name) ?? (names.count < settings.nodes ? names.count : nil) else {
+            tally.drop("hello beyond the K nodes")
+            try? transport.send(Shutdown(reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0).encoded(), to: name)
+            return
+        }
+        if k == names.count { names.append(name) }
+        try transport.send(Welcome(index: k, devices: settings.nodes, seed: settings.seed, data: "synthetic", partition: "iid", dirichletAlpha: 1,
+                                   heldOutFraction: 0.1, context: 1, batch: 1, optimizer: "sgd", learningRate: 0, clipNorm: 0, weightDecay: 0)
+                            .frame(round: 0, node: UInt32(k)).encoded(), to: name)
+    }
+}
+
+/// A stress run that could not go on.
+struct StressError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

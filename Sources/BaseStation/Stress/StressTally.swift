@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import Histogram
+
+/// What a stress run counted: frames and bytes in, samples summed over the air, symbols combined,
+/// frames dropped by reason, round-completion latency (HdrHistogram, microseconds), and the base
+/// station's CPU time and peak resident memory.
+struct StressTally {
+    var framesIn = 0
+    var bytesIn = 0
+    /// Complex samples of symbols frames summed into the air (K · N_t · N_sc per OFDM symbol).
+    var samplesIn = 0
+    /// Complex symbols out of the combiner (L · N_sc · S per round).
+    var symbolsCombined = 0
+    var rounds = 0
+    /// Rounds in which some node's round end did not arrive before the deadline.
+    var incompleteRounds = 0
+    var dropped: [String: Int] = [:]
+    /// Microseconds, 1 µs … 1 h at three significant digits.
+    var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    private var started: (wall: UInt64, cpu: Double)?
+    private(set) var roundSeconds = 0.0
+    private(set) var cpuSeconds = 0.0
+
+    mutating func drop(_ reason: String) { dropped[reason, default: 0] += 1 }
+
+    mutating func latency(nanoseconds: UInt64) { _ = latencies.record(max(1, nanoseconds / 1000)) }
+
+    /// The rounds phase begins: the wall clock and the process's CPU time from here.
+    mutating func startRounds() {
+        started = (DispatchTime.now().uptimeNanoseconds, Self.processCPUSeconds())
+        (framesIn, bytesIn) = (0, 0)
+    }
+
+    mutating func endRounds() {
+        guard let s = started else { return }
+        roundSeconds = Double(DispatchTime.now().uptimeNanoseconds - s.wall) / 1e9
+        cpuSeconds = Self.processCPUSeconds() - s.cpu
+    }
+
+    /// The JSON object of one stress point.
+    func summary(settings s: StressSettings) -> [String: Any] {
+        let t = max(roundSeconds, 1e-9)
+        func ms(_ us: UInt64) -> Double { Double(us) / 1000 }
+        return [
+            "nodes": s.nodes, "rx_antennas": s.rxAntennas, "tx_antennas": s.txAntennas, "streams": s.streams, "subcarriers": s.subcarriers,
+            "round_symbols": s.roundSymbols, "format": s.format.name, "threads": s.threads, "queue_depth": s.queueDepth,
+            "rounds": rounds, "incomplete_rounds": incompleteRounds, "seconds": roundSeconds,
+            "frames_in": framesIn, "bytes_in": bytesIn, "frames_per_s": Double(framesIn) / t, "mb_per_s": Double(bytesIn) / t / 1e6,
+            "samples_ingested_per_s": Double(samplesIn) / t, "symbols_combined_per_s": Double(symbolsCombined) / t,
+            "latency_ms": ["p50": ms(latencies.valueAtPercentile(50)), "p99": ms(latencies.valueAtPercentile(99)), "max": ms(latencies.max)],
+            "cpu_seconds": cpuSeconds, "cpu_cores_busy": cpuSeconds / t, "peak_rss_bytes": Self.peakResidentBytes(),
+            "dropped": dropped,
+        ]
+    }
+
+    /// User + system CPU seconds of this process (all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+
+    /// The process's peak resident set (VmHWM), bytes.
+    static func peakResidentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return usage.ru_maxrss * 1024
+        }
+        return kb * 1024
+    }
+}

@@ -1,0 +1,157 @@
+import Numerics
+
+/// A per-subcarrier linear map G[n] (rows × inputs, complex) that a device's samples pass through
+/// before they are summed: H_k[n] for the air, H_k[n]·B_k[n] for the measurement's noiseless
+/// reference, w_k·I for an exact weighted sum. Pre-divided by the accumulator's LSB (a power of
+/// two, so exactly) and split into real and imaginary planes for SIMD.
+///
+/// Layout (Float): entry (n, a, part, r) at `((n·inputs + a)·2 + part)·P + r`, P the padded rows.
+public struct ColumnTransform: Sendable {
+    public let subcarriers: Int
+    public let rows: Int
+    public let inputs: Int
+    public let paddedRows: Int
+    /// The planes, in a buffer whose address is stable (the kernels read it through raw pointers).
+    let planes: PlaneBuffer
+    /// max_n max_r Σ_a |G[n]_{r,a}| in LSBs: a column of samples no larger than m in magnitude
+    /// contributes less than `bound` · m per real.
+    public let bound: Float
+
+    /// - Parameters:
+    ///   - entry: G[n]_{r,a} in the contributions' units.
+    ///   - lsb: the accumulator's LSB per subcarrier.
+    public init(subcarriers: Int, rows: Int, inputs: Int, lsb: [Float], entry: (_ n: Int, _ r: Int, _ a: Int) -> (re: Float, im: Float)) {
+        self.subcarriers = subcarriers
+        self.rows = rows
+        self.inputs = inputs
+        paddedRows = (rows + 7) / 8 * 8
+        let planes = PlaneBuffer(count: subcarriers * inputs * 2 * paddedRows)
+        var bound: Float = 0
+        for n in 0..<subcarriers {
+            let inverse = 1 / lsb[n]
+            var rowSums = [Float](repeating: 0, count: rows)
+            for a in 0..<inputs {
+                let o = (n * inputs + a) * 2 * paddedRows
+                for r in 0..<rows {
+                    let (re, im) = entry(n, r, a)
+                    planes.pointer[o + r] = re * inverse
+                    planes.pointer[o + paddedRows + r] = im * inverse
+                    rowSums[r] += (abs(re) + abs(im)) * inverse
+                }
+            }
+            bound = max(bound, rowSums.max() ?? 0)
+        }
+        self.planes = planes
+        self.bound = bound
+    }
+}
+
+extension ColumnTransform {
+    /// For each 8-row chunk c and each column t in 0..<count: body(t, c, re, im), (re, im) rows
+    /// 8c..<8c+8 of G[n]·x_t, where input a of x_t is the complex at x + 2·(t·stride + a).
+    /// Fused multiply-adds in a fixed order: the same bits on every machine and build mode. Four
+    /// inputs (the devices' N_t = 4, L = 4) have their own loop with G held in registers.
+    @inline(__always)
+    func products(subcarrier n: Int, x: UnsafePointer<Float>, stride: Int, count: Int,
+                  _ body: (_ t: Int, _ chunk: Int, _ re: SIMD8<Float>, _ im: SIMD8<Float>) -> Void) {
+        let g = UnsafeRawPointer(planes.pointer), p = paddedRows, inputs = self.inputs
+        for c in 0..<(p / 8) {
+            for t in 0..<count {
+                let (re, im) = Self.product(g, paddedRows: p, inputs: inputs, subcarrier: n, chunk: c, column: x + 2 &* t &* stride)
+                body(t, c, re, im)
+            }
+        }
+    }
+
+    /// Rows 8c..<8c+8 of G[n]·x for one column x (its inputs interleaved complex): fused
+    /// multiply-adds in a fixed order, so the same bits on every machine and build mode. Four
+    /// inputs (N_t = 4, L = 4: the common case) are unrolled.
+    /// (Static, over the planes' raw address: the hot loops must not retain the transform.)
+    @inline(__always)
+    static func product(_ planes: UnsafeRawPointer, paddedRows p: Int, inputs: Int, subcarrier n: Int, chunk c: Int,
+                        column x: UnsafePointer<Float>) -> (re: SIMD8<Float>, im: SIMD8<Float>) {
+        let g = planes + 4 &* (n &* inputs &* 2 &* p &+ 8 &* c)
+        @inline(__always) func load(_ a: Int, _ part: Int) -> SIMD8<Float> {
+            g.loadUnaligned(fromByteOffset: 4 &* (a &* 2 &+ part) &* p, as: SIMD8<Float>.self)
+        }
+        if inputs == 4 {
+            var re = load(0, 0) * x[0], im = load(0, 0) * x[1]
+            re = re.addingProduct(load(0, 1), -x[1]); im = im.addingProduct(load(0, 1), x[0])
+            re = re.addingProduct(load(1, 0), x[2]); im = im.addingProduct(load(1, 0), x[3])
+            re = re.addingProduct(load(1, 1), -x[3]); im = im.addingProduct(load(1, 1), x[2])
+            re = re.addingProduct(load(2, 0), x[4]); im = im.addingProduct(load(2, 0), x[5])
+            re = re.addingProduct(load(2, 1), -x[5]); im = im.addingProduct(load(2, 1), x[4])
+            re = re.addingProduct(load(3, 0), x[6]); im = im.addingProduct(load(3, 0), x[7])
+            re = re.addingProduct(load(3, 1), -x[7]); im = im.addingProduct(load(3, 1), x[6])
+            return (re, im)
+        }
+        var re = SIMD8<Float>(), im = SIMD8<Float>()
+        for a in 0..<inputs {
+            let xr = x[2 &* a], xi = x[2 &* a &+ 1], gr = load(a, 0), gi = load(a, 1)
+            re = re.addingProduct(gr, xr)
+            re = re.addingProduct(gi, -xi)
+            im = im.addingProduct(gr, xi)
+            im = im.addingProduct(gi, xr)
+        }
+        return (re, im)
+    }
+
+    /// out_t = G[n]·x_t for t in 0..<count, in Float (no LSB: build the transform with LSB 1),
+    /// interleaved complex, column t at out + 2·t·rows; x as in `products`.
+    public func apply(subcarrier n: Int, x: UnsafePointer<Float>, stride: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let rows = self.rows
+        products(subcarrier: n, x: x, stride: stride, count: count) { t, c, re, im in
+            let o = out + 2 * t * rows
+            for i in 0..<min(8, rows - 8 * c) {
+                o[2 * (8 * c + i)] = re[i]
+                o[2 * (8 * c + i) + 1] = im[i]
+            }
+        }
+    }
+}
+
+/// A transform's planes: one manually managed buffer, freed with the last transform that shares it.
+final class PlaneBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(count: Int) {
+        pointer = .allocate(capacity: max(1, count))
+        pointer.initialize(repeating: 0, count: max(1, count))
+    }
+    deinit { pointer.deallocate() }
+}
+
+extension ColumnTransform {
+    /// G = H_k[n] (N_r × N_t): what device k's transmitted samples pass through on the air.
+    public static func channel(_ h: ChannelTensor, device k: Int, lsb: [Float]) -> ColumnTransform {
+        ColumnTransform(subcarriers: h.subcarriers, rows: h.receiveAntennas, inputs: h.transmitAntennas, lsb: lsb) { n, r, a in
+            let v = h[n, k, r, a]
+            return (v.real, v.imaginary)
+        }
+    }
+
+    /// G = H_k[n]·B_k[n] (N_r × L): the air of device k's intended symbols, unquantised.
+    public static func effective(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
+        var hb = [Complex<Float>](repeating: .zero, count: h.subcarriers * h.receiveAntennas * design.streams)
+        let nr = h.receiveAntennas, nt = h.transmitAntennas, l = design.streams
+        for n in 0..<h.subcarriers {
+            let b = design.precoders[k]
+            for c in 0..<l {
+                for r in 0..<nr {
+                    var v = Complex<Float>.zero
+                    for a in 0..<nt { v += h[n, k, r, a] * b[n, a, c] }
+                    hb[(n * l + c) * nr + r] = v
+                }
+            }
+        }
+        return ColumnTransform(subcarriers: h.subcarriers, rows: nr, inputs: l, lsb: lsb) { n, r, c in
+            let v = hb[(n * l + c) * nr + r]
+            return (v.real, v.imaginary)
+        }
+    }
+
+    /// G = w·I_L: a weighted exact sum of symbols.
+    public static func diagonal(_ w: Float, subcarriers: Int, streams: Int, lsb: [Float]) -> ColumnTransform {
+        ColumnTransform(subcarriers: subcarriers, rows: streams, inputs: streams, lsb: lsb) { _, r, a in (r == a ? w : 0, 0) }
+    }
+}
+

@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+
+/// The stress harness on the built executables: `launch/stress.sh --quick` (a base station in
+/// stress mode under `edgenode flood`, beside `wire-probe` ← `flood --raw`) writes complete points
+/// whose counts agree with each other; the numbers themselves are benchmarks, not tested.
+final class StressHarnessTests: XCTestCase {
+    func testQuickStressWritesCompletePointsBesideRawZeroMQ() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let out = try temporaryDirectory(self)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [repository.appendingPathComponent("launch/stress.sh").path, "--quick", "--nodes", "1 3"]
+        p.currentDirectoryURL = repository
+        var env = ProcessInfo.processInfo.environment
+        env["AIRFL_BIN_DIR"] = productsDirectory().path
+        env["STRESS_DIR"] = out.path
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(log.suffix(2000)))
+
+        let data = try Data(contentsOf: out.appendingPathComponent("stress.json"))
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let points = try XCTUnwrap(document["points"] as? [[String: Any]])
+        XCTAssertEqual(points.compactMap { $0["nodes"] as? Int }, [1, 3])
+        for point in points {
+            let k = try XCTUnwrap(point["nodes"] as? Int), rounds = try XCTUnwrap(point["rounds"] as? Int)
+            XCTAssertGreaterThan(rounds, 0)
+            XCTAssertEqual(point["incomplete_rounds"] as? Int, 0)
+            XCTAssertEqual((point["dropped"] as? [String: Int])?.isEmpty, true, "nothing dropped: \(point["dropped"] ?? "")")
+            // Every round: K nodes × S OFDM symbols × N_sc × N_t samples in, L × N_sc × S symbols out.
+            let seconds = try XCTUnwrap(point["seconds"] as? Double)
+            let ingested = try XCTUnwrap(point["samples_ingested_per_s"] as? Double) * seconds
+            XCTAssertEqual(ingested, Double(rounds * k * 256 * 64 * 4), accuracy: 1)
+            let combined = try XCTUnwrap(point["symbols_combined_per_s"] as? Double) * seconds
+            XCTAssertEqual(combined, Double(rounds * 4 * 64 * 256), accuracy: 1)
+            let latency = try XCTUnwrap(point["latency_ms"] as? [String: Double])
+            XCTAssertLessThanOrEqual(latency["p50"]!, latency["p99"]!)
+            XCTAssertLessThanOrEqual(latency["p99"]!, latency["max"]!)
+            XCTAssertGreaterThan(try XCTUnwrap(point["peak_rss_bytes"] as? Int), 0)
+            let raw = try XCTUnwrap(point["raw_zmq"] as? [String: Any])
+            XCTAssertGreaterThan(try XCTUnwrap(raw["mb_per_s"] as? Double), 0)
+            XCTAssertNotNil(point["ratio_to_raw_zmq"] as? Double)
+        }
+        let csv = try String(contentsOf: out.appendingPathComponent("stress.csv"), encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 3)
+        let svg = try String(contentsOf: out.appendingPathComponent("stress.svg"), encoding: .utf8)
+        XCTAssertTrue(svg.contains("raw libzmq, 64 KiB") && svg.contains("base station, 64 KiB"))
+    }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Stress the base station: for each frame size and each K, a base station in stress mode
+# (`basestation stress`: synthetic rounds, the full air and combining, no model) under a flood of
+# K synthetic nodes (`edgenode flood`), and beside it, with the same frame size, socket pattern and
+# sender count, libzmq's own throughput (`basestation wire-probe` ← `edgenode flood --raw`).
+#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16]
+# Writes results/stress/: one JSON per point (points/), stress.json, stress.csv and stress.svg.
+# The base station and the flood share this machine's cores, unpinned (the OS schedules them).
+# Environment: AIRFL_BIN_DIR uses the executables there as they are (no setup); STRESS_DIR the output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32
+rx=16 tx=4 streams=4 subcarriers=64 round_symbols=1024
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --quick) seconds=2 nodes="1 4" frame_kib="64" round_symbols=256 ;;
+    --seconds) seconds=$2; shift ;;
+    --nodes) nodes=$2; shift ;;
+    --frame-kib) frame_kib=$2; shift ;;
+    --format) format=$2; shift ;;
+    *) echo "stress: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ -n ${AIRFL_BIN_DIR:-} ]]; then bin=$AIRFL_BIN_DIR; else
+  launch/setup.sh release >&2
+  bin=.build/release
+fi
+out=${STRESS_DIR:-results/stress}
+mkdir -p "$out/points" "$out/logs"
+port=$((5700 + RANDOM % 200))
+
+pids=()
+stop_children() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; pids=(); }
+trap 'echo "stress: interrupted" >&2; stop_children; exit 130' INT TERM
+trap stop_children EXIT
+
+bytes_per_sample=8; [[ $format == ci16 ]] && bytes_per_sample=4
+for kib in $frame_kib; do
+  # OFDM symbols per frame for a payload of `kib` KiB: N_sc · N_t samples per OFDM symbol.
+  frame_symbols=$(( kib * 1024 / (subcarriers * tx * bytes_per_sample) ))
+  (( frame_symbols >= 1 )) || { echo "stress: $kib KiB is less than one OFDM symbol" >&2; exit 2; }
+  for k in $nodes; do
+    point="$out/points/k${k}-f${kib}k-$format"
+    echo "stress: K = $k, frames of $kib KiB ($frame_symbols OFDM symbols), $format" >&2
+    # libzmq alone: the same frames, pattern and senders, received and discarded.
+    # (The probe counts from its first message to its last and stops 1 s after the flood does.)
+    "$bin/basestation" wire-probe --listen "tcp://127.0.0.1:$port" --seconds "$((seconds + 30))" > "$point.raw.json" 2> "$out/logs/probe.log" &
+    probe=$!; pids+=("$probe")
+    sleep 0.3
+    OPENBLAS_NUM_THREADS=1 "$bin/edgenode" flood --raw --connect "tcp://127.0.0.1:$port" --nodes "$k" --frame-symbols "$frame_symbols" \
+      --subcarriers "$subcarriers" --rows "$tx" --format "$format" --seconds "$seconds" > "$point.raw-flood.json"
+    wait "$probe"; pids=()
+    port=$((port + 1))
+    # The base station in stress mode under the protocol flood.
+    "$bin/basestation" stress --listen "tcp://127.0.0.1:$port" --nodes "$k" --rx-antennas $rx --tx-antennas $tx --streams $streams \
+      --subcarriers $subcarriers --round-symbols $round_symbols --format "$format" --seconds "$seconds" --json "$point.json" \
+      --log-level warning 2> "$out/logs/stress.log" &
+    bs=$!; pids+=("$bs")
+    sleep 0.3
+    OPENBLAS_NUM_THREADS=1 "$bin/edgenode" flood --connect "tcp://127.0.0.1:$port" --nodes "$k" --frame-symbols "$frame_symbols" \
+      --format "$format" --seconds "$((seconds + 60))" > "$point.flood.json"
+    wait "$bs"; pids=()
+    port=$((port + 1))
+  done
+done
+"$bin/basestation" stress-report --points "$out/points" --out "$out"
+echo "stress: $out/stress.json, $out/stress.csv, $out/stress.svg" >&2
