@@ -2,7 +2,8 @@
 # The whole test suite: setup (packages + build), then every test target (XCTest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-launch/setup.sh debug
+# prometheus: promtool checks the live /metrics exposition (LiveMetricsTests).
+AIRFL_EXTRA_PACKAGES="prometheus" launch/setup.sh debug
 swift build --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

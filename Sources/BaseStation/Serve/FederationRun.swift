@@ -41,6 +41,7 @@ extension FederationServer {
         let registration = Self.seconds(since: started)
         // The base model (every fresh adapter has B = 0) before any training.
         let initial = try evaluate()
+        metrics.heldOut(loss: initial.loss)
         let firstEvaluation = evaluationSeconds
         progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
         try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: .initial, heldOutLoss: initial.loss,
@@ -57,7 +58,11 @@ extension FederationServer {
         var energy = pilot.filter { $0.node != "global" }.reduce(0.0) { $0 + $1.energyJ }
         var trainLoss = Double.nan, globals = [MetricsRow]()
         for round in 1...settings.rounds {
+            let roundStarted = DispatchTime.now().uptimeNanoseconds
             let r = try runRound(round)
+            metrics.roundFinished(status: r.global.status.rawValue, seconds: Self.seconds(since: roundStarted))
+            metrics.aggregationMSE(r.global.mse)
+            metrics.heldOut(loss: r.global.heldOutLoss)
             last = (r.global.heldOutLoss, r.global.heldOutPerplexity)
             globals.append(r.global)
             airtime += r.global.airtimeS

@@ -50,6 +50,8 @@ final class FederationServer {
     var pilotCapture: PilotCapture?
     /// Fields added to summary.json (who the run is: the scenario's name and fingerprint).
     var summaryExtras: [String: Any] = [:]
+    /// The live figures (`/metrics`, the JSONL log); the receiving loop updates them.
+    let metrics = LiveMetrics()
     /// Worker threads of each round's streaming receiver (the result does not depend on it).
     var receiverThreads = ProcessInfo.processInfo.activeProcessorCount
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
@@ -113,13 +115,16 @@ final class FederationServer {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         while !done(), DispatchTime.now().uptimeNanoseconds < deadline {
             guard let (name, data) = try transport.receive() else { continue }
+            metrics.received(bytes: data.count)
             let frame: Frame
             do { frame = try Frame(decoding: data) } catch {
                 droppedFrames += 1
+                metrics.dropped("malformed")
                 progress("  dropped a frame from \(name): \(error)")
                 continue
             }
             guard let index = nodes.firstIndex(where: { $0.name == name }) else {
+                metrics.dropped("unknown peer")
                 // Tell an unknown peer why it is ignored; if it is already gone, so be it.
                 do { try transport.send(Shutdown(reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(), to: name) } catch {
                     progress("  could not answer unknown peer \(name): \(error)")
@@ -132,6 +137,7 @@ final class FederationServer {
             }
             do { try handle(index, frame) } catch {
                 droppedFrames += 1
+                metrics.dropped(error is ReceptionRefusal ? "refused by the receiver" : "malformed \(frame.type)")
                 progress("  dropped a \(frame.type) frame from \(name): \(error)")
             }
         }
@@ -141,6 +147,7 @@ final class FederationServer {
         nodes[index].hello = hello
         nodes[index].active = true
         nodes[index].registrations += 1
+        metrics.registered(nodes: nodes.filter(\.active).count)
         let s = settings
         send(Welcome(index: index, devices: nodes.count, seed: scenario.seed, data: s.data, partition: s.partition.rawValue, dirichletAlpha: s.dirichletAlpha,
                      heldOutFraction: s.heldOut, context: s.ctx, batch: s.batch, optimizer: s.optimizer.rawValue, learningRate: s.learningRate,

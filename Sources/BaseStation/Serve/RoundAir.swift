@@ -53,6 +53,7 @@ extension FederationServer {
     func aggregate(_ round: Int, plan: RoundPlan, collection: RoundCollection, delivered: [Int], channels h: ChannelTensor) throws -> RoundAggregate {
         let present = delivered.reduce(0.0) { $0 + plan.weights[$1] }
         let reception = collection.receiver.finish()
+        metrics.combined(symbols: plan.grid.streams * plan.grid.subcarriers * plan.symbols)
         if reception.error == nil {
             progress("  round \(round): a transmission or reference update is incomplete or refused; the aggregation error is not measured")
         }

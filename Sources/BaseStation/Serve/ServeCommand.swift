@@ -23,6 +23,7 @@ struct ServeCommand: ParsableCommand {
     var overrides: [String] = []
     @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
     @Flag(help: "Print the summary as JSON.") var json = false
+    @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
     @OptionGroup var logging: LogOptions
 
     func run() throws {
@@ -51,6 +52,11 @@ struct ServeCommand: ParsableCommand {
                 try transport.setLinger(ms: 2000)
                 return transport
             }, log: logging.logger("basestation.serve"))
+            let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
+            if let endpoint { server.progress("metrics on http://\(endpoint.address)/metrics") }
+            // The same figures each second, beside the run's other results.
+            let live = try MetricsLog(path: (out as NSString).appendingPathComponent("live-metrics.jsonl"), metrics: server.metrics)
+            defer { live.close() }
             server.summaryExtras = ["scenario": name, "scenario_fingerprint": IdealReference.fingerprint(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides)]
             let summary = try server.run()
             if json { try printJSON(summary) } else {

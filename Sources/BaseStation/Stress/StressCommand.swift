@@ -27,6 +27,8 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Seconds a round may take before it is finished without its stragglers.") var roundTimeoutS: Double = 30
     @Option(help: "Seed of the channels and the noise.") var seed: UInt64 = 1
     @Option(help: "Write the stress point here as JSON (else stdout).") var json: String?
+    @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
+    @Option(help: "Write the live metrics here as JSON lines, one a second.") var metricsJsonl: String?
     @OptionGroup var logging: LogOptions
 
     func run() throws {
@@ -45,6 +47,11 @@ struct StressCommand: ParsableCommand {
             let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, sendTimeoutMs: 5_000)
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")
             let server = StressServer(settings: settings, transport: transport) { log.info("\($0)") }
+            server.tally.metrics = server.metrics
+            let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
+            if let endpoint { log.info("stress: metrics on http://\(endpoint.address)/metrics") }
+            let live = try metricsJsonl.map { try MetricsLog(path: $0, metrics: server.metrics) }
+            defer { live?.close() }
             try server.run()
             let summary = server.tally.summary(settings: settings)
             if let json {

@@ -40,6 +40,8 @@ final class StressServer {
     let transport: ServerTransport
     private(set) var names: [String] = []
     var tally = StressTally()
+    /// The live figures (`/metrics`, the JSONL log).
+    let metrics = LiveMetrics()
     let log: (String) -> Void
 
     init(settings: StressSettings, transport: ServerTransport, log: @escaping (String) -> Void) {
@@ -121,7 +123,10 @@ final class StressServer {
         tally.rounds += 1
         tally.symbolsCombined += s.streams * s.subcarriers * s.roundSymbols
         if ended.count < names.count { tally.incompleteRounds += 1 }
-        tally.latency(nanoseconds: DispatchTime.now().uptimeNanoseconds - began)
+        let took = DispatchTime.now().uptimeNanoseconds - began
+        tally.latency(nanoseconds: took)
+        metrics.combined(symbols: s.streams * s.subcarriers * s.roundSymbols)
+        metrics.roundFinished(status: ended.count < names.count ? "incomplete" : "ok", seconds: Double(took) / 1e9)
     }
 
     /// Receives until `done` or the deadline: hellos register (the first K distinct names), every
@@ -132,6 +137,7 @@ final class StressServer {
             guard let (name, data) = try transport.receive() else { continue }
             tally.framesIn += 1
             tally.bytesIn += data.count
+            metrics.received(bytes: data.count)
             let frame: Frame
             do { frame = try Frame(decoding: data) } catch {
                 tally.drop("malformed")
@@ -152,7 +158,10 @@ final class StressServer {
             try? transport.send(Shutdown(reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0).encoded(), to: name)
             return
         }
-        if k == names.count { names.append(name) }
+        if k == names.count {
+            names.append(name)
+            metrics.registered(nodes: names.count)
+        }
         try transport.send(Welcome(index: k, devices: settings.nodes, seed: settings.seed, data: "synthetic", partition: "iid", dirichletAlpha: 1,
                                    heldOutFraction: 0.1, context: 1, batch: 1, optimizer: "sgd", learningRate: 0, clipNorm: 0, weightDecay: 0)
                             .frame(round: 0, node: UInt32(k)).encoded(), to: name)

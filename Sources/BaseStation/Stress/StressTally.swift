@@ -22,7 +22,12 @@ struct StressTally {
     private(set) var roundSeconds = 0.0
     private(set) var cpuSeconds = 0.0
 
-    mutating func drop(_ reason: String) { dropped[reason, default: 0] += 1 }
+    mutating func drop(_ reason: String) {
+        dropped[reason, default: 0] += 1
+        metrics?.dropped(reason)
+    }
+    /// Where drops are also counted live.
+    var metrics: LiveMetrics?
 
     mutating func latency(nanoseconds: UInt64) { _ = latencies.record(max(1, nanoseconds / 1000)) }
 
