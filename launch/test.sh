@@ -2,8 +2,9 @@
 # The whole test suite: setup (packages + build), then every test target (XCTest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# prometheus: promtool checks the live /metrics exposition (LiveMetricsTests).
-AIRFL_EXTRA_PACKAGES="prometheus" launch/setup.sh debug
+# prometheus: promtool checks the live /metrics exposition (LiveMetricsTests); slurm-wlm and munge:
+# the one-node cluster SlurmFleetTests starts (launch/slurm/local-cluster.sh).
+AIRFL_EXTRA_PACKAGES="prometheus slurm-wlm munge" launch/setup.sh debug
 swift build --build-tests
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
