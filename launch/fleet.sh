@@ -7,6 +7,8 @@
 # summary.json, loss.svg, perplexity.svg, adapter.gguf, peft/, checkpoint/, logs/) go to results/<run>/.
 # Environment: FLEET_RUN_DIR names the results directory instead; AIRFL_BUILD=debug uses the debug
 # build instead of the release one; AIRFL_BIN_DIR uses the executables there as they are (no setup).
+# Separate hosts (launch/hosts.sh): FLEET_BS_NETNS and FLEET_EDGE_NETNS run the base station and the
+# edge nodes in those network namespaces, FLEET_CONNECT is the endpoint the nodes dial.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-launch/scenarios/default.toml}
@@ -39,18 +41,23 @@ stop_children() {
 trap 'echo "fleet: interrupted; stopping every process" >&2; stop_children; exit 130' INT TERM
 trap stop_children EXIT
 
+# In a network namespace when asked (launch/hosts.sh's test hosts).
+bs_ns=(); edge_ns=()
+[[ -n ${FLEET_BS_NETNS:-} ]] && bs_ns=(ip netns exec "$FLEET_BS_NETNS")
+[[ -n ${FLEET_EDGE_NETNS:-} ]] && edge_ns=(ip netns exec "$FLEET_EDGE_NETNS")
+
 start=$(date +%s)
 echo "fleet: $scenario → $run" >&2
-"$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "$run/logs/basestation.log" >&2) &
+"${bs_ns[@]}" "$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "$run/logs/basestation.log" >&2) &
 bs=$!
 pids+=("$bs")
-connect=${endpoint/\*/127.0.0.1}
+connect=${FLEET_CONNECT:-${endpoint/\*/127.0.0.1}}
 declare -A node_pid=()
 while read -r kind name profile; do
   [[ $kind == node ]] || continue
   # One BLAS thread per edge process: the fleet shares this machine's cores.
   # The real-time scale comes from the base station's welcome (federation.realtime_scale).
-  OPENBLAS_NUM_THREADS=1 "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" \
+  OPENBLAS_NUM_THREADS=1 "${edge_ns[@]}" "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" \
     > "$run/logs/$name.log" 2>&1 &
   pids+=("$!")
   node_pid[$name]=$!

@@ -59,8 +59,9 @@ extension FederationServer {
         var trainLoss = Double.nan, globals = [MetricsRow]()
         for round in 1...settings.rounds {
             let roundStarted = DispatchTime.now().uptimeNanoseconds
-            let r = try runRound(round)
-            metrics.roundFinished(status: r.global.status.rawValue, seconds: Self.seconds(since: roundStarted))
+            var r = try runRound(round)
+            r.global.wallS = Self.seconds(since: roundStarted)
+            metrics.roundFinished(status: r.global.status.rawValue, seconds: r.global.wallS)
             metrics.aggregationMSE(r.global.mse)
             metrics.heldOut(loss: r.global.heldOutLoss)
             last = (r.global.heldOutLoss, r.global.heldOutPerplexity)

@@ -52,15 +52,17 @@ struct MetricsRow {
     var energyJ: Double = 0
     var computeS: Double = 0
     var steps: Int = 0
+    /// The round's wall time at the base station, seconds (global rows): start to commit and evaluation.
+    var wallS: Double = .nan
 
     static let header = "round,node,profile,status,train_loss,train_perplexity,heldout_loss,heldout_perplexity,"
-        + "mse,mse_thermal,mse_csi,mse_quantization,mse_predicted,rank,airtime_s,flops,energy_j,compute_s,steps"
+        + "mse,mse_thermal,mse_csi,mse_quantization,mse_predicted,rank,airtime_s,flops,energy_j,compute_s,steps,wall_s"
 
     var csv: String {
         func f(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
         return [
             "\(round)", node, profile, status.rawValue, f(trainLoss), f(exp(trainLoss)), f(heldOutLoss), f(heldOutPerplexity),
-            f(mse), f(mseThermal), f(mseCSI), f(mseQuantization), f(msePredicted), "\(rank)", f(airtimeS), f(flops), f(energyJ), f(computeS), "\(steps)",
+            f(mse), f(mseThermal), f(mseCSI), f(mseQuantization), f(msePredicted), "\(rank)", f(airtimeS), f(flops), f(energyJ), f(computeS), "\(steps)", f(wallS),
         ].joined(separator: ",")
     }
 
