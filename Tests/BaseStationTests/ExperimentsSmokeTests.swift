@@ -6,24 +6,9 @@ import XCTest
 /// numbers).
 final class ExperimentsSmokeTests: XCTestCase {
     func testQuickSuiteWritesACompleteReportAndResumes() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let out = try temporaryDirectory(self)
         func suite() throws -> (status: Int32, stderr: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = [repository.appendingPathComponent("launch/experiments.sh").path, "--quick"]
-            p.currentDirectoryURL = repository
-            var env = ProcessInfo.processInfo.environment
-            env["AIRFL_BIN_DIR"] = productsDirectory().path
-            env["AIRFL_EXPERIMENTS_DIR"] = out.path
-            p.environment = env
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            try runLaunchScript("launch/experiments.sh", ["--quick"], env: ["AIRFL_EXPERIMENTS_DIR": out.path])
         }
         let first = try suite()
         XCTAssertEqual(first.status, 0, String(first.stderr.suffix(3000)))

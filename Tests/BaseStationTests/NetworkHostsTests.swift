@@ -7,21 +7,8 @@ import XCTest
 /// makes. Needs root and iproute2 (the test setup's machine has both).
 final class NetworkHostsTests: XCTestCase {
     func testTinyFleetAcrossDelayedHostsShowsTheDelayInRoundLatency() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        func shell(_ script: String, _ env: [String: String] = [:]) throws -> (status: Int32, output: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = ["-c", script]
-            p.currentDirectoryURL = repository
-            p.environment = ProcessInfo.processInfo.environment.merging(["AIRFL_BIN_DIR": productsDirectory().path]) { $1 }.merging(env) { $1 }
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
-        }
+        let repository = repositoryRoot
+        func shell(_ script: String, _ env: [String: String] = [:]) throws -> (status: Int32, output: String) { try runScript(script, env: env) }
         /// Mean wall time of the fleet's rounds (metrics.csv's global rows) with `delay` ms each way.
         func meanRound(delayMs delay: Int) throws -> Double {
             // The relay (on a kernel without sch_netem) runs as this test's own child: a process

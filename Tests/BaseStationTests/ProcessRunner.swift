@@ -32,6 +32,43 @@ func runProduct(_ name: String, _ arguments: [String]) throws -> ProcessResult {
     return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
 }
 
+/// The repository's root (the launch scripts run from it).
+var repositoryRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+/// `bash -c script` in the repository with `env` added to the environment and the built
+/// executables as `AIRFL_BIN_DIR`: its status and its stdout and stderr together.
+func runScript(_ script: String, env: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", script]
+    p.currentDirectoryURL = repositoryRoot
+    p.environment = ProcessInfo.processInfo.environment.merging(["AIRFL_BIN_DIR": productsDirectory().path]) { $1 }.merging(env) { $1 }
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
+
+/// A launch script (`launch/X.sh args…`) with the built executables, its stderr kept (its
+/// stdout, the results it prints, dropped).
+func runLaunchScript(_ path: String, _ arguments: [String], env: [String: String]) throws -> (status: Int32, stderr: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = [repositoryRoot.appendingPathComponent(path).path] + arguments
+    p.currentDirectoryURL = repositoryRoot
+    p.environment = ProcessInfo.processInfo.environment.merging(["AIRFL_BIN_DIR": productsDirectory().path]) { $1 }.merging(env) { $1 }
+    let err = Pipe()
+    p.standardError = err
+    p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    try p.run()
+    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
+
 /// A fresh temporary directory, removed at the end of the test.
 func temporaryDirectory(_ test: XCTestCase) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("airfl-\(UUID().uuidString)")

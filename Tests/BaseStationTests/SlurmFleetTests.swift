@@ -8,23 +8,9 @@ import XCTest
 /// environment.
 final class SlurmFleetTests: XCTestCase {
     func testTinyFleetRunsThroughSbatch() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let work = try temporaryDirectory(self)
         let cluster = work.appendingPathComponent("cluster").path, run = work.appendingPathComponent("run").path
-        func shell(_ script: String, _ env: [String: String] = [:]) throws -> (status: Int32, output: String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = ["-c", script]
-            p.currentDirectoryURL = repository
-            p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
-        }
+        func shell(_ script: String, _ env: [String: String] = [:]) throws -> (status: Int32, output: String) { try runScript(script, env: env) }
         let start = try shell("launch/slurm/local-cluster.sh start '\(cluster)'")
         XCTAssertEqual(start.status, 0, "the one-node cluster must start (root, slurm-wlm and munge; launch/test.sh installs them): \(start.output)")
         guard start.status == 0 else { return }

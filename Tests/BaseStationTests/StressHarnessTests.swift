@@ -6,23 +6,9 @@ import XCTest
 /// whose counts agree with each other; the numbers themselves are benchmarks, not tested.
 final class StressHarnessTests: XCTestCase {
     func testQuickStressWritesCompletePointsBesideRawZeroMQ() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let out = try temporaryDirectory(self)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [repository.appendingPathComponent("launch/stress.sh").path, "--quick", "--nodes", "1 3"]
-        p.currentDirectoryURL = repository
-        var env = ProcessInfo.processInfo.environment
-        env["AIRFL_BIN_DIR"] = productsDirectory().path
-        env["STRESS_DIR"] = out.path
-        p.environment = env
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
-        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, String(log.suffix(2000)))
+        let run = try runLaunchScript("launch/stress.sh", ["--quick", "--nodes", "1 3"], env: ["STRESS_DIR": out.path])
+        XCTAssertEqual(run.status, 0, String(run.stderr.suffix(2000)))
 
         let data = try Data(contentsOf: out.appendingPathComponent("stress.json"))
         let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
