@@ -22,6 +22,7 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Seconds of rounds (after registration).") var seconds: Double = 10
     @Option(help: "Receiver worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Frame batches that may wait for the workers before the receiving thread stops reading.") var queueDepth: Int = 16
+    @Option(help: "Messages libzmq queues per node before it stops reading that node's connection.") var highWaterMark: Int32 = 16
     @Option(help: "σ² of the emulated receiver noise, W per antenna (the channels are CN(0, 1), 1 W per node).") var noisePowerW: Double = 0.01
     @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60
     @Option(help: "Seconds a round may take before it is finished without its stragglers.") var roundTimeoutS: Double = 30
@@ -44,7 +45,8 @@ struct StressCommand: ParsableCommand {
                                           roundSymbols: roundSymbols, format: format, seconds: seconds, threads: threads, queueDepth: queueDepth,
                                           noisePowerW: noisePowerW, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS, seed: seed)
             let log = logging.logger("basestation.stress")
-            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, sendTimeoutMs: 5_000)
+            guard (1...100_000).contains(highWaterMark) else { throw ValidationError("--high-water-mark 1…100000") }
+            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, sendTimeoutMs: 5_000, highWaterMark: highWaterMark)
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")
             let server = StressServer(settings: settings, transport: transport) { log.info("\($0)") }
             server.tally.metrics = server.metrics
