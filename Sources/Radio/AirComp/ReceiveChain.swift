@@ -92,17 +92,6 @@ public struct ReceiveChain: Sendable {
         }
         return all
     }
-
-    /// Per subcarrier n: the mean over OFDM symbols of ‖a[n,t] − b[n,t]‖² (same shapes).
-    public static func meanSquaredDifference(_ a: SubcarrierBlocks, _ b: SubcarrierBlocks) -> [Double] {
-        (0..<a.subcarriers).map { n in
-            guard a.columns > 0 else { return 0 }
-            let o = n * a.blockSize
-            var e = 0.0
-            for i in o..<(o + a.blockSize) { e += Double((a.elements[i] - b.elements[i]).lengthSquared) }
-            return e / Double(a.columns)
-        }
-    }
 }
 
 /// What the receive chain produced in one round.

@@ -90,11 +90,14 @@ public struct ResourceGrid: Equatable, Sendable {
         return out
     }
 
+    /// Where complex symbol j goes: subcarrier n, OFDM symbol t, stream l.
+    @inline(__always) func coordinates(ofSymbol j: Int) -> (n: Int, t: Int, l: Int) {
+        ((j / streams) % subcarriers, j / symbolsPerOFDMSymbol, j % streams)
+    }
+
     /// Index in `SubcarrierBlocks.elements` of complex symbol j (see the type's documentation).
     @inline(__always) func position(ofSymbol j: Int, ofdmSymbols s: Int) -> Int {
-        let l = j % streams
-        let n = (j / streams) % subcarriers
-        let t = j / symbolsPerOFDMSymbol
+        let (n, t, l) = coordinates(ofSymbol: j)
         return (n * s + t) * streams + l
     }
 }

@@ -109,14 +109,12 @@ extension StreamingReceiver {
 
     /// D reals from ŝ: c · demap, OFDM symbol t divided by W_t (0 where no device's symbol arrived).
     func reconstruct(_ combined: SubcarrierBlocks, present: [Double]) -> [Float] {
-        var out = [Float](repeating: 0, count: reals)
-        let perSymbol = grid.symbolsPerOFDMSymbol
-        for j in 0..<((reals + 1) / 2) {
-            let t = j / perSymbol
-            guard present[t] > 0 else { continue }
-            let v = combined.elements[grid.position(ofSymbol: j, ofdmSymbols: symbols)]
-            out[2 * j] = v.real * scale / Float(present[t])
-            if 2 * j + 1 < reals { out[2 * j + 1] = v.imaginary * scale / Float(present[t]) }
+        // The grid fits by construction (the receiver's own S and D).
+        var out = (try? grid.demap(combined, scale: scale, reals: reals)) ?? []
+        let realsPerSymbol = 2 * grid.symbolsPerOFDMSymbol
+        for i in out.indices {
+            let w = present[i / realsPerSymbol]
+            out[i] = w > 0 ? out[i] / Float(w) : 0
         }
         return out
     }

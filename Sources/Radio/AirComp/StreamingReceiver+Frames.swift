@@ -55,7 +55,7 @@ extension StreamingReceiver {
     public func addReference(device j: Int, offset: Int, values: [Float]) throws {
         func refuse(_ problem: String) -> ReceptionRefusal { ReceptionRefusal(device: j, problem: problem) }
         guard (0..<devices).contains(j) else { throw refuse("no such device in this round (\(devices) transmit)") }
-        guard let target else { throw refuse("this receiver does not measure the error (no references)") }
+        guard target != nil else { throw refuse("this receiver does not measure the error (no references)") }
         guard offset >= 0, !values.isEmpty, offset <= reals - values.count else {
             throw refuse("\(values.count) reference reals from \(offset) lie outside the update's \(reals)")
         }
@@ -63,47 +63,43 @@ extension StreamingReceiver {
         if let other = referenceRanges[j].first(where: { $0.overlaps(range) }) {
             throw refuse("reference reals \(range) overlap \(other), which arrived before")
         }
-        let inverse = 1 / scale
-        let largest = try Self.largestMagnitude(values, device: j) * inverse
-        let bound = max(targetTransforms[j].bound, noiselessTransforms.isEmpty ? 0 : noiselessTransforms[j].bound)
-        guard largest * bound < ExactAccumulator.contributionLimit else {
-            throw refuse("a reference real of \(largest) times the common scale is beyond what the receiver can sum")
-        }
-        referenceRanges[j].append(range)
-        let l = grid.streams, perSymbol = grid.symbolsPerOFDMSymbol
-        let entries = { (body: (Int, Int, Int, (Float, Float)) -> Void) in
+        let inverse = 1 / scale, grid = self.grid
+        try queueReference(device: j, reals: range, largestSymbol: try Self.largestMagnitude(values, device: j) * inverse) { body in
             for (i, value) in values.enumerated() {
-                let real = offset + i, complex = real / 2, v = value * inverse
-                body((complex / l) % (perSymbol / l), complex / perSymbol, complex % l, real % 2 == 0 ? (v, 0) : (0, v))
+                let real = offset + i, v = value * inverse, (n, t, l) = grid.coordinates(ofSymbol: real / 2)
+                body(n, t, l, real % 2 == 0 ? (v, 0) : (0, v))
             }
-        }
-        let gt = targetTransforms[j], gn = noiselessTransforms.isEmpty ? nil : noiselessTransforms[j], noiseless = self.noiseless
-        enqueue { band in
-            target.addEntries(gt, band: band, entries: entries)
-            if let gn, let noiseless { noiseless.addEntries(gn, band: band, entries: entries) }
         }
     }
 
     /// Device j's intended symbols s_j as a whole block (L × S), instead of its reference reals:
     /// for callers that hold s_j itself (`ReceiveChain`). Counts as its whole reference.
     public func addIntended(device j: Int, symbols s: SubcarrierBlocks) throws {
-        guard (0..<devices).contains(j), let target else { throw ReceptionRefusal(device: j, problem: "no such device, or not measuring") }
+        guard (0..<devices).contains(j), target != nil else { throw ReceptionRefusal(device: j, problem: "no such device, or not measuring") }
         guard s.subcarriers == grid.subcarriers, s.rows == grid.streams, s.columns == symbols, referenceRanges[j].isEmpty else {
             throw ReceptionRefusal(device: j, problem: "intended symbols \(s.subcarriers)×\(s.rows)×\(s.columns) do not fit the round, or a reference arrived before")
         }
-        let largest = try Self.largestMagnitude(s.interleaved, device: j)
-        let bound = max(targetTransforms[j].bound, noiselessTransforms.isEmpty ? 0 : noiselessTransforms[j].bound)
-        guard largest * bound < ExactAccumulator.contributionLimit else { throw ReceptionRefusal(device: j, problem: "an intended symbol is too large to sum") }
-        referenceRanges[j].append(0..<reals)
-        let l = grid.streams, perSymbol = grid.symbolsPerOFDMSymbol, complexCount = (reals + 1) / 2
-        let entries = { (body: (Int, Int, Int, (Float, Float)) -> Void) in
-            for j in 0..<complexCount {
-                let v = s.elements[self.grid.position(ofSymbol: j, ofdmSymbols: s.columns)]
-                let (n, t, c) = ((j / l) % (perSymbol / l), j / perSymbol, j % l)
-                body(n, t, c, (v.real, 0))
-                if 2 * j + 1 < self.reals { body(n, t, c, (0, v.imaginary)) }
+        let grid = self.grid, reals = self.reals
+        try queueReference(device: j, reals: 0..<reals, largestSymbol: try Self.largestMagnitude(s.interleaved, device: j)) { body in
+            for k in 0..<((reals + 1) / 2) {
+                let v = s.elements[grid.position(ofSymbol: k, ofdmSymbols: s.columns)], (n, t, l) = grid.coordinates(ofSymbol: k)
+                body(n, t, l, (v.real, 0))
+                if 2 * k + 1 < reals { body(n, t, l, (0, v.imaginary)) }
             }
         }
+    }
+
+    /// The part of a reference both forms share: its largest symbol checked against what the
+    /// sums can hold, its reals recorded, and its entries (n, t, l, one real part of s) queued
+    /// into Σ w_j s_j and, on the air, Σ H_j B_j s_j.
+    private func queueReference(device j: Int, reals range: Range<Int>, largestSymbol largest: Float,
+                                entries: @escaping ((Int, Int, Int, (Float, Float)) -> Void) -> Void) throws {
+        guard let target else { throw ReceptionRefusal(device: j, problem: "this receiver does not measure the error (no references)") }
+        let bound = max(targetTransforms[j].bound, noiselessTransforms.isEmpty ? 0 : noiselessTransforms[j].bound)
+        guard largest * bound < ExactAccumulator.contributionLimit else {
+            throw ReceptionRefusal(device: j, problem: "a reference symbol of \(largest) (in units of the common scale) is beyond what the receiver can sum")
+        }
+        referenceRanges[j].append(range)
         let gt = targetTransforms[j], gn = noiselessTransforms.isEmpty ? nil : noiselessTransforms[j], noiseless = self.noiseless
         enqueue { band in
             target.addEntries(gt, band: band, entries: entries)
