@@ -17,19 +17,9 @@ struct ProcessResult {
 /// The directory holding the built executables: the test runner is built beside them (.build/<config>/).
 func productsDirectory() -> URL { Bundle.main.bundleURL }
 
-func runProduct(_ name: String, _ arguments: [String]) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = productsDirectory().appendingPathComponent(name)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read before waiting so a large output cannot fill the pipe and block the child.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+func runProduct(_ name: String, _ arguments: [String], timeoutSeconds: Double = 600) throws -> ProcessResult {
+    let run = try runBounded(productsDirectory().appendingPathComponent(name).path, arguments, timeoutSeconds: timeoutSeconds)
+    return ProcessResult(status: run.status, stdout: run.stdout, stderr: run.stderr)
 }
 
 /// The repository's root (the launch scripts run from it).
@@ -37,36 +27,20 @@ var repositoryRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathCompon
 
 /// `bash -c script` in the repository with `env` added to the environment and the built
 /// executables as `AIRFL_BIN_DIR`: its status and its stdout and stderr together.
-func runScript(_ script: String, env: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/bash")
-    p.arguments = ["-c", script]
-    p.currentDirectoryURL = repositoryRoot
-    p.environment = ProcessInfo.processInfo.environment.merging(["AIRFL_BIN_DIR": productsDirectory().path]) { $1 }.merging(env) { $1 }
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return (p.terminationStatus, text)
+func runScript(_ script: String, env: [String: String] = [:], timeoutSeconds: Double = 1200) throws -> (status: Int32, output: String) {
+    let run = try runBounded("/bin/bash", ["-c", script], env: scriptEnvironment(env), mergeOutput: true, timeoutSeconds: timeoutSeconds)
+    return (run.status, run.stdout)
 }
 
 /// A launch script (`launch/X.sh args…`) with the built executables, its stderr kept (its
 /// stdout, the results it prints, dropped).
-func runLaunchScript(_ path: String, _ arguments: [String], env: [String: String]) throws -> (status: Int32, stderr: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/bash")
-    p.arguments = [repositoryRoot.appendingPathComponent(path).path] + arguments
-    p.currentDirectoryURL = repositoryRoot
-    p.environment = ProcessInfo.processInfo.environment.merging(["AIRFL_BIN_DIR": productsDirectory().path]) { $1 }.merging(env) { $1 }
-    let err = Pipe()
-    p.standardError = err
-    p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-    try p.run()
-    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return (p.terminationStatus, text)
+func runLaunchScript(_ path: String, _ arguments: [String], env: [String: String], timeoutSeconds: Double = 1800) throws -> (status: Int32, stderr: String) {
+    let run = try runBounded("/bin/bash", [repositoryRoot.appendingPathComponent(path).path] + arguments, env: scriptEnvironment(env), timeoutSeconds: timeoutSeconds)
+    return (run.status, run.stderr)
+}
+
+private func scriptEnvironment(_ env: [String: String]) -> [String: String] {
+    ProcessInfo.processInfo.environment.merging(["AIRFL_BIN_DIR": productsDirectory().path]) { $1 }.merging(env) { $1 }
 }
 
 /// A fresh temporary directory, removed at the end of the test.

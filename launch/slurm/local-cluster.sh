@@ -12,6 +12,19 @@ dir=$(cd "$dir" && pwd)
 conf=$dir/slurm.conf
 host=$(hostname -s)
 
+# A daemon started from here must hold none of the caller's file descriptors: a test runner waits
+# for the end of its pipes (and Foundation's Process for a socket it hands the child), so a daemon
+# that kept one would hang it for ever. The daemon gets /dev/null for its stdio and nothing else.
+daemon() {
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      (( fd > 2 )) && eval "exec $fd>&-"
+    done
+    exec "$@" </dev/null >/dev/null 2>&1
+  )
+}
+
 stop() {
   for d in slurmd slurmctld; do
     [[ -f $dir/$d.pid ]] && kill "$(cat "$dir/$d.pid")" 2>/dev/null || true
@@ -32,7 +45,7 @@ if ! munge -n >/dev/null 2>&1; then
   [[ -s /etc/munge/munge.key ]] || { mungekey --create --force 2>/dev/null || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none; }
   chown munge:munge /etc/munge/munge.key; chmod 600 /etc/munge/munge.key
   mkdir -p /run/munge /var/log/munge /var/lib/munge; chown munge:munge /run/munge /var/log/munge /var/lib/munge
-  runuser -u munge -- /usr/sbin/munged
+  daemon runuser -u munge -- /usr/sbin/munged
   for _ in $(seq 50); do munge -n >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
@@ -67,8 +80,8 @@ NodeName=$host CPUs=16 RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 CONF
 export SLURM_CONF=$conf
-slurmctld -f "$conf"
-slurmd -f "$conf"
+daemon slurmctld -f "$conf"
+daemon slurmd -f "$conf"
 for _ in $(seq 100); do
   state=$(sinfo -h -o %T 2>/dev/null | head -n 1 || true)
   [[ $state == idle* ]] && { echo "SLURM_CONF=$conf"; exit 0; }
