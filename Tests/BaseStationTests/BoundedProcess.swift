@@ -30,7 +30,6 @@ func runBounded(_ executable: String, _ arguments: [String], env: [String: Strin
     } else {
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     }
-    posix_spawn_file_actions_addchdir_np(&actions, repositoryRoot.path)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -38,11 +37,12 @@ func runBounded(_ executable: String, _ arguments: [String], env: [String: Strin
     posix_spawnattr_setpgroup(&attributes, 0)
 
     let environment = (env ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    // env -C: the repository as the working directory (Glibc's addchdir_np is not visible from Swift).
+    let argv = (["/usr/bin/env", "-C", repositoryRoot.path, "--", executable] + arguments).map { strdup($0) } + [nil]
     let envp = environment.map { strdup($0) } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     var pid = pid_t()
-    let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, envp)
     guard spawned == 0 else {
         throw NSError(domain: "posix_spawn \(executable): \(String(cString: strerror(spawned)))", code: Int(spawned))
     }
@@ -51,9 +51,10 @@ func runBounded(_ executable: String, _ arguments: [String], env: [String: Strin
     var status: Int32 = 0, killed = false
     while waitpid(pid, &status, WNOHANG) == 0 {
         if !killed, Date() > deadline {
+            // SIGTERM first, so a launch script's trap can stop what it started; SIGKILL 5 s later.
             killed = true
             kill(-pid, SIGTERM)
-            Thread.sleep(forTimeInterval: 5)
+        } else if killed, Date() > deadline.addingTimeInterval(5) {
             kill(-pid, SIGKILL)
         }
         Thread.sleep(forTimeInterval: 0.02)

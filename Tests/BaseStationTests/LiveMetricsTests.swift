@@ -72,13 +72,14 @@ final class LiveMetricsTests: XCTestCase {
 
     static func get(_ url: String) -> String? {
         let done = DispatchSemaphore(value: 0)
-        var body: String?
+        // A box under a lock: a reply after the 5 s wait must not race the read below.
+        let body = Scrapes()
         URLSession.shared.dataTask(with: URL(string: url)!) { data, response, _ in
-            if (response as? HTTPURLResponse)?.statusCode == 200, let data { body = String(decoding: data, as: UTF8.self) }
+            if (response as? HTTPURLResponse)?.statusCode == 200, let data { body.add(String(decoding: data, as: UTF8.self)) }
             done.signal()
         }.resume()
         _ = done.wait(timeout: .now() + 5)
-        return body
+        return body.all.first
     }
 
     /// `promtool check metrics` on `body` (stdin): its status and output. Debian's `prometheus`
