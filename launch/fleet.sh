@@ -32,6 +32,13 @@ if [[ ! -f $model ]]; then
 fi
 
 run=${FLEET_RUN_DIR:-results/$(basename "$scenario" .toml)-$(date +%Y%m%d-%H%M%S)}
+# An earlier run's directory is refused before its logs are touched (serve refuses it too), unless
+# --overwrite is among the serve options.
+if [[ " ${serve_options[*]} " != *" --overwrite "* ]]; then
+  for f in metrics.csv summary.json checkpoint/state.json checkpoint/adapter.gguf adapter.gguf; do
+    [[ -e $run/$f ]] && { echo "fleet: $run already holds a run ($f); give another FLEET_RUN_DIR, or --overwrite to replace it" >&2; exit 2; }
+  done
+fi
 mkdir -p "$run/logs"
 pids=()
 stop_children() {

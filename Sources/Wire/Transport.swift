@@ -7,8 +7,8 @@ import Foundation
 public protocol ServerTransport: AnyObject {
     /// Where peers reach it (an endpoint, or a label), for logs.
     var address: String { get }
-    /// Queues `data` for `peer`. Throws when it cannot be handed over in time; never blocks longer
-    /// than the transport's send timeout.
+    /// Queues `data` for `peer`. Throws when it cannot be handed over at once or within the
+    /// transport's send timeout (the base station's is 0: it never waits for a peer).
     func send(_ data: Data, to peer: String) throws
     /// The next message from any peer within the transport's receive timeout, or nil.
     func receive() throws -> (peer: String, data: Data)?
@@ -28,10 +28,12 @@ public final class ZeroMQServerTransport: ServerTransport {
     public let address: String
 
     /// Binds `endpoint` (`tcp://host:port`, `ipc://path`). Receives wait up to `receiveTimeoutMs`;
-    /// sends to a peer whose queue is full fail after `sendTimeoutMs`. At most `highWaterMark`
-    /// messages wait per peer inside libzmq (a few MB at the frame sizes used), so memory does not
-    /// grow with a sender that outpaces the base station: it is held back instead.
-    public init(endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 30_000, highWaterMark: Int32 = 16) throws {
+    /// sends to a peer whose queue is full fail after `sendTimeoutMs`, by default at once: the
+    /// loop that sends also runs the rounds, and a peer that never reads must not hold it (a full
+    /// queue of libzmq's 1,000 messages means the peer is not reading). At most `highWaterMark`
+    /// messages wait per peer inside libzmq on the way in (a few MB at the frame sizes used), so
+    /// memory does not grow with a sender that outpaces the base station: it is held back instead.
+    public init(endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 0, highWaterMark: Int32 = 16) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .router)
         try socket.setReceiveHighWaterMark(highWaterMark)

@@ -17,7 +17,7 @@ final class FleetIntegrationTests: XCTestCase {
 
     /// Writes a scenario, starts the base station and the nodes, waits for the run to end.
     func fleet(in dir: URL, name: String, aggregation: String, seed: Int, rounds: Int = 3, vanish: (node: Int, round: Int)? = nil,
-               roundTimeout: Double = 60, garbage: Bool = false, profilePaths: [String]? = nil) throws -> Run {
+               roundTimeout: Double = 60, garbage: Bool = false, strangerFlood: Int = 0, profilePaths: [String]? = nil) throws -> Run {
         let profiles = profilePaths ?? Self.profiles.map { repository.appendingPathComponent("hwprofiles/\($0).toml").path }
         let model = dir.appendingPathComponent("tiny.gguf").path
         if !FileManager.default.fileExists(atPath: model) {
@@ -48,6 +48,8 @@ final class FleetIntegrationTests: XCTestCase {
             nodes.append(p)
         }
         defer { for p in nodes where p.isRunning { p.terminate() } }
+        let flood = strangerFlood > 0 ? try StrangerFlood(endpoint: "tcp://127.0.0.1:\(port)", hellos: strangerFlood) : nil
+        defer { flood?.stop() }
         if garbage {
             // A rogue peer sends bytes that are no frame, then a frame with a broken CRC.
             let context = try ZeroMQContext(), rogue = try ZeroMQSocket(context, .dealer)
@@ -67,9 +69,13 @@ final class FleetIntegrationTests: XCTestCase {
             XCTAssertTrue(try Shutdown(frame: try Frame(decoding: reply)).reason.contains("not a node"))
             rogue.close()
         }
+        // A stalled base station fails the test instead of hanging the suite.
+        let watchdog = DispatchWorkItem { if bs.isRunning { bs.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 300, execute: watchdog)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         bs.waitUntilExit()
+        watchdog.cancel()
         XCTAssertEqual(bs.terminationStatus, 0, stderr)
         let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: stdout) as? [String: Any], stderr)
         let metrics = try String(contentsOfFile: results + "/metrics.csv", encoding: .utf8)
@@ -130,6 +136,20 @@ final class FleetIntegrationTests: XCTestCase {
         XCTAssertGreaterThan(try airtime(digital), try airtime(air))
     }
 
+    /// A stranger that floods hellos and never reads its answers: before, the base station
+    /// answered every hello, the answers filled the stranger's queue, each further answer waited
+    /// out the 30 s send timeout on the loop that runs the rounds, and every node was dropped. Now
+    /// it is answered once, never waited for, and every node delivers every round.
+    func testAStrangerThatNeverReadsDoesNotStallTheRounds() throws {
+        let dir = try temporaryDirectory(self)
+        let start = Date()
+        let run = try fleet(in: dir, name: "stranger", aggregation: "aircomp", seed: 5, rounds: 3, roundTimeout: 20, strangerFlood: 60_000)
+        XCTAssertEqual(run.rows.filter { $0["node"] != "global" && $0["status"] == "ok" }.count, 9, run.metrics)
+        let dropped = try XCTUnwrap(run.summary["frames_dropped_by_reason"] as? [String: Int])
+        XCTAssertGreaterThan(dropped["unknown peer"] ?? 0, 1000, "the flood reached the base station and was counted: \(dropped)")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 60, "the rounds were held up")
+    }
+
     /// A node that vanishes when a round starts does not stall the run: the round times out, the
     /// others are summed and rescaled, the run completes. Malformed frames from a rogue peer are
     /// counted and dropped.
@@ -155,5 +175,38 @@ final class FleetIntegrationTests: XCTestCase {
         XCTAssertLessThan(losses.last!, losses.first!)
         let nodes = try XCTUnwrap(run.summary["nodes"] as? [[String: Any]])
         XCTAssertEqual(nodes.first { $0["name"] as? String == "n1" }?["active_at_end"] as? Bool, false)
+    }
+}
+
+/// A DEALER with a name no scenario lists that sends `hellos` hellos as fast as it can and never
+/// reads (the attack of one peer that never receives).
+final class StrangerFlood: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(endpoint: String, hellos: Int) throws {
+        let context = try ZeroMQContext(), socket = try ZeroMQSocket(context, .dealer)
+        try socket.setIdentity("mallory")
+        try socket.setSendTimeout(ms: 2000)
+        try socket.connect(endpoint)
+        let hello = Hello(name: "mallory", profile: "x", txPowerW: 1, antennas: 1, dacBits: 8, sustainedGFLOPS: 1, flopBudgetPerRound: 1,
+                          joulesPerGFLOP: 1, ramBytes: 1).frame(round: 0, node: 0).encoded()
+        Thread { [self] in
+            for _ in 0..<hellos where !isStopped {
+                do { try socket.send([hello]) } catch { break }
+            }
+            while !isStopped { Thread.sleep(forTimeInterval: 0.05) }
+            socket.close()
+            withExtendedLifetime(context) {}
+            done.signal()
+        }.start()
+    }
+
+    private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+
+    func stop() {
+        lock.lock(); stopped = true; lock.unlock()
+        done.wait()
     }
 }

@@ -10,7 +10,7 @@ final class NetworkHostsTests: XCTestCase {
         let repository = repositoryRoot
         func shell(_ script: String, _ env: [String: String] = [:]) throws -> (status: Int32, output: String) { try runScript(script, env: env) }
         /// Mean wall time of the fleet's rounds (metrics.csv's global rows) with `delay` ms each way.
-        func meanRound(delayMs delay: Int) throws -> Double {
+        func fastestRound(delayMs delay: Int) throws -> Double {
             // The relay (on a kernel without sch_netem) runs as this test's own child: a process
             // that outlives a script would hold Foundation's wait for that script.
             let up = try shell("launch/hosts.sh up --delay-ms \(delay) --rate 200mbit --port 5590 --print-relay")
@@ -49,12 +49,15 @@ final class NetworkHostsTests: XCTestCase {
                 wall = try XCTUnwrap(header.firstIndex(of: "wall_s"))
             let walls = lines.dropFirst().filter { $0[node] == "global" && $0[round] != "0" }.compactMap { Double($0[wall]) }
             XCTAssertEqual(walls.count, 3)
-            return walls.reduce(0, +) / Double(max(walls.count, 1))
+            return walls.min() ?? .nan
         }
-        let near = try meanRound(delayMs: 1), far = try meanRound(delayMs: 100)
-        print(String(format: "hosts: mean round %.3f s at 1 ms each way, %.3f s at 100 ms", near, far))
+        let near = try fastestRound(delayMs: 1), far = try fastestRound(delayMs: 100)
+        print(String(format: "hosts: fastest round %.3f s at 1 ms each way, %.3f s at 100 ms", near, far))
         // A round is at least two round trips end to end (round start → report, transmit order →
-        // the last frames); 99 ms more each way is ≥ 0.396 s more per round.
-        XCTAssertGreaterThan(far - near, 0.36, "round latency \(near) s at 1 ms, \(far) s at 100 ms each way")
+        // the last frames): at 100 ms each way no round can take under 0.4 s, and 99 ms more each
+        // way is ≥ 0.396 s more per round. The fastest round of each run is compared: a busy
+        // machine (CI beside other work) slows some rounds, not the delay's share of every one.
+        XCTAssertGreaterThanOrEqual(far, 0.396, "no round at 100 ms each way can be faster than two round trips")
+        XCTAssertGreaterThan(far - near, 0.3, "round latency \(near) s at 1 ms, \(far) s at 100 ms each way")
     }
 }

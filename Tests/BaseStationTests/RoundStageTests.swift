@@ -109,6 +109,24 @@ final class RoundStageTests: XCTestCase {
         XCTAssertFalse(fleet.server.nodes[1].active)
     }
 
+    /// A run whose nodes all fall silent has not trained, however many rounds "ran": it fails,
+    /// naming the rounds no node delivered to, and its results stay for the post-mortem.
+    func testRunThatEndsWithNoNodeDeliveringFails() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("mute", pi5)], rounds: 2, roundTimeoutS: 1)
+        try fleet.startFirmware("a", profile: pi4, vanishAtRound: 2)
+        let mute = ScriptedNode("mute", on: fleet.network)
+        fleet.start {
+            try mute.register()
+            try mute.awaitShutdown()
+        }
+        XCTAssertThrowsError(try fleet.run()) { error in
+            XCTAssertTrue("\(error)".contains("no node delivered an update in round 2 of 2"), "\(error)")
+        }
+        let rows = try fleet.metrics()
+        XCTAssertEqual(rows.first { $0["round"] == "1" && $0["node"] == "a" }?["status"], "ok")
+        XCTAssertFalse(rows.contains { $0["round"] == "2" && $0["status"] == "ok" && $0["node"] != "global" })
+    }
+
     /// A transmission that misses a frame is marked dropped; its symbols that arrived are in the
     /// sum (each OFDM symbol rescaled by the weight present on it), and the round commits.
     func testIncompleteTransmissionIsDropped() throws {

@@ -31,6 +31,29 @@ final class ServeScenarioTests: XCTestCase {
         }
     }
 
+    /// A rerun into an earlier run's directory is refused before anything is touched, by serve
+    /// and by the fleet script (whose logs/ would go first); --overwrite lets it through.
+    func testAnEarlierRunIsNeverOverwrittenSilently() throws {
+        let dir = try temporaryDirectory(self)
+        let run = dir.appendingPathComponent("run").path
+        try FileManager.default.createDirectory(atPath: run + "/logs", withIntermediateDirectories: true)
+        let earlier = "round,node\n1,global\n"
+        try earlier.write(toFile: run + "/metrics.csv", atomically: true, encoding: .utf8)
+        try "earlier log\n".write(toFile: run + "/logs/basestation.log", atomically: true, encoding: .utf8)
+        let scenario = repositoryRoot.appendingPathComponent("launch/scenarios/tiny.toml").path
+        let serve = try runProduct("basestation", ["serve", "--scenario", scenario, "--results", run, "--rounds", "1"])
+        XCTAssertEqual(serve.status, 1)
+        XCTAssertTrue(serve.stderr.contains("already holds a run (metrics.csv)") && serve.stderr.contains("--overwrite"), serve.stderr)
+        let fleet = try runScript("launch/fleet.sh launch/scenarios/tiny.toml --rounds 1", env: ["FLEET_RUN_DIR": run])
+        XCTAssertEqual(fleet.status, 2, fleet.output)
+        XCTAssertTrue(fleet.output.contains("already holds a run (metrics.csv)"), fleet.output)
+        XCTAssertEqual(try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8), earlier)
+        XCTAssertEqual(try String(contentsOfFile: run + "/logs/basestation.log", encoding: .utf8), "earlier log\n")
+        // With --overwrite the refusal is gone (the run then fails later for want of nodes, which is not this test's).
+        let forced = try runProduct("basestation", ["serve", "--scenario", scenario, "--results", run, "--overwrite", "--set", "federation.register_timeout_s=0.2"])
+        XCTAssertFalse(forced.stderr.contains("already holds a run"), forced.stderr)
+    }
+
     func testMissingProfileOrModelIsAClearError() throws {
         let r = try serve("[federation]\nmodel = \"/nonexistent/m.gguf\"\n[[nodes]]\nname = \"a\"\nprofile = \"/nonexistent/p.toml\"\n")
         XCTAssertEqual(r.status, 1)

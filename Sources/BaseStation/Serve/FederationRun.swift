@@ -56,7 +56,7 @@ extension FederationServer {
         let pilot = recorder.rows.filter { $0.round == 0 && $0.status != .initial }
         var last = initial, airtime = pilot.filter { $0.node == "global" }.reduce(0.0) { $0 + $1.airtimeS }
         var energy = pilot.filter { $0.node != "global" }.reduce(0.0) { $0 + $1.energyJ }
-        var trainLoss = Double.nan, globals = [MetricsRow]()
+        var trainLoss = Double.nan, globals = [MetricsRow](), lastDelivered = 0
         for round in 1...settings.rounds {
             let roundStarted = DispatchTime.now().uptimeNanoseconds
             var r = try runRound(round)
@@ -68,6 +68,7 @@ extension FederationServer {
             globals.append(r.global)
             airtime += r.global.airtimeS
             energy += r.nodes.reduce(0) { $0 + $1.energyJ }
+            if r.nodes.contains(where: { $0.status == .ok }) { lastDelivered = round }
             let losses = r.nodes.map(\.trainLoss).filter(\.isFinite)
             if !losses.isEmpty { trainLoss = losses.reduce(0, +) / Double(losses.count) }
             try recorder.append(r.nodes + [r.global])
@@ -89,6 +90,8 @@ extension FederationServer {
             "mse_predicted_mean": meanOverRounds(globals, \.msePredicted),
             "mse_thermal_over_predicted": thermalOverPredicted(globals),
             "airtime_total_s": airtime, "energy_total_j": energy, "frames_dropped": droppedFrames,
+            "frames_dropped_by_reason": metrics.snapshot.dropped,
+            "last_round_delivered": lastDelivered,
             "rank_planning": rankPlanning,
             "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
             "wall_time_s": Self.seconds(since: started),
@@ -100,6 +103,12 @@ extension FederationServer {
                        "rounds_without_evaluation": Self.seconds(since: pilotStarted) - pilotSeconds - (evaluationSeconds - firstEvaluation)],
         ]) { _, run in run }
         try recorder.finish(global, config: model.config, summary: summary)
+        // Rounds that no node delivered to are no training: a run that ends in them failed, even
+        // though every round "ran" (the results stay, for the post-mortem).
+        guard lastDelivered == settings.rounds else {
+            let since = lastDelivered + 1
+            throw CommandError("no node delivered an update in round\(since == settings.rounds ? " \(since)" : "s \(since)–\(settings.rounds)") of \(settings.rounds): the run failed (results in \(recorder.directory))")
+        }
         return summary
     }
 }

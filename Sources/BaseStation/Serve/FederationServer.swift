@@ -38,8 +38,11 @@ final class FederationServer {
     var channelModel: ChannelModel
     var previousBeamformers: [ComplexMatrix<Double>]?
     var previousParticipants: [Int] = []
-    /// Frames dropped (malformed, or failing a round's checks), each logged with its reason.
+    /// Frames dropped (malformed, from unknown peers, or failing a round's checks), each counted
+    /// by reason in the live metrics.
     var droppedFrames = 0
+    /// Unknown peers told once that they are not nodes of this scenario.
+    var answeredStrangers = Set<String>()
     /// Seconds spent on held-out evaluation (summary.json's `time_s`: where a run's time goes).
     var evaluationSeconds = 0.0
     /// Seconds spent loading the model, the data and the channel model.
@@ -58,13 +61,15 @@ final class FederationServer {
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
 
     convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, log: Logger) throws {
-        try self.init(scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, bind: { transport }, log: log)
+        try self.init(scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, overwrite: false, bind: { transport }, log: log)
     }
 
     /// `bind` makes the transport once the scenario, profiles, model and data have loaded, so a
     /// broken configuration is reported as such whatever holds the endpoint.
-    init(scenario: Scenario, scenarioDirectory: String, results: String, bind: () throws -> ServerTransport, log: Logger) throws {
+    init(scenario: Scenario, scenarioDirectory: String, results: String, overwrite: Bool, bind: () throws -> ServerTransport, log: Logger) throws {
         let initStart = DispatchTime.now().uptimeNanoseconds
+        // Before anything is loaded or bound: a rerun into an earlier run's directory is refused at once.
+        if !overwrite { try RunRecorder.refuseExistingRun(in: results) }
         self.scenario = scenario
         let settings = scenario.federation
         self.settings = settings
@@ -93,7 +98,7 @@ final class FederationServer {
         global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: Float(settings.loraAlpha ?? Double(2 * settings.rank)),
                              targets: settings.targets, seed: scenario.seed)
         transport = try bind()
-        recorder = try RunRecorder(directory: results)
+        recorder = try RunRecorder(directory: results, overwrite: overwrite)
         setUpSeconds = Self.seconds(since: initStart)
     }
 
@@ -124,11 +129,9 @@ final class FederationServer {
                 continue
             }
             guard let index = nodes.firstIndex(where: { $0.name == name }) else {
+                droppedFrames += 1
                 metrics.dropped("unknown peer")
-                // Tell an unknown peer why it is ignored; if it is already gone, so be it.
-                do { try transport.send(Shutdown(reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(), to: name) } catch {
-                    progress("  could not answer unknown peer \(name): \(error)")
-                }
+                answerStranger(name)
                 continue
             }
             if frame.type == .hello {
@@ -142,6 +145,17 @@ final class FederationServer {
             }
         }
     }
+
+    /// Tells an unknown peer once why it is ignored (a flood of hellos gets one answer, and at
+    /// most `strangersAnswered` names are ever answered), without waiting: if its queue is full or
+    /// it is gone, so be it.
+    private func answerStranger(_ name: String) {
+        guard answeredStrangers.count < Self.strangersAnswered, answeredStrangers.insert(name).inserted else { return }
+        progress("  ignoring unknown peer '\(name)' (not a node of this scenario)")
+        try? transport.send(Shutdown(reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(), to: name)
+    }
+
+    static let strangersAnswered = 1024
 
     private func register(_ index: Int, _ hello: Hello) throws {
         nodes[index].hello = hello

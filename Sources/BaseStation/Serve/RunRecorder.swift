@@ -8,10 +8,25 @@ struct RunRecorder {
     let directory: String
     private(set) var rows: [MetricsRow] = []
 
-    init(directory: String) throws {
+    /// - Parameter overwrite: replace a run already in `directory`; without it, a directory that
+    ///   holds a run's results (metrics.csv, summary.json, a checkpoint) is refused, so a rerun
+    ///   cannot silently destroy an earlier one. (Anything else there, such as the launch
+    ///   scripts' logs/, is no run.)
+    init(directory: String, overwrite: Bool = false) throws {
         self.directory = directory
+        if !overwrite { try Self.refuseExistingRun(in: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/checkpoint", withIntermediateDirectories: true)
     }
+
+    /// Throws `RunDirectoryError` when `directory` holds a run.
+    static func refuseExistingRun(in directory: String) throws {
+        if let found = runFiles.first(where: { FileManager.default.fileExists(atPath: directory + "/" + $0) }) {
+            throw RunDirectoryError(directory: directory, found: found)
+        }
+    }
+
+    /// What marks a directory as holding a run.
+    static let runFiles = ["metrics.csv", "summary.json", "checkpoint/state.json", "checkpoint/adapter.gguf", "adapter.gguf"]
 
     static func write(_ text: String, to path: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -48,5 +63,13 @@ struct RunRecorder {
         try Self.write(SVGPlot(title: "Held-out perplexity", xLabel: "round", yLabel: "perplexity", series: [
             ("held-out", global.map { (Double($0.round), $0.heldOutPerplexity) }),
         ]).render(), to: directory + "/perplexity.svg")
+    }
+}
+
+/// `serve --results DIR` where DIR already holds a run.
+struct RunDirectoryError: Error, CustomStringConvertible {
+    let directory: String, found: String
+    var description: String {
+        "\(directory) already holds a run (\(found)); give another --results, or --overwrite to replace it"
     }
 }

@@ -21,6 +21,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Override federation.endpoint.") var endpoint: String?
     @Option(name: .customLong("set"), help: "Override any scenario value: TABLE.KEY=VALUE in TOML syntax, e.g. --set federation.rank=4 --set 'federation.beamforming=\"eigen\"' (repeatable).")
     var overrides: [String] = []
+    @Flag(help: "Replace the run already in --results (without it, a directory holding a run is refused).") var overwrite = false
     @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
     @Flag(help: "Print the summary as JSON.") var json = false
     @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
@@ -47,7 +48,7 @@ struct ServeCommand: ParsableCommand {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
             let out = results ?? "results/\(name)-\(stamp)"
             // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
-            let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, bind: {
+            let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, overwrite: overwrite, bind: {
                 let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint)
                 try transport.setLinger(ms: 2000)
                 return transport

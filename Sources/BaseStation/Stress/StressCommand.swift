@@ -46,7 +46,7 @@ struct StressCommand: ParsableCommand {
                                           noisePowerW: noisePowerW, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS, seed: seed)
             let log = logging.logger("basestation.stress")
             guard (1...100_000).contains(highWaterMark) else { throw ValidationError("--high-water-mark 1…100000") }
-            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, sendTimeoutMs: 5_000, highWaterMark: highWaterMark)
+            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark)
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")
             let server = StressServer(settings: settings, transport: transport) { log.info("\($0)") }
             server.tally.metrics = server.metrics

@@ -106,6 +106,10 @@ extension ExactAccumulator {
         // Raw addresses, so the loops below retain nothing (shared refcounts would ping-pong between workers).
         let planes = gs.map { UnsafeRawPointer($0.planes.pointer) }
         defer { withExtendedLifetime(gs) {} }
+        if p == 16, inputs == 4 {
+            addSixteenByFour(planes, samples: xs, first: first, count: count, band: band)
+            return
+        }
         for n in band {
             let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first)
             for c in 0..<(p / 8) {
@@ -122,6 +126,52 @@ extension ExactAccumulator {
                     }
                     sraw.storeBytes(of: re, toByteOffset: so, as: SIMD8<Double>.self)
                     sraw.storeBytes(of: im, toByteOffset: so &+ 8 &* p, as: SIMD8<Double>.self)
+                }
+            }
+            for t in 0..<count { flags[t] = true }
+        }
+    }
+
+    /// `add` for N_r = 16 (one 16-lane vector per column) and four inputs, the air's common case:
+    /// G_d[n] is held in eight registers while device d's columns pass, and the column's sum is
+    /// read and written once per device from L1 (the subcarrier's columns of the batch, 4 KB).
+    /// The same fused multiply-adds in the same order as `ColumnTransform.product`, lane for lane,
+    /// and integer sums, so the same bits as the general loop.
+    private func addSixteenByFour(_ planes: [UnsafeRawPointer], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>) {
+        let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage)
+        @inline(__always) func wide(_ v: SIMD8<Float>) -> SIMD8<Double> { SIMD8<Double>(v) }
+        for n in band {
+            let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first) &* 8
+            for d in 0..<planes.count {
+                let g = planes[d] + 4 &* (n &* 128)
+                @inline(__always) func load(_ a: Int, _ part: Int) -> SIMD16<Float> {
+                    g.loadUnaligned(fromByteOffset: 64 &* (a &* 2 &+ part), as: SIMD16<Float>.self)
+                }
+                let (g0r, g0i, g1r, g1i) = (load(0, 0), load(0, 1), load(1, 0), load(1, 1))
+                let (g2r, g2i, g3r, g3i) = (load(2, 0), load(2, 1), load(3, 0), load(3, 1))
+                let samples = xs[d] + 8 &* n
+                for t in 0..<count {
+                    let x = samples + 8 &* t &* nsc
+                    var re = g0r * x[0], im = g0r * x[1]
+                    re = re.addingProduct(g0i, -x[1]); im = im.addingProduct(g0i, x[0])
+                    re = re.addingProduct(g1r, x[2]); im = im.addingProduct(g1r, x[3])
+                    re = re.addingProduct(g1i, -x[3]); im = im.addingProduct(g1i, x[2])
+                    re = re.addingProduct(g2r, x[4]); im = im.addingProduct(g2r, x[5])
+                    re = re.addingProduct(g2i, -x[5]); im = im.addingProduct(g2i, x[4])
+                    re = re.addingProduct(g3r, x[6]); im = im.addingProduct(g3r, x[7])
+                    re = re.addingProduct(g3i, -x[7]); im = im.addingProduct(g3i, x[6])
+                    re = re.rounded(.toNearestOrEven)
+                    im = im.rounded(.toNearestOrEven)
+                    // (n, t): real rows 0–7, 8–15, then imaginary rows 0–7, 8–15 (256 bytes).
+                    let so = base &+ 256 &* t, fresh = d == 0 && !flags[t]
+                    @inline(__always) func add(_ q: SIMD8<Double>, at o: Int) {
+                        let old = fresh ? SIMD8<Double>() : sraw.loadUnaligned(fromByteOffset: so &+ o, as: SIMD8<Double>.self)
+                        sraw.storeBytes(of: old + q, toByteOffset: so &+ o, as: SIMD8<Double>.self)
+                    }
+                    add(wide(re.lowHalf), at: 0)
+                    add(wide(re.highHalf), at: 64)
+                    add(wide(im.lowHalf), at: 128)
+                    add(wide(im.highHalf), at: 192)
                 }
             }
             for t in 0..<count { flags[t] = true }

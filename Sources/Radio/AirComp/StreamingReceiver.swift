@@ -70,7 +70,7 @@ public final class StreamingReceiver: @unchecked Sendable {
     /// (up to `batchLimit`: one pass over the sum's memory for all of them).
     var pending: [(device: Int, samples: [Float])] = []
     var pendingRange = 0..<0
-    static let batchLimit = 8
+    static let batchLimit = 16
     let bands: [Range<Int>]
     let workers: [DispatchQueue]
     let slots: DispatchSemaphore
