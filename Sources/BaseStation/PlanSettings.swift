@@ -60,9 +60,9 @@ struct PlanSettings: Decodable {
         func check(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {
             if !ok { throw ConfigurationError(key: "plan.\(key.rawValue)", problem: problem) }
         }
-        try check(rankCeiling >= 1, .rankCeiling, "must be ≥ 1")
-        try check(symbolDurationS > 0, .symbolDurationS, "must be > 0")
-        try check(layers >= 1, .layers, "must be ≥ 1")
+        try check((1...4096).contains(rankCeiling), .rankCeiling, "must be in 1…4096, got \(rankCeiling)")
+        try check(symbolDurationS > 0 && symbolDurationS < 1, .symbolDurationS, "must be in (0, 1) s, got \(symbolDurationS)")
+        try check((1...1024).contains(layers), .layers, "must be in 1…1024, got \(layers)")
         try check(!adapted.isEmpty && adapted.allSatisfy { $0.count == 2 && $0[0] > 0 && $0[1] > 0 }, .adapted, "must list [d_in, d_out] pairs of positive sizes")
         try check(localSteps >= 1 && tokensPerStep >= 1, .localSteps, "local_steps and tokens_per_step must be ≥ 1")
         try check(baseParameters > 0 && baseBytes > 0 && activationBytes >= 0, .baseBytes, "model sizes must be positive")

@@ -54,8 +54,10 @@ struct Scenario: Decodable {
             guard txPowerOffsetDB.isFinite, (-100...20).contains(txPowerOffsetDB) else {
                 throw ConfigurationError(key: "aircomp.tx_power_offset_db", problem: "must be in −100…20 dB, got \(txPowerOffsetDB)")
             }
-            guard streams >= 1 else { throw ConfigurationError(key: "aircomp.streams", problem: "must be at least 1, got \(streams)") }
-            guard updateReals >= 1 else { throw ConfigurationError(key: "aircomp.update_reals", problem: "must be at least 1, got \(updateReals)") }
+            guard (1...64).contains(streams) else { throw ConfigurationError(key: "aircomp.streams", problem: "must be in 1…64, got \(streams)") }
+            guard (1...(1 << 32)).contains(updateReals) else {
+                throw ConfigurationError(key: "aircomp.update_reals", problem: "must be in 1…2³², got \(updateReals)")
+            }
             guard !powerDBm.isEmpty, powerDBm.allSatisfy({ $0.isFinite && $0 > -50 && $0 < 60 }) else {
                 throw ConfigurationError(key: "aircomp.power_dbm", problem: "each power must be in (−50, 60) dBm")
             }

@@ -58,7 +58,7 @@ final class BaseStationCommandTests: XCTestCase {
             for m in mentions { XCTAssertTrue(r.stderr.contains(m), "'\(m)' missing from: \(r.stderr)") }
             XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
         }
-        try check("[channel]\ndevices = 0\n", mentions: ["channel.devices", "at least 1"])
+        try check("[channel]\ndevices = 0\n", mentions: ["channel.devices", "must be in 1…4096"])
         try check("[channel]\nrx_antenas = 4\n", mentions: ["channel.rx_antenas", "unknown key"])
         try check("[channel]\nprofile = \"TDL-Z\"\n", mentions: ["channel.profile"])
         try check("[channel]\ndevices = \"four\"\n", mentions: ["channel.devices"])

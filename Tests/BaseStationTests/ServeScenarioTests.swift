@@ -54,6 +54,36 @@ final class ServeScenarioTests: XCTestCase {
         XCTAssertFalse(forced.stderr.contains("already holds a run"), forced.stderr)
     }
 
+    /// The values an attack on a live base station used to crash it with (traps converting huge
+    /// timeouts, aborts allocating 160–256 GB, a context no node accepts) are errors naming file
+    /// and key; a scenario whose allocations cannot fit this machine names the keys and the bytes.
+    func testOutOfRangeValuesAndRunsTooLargeForTheMachineAreErrors() throws {
+        let dir = try temporaryDirectory(self)
+        let model = dir.appendingPathComponent("tiny.gguf").path
+        XCTAssertEqual(try runProduct("edgenode", ["tiny-model", "--out", model]).status, 0)
+        let profile = repositoryRoot.appendingPathComponent("hwprofiles/raspberry-pi-4.toml").path
+        let base = "[federation]\nmodel = \"\(model)\"\nregister_timeout_s = 0.2\n[[nodes]]\nname = \"a\"\nprofile = \"\(profile)\"\n"
+        let cases: [([String], String)] = [
+            (["federation.register_timeout_s=1e300"], "federation.register_timeout_s': must be in (0, 86400] s"),
+            (["federation.round_timeout_s=1e300"], "federation.round_timeout_s': must be in (0, 86400] s"),
+            (["channel.subcarriers=1000000000"], "channel.subcarriers': must be in 1…3300"),
+            (["channel.rx_antennas=100000"], "channel.rx_antennas': must be in 1…1024"),
+            (["federation.rank=1000000000"], "federation.rank': must be in 1…4096"),
+            (["federation.ctx=1e9"], "federation.ctx'"),
+            (["federation.ctx=1000000000"], "federation.ctx': must be in 2…131072"),
+            (["federation.ctx=4096"], "federation.ctx': 4096 tokens exceed the model's context length 2048"),
+            (["federation.rank=4096", "channel.rx_antennas=1024", "channel.subcarriers=3300"], "for the receiver's sums; this machine has"),
+        ]
+        let path = dir.appendingPathComponent("s.toml").path
+        try base.write(toFile: path, atomically: true, encoding: .utf8)
+        for (sets, fragment) in cases {
+            let r = try runProduct("basestation", ["serve", "--scenario", path, "--results", dir.appendingPathComponent("r-\(UUID().uuidString)").path]
+                                   + sets.flatMap { ["--set", $0] })
+            XCTAssertEqual(r.status, 1, "\(sets): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("s.toml") && r.stderr.contains(fragment), "\(sets) → \(r.stderr)")
+        }
+    }
+
     func testMissingProfileOrModelIsAClearError() throws {
         let r = try serve("[federation]\nmodel = \"/nonexistent/m.gguf\"\n[[nodes]]\nname = \"a\"\nprofile = \"/nonexistent/p.toml\"\n")
         XCTAssertEqual(r.status, 1)

@@ -1,3 +1,4 @@
+import Configuration
 import CommandLineSupport
 import Dispatch
 import Foundation
@@ -83,9 +84,16 @@ final class FederationServer {
             throw CommandError("aircomp.streams = \(scenario.aircomp.streams) exceeds the fewest transmit antennas among the nodes' profiles (\(channel.transmitAntennas))")
         }
         try channel.validate()
+        let file = try GGUFFile(path: settings.model)
+        let config = try LlamaConfig(gguf: file)
+        if let limit = file.metadata["llama.context_length"]?.int, settings.ctx > limit {
+            throw ConfigurationError(key: "federation.ctx", problem: "\(settings.ctx) tokens exceed the model's context length \(limit) (\(settings.model))")
+        }
+        // Everything large this run will hold, against this machine's memory, before any of it is made.
+        let modelBytes = (try? FileManager.default.attributesOfItem(atPath: settings.model)[.size] as? Int) ?? 0
+        try MemoryPlan(channel: channel, streams: scenario.aircomp.streams, settings: settings, config: config, modelBytes: modelBytes).check()
         channelModel = try ChannelModel(configuration: channel, seed: scenario.seed)
 
-        let file = try GGUFFile(path: settings.model)
         model = try LlamaModel(gguf: file)
         let tokenizer = try BPETokenizer(gguf: file)
         let data = try FederatedData(spec: settings.data, partition: settings.partition, devices: nodes.count, dirichletAlpha: settings.dirichletAlpha,

@@ -107,22 +107,25 @@ struct FederationSettings: Decodable {
         func check(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {
             if !ok { throw ConfigurationError(key: "federation.\(key.rawValue)", problem: problem) }
         }
-        try check(dirichletAlpha > 0, .dirichletAlpha, "must be > 0")
-        try check(heldOut > 0 && heldOut < 1, .heldOut, "must be in (0, 1)")
-        try check(rounds >= 1, .rounds, "must be ≥ 1")
-        try check(rank >= 1, .rank, "must be ≥ 1")
-        try check(localSteps >= 1, .localSteps, "must be ≥ 1")
-        try check(batch >= 1, .batch, "must be ≥ 1")
-        try check(ctx >= 2, .ctx, "must be ≥ 2")
-        try check(learningRate > 0 && learningRate.isFinite, .learningRate, "must be > 0")
-        try check(clip >= 0, .clip, "must be ≥ 0")
-        try check(weightDecay >= 0, .weightDecay, "must be ≥ 0")
-        try check((2...16).contains(digitalBits), .digitalBits, "must be in 2…16")
-        try check(evalTokens >= 0, .evalTokens, "must be ≥ 0")
-        try check(evalEvery >= 1, .evalEvery, "must be ≥ 1")
+        // Upper bounds are what a run can mean, not what this machine holds (`MemoryPlan` checks that).
+        try check(dirichletAlpha > 0 && dirichletAlpha <= 1e6, .dirichletAlpha, "must be in (0, 1e6], got \(dirichletAlpha)")
+        try check(heldOut > 0 && heldOut < 1, .heldOut, "must be in (0, 1), got \(heldOut)")
+        try check((1...100_000).contains(rounds), .rounds, "must be in 1…100000, got \(rounds)")
+        try check((1...4096).contains(rank), .rank, "must be in 1…4096, got \(rank)")
+        if let a = loraAlpha { try check(a > 0 && a <= 1e6, .loraAlpha, "must be in (0, 1e6], got \(a)") }
+        try check((1...1_000_000).contains(localSteps), .localSteps, "must be in 1…1000000, got \(localSteps)")
+        try check((1...4096).contains(batch), .batch, "must be in 1…4096, got \(batch)")
+        try check((2...131_072).contains(ctx), .ctx, "must be in 2…131072 tokens, got \(ctx)")
+        try check(learningRate > 0 && learningRate <= 10, .learningRate, "must be in (0, 10], got \(learningRate)")
+        try check(clip >= 0 && clip.isFinite, .clip, "must be ≥ 0 and finite, got \(clip)")
+        try check(weightDecay >= 0 && weightDecay < 1, .weightDecay, "must be in [0, 1), got \(weightDecay)")
+        try check((2...16).contains(digitalBits), .digitalBits, "must be in 2…16, got \(digitalBits)")
+        try check((0...16_777_216).contains(evalTokens), .evalTokens, "must be in 0…16777216, got \(evalTokens)")
+        try check((1...1_000_000).contains(evalEvery), .evalEvery, "must be in 1…1000000, got \(evalEvery)")
         try check(endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://"), .endpoint, "must be a tcp:// or ipc:// endpoint")
-        try check(registerTimeoutS > 0 && roundTimeoutS > 0, .roundTimeoutS, "timeouts must be > 0")
-        try check(realtimeScale >= 0, .realtimeScale, "must be ≥ 0")
+        try check(registerTimeoutS > 0 && registerTimeoutS <= 86_400, .registerTimeoutS, "must be in (0, 86400] s, got \(registerTimeoutS)")
+        try check(roundTimeoutS > 0 && roundTimeoutS <= 86_400, .roundTimeoutS, "must be in (0, 86400] s, got \(roundTimeoutS)")
+        try check(realtimeScale >= 0 && realtimeScale <= 1e6, .realtimeScale, "must be in [0, 1e6], got \(realtimeScale)")
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import Configuration
 import Foundation
 import Wire
 
@@ -48,11 +49,15 @@ struct ServeCommand: ParsableCommand {
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
             let out = results ?? "results/\(name)-\(stamp)"
             // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
-            let server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, overwrite: overwrite, bind: {
+            let server: FederationServer
+            do { server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, overwrite: overwrite, bind: {
                 let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint)
                 try transport.setLinger(ms: 2000)
                 return transport
-            }, log: logging.logger("basestation.serve"))
+            }, log: logging.logger("basestation.serve")) } catch let e as ConfigurationError {
+                // What the scenario asks of the model and the machine: named like its other errors.
+                throw ScenarioError(file: scenario, key: e.key, problem: e.problem)
+            }
             let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
             if let endpoint { server.progress("metrics on http://\(endpoint.address)/metrics") }
             // The same figures each second, beside the run's other results.

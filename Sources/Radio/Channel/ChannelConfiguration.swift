@@ -65,12 +65,14 @@ public struct ChannelConfiguration: Equatable, Sendable {
         func check(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {
             if !ok { throw ConfigurationError(key: key.rawValue, problem: problem) }
         }
-        try check(subcarriers >= 1, .subcarriers, "must be at least 1, got \(subcarriers)")
+        // Upper bounds: NR's widest carrier (275 resource blocks × 12), a massive-MIMO array, a
+        // large device; what fits this machine's memory is checked where the run is planned.
+        try check((1...3300).contains(subcarriers), .subcarriers, "must be in 1…3300 (NR's 275 resource blocks × 12), got \(subcarriers)")
         try check(subcarrierSpacingHz > 0 && subcarrierSpacingHz.isFinite, .subcarrierSpacingHz, "must be a positive frequency in Hz, got \(subcarrierSpacingHz)")
         try check(carrierHz >= 0.5e9 && carrierHz <= 100e9, .carrierHz, "38.901 covers 0.5–100 GHz, got \(carrierHz) Hz")
-        try check(receiveAntennas >= 1, .receiveAntennas, "must be at least 1, got \(receiveAntennas)")
-        try check(transmitAntennas >= 1, .transmitAntennas, "must be at least 1, got \(transmitAntennas)")
-        try check(devices >= 1, .devices, "must be at least 1, got \(devices)")
+        try check((1...1024).contains(receiveAntennas), .receiveAntennas, "must be in 1…1024, got \(receiveAntennas)")
+        try check((1...64).contains(transmitAntennas), .transmitAntennas, "must be in 1…64, got \(transmitAntennas)")
+        try check((1...4096).contains(devices), .devices, "must be in 1…4096, got \(devices)")
         try check(delaySpreadS >= 0 && delaySpreadS < 1e-3, .delaySpreadS, "must be in [0, 1 ms), got \(delaySpreadS) s")
         try check(receiveCorrelation >= 0 && receiveCorrelation < 1, .receiveCorrelation, "must be in [0, 1), got \(receiveCorrelation)")
         try check(transmitCorrelation >= 0 && transmitCorrelation < 1, .transmitCorrelation, "must be in [0, 1), got \(transmitCorrelation)")
