@@ -63,7 +63,7 @@ let package = Package(
             dependencies: ["COpenBLAS", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
         .target(
-            name: "HardwareProfiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),
+            name: "HardwareProfiles", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),
         .executableTarget(
             name: "EdgeNode",
             dependencies: [

@@ -121,6 +121,8 @@ struct Scenario: Decodable {
             throw ScenarioError(file: path, key: nil, problem: "cannot read the file")
         }
         do {
+            // The structure first: the parser under TOMLKit aborts on some malformed documents.
+            try TOMLSyntax.check(text)
             let root = try TOMLTable(string: text)
             for o in overrides { try apply(o, to: root, file: path) }
             return try TOMLDecoder().decode(Scenario.self, from: root)
@@ -130,6 +132,8 @@ struct Scenario: Decodable {
             throw ScenarioError(file: path, key: e.key, problem: e.problem)
         } catch let e as DecodingError {
             throw ScenarioError(decoding: e, file: path)
+        } catch let e as TOMLSyntaxError {
+            throw ScenarioError(file: path, key: nil, problem: e.description)
         } catch let e as TOMLParseError {
             throw ScenarioError(file: path, key: nil, problem: "TOML syntax error at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
         } catch {
@@ -149,7 +153,9 @@ extension Scenario {
         }
         let value: TOMLValueConvertible
         do {
-            guard let v = try TOMLTable(string: "v = " + override[override.index(after: eq)...])["v"] else { throw fail("no value") }
+            let text = String(override[override.index(after: eq)...])
+            try TOMLSyntax.checkValue(text)
+            guard let v = try TOMLTable(string: "v = " + text)["v"] else { throw fail("no value") }
             value = v
         } catch let e as ScenarioError { throw e } catch { throw fail("the value is not TOML (strings need quotes)") }
         guard path.count == 2 else { root[path[0]] = value; return }

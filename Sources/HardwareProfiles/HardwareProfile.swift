@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import TOMLKit
 
@@ -40,6 +41,8 @@ public struct HardwareProfile: Equatable, Sendable {
             throw fail(nil, "cannot read the file")
         }
         let table: TOMLTable
+        // The structure first: the parser under TOMLKit aborts on some malformed documents.
+        do { try TOMLSyntax.check(text) } catch let e as TOMLSyntaxError { throw fail(nil, e.description) }
         do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
             throw fail(nil, "TOML syntax error at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
         }

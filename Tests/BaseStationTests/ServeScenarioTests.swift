@@ -23,6 +23,9 @@ final class ServeScenarioTests: XCTestCase {
             ("[[nodes]]\nname = \"a\"\nprofile = \"x.toml\"\ncolour = \"red\"\n", "colour"),
             ("[[nodes]]\nname = \"a b\"\nprofile = \"x.toml\"\n", "nodes.name"),
             ("[[nodes]]\nname = \"a\"\nprofile = \"x.toml\"\n[[nodes]]\nname = \"a\"\nprofile = \"y.toml\"\n", "unique"),
+            // These aborted the process inside TOMLKit's parser.
+            ("[[[\n", "TOML syntax error at line 1, column 3"),
+            ("[federation]\nrounds = 2\n[[ [nodes]]\n", "TOML syntax error at line 3, column 4"),
         ]
         for (toml, fragment) in cases {
             let r = try serve(toml)

@@ -41,6 +41,8 @@ final class HardwareProfileTests: XCTestCase {
         try check(good.replacingOccurrences(of: "dac_bits = 12", with: ""), key: "dac_bits", mentions: "missing")
         try check(good + "\ncolour = 1\n", key: "colour", mentions: "unknown key")
         try check("name = [\n", key: nil, mentions: "TOML syntax error")
+        // Aborted the process inside TOMLKit's parser before the structure was checked first.
+        try check("[[[\n" + good, key: nil, mentions: "TOML syntax error at line 1, column 3")
         XCTAssertThrowsError(try HardwareProfile.load(dir.appendingPathComponent("absent.toml").path)) {
             XCTAssertTrue("\($0)".contains("absent.toml"))
         }
