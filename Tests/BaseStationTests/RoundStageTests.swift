@@ -195,6 +195,46 @@ final class RoundStageTests: XCTestCase {
         XCTAssertTrue(after.allSatisfy { $0.isFinite && abs($0) < 10 }, "and nothing else did")
     }
 
+    /// A node that reports ‖Δ‖² = 1e60 and then transmits at the scale it is given (the attack:
+    /// before, its report set the common scale to ~1e28, the honest update quantised to nothing and
+    /// the liar's symbols drove the adapter to 1e27 with every status `ok`). With `optimizer`'s
+    /// bound the liar is left out; with a training that has no bound (SGD without clipping) the
+    /// poisoned adapter's held-out loss is not finite and the round is undone.
+    func liarRound(federationExtra: String) throws -> (rows: [[String: String]], before: [Float], after: [Float]) {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("liar", pi5)], rounds: 1, roundTimeoutS: 5,
+                                      federationExtra: federationExtra)
+        try fleet.startFirmware("a", profile: pi4)
+        let liar = ScriptedNode("liar", on: fleet.network)
+        fleet.start {
+            try liar.register()
+            let start = try RoundStart(frame: try XCTUnwrap(liar.next(.roundStart)))
+            try liar.report(1, update: start.adapter.map { _ in 1e-3 }, energy: 1e60)
+            // Left out, it hears the run's shutdown instead (next returns nil on it).
+            guard let frame = try liar.next(.transmit) else { return }
+            let order = try Transmit(frame: frame)
+            try liar.transmit(1, update: start.adapter.map { _ in order.scale }, order: order)
+            try liar.awaitShutdown()
+        }
+        let before = fleet.server.global.flattened()
+        _ = try fleet.run()
+        return (try fleet.metrics().filter { $0["round"] == "1" }, before, fleet.server.global.flattened())
+    }
+
+    func testALyingReportIsLeftOutAndAPoisonedAdapterIsNeverKept() throws {
+        let bounded = try liarRound(federationExtra: "")
+        XCTAssertEqual(bounded.rows.first { $0["node"] == "liar" }?["status"], "excluded")
+        XCTAssertEqual(bounded.rows.first { $0["node"] == "a" }?["status"], "ok")
+        XCTAssertEqual(bounded.rows.first { $0["node"] == "global" }?["status"], "ok")
+        XCTAssertTrue(bounded.after != bounded.before, "the honest update moved the adapter")
+        XCTAssertTrue(bounded.after.allSatisfy { $0.isFinite && abs($0) < 10 }, "and nothing else did")
+        XCTAssertTrue(Double(bounded.rows.first { $0["node"] == "global" }?["heldout_loss"] ?? "")?.isFinite ?? false)
+
+        let unbounded = try liarRound(federationExtra: "optimizer = \"sgd\"\nclip = 0.0\n")
+        XCTAssertEqual(unbounded.rows.first { $0["node"] == "global" }?["status"], "rejected", "\(unbounded.rows)")
+        XCTAssertEqual(unbounded.after, unbounded.before, "the poisoned adapter was not kept")
+        XCTAssertTrue(Double(unbounded.rows.first { $0["node"] == "global" }?["heldout_loss"] ?? "")?.isFinite ?? false)
+    }
+
     /// A node that restarts during round 1 (it says hello again and never sees that round's start)
     /// is not blamed for the round's silence: it stays registered and delivers in round 2.
     func testNodeThatReRegistersRejoins() throws {

@@ -64,6 +64,7 @@ extension FederationServer {
         let hHat = h.estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: round)
         var rows = nodes.map { MetricsRow(round: round, node: $0.name, profile: $0.profile.name, status: .absent, rank: global.rank) }
         var aggregateRow = MetricsRow(round: round, node: "global", profile: "", status: .ok, rank: global.rank)
+        let before = global
         let outcome = try playRound(round, channels: h, estimate: hHat, rows: &rows, aggregateRow: &aggregateRow)
         aggregateRow.status = outcome.status
         switch outcome {
@@ -76,6 +77,13 @@ extension FederationServer {
         // A pilot round leaves the global adapter as it was (the base model, evaluated as round 0).
         if !capturingPilot, settings.evaluatesHeldOut(after: round) {
             (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+            // An adapter whose held-out loss is not finite is never kept: the round is undone.
+            if !aggregateRow.heldOutLoss.isFinite, case .committed = outcome {
+                progress("  round \(round): the held-out loss of the new adapter is not finite; the round is undone")
+                global = before
+                aggregateRow.status = .rejected
+                (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+            }
         }
         return (rows, aggregateRow)
     }
@@ -84,7 +92,16 @@ extension FederationServer {
                            rows: inout [MetricsRow], aggregateRow: inout MetricsRow) throws -> RoundOutcome {
         let flat = global.flattened()
         let (ready, epoch) = try startRound(round, adapter: flat)
-        let usable = { (u: UpdateReady) in u.steps > 0 && u.reals == flat.count && u.updateEnergy.isFinite && u.updateEnergy >= 0 }
+        let s = settings
+        let bound = UpdateBound.maximumEnergy(optimizer: s.optimizer, learningRate: s.learningRate, clip: s.clip, weightDecay: s.weightDecay,
+                                              steps: s.localSteps, adapter: flat)
+        let usable = { (u: UpdateReady) in
+            u.steps > 0 && u.reals == flat.count && u.updateEnergy.isFinite && u.updateEnergy >= 0 && u.updateEnergy <= bound
+        }
+        for (k, u) in ready where u.steps > 0 && u.updateEnergy > bound {
+            progress(String(format: "  %@ reported ‖Δ‖² = %.3g, beyond the %.3g its round's training allows; left out of round %d",
+                            nodes[k].name, u.updateEnergy, bound, round))
+        }
         for (k, u) in ready {
             rows[k].trainLoss = u.loss
             rows[k].steps = u.steps
