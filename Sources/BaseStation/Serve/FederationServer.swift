@@ -39,9 +39,9 @@ final class FederationServer {
     var channelModel: ChannelModel
     var previousBeamformers: [ComplexMatrix<Double>]?
     var previousParticipants: [Int] = []
-    /// Frames dropped (malformed, from unknown peers, or failing a round's checks), each counted
-    /// by reason in the live metrics.
-    var droppedFrames = 0
+    /// Frames dropped (malformed, from unknown peers, or failing a round's checks): the sum of the
+    /// live metrics' counts by reason.
+    var droppedFrames: Int { metrics.snapshot.dropped.values.reduce(0, +) }
     /// Unknown peers told once that they are not nodes of this scenario.
     var answeredStrangers = Set<String>()
     /// Seconds spent on held-out evaluation (summary.json's `time_s`: where a run's time goes).
@@ -106,7 +106,7 @@ final class FederationServer {
         global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: Float(settings.loraAlpha ?? Double(2 * settings.rank)),
                              targets: settings.targets, seed: scenario.seed)
         transport = try bind()
-        recorder = try RunRecorder(directory: results, overwrite: overwrite)
+        recorder = try RunRecorder(directory: results)
         setUpSeconds = Self.seconds(since: initStart)
     }
 
@@ -131,13 +131,11 @@ final class FederationServer {
             metrics.received(bytes: data.count)
             let frame: Frame
             do { frame = try Frame(decoding: data) } catch {
-                droppedFrames += 1
                 metrics.dropped("malformed")
                 progress("  dropped a frame from \(name): \(error)")
                 continue
             }
             guard let index = nodes.firstIndex(where: { $0.name == name }) else {
-                droppedFrames += 1
                 metrics.dropped("unknown peer")
                 answerStranger(name)
                 continue
@@ -147,7 +145,6 @@ final class FederationServer {
                 continue
             }
             do { try handle(index, frame) } catch {
-                droppedFrames += 1
                 metrics.dropped(error is ReceptionRefusal ? "refused by the receiver" : "malformed \(frame.type)")
                 progress("  dropped a \(frame.type) frame from \(name): \(error)")
             }

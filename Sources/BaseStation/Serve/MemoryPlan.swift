@@ -26,10 +26,8 @@ struct MemoryPlan {
     init(channel: ChannelConfiguration, streams: Int, settings: FederationSettings, config: LlamaConfig, modelBytes: Int) {
         let nsc = Double(channel.subcarriers), k = Double(channel.devices), nr = Double(channel.receiveAntennas)
         let nt = Double(channel.transmitAntennas), l = Double(max(1, streams)), padded = (nr / 8).rounded(.up) * 8
-        // D, the update's reals: rank × (d_in + d_out) per adapted projection and layer.
-        let perRank = settings.targets.reduce(into: [LoRATarget]()) { if !$0.contains($1) { $0.append($1) } }
-            .reduce(0.0) { let s = $1.shape(config); return $0 + Double(s.dIn + s.dOut) } * Double(config.layers)
-        let reals = perRank * Double(settings.rank)
+        // D, the update's reals (rank is validated ≤ 4096 before, so the layout's Int count cannot overflow).
+        let reals = Double(LoRALayout(config: config, rank: settings.rank, targets: settings.targets).parameterCount)
         let ofdmSymbols = (reals / 2 / (l * nsc)).rounded(.up)
         let context = Double(settings.ctx)
         terms = [

@@ -8,17 +8,16 @@ struct RunRecorder {
     let directory: String
     private(set) var rows: [MetricsRow] = []
 
-    /// - Parameter overwrite: replace a run already in `directory`; without it, a directory that
-    ///   holds a run's results (metrics.csv, summary.json, a checkpoint) is refused, so a rerun
-    ///   cannot silently destroy an earlier one. (Anything else there, such as the launch
-    ///   scripts' logs/, is no run.)
-    init(directory: String, overwrite: Bool = false) throws {
+    /// Writes into `directory`, replacing any run there: the caller refuses one first unless told
+    /// to overwrite (`refuseExistingRun`, which `FederationServer` checks before loading anything).
+    init(directory: String) throws {
         self.directory = directory
-        if !overwrite { try Self.refuseExistingRun(in: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/checkpoint", withIntermediateDirectories: true)
     }
 
-    /// Throws `RunDirectoryError` when `directory` holds a run.
+    /// Throws `RunDirectoryError` when `directory` holds a run's results (metrics.csv,
+    /// summary.json, a checkpoint), so a rerun cannot silently destroy an earlier one. (Anything
+    /// else there, such as the launch scripts' logs/, is no run.)
     static func refuseExistingRun(in directory: String) throws {
         if let found = runFiles.first(where: { FileManager.default.fileExists(atPath: directory + "/" + $0) }) {
             throw RunDirectoryError(directory: directory, found: found)
