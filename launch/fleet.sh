@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fleet: a base station and one edge process per [[nodes]] entry of a scenario, over ZeroMQ.
 #   launch/fleet.sh [launch/scenarios/X.toml [serve options…]]     (default: launch/scenarios/default.toml)
-# Options after the scenario go to `basestation serve` (e.g. --aggregation ideal --seed 2 --rounds 4).
+# Options after the scenario go to `basestation serve` (e.g. --aggregation ideal --seed 2 --rounds 4;
+# FLEET_RUN_DIR=results/X launch/fleet.sh SCENARIO --resume continues run X from its last round).
 # Sets up what is missing (packages, release build, model), shows per-round progress, stops every
 # child on Ctrl-C or when the base station fails, and prints the run's summary. Results (metrics.csv,
 # summary.json, loss.svg, perplexity.svg, adapter.gguf, peft/, checkpoint/, logs/) go to results/<run>/.
@@ -33,9 +34,15 @@ fi
 
 run=${FLEET_RUN_DIR:-results/$(basename "$scenario" .toml)-$(date +%Y%m%d-%H%M%S)}
 # An earlier run's directory is refused before its logs are touched (serve refuses it too), unless
-# --overwrite is among the serve options.
-if [[ " ${serve_options[*]} " != *" --overwrite "* ]]; then
-  for f in metrics.csv summary.json checkpoint/state.json checkpoint/adapter.gguf adapter.gguf; do
+# --overwrite is among the serve options; with --resume (and FLEET_RUN_DIR naming the run) the run
+# continues from its checkpoint and the logs are appended to.
+resuming=0
+[[ " ${serve_options[*]} " == *" --resume "* ]] && resuming=1
+if [[ $resuming == 1 && -z ${FLEET_RUN_DIR:-} ]]; then
+  echo "fleet: --resume continues a run: set FLEET_RUN_DIR to its results directory" >&2; exit 2
+fi
+if [[ " ${serve_options[*]} " != *" --overwrite "* && $resuming == 0 ]]; then
+  for f in metrics.csv summary.json checkpoint/checkpoint.gguf checkpoint/state.json checkpoint/adapter.gguf adapter.gguf; do
     [[ -e $run/$f ]] && { echo "fleet: $run already holds a run ($f); give another FLEET_RUN_DIR, or --overwrite to replace it" >&2; exit 2; }
   done
 fi
@@ -55,17 +62,19 @@ bs_ns=(); edge_ns=()
 
 start=$(date +%s)
 echo "fleet: $scenario → $run" >&2
-"${bs_ns[@]}" "$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "$run/logs/basestation.log" >&2) &
+append=(); [[ $resuming == 1 ]] && append=(-a)
+"${bs_ns[@]}" "$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "${append[@]}" "$run/logs/basestation.log" >&2) &
 bs=$!
 pids+=("$bs")
 connect=${FLEET_CONNECT:-${endpoint/\*/127.0.0.1}}
 declare -A node_pid=()
 while read -r kind name profile; do
   [[ $kind == node ]] || continue
+  [[ $resuming == 1 ]] || : > "$run/logs/$name.log"
   # One BLAS thread per edge process: the fleet shares this machine's cores.
   # The real-time scale comes from the base station's welcome (federation.realtime_scale).
   OPENBLAS_NUM_THREADS=1 "${edge_ns[@]}" "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" \
-    > "$run/logs/$name.log" 2>&1 &
+    >> "$run/logs/$name.log" 2>&1 &
   pids+=("$!")
   node_pid[$name]=$!
 done <<<"$fleet"

@@ -24,6 +24,9 @@ public enum FrameType: UInt16, Sendable, CaseIterable {
     /// BS → synthetic node (`basestation stress`): a round without a model; report and transmit a
     /// synthetic update of the given size.
     case syntheticRound = 10
+    /// BS → node: this base station has no registration of the node (it restarted, or left the
+    /// node out of a round); say hello again. The reason is the payload.
+    case registerAgain = 11
 }
 
 /// How the samples of a `symbols` frame are stored.

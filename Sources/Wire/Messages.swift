@@ -14,6 +14,7 @@ import Foundation
 ///      │ reference × frames ───────────────────▶ │ measured error (emulator only)
 ///      │ roundEnd ─────────────────────────────▶ │ evaluation, checkpoint
 ///      │ ◀─────────────────────────────── shutdown│
+///      │ ◀────────── registerAgain (BS restarted, │ or the node was left out)
 public protocol WireMessage: Equatable, Sendable {
     static var frameType: FrameType { get }
     func write(to w: inout PayloadWriter)
@@ -266,6 +267,17 @@ public struct SyntheticRound: WireMessage {
 /// The run is over, or the node is refused.
 public struct Shutdown: WireMessage {
     public static let frameType = FrameType.shutdown
+    /// Why, for the node's log.
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+    public func write(to w: inout PayloadWriter) { w.string(reason) }
+    public init(reading r: inout PayloadReader) throws { reason = try r.string() }
+}
+
+/// The base station asks a node it has no registration of (it restarted and resumes, or it left
+/// the node out of a round) to say hello again, instead of the node waiting out its silence timeout.
+public struct RegisterAgain: WireMessage {
+    public static let frameType = FrameType.registerAgain
     /// Why, for the node's log.
     public var reason: String
     public init(reason: String) { self.reason = reason }

@@ -81,7 +81,7 @@ final class FleetIntegrationTests: XCTestCase {
         let metrics = try String(contentsOfFile: results + "/metrics.csv", encoding: .utf8)
         let lines = metrics.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let rows = lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
-        for file in ["summary.json", "loss.svg", "perplexity.svg", "adapter.gguf", "peft/adapter_model.safetensors", "checkpoint/adapter.gguf"] {
+        for file in ["summary.json", "loss.svg", "perplexity.svg", "adapter.gguf", "peft/adapter_model.safetensors", "checkpoint/checkpoint.gguf"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: results + "/" + file), file)
         }
         return Run(summary: summary, metrics: metrics, rows: rows)

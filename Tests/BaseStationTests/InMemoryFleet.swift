@@ -15,7 +15,8 @@ final class InMemoryFleet {
 
     let network = InMemoryNetwork()
     let directory: URL
-    let server: FederationServer
+    private(set) var server: FederationServer
+    private let log: Logger
     private var threads = [Thread]()
     private let finished = DispatchGroup()
 
@@ -32,8 +33,17 @@ final class InMemoryFleet {
         try toml.write(toFile: path, atomically: true, encoding: .utf8)
         var log = Logger(label: "test.basestation")
         log.logLevel = .warning
+        self.log = log
         server = try FederationServer(scenario: try Scenario.load(path), scenarioDirectory: directory.path,
                                       results: directory.appendingPathComponent("results").path, transport: network.server(), log: log)
+    }
+
+    /// A new base station on the same network and results (the old one is dropped as a killed
+    /// process is): the nodes that outlived it carry on with it.
+    func restartServer(resume: Bool) throws {
+        let path = directory.appendingPathComponent("fleet.toml").path
+        server = try FederationServer(scenario: try Scenario.load(path), scenarioDirectory: directory.path,
+                                      results: directory.appendingPathComponent("results").path, transport: network.server(), resume: resume, log: log)
     }
 
     /// Starts the real firmware of node `name` on its own thread.

@@ -116,4 +116,21 @@ final class DataTests: XCTestCase {
             XCTAssertEqual(variance / shape, 1, accuracy: 0.05)
         }
     }
+
+    /// A sampler positioned at n draws continues exactly as one that drew n windows, across epochs
+    /// (a restarted node, or a replayed round, draws what it would have).
+    func testSamplerPositionedAtNDrawsContinuesLikeOneThatDrewThem() throws {
+        let windows = (0..<7).map { [$0, $0 + 100] }
+        let fresh = try WindowSampler(windows, seed: 11)
+        for n in [0, 1, 6, 7, 8, 20, 21, 50] {
+            var sequential = fresh
+            for _ in 0..<n { _ = sequential.next() }
+            var jumped = fresh
+            for _ in 0..<3 { _ = jumped.next() }  // whatever it drew before
+            jumped = jumped.positioned(at: n)
+            XCTAssertEqual(jumped.drawn, n)
+            XCTAssertEqual(jumped.epoch, sequential.epoch, "after \(n) draws")
+            XCTAssertEqual((0..<16).map { _ in jumped.next() }, (0..<16).map { _ in sequential.next() }, "after \(n) draws")
+        }
+    }
 }

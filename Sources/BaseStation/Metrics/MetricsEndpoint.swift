@@ -61,10 +61,13 @@ final class MetricsLog: @unchecked Sendable {
     private let started = Date()
     private let queue = DispatchQueue(label: "airfl.metrics.log")
 
-    init(path: String, metrics: LiveMetrics) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+    /// `appending`: after the lines already there (a resumed run's earlier sittings).
+    init(path: String, metrics: LiveMetrics, appending: Bool = false) throws {
+        let fresh = !appending || !FileManager.default.fileExists(atPath: path)
+        guard !fresh || FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw MetricsError("cannot write the metrics log \(path)")
         }
+        if !fresh { handle.seekToEndOfFile() }
         self.handle = handle
         self.metrics = metrics
         timer = DispatchSource.makeTimerSource(queue: queue)

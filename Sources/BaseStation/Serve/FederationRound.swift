@@ -92,6 +92,7 @@ extension FederationServer {
                            rows: inout [MetricsRow], aggregateRow: inout MetricsRow) throws -> RoundOutcome {
         let flat = global.flattened()
         let (ready, epoch) = try startRound(round, adapter: flat)
+        if crashPoint?(round, .reported) == true { throw SimulatedCrash() }
         let s = settings
         let bound = UpdateBound.maximumEnergy(optimizer: s.optimizer, learningRate: s.learningRate, clip: s.clip, weightDecay: s.weightDecay,
                                               steps: s.localSteps, adapter: flat)
@@ -118,6 +119,7 @@ extension FederationServer {
         }
         let predicted = plan.design.map { $0.mse(noisePowerW: scenario.noisePowerW).reduce(0, +) / Double(h.subcarriers) } ?? .nan
         let collection = try collect(round, plan: plan, epoch: epoch, channels: h)
+        if crashPoint?(round, .collected) == true { throw SimulatedCrash() }
         let delivered = plan.participants.indices.filter { collection.delivered($0) }
         for (j, k) in plan.participants.enumerated() where !collection.delivered(j) {
             let arrived = collection.receiver.symbolsArrived(device: j)
@@ -164,6 +166,8 @@ extension FederationServer {
         let asked = nodes.indices.filter { nodes[$0].active }
         let epoch = nodes.map(\.registrations)
         for k in asked { send(start.frame(round: r32, node: UInt32(k)), to: k) }
+        // A node left out earlier that is still there rejoins for the next round, not after its silence timeout.
+        askToRegister(nodes.indices.filter { !nodes[$0].active && nodes[$0].hello != nil }, "you were left out of a round; register to rejoin")
         var ready = [Int: UpdateReady]()
         try pump(for: s.roundTimeoutS, { k, f in
             guard f.type == .updateReady, f.round == r32, asked.contains(k) else { return }

@@ -32,83 +32,167 @@ extension FederationServer {
 
     static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
+    /// The run: registrations, then either round 0 (the base model's evaluation, the rank
+    /// planner's pilot) or the checkpoint to resume from, then the rounds, each ending in a
+    /// checkpoint, then the results. Throws when no node delivered in the last round.
     func run() throws -> [String: Any] {
         let started = DispatchTime.now().uptimeNanoseconds
         progress("base station on \(transport.address): \(nodes.count) nodes, \(settings.rounds) rounds, \(settings.aggregation), rank \(settings.rankPlanning ? "planned" : "\(settings.rank)")")
-        try pump(for: settings.registerTimeoutS, { _, _ in }, done: { nodes.allSatisfy(\.active) })
+        try awaitRegistrations()
         guard nodes.contains(where: \.active) else { throw CommandError("no node registered within \(settings.registerTimeoutS) s") }
         for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
         let registration = Self.seconds(since: started)
-        // The base model (every fresh adapter has B = 0) before any training.
-        let initial = try evaluate()
-        metrics.heldOut(loss: initial.loss)
-        let firstEvaluation = evaluationSeconds
-        progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
-        try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: .initial, heldOutLoss: initial.loss,
-                                        heldOutPerplexity: initial.perplexity, rank: global.rank)])
-        var rankPlanning: Any = NSNull()
         let pilotStarted = DispatchTime.now().uptimeNanoseconds
-        if settings.rankPlanning {
-            let h = channelModel.frequencyResponse().estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
-            rankPlanning = try planRankFromPilot(channels: h, initialLoss: initial.loss)
+        let first: Int
+        if let c = resumed {
+            try resume(from: c)
+            first = c.round + 1
+        } else {
+            try startFromTheBaseModel()
+            first = 1
         }
         let pilotSeconds = Self.seconds(since: pilotStarted)
-        let pilot = recorder.rows.filter { $0.round == 0 && $0.status != .initial }
-        var last = initial, airtime = pilot.filter { $0.node == "global" }.reduce(0.0) { $0 + $1.airtimeS }
-        var energy = pilot.filter { $0.node != "global" }.reduce(0.0) { $0 + $1.energyJ }
-        var trainLoss = Double.nan, globals = [MetricsRow](), lastDelivered = 0
-        for round in 1...settings.rounds {
+        let firstEvaluation = evaluationSeconds
+        for round in first..<(settings.rounds + 1) {
             let roundStarted = DispatchTime.now().uptimeNanoseconds
             var r = try runRound(round)
             r.global.wallS = Self.seconds(since: roundStarted)
             metrics.roundFinished(status: r.global.status.rawValue, seconds: r.global.wallS)
             metrics.aggregationMSE(r.global.mse)
             metrics.heldOut(loss: r.global.heldOutLoss)
-            last = (r.global.heldOutLoss, r.global.heldOutPerplexity)
-            globals.append(r.global)
-            airtime += r.global.airtimeS
-            energy += r.nodes.reduce(0) { $0 + $1.energyJ }
-            if r.nodes.contains(where: { $0.status == .ok }) { lastDelivered = round }
-            let losses = r.nodes.map(\.trainLoss).filter(\.isFinite)
-            if !losses.isEmpty { trainLoss = losses.reduce(0, +) / Double(losses.count) }
             try recorder.append(r.nodes + [r.global])
-            try recorder.checkpoint(global, round: round, state: ["heldout_loss": json(last.loss), "heldout_perplexity": json(last.perplexity)])
+            try checkpoint(round: round)
+            if crashPoint?(round, .checkpointed) == true { throw SimulatedCrash() }
+            let totals = RunTotals(rows: recorder.rows)
             let heldOut = settings.evaluatesHeldOut(after: round)
                 ? String(format: "held-out loss %.4f, perplexity %.3f", r.global.heldOutLoss, r.global.heldOutPerplexity) : "held-out not evaluated (eval_every)"
             progress(String(format: "round %d: train loss %.4f, %@, MSE %@, %d/%d nodes, airtime %.3g s",
-                            round, trainLoss, heldOut, r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",
+                            round, totals.trainLoss, heldOut, r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",
                             r.nodes.filter { $0.status == .ok }.count, nodes.count, r.global.airtimeS))
         }
         // Every node that ever registered is told, so dropped nodes do not wait for a base station that is gone.
         for i in nodes.indices where nodes[i].hello != nil { send(Shutdown(reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(i)), to: i) }
-        let summary: [String: Any] = summaryExtras.merging([
-            "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation.name, "seed": scenario.seed,
-            "final_loss": json(trainLoss), "final_heldout_loss": json(last.loss),
-            "initial_perplexity": json(initial.perplexity), "final_perplexity": json(last.perplexity),
-            "mse_mean": meanOverRounds(globals, \.mse), "mse_thermal_mean": meanOverRounds(globals, \.mseThermal),
-            "mse_csi_mean": meanOverRounds(globals, \.mseCSI), "mse_quantization_mean": meanOverRounds(globals, \.mseQuantization),
-            "mse_predicted_mean": meanOverRounds(globals, \.msePredicted),
-            "mse_thermal_over_predicted": thermalOverPredicted(globals),
-            "airtime_total_s": airtime, "energy_total_j": energy, "frames_dropped": droppedFrames,
-            "frames_dropped_by_reason": metrics.snapshot.dropped,
-            "last_round_delivered": lastDelivered,
-            "rank_planning": rankPlanning,
-            "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
-            "wall_time_s": Self.seconds(since: started),
-            // Where the time went: loading the model and data (before serving), waiting for the
-            // nodes to register, the pilot round, held-out evaluation (round 0 and every round), and
-            // the rounds' rest (the nodes' training, the air, aggregation).
-            "time_s": ["set_up": setUpSeconds, "registration": registration,
-                       "pilot": pilotSeconds, "heldout_evaluation": evaluationSeconds,
-                       "rounds_without_evaluation": Self.seconds(since: pilotStarted) - pilotSeconds - (evaluationSeconds - firstEvaluation)],
-        ]) { _, run in run }
+        let totals = RunTotals(rows: recorder.rows)
+        var summary = summaryExtras.merging(summaryFigures(totals)) { _, run in run }
+        summary["resumed_from_round"] = resumed.map { $0.round } ?? NSNull()
+        summary["wall_time_s"] = Self.seconds(since: started)
+        // Where this sitting's time went: loading the model and data (before serving), waiting for
+        // the nodes to register, round 0 (the base model's evaluation and the pilot round; reading the
+        // checkpoint when resumed), held-out evaluation after it, and the rounds' rest (the nodes'
+        // training, the air, aggregation).
+        summary["time_s"] = ["set_up": setUpSeconds, "registration": registration, "pilot": pilotSeconds,
+                             "heldout_evaluation": evaluationSeconds,
+                             "rounds_without_evaluation": Self.seconds(since: pilotStarted) - pilotSeconds - (evaluationSeconds - firstEvaluation)]
         try recorder.finish(global, config: model.config, summary: summary)
         // Rounds that no node delivered to are no training: a run that ends in them failed, even
         // though every round "ran" (the results stay, for the post-mortem).
-        guard lastDelivered == settings.rounds else {
-            let since = lastDelivered + 1
+        guard totals.lastDelivered == settings.rounds else {
+            let since = totals.lastDelivered + 1
             throw CommandError("no node delivered an update in round\(since == settings.rounds ? " \(since)" : "s \(since)–\(settings.rounds)") of \(settings.rounds): the run failed (results in \(recorder.directory))")
         }
         return summary
+    }
+
+    /// Round 0 of a fresh run: the base model (every fresh adapter has B = 0) evaluated, the rank
+    /// planned from a pilot round when asked, and the first checkpoint.
+    private func startFromTheBaseModel() throws {
+        let initial = try evaluate()
+        metrics.heldOut(loss: initial.loss)
+        progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
+        try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: .initial, heldOutLoss: initial.loss,
+                                        heldOutPerplexity: initial.perplexity, rank: global.rank)])
+        if settings.rankPlanning {
+            let h = channelModel.frequencyResponse().estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
+            rankPlanning = try planRankFromPilot(channels: h, initialLoss: initial.loss)
+        }
+        try checkpoint(round: 0)
+    }
+
+    /// Continues from a checkpoint: its adapter, rows, rank plan and warm start; the channel
+    /// moved to where round `c.round` left it (round 1 draws at time 0, round t at t − 1).
+    private func resume(from c: RunCheckpoint) throws {
+        global = c.adapter
+        try recorder.restore(c.rows)
+        previousParticipants = c.warmParticipants
+        previousBeamformers = c.warmBeamformers
+        channelModel.advance(to: max(c.round - 1, 0))
+        rankPlanning = (try? JSONSerialization.jsonObject(with: Data(c.rankPlanning.utf8), options: [.fragmentsAllowed])) ?? NSNull()
+        if let loss = c.rows.last(where: { $0.node == "global" && $0.heldOutLoss.isFinite })?.heldOutLoss { metrics.heldOut(loss: loss) }
+        progress("resuming \(recorder.directory) after round \(c.round) of \(settings.rounds) (rank \(global.rank))")
+    }
+
+    /// The state after `round`, replacing the previous checkpoint.
+    private func checkpoint(round: Int) throws {
+        let planning = (try? JSONSerialization.data(withJSONObject: rankPlanning, options: [.sortedKeys, .fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        try recorder.checkpoint(RunCheckpoint(round: round, identity: identity, adapter: global, rows: recorder.rows, rankPlanning: planning,
+                                              warmParticipants: previousParticipants, warmBeamformers: previousBeamformers))
+    }
+
+    /// Registrations until every node has registered or `register_timeout_s` passes. Nodes not yet
+    /// registered are asked every second: those that outlived an earlier base station of this run
+    /// (resumed) answer at once instead of after their silence timeout.
+    private func awaitRegistrations() throws {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(settings.registerTimeoutS * 1e9)
+        while !nodes.allSatisfy(\.active), DispatchTime.now().uptimeNanoseconds < deadline {
+            askToRegister(nodes.indices.filter { !nodes[$0].active }, "this base station has no registration of you")
+            try pump(for: min(1, Double(deadline - min(deadline, DispatchTime.now().uptimeNanoseconds)) / 1e9), { _, _ in }, done: { nodes.allSatisfy(\.active) })
+        }
+    }
+
+    /// summary.json's figures of the run from its rows.
+    private func summaryFigures(_ t: RunTotals) -> [String: Any] {
+        [
+            "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation.name, "seed": scenario.seed,
+            "final_loss": json(t.trainLoss), "final_heldout_loss": json(t.finalHeldOut.loss),
+            "initial_perplexity": json(t.initialPerplexity), "final_perplexity": json(t.finalHeldOut.perplexity),
+            "mse_mean": meanOverRounds(t.globals, \.mse), "mse_thermal_mean": meanOverRounds(t.globals, \.mseThermal),
+            "mse_csi_mean": meanOverRounds(t.globals, \.mseCSI), "mse_quantization_mean": meanOverRounds(t.globals, \.mseQuantization),
+            "mse_predicted_mean": meanOverRounds(t.globals, \.msePredicted),
+            "mse_thermal_over_predicted": thermalOverPredicted(t.globals),
+            "airtime_total_s": t.airtime, "energy_total_j": t.energy, "frames_dropped": droppedFrames,
+            "frames_dropped_by_reason": metrics.snapshot.dropped,
+            "last_round_delivered": t.lastDelivered,
+            "rank_planning": rankPlanning,
+            "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
+        ]
+    }
+}
+
+/// A run's figures from its metrics rows (so a resumed run's are those of an uninterrupted one).
+struct RunTotals {
+    /// The global rows of rounds 1…T.
+    var globals: [MetricsRow] = []
+    /// Airtime of the pilot and every round; energy of every node's rows.
+    var airtime = 0.0, energy = 0.0
+    /// The mean finite train loss over the nodes of the last round that had one.
+    var trainLoss = Double.nan
+    var initialPerplexity = Double.nan
+    /// The last round's held-out loss and perplexity (the base model's before round 1).
+    var finalHeldOut = (loss: Double.nan, perplexity: Double.nan)
+    /// The last round in which a node delivered (0: none).
+    var lastDelivered = 0
+
+    init(rows: [MetricsRow]) {
+        for r in rows {
+            if r.node == "global" {
+                if r.status == .initial {
+                    initialPerplexity = r.heldOutPerplexity
+                    finalHeldOut = (r.heldOutLoss, r.heldOutPerplexity)
+                    continue
+                }
+                airtime += r.airtimeS
+                if r.round > 0 {
+                    globals.append(r)
+                    finalHeldOut = (r.heldOutLoss, r.heldOutPerplexity)
+                }
+            } else {
+                energy += r.energyJ
+                if r.round > 0 && r.status == .ok { lastDelivered = max(lastDelivered, r.round) }
+            }
+        }
+        for round in Set(rows.map(\.round)).sorted() where round > 0 {
+            let losses = rows.filter { $0.round == round && $0.node != "global" }.map(\.trainLoss).filter(\.isFinite)
+            if !losses.isEmpty { trainLoss = losses.reduce(0, +) / Double(losses.count) }
+        }
     }
 }

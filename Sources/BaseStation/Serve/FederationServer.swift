@@ -58,19 +58,33 @@ final class FederationServer {
     let metrics = LiveMetrics()
     /// Worker threads of each round's streaming receiver (the result does not depend on it).
     var receiverThreads = ProcessInfo.processInfo.activeProcessorCount
+    /// Who this run is, for its checkpoints (a resumed run's checkpoint must be its own).
+    let identity: RunIdentity
+    /// The checkpoint this run resumes from (`resume`), if there was one.
+    var resumed: RunCheckpoint?
+    /// summary.json's `rank_planning` (null without planning).
+    var rankPlanning: Any = NSNull()
+    /// A test seam: the base station dies (throws `SimulatedCrash`) where this says so: at a
+    /// round's `.reported`, `.collected` or `.checkpointed` point.
+    var crashPoint: ((_ round: Int, _ point: CrashPoint) -> Bool)?
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
 
-    convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, log: Logger) throws {
-        try self.init(scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, overwrite: false, bind: { transport }, log: log)
+    convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, resume: Bool = false,
+                     log: Logger) throws {
+        try self.init(scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, overwrite: false, resume: resume, identity: nil,
+                      bind: { transport }, log: log)
     }
 
     /// `bind` makes the transport once the scenario, profiles, model and data have loaded, so a
-    /// broken configuration is reported as such whatever holds the endpoint.
-    init(scenario: Scenario, scenarioDirectory: String, results: String, overwrite: Bool, bind: () throws -> ServerTransport, log: Logger) throws {
+    /// broken configuration is reported as such whatever holds the endpoint. With `resume`, the
+    /// run continues from `results`' checkpoint, which must be `identity`'s (default: the
+    /// scenario's seed and aggregation, no file); without one there, it starts from the beginning.
+    init(scenario: Scenario, scenarioDirectory: String, results: String, overwrite: Bool, resume: Bool, identity: RunIdentity?,
+         bind: () throws -> ServerTransport, log: Logger) throws {
         let initStart = DispatchTime.now().uptimeNanoseconds
         // Before anything is loaded or bound: a rerun into an earlier run's directory is refused at once.
-        if !overwrite { try RunRecorder.refuseExistingRun(in: results) }
+        if !overwrite && !resume { try RunRecorder.refuseExistingRun(in: results) }
         self.scenario = scenario
         let settings = scenario.federation
         self.settings = settings
@@ -105,6 +119,16 @@ final class FederationServer {
         shardSizes = data.shards.map { WindowPacker.pack($0, tokenizer: tokenizer, length: settings.ctx).count }
         global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: Float(settings.loraAlpha ?? Double(2 * settings.rank)),
                              targets: settings.targets, seed: scenario.seed)
+        self.identity = identity ?? RunIdentity(scenario: "", seed: scenario.seed, aggregation: settings.aggregation.name, overrides: [])
+        let checkpointPath = RunRecorder.checkpointPath(in: results)
+        if resume && FileManager.default.fileExists(atPath: checkpointPath) {
+            resumed = try RunCheckpoint.load(path: checkpointPath, config: model.config, targets: global.targets, expected: self.identity)
+            guard resumed!.round <= settings.rounds else {
+                throw CommandError("\(checkpointPath) is at round \(resumed!.round), beyond this run's \(settings.rounds) rounds (give --rounds)")
+            }
+        } else if resume {
+            log.warning("no checkpoint in \(results): nothing was committed, so the run starts from the beginning")
+        }
         transport = try bind()
         recorder = try RunRecorder(directory: results)
         setUpSeconds = Self.seconds(since: initStart)
@@ -162,6 +186,14 @@ final class FederationServer {
 
     static let strangersAnswered = 1024
 
+    /// Asks scenario nodes this base station has no registration of to say hello, without
+    /// waiting: one that is not connected (not started, or gone) is simply not reached.
+    func askToRegister(_ indices: [Int], _ reason: String) {
+        for i in indices {
+            try? transport.send(RegisterAgain(reason: reason).frame(round: 0, node: UInt32(i)).encoded(), to: nodes[i].name)
+        }
+    }
+
     private func register(_ index: Int, _ hello: Hello) throws {
         nodes[index].hello = hello
         nodes[index].active = true
@@ -174,3 +206,9 @@ final class FederationServer {
         progress("  registered \(nodes[index].name) (\(hello.profile)) as device \(index)")
     }
 }
+
+/// Where `FederationServer.crashPoint` may stop a run.
+enum CrashPoint { case reported, collected, checkpointed }
+
+/// A base station stopped by `crashPoint` (a test's kill, without the process).
+struct SimulatedCrash: Error {}

@@ -55,6 +55,12 @@ struct MetricsRow {
     /// The round's wall time at the base station, seconds (global rows): start to commit and evaluation.
     var wallS: Double = .nan
 
+    /// Every Double column, in the order a checkpoint stores them.
+    static let reals: [WritableKeyPath<MetricsRow, Double>] = [
+        \.trainLoss, \.heldOutLoss, \.heldOutPerplexity, \.mse, \.mseThermal, \.mseCSI, \.mseQuantization, \.msePredicted,
+        \.airtimeS, \.flops, \.energyJ, \.computeS, \.wallS,
+    ]
+
     static let header = "round,node,profile,status,train_loss,train_perplexity,heldout_loss,heldout_perplexity,"
         + "mse,mse_thermal,mse_csi,mse_quantization,mse_predicted,rank,airtime_s,flops,energy_j,compute_s,steps,wall_s"
 

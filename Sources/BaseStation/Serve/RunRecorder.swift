@@ -1,9 +1,10 @@
 import Foundation
 import LanguageModel
 
-/// Everything a run leaves in `results/<run>/`, each file written atomically (a crash leaves the
-/// previous complete version): metrics.csv, checkpoint/ (adapter + state after every round),
-/// and at the end summary.json, loss.svg, perplexity.svg, adapter.gguf and peft/.
+/// Everything a run leaves in `results/<run>/`, each file replaced durably (`DurableFile`: a
+/// crash at any moment leaves the previous complete version): metrics.csv and
+/// checkpoint/checkpoint.gguf after every round, and at the end summary.json, loss.svg,
+/// perplexity.svg, adapter.gguf and peft/.
 struct RunRecorder {
     let directory: String
     private(set) var rows: [MetricsRow] = []
@@ -13,6 +14,18 @@ struct RunRecorder {
     init(directory: String) throws {
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory + "/checkpoint", withIntermediateDirectories: true)
+        DurableFile.removeLeftovers(in: directory)
+        DurableFile.removeLeftovers(in: directory + "/checkpoint")
+    }
+
+    /// Where a run's checkpoint is (`RunCheckpoint`, replaced after every round).
+    static func checkpointPath(in directory: String) -> String { directory + "/checkpoint/checkpoint.gguf" }
+
+    /// A resumed run's rows so far (metrics.csv is rewritten from them: rows of a round the
+    /// checkpoint does not hold are dropped with it).
+    mutating func restore(_ rows: [MetricsRow]) throws {
+        self.rows = []
+        try append(rows)
     }
 
     /// Throws `RunDirectoryError` when `directory` holds a run's results (metrics.csv,
@@ -25,30 +38,24 @@ struct RunRecorder {
     }
 
     /// What marks a directory as holding a run.
-    static let runFiles = ["metrics.csv", "summary.json", "checkpoint/state.json", "checkpoint/adapter.gguf", "adapter.gguf"]
+    static let runFiles = ["metrics.csv", "summary.json", "checkpoint/checkpoint.gguf", "checkpoint/state.json", "checkpoint/adapter.gguf", "adapter.gguf"]
 
-    static func write(_ text: String, to path: String) throws {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
+    static func write(_ text: String, to path: String) throws { try DurableFile.write(Data(text.utf8), to: path) }
 
     mutating func append(_ new: [MetricsRow]) throws {
         rows += new
         try Self.write(([MetricsRow.header] + rows.map(\.csv)).joined(separator: "\n") + "\n", to: directory + "/metrics.csv")
     }
 
-    func checkpoint(_ adapter: LoRAAdapter, round: Int, state: [String: Any]) throws {
-        try adapter.writeGGUF(to: directory + "/checkpoint/adapter.gguf")
-        var s = state
-        s["round"] = round
-        try JSONSerialization.data(withJSONObject: s, options: [.sortedKeys, .prettyPrinted]).write(
-            to: URL(fileURLWithPath: directory + "/checkpoint/state.json"), options: .atomic)
+    /// Replaces the checkpoint: a crash at any moment leaves the previous one or this one.
+    func checkpoint(_ checkpoint: RunCheckpoint) throws {
+        try DurableFile.write(try checkpoint.encoded(), to: Self.checkpointPath(in: directory))
     }
 
     func finish(_ adapter: LoRAAdapter, config: LlamaConfig, summary: [String: Any]) throws {
-        try adapter.writeGGUF(to: directory + "/adapter.gguf")
+        try DurableFile.write(try adapter.ggufWriter().encoded(), to: directory + "/adapter.gguf")
         try PEFTExport.write(adapter, config: config, to: directory + "/peft")
-        try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted]).write(
-            to: URL(fileURLWithPath: directory + "/summary.json"), options: .atomic)
+        try DurableFile.write(try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted]), to: directory + "/summary.json")
         // Round 0 is the base model; a pilot round's row (whatever its status) is no training round.
         let global = rows.filter { $0.node == "global" && ($0.round > 0 || $0.status == .initial) }
         var trainLoss = [(x: Double, y: Double)]()

@@ -23,6 +23,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override any scenario value: TABLE.KEY=VALUE in TOML syntax, e.g. --set federation.rank=4 --set 'federation.beamforming=\"eigen\"' (repeatable).")
     var overrides: [String] = []
     @Flag(help: "Replace the run already in --results (without it, a directory holding a run is refused).") var overwrite = false
+    @Flag(help: "Continue the run in --results from its checkpoint (the last finished round; the same scenario, seed, aggregation and --set values; --rounds may be larger). Without a checkpoint there, the run starts from the beginning.")
+    var resume = false
     @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
     @Flag(help: "Print the summary as JSON.") var json = false
     @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
@@ -47,10 +49,13 @@ struct ServeCommand: ParsableCommand {
             }
             let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+            guard !(resume && overwrite) else { throw ValidationError("--resume continues the run in --results, --overwrite replaces it: give one") }
+            guard !resume || results != nil else { throw ValidationError("--resume needs --results: the directory of the run to continue") }
             let out = results ?? "results/\(name)-\(stamp)"
+            let identity = RunIdentity(scenarioFile: scenario, seed: s.seed, aggregation: s.federation.aggregation.name, overrides: overrides)
             // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
             let server: FederationServer
-            do { server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, overwrite: overwrite, bind: {
+            do { server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, overwrite: overwrite, resume: resume, identity: identity, bind: {
                 let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint)
                 try transport.setLinger(ms: 2000)
                 return transport
@@ -61,7 +66,7 @@ struct ServeCommand: ParsableCommand {
             let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
             if let endpoint { server.progress("metrics on http://\(endpoint.address)/metrics") }
             // The same figures each second, beside the run's other results.
-            let live = try MetricsLog(path: (out as NSString).appendingPathComponent("live-metrics.jsonl"), metrics: server.metrics)
+            let live = try MetricsLog(path: (out as NSString).appendingPathComponent("live-metrics.jsonl"), metrics: server.metrics, appending: resume)
             defer { live.close() }
             server.summaryExtras = ["scenario": name, "scenario_fingerprint": IdealReference.fingerprint(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides)]
             let summary = try server.run()

@@ -176,6 +176,9 @@ final class EdgeFirmware {
                     note("shutdown: \(reason)")
                     return .halted(.shutdown(reason))
                 case .welcome: continue  // a repeated welcome after re-registration
+                case .registerAgain:
+                    note("the base station asks for registration again: \(try RegisterAgain(frame: frame).reason)")
+                    return .register
                 default: note("ignored an unexpected \(frame.type) frame")
                 }
             } catch {
@@ -206,11 +209,19 @@ final class EdgeFirmware {
                           sustainedGFLOPS: profile.sustainedGFLOPS, flopBudgetPerRound: profile.flopBudgetPerRound,
                           joulesPerGFLOP: profile.joulesPerGFLOP, ramBytes: profile.ramBytes)
         let start = DispatchTime.now().uptimeNanoseconds
-        while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < bsTimeoutS {
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        while elapsed() < bsTimeoutS {
             try send(hello.frame(round: 0, node: 0))
-            guard let frame = try receive(within: min(10, bsTimeoutS)) else { continue }
+            // One hello per 10 s: anything but the answer (a stale order, a request to register) is
+            // skipped without saying hello again, which would register this node twice.
+            let answerBy = elapsed() + min(10, bsTimeoutS)
+            var answer: Frame?
+            while answer == nil, elapsed() < answerBy {
+                guard let frame = try receive(within: answerBy - elapsed()) else { break }
+                if frame.type == .shutdown || frame.type == .welcome { answer = frame }
+            }
+            guard let frame = answer else { continue }
             if frame.type == .shutdown { throw CommandError("the base station refused \(name): \(try Shutdown(frame: frame).reason)") }
-            guard frame.type == .welcome else { continue }
             let w = try Welcome(frame: frame)
             let decoded = try Self.validate(w)
             try checkSmallestPlanFits(w, optimizer: decoded.optimizer)

@@ -43,7 +43,11 @@ extension EdgeFirmware {
     /// Local LoRA steps from the global adapter, within the RAM plan and the FLOP budget; reports
     /// the update's loss, FLOPs, emulated time and energy, and ‖Δ‖².
     func train(_ round: UInt32, _ start: RoundStart) throws {
-        guard let w = welcome, var sampler else { throw CommandError("a round started before registration") }
+        guard let w = welcome, let shard = sampler else { throw CommandError("a round started before registration") }
+        // Round r draws from window r × steps × batch of the shard's seeded order, whatever this
+        // process drew before: a node restarted mid-run, or a round the base station replays after
+        // its own restart, trains on what it would have.
+        var sampler = shard.positioned(at: Int(round) * start.localSteps * w.batch)
         guard let targets = try? LoRATarget.list(start.targets), (1...4096).contains(start.rank),
               (0...100_000).contains(start.localSteps), start.alpha.isFinite, start.alpha > 0 else {
             return try sitOut(round, "round \(round): bad adapter shape (rank \(start.rank), targets \(start.targets), \(start.localSteps) steps)")
@@ -78,7 +82,6 @@ extension EdgeFirmware {
             watchdog.kick(state.name)
         }
         lastStepFlops = trainer.lastStepFlops
-        self.sampler = sampler
         switch outcome.stop {
         case .completed: break
         case .flopBudget: note("round \(round): FLOP budget reached after \(outcome.records.count) steps (\(outcome.flops) of \(profile.flopBudgetPerRound))")

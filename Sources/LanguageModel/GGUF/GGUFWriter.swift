@@ -4,7 +4,7 @@ import Foundation
 /// Used for the tests' tiny generated models and for exporting LoRA adapters.
 public struct GGUFWriter {
     public var alignment = 32
-    private(set) var metadata: [(String, GGUFValue)] = []
+    public private(set) var metadata: [(String, GGUFValue)] = []
     private(set) var tensors: [(name: String, dims: [Int], type: TensorType, data: [UInt8])] = []
 
     public init() {}
@@ -50,26 +50,7 @@ public struct GGUFWriter {
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String) { u64(UInt64(s.utf8.count)); out.append(contentsOf: Array(s.utf8)) }
-        func value(_ v: GGUFValue) {
-            switch v {
-            case .uint8(let x): out.append(x)
-            case .int8(let x): out.append(UInt8(bitPattern: x))
-            case .uint16(let x): withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) }
-            case .int16(let x): withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) }
-            case .uint32(let x): u32(x)
-            case .int32(let x): withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) }
-            case .float32(let x): u32(x.bitPattern)
-            case .bool(let x): out.append(x ? 1 : 0)
-            case .string(let x): string(x)
-            case .uint64(let x): u64(x)
-            case .int64(let x): withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) }
-            case .float64(let x): u64(x.bitPattern)
-            case .array(let t, let items):
-                u32(t.rawValue)
-                u64(UInt64(items.count))
-                for i in items { value(i) }
-            }
-        }
+        func value(_ v: GGUFValue) { Self.append(v, to: &out) }
         out.append(contentsOf: Array("GGUF".utf8))
         u32(3)
         u64(UInt64(tensors.count))
@@ -101,6 +82,32 @@ public struct GGUFWriter {
             pad()
         }
         return out
+    }
+
+    /// A metadata value's bytes as a GGUF v3 file stores them (without its type tag).
+    public static func append(_ v: GGUFValue, to out: inout Data) {
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        switch v {
+        case .uint8(let x): out.append(x)
+        case .int8(let x): out.append(UInt8(bitPattern: x))
+        case .uint16(let x): withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) }
+        case .int16(let x): withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) }
+        case .uint32(let x): u32(x)
+        case .int32(let x): withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) }
+        case .float32(let x): u32(x.bitPattern)
+        case .bool(let x): out.append(x ? 1 : 0)
+        case .string(let x):
+            u64(UInt64(x.utf8.count))
+            out.append(contentsOf: Array(x.utf8))
+        case .uint64(let x): u64(x)
+        case .int64(let x): withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) }
+        case .float64(let x): u64(x.bitPattern)
+        case .array(let t, let items):
+            u32(t.rawValue)
+            u64(UInt64(items.count))
+            for i in items { append(i, to: &out) }
+        }
     }
 
     /// Writes atomically: a failure leaves no partial file.

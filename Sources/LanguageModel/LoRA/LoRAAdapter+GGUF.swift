@@ -5,6 +5,11 @@ extension LoRAAdapter {
     /// adapter.lora.alpha, tensors `blk.N.<target>.weight.lora_a` (dims [d_in, r]) and `.lora_b`
     /// (dims [r, d_out]), F32, in buffer order.
     public func writeGGUF(to path: String, architecture: String = "llama") throws {
+        try ggufWriter(architecture: architecture).write(to: path)
+    }
+
+    /// The adapter's GGUF, not yet written: a caller may add metadata (a checkpoint's state).
+    public func ggufWriter(architecture: String = "llama") throws -> GGUFWriter {
         var w = GGUFWriter()
         w.set("general.architecture", .string(architecture))
         w.set("general.type", .string("adapter"))
@@ -16,7 +21,23 @@ extension LoRAAdapter {
             try w.addTensor(base + ".lora_a", dims: [s.dIn, rank], floats: Array(v[s.aRange]))
             try w.addTensor(base + ".lora_b", dims: [rank, s.dOut], floats: Array(v[s.bRange]))
         }
-        try w.write(to: path)
+        return w
+    }
+
+    /// The same adapter with its buffer laid out for `targets` in that order (a file read back
+    /// comes in `LoRATarget.allCases` order). Throws unless `targets` names exactly the adapted
+    /// projections.
+    public func laidOut(targets: [LoRATarget], config c: LlamaConfig) throws -> LoRAAdapter {
+        let to = LoRALayout(config: c, rank: rank, targets: targets) { layout.slot(layer: $0, target: $1) != nil }
+        guard to.slots.count == layout.slots.count, Set(to.targets) == Set(self.targets) else {
+            throw GGUFError(path: "adapter", offset: nil, problem: "targets \(targets.map(\.rawValue)) are not the adapter's \(self.targets.map(\.rawValue))")
+        }
+        var values = [Float](repeating: 0, count: to.parameterCount)
+        for s in to.slots {
+            let from = layout.slot(layer: s.layer, target: s.target)!
+            values.replaceSubrange(s.range, with: parameters.values[from.range])
+        }
+        return try LoRAAdapter(alpha: alpha, layout: to, values: values)
     }
 
     /// Reads a GGUF LoRA adapter written by us or by llama.cpp's converter, checked against the

@@ -124,28 +124,58 @@ public final class LoRAFineTuner {
     }
 }
 
-/// Windows in a seeded shuffled order, reshuffled every epoch.
+/// Windows in a seeded shuffled order, reshuffled every epoch; epoch e's order comes from its
+/// own substream of the seed, so any position is reached in O(windows).
 public struct WindowSampler: Sendable {
     public let windows: [[Int]]
+    private let seed: UInt64
     private var order: [Int] = []
     private var position = 0
-    private var generator: SeededGenerator
+    /// Epochs begun so far.
     public private(set) var epoch = 0
+    /// Windows drawn so far.
+    public private(set) var drawn = 0
 
     public init(_ windows: [[Int]], seed: UInt64) throws {
         guard !windows.isEmpty else { throw TrainingError.noData("no windows of at least 2 tokens") }
         self.windows = windows
-        generator = SeededGenerator(seed: seed, stream: [0x5A_3B])
+        self.seed = seed
+    }
+
+    /// The sampler as it is after `draws` windows from the start, whatever it drew before: a
+    /// process that restarts (or a round that is replayed) draws what it would have.
+    public func positioned(at draws: Int) -> WindowSampler {
+        var s = self
+        let n = max(draws, 0), epochs = n / windows.count, within = n % windows.count
+        if within == 0 && epochs > 0 {
+            // At an epoch's end: the next draw begins epoch `epochs` + 1.
+            s.shuffle(epoch: epochs)
+            s.position = s.order.count
+        } else {
+            s.order = []
+            s.position = 0
+            s.epoch = epochs
+            if within > 0 {
+                s.shuffle(epoch: epochs + 1)
+                s.position = within
+            }
+        }
+        s.drawn = n
+        return s
+    }
+
+    /// Begins epoch `e` (1-based): a Fisher–Yates shuffle from the epoch's substream.
+    private mutating func shuffle(epoch e: Int) {
+        var generator = SeededGenerator(seed: seed, stream: [0x5A_3B, UInt64(e)])
+        order = Array(windows.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
+        position = 0
+        epoch = e
     }
 
     public mutating func next() -> [Int] {
-        if position == order.count {
-            order = Array(windows.indices)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
-            position = 0
-            epoch += 1
-        }
-        defer { position += 1 }
+        if position == order.count { shuffle(epoch: epoch + 1) }
+        defer { position += 1; drawn += 1 }
         return windows[order[position]]
     }
 }

@@ -1,0 +1,128 @@
+import Foundation
+import LanguageModel
+import LinearAlgebra
+import Numerics
+
+extension RunCheckpoint {
+    /// Reads and checks a checkpoint for the run `expected` over the model `config`, its adapter
+    /// laid out for `targets`. Every way it can be unusable is a `CheckpointError` naming the file
+    /// and the field: not a GGUF or cut short (torn), no `airfl.checkpoint.format` (not ours), a
+    /// CRC that does not match its contents (torn or altered), another run's identity (foreign),
+    /// rows or beamformers whose sizes disagree.
+    static func load(path: String, config: LlamaConfig, targets: [LoRATarget], expected: RunIdentity) throws -> RunCheckpoint {
+        func fail(_ field: String, _ problem: String) -> CheckpointError { CheckpointError(path: path, field: field, problem: problem) }
+        let file: GGUFFile
+        do { file = try GGUFFile(path: path) } catch { throw fail("file", "unreadable, torn or not a GGUF (\(error))") }
+        let m = file.metadata
+        func value(_ key: String) throws -> GGUFValue {
+            guard let v = m[prefix + key] else { throw fail(prefix + key, "missing") }
+            return v
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = try value(key).int else { throw fail(prefix + key, "not an integer") }
+            return v
+        }
+        func string(_ key: String) throws -> String {
+            guard let v = try value(key).string else { throw fail(prefix + key, "not a string") }
+            return v
+        }
+        func strings(_ key: String) throws -> [String] {
+            guard let a = try value(key).array, let v = Optional(a.compactMap(\.string)), v.count == a.count else { throw fail(prefix + key, "not a string array") }
+            return v
+        }
+        func ints(_ key: String) throws -> [Int] {
+            guard let a = try value(key).array, let v = Optional(a.compactMap(\.int)), v.count == a.count else { throw fail(prefix + key, "not an integer array") }
+            return v
+        }
+        func doubles(_ key: String) throws -> [Double] {
+            guard let a = try value(key).array else { throw fail(prefix + key, "not an array") }
+            let v = a.compactMap { if case .float64(let x) = $0 { return x } else { return nil } }
+            guard v.count == a.count else { throw fail(prefix + key, "not a float64 array") }
+            return v
+        }
+        guard m[prefix + "format"] != nil else {
+            throw fail(prefix + "format", "missing: this GGUF is not a run checkpoint of this project (a plain adapter?)")
+        }
+        let format = try int("format")
+        guard format == Int(Self.format) else { throw fail(prefix + "format", "format \(format); this base station reads format \(Self.format)") }
+
+        // The adapter: checked against the model, then laid out as the run's buffer.
+        let stored = try strings("targets").map { name -> LoRATarget in
+            guard let t = LoRATarget(rawValue: name) else { throw fail(prefix + "targets", "unknown target '\(name)'") }
+            return t
+        }
+        guard Set(stored) == Set(targets), stored.count == targets.count else {
+            throw fail(prefix + "targets", "\(stored.map(\.rawValue)), the run adapts \(targets.map(\.rawValue))")
+        }
+        let adapter: LoRAAdapter
+        do { adapter = try LoRAAdapter(gguf: file, config: config).laidOut(targets: stored, config: config) } catch {
+            throw fail("adapter", "\(error)")
+        }
+        guard case .uint64(let seed) = try value("run.seed") else { throw fail(prefix + "run.seed", "not a uint64") }
+        var checkpoint = RunCheckpoint(
+            round: try int("round"),
+            identity: RunIdentity(scenario: try string("run.scenario"), seed: seed, aggregation: try string("run.aggregation"), overrides: try strings("run.overrides")),
+            adapter: adapter, rows: [], rankPlanning: try string("rank_planning"), warmParticipants: try ints("warm_start.participants"), warmBeamformers: nil)
+
+        // Integrity before meaning: a torn or altered file says nothing reliable.
+        guard case .uint32(let crc) = try value("crc32") else { throw fail(crcKey, "not a uint32") }
+        let computed = digest(adapter: adapter, metadata: m.map { ($0.key, $0.value) })
+        guard computed == crc else {
+            throw fail(crcKey, String(format: "the contents' CRC-32 is %08x, the file records %08x: torn or altered", computed, crc))
+        }
+        try checkpoint.checkIdentity(expected, fail)
+        checkpoint.rows = try readRows(ints: ints, strings: strings, doubles: doubles, fail)
+        guard checkpoint.round >= 0, checkpoint.rows.allSatisfy({ $0.round <= checkpoint.round }) else {
+            throw fail(prefix + "round", "\(checkpoint.round), but rows reach round \(checkpoint.rows.map(\.round).max() ?? 0)")
+        }
+        checkpoint.warmBeamformers = try readBeamformers(shape: try ints("warm_start.shape"), values: try doubles("warm_start.beamformers"), fail)
+        return checkpoint
+    }
+
+    /// Foreign: made by another scenario file, seed, aggregation mode or overrides.
+    private func checkIdentity(_ expected: RunIdentity, _ fail: (String, String) -> CheckpointError) throws {
+        let p = Self.prefix
+        guard identity.scenario == expected.scenario else {
+            throw fail(p + "run.scenario", "made from another scenario file (FNV-1a \(identity.scenario), this one's is \(expected.scenario))")
+        }
+        guard identity.seed == expected.seed else { throw fail(p + "run.seed", "made with seed \(identity.seed), this run's is \(expected.seed)") }
+        guard identity.aggregation == expected.aggregation else {
+            throw fail(p + "run.aggregation", "made with aggregation \(identity.aggregation), this run's is \(expected.aggregation)")
+        }
+        guard identity.overrides == expected.overrides else {
+            throw fail(p + "run.overrides", "made with --set \(identity.overrides), this run has \(expected.overrides)")
+        }
+    }
+
+    private static func readRows(ints: (String) throws -> [Int], strings: (String) throws -> [String], doubles: (String) throws -> [Double],
+                                 _ fail: (String, String) -> CheckpointError) throws -> [MetricsRow] {
+        let rounds = try ints("rows.round"), nodes = try strings("rows.node"), profiles = try strings("rows.profile")
+        let statuses = try strings("rows.status"), ranks = try ints("rows.rank"), steps = try ints("rows.steps"), reals = try doubles("rows.reals")
+        let n = rounds.count
+        guard [nodes.count, profiles.count, statuses.count, ranks.count, steps.count].allSatisfy({ $0 == n }),
+              reals.count == n * MetricsRow.reals.count else {
+            throw fail(prefix + "rows", "columns of unequal length (\(n) rounds, \(reals.count) reals)")
+        }
+        return try (0..<n).map { i in
+            guard let status = RoundStatus(rawValue: statuses[i]) else { throw fail(prefix + "rows.status", "unknown status '\(statuses[i])'") }
+            var row = MetricsRow(round: rounds[i], node: nodes[i], profile: profiles[i], status: status, rank: ranks[i])
+            row.steps = steps[i]
+            for (j, path) in MetricsRow.reals.enumerated() { row[keyPath: path] = reals[i * MetricsRow.reals.count + j] }
+            return row
+        }
+    }
+
+    private static func readBeamformers(shape: [Int], values: [Double], _ fail: (String, String) -> CheckpointError) throws -> [ComplexMatrix<Double>]? {
+        guard !shape.isEmpty else { return nil }
+        // Each side at most 2^20, so the products cannot overflow; the values are already in memory.
+        guard shape.count == 3, shape.allSatisfy({ (0...(1 << 20)).contains($0) }), shape[0] * shape[1] * shape[2] * 2 == values.count else {
+            throw fail(prefix + "warm_start.shape", "\(shape) does not fit \(values.count) reals")
+        }
+        let size = shape[1] * shape[2]
+        return (0..<shape[0]).map { k in
+            ComplexMatrix(rows: shape[1], cols: shape[2], elements: (0..<size).map { i in
+                Complex(values[2 * (k * size + i)], values[2 * (k * size + i) + 1])
+            })
+        }
+    }
+}

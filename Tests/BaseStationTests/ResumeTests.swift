@@ -1,0 +1,81 @@
+import Foundation
+import XCTest
+@testable import BaseStation
+
+/// A base station that dies and is restarted with `resume` continues from its last checkpoint
+/// and ends where an uninterrupted run ends: the same adapter bytes, the same metrics. The nodes
+/// outlive it (the same firmware threads, on the same in-memory network); the kill with real
+/// processes is `CrashResumeTests`.
+final class ResumeTests: XCTestCase {
+    let pi4 = InMemoryFleet.profile("raspberry-pi-4"), pi5 = InMemoryFleet.profile("raspberry-pi-5")
+
+    struct Outcome {
+        var adapter: Data
+        /// metrics.csv without the wall clock.
+        var metrics: [[String: String]]
+        var summary: [String: Any]
+    }
+
+    /// A 3-round run of two real firmwares; the base station dies at `crash` and is restarted
+    /// with `resume` (twice when two crashes are given).
+    func run(crashes: [(round: Int, point: CrashPoint)], extra: String = "") throws -> Outcome {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 3, federationExtra: extra)
+        try fleet.startFirmware("a", profile: pi4)
+        try fleet.startFirmware("b", profile: pi5)
+        for crash in crashes {
+            fleet.server.crashPoint = { $0 == crash.round && $1 == crash.point }
+            XCTAssertThrowsError(try fleet.server.run()) { XCTAssertTrue($0 is SimulatedCrash, "\($0)") }
+            try fleet.restartServer(resume: true)
+        }
+        let summary = try fleet.run()
+        return Outcome(adapter: try Data(contentsOf: fleet.directory.appendingPathComponent("results/adapter.gguf")),
+                       metrics: try fleet.metrics().map { $0.filter { $0.key != "wall_s" } }, summary: summary)
+    }
+
+    func testAResumedRunEndsInTheSameAdapterAsAnUninterruptedOne() throws {
+        let whole = try run(crashes: [])
+        XCTAssertTrue(whole.summary["resumed_from_round"] is NSNull)
+        // Between rounds, after the nodes reported (they wait for a transmit order that never
+        // comes), after the symbols arrived (before the commit), and twice in one run.
+        let cases: [[(round: Int, point: CrashPoint)]] = [[(1, .checkpointed)], [(2, .reported)], [(3, .collected)],
+                                                         [(1, .collected), (2, .checkpointed)]]
+        for crashes in cases {
+            let resumed = try run(crashes: crashes)
+            let label = "crashes at \(crashes)"
+            XCTAssertEqual(resumed.adapter, whole.adapter, label)
+            XCTAssertEqual(resumed.metrics, whole.metrics, label)
+            let last = crashes.last!
+            XCTAssertEqual(resumed.summary["resumed_from_round"] as? Int, last.point == .checkpointed ? last.round : last.round - 1, label)
+            for key in ["final_perplexity", "final_loss", "mse_mean", "airtime_total_s", "energy_total_j", "last_round_delivered"] {
+                XCTAssertEqual("\(resumed.summary[key]!)", "\(whole.summary[key]!)", "\(key), \(label)")
+            }
+        }
+    }
+
+    /// With the rank planned from a pilot round, the planned rank, the planner's record and the
+    /// warm start survive the restart.
+    func testAResumedPlannedRunKeepsItsRankAndPlan() throws {
+        let whole = try run(crashes: [], extra: "rank_planning = true")
+        let resumed = try run(crashes: [(1, .reported)], extra: "rank_planning = true")
+        XCTAssertEqual(resumed.adapter, whole.adapter)
+        XCTAssertEqual(resumed.metrics, whole.metrics)
+        let plan = try XCTUnwrap(resumed.summary["rank_planning"] as? [String: Any])
+        XCTAssertEqual(plan["rank"] as? Int, try XCTUnwrap(whole.summary["rank_planning"] as? [String: Any])["rank"] as? Int)
+        XCTAssertEqual(resumed.summary["rank"] as? Int, whole.summary["rank"] as? Int)
+    }
+
+    /// A restart without `resume` into the run's directory is refused; with `resume` and no
+    /// checkpoint yet (it died before round 0 was recorded) the run starts from the beginning.
+    func testRestartWithoutResumeIsRefusedAndNothingToResumeStartsOver() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4)], rounds: 1)
+        try fleet.startFirmware("a", profile: pi4)
+        fleet.server.crashPoint = { _, _ in true }
+        XCTAssertThrowsError(try fleet.server.run())
+        XCTAssertThrowsError(try fleet.restartServer(resume: false)) { XCTAssertTrue("\($0)".contains("already holds a run"), "\($0)") }
+        try FileManager.default.removeItem(at: fleet.directory.appendingPathComponent("results/checkpoint/checkpoint.gguf"))
+        try fleet.restartServer(resume: true)
+        let summary = try fleet.run()
+        XCTAssertTrue(summary["resumed_from_round"] is NSNull)
+        XCTAssertEqual(try fleet.metrics().filter { $0["node"] == "global" }.map { $0["status"]! }, ["initial", "ok"])
+    }
+}
