@@ -6,6 +6,8 @@
 # Sets up what is missing (packages, release build, model), shows per-round progress, stops every
 # child on Ctrl-C or when the base station fails, and prints the run's summary. Results (metrics.csv,
 # summary.json, loss.svg, perplexity.svg, adapter.gguf, peft/, checkpoint/, logs/) go to results/<run>/.
+# CURVE by default: the scenario's keys are made where missing (launch/keys.sh; FLEET_KEYS names the
+# key directory, default keys/<scenario name>); --insecure among the options runs plaintext.
 # Environment: FLEET_RUN_DIR names the results directory instead; AIRFL_BUILD=debug uses the debug
 # build instead of the release one; AIRFL_BIN_DIR uses the executables there as they are (no setup).
 # Separate hosts (launch/hosts.sh): FLEET_BS_NETNS and FLEET_EDGE_NETNS run the base station and the
@@ -47,6 +49,21 @@ if [[ " ${serve_options[*]} " != *" --overwrite "* && $resuming == 0 ]]; then
   done
 fi
 mkdir -p "$run/logs"
+
+# CURVE unless --insecure: the scenario's keys (FLEET_KEYS, a --keys among the serve options, or
+# keys/<scenario name>), made where missing; the nodes authenticate with theirs.
+insecure=0; keys=${FLEET_KEYS:-keys/$(basename "$scenario" .toml)}; keys_given=0
+for ((i = 0; i < ${#serve_options[@]}; i++)); do
+  case "${serve_options[$i]}" in
+    --insecure) insecure=1 ;;
+    --keys) keys=${serve_options[$((i + 1))]:-}; keys_given=1 ;;
+  esac
+done
+security=(); node_security=(--insecure)
+if [[ $insecure == 0 ]]; then
+  launch/keys.sh "$bin" "$scenario" "$keys" "${serve_options[@]}"
+  [[ $keys_given == 1 ]] || security=(--keys "$keys")
+fi
 pids=()
 stop_children() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -63,7 +80,7 @@ bs_ns=(); edge_ns=()
 start=$(date +%s)
 echo "fleet: $scenario → $run" >&2
 append=(); [[ $resuming == 1 ]] && append=(-a)
-"${bs_ns[@]}" "$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "${append[@]}" "$run/logs/basestation.log" >&2) &
+"${bs_ns[@]}" "$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" "${security[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "${append[@]}" "$run/logs/basestation.log" >&2) &
 bs=$!
 pids+=("$bs")
 connect=${FLEET_CONNECT:-${endpoint/\*/127.0.0.1}}
@@ -73,7 +90,8 @@ while read -r kind name profile; do
   [[ $resuming == 1 ]] || : > "$run/logs/$name.log"
   # One BLAS thread per edge process: the fleet shares this machine's cores.
   # The real-time scale comes from the base station's welcome (federation.realtime_scale).
-  OPENBLAS_NUM_THREADS=1 "${edge_ns[@]}" "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" \
+  [[ $insecure == 1 ]] || node_security=(--key "$keys/nodes/$name.key" --server-key "$keys/basestation.pub")
+  OPENBLAS_NUM_THREADS=1 "${edge_ns[@]}" "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" "${node_security[@]}" \
     >> "$run/logs/$name.log" 2>&1 &
   pids+=("$!")
   node_pid[$name]=$!

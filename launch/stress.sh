@@ -3,14 +3,16 @@
 # (`basestation stress`: synthetic rounds, the full air and combining, no model) under a flood of
 # K synthetic nodes (`edgenode flood`), and beside it, with the same frame size, socket pattern and
 # sender count, libzmq's own throughput (`basestation wire-probe` ← `edgenode flood --raw`).
-#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16]
+#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both]
 # Writes results/stress/: one JSON per point (points/), stress.json, stress.csv and stress.svg.
 # The base station and the flood share this machine's cores, unpinned (the OS schedules them).
+# --security curve encrypts and authenticates every connection (ZeroMQ CURVE; the probe too), both
+# measures each point both ways (default plaintext).
 # Environment: AIRFL_BIN_DIR uses the executables there as they are (no setup); STRESS_DIR the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32
+seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext
 rx=16 tx=4 streams=4 subcarriers=64 round_symbols=1024
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -19,6 +21,7 @@ while [[ $# -gt 0 ]]; do
     --nodes) nodes=$2; shift ;;
     --frame-kib) frame_kib=$2; shift ;;
     --format) format=$2; shift ;;
+    --security) security=$2; shift ;;
     *) echo "stress: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -38,33 +41,47 @@ trap 'echo "stress: interrupted" >&2; stop_children; exit 130' INT TERM
 trap stop_children EXIT
 
 bytes_per_sample=8; [[ $format == ci16 ]] && bytes_per_sample=4
+case $security in plaintext) modes=plaintext ;; curve) modes=curve ;; both) modes="plaintext curve" ;;
+  *) echo "stress: --security plaintext, curve or both" >&2; exit 2 ;; esac
+for mode in $modes; do
 for kib in $frame_kib; do
   # OFDM symbols per frame for a payload of `kib` KiB: N_sc · N_t samples per OFDM symbol.
   frame_symbols=$(( kib * 1024 / (subcarriers * tx * bytes_per_sample) ))
   (( frame_symbols >= 1 )) || { echo "stress: $kib KiB is less than one OFDM symbol" >&2; exit 2; }
   for k in $nodes; do
     point="$out/points/k${k}-f${kib}k-$format"
-    echo "stress: K = $k, frames of $kib KiB ($frame_symbols OFDM symbols), $format" >&2
-    # libzmq alone: the same frames, pattern and senders, received and discarded.
+    server_curve=(); node_curve=()
+    if [[ $mode == curve ]]; then
+      point+="-curve"
+      server_curve=(--curve "$point.key.pub"); node_curve=(--server-key "$point.key.pub")
+    fi
+    echo "stress: K = $k, frames of $kib KiB ($frame_symbols OFDM symbols), $format, $mode" >&2
+    # libzmq alone: the same frames, pattern, senders and security, received and discarded.
     # (The probe counts from its first message to its last and stops 1 s after the flood does.)
-    "$bin/basestation" wire-probe --listen "tcp://127.0.0.1:$port" --seconds "$((seconds + 30))" > "$point.raw.json" 2> "$out/logs/probe.log" &
+    rm -f "$point.key.pub"
+    "$bin/basestation" wire-probe --listen "tcp://127.0.0.1:$port" --seconds "$((seconds + 30))" "${server_curve[@]}" > "$point.raw.json" 2> "$out/logs/probe.log" &
     probe=$!; pids+=("$probe")
+    while [[ $mode == curve && ! -s $point.key.pub ]]; do sleep 0.05; done
     sleep 0.3
     OPENBLAS_NUM_THREADS=1 "$bin/edgenode" flood --raw --connect "tcp://127.0.0.1:$port" --nodes "$k" --frame-symbols "$frame_symbols" \
-      --subcarriers "$subcarriers" --rows "$tx" --format "$format" --seconds "$seconds" > "$point.raw-flood.json"
+      --subcarriers "$subcarriers" --rows "$tx" --format "$format" --seconds "$seconds" "${node_curve[@]}" > "$point.raw-flood.json"
     wait "$probe"; pids=()
     port=$((port + 1))
     # The base station in stress mode under the protocol flood.
+    rm -f "$point.key.pub"
     "$bin/basestation" stress --listen "tcp://127.0.0.1:$port" --nodes "$k" --rx-antennas $rx --tx-antennas $tx --streams $streams \
       --subcarriers $subcarriers --round-symbols $round_symbols --format "$format" --seconds "$seconds" --json "$point.json" \
-      --log-level warning 2> "$out/logs/stress.log" &
+      "${server_curve[@]}" --log-level warning 2> "$out/logs/stress.log" &
     bs=$!; pids+=("$bs")
+    while [[ $mode == curve && ! -s $point.key.pub ]]; do sleep 0.05; done
     sleep 0.3
     OPENBLAS_NUM_THREADS=1 "$bin/edgenode" flood --connect "tcp://127.0.0.1:$port" --nodes "$k" --frame-symbols "$frame_symbols" \
-      --format "$format" --seconds "$((seconds + 60))" > "$point.flood.json"
+      --format "$format" --seconds "$((seconds + 60))" "${node_curve[@]}" > "$point.flood.json"
     wait "$bs"; pids=()
     port=$((port + 1))
+    rm -f "$point.key.pub"
   done
+done
 done
 "$bin/basestation" stress-report --points "$out/points" --out "$out"
 echo "stress: $out/stress.json, $out/stress.csv, $out/stress.svg" >&2

@@ -10,7 +10,7 @@ struct EdgeNodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edgenode",
         abstract: "AirFL-LoRA edge firmware emulator.",
-        subcommands: [InfoCommand.self, TokenizeCommand.self, EvalCommand.self, LoRAInitCommand.self, FinetuneCommand.self, BenchCommand.self, TinyModelCommand.self, CheckCommand.self, RunCommand.self, FloodCommand.self])
+        subcommands: [InfoCommand.self, TokenizeCommand.self, EvalCommand.self, LoRAInitCommand.self, FinetuneCommand.self, BenchCommand.self, TinyModelCommand.self, CheckCommand.self, RunCommand.self, FloodCommand.self, KeysCommand.self])
 }
 
 /// `edgenode info`: the libraries the firmware links and how they were found.

@@ -1,4 +1,5 @@
 import Foundation
+import CZeroMQ
 
 /// The base station's end of the network: encoded frames to and from named peers. Two
 /// implementations: `ZeroMQServerTransport` (a ROUTER socket, the real fleet) and the server end of
@@ -10,8 +11,24 @@ public protocol ServerTransport: AnyObject {
     /// Queues `data` for `peer`. Throws when it cannot be handed over at once or within the
     /// transport's send timeout (the base station's is 0: it never waits for a peer).
     func send(_ data: Data, to peer: String) throws
-    /// The next message from any peer within the transport's receive timeout, or nil.
+    /// The next message from any peer within the transport's receive timeout, or nil. Under
+    /// CURVE the peer is the node name its key is admitted as (the ZAP user id); in plaintext and
+    /// in memory, the routing name its connection claims.
     func receive() throws -> (peer: String, data: Data)?
+    /// Makes the connection the last received message came over its peer's: sends to the peer go
+    /// there from now on (a node's valid hello). Plaintext and in memory a name is its connection.
+    func adoptLastConnection()
+    /// Whether the last received message came over its peer's adopted connection (false: another
+    /// connection holding the same key, such as a node started with another node's key).
+    var lastReceivedOnAdoptedConnection: Bool { get }
+    /// Whether peers are authenticated (CURVE) rather than named by their connections.
+    var secure: Bool { get }
+}
+
+extension ServerTransport {
+    public var secure: Bool { false }
+    public func adoptLastConnection() {}
+    public var lastReceivedOnAdoptedConnection: Bool { true }
 }
 
 /// A node's end of the network: encoded frames to and from its base station.
@@ -19,13 +36,30 @@ public protocol NodeTransport: AnyObject {
     func send(_ data: Data) throws
     /// The next message within the transport's receive timeout, or nil.
     func receive() throws -> Data?
+    /// Connections to the base station established so far (handshakes completed): one more than
+    /// at registration means the link was re-established, to a base station that may have
+    /// restarted, so the node says hello again. 0 where there are no connections (in memory).
+    var sessions: Int { get }
 }
 
-/// The base station on a ZeroMQ ROUTER socket: a peer is its DEALER's routing identity.
+extension NodeTransport {
+    public var sessions: Int { 0 }
+}
+
+/// The base station on a ZeroMQ ROUTER socket. In plaintext a peer is its DEALER's routing
+/// identity (the name it claims); under CURVE (`security`) every client is checked by a ZAP
+/// handler against the allow-list, a peer is the node name its key is admitted as, and it is
+/// reached over the connection its registration came on (nodes set no routing identity, so no
+/// one can take or block another's name).
 public final class ZeroMQServerTransport: ServerTransport {
     private let context: ZeroMQContext
     private let socket: ZeroMQSocket
+    private let zap: ZAPHandler?
     public let address: String
+    public var secure: Bool { zap != nil }
+    /// CURVE: each node's adopted connection (routing id), and the last message's.
+    private var routes: [String: Data] = [:]
+    private var last: (peer: String, connection: Data)?
 
     /// Binds `endpoint` (`tcp://host:port`, `ipc://path`). Receives wait up to `receiveTimeoutMs`;
     /// sends to a peer whose queue is full fail after `sendTimeoutMs`, by default at once: the
@@ -33,42 +67,97 @@ public final class ZeroMQServerTransport: ServerTransport {
     /// queue of libzmq's 1,000 messages means the peer is not reading). At most `highWaterMark`
     /// messages wait per peer inside libzmq on the way in (a few MB at the frame sizes used), so
     /// memory does not grow with a sender that outpaces the base station: it is held back instead.
-    public init(endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 0, highWaterMark: Int32 = 16) throws {
+    /// Refused connections (CURVE) are reported to `refused`, from the ZAP handler's thread.
+    public init(endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 0, highWaterMark: Int32 = 16,
+                security: CurveServerSecurity? = nil, refused: @escaping @Sendable (SecurityRefusal) -> Void = { _ in }) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .router)
         try socket.setReceiveHighWaterMark(highWaterMark)
         try socket.setReceiveTimeout(ms: receiveTimeoutMs)
         try socket.setSendTimeout(ms: sendTimeoutMs)
+        if let security {
+            let handler = try ZAPHandler(context: context, allowList: security.allowList, report: refused)
+            try socket.makeCurveServer(security.keys)
+            try handler.start(watching: socket, context: context)
+            zap = handler
+        } else {
+            zap = nil
+        }
         address = try socket.bind(endpoint)
     }
 
-    public func send(_ data: Data, to peer: String) throws { try socket.send([Data(peer.utf8), data]) }
+    deinit {
+        socket.close()
+        zap?.stop()
+    }
+
+    public func send(_ data: Data, to peer: String) throws {
+        guard zap != nil else { return try socket.send([Data(peer.utf8), data]) }
+        guard let route = routes[peer] else { throw ZeroMQError(call: "zmq_send", code: EHOSTUNREACH, message: "\(peer) has no registered connection") }
+        try socket.send([route, data])
+    }
 
     public func receive() throws -> (peer: String, data: Data)? {
-        guard let parts = try socket.receive(), parts.count >= 2 else { return nil }
-        return (String(decoding: parts[0], as: UTF8.self), parts[parts.count - 1])
+        guard let (parts, user) = try socket.receiveWithUser(), parts.count >= 2 else { return nil }
+        guard zap != nil else { return (String(decoding: parts[0], as: UTF8.self), parts[parts.count - 1]) }
+        // Under ZAP every admitted connection has its user id; a message without one is not admitted.
+        guard let user, !user.isEmpty else { return nil }
+        last = (user, parts[0])
+        return (user, parts[parts.count - 1])
+    }
+
+    public func adoptLastConnection() {
+        if let last { routes[last.peer] = last.connection }
+    }
+
+    public var lastReceivedOnAdoptedConnection: Bool {
+        guard zap != nil, let last else { return true }
+        return routes[last.peer] == last.connection
     }
 
     /// How long unsent messages may keep the process alive at exit.
     public func setLinger(ms: Int32) throws { try socket.setLinger(ms: ms) }
 }
 
-/// A node on a ZeroMQ DEALER socket whose routing identity is its name.
+/// A node on a ZeroMQ DEALER socket: in plaintext its routing identity is its name; under CURVE
+/// (`security`) it authenticates with its key and sets no identity (the base station knows it by
+/// its key). A monitor counts the handshakes with the base station (`sessions`).
 public final class ZeroMQNodeTransport: NodeTransport {
     private let context: ZeroMQContext
     private let socket: ZeroMQSocket
+    private let monitor: ZeroMQSocket
+    public private(set) var sessions = 0
 
-    public init(endpoint: String, identity: String, receiveTimeoutMs: Int32 = 500, sendTimeoutMs: Int32, highWaterMark: Int32 = 16) throws {
+    public init(endpoint: String, identity: String, receiveTimeoutMs: Int32 = 500, sendTimeoutMs: Int32, highWaterMark: Int32 = 16,
+                security: CurveClientSecurity? = nil) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .dealer)
         try socket.setSendHighWaterMark(highWaterMark)
-        try socket.setIdentity(identity)
+        if let security { try socket.makeCurveClient(security) } else { try socket.setIdentity(identity) }
         try socket.setSendTimeout(ms: sendTimeoutMs)
         try socket.setReceiveTimeout(ms: receiveTimeoutMs)
+        let events = "inproc://airfl-node-monitor-\(UUID().uuidString)"
+        try socket.monitor(events, events: ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        monitor = try ZeroMQSocket(context, .pair)
+        try monitor.setReceiveTimeout(ms: 0)
+        try monitor.connect(events)
         try socket.connect(endpoint)
+    }
+
+    deinit {
+        socket.close()
+        monitor.close()
     }
 
     public func send(_ data: Data) throws { try socket.send([data]) }
 
-    public func receive() throws -> Data? { try socket.receive()?.last }
+    public func receive() throws -> Data? {
+        defer { countSessions() }
+        countSessions()
+        return try socket.receive()?.last
+    }
+
+    private func countSessions() {
+        while let event = try? monitor.receive() { if event.first?.count ?? 0 >= 6 { sessions += 1 } }
+    }
 }

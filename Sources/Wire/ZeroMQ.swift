@@ -35,12 +35,16 @@ public final class ZeroMQContext: @unchecked Sendable {
 /// The socket patterns the project uses; every one of them delivers losslessly with backpressure.
 public enum SocketKind: Sendable {
     case push, pull, dealer, router
+    /// The ZAP handler's reply socket and the monitor's pair (`ZAPHandler`).
+    case rep, pair
     var raw: Int32 {
         switch self {
         case .push: return ZMQ_PUSH
         case .pull: return ZMQ_PULL
         case .dealer: return ZMQ_DEALER
         case .router: return ZMQ_ROUTER
+        case .rep: return ZMQ_REP
+        case .pair: return ZMQ_PAIR
         }
     }
 }
@@ -80,6 +84,45 @@ public final class ZeroMQSocket: @unchecked Sendable {
         guard zmq_setsockopt(try socket("zmq_setsockopt"), option, &v, MemoryLayout<Int32>.size) == 0 else {
             throw ZeroMQError.last("zmq_setsockopt(\(option))")
         }
+    }
+
+    /// A string-valued option (CURVE keys in Z85, the ZAP domain).
+    public func setOption(_ option: Int32, _ value: String) throws {
+        let bytes = Array(value.utf8)
+        guard zmq_setsockopt(try socket("zmq_setsockopt"), option, bytes, bytes.count) == 0 else {
+            throw ZeroMQError.last("zmq_setsockopt(\(option))")
+        }
+    }
+
+    /// CURVE as the server (set before bind): its secret key; clients are checked by the
+    /// context's ZAP handler.
+    public func makeCurveServer(_ keys: CurveKeyPair) throws {
+        try setOption(ZMQ_CURVE_SERVER, 1)
+        try setOption(ZMQ_CURVE_SECRETKEY, keys.secretKey.z85)
+        try setOption(ZMQ_ZAP_DOMAIN, "airfl")
+    }
+
+    /// CURVE as a client (set before connect): its own pair and the server's public key.
+    public func makeCurveClient(_ security: CurveClientSecurity) throws {
+        try setOption(ZMQ_CURVE_SERVERKEY, security.serverKey.z85)
+        try setOption(ZMQ_CURVE_PUBLICKEY, security.keys.publicKey.z85)
+        try setOption(ZMQ_CURVE_SECRETKEY, security.keys.secretKey.z85)
+    }
+
+    /// Publishes `events` of this socket on a PAIR endpoint (`zmq_socket_monitor`).
+    func monitor(_ endpoint: String, events: Int32) throws {
+        guard zmq_socket_monitor(try socket("zmq_socket_monitor"), endpoint, events) == 0 else { throw ZeroMQError.last("zmq_socket_monitor") }
+    }
+
+    /// The indices of `sockets` with a message waiting, after at most `timeoutMs`.
+    static func poll(_ sockets: [ZeroMQSocket], timeoutMs: Int) throws -> [Int] {
+        var items = try sockets.map { zmq_pollitem_t(socket: try $0.socket("zmq_poll"), fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+        let rc = zmq_poll(&items, Int32(items.count), timeoutMs)
+        guard rc >= 0 else {
+            if zmq_errno() == EINTR { return [] }
+            throw ZeroMQError.last("zmq_poll")
+        }
+        return items.indices.filter { items[$0].revents & Int16(ZMQ_POLLIN) != 0 }
     }
 
     /// The routing identity a DEALER presents to a ROUTER (set before connecting).
@@ -131,9 +174,12 @@ public final class ZeroMQSocket: @unchecked Sendable {
     }
 
     /// Receives one multipart message, or nil when the receive timeout passes.
-    public func receive() throws -> [Data]? {
+    public func receive() throws -> [Data]? { try receiveWithUser()?.parts }
+
+    /// A multipart message and the ZAP user id its connection was admitted as (nil without ZAP).
+    public func receiveWithUser() throws -> (parts: [Data], user: String?)? {
         let h = try socket("zmq_msg_recv")
-        var parts = [Data]()
+        var parts = [Data](), user: String?
         while true {
             var msg = zmq_msg_t()
             zmq_msg_init(&msg)
@@ -144,8 +190,9 @@ public final class ZeroMQSocket: @unchecked Sendable {
                 if zmq_errno() == EINTR { continue }
                 throw ZeroMQError.last("zmq_msg_recv")
             }
+            if parts.isEmpty, let u = zmq_msg_gets(&msg, "User-Id") { user = String(cString: u) }
             parts.append(Data(bytes: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))
-            if zmq_msg_more(&msg) == 0 { return parts }
+            if zmq_msg_more(&msg) == 0 { return (parts, user) }
         }
     }
 }

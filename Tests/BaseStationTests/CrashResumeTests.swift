@@ -5,97 +5,8 @@ import XCTest
 /// (its nodes outlive it), ends in the adapter an uninterrupted run ends in, byte for byte; an
 /// edge node killed mid-round is left out of that round within its timeout and, restarted, rejoins.
 final class CrashResumeTests: XCTestCase {
-    /// A child process whose stderr is collected as it comes, so a test can act on a log line.
-    final class Child: @unchecked Sendable {
-        let process = Process()
-        private let lock = NSLock()
-        private var text = ""
-
-        init(_ product: String, _ arguments: [String], stdout: URL? = nil) throws {
-            process.executableURL = productsDirectory().appendingPathComponent(product)
-            process.arguments = arguments
-            let err = Pipe()
-            process.standardError = err
-            if let stdout {
-                FileManager.default.createFile(atPath: stdout.path, contents: nil)
-                process.standardOutput = try FileHandle(forWritingTo: stdout)
-            } else {
-                process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            }
-            err.fileHandleForReading.readabilityHandler = { [weak self] h in
-                let data = h.availableData
-                guard let self, !data.isEmpty else { return }
-                self.lock.lock()
-                self.text += String(decoding: data, as: UTF8.self)
-                self.lock.unlock()
-            }
-            try process.run()
-        }
-
-        var log: String { lock.lock(); defer { lock.unlock() }; return text }
-
-        /// Waits until the log holds `line` (fails the test after `seconds`).
-        func waitFor(_ line: String, seconds: Double = 120, file: StaticString = #filePath, l: UInt = #line) {
-            let deadline = Date(timeIntervalSinceNow: seconds)
-            while !log.contains(line) {
-                guard Date() < deadline, process.isRunning || log.contains(line) else {
-                    XCTFail("no '\(line)' in \(process.executableURL!.lastPathComponent)'s log:\n\(log.suffix(3000))", file: file, line: l)
-                    return
-                }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-        }
-
-        func kill9() {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        /// Waits for the exit (SIGKILL after `seconds`); the status.
-        func finish(seconds: Double = 300) -> Int32 {
-            let deadline = Date(timeIntervalSinceNow: seconds)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning { kill9() }
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-    }
-
-    struct Fleet {
-        let dir: URL, scenario: String, port: Int, model: String
-        let profiles = ["raspberry-pi-4", "raspberry-pi-5"].map { repositoryRoot.appendingPathComponent("hwprofiles/\($0).toml").path }
-
-        init(in dir: URL, rounds: Int, roundTimeoutS: Double = 60, federationExtra: String = "") throws {
-            self.dir = dir
-            model = dir.appendingPathComponent("tiny.gguf").path
-            XCTAssertEqual(try runProduct("edgenode", ["tiny-model", "--out", model]).status, 0)
-            port = 20000 + Int(ProcessInfo.processInfo.processIdentifier % 20000) + Int.random(in: 0..<9000)
-            scenario = dir.appendingPathComponent("crash.toml").path
-            let profiles = self.profiles
-            try FleetScenario(seed: 6, model: model, rounds: rounds, endpoint: "tcp://127.0.0.1:\(port)", roundTimeoutS: roundTimeoutS,
-                              nodes: profiles.enumerated().map { ("n\($0.offset)", $0.element) }, federationExtra: federationExtra).toml
-                .write(toFile: scenario, atomically: true, encoding: .utf8)
-        }
-
-        func baseStation(_ results: String, resume: Bool = false) throws -> Child {
-            try Child("basestation", ["serve", "--scenario", scenario, "--results", results] + (resume ? ["--resume"] : []))
-        }
-
-        func node(_ i: Int) throws -> Child {
-            try Child("edgenode", ["run", "--bs", "tcp://127.0.0.1:\(port)", "--name", "n\(i)", "--model", model, "--profile", profiles[i],
-                                   "--bs-timeout-s", "60"])
-        }
-
-        /// metrics.csv without the wall clock.
-        func metrics(_ results: String) throws -> [[String: String]] {
-            let text = try String(contentsOfFile: results + "/metrics.csv", encoding: .utf8)
-            let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-            return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)).filter { $0.key != "wall_s" } }
-        }
-    }
-
     func testBaseStationKilledAtSeveralPointsResumesToTheSameAdapter() throws {
-        let fleet = try Fleet(in: try temporaryDirectory(self), rounds: 4)
+        let fleet = try ProcessFleet(in: try temporaryDirectory(self), rounds: 4)
         // Uninterrupted.
         let whole = fleet.dir.appendingPathComponent("whole").path
         let bs = try fleet.baseStation(whole)
@@ -108,7 +19,7 @@ final class CrashResumeTests: XCTestCase {
         let resumed = fleet.dir.appendingPathComponent("resumed").path
         let survivors = try (0..<2).map { try fleet.node($0) }
         var server = try fleet.baseStation(resumed)
-        let kills: [(who: () -> Child, line: String)] = [
+        let kills: [(who: () -> FleetChild, line: String)] = [
             ({ survivors[0] }, "round 1: 3 steps"), ({ server }, "round 2: train loss"), ({ survivors[1] }, "round 4: 3 steps"),
         ]
         var resumedAfter = [Int]()
@@ -139,7 +50,7 @@ final class CrashResumeTests: XCTestCase {
         let timeout = 6.0
         // Rounds of about half a second (the nodes sleep 40 × their emulated compute time), so the
         // run outlasts the restart of a node (loading the model and data) several times over.
-        let fleet = try Fleet(in: try temporaryDirectory(self), rounds: 12, roundTimeoutS: timeout, federationExtra: "realtime_scale = 40")
+        let fleet = try ProcessFleet(in: try temporaryDirectory(self), rounds: 12, roundTimeoutS: timeout, federationExtra: "realtime_scale = 40")
         let results = fleet.dir.appendingPathComponent("run").path
         let bs = try fleet.baseStation(results)
         let n0 = try fleet.node(0), n1 = try fleet.node(1)

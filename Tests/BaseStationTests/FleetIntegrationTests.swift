@@ -31,7 +31,8 @@ final class FleetIntegrationTests: XCTestCase {
         let results = dir.appendingPathComponent(name).path
         let bs = Process()
         bs.executableURL = productsDirectory().appendingPathComponent("basestation")
-        bs.arguments = ["serve", "--scenario", scenarioPath, "--results", results, "--json"]
+        // Plaintext here (CURVE is the default, tested by AuthenticationTests and CrashResumeTests).
+        bs.arguments = ["serve", "--scenario", scenarioPath, "--results", results, "--json", "--insecure"]
         let out = Pipe(), err = Pipe()
         bs.standardOutput = out
         bs.standardError = err
@@ -41,7 +42,7 @@ final class FleetIntegrationTests: XCTestCase {
             let p = Process()
             p.executableURL = productsDirectory().appendingPathComponent("edgenode")
             p.arguments = ["run", "--bs", "tcp://127.0.0.1:\(port)", "--name", "n\(i)", "--model", model,
-                           "--profile", profile, "--bs-timeout-s", "60"]
+                           "--profile", profile, "--bs-timeout-s", "60", "--insecure"]
                 + (vanish?.node == i ? ["--vanish-at-round", "\(vanish!.round)"] : [])
             p.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try p.run()

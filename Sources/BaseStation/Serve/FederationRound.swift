@@ -170,7 +170,8 @@ extension FederationServer {
         askToRegister(nodes.indices.filter { !nodes[$0].active && nodes[$0].hello != nil }, "you were left out of a round; register to rejoin")
         var ready = [Int: UpdateReady]()
         try pump(for: s.roundTimeoutS, { k, f in
-            guard f.type == .updateReady, f.round == r32, asked.contains(k) else { return }
+            guard f.round == r32 || f.type != .updateReady else { throw StaleFrame(round: f.round, current: r32) }
+            guard f.type == .updateReady, asked.contains(k) else { return }
             ready[k] = try UpdateReady(frame: f)
         }, done: { asked.allSatisfy { ready[$0] != nil || !nodes[$0].active || nodes[$0].registrations != epoch[$0] } })
         // A node that registered again after reporting is a new process without that update.
@@ -240,7 +241,8 @@ extension FederationServer {
         let slot = Dictionary(uniqueKeysWithValues: plan.participants.enumerated().map { ($1, $0) })
         let grid = receiver.grid
         try pump(for: settings.roundTimeoutS, { k, f in
-            guard f.round == r32, let j = slot[k] else { return }
+            guard f.round == r32 else { throw StaleFrame(round: f.round, current: r32) }
+            guard let j = slot[k] else { return }
             switch f.type {
             case .symbols:
                 guard Int(f.subcarriers) == grid.subcarriers, Int(f.antennas) == receiver.inputRows else {
@@ -276,4 +278,11 @@ extension FederationServer {
         if apply { try global.assign(flattened: updated) }
         return .committed
     }
+}
+
+/// A node's frame of another round than the one being played (late, replayed, or from before a
+/// restart): dropped and counted as `wrong round`.
+struct StaleFrame: Error, CustomStringConvertible {
+    let round: UInt32, current: UInt32
+    var description: String { "it is of round \(round); round \(current) is being played" }
 }

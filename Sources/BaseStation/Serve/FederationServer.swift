@@ -155,7 +155,7 @@ final class FederationServer {
             metrics.received(bytes: data.count)
             let frame: Frame
             do { frame = try Frame(decoding: data) } catch {
-                metrics.dropped("malformed")
+                metrics.dropped((error as? FrameError)?.reason ?? "malformed")
                 progress("  dropped a frame from \(name): \(error)")
                 continue
             }
@@ -165,12 +165,29 @@ final class FederationServer {
                 continue
             }
             if frame.type == .hello {
-                do { try register(index, Hello(frame: frame)) } catch { progress("  bad hello from \(name): \(error)") }
+                do { try register(index, Hello(frame: frame)) } catch {
+                    metrics.dropped("bad hello")
+                    progress("  bad hello from \(name): \(error)")
+                }
+                continue
+            }
+            // Who a frame is from is the transport's to say (the key, or the connection), never the
+            // frame's: one over another connection than the node registered on, or whose header names
+            // another device, is no frame of this node.
+            guard transport.lastReceivedOnAdoptedConnection else {
+                metrics.dropped("not the node's registered connection")
+                progress("  dropped a \(frame.type) frame for \(name) from a connection it did not register on")
+                continue
+            }
+            guard frame.node == UInt32(index) else {
+                metrics.dropped("wrong node field")
+                progress("  dropped a \(frame.type) frame from \(name) (device \(index)) whose header names device \(frame.node)")
                 continue
             }
             do { try handle(index, frame) } catch {
-                metrics.dropped(error is ReceptionRefusal ? "refused by the receiver" : "malformed \(frame.type)")
-                progress("  dropped a \(frame.type) frame from \(name): \(error)")
+                metrics.dropped((error as? ReceptionRefusal)?.reason ?? (error is StaleFrame ? "wrong round" : "malformed \(frame.type)"))
+                // Late frames of a round already over come in runs (a dropped node's transmission): counted, not logged one by one.
+                if !(error is StaleFrame) { progress("  dropped a \(frame.type) frame from \(name): \(error)") }
             }
         }
     }
@@ -195,6 +212,12 @@ final class FederationServer {
     }
 
     private func register(_ index: Int, _ hello: Hello) throws {
+        // The name a hello claims must be the one its key (or connection) is: a node started with
+        // another node's key, or a hello naming someone else, is refused and changes nothing.
+        guard hello.name == nodes[index].name else {
+            throw CommandError("it claims to be '\(hello.name)' but \(transport.secure ? "its key is" : "it connected as") '\(nodes[index].name)'; refused")
+        }
+        transport.adoptLastConnection()
         nodes[index].hello = hello
         nodes[index].active = true
         nodes[index].registrations += 1

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineSupport
 import Configuration
 import Foundation
+import Logging
 import Wire
 
 extension AggregationMode: ExpressibleByArgument {
@@ -28,6 +29,8 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
     @Flag(help: "Print the summary as JSON.") var json = false
     @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
+    @Option(help: "CURVE key directory: basestation.key and allowed-nodes (default keys/<scenario name>; `basestation keys` makes it).") var keys: String?
+    @Flag(help: "Plaintext, no authentication: any process that connects with a node's name is that node (logged as a warning).") var insecure = false
     @OptionGroup var logging: LogOptions
 
     func run() throws {
@@ -53,16 +56,29 @@ struct ServeCommand: ParsableCommand {
             guard !resume || results != nil else { throw ValidationError("--resume needs --results: the directory of the run to continue") }
             let out = results ?? "results/\(name)-\(stamp)"
             let identity = RunIdentity(scenarioFile: scenario, seed: s.seed, aggregation: s.federation.aggregation.name, overrides: overrides)
+            guard !(insecure && keys != nil) else { throw ValidationError("--insecure and --keys exclude each other") }
+            let log = logging.logger("basestation.serve")
+            let keyDirectory = keys ?? "keys/\(name)"
+            let refusals = RefusalLog(log: log)
             // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
             let server: FederationServer
             do { server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, overwrite: overwrite, resume: resume, identity: identity, bind: {
-                let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint)
+                // The keys after the scenario, model and data: a broken configuration is reported as such first.
+                let security = insecure ? nil : try ServerKeys.load(directory: keyDirectory)
+                if let security {
+                    let missing = s.nodes.map(\.name).filter { !security.allowList.names.values.contains($0) }
+                    if !missing.isEmpty { log.warning("not on \(keyDirectory)/allowed-nodes, so they cannot join: \(missing.joined(separator: ", "))") }
+                } else {
+                    log.warning("\(ServerKeys.insecureWarning)")
+                }
+                let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint, security: security, refused: { refusals.report($0) })
                 try transport.setLinger(ms: 2000)
                 return transport
-            }, log: logging.logger("basestation.serve")) } catch let e as ConfigurationError {
+            }, log: log) } catch let e as ConfigurationError {
                 // What the scenario asks of the model and the machine: named like its other errors.
                 throw ScenarioError(file: scenario, key: e.key, problem: e.problem)
             }
+            refusals.metrics = server.metrics
             let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
             if let endpoint { server.progress("metrics on http://\(endpoint.address)/metrics") }
             // The same figures each second, beside the run's other results.
@@ -95,4 +111,21 @@ func resolvePath(_ path: String, relativeTo directory: String) -> String {
     if path.hasPrefix("/") { return path }
     let candidate = URL(fileURLWithPath: directory).appendingPathComponent(path).standardized.path
     return FileManager.default.fileExists(atPath: candidate) ? candidate : path
+}
+
+/// Connections the ZAP handler refused, from its thread: logged, and counted among the dropped
+/// frames by reason once the server's metrics exist.
+final class RefusalLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private let log: Logger
+    private var _metrics: LiveMetrics?
+    var metrics: LiveMetrics? {
+        get { lock.lock(); defer { lock.unlock() }; return _metrics }
+        set { lock.lock(); _metrics = newValue; lock.unlock() }
+    }
+    init(log: Logger) { self.log = log }
+    func report(_ r: SecurityRefusal) {
+        log.warning("\(r.detail)")
+        metrics?.dropped(r.reason)
+    }
 }

@@ -30,6 +30,8 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Write the stress point here as JSON (else stdout).") var json: String?
     @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
     @Option(help: "Write the live metrics here as JSON lines, one a second.") var metricsJsonl: String?
+    @Option(help: "CURVE: make a throwaway key pair, write its public key to this file (for `edgenode flood --server-key`), admit every node key. Without it, plaintext.")
+    var curve: String?
     @OptionGroup var logging: LogOptions
 
     func run() throws {
@@ -46,7 +48,8 @@ struct StressCommand: ParsableCommand {
                                           noisePowerW: noisePowerW, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS, seed: seed)
             let log = logging.logger("basestation.stress")
             guard (1...100_000).contains(highWaterMark) else { throw ValidationError("--high-water-mark 1…100000") }
-            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark)
+            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark,
+                                                      security: try stressSecurity(publicKeyFile: curve))
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")
             let server = StressServer(settings: settings, transport: transport) { log.info("\($0)") }
             server.tally.metrics = server.metrics
@@ -55,7 +58,8 @@ struct StressCommand: ParsableCommand {
             let live = try metricsJsonl.map { try MetricsLog(path: $0, metrics: server.metrics) }
             defer { live?.close() }
             try server.run()
-            let summary = server.tally.summary(settings: settings)
+            var summary = server.tally.summary(settings: settings)
+            summary["security"] = curve == nil ? "plaintext" : "curve"
             if let json {
                 let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
                 try data.write(to: URL(fileURLWithPath: json), options: .atomic)
@@ -75,11 +79,12 @@ struct WireProbeCommand: ParsableCommand {
         commandName: "wire-probe", abstract: "Receive and discard `edgenode flood --raw` frames: raw libzmq throughput.")
     @Option(help: "Endpoint to bind.") var listen: String = "tcp://127.0.0.1:5571"
     @Option(help: "Stop this many seconds after the first message, or after 1 s without one.") var seconds: Double = 10
+    @Option(help: "CURVE, as `stress --curve`: the public key goes to this file.") var curve: String?
 
     func run() throws {
         try failing {
             guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be positive") }
-            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 1000)
+            let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 1000, security: try stressSecurity(publicKeyFile: curve))
             var frames = 0, bytes = 0
             var first: UInt64?, last: UInt64 = 0
             let cpuStart = StressTally.processCPUSeconds()
@@ -99,7 +104,17 @@ struct WireProbeCommand: ParsableCommand {
             try printJSON([
                 "frames": frames, "bytes": bytes, "seconds": t, "frames_per_s": Double(frames) / t, "mb_per_s": Double(bytes) / t / 1e6,
                 "cpu_cores_busy": (StressTally.processCPUSeconds() - cpuStart) / t, "peak_rss_bytes": StressTally.peakResidentBytes(),
+                "security": curve == nil ? "plaintext" : "curve",
             ])
         }
     }
+}
+
+/// The stress modes' CURVE: a throwaway key pair whose public key goes to `publicKeyFile`, and
+/// every node key admitted (the synthetic nodes make theirs at start); nil for plaintext.
+func stressSecurity(publicKeyFile: String?) throws -> CurveServerSecurity? {
+    guard let publicKeyFile else { return nil }
+    let keys = try CurveKeyPair.generate()
+    try DurableFile.write(Data((keys.publicKey.z85 + "\n").utf8), to: publicKeyFile)
+    return CurveServerSecurity(keys: keys, allowList: .everyKey())
 }

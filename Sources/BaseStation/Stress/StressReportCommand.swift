@@ -13,7 +13,7 @@ struct StressReportCommand: ParsableCommand {
     func run() throws {
         try failing {
             let files = try FileManager.default.contentsOfDirectory(atPath: points)
-                .filter { $0.hasSuffix(".json") && !$0.contains(".raw") && !$0.contains("flood") }.sorted()
+                .filter { $0.hasSuffix(".json") && !$0.contains(".raw") && !$0.contains("flood") && !$0.contains(".key") }.sorted()
             var rows = [[String: Any]]()
             for file in files {
                 let base = (points as NSString).appendingPathComponent(String(file.dropLast(5)))
@@ -27,7 +27,7 @@ struct StressReportCommand: ParsableCommand {
                 rows.append(point)
             }
             guard !rows.isEmpty else { throw CommandError("no stress points in \(points)") }
-            rows.sort { ($0["frame_kib"] as? Int ?? 0, $0["nodes"] as? Int ?? 0) < ($1["frame_kib"] as? Int ?? 0, $1["nodes"] as? Int ?? 0) }
+            rows.sort { ($0["security"] as? String ?? "", $0["frame_kib"] as? Int ?? 0, $0["nodes"] as? Int ?? 0) < ($1["security"] as? String ?? "", $1["frame_kib"] as? Int ?? 0, $1["nodes"] as? Int ?? 0) }
             let document: [String: Any] = [
                 "machine": "\(ExperimentReport.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores",
                 "cores": "the base station and the flood share the machine's cores, unpinned", "points": rows,
@@ -47,7 +47,7 @@ struct StressReportCommand: ParsableCommand {
     }
 
     func csv(_ rows: [[String: Any]]) -> String {
-        let columns = ["frame_kib", "nodes", "format", "rounds", "mb_per_s", "frames_per_s", "samples_ingested_per_s", "symbols_combined_per_s",
+        let columns = ["security", "frame_kib", "nodes", "format", "rounds", "mb_per_s", "frames_per_s", "samples_ingested_per_s", "symbols_combined_per_s",
                        "ratio_to_raw_zmq", "cpu_cores_busy", "peak_rss_bytes"]
         var out = (columns + ["raw_mb_per_s", "latency_p50_ms", "latency_p99_ms", "latency_max_ms"]).joined(separator: ",") + "\n"
         for r in rows {
@@ -62,14 +62,19 @@ struct StressReportCommand: ParsableCommand {
     /// MB/s in against K: the base station (solid) and raw libzmq (dashed), one colour per frame size.
     func plot(_ rows: [[String: Any]]) -> SVGPlot {
         let sizes = Set(rows.compactMap { $0["frame_kib"] as? Int }).sorted()
+        let modes = Set(rows.map { $0["security"] as? String ?? "plaintext" }).sorted()
         var series = [(name: String, points: [(x: Double, y: Double)])](), dashed = Set<Int>()
-        for kib in sizes {
-            let points = rows.filter { $0["frame_kib"] as? Int == kib }
-            series.append(("base station, \(kib) KiB", points.map { (Double($0["nodes"] as? Int ?? 0), $0["mb_per_s"] as? Double ?? .nan) }))
-            series.append(("raw libzmq, \(kib) KiB", points.map {
-                (Double($0["nodes"] as? Int ?? 0), ($0["raw_zmq"] as? [String: Any])?["mb_per_s"] as? Double ?? .nan)
-            }))
-            dashed.insert(series.count - 1)
+        for mode in modes {
+            for kib in sizes {
+                let points = rows.filter { $0["frame_kib"] as? Int == kib && ($0["security"] as? String ?? "plaintext") == mode }
+                guard !points.isEmpty else { continue }
+                let label = modes.count > 1 ? "\(kib) KiB, \(mode)" : "\(kib) KiB"
+                series.append(("base station, \(label)", points.map { (Double($0["nodes"] as? Int ?? 0), $0["mb_per_s"] as? Double ?? .nan) }))
+                series.append(("raw libzmq, \(label)", points.map {
+                    (Double($0["nodes"] as? Int ?? 0), ($0["raw_zmq"] as? [String: Any])?["mb_per_s"] as? Double ?? .nan)
+                }))
+                dashed.insert(series.count - 1)
+            }
         }
         var p = SVGPlot(title: "Base-station ingest under a flood of K synthetic nodes", xLabel: "K, sending nodes", yLabel: "MB/s in",
                         series: series)

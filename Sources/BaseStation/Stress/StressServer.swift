@@ -158,6 +158,7 @@ final class StressServer {
             try? transport.send(Shutdown(reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0).encoded(), to: name)
             return
         }
+        transport.adoptLastConnection()
         if k == names.count {
             names.append(name)
             metrics.registered(nodes: names.count)

@@ -76,6 +76,9 @@ final class EdgeFirmware {
     /// measured at (another rank or target list measures again).
     var lastStepFlops = 0.0
     var lastStepShape = ""
+    /// The transport's sessions when this node was last welcomed: a new one since means the link
+    /// to the base station was re-established (it may have restarted), so the node says hello again.
+    var sessionAtWelcome = 0
 
     init(transport: NodeTransport, name: String, profile: HardwareProfile, modelPath: String, watchdog: Watchdog, bsTimeoutS: Double,
          realtimeScale: Double?, frameSymbols: Int, vanishAtRound: Int? = nil, log: Logger) throws {
@@ -151,6 +154,10 @@ final class EdgeFirmware {
     private func awaitOrder() throws -> State {
         var silentSince = DispatchTime.now().uptimeNanoseconds
         while true {
+            if transport.sessions > sessionAtWelcome {
+                note("the connection to the base station was re-established; registering again")
+                return .register
+            }
             guard let frame = try receive(within: 1) else {
                 if Double(DispatchTime.now().uptimeNanoseconds - silentSince) / 1e9 > bsTimeoutS {
                     note("base station silent for \(Int(bsTimeoutS)) s; registering again")
@@ -223,6 +230,7 @@ final class EdgeFirmware {
             guard let frame = answer else { continue }
             if frame.type == .shutdown { throw CommandError("the base station refused \(name): \(try Shutdown(frame: frame).reason)") }
             let w = try Welcome(frame: frame)
+            sessionAtWelcome = transport.sessions
             let decoded = try Self.validate(w)
             try checkSmallestPlanFits(w, optimizer: decoded.optimizer)
             if welcome == nil || welcome! != w { try prepareData(w, partition: decoded.partition) }

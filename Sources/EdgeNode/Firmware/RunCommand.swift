@@ -18,17 +18,25 @@ struct RunCommand: ParsableCommand {
     var realtimeScale: Double?
     @Option(help: "OFDM symbols per symbols frame.") var frameSymbols: Int = 64
     @Option(help: "Fault injection: vanish (exit without a word) when round N starts, to stress the base station.") var vanishAtRound: Int?
+    @OptionGroup var security: NodeSecurityOptions
     @OptionGroup var logging: LogOptions
 
     func run() throws {
         try failing {
             guard watchdogS > 0, bsTimeoutS > 0, frameSymbols >= 1 else { throw ValidationError("timeouts and --frame-symbols must be positive") }
             if let s = realtimeScale { guard s >= 0, s.isFinite else { throw ValidationError("--realtime-scale must be ≥ 0") } }
-            let transport = try ZeroMQNodeTransport(endpoint: bs, identity: name, sendTimeoutMs: Int32(min(bsTimeoutS, 600) * 1000))
+            let curve = try security.load()
+            let log = logging.logger("edgenode.\(name)")
+            if curve == nil { log.warning("\(Self.insecureWarning)") }
+            let transport = try ZeroMQNodeTransport(endpoint: bs, identity: name, sendTimeoutMs: Int32(min(bsTimeoutS, 600) * 1000), security: curve)
             let firmware = try EdgeFirmware(transport: transport, name: name, profile: try HardwareProfile.load(profile), modelPath: model,
                                             watchdog: Watchdog(timeout: watchdogS), bsTimeoutS: bsTimeoutS, realtimeScale: realtimeScale,
-                                            frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, log: logging.logger("edgenode.\(name)"))
+                                            frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, log: log)
             _ = try firmware.run()
         }
     }
+}
+
+extension RunCommand {
+    static let insecureWarning = "--insecure: plaintext, no authentication; the base station is whoever answers on the endpoint"
 }

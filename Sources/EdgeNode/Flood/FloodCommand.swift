@@ -21,6 +21,8 @@ struct FloodCommand: ParsableCommand {
     @Option(help: "Raw mode: subcarriers per frame.") var subcarriers: Int = 64
     @Option(help: "Raw mode: rows (antennas) per subcarrier.") var rows: Int = 4
     @Option(help: "Seed of the synthetic samples.") var seed: UInt64 = 1
+    @Option(help: "CURVE: the base station's public key file (`stress --curve`); each node makes a throwaway key pair. Without it, plaintext.")
+    var serverKey: String?
 
     func run() throws {
         try failing {
@@ -30,11 +32,13 @@ struct FloodCommand: ParsableCommand {
             }
             guard let format = SampleFormat(transmissionName: format) else { throw ValidationError("--format must be cf32 or ci16") }
             let deadline = Date(timeIntervalSinceNow: seconds)
+            let serverPublic = try serverKey.map { try CurveKeyFile.readPublic($0) }
             let group = DispatchGroup()
             let results = FloodResults()
             for i in first..<(first + nodes) {
                 let name = "\(namePrefix)-\(i)"
-                let transport = try ZeroMQNodeTransport(endpoint: connect, identity: name, receiveTimeoutMs: 100, sendTimeoutMs: 30_000)
+                let security = try serverPublic.map { CurveClientSecurity(keys: try CurveKeyPair.generate(), serverKey: $0) }
+                let transport = try ZeroMQNodeTransport(endpoint: connect, identity: name, receiveTimeoutMs: 100, sendTimeoutMs: 30_000, security: security)
                 let node = FloodNode(name: name, transport: transport, frameSymbols: frameSymbols, format: format, deadline: deadline,
                                      seed: seed &+ UInt64(i))
                 group.enter()

@@ -20,6 +20,13 @@ public enum AirSum: Sendable {
 public struct ReceptionRefusal: Error, Equatable, CustomStringConvertible {
     public var device: Int
     public var problem: String
+    /// The tally's label: out of range, duplicate or replayed, NaN/Inf, refused by the receiver.
+    public var reason: String
+    public init(device: Int, problem: String, reason: String = "refused by the receiver") {
+        self.device = device
+        self.problem = problem
+        self.reason = reason
+    }
     public var description: String { "device \(device): \(problem)" }
 }
 

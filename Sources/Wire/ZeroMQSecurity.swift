@@ -1,0 +1,113 @@
+import CZeroMQ
+import Foundation
+
+/// The base station's side of CURVE: its key pair and the nodes it admits.
+public struct CurveServerSecurity: Sendable {
+    public var keys: CurveKeyPair
+    public var allowList: NodeAllowList
+    public init(keys: CurveKeyPair, allowList: NodeAllowList) {
+        self.keys = keys
+        self.allowList = allowList
+    }
+}
+
+/// A node's side of CURVE: its key pair and the base station's public key.
+public struct CurveClientSecurity: Sendable {
+    public var keys: CurveKeyPair
+    public var serverKey: CurveKey
+    public init(keys: CurveKeyPair, serverKey: CurveKey) {
+        self.keys = keys
+        self.serverKey = serverKey
+    }
+}
+
+/// A connection the base station refused before any frame of it was read.
+public struct SecurityRefusal: Sendable, CustomStringConvertible {
+    /// For the dropped-frames tally: `unknown key`, `failed handshake`.
+    public var reason: String
+    public var detail: String
+    public var description: String { detail }
+}
+
+/// The ZAP handler (ZeroMQ RFC 27) of a context: libzmq asks it, over
+/// `inproc://zeromq.zap.01`, about every CURVE client; it admits the allow-list's keys with the
+/// node's name as ZAP user id (which every message then carries as its `User-Id` property) and
+/// refuses every other key. On the same thread it reads the ROUTER's handshake-failure events
+/// (a client without CURVE, or with another server key), so each refusal is reported.
+final class ZAPHandler: @unchecked Sendable {
+    private let zap: ZeroMQSocket
+    private var monitor: ZeroMQSocket?
+    private let allowList: NodeAllowList
+    private let report: @Sendable (SecurityRefusal) -> Void
+    private let lock = NSLock()
+    private var stopped = false
+    private var thread: Thread?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(context: ZeroMQContext, allowList: NodeAllowList, report: @escaping @Sendable (SecurityRefusal) -> Void) throws {
+        zap = try ZeroMQSocket(context, .rep)
+        try zap.bind("inproc://zeromq.zap.01")
+        self.allowList = allowList
+        self.report = report
+    }
+
+    /// Watches `socket`'s failed handshakes (call before it binds), then starts the thread.
+    func start(watching socket: ZeroMQSocket, context: ZeroMQContext) throws {
+        let endpoint = "inproc://airfl-monitor-\(UUID().uuidString)"
+        try socket.monitor(endpoint, events: ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        let pair = try ZeroMQSocket(context, .pair)
+        try pair.connect(endpoint)
+        monitor = pair
+        let t = Thread { [self] in
+            while !isStopped { serveOnce() }
+            done.signal()
+        }
+        t.name = "airfl-zap"
+        thread = t
+        t.start()
+    }
+
+    private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+
+    func stop() {
+        lock.lock()
+        let running = thread != nil && !stopped
+        stopped = true
+        lock.unlock()
+        if running { done.wait() }
+        monitor?.close()
+        zap.close()
+    }
+
+    private func serveOnce() {
+        let ready = (try? ZeroMQSocket.poll([zap, monitor!], timeoutMs: 100)) ?? []
+        if ready.contains(0), let request = try? zap.receive() { answer(request) }
+        if ready.contains(1), let event = try? monitor!.receive() { handshakeFailed(event) }
+    }
+
+    /// Request: version, request id, domain, address, identity, mechanism, credentials…
+    /// Reply: version, request id, status code, status text, user id, metadata.
+    private func answer(_ request: [Data]) {
+        guard request.count >= 6 else { return }
+        let address = String(decoding: request[3], as: UTF8.self)
+        let mechanism = String(decoding: request[5], as: UTF8.self)
+        var status = "400", text = "", user = ""
+        if mechanism == "CURVE", request.count >= 7, let name = allowList.name(of: Array(request[6])) {
+            (status, text, user) = ("200", "OK", name)
+        } else {
+            let key = request.count >= 7 && request[6].count == 32 ? CurveKey(bytes: Array(request[6])).z85 : "none"
+            text = mechanism == "CURVE" ? "key not on the allow-list" : "CURVE required"
+            report(SecurityRefusal(reason: "unknown key", detail: "refused a connection from \(address): \(text) (key \(key))"))
+        }
+        try? zap.send([Data("1.0".utf8), request[1], Data(status.utf8), Data(text.utf8), Data(user.utf8), Data()])
+    }
+
+    private func handshakeFailed(_ event: [Data]) {
+        guard let head = event.first, head.count >= 6 else { return }
+        let value = head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 2, as: UInt32.self) }
+        let why = Int32(bitPattern: value) == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+            ? "it does not speak CURVE (a node without a key, or started with --insecure)"
+            : String(format: "CURVE handshake failed (libzmq code 0x%x): another base station's key, or not a node", value)
+        report(SecurityRefusal(reason: "failed handshake", detail: "refused a connection: \(why)"))
+    }
+}
