@@ -2,6 +2,7 @@
 # Idempotent setup: installs the Debian packages that are missing, then builds.
 #   launch/setup.sh            debug build (what the tests use)
 #   launch/setup.sh release    release build tuned for this CPU (what the demo and benchmarks use)
+#   launch/setup.sh packages   the Debian packages only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,9 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# `packages`: only the above (launch/fuzz.sh builds its own variant and needs no model).
+[[ ${1:-} == packages ]] && exit 0
 
 # The default model (docs/architecture.md#the-learning-path): used by the tests that are about it and by the fleet.
 launch/fetch-model.sh

@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# The whole test suite: setup (packages + build), then every test target (XCTest).
+# The whole test suite: setup (packages + build), then every test target (XCTest), then every fuzz
+# target under libFuzzer for a fixed number of iterations (launch/fuzz.sh; AIRFL_FUZZ_RUNS, default 20000).
+#   launch/test.sh [--sanitize thread|address] [swift test options, e.g. --filter X]
+# --sanitize builds the suite and the executables it spawns with that sanitizer (in .build/sanitize-X)
+# and runs it there; options after it (e.g. --filter) go to swift test. With options, no fuzz stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+sanitize=()
+if [[ ${1:-} == --sanitize ]]; then
+  case ${2:-} in thread|address) ;; *) echo "test: --sanitize thread or address" >&2; exit 2 ;; esac
+  sanitize=(--sanitize="$2" --build-path ".build/sanitize-$2")
+  shift 2
+fi
 # prometheus: promtool checks the live /metrics exposition (LiveMetricsTests); slurm-wlm and munge:
 # the one-node cluster SlurmFleetTests starts (launch/slurm/local-cluster.sh).
 AIRFL_EXTRA_PACKAGES="prometheus slurm-wlm munge" launch/setup.sh debug
-swift build --build-tests
+swift build --build-tests "${sanitize[@]}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log" || status=$?
+swift test --skip-build --disable-swift-testing "${sanitize[@]}" "$@" 2>&1 | tee "$log" || status=$?
 # XCTest's own closing line, restated plainly: "N passed, M failed".
 summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1 || true)
 if [[ -n $summary ]]; then
   total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
   failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
   echo "tests: $((total - failed)) passed, $failed failed"
+fi
+if [[ $# -eq 0 && ${#sanitize[@]} -eq 0 ]]; then
+  launch/fuzz.sh all --runs "${AIRFL_FUZZ_RUNS:-20000}" || status=1
 fi
 exit "$status"
