@@ -104,10 +104,18 @@ final class ZAPHandler: @unchecked Sendable {
 
     private func handshakeFailed(_ event: [Data]) {
         guard let head = event.first, head.count >= 6 else { return }
+        let event = head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt16.self) }
         let value = head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 2, as: UInt32.self) }
-        let why = Int32(bitPattern: value) == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
-            ? "it does not speak CURVE (a node without a key, or started with --insecure)"
-            : String(format: "CURVE handshake failed (libzmq code 0x%x): another base station's key, or not a node", value)
+        // Which event a plaintext client causes depends on timing: a mechanism mismatch, or the
+        // connection closing mid-handshake (no detail, the value an errno).
+        let why: String
+        if Int32(bitPattern: value) == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH {
+            why = "it does not speak CURVE (a node without a key, or started with --insecure)"
+        } else if Int32(event) == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL {
+            why = "the handshake broke off (\(String(cString: strerror(Int32(bitPattern: value))))): a client that does not speak CURVE, or expects another base station's key"
+        } else {
+            why = String(format: "the CURVE handshake failed (libzmq code 0x%x): a client that does not speak CURVE, or expects another base station's key", value)
+        }
         report(SecurityRefusal(reason: "failed handshake", detail: "refused a connection: \(why)"))
     }
 }

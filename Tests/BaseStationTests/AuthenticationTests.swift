@@ -28,7 +28,7 @@ final class AuthenticationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(dropped["failed handshake"] ?? 0, 1, "\(dropped)")
         XCTAssertGreaterThanOrEqual(dropped["unknown key"] ?? 0, 1, "\(dropped)")
         XCTAssertGreaterThanOrEqual(dropped["bad hello"] ?? 0, 1, "\(dropped)")
-        XCTAssertTrue(bs.log.contains("does not speak CURVE"), bs.log)
+        XCTAssertTrue(bs.log.contains("refused a connection") && bs.log.contains("does not speak CURVE"), bs.log)
         XCTAssertTrue(bs.log.contains("key not on the allow-list"), bs.log)
         XCTAssertTrue(bs.log.contains("claims to be 'n1' but its key is 'n0'"), bs.log)
         XCTAssertFalse(borrowed.log.contains("registered as device"), borrowed.log)
