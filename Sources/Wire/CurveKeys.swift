@@ -140,7 +140,7 @@ public struct NodeAllowList: Sendable, Equatable {
     }
 
     private mutating func add(_ name: String, _ key: CurveKey, where place: String) throws {
-        guard !name.isEmpty, name.utf8.count <= 255, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+        guard NodeName.isValid(name), name.utf8.count <= 255 else {
             throw KeyFileError(path: place, problem: "node name '\(name)' must be letters, digits, - or _")
         }
         guard names[key] == nil else { throw KeyFileError(path: place, problem: "the key of \(name) is already \(names[key]!)'s") }
@@ -153,6 +153,14 @@ public struct NodeAllowList: Sendable, Equatable {
         guard bytes.count == 32 else { return nil }
         let key = CurveKey(bytes: bytes)
         return admitsEveryKey ? "key-" + String(key.z85.prefix(16)) : names[key]
+    }
+}
+
+/// What a node name may be (a scenario's `[[nodes]]`, a key file, an allow-list line): letters,
+/// digits, `-` and `_`, at least one.
+public enum NodeName {
+    public static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
     }
 }
 

@@ -141,7 +141,7 @@ struct NodeSettings: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         profile = try c.decode(String.self, forKey: .profile)
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+        guard NodeName.isValid(name) else {
             throw ConfigurationError(key: "nodes.name", problem: "'\(name)' must be letters, digits, - or _")
         }
     }

@@ -14,6 +14,11 @@ enum IdealReference {
         var bytes = [UInt8](FileManager.default.contents(atPath: scenarioFile) ?? Data())
         let kept = runDefining(overrides)
         bytes += Array("|seed=\(seed)|rounds=\(rounds)|\(kept.joined(separator: "|"))".utf8)
+        return fnv1a(bytes)
+    }
+
+    /// FNV-1a (64-bit) of `bytes`, as 16 hex digits.
+    static func fnv1a<C: Sequence>(_ bytes: C) -> String where C.Element == UInt8 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return String(format: "%016llx", hash)

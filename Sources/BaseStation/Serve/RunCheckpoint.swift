@@ -19,9 +19,8 @@ struct RunIdentity: Equatable {
     }
 
     init(scenarioFile: String, seed: UInt64, aggregation: String, overrides: [String]) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in FileManager.default.contents(atPath: scenarioFile) ?? Data() { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        self.init(scenario: String(format: "%016llx", hash), seed: seed, aggregation: aggregation, overrides: overrides)
+        self.init(scenario: IdealReference.fnv1a(FileManager.default.contents(atPath: scenarioFile) ?? Data()), seed: seed,
+                  aggregation: aggregation, overrides: overrides)
     }
 }
 

@@ -14,7 +14,7 @@ struct KeysCommand: ParsableCommand {
 
     func run() throws {
         try failing {
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            guard NodeName.isValid(name) else {
                 throw ValidationError("--name must be letters, digits, - or _")
             }
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
