@@ -10,8 +10,9 @@
 # key directory, default keys/<scenario name>); --insecure among the options runs plaintext.
 # Environment: FLEET_RUN_DIR names the results directory instead; AIRFL_BUILD=debug uses the debug
 # build instead of the release one; AIRFL_BIN_DIR uses the executables there as they are (no setup).
-# Separate hosts (launch/hosts.sh): FLEET_BS_NETNS and FLEET_EDGE_NETNS run the base station and the
-# edge nodes in those network namespaces, FLEET_CONNECT is the endpoint the nodes dial.
+# Separate hosts (launch/hosts.sh): FLEET_BS_NETNS runs the base station in that network namespace,
+# FLEET_EDGE_NETNS (one or more, space-separated) the edge nodes (node i in the (i mod N)-th),
+# FLEET_CONNECT is the endpoint the nodes dial.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-launch/scenarios/default.toml}
@@ -75,7 +76,7 @@ trap stop_children EXIT
 # In a network namespace when asked (launch/hosts.sh's test hosts).
 bs_ns=(); edge_ns=()
 [[ -n ${FLEET_BS_NETNS:-} ]] && bs_ns=(ip netns exec "$FLEET_BS_NETNS")
-[[ -n ${FLEET_EDGE_NETNS:-} ]] && edge_ns=(ip netns exec "$FLEET_EDGE_NETNS")
+read -r -a edge_hosts <<<"${FLEET_EDGE_NETNS:-}"
 
 start=$(date +%s)
 echo "fleet: $scenario → $run" >&2
@@ -85,8 +86,11 @@ bs=$!
 pids+=("$bs")
 connect=${FLEET_CONNECT:-${endpoint/\*/127.0.0.1}}
 declare -A node_pid=()
+index=0
 while read -r kind name profile; do
   [[ $kind == node ]] || continue
+  ((${#edge_hosts[@]})) && edge_ns=(ip netns exec "${edge_hosts[index % ${#edge_hosts[@]}]}")
+  index=$((index + 1))
   [[ $resuming == 1 ]] || : > "$run/logs/$name.log"
   # One BLAS thread per edge process: the fleet shares this machine's cores.
   # The real-time scale comes from the base station's welcome (federation.realtime_scale).

@@ -13,8 +13,9 @@ if [[ ${1:-} == --sanitize ]]; then
   shift 2
 fi
 # prometheus: promtool checks the live /metrics exposition (LiveMetricsTests); slurm-wlm and munge:
-# the one-node cluster SlurmFleetTests starts (launch/slurm/local-cluster.sh).
-AIRFL_EXTRA_PACKAGES="prometheus slurm-wlm munge" launch/setup.sh debug
+# the one-node cluster SlurmFleetTests starts (launch/slurm/local-cluster.sh); iproute2: the test hosts
+# (launch/hosts.sh) of NetworkHostsTests and FaultyBackhaulTests.
+AIRFL_EXTRA_PACKAGES="prometheus slurm-wlm munge iproute2" launch/setup.sh debug
 swift build --build-tests "${sanitize[@]}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
+import Foundation
 import LanguageModel
 
 /// `edgenode tiny-model`: writes a small random Llama GGUF (byte-level tokenizer) for tests and the
@@ -33,6 +34,9 @@ struct TinyModelCommand: ParsableCommand {
             spec.feedForward = feedForward
             spec.matrixType = t
             spec.seed = seed
+            // A fresh checkout has no models/ yet (the tiny scenario's model lives there).
+            let parent = URL(fileURLWithPath: out).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
             try spec.write(to: out)
             print("wrote \(out): \(layers) layers, d \(embedding), \(heads)/\(kvHeads) heads, ff \(feedForward), \(t.name)")
         }

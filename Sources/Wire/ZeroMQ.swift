@@ -133,6 +133,18 @@ public final class ZeroMQSocket: @unchecked Sendable {
         }
     }
 
+    /// Liveness over a link that can fail silently (a cut backhaul sends no reset): a ZMTP PING
+    /// every `intervalMs`, and a connection that has carried nothing for `timeoutMs` after one is
+    /// closed, so a connecting side dials again at once instead of waiting out TCP's retransmission
+    /// backoff (minutes after a long cut) and a listening side frees the dead peer's queue. On a
+    /// connecting socket a dial that hears nothing for `connectTimeoutMs` is given up and retried
+    /// (the kernel's own SYN retries would stretch to two minutes). Set before bind/connect.
+    public func setLivenessChecks(intervalMs: Int32 = 2_000, timeoutMs: Int32 = 10_000, connectTimeoutMs: Int32? = nil) throws {
+        try setOption(ZMQ_HEARTBEAT_IVL, intervalMs)
+        try setOption(ZMQ_HEARTBEAT_TIMEOUT, timeoutMs)
+        if let connectTimeoutMs { try setOption(ZMQ_CONNECT_TIMEOUT, connectTimeoutMs) }
+    }
+
     /// How long close() may keep flushing queued messages, milliseconds (0 by default: discard).
     public func setLinger(ms: Int32) throws { try setOption(ZMQ_LINGER, ms) }
 

@@ -10,9 +10,17 @@ final class FleetChild: @unchecked Sendable {
     private let lock = NSLock()
     private var text = ""
 
-    init(_ product: String, _ arguments: [String], stdout: URL? = nil) throws {
-        process.executableURL = productsDirectory().appendingPathComponent(product)
-        process.arguments = arguments
+    /// `product arguments…`, inside network namespace `netns` when given (`ip netns exec`, which
+    /// execs the product: the child's pid is the product's).
+    init(_ product: String, _ arguments: [String], stdout: URL? = nil, netns: String? = nil) throws {
+        let executable = productsDirectory().appendingPathComponent(product)
+        if let netns {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", netns, executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         let err = Pipe()
         process.standardError = err
         if let stdout {
@@ -62,18 +70,22 @@ final class FleetChild: @unchecked Sendable {
 
 struct ProcessFleet {
     let dir: URL, scenario: String, port: Int, model: String
+    /// The base station's address: loopback, or its test host's (launch/hosts.sh).
+    let host: String
     let profiles = ["raspberry-pi-4", "raspberry-pi-5"].map { repositoryRoot.appendingPathComponent("hwprofiles/\($0).toml").path }
     /// The key directory: basestation.key/.pub, nodes/n0.key…, allowed-nodes.
     var keys: String { dir.appendingPathComponent("keys").path }
 
-    init(in dir: URL, rounds: Int, roundTimeoutS: Double = 60, federationExtra: String = "") throws {
+    init(in dir: URL, rounds: Int, roundTimeoutS: Double = 60, federationExtra: String = "", host: String = "127.0.0.1") throws {
         self.dir = dir
+        self.host = host
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         model = dir.appendingPathComponent("tiny.gguf").path
         XCTAssertEqual(try runProduct("edgenode", ["tiny-model", "--out", model]).status, 0)
         port = 20000 + Int(ProcessInfo.processInfo.processIdentifier % 20000) + Int.random(in: 0..<9000)
         scenario = dir.appendingPathComponent("crash.toml").path
         let profiles = self.profiles
-        try FleetScenario(seed: 6, model: model, rounds: rounds, endpoint: "tcp://127.0.0.1:\(port)", roundTimeoutS: roundTimeoutS,
+        try FleetScenario(seed: 6, model: model, rounds: rounds, endpoint: "tcp://\(host):\(port)", roundTimeoutS: roundTimeoutS,
                           nodes: profiles.enumerated().map { ("n\($0.offset)", $0.element) }, federationExtra: federationExtra).toml
             .write(toFile: scenario, atomically: true, encoding: .utf8)
         XCTAssertEqual(try runProduct("basestation", ["keys", "--dir", keys]).status, 0)
@@ -86,14 +98,14 @@ struct ProcessFleet {
         try allowed.write(toFile: keys + "/allowed-nodes", atomically: true, encoding: .utf8)
     }
 
-    func baseStation(_ results: String, resume: Bool = false) throws -> FleetChild {
-        try FleetChild("basestation", ["serve", "--scenario", scenario, "--results", results, "--keys", keys] + (resume ? ["--resume"] : []))
+    func baseStation(_ results: String, resume: Bool = false, netns: String? = nil) throws -> FleetChild {
+        try FleetChild("basestation", ["serve", "--scenario", scenario, "--results", results, "--keys", keys] + (resume ? ["--resume"] : []), netns: netns)
     }
 
     /// Node `i` with its own key, or as `name` with the given security options (an impostor).
-    func node(_ i: Int, name: String? = nil, security: [String]? = nil) throws -> FleetChild {
-        try FleetChild("edgenode", ["run", "--bs", "tcp://127.0.0.1:\(port)", "--name", name ?? "n\(i)", "--model", model, "--profile", profiles[i],
-                                    "--bs-timeout-s", "60"] + (security ?? ["--key", "\(keys)/nodes/n\(i).key", "--server-key", "\(keys)/basestation.pub"]))
+    func node(_ i: Int, name: String? = nil, security: [String]? = nil, netns: String? = nil) throws -> FleetChild {
+        try FleetChild("edgenode", ["run", "--bs", "tcp://\(host):\(port)", "--name", name ?? "n\(i)", "--model", model, "--profile", profiles[i],
+                                    "--bs-timeout-s", "60"] + (security ?? ["--key", "\(keys)/nodes/n\(i).key", "--server-key", "\(keys)/basestation.pub"]), netns: netns)
     }
 
     /// metrics.csv without the wall clock.
