@@ -10,6 +10,14 @@ sanitize=()
 if [[ ${1:-} == --sanitize ]]; then
   case ${2:-} in thread|address) ;; *) echo "test: --sanitize thread or address" >&2; exit 2 ;; esac
   sanitize=(--sanitize="$2" --build-path ".build/sanitize-$2")
+  # The spawned executables inherit these. Swift's own crash backtracer is off so the sanitizer
+  # reports a crash itself (the backtracer reads other threads' stacks, which ASan flags); leaks and
+  # races inside dependencies, each named with why, are in Tests/Sanitizers/; AIRFL_SANITIZER lets a
+  # test say which of its bounds a sanitizer's overhead voids (peak RSS under ASan).
+  export AIRFL_SANITIZER=$2 SWIFT_BACKTRACE=enable=no
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-handle_sigill=1:detect_stack_use_after_return=0}
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Tests/Sanitizers/lsan.supp:print_suppressions=0}
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-suppressions=$PWD/Tests/Sanitizers/tsan.supp:handle_sigill=1:halt_on_error=0}
   shift 2
 fi
 # prometheus: promtool checks the live /metrics exposition (LiveMetricsTests); slurm-wlm and munge:

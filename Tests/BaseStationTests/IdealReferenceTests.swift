@@ -27,4 +27,16 @@ final class IdealReferenceTests: XCTestCase {
         XCTAssertTrue(found.hasPrefix("38.500 (ideal FL"), found)
         XCTAssertTrue(found.contains("results/ideal"), found)
     }
+
+    /// Foundation's NSString.deletingLastPathComponent traps on "r" (a run named `--results r`
+    /// crashed the base station at its summary); the parent is found by hand.
+    func testResultsParentOfEveryPathShape() {
+        XCTAssertEqual(IdealReference.resultsParent("r"), ".")
+        XCTAssertEqual(IdealReference.resultsParent("r/"), ".")
+        XCTAssertEqual(IdealReference.resultsParent("results/r"), "results")
+        XCTAssertEqual(IdealReference.resultsParent("a/b/r//"), "a/b")
+        XCTAssertEqual(IdealReference.resultsParent("/r"), "/")
+        XCTAssertEqual(IdealReference.resultsParent("/tmp/x/r"), "/tmp/x")
+        XCTAssertTrue(IdealReference.line(scenarioFile: "s.toml", seed: 1, rounds: 1, results: "r", aggregation: "aircomp").contains("in ./"))
+    }
 }

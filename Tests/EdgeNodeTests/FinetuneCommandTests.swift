@@ -18,7 +18,14 @@ final class FinetuneCommandTests: XCTestCase {
         let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(summary["memory_mode"] as? String, "streamed")
         let peak = try XCTUnwrap(summary["peak_rss_bytes"] as? Int)
-        XCTAssertLessThan(peak, 256_000_000, "peak RSS \(peak) bytes")
+        // AddressSanitizer's shadow memory, redzones and quarantine inflate every process's RSS
+        // (here about 2x), so the budget is a property of the normal build: launch/test.sh
+        // --sanitize address says so in AIRFL_SANITIZER, and the bound is reported, not checked.
+        if ProcessInfo.processInfo.environment["AIRFL_SANITIZER"] == "address" {
+            print("peak RSS \(peak) bytes under AddressSanitizer: the 256 MB budget is checked in the normal build")
+        } else {
+            XCTAssertLessThan(peak, 256_000_000, "peak RSS \(peak) bytes")
+        }
         XCTAssertTrue((summary["final_loss"] as? Double ?? .nan).isFinite)
         for file in ["adapter.gguf", "peft/adapter_model.safetensors", "peft/adapter_config.json", "loss.csv", "summary.json", "heldout.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file)

@@ -53,10 +53,22 @@ enum IdealReference {
         guard aggregation != "ideal" else { return "this run is the ideal-FL reference for its scenario and seed" }
         let key = fingerprint(scenarioFile: scenarioFile, seed: seed, rounds: rounds, overrides: overrides)
         let sets = runDefining(overrides).map { " --set '\($0)'" }.joined()
-        let parent = (results as NSString).deletingLastPathComponent, root = parent.isEmpty ? "." : parent
+        // Not NSString.deletingLastPathComponent: Foundation traps on a one-component relative
+        // path such as `--results r`.
+        let root = resultsParent(results)
         if let r = find(under: root, fingerprint: key, excluding: results) {
             return String(format: "%.3f (ideal FL, same scenario and seed: %@)", r.perplexity, r.directory)
         }
         return "no ideal-FL run of this scenario and seed in \(root)/; make one with: launch/fleet.sh \(scenarioFile) --aggregation ideal --seed \(seed) --rounds \(rounds)\(sets)"
+    }
+}
+
+extension IdealReference {
+    /// The directory holding `results` ("." for a bare name, "/" for a top-level one).
+    static func resultsParent(_ results: String) -> String {
+        var path = Substring(results)
+        while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }
