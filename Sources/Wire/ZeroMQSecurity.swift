@@ -75,6 +75,10 @@ final class ZAPHandler: @unchecked Sendable {
         stopped = true
         lock.unlock()
         if running { done.wait() }
+        // The thread's closure holds this handler: dropping the finished thread ends that cycle.
+        lock.lock()
+        thread = nil
+        lock.unlock()
         monitor?.close()
         zap.close()
     }

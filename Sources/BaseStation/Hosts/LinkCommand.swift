@@ -27,7 +27,7 @@ struct LinkCommand: ParsableCommand {
             guard lossPercent >= 0, lossPercent <= 100 else { throw ValidationError("--loss-percent \(lossPercent): 0…100") }
             guard (1...1_000_000).contains(queuePackets) else { throw ValidationError("--queue-packets \(queuePackets): 1…1000000") }
             guard let bits = parseLineRate(rate), bits >= 8_000, bits <= 1e11 else { throw ValidationError("--rate '\(rate)': e.g. 100mbit (8kbit…100gbit)") }
-            RelayProcess.closeInheritedPipes()
+            DetachedProcess.closeInheritedPipes()
             let ends = try end.map { spec -> (label: String, fd: Int32) in
                 let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw ValidationError("--end '\(spec)': NETNS:DEVICE") }
@@ -44,7 +44,9 @@ struct LinkCommand: ParsableCommand {
             }
             let sources = Self.handleSignals(directions)
             FileHandle.standardError.write(Data("link: ready: \(end[0]) ⇄ \(end[1]), \(delayMs) ms each way, \(rate), \(lossPercent) % loss, seed \(seed)\n".utf8))
-            withExtendedLifetime(sources) { dispatchMain() }
+            // Not dispatchMain(): it ends the main thread under the caller's frames, which
+            // AddressSanitizer then reports as a stack underflow when libdispatch masks signals.
+            withExtendedLifetime(sources) { while true { Thread.sleep(forTimeInterval: 3600) } }
         }
     }
 
@@ -57,9 +59,10 @@ struct LinkCommand: ParsableCommand {
             (SIGTERM, { directions.forEach { say("\($0.name): \($0.snapshot)") }; Glibc.exit(0) }),
             (SIGINT, { directions.forEach { say("\($0.name): \($0.snapshot)") }; Glibc.exit(0) }),
         ]
+        let queue = DispatchQueue(label: "airfl-link-signals")
         return actions.map { signalNumber, action in
             signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler(handler: action)
             source.resume()
             return source
@@ -120,7 +123,7 @@ enum TUNDevice {
 
 /// A helper process lives on after whoever started it: pipes inherited from that process tree (a
 /// test harness waits for every holder of its own) are closed, stdin/out/err aside.
-enum RelayProcess {
+enum DetachedProcess {
     static func closeInheritedPipes() {
         guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
         for fd in fds.compactMap(Int32.init) where fd > 2 {
