@@ -35,12 +35,16 @@ struct FloodCommand: ParsableCommand {
             let serverPublic = try serverKey.map { try CurveKeyFile.readPublic($0) }
             let group = DispatchGroup()
             let results = FloodResults()
+            // Held here until the end: a finished thread's closure (and the node it keeps) is
+            // released by the thread's teardown, which can still be running at exit.
+            var flood: [FloodNode] = []
             for i in first..<(first + nodes) {
                 let name = "\(namePrefix)-\(i)"
                 let security = try serverPublic.map { CurveClientSecurity(keys: try CurveKeyPair.generate(), serverKey: $0) }
                 let transport = try ZeroMQNodeTransport(endpoint: connect, identity: name, receiveTimeoutMs: 100, sendTimeoutMs: 30_000, security: security)
                 let node = FloodNode(name: name, transport: transport, frameSymbols: frameSymbols, format: format, deadline: deadline,
                                      seed: seed &+ UInt64(i))
+                flood.append(node)
                 group.enter()
                 let (raw, subcarriers, rows) = (self.raw, self.subcarriers, self.rows)
                 Thread.detachNewThread {
@@ -51,6 +55,7 @@ struct FloodCommand: ParsableCommand {
                 }
             }
             group.wait()
+            defer { withExtendedLifetime(flood) {} }
             let (tallies, failures) = results.all
             let seconds = tallies.map(\.seconds).max() ?? 0
             try printJSON([
