@@ -18,11 +18,11 @@ final class FinetuneCommandTests: XCTestCase {
         let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(summary["memory_mode"] as? String, "streamed")
         let peak = try XCTUnwrap(summary["peak_rss_bytes"] as? Int)
-        // AddressSanitizer's shadow memory, redzones and quarantine inflate every process's RSS
-        // (here about 2x), so the budget is a property of the normal build: launch/test.sh
-        // --sanitize address says so in AIRFL_SANITIZER, and the bound is reported, not checked.
-        if ProcessInfo.processInfo.environment["AIRFL_SANITIZER"] == "address" {
-            print("peak RSS \(peak) bytes under AddressSanitizer: the 256 MB budget is checked in the normal build")
+        // A sanitizer's shadow memory (and ASan's redzones and quarantine) inflates every process's
+        // RSS (here 1.3x under TSan, 2x under ASan), so the budget is a property of the normal
+        // build: launch/test.sh --sanitize X says so in AIRFL_SANITIZER, and the peak is reported.
+        if let sanitizer = ProcessInfo.processInfo.environment["AIRFL_SANITIZER"], !sanitizer.isEmpty {
+            print("peak RSS \(peak) bytes under the \(sanitizer) sanitizer: the 256 MB budget is checked in the normal build")
         } else {
             XCTAssertLessThan(peak, 256_000_000, "peak RSS \(peak) bytes")
         }
