@@ -25,9 +25,17 @@ runtime=$(ls "$swiftc_dir"/../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x
 [[ -n $runtime ]] || { echo "fuzz: no libclang_rt.fuzzer_no_main in the Swift toolchain ($swiftc_dir/../lib/clang)" >&2; exit 1; }
 launch/setup.sh packages >&2
 echo "fuzz: building the instrumented basestation (.build/fuzz)" >&2
-swift build --build-path .build/fuzz --product basestation \
+# gold warns once per ASan symbol it cannot export (hundreds of lines, harmless): filtered out.
+mkdir -p .build
+build_log=.build/fuzz-build.log
+if ! swift build --build-path .build/fuzz --product basestation \
   -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -DAIRFL_FUZZ \
-  -Xlinker "$runtime" -Xlinker -lstdc++ >&2
+  -Xlinker "$runtime" -Xlinker -lstdc++ > "$build_log" 2>&1; then
+  grep -v "ld.gold: warning: Cannot export local symbol" "$build_log" | tail -n 40 >&2
+  echo "fuzz: the instrumented build failed (whole log: $build_log)" >&2
+  exit 1
+fi
+grep -v "ld.gold: warning: Cannot export local symbol" "$build_log" | tail -n 3 >&2
 bin=.build/fuzz/debug/basestation
 
 status=0

@@ -59,6 +59,11 @@ esac
 command -v ip >/dev/null || { echo "hosts: needs iproute2 (ip)" >&2; exit 1; }
 [[ $hosts =~ ^[0-9]+$ && $hosts -ge 1 && $hosts -le 200 ]] || { echo "hosts: --edge-hosts $hosts: 1…200" >&2; exit 2; }
 [[ -x $bin/basestation ]] || { echo "hosts: no $bin/basestation (launch/setup.sh release, or AIRFL_BIN_DIR)" >&2; exit 1; }
+if [[ ! -c /dev/net/tun ]]; then   # a container may come without the TUN device node
+  modprobe tun 2>/dev/null || true
+  mkdir -p /dev/net && mknod -m 0666 /dev/net/tun c 10 200 \
+    || { echo "hosts: no /dev/net/tun and cannot make it (the kernel's tun driver is needed)" >&2; exit 1; }
+fi
 down
 mkdir -p "$state"
 ip netns add "$bs"

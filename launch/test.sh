@@ -29,14 +29,24 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 swift test --skip-build --disable-swift-testing "${sanitize[@]}" "$@" 2>&1 | tee "$log" || status=$?
-# XCTest's own closing line, restated plainly: "N passed, M failed".
-summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1 || true)
-if [[ -n $summary ]]; then
+# XCTest's own closing line restated plainly ("N passed, M failed"), with every failed test and its
+# failure messages; printed again at the very end so the last lines of a CI log say what failed.
+report_tests() {
+  local summary total failed
+  summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1 || true)
+  if [[ -z $summary ]]; then
+    echo "tests: no XCTest summary (swift test exit $status): the runner crashed or was killed; last lines:"
+    grep -v "^\[" "$log" | tail -n 20
+    return
+  fi
   total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
   failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
   echo "tests: $((total - failed)) passed, $failed failed"
-fi
+  grep -E "^Test Case .* failed|: error: " "$log" | head -n 40 || true
+}
+report_tests
 if [[ $# -eq 0 && ${#sanitize[@]} -eq 0 ]]; then
   launch/fuzz.sh all --runs "${AIRFL_FUZZ_RUNS:-20000}" || status=1
+  [[ $status -eq 0 ]] || report_tests
 fi
 exit "$status"
