@@ -72,7 +72,7 @@ public final class ZeroMQServerTransport: ServerTransport {
                 security: CurveServerSecurity? = nil, refused: @escaping @Sendable (SecurityRefusal) -> Void = { _ in }) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .router)
-        try socket.setLivenessChecks()
+        try socket.setLivenessChecks(.listener)
         try socket.setReceiveHighWaterMark(highWaterMark)
         try socket.setReceiveTimeout(ms: receiveTimeoutMs)
         try socket.setSendTimeout(ms: sendTimeoutMs)
@@ -133,7 +133,7 @@ public final class ZeroMQNodeTransport: NodeTransport {
                 security: CurveClientSecurity? = nil) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .dealer)
-        try socket.setLivenessChecks(connectTimeoutMs: 3_000)
+        try socket.setLivenessChecks(.dialler(connectTimeoutMs: 3_000))
         try socket.setSendHighWaterMark(highWaterMark)
         if let security { try socket.makeCurveClient(security) } else { try socket.setIdentity(identity) }
         try socket.setSendTimeout(ms: sendTimeoutMs)

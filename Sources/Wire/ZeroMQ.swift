@@ -133,16 +133,40 @@ public final class ZeroMQSocket: @unchecked Sendable {
         }
     }
 
-    /// Liveness over a link that can fail silently (a cut backhaul sends no reset): a ZMTP PING
-    /// every `intervalMs`, and a connection that has carried nothing for `timeoutMs` after one is
-    /// closed, so a connecting side dials again at once instead of waiting out TCP's retransmission
-    /// backoff (minutes after a long cut) and a listening side frees the dead peer's queue. On a
-    /// connecting socket a dial that hears nothing for `connectTimeoutMs` is given up and retried
-    /// (the kernel's own SYN retries would stretch to two minutes). Set before bind/connect.
-    public func setLivenessChecks(intervalMs: Int32 = 2_000, timeoutMs: Int32 = 10_000, connectTimeoutMs: Int32? = nil) throws {
-        try setOption(ZMQ_HEARTBEAT_IVL, intervalMs)
-        try setOption(ZMQ_HEARTBEAT_TIMEOUT, timeoutMs)
-        if let connectTimeoutMs { try setOption(ZMQ_CONNECT_TIMEOUT, connectTimeoutMs) }
+    /// How long a connection may go unanswered before it is closed, milliseconds.
+    public static let livenessTimeoutMs: Int32 = 10_000
+
+    /// Liveness over a link that can fail silently (a cut backhaul sends no reset): a dead
+    /// connection is closed after `livenessTimeoutMs`, so the dialling side dials again at once
+    /// instead of waiting out TCP's retransmission backoff (minutes after a long cut) and the
+    /// listening side frees the dead peer's queue; a peer that is alive but busy is never closed.
+    /// libzmq stops reading a connection whose queue is full, so a busy listener (a base station
+    /// in a long round end) can answer nothing in band, and the two sides check differently:
+    /// - the listener sends a ZMTP PING every 2 s (from libzmq's I/O thread, whether or not its
+    ///   queue is full) and waits for no answer; it closes a connection whose data its peer's
+    ///   kernel has not acknowledged for the timeout (TCP_USER_TIMEOUT) or, when idle, whose
+    ///   keepalive probes go unanswered;
+    /// - the dialler closes a connection on which it has heard nothing, those PINGs included,
+    ///   for the timeout (a ZMTP heartbeat timeout), and gives up a dial that hears nothing for
+    ///   `connectTimeoutMs` (the kernel's own SYN retries would stretch to two minutes). It sets
+    ///   no TCP_USER_TIMEOUT: that also closes a connection whose receiver's window stays shut,
+    ///   the very case of a busy listener.
+    /// Set before bind/connect.
+    public func setLivenessChecks(_ side: LivenessSide) throws {
+        let probeS: Int32 = 2, timeoutMs = Self.livenessTimeoutMs
+        try setOption(ZMQ_TCP_KEEPALIVE, 1)
+        try setOption(ZMQ_TCP_KEEPALIVE_IDLE, probeS)
+        try setOption(ZMQ_TCP_KEEPALIVE_INTVL, probeS)
+        try setOption(ZMQ_TCP_KEEPALIVE_CNT, timeoutMs / 1000 / probeS)
+        try setOption(ZMQ_HEARTBEAT_IVL, probeS * 1000)
+        switch side {
+        case .listener:
+            try setOption(ZMQ_HEARTBEAT_TIMEOUT, 0)
+            try setOption(ZMQ_TCP_MAXRT, timeoutMs)
+        case .dialler(let connectTimeoutMs):
+            try setOption(ZMQ_HEARTBEAT_TIMEOUT, timeoutMs)
+            try setOption(ZMQ_CONNECT_TIMEOUT, connectTimeoutMs)
+        }
     }
 
     /// How long close() may keep flushing queued messages, milliseconds (0 by default: discard).
@@ -207,4 +231,12 @@ public final class ZeroMQSocket: @unchecked Sendable {
             if zmq_msg_more(&msg) == 0 { return (parts, user) }
         }
     }
+}
+
+/// Which end of a connection a socket is, for its liveness checks (`setLivenessChecks`).
+public enum LivenessSide: Sendable {
+    /// The side that binds (the base station).
+    case listener
+    /// The side that connects (a node), giving up a dial after `connectTimeoutMs`.
+    case dialler(connectTimeoutMs: Int32)
 }
