@@ -139,7 +139,8 @@ public final class ZeroMQSocket: @unchecked Sendable {
     /// Liveness over a link that can fail silently (a cut backhaul sends no reset): a dead
     /// connection is closed after `livenessTimeoutMs`, so the dialling side dials again at once
     /// instead of waiting out TCP's retransmission backoff (minutes after a long cut) and the
-    /// listening side frees the dead peer's queue; a peer that is alive but busy is never closed.
+    /// listening side frees the dead peer's queue; a listener that is alive but busy is never taken
+    /// for dead.
     /// libzmq stops reading a connection whose queue is full, so a busy listener (a base station
     /// in a long round end) can answer nothing in band, and the two sides check differently:
     /// - the listener sends a ZMTP PING every 2 s (from libzmq's I/O thread, whether or not its

@@ -14,7 +14,7 @@ final class TransportLivenessTests: XCTestCase {
         let count = 400, size = 64 * 1024
         let frames = (0..<count).map { i in Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }) }
         let sent = DispatchSemaphore(value: 0)
-        let failure = Failure()
+        let failure = SendFailure()
         Thread.detachNewThread {
             do { for frame in frames { try node.send(frame) } } catch { failure.error = error }
             sent.signal()
@@ -33,9 +33,4 @@ final class TransportLivenessTests: XCTestCase {
         _ = try node.receive()   // counts the handshakes so far
         XCTAssertEqual(node.sessions, 1, "the connection was dropped and dialled again")
     }
-}
-
-/// Carries an error out of the sender thread.
-private final class Failure: @unchecked Sendable {
-    var error: Error?
 }

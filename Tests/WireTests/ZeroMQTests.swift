@@ -109,7 +109,7 @@ final class ZeroMQTests: XCTestCase {
     }
 }
 
-/// Carries an error out of the sender thread.
-private final class SendFailure: @unchecked Sendable {
+/// Carries an error out of a sender thread (the Wire tests' senders run on their own threads).
+final class SendFailure: @unchecked Sendable {
     var error: Error?
 }
