@@ -87,6 +87,7 @@ let package = Package(
             exclude: ["README.md"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"], exclude: ["Reference"]),
+        .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")]),
         .testTarget(
             name: "NumpyIOTests", dependencies: ["NumpyIO", .product(name: "Numerics", package: "swift-numerics")], exclude: ["Fixtures"]),

@@ -58,6 +58,9 @@ if [[ -n ${AIRFL_BIN_DIR:-} ]]; then bin=$AIRFL_BIN_DIR; else
   export AIRFL_BIN_DIR=$bin
 fi
 
+# Work that runs share (the base model's evaluation, training from the fresh adapter) is done once:
+# its results are looked up in the memo by everything they depend on, the same bits as computing them.
+export FLEET_MEMO=${FLEET_MEMO:-$root/memo}
 method='--set federation.rank_planning=true --set federation.beamforming="manifold"'
 final_only='--set federation.eval_every=1000'
 # The power sweep's knee (written by its report); the experiments at the knee run the sweep first.

@@ -13,6 +13,8 @@
 # Separate hosts (launch/hosts.sh): FLEET_BS_NETNS runs the base station in that network namespace,
 # FLEET_EDGE_NETNS (one or more, space-separated) the edge nodes (node i in the (i mod N)-th),
 # FLEET_CONNECT is the endpoint the nodes dial.
+# FLEET_MEMO names a memo directory (serve --memo, edgenode run --memo): the base model's held-out
+# evaluation and training from a fresh adapter, shared with earlier runs (the same bits as computing them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-launch/scenarios/default.toml}
@@ -61,6 +63,7 @@ for ((i = 0; i < ${#serve_options[@]}; i++)); do
   esac
 done
 security=(); node_security=(--insecure)
+memo=(); [[ -n ${FLEET_MEMO:-} ]] && memo=(--memo "$FLEET_MEMO")
 if [[ $insecure == 0 ]]; then
   launch/keys.sh "$bin" "$scenario" "$keys" "${serve_options[@]}"
   [[ $keys_given == 1 ]] || security=(--keys "$keys")
@@ -81,7 +84,7 @@ read -r -a edge_hosts <<<"${FLEET_EDGE_NETNS:-}"
 start=$(date +%s)
 echo "fleet: $scenario → $run" >&2
 append=(); [[ $resuming == 1 ]] && append=(-a)
-"${bs_ns[@]}" "$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" "${security[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "${append[@]}" "$run/logs/basestation.log" >&2) &
+"${bs_ns[@]}" "$bin/basestation" serve --scenario "$scenario" "${serve_options[@]}" "${security[@]}" "${memo[@]}" --results "$run" > "$run/logs/basestation.out" 2> >(tee "${append[@]}" "$run/logs/basestation.log" >&2) &
 bs=$!
 pids+=("$bs")
 connect=${FLEET_CONNECT:-${endpoint/\*/127.0.0.1}}
@@ -95,7 +98,7 @@ while read -r kind name profile; do
   # One BLAS thread per edge process: the fleet shares this machine's cores.
   # The real-time scale comes from the base station's welcome (federation.realtime_scale).
   [[ $insecure == 1 ]] || node_security=(--key "$keys/nodes/$name.key" --server-key "$keys/basestation.pub")
-  OPENBLAS_NUM_THREADS=1 "${edge_ns[@]}" "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" "${node_security[@]}" \
+  OPENBLAS_NUM_THREADS=1 "${edge_ns[@]}" "$bin/edgenode" run --bs "$connect" --name "$name" --profile "$profile" --model "$model" "${node_security[@]}" "${memo[@]}" \
     >> "$run/logs/$name.log" 2>&1 &
   pids+=("$!")
   node_pid[$name]=$!

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 import HardwareProfiles
 import LanguageModel
@@ -47,13 +48,13 @@ final class InMemoryFleet {
     }
 
     /// Starts the real firmware of node `name` on its own thread.
-    func startFirmware(_ name: String, profile: String, vanishAtRound: Int? = nil, frameSymbols: Int = 16) throws {
+    func startFirmware(_ name: String, profile: String, vanishAtRound: Int? = nil, frameSymbols: Int = 16, memo: Memo? = nil) throws {
         var log = Logger(label: "test.\(name)")
         log.logLevel = .warning
         let firmware = try EdgeFirmware(transport: network.connect(name), name: name, profile: try HardwareProfile.load(profile),
                                         modelPath: directory.appendingPathComponent("tiny.gguf").path,
                                         watchdog: Watchdog(timeout: 600, expire: { s, _ in XCTFail("watchdog expired in \(s)") }),
-                                        bsTimeoutS: 60, realtimeScale: nil, frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, log: log)
+                                        bsTimeoutS: 60, realtimeScale: nil, frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, memo: memo, log: log)
         start { _ = try firmware.run() }
     }
 

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 import LanguageModel
 import LinearAlgebra
@@ -116,24 +117,5 @@ final class RunCheckpointTests: XCTestCase {
             XCTAssertEqual(($0 as? CheckpointError)?.field, RunCheckpoint.prefix + "format", "\($0)")
             XCTAssertTrue("\($0)".contains(path), "\($0)")
         }
-    }
-
-    /// A durable write replaces the file whole and leaves nothing else behind; one that fails
-    /// leaves the old file as it was; temporary files of a crashed write are cleared.
-    func testDurableWritesReplaceWholeOrNotAtAll() throws {
-        let dir = try temporaryDirectory(self)
-        let path = dir.appendingPathComponent("state").path
-        try DurableFile.write(Data("old".utf8), to: path)
-        try DurableFile.write(Data("new contents".utf8), to: path)
-        XCTAssertEqual(FileManager.default.contents(atPath: path), Data("new contents".utf8))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["state"])
-        // A target that cannot be replaced (a non-empty directory): the write fails, nothing changes.
-        let blocked = dir.appendingPathComponent("blocked").path
-        try FileManager.default.createDirectory(atPath: blocked + "/inside", withIntermediateDirectories: true)
-        XCTAssertThrowsError(try DurableFile.write(Data("x".utf8), to: blocked)) { XCTAssertTrue("\($0)".contains("rename"), "\($0)") }
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)), ["state", "blocked"])
-        try Data("torn".utf8).write(to: dir.appendingPathComponent(DurableFile.temporaryPrefix + "state.123"))
-        DurableFile.removeLeftovers(in: dir.path)
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)), ["state", "blocked"])
     }
 }

@@ -35,6 +35,14 @@ final class LoRATests: XCTestCase {
         XCTAssertEqual(adapter.parameterCount, 8 * 30 * ((576 + 576) + (576 + 192) + (576 + 192) + (576 + 576)))
         let tokens = [1, 504, 2468, 314, 253, 1228]
         XCTAssertEqual(try LlamaForward(model: model, adapter: adapter).logits(tokens), try LlamaForward(model: model).logits(tokens))
+        // So round 0 is the base model at any rank (the base station evaluates it once, through its memo).
+        XCTAssertTrue(adapter.leavesBaseModelUnchanged)
+        let window = (0..<96).map { ($0 * 7919) % 49_000 + 2 }
+        XCTAssertEqual(try LlamaForward(model: model, adapter: adapter).perplexity(tokens: window, context: 32).perplexity,
+                       try LlamaForward(model: model).perplexity(tokens: window, context: 32).perplexity)
+        var trained = adapter
+        trained.randomizeB(standardDeviation: 1e-3, seed: 2)
+        XCTAssertFalse(trained.leavesBaseModelUnchanged)
     }
 
     func testMalformedAdaptersAreClearErrors() throws {

@@ -23,11 +23,43 @@ extension FederationServer {
         return both.reduce(0) { $0 + $1.mseThermal } / both.reduce(0) { $0 + $1.msePredicted }
     }
 
-    func evaluate() throws -> (loss: Double, perplexity: Double) {
+    /// The held-out loss and perplexity of the global adapter (`adapted`) or of the base model.
+    func evaluate(adapted: Bool = true) throws -> (loss: Double, perplexity: Double) {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { evaluationSeconds += Self.seconds(since: start) }
-        let p = try LlamaForward(model: model, adapter: global).perplexity(tokens: heldOutTokens, context: settings.ctx).perplexity
+        let p = try LlamaForward(model: model, adapter: adapted ? global : nil).perplexity(tokens: heldOutTokens, context: settings.ctx).perplexity
         return (Foundation.log(p), p)
+    }
+
+    /// Round 0's evaluation: the base model's (a fresh adapter has B = 0, so the adapted model is
+    /// the base model at any rank), from the memo when it holds this model, held-out set and
+    /// context; else evaluated, and stored there.
+    func evaluateBaseModel() throws -> (loss: Double, perplexity: Double) {
+        guard let memo else { return try evaluate(adapted: false) }
+        guard let identity = FNV1a.hash(file: settings.model) else { throw CommandError("cannot read \(settings.model)") }
+        var key = MemoKey("heldout-base v1")
+        key.add("model_fnv1a", identity.hash)
+        key.add("model_bytes", Int64(identity.bytes))
+        key.add("ctx", Int64(settings.ctx))
+        key.add("tokens", heldOutTokens.flatMap { t -> [UInt8] in withUnsafeBytes(of: Int64(t).littleEndian) { Array($0) } })
+        switch memo.lookup(kind: "heldout-base", key: key.bytes, maxValueBytes: 8) {
+        case .hit(let value) where value.count == 8:
+            let p = Double(bitPattern: value.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) })
+            if p.isFinite && p >= 1 {
+                memoHits["heldout_base"] = true
+                return (Foundation.log(p), p)
+            }
+            log.warning("memo: \(memo.path(kind: "heldout-base", key: key.bytes)) holds perplexity \(p); evaluating again")
+        case .hit: break
+        case .absent: break
+        case .unusable(let reason): log.warning("memo: \(reason); evaluating again")
+        }
+        let result = try evaluate(adapted: false)
+        memoHits["heldout_base"] = false
+        var value: [UInt8] = []
+        withUnsafeBytes(of: result.perplexity.bitPattern.littleEndian) { value += $0 }
+        do { try memo.store(kind: "heldout-base", key: key.bytes, value: value) } catch { log.warning("memo: not stored: \(error)") }
+        return result
     }
 
     static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -80,6 +112,7 @@ extension FederationServer {
         // the nodes to register, round 0 (the base model's evaluation and the pilot round; reading the
         // checkpoint when resumed), held-out evaluation after it, and the rounds' rest (the nodes'
         // training, the air, aggregation).
+        summary["memo"] = memo == nil ? NSNull() as Any : memoHits as Any
         summary["time_s"] = ["set_up": setUpSeconds, "registration": registration, "pilot": pilotSeconds,
                              "heldout_evaluation": evaluationSeconds,
                              "rounds_without_evaluation": Self.seconds(since: pilotStarted) - pilotSeconds - (evaluationSeconds - firstEvaluation)]
@@ -96,7 +129,7 @@ extension FederationServer {
     /// Round 0 of a fresh run: the base model (every fresh adapter has B = 0) evaluated, the rank
     /// planned from a pilot round when asked, and the first checkpoint.
     private func startFromTheBaseModel() throws {
-        let initial = try evaluate()
+        let initial = try evaluateBaseModel()
         metrics.heldOut(loss: initial.loss)
         progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
         try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: .initial, heldOutLoss: initial.loss,

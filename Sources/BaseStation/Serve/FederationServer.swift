@@ -67,6 +67,11 @@ final class FederationServer {
     /// A test seam: the base station dies (throws `SimulatedCrash`) where this says so: at a
     /// round's `.reported`, `.collected` or `.checkpointed` point.
     var crashPoint: ((_ round: Int, _ point: CrashPoint) -> Bool)?
+    /// Results of deterministic work shared with other runs (`serve --memo DIR`): the base
+    /// model's held-out evaluation. Nil: everything is computed.
+    var memo: Memo?
+    /// What this run took from the memo (summary.json's `memo`).
+    var memoHits: [String: Any] = [:]
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
 

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 
 /// The ideal-FL run a fleet run is compared with: the same scenario file, seed and rounds, with
@@ -19,9 +20,7 @@ enum IdealReference {
 
     /// FNV-1a (64-bit) of `bytes`, as 16 hex digits.
     static func fnv1a<C: Sequence>(_ bytes: C) -> String where C.Element == UInt8 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return String(format: "%016llx", hash)
+        String(format: "%016llx", FNV1a.hash(bytes))
     }
 
     /// The `--set` overrides that define a run for comparison: all but the aggregation mode.

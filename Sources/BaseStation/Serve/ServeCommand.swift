@@ -31,6 +31,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
     @Option(help: "CURVE key directory: basestation.key and allowed-nodes (default keys/<scenario name>; `basestation keys` makes it).") var keys: String?
     @Flag(help: "Plaintext, no authentication: any process that connects with a node's name is that node (logged as a warning).") var insecure = false
+    @Option(help: "Memo directory: results of deterministic work shared between runs (the base model's held-out evaluation) are looked up there by everything they depend on, and stored. The experiment suite uses it; results are the same bits with or without it.")
+    var memo: String?
     @OptionGroup var logging: LogOptions
 
     func run() throws {
@@ -79,6 +81,7 @@ struct ServeCommand: ParsableCommand {
                 throw ScenarioError(file: scenario, key: e.key, problem: e.problem)
             }
             refusals.metrics = server.metrics
+            server.memo = try memo.map { try Memo(directory: $0) }
             let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
             if let endpoint { server.progress("metrics on http://\(endpoint.address)/metrics") }
             // The same figures each second, beside the run's other results.

@@ -61,6 +61,11 @@ final class EdgeFirmware {
     let vanishAtRound: Int?
     let transport: NodeTransport
     let log: Logger
+    let modelPath: String
+    /// Training from a fresh adapter shared with other runs (`--memo DIR`); nil: always trained.
+    let memo: Memo?
+    /// The model file's hash and size, for memo keys (read on first use).
+    var modelFileIdentity: (hash: UInt64, bytes: Int)?
 
     private(set) var state = State.boot
     var welcome: Welcome?
@@ -81,7 +86,7 @@ final class EdgeFirmware {
     var sessionAtWelcome = 0
 
     init(transport: NodeTransport, name: String, profile: HardwareProfile, modelPath: String, watchdog: Watchdog, bsTimeoutS: Double,
-         realtimeScale: Double?, frameSymbols: Int, vanishAtRound: Int? = nil, log: Logger) throws {
+         realtimeScale: Double?, frameSymbols: Int, vanishAtRound: Int? = nil, memo: Memo? = nil, log: Logger) throws {
         self.name = name
         self.profile = profile
         self.watchdog = watchdog
@@ -91,6 +96,8 @@ final class EdgeFirmware {
         self.vanishAtRound = vanishAtRound
         self.transport = transport
         self.log = log
+        self.modelPath = modelPath
+        self.memo = memo
         file = try GGUFFile(path: modelPath)
         tokenizer = try BPETokenizer(gguf: file)
         config = try LlamaConfig(gguf: file)

@@ -57,25 +57,29 @@ extension EdgeFirmware {
         guard Double(chosen.total) <= profile.ramBytes else {
             return try sitOut(round, "round \(round): rank \(start.rank) at ctx \(w.context) needs \(chosen.total) bytes, \(profile.name) has \(Int(profile.ramBytes)); sitting out")
         }
-        if model == nil || modelMode != chosen.mode {
-            model = try LlamaModel(gguf: file, residency: chosen.mode == .cached ? .cached : .streamed)
-            modelMode = chosen.mode
-            note("memory plan: \(chosen.mode.rawValue) mode, \(chosen.total) of \(Int(profile.ramBytes)) bytes")
-        }
         // The global adapter's buffer as it came: nothing drawn, one buffer.
         let adapter: LoRAAdapter
         do {
             adapter = try LoRAAdapter(config: config, rank: start.rank, alpha: start.alpha, targets: targets, parameters: start.adapter)
         } catch { return try sitOut(round, "round \(round): \(error)") }
+        let shape = "\(start.rank) \(start.targets) \(w.batch)"
+        if shape != lastStepShape { lastStepFlops = 0 }
+        lastStepShape = shape
+        let memoKey = try trainingMemoKey(round, start, adapter: adapter)
+        if let memoKey, let recalled = recallTraining(memoKey, reals: start.adapter.count) {
+            return try deliverRecalled(round, recalled, scale: realtimeScaleOverride ?? w.realtimeScale)
+        }
+        if model == nil || modelMode != chosen.mode {
+            model = try LlamaModel(gguf: file, residency: chosen.mode == .cached ? .cached : .streamed)
+            modelMode = chosen.mode
+            note("memory plan: \(chosen.mode.rawValue) mode, \(chosen.total) of \(Int(profile.ramBytes)) bytes")
+        }
         var settings = OptimizerSettings()
         settings.kind = optimizer
         settings.learningRate = Float(w.learningRate)
         settings.clipNorm = Float(w.clipNorm)
         settings.weightDecay = Float(w.weightDecay)
         let tuner = LoRAFineTuner(model: model!, adapter: adapter, optimizer: settings, totalSteps: start.localSteps, activations: chosen.activationPolicy)
-        let shape = "\(start.rank) \(start.targets) \(w.batch)"
-        if shape != lastStepShape { lastStepFlops = 0 }
-        lastStepShape = shape
         let trainer = LocalTrainer(tuner: tuner, flopBudget: profile.flopBudgetPerRound, stepFlopsEstimate: lastStepFlops)
         let began = DispatchTime.now().uptimeNanoseconds
         let outcome = try trainer.run(steps: start.localSteps, batch: { (0..<w.batch).map { _ in sampler.next() } }) { _ in
@@ -95,9 +99,24 @@ extension EdgeFirmware {
         let joules = outcome.emulatedEnergy(joulesPerGFLOP: profile.joulesPerGFLOP)
         note(String(format: "round %d: %d steps, loss %.4f, %.3g FLOP, emulated %.2f s, %.3g J", round, outcome.records.count, outcome.meanLoss,
                     outcome.flops, computeSeconds, joules))
-        try send(UpdateReady(loss: outcome.meanLoss, steps: outcome.records.count, tokens: outcome.tokens, flops: outcome.flops,
-                             computeSeconds: computeSeconds, energyJ: joules, updateEnergy: energy, reals: update.count)
-                    .frame(round: round, node: UInt32(w.index)))
+        let ready = UpdateReady(loss: outcome.meanLoss, steps: outcome.records.count, tokens: outcome.tokens, flops: outcome.flops,
+                                computeSeconds: computeSeconds, energyJ: joules, updateEnergy: energy, reals: update.count)
+        if let memoKey { rememberTraining(memoKey, ready: ready, update: update) }
+        try send(ready.frame(round: round, node: UInt32(w.index)))
+    }
+
+    /// A memoised training delivered as if just trained: the same update and report (its emulated
+    /// compute time still slept at the real-time scale).
+    private func deliverRecalled(_ round: UInt32, _ recalled: RecalledTraining, scale: Double) throws {
+        guard let w = welcome else { return }
+        sleepToRealTime(recalled.ready.computeSeconds, since: DispatchTime.now().uptimeNanoseconds, scale: scale)
+        lastStepFlops = recalled.lastStepFlops
+        update = recalled.update
+        updateRound = round
+        let r = recalled.ready
+        note(String(format: "round %d: %d steps, loss %.4f, %.3g FLOP, emulated %.2f s, %.3g J (from the memo)", round, r.steps, r.loss,
+                    r.flops, r.computeSeconds, r.energyJ))
+        try send(r.frame(round: round, node: UInt32(w.index)))
     }
 
     /// Sleeps until `computeSeconds × scale` have passed since `began` (0: not at all), in slices

@@ -18,6 +18,8 @@ struct RunCommand: ParsableCommand {
     var realtimeScale: Double?
     @Option(help: "OFDM symbols per symbols frame.") var frameSymbols: Int = 64
     @Option(help: "Fault injection: vanish (exit without a word) when round N starts, to stress the base station.") var vanishAtRound: Int?
+    @Option(help: "Memo directory: local training from a fresh adapter (the rank-planning pilot, a run's first round) is looked up there by everything it depends on and stored, so runs that share it train it once. The experiment suite uses it; the update is the same bits with or without it.")
+    var memo: String?
     @OptionGroup var security: NodeSecurityOptions
     @OptionGroup var logging: LogOptions
 
@@ -31,7 +33,7 @@ struct RunCommand: ParsableCommand {
             let transport = try ZeroMQNodeTransport(endpoint: bs, identity: name, sendTimeoutMs: Int32(min(bsTimeoutS, 600) * 1000), security: curve)
             let firmware = try EdgeFirmware(transport: transport, name: name, profile: try HardwareProfile.load(profile), modelPath: model,
                                             watchdog: Watchdog(timeout: watchdogS), bsTimeoutS: bsTimeoutS, realtimeScale: realtimeScale,
-                                            frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, log: log)
+                                            frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, memo: try memo.map { try Memo(directory: $0) }, log: log)
             _ = try firmware.run()
         }
     }

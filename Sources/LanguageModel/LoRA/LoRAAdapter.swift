@@ -67,6 +67,12 @@ public struct LoRAAdapter: Sendable, Equatable {
     /// until either side is written).
     public func flattened() -> [Float] { parameters.values }
 
+    /// Every B is zero (a fresh adapter): the adapted model is the base model, whatever A holds.
+    public var leavesBaseModelUnchanged: Bool {
+        let v = parameters.values
+        return layout.slots.allSatisfy { slot in v[slot.bRange].allSatisfy { $0 == 0 } }
+    }
+
     /// Sets every parameter from `flattened()`'s layout.
     public mutating func assign(flattened v: [Float]) throws {
         parameters = try LoRAParameters(layout: layout, values: v)

@@ -8,8 +8,8 @@ import Glibc
 /// directory, which is fsync'd, renamed over the target (atomic within one file system), and then
 /// the directory is fsync'd so the rename itself is on disk. (Foundation's `.atomic` write renames
 /// but never fsyncs, so after a power loss the new name may point at unwritten blocks.)
-enum DurableFile {
-    static func write(_ data: Data, to path: String) throws {
+public enum DurableFile {
+    public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         let temporary = directory + "/" + temporaryPrefix + url.lastPathComponent + ".\(getpid())"
@@ -38,7 +38,7 @@ enum DurableFile {
     }
 
     /// fsync of a directory: its entries (a rename, a new file) reach the disk.
-    static func syncDirectory(_ directory: String) throws {
+    public static func syncDirectory(_ directory: String) throws {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw DurableFileError(path: directory, step: "open the directory", code: errno) }
         defer { close(fd) }
@@ -47,10 +47,10 @@ enum DurableFile {
 
     /// Temporary files begin with this; one left by a crash mid-write is never read, and
     /// `removeLeftovers` clears them.
-    static let temporaryPrefix = ".partial-"
+    public static let temporaryPrefix = ".partial-"
 
     /// Removes the temporary files crashed writes left in `directory`.
-    static func removeLeftovers(in directory: String) {
+    public static func removeLeftovers(in directory: String) {
         let fm = FileManager.default
         for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(temporaryPrefix) {
             try? fm.removeItem(atPath: directory + "/" + name)
@@ -59,7 +59,7 @@ enum DurableFile {
 }
 
 /// A durable write that failed, with the step and the system's reason.
-struct DurableFileError: Error, CustomStringConvertible {
-    let path: String, step: String, code: Int32
-    var description: String { "cannot write \(path): \(step) failed: \(String(cString: strerror(code)))" }
+public struct DurableFileError: Error, CustomStringConvertible {
+    public let path: String, step: String, code: Int32
+    public var description: String { "cannot write \(path): \(step) failed: \(String(cString: strerror(code)))" }
 }
