@@ -96,7 +96,7 @@ let package = Package(
             dependencies: ["Radio", "Configuration", "LinearAlgebra", "NumpyIO", "Randomness", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "HardwareProfilesTests", dependencies: ["HardwareProfiles"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "NumpyIO", "Randomness"], exclude: ["Fixtures"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["COpenBLAS", "LanguageModel", "NumpyIO", "Randomness"], exclude: ["Fixtures"]),
         // BaseStation and EdgeNode: the tests run the built `basestation` and `edgenode` (ProcessRunner.swift) and,
         // in memory, the base station's rounds against the real firmware (InMemoryFleet.swift).
         .testTarget(

@@ -14,11 +14,14 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "LoRA adapter in llama.cpp's GGUF format, applied on top of the model.") var adapter: String?
     @Option(help: "Window length in tokens.") var ctx: Int = 256
     @Option(help: "Score at most this many tokens of the text (0: all).") var maxTokens: Int = 0
+    @Option(help: "Windows evaluated at once, each on one BLAS thread (1: one window at a time on OpenBLAS's threads). Default: the cores. The result is the same bits either way.")
+    var parallelWindows: Int?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         try failing {
             guard ctx >= 2 else { throw ValidationError("--ctx must be at least 2") }
+            guard (parallelWindows ?? 1) >= 1 else { throw ValidationError("--parallel-windows must be at least 1") }
             let file = try GGUFFile(path: model)
             let tokenizer = try BPETokenizer(gguf: file)
             let llama = try LlamaModel(gguf: file)
@@ -29,7 +32,8 @@ struct EvalCommand: ParsableCommand {
             if maxTokens > 0 { tokens = Array(tokens.prefix(maxTokens)) }
             let start = DispatchTime.now().uptimeNanoseconds
             let lora = try adapter.map { try LoRAAdapter(gguf: try GGUFFile(path: $0), config: llama.config) }
-            let result = try LlamaForward(model: llama, adapter: lora).perplexity(tokens: tokens, context: ctx)
+            let result = try LlamaForward(model: llama, adapter: lora).perplexity(tokens: tokens, context: ctx,
+                                                                                  workers: parallelWindows ?? ProcessInfo.processInfo.activeProcessorCount)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let object: [String: Any] = [
                 "perplexity": result.perplexity, "tokens": tokens.count, "scored_tokens": result.scoredTokens,

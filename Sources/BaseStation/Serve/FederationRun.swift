@@ -27,7 +27,9 @@ extension FederationServer {
     func evaluate(adapted: Bool = true) throws -> (loss: Double, perplexity: Double) {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { evaluationSeconds += Self.seconds(since: start) }
-        let p = try LlamaForward(model: model, adapter: adapted ? global : nil).perplexity(tokens: heldOutTokens, context: settings.ctx).perplexity
+        // The nodes wait while the base station evaluates: every core takes windows of its own.
+        let p = try LlamaForward(model: model, adapter: adapted ? global : nil)
+            .perplexity(tokens: heldOutTokens, context: settings.ctx, workers: ProcessInfo.processInfo.activeProcessorCount).perplexity
         return (Foundation.log(p), p)
     }
 
