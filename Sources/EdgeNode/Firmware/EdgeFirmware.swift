@@ -73,6 +73,8 @@ final class EdgeFirmware {
     var optimizer = OptimizerKind.adamw
     var sampler: WindowSampler?
     var model: LlamaModel?
+    /// The training's activation buffers, kept from round to round (allocated and faulted in once).
+    let workspace = GradientWorkspace<Float>()
     var modelMode: TrainingMemoryPlan.Mode?
     /// This round's update Δ = trained − global, and its round.
     var update: [Float] = []

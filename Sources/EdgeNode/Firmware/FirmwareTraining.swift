@@ -79,7 +79,8 @@ extension EdgeFirmware {
         settings.learningRate = Float(w.learningRate)
         settings.clipNorm = Float(w.clipNorm)
         settings.weightDecay = Float(w.weightDecay)
-        let tuner = LoRAFineTuner(model: model!, adapter: adapter, optimizer: settings, totalSteps: start.localSteps, activations: chosen.activationPolicy)
+        let tuner = LoRAFineTuner(model: model!, adapter: adapter, optimizer: settings, totalSteps: start.localSteps, activations: chosen.activationPolicy,
+                                  workspace: workspace)
         let trainer = LocalTrainer(tuner: tuner, flopBudget: profile.flopBudgetPerRound, stepFlopsEstimate: lastStepFlops)
         let began = DispatchTime.now().uptimeNanoseconds
         let outcome = try trainer.run(steps: start.localSteps, batch: { (0..<w.batch).map { _ in sampler.next() } }) { _ in

@@ -64,10 +64,14 @@ public final class LoRAFineTuner {
     public let meter: FlopMeter
     public private(set) var history: [TrainingStepRecord] = []
     /// The layers' activation buffers, kept from one step to the next.
-    private let workspace = GradientWorkspace<Float>()
+    private let workspace: GradientWorkspace<Float>
 
+    /// - Parameter workspace: activation buffers to reuse (a caller that fine-tunes round after
+    ///   round keeps one, so each round does not fault its activations' pages in again; their
+    ///   contents are always written before they are read). Default: new ones.
     public init(model: LlamaModel, adapter: LoRAAdapter, optimizer: OptimizerSettings, schedule: LearningRateSchedule = .init(),
-                totalSteps: Int, activations: ActivationPolicy, meter: FlopMeter = FlopMeter()) {
+                totalSteps: Int, activations: ActivationPolicy, meter: FlopMeter = FlopMeter(), workspace: GradientWorkspace<Float>? = nil) {
+        self.workspace = workspace ?? GradientWorkspace<Float>()
         self.model = model
         self.adapter = adapter
         self.optimizer = LoRAOptimizer(optimizer)
