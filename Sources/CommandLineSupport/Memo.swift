@@ -126,16 +126,15 @@ public struct MemoKey {
     }
 
     public mutating func add(_ name: String, _ v: Double) { add(name, v.bitPattern) }
-
-    public mutating func add(_ name: String, floats: [Float]) {
-        add(name, floats.withUnsafeBytes { [UInt8]($0) })
-    }
 }
 
 /// FNV-1a, 64-bit: an identifier for matching bytes, not a security checksum.
 public enum FNV1a {
-    public static func hash<C: Sequence>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    public static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// The hash of `bytes`, continuing from `hash` (the offset basis: from the start).
+    public static func hash<C: Sequence>(_ bytes: C, continuing hash: UInt64 = offsetBasis) -> UInt64 where C.Element == UInt8 {
+        var hash = hash
         for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return hash
     }
@@ -144,11 +143,9 @@ public enum FNV1a {
     public static func hash(file path: String) -> (hash: UInt64, bytes: Int)? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325, count = 0
+        var hash = offsetBasis, count = 0
         while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            chunk.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                for b in raw { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            }
+            hash = chunk.withUnsafeBytes { Self.hash($0, continuing: hash) }
             count += chunk.count
         }
         return (hash, count)

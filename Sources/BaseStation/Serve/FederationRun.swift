@@ -43,10 +43,13 @@ extension FederationServer {
         key.add("model_fnv1a", identity.hash)
         key.add("model_bytes", Int64(identity.bytes))
         key.add("ctx", Int64(settings.ctx))
-        key.add("tokens", heldOutTokens.flatMap { t -> [UInt8] in withUnsafeBytes(of: Int64(t).littleEndian) { Array($0) } })
+        var tokens = PayloadWriter()
+        for t in heldOutTokens { tokens.int(t) }
+        key.add("tokens", [UInt8](tokens.data))
         switch memo.lookup(kind: "heldout-base", key: key.bytes, maxValueBytes: 8) {
         case .hit(let value) where value.count == 8:
-            let p = Double(bitPattern: value.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) })
+            var r = PayloadReader(Data(value))
+            let p = (try? r.f64()) ?? .nan
             if p.isFinite && p >= 1 {
                 memoHits["heldout_base"] = true
                 return (Foundation.log(p), p)
@@ -58,9 +61,9 @@ extension FederationServer {
         }
         let result = try evaluate(adapted: false)
         memoHits["heldout_base"] = false
-        var value: [UInt8] = []
-        withUnsafeBytes(of: result.perplexity.bitPattern.littleEndian) { value += $0 }
-        do { try memo.store(kind: "heldout-base", key: key.bytes, value: value) } catch { log.warning("memo: not stored: \(error)") }
+        var value = PayloadWriter()
+        value.f64(result.perplexity)
+        do { try memo.store(kind: "heldout-base", key: key.bytes, value: [UInt8](value.data)) } catch { log.warning("memo: not stored: \(error)") }
         return result
     }
 
