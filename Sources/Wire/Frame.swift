@@ -16,7 +16,7 @@ public enum FrameType: UInt16, Sendable, CaseIterable {
     case symbols = 6
     /// Node → BS: the node's transmission of the round is complete.
     case roundEnd = 7
-    /// BS → node: the run is over (or the node is refused); the reason is the payload.
+    /// BS → node: the run is over (or the node is refused): which, and the reason.
     case shutdown = 8
     /// Node → BS: a run of the exact update the node meant to send (the emulator's ground truth
     /// for measuring the aggregation error; never summed, costs no airtime).
@@ -27,6 +27,8 @@ public enum FrameType: UInt16, Sendable, CaseIterable {
     /// BS → node: this base station has no registration of the node (it restarted, or left the
     /// node out of a round); say hello again. The reason is the payload.
     case registerAgain = 11
+    /// Node → BS: the node heard the run's shutdown and leaves (no payload).
+    case farewell = 12
 }
 
 /// How the samples of a `symbols` frame are stored.
@@ -84,7 +86,7 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 ///
 ///     offset size field
 ///      0     4    magic "AFLW"
-///      4     2    version (2)
+///      4     2    version (3)
 ///      6     2    type (FrameType)
 ///      8     4    round
 ///     12     4    node index
@@ -105,7 +107,7 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 public struct Frame: Equatable, Sendable {
     public static let magic: [UInt8] = Array("AFLW".utf8)
     /// 2: typed mode and sample-format codes in `Transmit`, the `reference` frame.
-    public static let version: UInt16 = 2
+    public static let version: UInt16 = 3
     public static let headerSize = 48
     /// Frames larger than this are refused before anything is allocated for them.
     public static let maximumPayload = 256 << 20

@@ -13,7 +13,8 @@ import Foundation
 ///      │ symbols × frames ─────────────────────▶ │ air, combining, aggregation
 ///      │ reference × frames ───────────────────▶ │ measured error (emulator only)
 ///      │ roundEnd ─────────────────────────────▶ │ evaluation, checkpoint
-///      │ ◀─────────────────────────────── shutdown│
+///      │ ◀─────────────────────────────── shutdown│ run over (or refused)
+///      │ farewell ─────────────────────────────▶ │ then the base station exits
 ///      │ ◀────────── registerAgain (BS restarted, │ or the node was left out)
 public protocol WireMessage: Equatable, Sendable {
     static var frameType: FrameType { get }
@@ -267,11 +268,39 @@ public struct SyntheticRound: WireMessage {
 /// The run is over, or the node is refused.
 public struct Shutdown: WireMessage {
     public static let frameType = FrameType.shutdown
+    /// Which of the two: a node leaves a finished run cleanly (with a `Farewell`), and fails on a refusal.
+    public enum Kind: UInt8, Sendable {
+        /// The run is complete: the node has done its part.
+        case runOver = 1
+        /// The node is not admitted (not a node of the scenario, or the run is full).
+        case refused = 2
+    }
+    public var kind: Kind
     /// Why, for the node's log.
     public var reason: String
-    public init(reason: String) { self.reason = reason }
-    public func write(to w: inout PayloadWriter) { w.string(reason) }
-    public init(reading r: inout PayloadReader) throws { reason = try r.string() }
+    public init(_ kind: Kind, reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
+    public func write(to w: inout PayloadWriter) {
+        w.u8(kind.rawValue)
+        w.string(reason)
+    }
+    public init(reading r: inout PayloadReader) throws {
+        kind = try r.code(Kind.self, "shutdown kind")
+        reason = try r.string()
+    }
+}
+
+/// A node heard the run's shutdown and leaves. The base station waits (briefly) for every active
+/// node's farewell before it exits, so its exit cannot cut a shutdown off in flight: a TCP
+/// connection closed while a node's data is still arriving is reset, and what it had not yet
+/// delivered is lost (a lossy, delayed backhaul makes that likely).
+public struct Farewell: WireMessage {
+    public static let frameType = FrameType.farewell
+    public init() {}
+    public func write(to w: inout PayloadWriter) {}
+    public init(reading r: inout PayloadReader) throws {}
 }
 
 /// The base station asks a node it has no registration of (it restarted and resumes, or it left

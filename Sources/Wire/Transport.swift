@@ -159,6 +159,9 @@ public final class ZeroMQNodeTransport: NodeTransport {
         return try socket.receive()?.last
     }
 
+    /// How long unsent messages (the farewell) may keep the process alive at exit.
+    public func setLinger(ms: Int32) throws { try socket.setLinger(ms: ms) }
+
     private func countSessions() {
         while let event = try? monitor.receive() { if event.first?.count ?? 0 >= 6 { sessions += 1 } }
     }

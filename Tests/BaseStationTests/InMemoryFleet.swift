@@ -89,6 +89,8 @@ final class ScriptedNode {
     let name: String
     let transport: NodeTransport
     var index = 0
+    /// Whether a shutdown is answered with a farewell, as a node does (false: one that never says it).
+    var saysFarewell = true
 
     init(_ name: String, on network: InMemoryNetwork) {
         self.name = name
@@ -104,14 +106,19 @@ final class ScriptedNode {
         index = try Welcome(frame: try XCTUnwrap(next(.welcome))).index
     }
 
-    /// The next frame of `type` within `seconds` (others skipped); nil on a shutdown or silence.
+    /// The next frame of `type` within `seconds` (others skipped); nil on a shutdown (answered with a
+    /// farewell when `saysFarewell`) or silence.
     func next(_ type: FrameType, within seconds: Double = 60) throws -> Frame? {
         let deadline = Date(timeIntervalSinceNow: seconds)
         while Date() < deadline {
             guard let data = try transport.receive() else { continue }
             let frame = try Frame(decoding: data)
+            if frame.type == .shutdown {
+                // As a node does: the base station waits for the farewell before it exits.
+                if saysFarewell { try send(Farewell().frame(round: frame.round, node: frame.node)) }
+                return type == .shutdown ? frame : nil
+            }
             if frame.type == type { return frame }
-            if frame.type == .shutdown { return nil }
         }
         return nil
     }

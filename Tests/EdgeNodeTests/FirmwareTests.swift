@@ -11,7 +11,8 @@ final class FirmwareTests: XCTestCase {
     var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
     /// A firmware on its own thread, the base station's end, and the firmware's exit when it stops.
-    func boot(vanishAtRound: Int? = nil) throws -> (bs: ServerTransport, model: String, exit: () -> EdgeFirmware.Exit?) {
+    func boot(vanishAtRound: Int? = nil, failed: @escaping @Sendable (Error) -> Void = { XCTFail("firmware: \($0)") }) throws
+        -> (bs: ServerTransport, model: String, exit: () -> EdgeFirmware.Exit?) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
@@ -27,7 +28,7 @@ final class FirmwareTests: XCTestCase {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var exit: EdgeFirmware.Exit?
         Thread {
-            do { exit = try firmware.run() } catch { XCTFail("firmware: \(error)") }
+            do { exit = try firmware.run() } catch { failed(error) }
             done.signal()
         }.start()
         return (network.server(), model, { done.wait(timeout: .now() + 30) == .success ? exit : nil })
@@ -80,8 +81,27 @@ final class FirmwareTests: XCTestCase {
         broken.payload = broken.payload.prefix(5)
         try bs.send(broken.encoded(), to: "n0")
         XCTAssertEqual(try UpdateReady(frame: try next(bs, .updateReady)).steps, 0, "a malformed round start is sat out")
-        try bs.send(Shutdown(reason: "done").frame(round: 2, node: 0).encoded(), to: "n0")
+        try bs.send(Shutdown(.runOver, reason: "done").frame(round: 2, node: 0).encoded(), to: "n0")
         XCTAssertEqual(exit(), .shutdown("done"))
+        let farewell = try next(bs, .farewell)
+        XCTAssertEqual([farewell.round, farewell.node], [2, 0], "the farewell answers the shutdown's round and device")
+    }
+
+    /// A node that registers after the run is over is answered with the shutdown: it leaves with a
+    /// farewell. A refusal instead is the node's failure, named.
+    func testAShutdownAnsweringHelloEndsCleanlyAndARefusalFails() throws {
+        let (bs, _, exit) = try boot()
+        _ = try next(bs, .hello)
+        try bs.send(Shutdown(.runOver, reason: "run complete").frame(round: 5, node: 1).encoded(), to: "n0")
+        XCTAssertEqual(exit(), .shutdown("run complete"))
+        XCTAssertEqual(try next(bs, .farewell).node, 1)
+
+        let failure = LockedBox<String>()
+        let (refusing, _, refusedExit) = try boot(failed: { failure.set("\($0)") })
+        _ = try next(refusing, .hello)
+        try refusing.send(Shutdown(.refused, reason: "'n0' is not a node of this scenario").frame(round: 0, node: 0).encoded(), to: "n0")
+        XCTAssertNil(refusedExit())
+        XCTAssertEqual(failure.get(), "the base station refused n0: 'n0' is not a node of this scenario")
     }
 
     func testVanishingFirmwareStopsWithoutAWord() throws {
@@ -92,4 +112,12 @@ final class FirmwareTests: XCTestCase {
         XCTAssertEqual(exit(), .vanished)
         XCTAssertNil(try bs.receive(), "nothing after vanishing")
     }
+}
+
+/// A value set on the firmware's thread and read on the test's.
+private final class LockedBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T?
+    func set(_ v: T) { lock.withLock { value = v } }
+    func get() -> T? { lock.withLock { value } }
 }

@@ -74,7 +74,8 @@ struct FuzzSeedsCommand: ParsableCommand {
                                            samples: [0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4][...], format: .ci16, step: 1e-3)),
             ("reference", UpdateReference(offset: 0, values: [0.1, -0.2, 0.3, 0]).frame(round: 1, node: 1)),
             ("round-end", RoundEnd(frames: 3, ofdmSymbols: 2).frame(round: 1, node: 1)),
-            ("shutdown", Shutdown(reason: "run complete").frame(round: 3, node: 1)),
+            ("shutdown", Shutdown(.runOver, reason: "run complete").frame(round: 3, node: 1)),
+            ("farewell", Farewell().frame(round: 3, node: 1)),
             ("synthetic-round", SyntheticRound(reals: 4096).frame(round: 2, node: 0)),
             ("register-again", RegisterAgain(reason: "this base station has no registration of you").frame(round: 0, node: 2)),
         ]

@@ -52,6 +52,7 @@ enum FuzzTarget: String, CaseIterable {
         case .symbols: break
         case .roundEnd: _ = try? RoundEnd(frame: f)
         case .shutdown: _ = try? Shutdown(frame: f)
+        case .farewell: _ = try? Farewell(frame: f)
         case .reference: _ = try? UpdateReference(frame: f)
         case .syntheticRound: _ = try? SyntheticRound(frame: f)
         case .registerAgain: _ = try? RegisterAgain(frame: f)

@@ -283,6 +283,7 @@ extension FederationServer {
 /// A node's frame of another round than the one being played (late, replayed, or from before a
 /// restart): dropped and counted as `wrong round`.
 struct StaleFrame: Error, CustomStringConvertible {
-    let round: UInt32, current: UInt32
-    var description: String { "it is of round \(round); round \(current) is being played" }
+    /// The frame's round, and the one being played (nil: the run is over).
+    let round: UInt32, current: UInt32?
+    var description: String { "it is of round \(round); \(current.map { "round \($0) is being played" } ?? "the run is over")" }
 }

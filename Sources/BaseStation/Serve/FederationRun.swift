@@ -108,7 +108,7 @@ extension FederationServer {
                             r.nodes.filter { $0.status == .ok }.count, nodes.count, r.global.airtimeS))
         }
         // Every node that ever registered is told, so dropped nodes do not wait for a base station that is gone.
-        for i in nodes.indices where nodes[i].hello != nil { send(Shutdown(reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(i)), to: i) }
+        try endRun()
         let totals = RunTotals(rows: recorder.rows)
         var summary = summaryExtras.merging(summaryFigures(totals)) { _, run in run }
         summary["resumed_from_round"] = resumed.map { $0.round } ?? NSNull()

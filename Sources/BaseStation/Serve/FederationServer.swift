@@ -74,6 +74,10 @@ final class FederationServer {
     var memoHits: [String: Any] = [:]
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
+    /// Set once the last round is done: hellos are answered with the shutdown, not a welcome.
+    var runOver = false
+    /// Nodes told the run is over whose farewell has not come yet (`endRun`).
+    var awaitingFarewell = Set<Int>()
 
     convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, resume: Bool = false,
                      log: Logger) throws {
@@ -203,7 +207,7 @@ final class FederationServer {
     private func answerStranger(_ name: String) {
         guard answeredStrangers.count < Self.strangersAnswered, answeredStrangers.insert(name).inserted else { return }
         progress("  ignoring unknown peer '\(name)' (not a node of this scenario)")
-        try? transport.send(Shutdown(reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(), to: name)
+        try? transport.send(Shutdown(.refused, reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(), to: name)
     }
 
     static let strangersAnswered = 1024
@@ -223,6 +227,7 @@ final class FederationServer {
             throw CommandError("it claims to be '\(hello.name)' but \(transport.secure ? "its key is" : "it connected as") '\(nodes[index].name)'; refused")
         }
         transport.adoptLastConnection()
+        guard !runOver else { return answerHelloAfterRun(index) }
         nodes[index].hello = hello
         nodes[index].active = true
         nodes[index].registrations += 1

@@ -64,7 +64,7 @@ final class StressServer {
             try playRound(round, channels: channels, design: design, precoders: precoders)
         }
         tally.endRounds()
-        for k in names.indices { try? transport.send(Shutdown(reason: "the stress run is over").frame(round: 0, node: UInt32(k)).encoded(), to: names[k]) }
+        for k in names.indices { try? transport.send(Shutdown(.runOver, reason: "the stress run is over").frame(round: 0, node: UInt32(k)).encoded(), to: names[k]) }
     }
 
     /// Waits for K distinct nodes' hellos.
@@ -155,7 +155,7 @@ final class StressServer {
     private func welcome(_ name: String) throws {
         guard let k = names.firstIndex(of: name) ?? (names.count < settings.nodes ? names.count : nil) else {
             tally.drop("hello beyond the K nodes")
-            try? transport.send(Shutdown(reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0).encoded(), to: name)
+            try? transport.send(Shutdown(.refused, reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0).encoded(), to: name)
             return
         }
         transport.adoptLastConnection()

@@ -121,8 +121,7 @@ final class EdgeFirmware {
                 note("profile \(profile.name): \(Int(profile.ramBytes)) B RAM, \(profile.sustainedGFLOPS) GFLOP/s, budget \(profile.flopBudgetPerRound) FLOP/round, DAC \(profile.dacBits) bits")
                 state = .register
             case .register:
-                try register()
-                state = .wait
+                state = try register()
             case .wait:
                 state = try awaitOrder()
             case .train(let round, let start):
@@ -187,10 +186,7 @@ final class EdgeFirmware {
                         return .wait
                     }
                 case .transmit: return .modulate(round: frame.round, try Transmit(frame: frame))
-                case .shutdown:
-                    let reason = try Shutdown(frame: frame).reason
-                    note("shutdown: \(reason)")
-                    return .halted(.shutdown(reason))
+                case .shutdown: return try leave(frame)
                 case .welcome: continue  // a repeated welcome after re-registration
                 case .registerAgain:
                     note("the base station asks for registration again: \(try RegisterAgain(frame: frame).reason)")
@@ -219,8 +215,19 @@ final class EdgeFirmware {
         }
     }
 
-    /// Sends hello until the base station welcomes (or refuses) this node.
-    private func register() throws {
+    /// A shutdown heard: a finished run is left with a farewell (the base station waits for it
+    /// before it exits); a refusal is this node's failure.
+    private func leave(_ frame: Frame) throws -> State {
+        let shutdown = try Shutdown(frame: frame)
+        guard shutdown.kind == .runOver else { throw CommandError("the base station refused \(name): \(shutdown.reason)") }
+        note("shutdown: \(shutdown.reason)")
+        do { try send(Farewell().frame(round: frame.round, node: frame.node)) } catch { note("could not say farewell: \(error)") }
+        return .halted(.shutdown(shutdown.reason))
+    }
+
+    /// Sends hello until the base station welcomes (or refuses) this node; a base station whose
+    /// run is over answers with its shutdown instead, and the node leaves.
+    private func register() throws -> State {
         let hello = Hello(name: name, profile: profile.name, txPowerW: profile.txPowerW, antennas: profile.antennas, dacBits: profile.dacBits,
                           sustainedGFLOPS: profile.sustainedGFLOPS, flopBudgetPerRound: profile.flopBudgetPerRound,
                           joulesPerGFLOP: profile.joulesPerGFLOP, ramBytes: profile.ramBytes)
@@ -237,7 +244,7 @@ final class EdgeFirmware {
                 if frame.type == .shutdown || frame.type == .welcome { answer = frame }
             }
             guard let frame = answer else { continue }
-            if frame.type == .shutdown { throw CommandError("the base station refused \(name): \(try Shutdown(frame: frame).reason)") }
+            if frame.type == .shutdown { return try leave(frame) }
             let w = try Welcome(frame: frame)
             sessionAtWelcome = transport.sessions
             let decoded = try Self.validate(w)
@@ -246,7 +253,7 @@ final class EdgeFirmware {
             welcome = w
             optimizer = decoded.optimizer
             note("registered as device \(w.index) of \(w.devices)")
-            return
+            return .wait
         }
         throw CommandError("no base station answered within \(Int(bsTimeoutS)) s")
     }

@@ -31,6 +31,8 @@ struct RunCommand: ParsableCommand {
             let log = logging.logger("edgenode.\(name)")
             if curve == nil { log.warning("\(Self.insecureWarning)") }
             let transport = try ZeroMQNodeTransport(endpoint: bs, identity: name, sendTimeoutMs: Int32(min(bsTimeoutS, 600) * 1000), security: curve)
+            // The farewell, the last thing sent, may still be queued at exit.
+            try transport.setLinger(ms: 2000)
             let firmware = try EdgeFirmware(transport: transport, name: name, profile: try HardwareProfile.load(profile), modelPath: model,
                                             watchdog: Watchdog(timeout: watchdogS), bsTimeoutS: bsTimeoutS, realtimeScale: realtimeScale,
                                             frameSymbols: frameSymbols, vanishAtRound: vanishAtRound, memo: try memo.map { try Memo(directory: $0) }, log: log)
