@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(libopenblas-dev liblapacke-dev libzmq3-dev zlib1g-dev pkg-config fortunes fortunes-de)
+PACKAGES=(libopenblas-dev liblapacke-dev libzmq3-dev zlib1g-dev libisal-dev pkg-config fortunes fortunes-de)
 # What the tests need beyond that (launch/test.sh sets it): e.g. Debian's prometheus for promtool.
 read -r -a extra <<<"${AIRFL_EXTRA_PACKAGES:-}"
 PACKAGES+=("${extra[@]}")

@@ -18,6 +18,7 @@ final class StressHarnessTests: XCTestCase {
             let k = try XCTUnwrap(point["nodes"] as? Int), rounds = try XCTUnwrap(point["rounds"] as? Int)
             XCTAssertGreaterThan(rounds, 0)
             XCTAssertEqual(point["incomplete_rounds"] as? Int, 0)
+            XCTAssertEqual(point["round_end"] as? String, "serial", "rounds are played as serve plays them unless asked")
             XCTAssertEqual((point["dropped"] as? [String: Int])?.isEmpty, true, "nothing dropped: \(point["dropped"] ?? "")")
             // Every round: K nodes × S OFDM symbols × N_sc × N_t samples in, L × N_sc × S symbols out.
             let seconds = try XCTUnwrap(point["seconds"] as? Double)

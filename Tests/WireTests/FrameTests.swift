@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import XCTest
 @testable import Wire
@@ -6,6 +7,24 @@ final class FrameTests: XCTestCase {
     func testCRC32KnownVector() {
         XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)
         XCTAssertEqual(CRC32.checksum([UInt8]()), 0)
+    }
+
+    /// ISA-L's CRC against zlib's, the reference it replaced: whole, continued at odd splits, and
+    /// at every length up to a few vectors (the kernels' tails).
+    func testCRC32MatchesZlib() {
+        // Fixed, patternless bytes (a multiplicative hash of the index).
+        let bytes = (0..<(1 << 20) + 37).map { UInt8(truncatingIfNeeded: (UInt64($0) &* 0x9E37_79B9_7F4A_7C15) >> 37) }
+        func zlib(_ b: ArraySlice<UInt8>, _ start: UInt = 0) -> UInt32 {
+            UInt32(b.withUnsafeBufferPointer { CZlib.crc32(start, $0.baseAddress, UInt32($0.count)) })
+        }
+        bytes.withUnsafeBytes { all in
+            XCTAssertEqual(CRC32.update(0, all), zlib(bytes[...]))
+            for split in [1, 3, 63, 4096, 65_537] {
+                let head = CRC32.update(0, UnsafeRawBufferPointer(rebasing: all[..<split]))
+                XCTAssertEqual(CRC32.update(head, UnsafeRawBufferPointer(rebasing: all[split...])), zlib(bytes[...]), "split at \(split)")
+            }
+            for n in 0...300 { XCTAssertEqual(CRC32.update(0, UnsafeRawBufferPointer(rebasing: all[..<n])), zlib(bytes[..<n]), "\(n) bytes") }
+        }
     }
 
     func testSymbolsFrameRoundTripsInBothFormats() throws {

@@ -27,6 +27,8 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60
     @Option(help: "Seconds a round may take before it is finished without its stragglers.") var roundTimeoutS: Double = 30
     @Option(help: "Seed of the channels and the noise.") var seed: UInt64 = 1
+    @Flag(help: "Run a round's end (noise, combining) while the next round's frames arrive (stress rounds are independent; `serve`'s are not, so by default each round ends before the next starts, as there).")
+    var overlapRoundEnd = false
     @Option(help: "Write the stress point here as JSON (else stdout).") var json: String?
     @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
     @Option(help: "Write the live metrics here as JSON lines, one a second.") var metricsJsonl: String?
@@ -45,7 +47,8 @@ struct StressCommand: ParsableCommand {
             guard let format = SampleFormat(transmissionName: format) else { throw ValidationError("--format must be cf32 or ci16") }
             let settings = StressSettings(nodes: nodes, rxAntennas: rxAntennas, txAntennas: txAntennas, streams: streams, subcarriers: subcarriers,
                                           roundSymbols: roundSymbols, format: format, seconds: seconds, threads: threads, queueDepth: queueDepth,
-                                          noisePowerW: noisePowerW, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS, seed: seed)
+                                          noisePowerW: noisePowerW, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS, seed: seed,
+                                          overlapRoundEnd: overlapRoundEnd)
             let log = logging.logger("basestation.stress")
             guard (1...100_000).contains(highWaterMark) else { throw ValidationError("--high-water-mark 1…100000") }
             let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark,
@@ -60,6 +63,7 @@ struct StressCommand: ParsableCommand {
             try server.run()
             var summary = server.tally.summary(settings: settings)
             summary["security"] = curve == nil ? "plaintext" : "curve"
+            summary["round_end"] = overlapRoundEnd ? "overlapped" : "serial"
             if let json {
                 let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
                 try data.write(to: URL(fileURLWithPath: json), options: .atomic)

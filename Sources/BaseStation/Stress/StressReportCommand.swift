@@ -47,7 +47,7 @@ struct StressReportCommand: ParsableCommand {
     }
 
     func csv(_ rows: [[String: Any]]) -> String {
-        let columns = ["security", "frame_kib", "nodes", "format", "rounds", "mb_per_s", "frames_per_s", "samples_ingested_per_s", "symbols_combined_per_s",
+        let columns = ["security", "round_end", "frame_kib", "nodes", "format", "rounds", "mb_per_s", "frames_per_s", "samples_ingested_per_s", "symbols_combined_per_s",
                        "ratio_to_raw_zmq", "cpu_cores_busy", "peak_rss_bytes"]
         var out = (columns + ["raw_mb_per_s", "latency_p50_ms", "latency_p99_ms", "latency_max_ms"]).joined(separator: ",") + "\n"
         for r in rows {

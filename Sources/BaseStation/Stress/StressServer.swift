@@ -26,6 +26,10 @@ struct StressSettings {
     var registerTimeoutS: Double
     var roundTimeoutS: Double
     var seed: UInt64
+    /// Whether a round's end (noise, combining, reconstruction) runs while the next round's frames
+    /// arrive. Stress rounds are independent, but a fleet's next round needs this one's aggregate,
+    /// so `serve` cannot do this: false (the default) plays the rounds one after another, as `serve` does.
+    var overlapRoundEnd = false
 
     /// D: the reals that fill S OFDM symbols of L streams on N_sc subcarriers.
     var reals: Int { 2 * streams * subcarriers * roundSymbols }
@@ -43,6 +47,9 @@ final class StressServer {
     /// The live figures (`/metrics`, the JSONL log).
     let metrics = LiveMetrics()
     let log: (String) -> Void
+    /// The previous round's end, running on `finisher` while this round's frames arrive.
+    private var finishing: RoundEnding?
+    private let finisher = DispatchQueue(label: "airfl.stress.round-end")
 
     init(settings: StressSettings, transport: ServerTransport, log: @escaping (String) -> Void) {
         self.settings = settings
@@ -63,6 +70,7 @@ final class StressServer {
             round += 1
             try playRound(round, channels: channels, design: design, precoders: precoders)
         }
+        collectFinishedRound()
         tally.endRounds()
         for k in names.indices { try? transport.send(Shutdown(.runOver, reason: "the stress run is over").frame(round: 0, node: UInt32(k)).encoded(), to: names[k]) }
     }
@@ -119,14 +127,31 @@ final class StressServer {
             default: tally.drop("unexpected \(f.type)")
             }
         }
-        _ = receiver.finish()
+        // At most one round's end at a time: the previous one is collected before this one starts.
+        collectFinishedRound()
+        let ending = RoundEnding(began: began, complete: ended.count == names.count)
+        if s.overlapRoundEnd {
+            finisher.async(group: ending.group) { ending.finish(receiver) }
+        } else {
+            ending.finish(receiver)
+        }
+        finishing = ending
+    }
+
+    /// Waits for the round whose end is running, and counts it: its latency runs from its
+    /// synthetic round out to its reconstruction done.
+    private func collectFinishedRound() {
+        guard let ending = finishing else { return }
+        ending.group.wait()
+        finishing = nil
+        let s = settings
         tally.rounds += 1
         tally.symbolsCombined += s.streams * s.subcarriers * s.roundSymbols
-        if ended.count < names.count { tally.incompleteRounds += 1 }
-        let took = DispatchTime.now().uptimeNanoseconds - began
+        if !ending.complete { tally.incompleteRounds += 1 }
+        let took = ending.finished - ending.began
         tally.latency(nanoseconds: took)
         metrics.combined(symbols: s.streams * s.subcarriers * s.roundSymbols)
-        metrics.roundFinished(status: ended.count < names.count ? "incomplete" : "ok", seconds: Double(took) / 1e9)
+        metrics.roundFinished(status: ending.complete ? "ok" : "incomplete", seconds: Double(took) / 1e9)
     }
 
     /// Receives until `done` or the deadline: hellos register (the first K distinct names), every
@@ -166,6 +191,24 @@ final class StressServer {
         try transport.send(Welcome(index: k, devices: settings.nodes, seed: settings.seed, data: "synthetic", partition: "iid", dirichletAlpha: 1,
                                    heldOutFraction: 0.1, context: 1, batch: 1, optimizer: "sgd", learningRate: 0, clipNorm: 0, weightDecay: 0)
                             .frame(round: 0, node: UInt32(k)).encoded(), to: name)
+    }
+}
+
+/// A round whose frames are all in, and its end (`StreamingReceiver.finish`), which may run on
+/// another thread; `finished` is read after `group` is waited for.
+private final class RoundEnding: @unchecked Sendable {
+    let began: UInt64, complete: Bool
+    let group = DispatchGroup()
+    private(set) var finished: UInt64 = 0
+
+    init(began: UInt64, complete: Bool) {
+        self.began = began
+        self.complete = complete
+    }
+
+    func finish(_ receiver: StreamingReceiver) {
+        _ = receiver.finish()
+        finished = DispatchTime.now().uptimeNanoseconds
     }
 }
 
