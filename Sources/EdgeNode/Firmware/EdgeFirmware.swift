@@ -216,7 +216,9 @@ final class EdgeFirmware {
     }
 
     /// A shutdown heard: a finished run is left with a farewell (the base station waits for it
-    /// before it exits); a refusal is this node's failure.
+    /// before it exits). A refusal throws: during registration it is this node's failure; while
+    /// waiting for orders it is dropped like any frame the node cannot act on, and the next
+    /// registration hears it again if it stands.
     private func leave(_ frame: Frame) throws -> State {
         let shutdown = try Shutdown(frame: frame)
         guard shutdown.kind == .runOver else { throw CommandError("the base station refused \(name): \(shutdown.reason)") }
