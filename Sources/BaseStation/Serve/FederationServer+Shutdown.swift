@@ -15,10 +15,7 @@ extension FederationServer {
     /// is over instead of welcomed (`register`).
     func endRun() throws {
         runOver = true
-        for i in nodes.indices where nodes[i].hello != nil {
-            send(Shutdown(.runOver, reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(i)), to: i)
-            if nodes[i].active { awaitingFarewell.insert(i) }
-        }
+        for i in nodes.indices where nodes[i].hello != nil { tellRunIsOver(i, awaitFarewell: nodes[i].active) }
         let waited = DispatchTime.now().uptimeNanoseconds
         try pump(for: farewellTimeoutS, { k, f in
             guard f.type == .farewell else { throw StaleFrame(round: f.round, current: nil) }
@@ -34,8 +31,12 @@ extension FederationServer {
     }
 
     /// The answer to a hello from a scenario node once the run is over: the shutdown it missed.
-    func answerHelloAfterRun(_ index: Int) {
-        send(Shutdown(.runOver, reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(index)), to: index)
-        awaitingFarewell.insert(index)
+    func answerHelloAfterRun(_ index: Int) { tellRunIsOver(index, awaitFarewell: true) }
+
+    /// Sends node `index` the run's shutdown; its farewell is then awaited if asked and the
+    /// shutdown could be handed over (one that could not will bring no farewell).
+    private func tellRunIsOver(_ index: Int, awaitFarewell: Bool) {
+        let sent = send(Shutdown(.runOver, reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(index)), to: index)
+        if sent && awaitFarewell { awaitingFarewell.insert(index) }
     }
 }

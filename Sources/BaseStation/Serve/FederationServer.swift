@@ -148,11 +148,15 @@ final class FederationServer {
 
     // MARK: Transport
 
-    func send(_ frame: Frame, to node: Int) {
+    /// Sends `frame` to `node`; false (and the node left out) when it cannot be handed over.
+    @discardableResult
+    func send(_ frame: Frame, to node: Int) -> Bool {
         do { try transport.send(frame.encoded(), to: nodes[node].name) } catch {
             progress("  could not send \(frame.type) to \(nodes[node].name): \(error); leaving it out")
             nodes[node].active = false
+            return false
         }
+        return true
     }
 
     /// Receives until `done` says so or the deadline passes; registrations are handled on the way,
