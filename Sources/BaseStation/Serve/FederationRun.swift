@@ -108,7 +108,7 @@ extension FederationServer {
                             r.nodes.filter { $0.status == .ok }.count, nodes.count, r.global.airtimeS))
         }
         // Every node that ever registered is told, so dropped nodes do not wait for a base station that is gone.
-        try endRun()
+        tellEveryNodeTheRunIsOver()
         let totals = RunTotals(rows: recorder.rows)
         var summary = summaryExtras.merging(summaryFigures(totals)) { _, run in run }
         summary["resumed_from_round"] = resumed.map { $0.round } ?? NSNull()
@@ -122,6 +122,8 @@ extension FederationServer {
                              "heldout_evaluation": evaluationSeconds,
                              "rounds_without_evaluation": Self.seconds(since: pilotStarted) - pilotSeconds - (evaluationSeconds - firstEvaluation)]
         try recorder.finish(global, config: model.config, summary: summary)
+        // The results are whole before the wait: a kill during it loses nothing.
+        try awaitFarewells()
         // Rounds that no node delivered to are no training: a run that ends in them failed, even
         // though every round "ran" (the results stay, for the post-mortem).
         guard totals.lastDelivered == settings.rounds else {

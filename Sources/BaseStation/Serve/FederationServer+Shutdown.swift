@@ -7,15 +7,18 @@ extension FederationServer {
     /// 200 ms each way), never longer than a round may take.
     var farewellTimeoutS: Double { min(settings.roundTimeoutS, 10) }
 
-    /// Tells every node that ever registered that the run is over, then waits until each active
-    /// one has said farewell (or `farewellTimeoutS` passes). Exiting at once could reset a
-    /// connection whose shutdown is still in flight (a node's data arriving at a closed socket
-    /// resets it, and the unacknowledged shutdown with it); that node would then wait out its
-    /// silence timeout and exit with an error. A node that says hello meanwhile is told the run
-    /// is over instead of welcomed (`register`).
-    func endRun() throws {
+    /// Tells every node that ever registered that the run is over; from now on a node that says
+    /// hello is told so too instead of welcomed (`register`).
+    func tellEveryNodeTheRunIsOver() {
         runOver = true
         for i in nodes.indices where nodes[i].hello != nil { tellRunIsOver(i, awaitFarewell: nodes[i].active) }
+    }
+
+    /// Waits until each active node told the run is over has said farewell (or `farewellTimeoutS`
+    /// passes). Exiting at once could reset a connection whose shutdown is still in flight (a
+    /// node's data arriving at a closed socket resets it, and the unacknowledged shutdown with
+    /// it); that node would then wait out its silence timeout and exit with an error.
+    func awaitFarewells() throws {
         let waited = DispatchTime.now().uptimeNanoseconds
         try pump(for: farewellTimeoutS, { k, f in
             guard f.type == .farewell else { throw StaleFrame(round: f.round, current: nil) }

@@ -76,7 +76,7 @@ final class FederationServer {
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
     /// Set once the last round is done: hellos are answered with the shutdown, not a welcome.
     var runOver = false
-    /// Nodes told the run is over whose farewell has not come yet (`endRun`).
+    /// Nodes told the run is over whose farewell has not come yet (`awaitFarewells`).
     var awaitingFarewell = Set<Int>()
 
     convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, resume: Bool = false,
