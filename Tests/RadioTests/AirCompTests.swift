@@ -102,6 +102,33 @@ final class AirCompTests: XCTestCase {
         XCTAssertEqual(try grid.demap(s, scale: 2, reals: 77), update)
     }
 
+    /// The tiled demap is `map`'s inverse element by element (the definition, computed here with
+    /// the grid's own coordinates), and rescaling by the weight that arrived is (Δ·c)/W_t, with 0
+    /// where nothing arrived: odd shapes, a padded last OFDM symbol, weights 0, 1 and fractional.
+    func testDemapWalksTheGridAsMapsInverseAndRescalesPerOFDMSymbol() throws {
+        var g = SeededGenerator(seed: 11)
+        for (nsc, l, reals) in [(5, 3, 77), (64, 4, 2 * 4 * 64 * 19 - 6), (1, 1, 9), (13, 2, 2 * 2 * 13 * 9)] {
+            let grid = try ResourceGrid(subcarriers: nsc, streams: l)
+            let s = grid.ofdmSymbols(forReals: reals)
+            var block = SubcarrierBlocks(subcarriers: nsc, rows: l, columns: s)
+            for i in block.elements.indices { block.elements[i] = Complex(Float(g.normal()), Float(g.normal())) }
+            let c: Float = 1.75
+            let w = (0..<s).map { t -> Double in [0, 1, 0.3, 2.5][t % 4] }
+            let plain = try grid.demap(block, scale: c, reals: reals)
+            let rescaled = try grid.demap(block, scale: c, reals: reals, dividingOFDMSymbolsBy: w)
+            XCTAssertEqual(plain.count, reals)
+            for i in 0..<reals {
+                let v = block.elements[grid.position(ofSymbol: i / 2, ofdmSymbols: s)]
+                let expected = (i % 2 == 0 ? v.real : v.imaginary) * c
+                XCTAssertEqual(plain[i], expected, "\(nsc)×\(l), real \(i)")
+                let weight = w[grid.coordinates(ofSymbol: i / 2).t]
+                XCTAssertEqual(rescaled[i], weight > 0 ? expected / Float(weight) : 0, "\(nsc)×\(l), real \(i) rescaled")
+            }
+        }
+        let grid = try ResourceGrid(subcarriers: 2, streams: 1)
+        XCTAssertThrowsError(try grid.demap(SubcarrierBlocks(subcarriers: 2, rows: 1, columns: 2), scale: 1, reals: 8, dividingOFDMSymbolsBy: [1]))
+    }
+
     func testCommonScaleGivesUnitMeanPowerForTheLoudestDevice() throws {
         let updates = [[Float](repeating: 3, count: 10), [Float](repeating: 1, count: 10)]
         let c = try ResourceGrid.commonScale(updates: updates)

@@ -77,17 +77,50 @@ public struct ResourceGrid: Equatable, Sendable {
 
     /// The exact inverse of `map`: D reals from an L-row symbol block, multiplied back by c.
     public func demap(_ block: SubcarrierBlocks, scale c: Float, reals d: Int) throws -> [Float] {
+        try demap(block, scale: c, reals: d, dividingOFDMSymbolsBy: nil)
+    }
+
+    /// `demap`, and then each OFDM symbol t's reals divided by `divisors[t]` (0 where it is ≤ 0):
+    /// the receiver's rescaling by the weight that arrived, in the same pass.
+    ///
+    /// Walks tiles of `tile` OFDM symbols × every subcarrier, so the block (read along t) and the
+    /// reals (written along n) both stay in L1; index arithmetic without divisions (this runs on
+    /// every round's D reals).
+    public func demap(_ block: SubcarrierBlocks, scale c: Float, reals d: Int, dividingOFDMSymbolsBy divisors: [Double]?) throws -> [Float] {
         let s = ofdmSymbols(forReals: d)
         guard block.rows == streams, block.subcarriers == subcarriers, block.columns == s else {
             throw AirCompError.shapeMismatch("symbol block is \(block.subcarriers)×\(block.rows)×\(block.columns), an update of \(d) reals needs \(subcarriers)×\(streams)×\(s)")
         }
-        var out = [Float](repeating: 0, count: d)
-        for j in 0..<((d + 1) / 2) {
-            let v = block.elements[position(ofSymbol: j, ofdmSymbols: s)]
-            out[2 * j] = v.real * c
-            if 2 * j + 1 < d { out[2 * j + 1] = v.imaginary * c }
+        guard divisors == nil || divisors!.count == s else {
+            throw AirCompError.shapeMismatch("\(divisors!.count) divisors for \(s) OFDM symbols")
         }
-        return out
+        let nsc = subcarriers, l2 = 2 * streams, tile = 8
+        return [Float](unsafeUninitializedCapacity: d) { out, initialized in
+            block.elements.withUnsafeBytes { raw in
+                let from = raw.baseAddress!.assumingMemoryBound(to: Float.self), to = out.baseAddress!
+                for t0 in stride(from: 0, to: s, by: tile) {
+                    for n in 0..<nsc {
+                        for t in t0..<min(t0 + tile, s) {
+                            let src = from + (n &* s &+ t) &* l2, dst = to + (t &* nsc &+ n) &* l2
+                            let count = min(l2, d - (t &* nsc &+ n) &* l2)  // the last OFDM symbol's padding is not a real
+                            guard count > 0 else { continue }
+                            guard let divisors else {
+                                for i in 0..<count { dst[i] = src[i] * c }
+                                continue
+                            }
+                            let w = divisors[t]
+                            guard w > 0 else {
+                                dst.update(repeating: 0, count: count)
+                                continue
+                            }
+                            let fw = Float(w)
+                            for i in 0..<count { dst[i] = src[i] * c / fw }
+                        }
+                    }
+                }
+            }
+            initialized = d
+        }
     }
 
     /// Where complex symbol j goes: subcarrier n, OFDM symbol t, stream l.

@@ -110,13 +110,7 @@ extension StreamingReceiver {
     /// D reals from ŝ: c · demap, OFDM symbol t divided by W_t (0 where no device's symbol arrived).
     func reconstruct(_ combined: SubcarrierBlocks, present: [Double]) -> [Float] {
         // The grid fits by construction (the receiver's own S and D).
-        var out = (try? grid.demap(combined, scale: scale, reals: reals)) ?? []
-        let realsPerSymbol = 2 * grid.symbolsPerOFDMSymbol
-        for i in out.indices {
-            let w = present[i / realsPerSymbol]
-            out[i] = w > 0 ? out[i] / Float(w) : 0
-        }
-        return out
+        (try? grid.demap(combined, scale: scale, reals: reals, dividingOFDMSymbolsBy: present)) ?? []
     }
 
     /// Σ|a − b|² over `count` complex values (interleaved), divided by `columns`.
