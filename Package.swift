@@ -38,6 +38,7 @@ let package = Package(
             name: "CZeroMQ", path: "Sources/CZeroMQ", pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]),
         // Debian's zlib, for its CRC-32 (the frames' checksum), found through pkg-config.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Debian's Intel ISA-L, for the same CRC-32 with carry-less multiplies (5× zlib's: every frame in passes through it).
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
@@ -50,7 +51,7 @@ let package = Package(
         .target(name: "NumpyIO", dependencies: [.product(name: "Numerics", package: "swift-numerics")], exclude: ["README.md"]),
         .target(
             name: "CommandLineSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]),
         .target(
             name: "Radio",

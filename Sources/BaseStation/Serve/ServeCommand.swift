@@ -36,6 +36,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var logging: LogOptions
 
     func run() throws {
+        AllocatorPolicy.keepFreedMemory()
         try failing {
             var s = try Scenario.load(scenario, overrides: overrides)
             if let v = rounds { guard v >= 1 else { throw ValidationError("--rounds must be ≥ 1") }; s.federation.rounds = v }
