@@ -214,24 +214,42 @@ public final class ZeroMQSocket: @unchecked Sendable {
     public func receive() throws -> [Data]? { try receiveWithUser()?.parts }
 
     /// A multipart message and the ZAP user id its connection was admitted as (nil without ZAP).
+    ///
+    /// A part of `zeroCopyBytes` or more is not copied: its `Data` holds libzmq's message and
+    /// closes it when the last copy of the `Data` goes (a symbols frame is tens of KB, and the
+    /// base station reads every byte of it once anyway).
     public func receiveWithUser() throws -> (parts: [Data], user: String?)? {
         let h = try socket("zmq_msg_recv")
         var parts = [Data](), user: String?
         while true {
-            var msg = zmq_msg_t()
-            zmq_msg_init(&msg)
-            defer { zmq_msg_close(&msg) }
-            let rc = zmq_msg_recv(&msg, h, 0)
+            let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+            zmq_msg_init(msg)
+            var handedOver = false
+            defer { if !handedOver { zmq_msg_close(msg); msg.deallocate() } }
+            let rc = zmq_msg_recv(msg, h, 0)
             if rc < 0 {
                 if zmq_errno() == EAGAIN && parts.isEmpty { return nil }
                 if zmq_errno() == EINTR { continue }
                 throw ZeroMQError.last("zmq_msg_recv")
             }
-            if parts.isEmpty, let u = zmq_msg_gets(&msg, "User-Id") { user = String(cString: u) }
-            parts.append(Data(bytes: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))
-            if zmq_msg_more(&msg) == 0 { return (parts, user) }
+            if parts.isEmpty, let u = zmq_msg_gets(msg, "User-Id") { user = String(cString: u) }
+            let size = zmq_msg_size(msg)
+            if size >= Self.zeroCopyBytes, let bytes = zmq_msg_data(msg) {
+                handedOver = true
+                parts.append(Data(bytesNoCopy: bytes, count: size, deallocator: .custom { _, _ in
+                    zmq_msg_close(msg)
+                    msg.deallocate()
+                }))
+            } else {
+                parts.append(Data(bytes: zmq_msg_data(msg), count: size))
+            }
+            let more = zmq_msg_more(msg) != 0
+            if !more { return (parts, user) }
         }
     }
+
+    /// Parts at least this long are handed over without a copy (smaller ones are cheaper copied).
+    public static let zeroCopyBytes = 4096
 }
 
 /// Which end of a connection a socket is, for its liveness checks (`setLivenessChecks`).

@@ -25,7 +25,7 @@ final class ExactAccumulatorTests: XCTestCase {
         let samples = batches.map { b in (0..<devices).map { _ in (0..<(2 * b.count * nsc * inputs)).map { _ in uniform() } } }
         let sum = ExactAccumulator(subcarriers: nsc, rows: rows, columns: columns, lsb: lsb)
         for (b, batch) in batches.enumerated() {
-            StreamingReceiver.withPointers(samples[b][...]) { xs in
+            StreamingReceiver.withPointers(samples[b].map { ReceivedSamples.floats($0) }[...]) { xs in
                 sum.add(gs, samples: xs, first: batch.first, count: batch.count, band: 0..<2)
                 sum.add(gs, samples: xs, first: batch.first, count: batch.count, band: 2..<nsc)
             }

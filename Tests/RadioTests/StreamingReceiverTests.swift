@@ -1,3 +1,4 @@
+import Foundation
 import LinearAlgebra
 import Numerics
 import Randomness
@@ -91,6 +92,38 @@ final class StreamingReceiverTests: XCTestCase {
             XCTAssertEqual(m.thermal / predicted, 1, accuracy: 0.1)
             XCTAssertGreaterThan(m.csi, 0)
             XCTAssertGreaterThan(m.quantization, 0)
+        }
+    }
+
+    /// Frames summed from their received bytes (a cf32 payload, not copied; and one whose bytes
+    /// sit at an odd address, which goes through a copy) give the same bits as from Floats.
+    func testFramesSummedFromTheirBytesAreBitIdentical() throws {
+        let r = try makeRound()
+        let floats = try receiver(r, threads: 2), bytes = try receiver(r, threads: 2)
+        for (i, f) in shuffledFrames(r, seed: 9).enumerated() {
+            if f.reference {
+                let values = Array(r.updates[f.device][f.first..<(f.first + f.count)])
+                try floats.addReference(device: f.device, offset: f.first, values: values)
+                try bytes.addReference(device: f.device, offset: f.first, values: values)
+                continue
+            }
+            let samples = r.x[f.device].symbolMajorSamples(f.first..<(f.first + f.count))
+            try floats.add(device: f.device, first: f.first, count: f.count, samples: samples)
+            var data = Data(i % 2 == 0 ? [] : [0xAB])  // every other run one byte off alignment
+            for v in samples { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            let payload = data[(data.startIndex + (i % 2))...]
+            try bytes.add(device: f.device, first: f.first, count: f.count, received: .littleEndianBytes(payload))
+        }
+        let a = floats.finish(), b = bytes.finish()
+        XCTAssertEqual(a.aggregate, b.aggregate)
+        XCTAssertEqual(a.combined, b.combined)
+        XCTAssertEqual(a.error, b.error)
+        // A NaN is still found in bytes.
+        let rx = try receiver(r, threads: 1)
+        var nan = Data()
+        for v in [Float](repeating: 0, count: 2 * 8 * 2 - 1) + [.nan] { withUnsafeBytes(of: v.bitPattern.littleEndian) { nan.append(contentsOf: $0) } }
+        XCTAssertThrowsError(try rx.add(device: 0, first: 0, count: 1, received: .littleEndianBytes(nan))) {
+            XCTAssertEqual(($0 as? ReceptionRefusal)?.reason, "NaN/Inf")
         }
     }
 

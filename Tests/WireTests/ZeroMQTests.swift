@@ -56,6 +56,38 @@ final class ZeroMQTests: XCTestCase {
         pull.close()
     }
 
+    /// Parts of `zeroCopyBytes` or more arrive without a copy: their bytes stay right after the
+    /// sockets and the context are gone, and the last copy of each frees libzmq's message (on
+    /// whichever thread drops it).
+    func testLargePartsOutliveTheirSocketAndContext() throws {
+        let sizes = [10, ZeroMQSocket.zeroCopyBytes - 1, ZeroMQSocket.zeroCopyBytes, 70_000, 0, 262_144]
+        let sent = sizes.enumerated().map { i, n in Data((0..<n).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }) }
+        var received: [Data] = []
+        do {
+            let context = try ZeroMQContext()
+            let pull = try ZeroMQSocket(context, .pull), push = try ZeroMQSocket(context, .push)
+            let endpoint = try pull.bind("tcp://127.0.0.1:*")
+            try pull.setReceiveTimeout(ms: 5000)
+            try push.setSendTimeout(ms: 5000)
+            try push.connect(endpoint)
+            for _ in 0..<3 { try push.send(sent) }
+            for _ in 0..<3 { received += try XCTUnwrap(try pull.receive()) }
+            push.close()
+            pull.close()
+        }
+        XCTAssertEqual(received, sent + sent + sent)
+        let slice = received[3][(received[3].startIndex + 5)...]
+        XCTAssertEqual(Array(slice.prefix(3)), Array(sent[3][5..<8]))
+        let dropped = DispatchSemaphore(value: 0)
+        let moved = received
+        received = []
+        Thread.detachNewThread {
+            _ = moved.map(\.count)  // the last copies go on this thread
+            dropped.signal()
+        }
+        XCTAssertEqual(dropped.wait(timeout: .now() + 5), .success)
+    }
+
     func testReceiveTimeoutReturnsNil() throws {
         let context = try ZeroMQContext()
         let pull = try ZeroMQSocket(context, .pull)

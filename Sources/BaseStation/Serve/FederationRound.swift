@@ -248,7 +248,7 @@ extension FederationServer {
                 guard Int(f.subcarriers) == grid.subcarriers, Int(f.antennas) == receiver.inputRows else {
                     throw FrameError(offset: 24, problem: "frame is \(f.subcarriers) subcarriers × \(f.antennas) rows, the round expects \(grid.subcarriers) × \(receiver.inputRows)")
                 }
-                try receiver.add(device: j, first: Int(f.firstSymbol), count: Int(f.symbolCount), samples: f.samples())
+                try receiver.add(device: j, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples)
             case .reference:
                 let r = try UpdateReference(frame: f)
                 try receiver.addReference(device: j, offset: r.offset, values: r.values)

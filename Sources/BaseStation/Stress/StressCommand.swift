@@ -21,7 +21,7 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Sample format the nodes are told to send: cf32 or ci16.") var format: String = "cf32"
     @Option(help: "Seconds of rounds (after registration).") var seconds: Double = 10
     @Option(help: "Receiver worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Frame batches that may wait for the workers before the receiving thread stops reading.") var queueDepth: Int = 16
+    @Option(help: "Frames that may wait for the workers before the receiving thread stops reading.") var queueDepth: Int = 32
     @Option(help: "Messages libzmq queues per node before it stops reading that node's connection.") var highWaterMark: Int32 = 16
     @Option(help: "σ² of the emulated receiver noise, W per antenna (the channels are CN(0, 1), 1 W per node).") var noisePowerW: Double = 0.01
     @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60
@@ -37,6 +37,7 @@ struct StressCommand: ParsableCommand {
     @OptionGroup var logging: LogOptions
 
     func run() throws {
+        AllocatorPolicy.keepFreedMemory()
         try failing {
             guard (1...4096).contains(nodes), (1...1024).contains(rxAntennas), (1...64).contains(txAntennas), (1...min(rxAntennas, txAntennas)).contains(streams),
                   (1...65_536).contains(subcarriers), (1...1 << 20).contains(roundSymbols), seconds > 0, seconds.isFinite,

@@ -119,7 +119,7 @@ final class StressServer {
             switch f.type {
             case .symbols:
                 guard Int(f.subcarriers) == s.subcarriers, Int(f.antennas) == s.txAntennas else { return tally.drop("wrong shape") }
-                do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), samples: f.samples()) } catch {
+                do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples) } catch {
                     return tally.drop("refused by the receiver")
                 }
                 tally.samplesIn += Int(f.symbolCount) * s.subcarriers * s.txAntennas

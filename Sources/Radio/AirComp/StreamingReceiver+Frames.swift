@@ -9,6 +9,11 @@ extension StreamingReceiver {
     /// - Throws: `ReceptionRefusal` when the run does not fit the round, repeats symbols already
     ///   received, holds NaN/Inf, or is too large to sum exactly; nothing of it is summed then.
     public func add(device j: Int, first: Int, count: Int, samples: [Float]) throws {
+        try add(device: j, first: first, count: count, received: .floats(samples))
+    }
+
+    /// `add` for samples as received (a cf32 frame's payload is summed from its own bytes).
+    public func add(device j: Int, first: Int, count: Int, received samples: ReceivedSamples) throws {
         func refuse(_ problem: String, _ reason: String = "out of range") -> ReceptionRefusal { ReceptionRefusal(device: j, problem: problem, reason: reason) }
         guard (0..<devices).contains(j) else { throw refuse("no such device in this round (\(devices) transmit)") }
         guard first >= 0, count >= 1, first <= symbols - count else {
@@ -17,7 +22,7 @@ extension StreamingReceiver {
         let expected = 2 * count * grid.subcarriers * inputRows
         guard samples.count == expected else { throw refuse("\(samples.count / 2) samples for \(count) OFDM symbols × \(grid.subcarriers) subcarriers × \(inputRows) rows") }
         if let t = (first..<(first + count)).first(where: { arrived[j][$0] }) { throw refuse("OFDM symbol \(t) arrived before (a duplicate or replay)", "duplicate or replayed") }
-        let largest = try Self.largestMagnitude(samples, device: j)
+        let largest = try samples.withUnsafeFloats { try Self.largestMagnitude($0, device: j) }
         guard largest * transforms[j].bound < ExactAccumulator.contributionLimit else {
             throw refuse("a sample of magnitude \(largest) is beyond what the receiver can sum (the device's power and channel allow far less)")
         }
@@ -35,18 +40,18 @@ extension StreamingReceiver {
         let batch = pending, range = pendingRange, sum = signal
         pending = []
         let gs = batch.map { transforms[$0.device] }
-        enqueue { band in
+        enqueue(frames: batch.count) { band in
             Self.withPointers(batch.map(\.samples)[...]) { xs in
                 sum.add(gs, samples: xs, first: range.lowerBound, count: range.count, band: band)
             }
         }
     }
 
-    /// `body` with a pointer to each array's elements (they stay valid for the call).
-    static func withPointers<R>(_ arrays: ArraySlice<[Float]>, _ pointers: [UnsafePointer<Float>] = [],
+    /// `body` with a pointer to each run's Floats (they stay valid for the call).
+    static func withPointers<R>(_ runs: ArraySlice<ReceivedSamples>, _ pointers: [UnsafePointer<Float>] = [],
                                 _ body: ([UnsafePointer<Float>]) -> R) -> R {
-        guard let first = arrays.first else { return body(pointers) }
-        return first.withUnsafeBufferPointer { withPointers(arrays.dropFirst(), pointers + [$0.baseAddress!], body) }
+        guard let first = runs.first else { return body(pointers) }
+        return first.withUnsafeFloats { withPointers(runs.dropFirst(), pointers + [$0.baseAddress!], body) }
     }
 
     /// Checks a run of device j's reference update (the reals it meant to send, for measuring the
@@ -116,9 +121,11 @@ extension StreamingReceiver {
     /// Whether device j's whole reference arrived.
     public func isReferenceComplete(device j: Int) -> Bool { referenceRanges[j].reduce(0) { $0 + $1.count } == reals }
 
-    /// Runs `work(band)` on every worker (each on its own band), after a free slot.
-    func enqueue(_ work: @escaping (Range<Int>) -> Void) {
-        slots.wait()
+    /// Runs `work(band)` on every worker (each on its own band), once `frames` slots are free (at
+    /// most `queueDepth`: slots count frames, so what waits is bounded in frames whatever K is).
+    func enqueue(frames: Int = 1, _ work: @escaping (Range<Int>) -> Void) {
+        let taken = min(frames, depth)
+        for _ in 0..<taken { slots.wait() }
         let group = DispatchGroup()
         for (queue, band) in zip(workers, bands) {
             group.enter()
@@ -127,7 +134,7 @@ extension StreamingReceiver {
                 group.leave()
             }
         }
-        group.notify(queue: done) { self.slots.signal() }
+        group.notify(queue: done) { for _ in 0..<taken { self.slots.signal() } }
     }
 
     /// Waits until every queued frame is summed (`finish` does; a caller that abandons the round
@@ -140,9 +147,14 @@ extension StreamingReceiver {
     /// max |v| over `values`, or a refusal naming the first NaN/Inf (one SIMD pass: this runs on
     /// the receiving thread for every frame).
     static func largestMagnitude(_ values: [Float], device j: Int) throws -> Float {
+        try values.withUnsafeBufferPointer { try largestMagnitude($0, device: j) }
+    }
+
+    static func largestMagnitude(_ values: UnsafeBufferPointer<Float>, device j: Int) throws -> Float {
         var largest = SIMD16<Float>(), poison = SIMD16<Float>()
         let whole = values.count / 16 * 16
-        values.withUnsafeBytes { raw in
+        do {
+            let raw = UnsafeRawBufferPointer(values)
             for i in stride(from: 0, to: whole, by: 16) {
                 let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
                 let a = v.replacing(with: -v, where: v .< 0)  // (Swift's pointwiseMax does not vectorise)

@@ -75,19 +75,22 @@ public final class StreamingReceiver: @unchecked Sendable {
     var referenceRanges: [[Range<Int>]]
     /// Checked frames over the same OFDM symbols not yet handed to the workers, summed together
     /// (up to `batchLimit`: one pass over the sum's memory for all of them).
-    var pending: [(device: Int, samples: [Float])] = []
+    var pending: [(device: Int, samples: ReceivedSamples)] = []
     var pendingRange = 0..<0
     static let batchLimit = 16
     let bands: [Range<Int>]
     let workers: [DispatchQueue]
     let slots: DispatchSemaphore
+    /// Frames that may wait for the workers (the slots).
+    let depth: Int
     let done = DispatchQueue(label: "airfl.receiver.done")
 
     /// - Parameters:
     ///   - measuring: keep the sums the error measurement needs (references are refused without).
-    ///   - queueDepth: frames that may wait for the workers before `add` blocks.
+    ///   - queueDepth: frames that may wait for the workers before `add` blocks (besides the batch
+    ///     being gathered, at most `batchLimit`).
     public init(air: AirSum, symbols: Int, reals: Int, scale: Float, seed: UInt64, round: Int, threads: Int = 2,
-                queueDepth: Int = 16, measuring: Bool = true) throws {
+                queueDepth: Int = 32, measuring: Bool = true) throws {
         self.air = air
         self.symbols = symbols
         self.reals = reals
@@ -137,7 +140,8 @@ public final class StreamingReceiver: @unchecked Sendable {
         let w = max(1, min(threads, nsc))
         bands = (0..<w).map { (nsc * $0 / w)..<(nsc * ($0 + 1) / w) }
         workers = (0..<w).map { DispatchQueue(label: "airfl.receiver.band\($0)") }
-        slots = DispatchSemaphore(value: max(1, queueDepth))
+        depth = max(1, queueDepth)
+        slots = DispatchSemaphore(value: depth)
     }
 
     /// One LSB of a sum of symbols (unit mean power by the common scale): 2⁻²⁸.
