@@ -61,6 +61,11 @@ public final class ZeroMQServerTransport: ServerTransport {
     private var routes: [String: Data] = [:]
     private var last: (peer: String, connection: Data)?
 
+    /// Messages libzmq may queue per peer on the way in when `nodes` peers send at once: 32 in
+    /// all (at least 1 each, at most 16), so what waits inside libzmq stays near 32 frames (plus
+    /// the one each connection is reading) instead of growing with K.
+    public static func highWaterMark(forNodes nodes: Int) -> Int32 { Int32(max(1, min(16, 32 / max(1, nodes)))) }
+
     /// Binds `endpoint` (`tcp://host:port`, `ipc://path`). Receives wait up to `receiveTimeoutMs`;
     /// sends to a peer whose queue is full fail after `sendTimeoutMs`, by default at once: the
     /// loop that sends also runs the rounds, and a peer that never reads must not hold it (a full

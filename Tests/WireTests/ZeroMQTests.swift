@@ -88,6 +88,13 @@ final class ZeroMQTests: XCTestCase {
         XCTAssertEqual(dropped.wait(timeout: .now() + 5), .success)
     }
 
+    /// The base station's inbound queue per peer shrinks as K grows, so libzmq holds about 32
+    /// frames in all: 16 each for one or two peers, 8 for four, 2 for sixteen, 1 from 32 on.
+    func testTheInboundQueueIsSharedAmongThePeers() {
+        XCTAssertEqual([0, 1, 2, 3, 4, 16, 31, 32, 33, 64, 4096].map { ZeroMQServerTransport.highWaterMark(forNodes: $0) },
+                       [16, 16, 16, 10, 8, 2, 1, 1, 1, 1, 1])
+    }
+
     func testReceiveTimeoutReturnsNil() throws {
         let context = try ZeroMQContext()
         let pull = try ZeroMQSocket(context, .pull)

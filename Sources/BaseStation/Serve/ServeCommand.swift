@@ -74,7 +74,8 @@ struct ServeCommand: ParsableCommand {
                 } else {
                     log.warning("\(ServerKeys.insecureWarning)")
                 }
-                let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint, security: security, refused: { refusals.report($0) })
+                let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint, highWaterMark: ZeroMQServerTransport.highWaterMark(forNodes: s.nodes.count),
+                                                          security: security, refused: { refusals.report($0) })
                 try transport.setLinger(ms: 2000)
                 return transport
             }, log: log) } catch let e as ConfigurationError {

@@ -22,7 +22,7 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Seconds of rounds (after registration).") var seconds: Double = 10
     @Option(help: "Receiver worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Frames that may wait for the workers before the receiving thread stops reading.") var queueDepth: Int = 32
-    @Option(help: "Messages libzmq queues per node before it stops reading that node's connection.") var highWaterMark: Int32 = 16
+    @Option(help: "Messages libzmq queues per node before it stops reading that node's connection (default: 32 in all, 1–16 per node).") var highWaterMark: Int32?
     @Option(help: "σ² of the emulated receiver noise, W per antenna (the channels are CN(0, 1), 1 W per node).") var noisePowerW: Double = 0.01
     @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60
     @Option(help: "Seconds a round may take before it is finished without its stragglers.") var roundTimeoutS: Double = 30
@@ -46,12 +46,14 @@ struct StressCommand: ParsableCommand {
                 throw ValidationError("a size, count or time is out of range (see --help)")
             }
             guard let format = SampleFormat(transmissionName: format) else { throw ValidationError("--format must be cf32 or ci16") }
-            let settings = StressSettings(nodes: nodes, rxAntennas: rxAntennas, txAntennas: txAntennas, streams: streams, subcarriers: subcarriers,
+            var settings = StressSettings(nodes: nodes, rxAntennas: rxAntennas, txAntennas: txAntennas, streams: streams, subcarriers: subcarriers,
                                           roundSymbols: roundSymbols, format: format, seconds: seconds, threads: threads, queueDepth: queueDepth,
                                           noisePowerW: noisePowerW, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS, seed: seed,
                                           overlapRoundEnd: overlapRoundEnd)
             let log = logging.logger("basestation.stress")
+            let highWaterMark = self.highWaterMark ?? ZeroMQServerTransport.highWaterMark(forNodes: nodes)
             guard (1...100_000).contains(highWaterMark) else { throw ValidationError("--high-water-mark 1…100000") }
+            settings.highWaterMark = highWaterMark
             let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark,
                                                       security: try stressSecurity(publicKeyFile: curve))
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")

@@ -22,6 +22,8 @@ struct StressSettings {
     var seconds: Double
     var threads: Int
     var queueDepth: Int
+    /// Messages libzmq queues per node on the way in.
+    var highWaterMark: Int32 = 16
     var noisePowerW: Double
     var registerTimeoutS: Double
     var roundTimeoutS: Double
