@@ -14,7 +14,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "LoRA adapter in llama.cpp's GGUF format, applied on top of the model.") var adapter: String?
     @Option(help: "Window length in tokens.") var ctx: Int = 256
     @Option(help: "Score at most this many tokens of the text (0: all).") var maxTokens: Int = 0
-    @Option(help: "Windows evaluated at once, each on one BLAS thread (1: one window at a time on OpenBLAS's threads). Default: the cores. The result is the same bits either way.")
+    @Option(help: "Windows evaluated at once, each on one BLAS thread (1: one window at a time, on one core). Default: the cores. The result is the same bits for any count.")
     var parallelWindows: Int?
     @Flag(help: "Print JSON.") var json = false
 

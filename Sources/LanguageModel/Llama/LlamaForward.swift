@@ -95,11 +95,13 @@ public struct PerplexityResult: Sendable {
 }
 
 extension LlamaForward {
-    /// `workers` > 1 (and no FLOP meter): that many windows at once, each on one BLAS thread,
-    /// OpenBLAS's own thread count restored after. Small windows leave a multithreaded gemm
-    /// half idle (on two cores, 390 tokens/s against twice 233 on one); the windows are
-    /// independent and each gemm computes an output element the same way on one thread or
-    /// several, so the result is the same bits (`LlamaForwardTests`).
+    /// Every window runs on one BLAS thread (OpenBLAS's own thread count restored after), and
+    /// `workers` > 1 (and no FLOP meter) evaluates that many windows at once. Why one BLAS thread
+    /// even for `workers` = 1: on some CPUs (OpenBLAS's Haswell/Zen kernels) a multithreaded
+    /// sgemm rounds differently from a single-threaded one, so the result would depend on the
+    /// thread count; this way it is the same bits for any `workers` (`LlamaForwardTests`). Small
+    /// windows leave a multithreaded gemm half idle anyway (on two cores, 390 tokens/s against
+    /// twice 233 on one), so `workers` = the cores is the fast setting.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perplexity(tokens: [Int], context: Int, workers: Int = 1) throws -> PerplexityResult {
@@ -107,10 +109,10 @@ extension LlamaForward {
         let starts = Array(stride(from: 0, to: max(tokens.count - 1, 0), by: context))
         let window = { (start: Int) in Array(tokens[start..<min(start + context, tokens.count)]) }
         var perWindow = [[Double]]()
+        let blasThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(blasThreads) }
         if workers > 1 && meter == nil && starts.count > 1 {
-            let blasThreads = openblas_get_num_threads()
-            openblas_set_num_threads(1)
-            defer { openblas_set_num_threads(blasThreads) }
             let results = ConcurrentResults<[Double]>(count: starts.count)
             DispatchQueue.concurrentPerform(iterations: min(workers, starts.count)) { worker in
                 for i in stride(from: worker, to: starts.count, by: min(workers, starts.count)) {
