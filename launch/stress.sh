@@ -3,9 +3,11 @@
 # (`basestation stress`: synthetic rounds, the full air and combining, no model) under a flood of
 # K synthetic nodes (`edgenode flood`), and beside it, with the same frame size, socket pattern and
 # sender count, libzmq's own throughput (`basestation wire-probe` ← `edgenode flood --raw`).
-#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both] [--overlap-round-end]
+#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both] [--overlap-round-end] [--cores shared|split]
 # Writes results/stress/: one JSON per point (points/), stress.json, stress.csv and stress.svg.
-# The base station and the flood share this machine's cores, unpinned (the OS schedules them).
+# --cores shared (default): the base station and the flood share this machine's cores, unpinned (the
+# OS schedules them). --cores split: the base station (and the probe in its place) is pinned to the
+# first half of the cores, the flood to the other half, as if the nodes were other machines.
 # --security curve encrypts and authenticates every connection (ZeroMQ CURVE; the probe too), both
 # measures each point both ways (default plaintext). Rounds are played one after another, as a
 # fleet's base station must; --overlap-round-end runs a round's end (noise, combining) while the
@@ -14,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext overlap=()
+seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext overlap=() cores=shared
 rx=16 tx=4 streams=4 subcarriers=64 round_symbols=1024
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -25,6 +27,7 @@ while [[ $# -gt 0 ]]; do
     --format) format=$2; shift ;;
     --security) security=$2; shift ;;
     --overlap-round-end) overlap=(--overlap-round-end) ;;
+    --cores) cores=$2; shift ;;
     *) echo "stress: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -43,6 +46,19 @@ stop_children() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done;
 trap 'echo "stress: interrupted" >&2; stop_children; exit 130' INT TERM
 trap stop_children EXIT
 
+# Who runs where: bs_cpu for the base station and the probe, flood_cpu for the senders.
+bs_cpu=() flood_cpu=() cores_text="the base station and the flood share the machine's cores, unpinned"
+case $cores in
+  shared) ;;
+  split)
+    n=$(nproc)
+    (( n >= 2 )) || { echo "stress: --cores split needs at least 2 cores (this machine has $n)" >&2; exit 2; }
+    command -v taskset > /dev/null || { echo "stress: --cores split needs taskset (util-linux)" >&2; exit 2; }
+    half=$((n / 2))
+    bs_cpu=(taskset -c "0-$((half - 1))") flood_cpu=(taskset -c "$half-$((n - 1))")
+    cores_text="split: the base station (and the probe) pinned to cores 0-$((half - 1)), the flood to cores $half-$((n - 1))" ;;
+  *) echo "stress: --cores shared or split" >&2; exit 2 ;;
+esac
 bytes_per_sample=8; [[ $format == ci16 ]] && bytes_per_sample=4
 case $security in plaintext) modes=plaintext ;; curve) modes=curve ;; both) modes="plaintext curve" ;;
   *) echo "stress: --security plaintext, curve or both" >&2; exit 2 ;; esac
@@ -62,23 +78,23 @@ for kib in $frame_kib; do
     # libzmq alone: the same frames, pattern, senders and security, received and discarded.
     # (The probe counts from its first message to its last and stops 1 s after the flood does.)
     rm -f "$point.key.pub"
-    "$bin/basestation" wire-probe --listen "tcp://127.0.0.1:$port" --seconds "$((seconds + 30))" "${server_curve[@]}" > "$point.raw.json" 2> "$out/logs/probe.log" &
+    "${bs_cpu[@]}" "$bin/basestation" wire-probe --listen "tcp://127.0.0.1:$port" --seconds "$((seconds + 30))" "${server_curve[@]}" > "$point.raw.json" 2> "$out/logs/probe.log" &
     probe=$!; pids+=("$probe")
     while [[ $mode == curve && ! -s $point.key.pub ]]; do sleep 0.05; done
     sleep 0.3
-    OPENBLAS_NUM_THREADS=1 "$bin/edgenode" flood --raw --connect "tcp://127.0.0.1:$port" --nodes "$k" --frame-symbols "$frame_symbols" \
+    OPENBLAS_NUM_THREADS=1 "${flood_cpu[@]}" "$bin/edgenode" flood --raw --connect "tcp://127.0.0.1:$port" --nodes "$k" --frame-symbols "$frame_symbols" \
       --subcarriers "$subcarriers" --rows "$tx" --format "$format" --seconds "$seconds" "${node_curve[@]}" > "$point.raw-flood.json"
     wait "$probe"; pids=()
     port=$((port + 1))
     # The base station in stress mode under the protocol flood.
     rm -f "$point.key.pub"
-    "$bin/basestation" stress --listen "tcp://127.0.0.1:$port" --nodes "$k" --rx-antennas $rx --tx-antennas $tx --streams $streams \
+    "${bs_cpu[@]}" "$bin/basestation" stress --listen "tcp://127.0.0.1:$port" --nodes "$k" --rx-antennas $rx --tx-antennas $tx --streams $streams \
       --subcarriers $subcarriers --round-symbols $round_symbols --format "$format" --seconds "$seconds" --json "$point.json" \
       "${server_curve[@]}" "${overlap[@]}" --log-level warning 2> "$out/logs/stress.log" &
     bs=$!; pids+=("$bs")
     while [[ $mode == curve && ! -s $point.key.pub ]]; do sleep 0.05; done
     sleep 0.3
-    OPENBLAS_NUM_THREADS=1 "$bin/edgenode" flood --connect "tcp://127.0.0.1:$port" --nodes "$k" --frame-symbols "$frame_symbols" \
+    OPENBLAS_NUM_THREADS=1 "${flood_cpu[@]}" "$bin/edgenode" flood --connect "tcp://127.0.0.1:$port" --nodes "$k" --frame-symbols "$frame_symbols" \
       --format "$format" --seconds "$((seconds + 60))" "${node_curve[@]}" > "$point.flood.json"
     wait "$bs"; pids=()
     port=$((port + 1))
@@ -86,5 +102,5 @@ for kib in $frame_kib; do
   done
 done
 done
-"$bin/basestation" stress-report --points "$out/points" --out "$out"
+"$bin/basestation" stress-report --points "$out/points" --out "$out" --cores "$cores_text"
 echo "stress: $out/stress.json, $out/stress.csv, $out/stress.svg" >&2

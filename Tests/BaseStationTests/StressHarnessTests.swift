@@ -33,10 +33,31 @@ final class StressHarnessTests: XCTestCase {
             let raw = try XCTUnwrap(point["raw_zmq"] as? [String: Any])
             XCTAssertGreaterThan(try XCTUnwrap(raw["mb_per_s"] as? Double), 0)
             XCTAssertNotNil(point["ratio_to_raw_zmq"] as? Double)
+            XCTAssertEqual(point["cpus_allowed"] as? String, raw["cpus_allowed"] as? String, "the probe runs where the base station does")
         }
         let csv = try String(contentsOf: out.appendingPathComponent("stress.csv"), encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 3)
         let svg = try String(contentsOf: out.appendingPathComponent("stress.svg"), encoding: .utf8)
         XCTAssertTrue(svg.contains("raw libzmq, 64 KiB") && svg.contains("base station, 64 KiB"))
+    }
+
+    /// `--cores split`: the base station and the probe on the first half of the cores, the flood
+    /// on the other half, and stress.json says so.
+    func testSplitCoresPinsTheBaseStationAndTheProbeApart() throws {
+        guard ProcessInfo.processInfo.activeProcessorCount >= 2 else {
+            throw XCTSkip("--cores split needs 2 cores; this machine has \(ProcessInfo.processInfo.activeProcessorCount)")
+        }
+        let out = try temporaryDirectory(self)
+        let run = try runLaunchScript("launch/stress.sh", ["--quick", "--nodes", "2", "--cores", "split"], env: ["STRESS_DIR": out.path])
+        XCTAssertEqual(run.status, 0, String(run.stderr.suffix(2000)))
+        let data = try Data(contentsOf: out.appendingPathComponent("stress.json"))
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let half = ProcessInfo.processInfo.activeProcessorCount / 2
+        let cores = half == 1 ? "0" : "0-\(half - 1)"
+        XCTAssertEqual(document["cores"] as? String, "split: the base station (and the probe) pinned to cores 0-\(half - 1), the flood to cores \(half)-\(ProcessInfo.processInfo.activeProcessorCount - 1)")
+        let point = try XCTUnwrap((document["points"] as? [[String: Any]])?.first)
+        XCTAssertEqual(point["cpus_allowed"] as? String, cores)
+        XCTAssertEqual((point["raw_zmq"] as? [String: Any])?["cpus_allowed"] as? String, cores)
+        XCTAssertGreaterThan(try XCTUnwrap(point["rounds"] as? Int), 0)
     }
 }

@@ -111,7 +111,7 @@ struct WireProbeCommand: ParsableCommand {
             try printJSON([
                 "frames": frames, "bytes": bytes, "seconds": t, "frames_per_s": Double(frames) / t, "mb_per_s": Double(bytes) / t / 1e6,
                 "cpu_cores_busy": (StressTally.processCPUSeconds() - cpuStart) / t, "peak_rss_bytes": StressTally.peakResidentBytes(),
-                "security": curve == nil ? "plaintext" : "curve",
+                "security": curve == nil ? "plaintext" : "curve", "cpus_allowed": StressTally.allowedCPUs(),
             ])
         }
     }

@@ -55,7 +55,7 @@ struct StressTally {
             "samples_ingested_per_s": Double(samplesIn) / t, "symbols_combined_per_s": Double(symbolsCombined) / t,
             "latency_ms": ["p50": ms(latencies.valueAtPercentile(50)), "p99": ms(latencies.valueAtPercentile(99)), "max": ms(latencies.max)],
             "cpu_seconds": cpuSeconds, "cpu_cores_busy": cpuSeconds / t, "peak_rss_bytes": Self.peakResidentBytes(),
-            "dropped": dropped,
+            "cpus_allowed": Self.allowedCPUs(), "dropped": dropped,
         ]
     }
 
@@ -65,6 +65,14 @@ struct StressTally {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+
+    /// The cores this process may run on, as Linux lists them (`Cpus_allowed_list`, e.g. "0-1" or
+    /// "0"): how `launch/stress.sh --cores` placed it. "" where /proc does not say.
+    static func allowedCPUs() -> String {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return "" }
+        return line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)
     }
 
     /// The process's peak resident set (VmHWM), bytes.
