@@ -5,7 +5,8 @@ import XCTest
 /// The exact sum's kernels against a scalar reference written here: each contribution's rows are
 /// the fused multiply-adds of `ColumnTransform.product`, in its order, rounded to the LSB grid,
 /// and summed as integers. N_r = 16 with four inputs takes the sixteen-lane kernel, N_r = 6 and
-/// N_r = 16 with three inputs the general one; all three must give exactly the reference.
+/// N_r = 16 with three inputs the general one; all three must give exactly the reference, and so
+/// must `values` (eight rows at a time when N_r is a multiple of 8, one by one otherwise).
 final class ExactAccumulatorTests: XCTestCase {
     func testEveryKernelIsTheScalarReferenceBitForBit() throws {
         for (rows, inputs) in [(16, 4), (6, 4), (16, 3), (15, 4)] {
@@ -55,5 +56,15 @@ final class ExactAccumulatorTests: XCTestCase {
             XCTAssertEqual(written ? got : 0, expected[((n * columns + t) * 2 + part) * rows + r],
                            "N_r \(rows), \(inputs) inputs: subcarrier \(n), column \(t), part \(part), row \(r)")
         } } } }
+        // values(): each integer sum rounded once to Float and scaled by the LSB, interleaved complex.
+        for n in 0..<nsc {
+            var out = [Float](repeating: .nan, count: 2 * rows * columns)
+            out.withUnsafeMutableBufferPointer { sum.values(subcarrier: n, into: $0.baseAddress!) }
+            for t in 0..<columns { for part in 0..<2 { for r in 0..<rows {
+                let integer = sum.written[n * columns + t] ? expected[((n * columns + t) * 2 + part) * rows + r] : 0
+                XCTAssertEqual(out[2 * (t * rows + r) + part].bitPattern, (Float(integer) * lsb[n]).bitPattern,
+                               "values: N_r \(rows), subcarrier \(n), column \(t), part \(part), row \(r)")
+            } } }
+        }
     }
 }

@@ -71,9 +71,22 @@ public final class ExactAccumulator: @unchecked Sendable {
                 for i in 0..<(2 * rows) { out[2 * t * rows + i] = 0 }
                 continue
             }
-            for r in 0..<rows {
-                out[2 * (t * rows + r)] = Float(p[o + r]) * scale
-                out[2 * (t * rows + r) + 1] = Float(p[o + paddedRows + r]) * scale
+            guard rows == paddedRows else {
+                for r in 0..<rows {
+                    out[2 * (t * rows + r)] = Float(p[o + r]) * scale
+                    out[2 * (t * rows + r) + 1] = Float(p[o + paddedRows + r]) * scale
+                }
+                continue
+            }
+            // Eight rows at a time, the same roundings (Double → Float, then × a power of two).
+            let from = UnsafeRawPointer(p + o), to = UnsafeMutableRawPointer(out + 2 * t * rows)
+            for c in Swift.stride(from: 0, to: rows, by: 8) {
+                let re = SIMD8<Float>(from.loadUnaligned(fromByteOffset: 8 &* c, as: SIMD8<Double>.self)) * scale
+                let im = SIMD8<Float>(from.loadUnaligned(fromByteOffset: 8 &* (c &+ paddedRows), as: SIMD8<Double>.self)) * scale
+                var pair = SIMD16<Float>()
+                pair.evenHalf = re
+                pair.oddHalf = im
+                to.storeBytes(of: pair, toByteOffset: 8 &* c, as: SIMD16<Float>.self)
             }
         }
     }
@@ -132,47 +145,46 @@ extension ExactAccumulator {
         }
     }
 
-    /// `add` for N_r = 16 (one 16-lane vector per column) and four inputs, the air's common case:
-    /// G_d[n] is held in eight registers while device d's columns pass, and the column's sum is
-    /// read and written once per device from L1 (the subcarrier's columns of the batch, 4 KB).
+    /// `add` for N_r = 16 (one 16-lane vector per column) and four inputs, the air's common case.
+    /// Column by column, the batch's devices innermost: the column's sum (256 bytes) stays in
+    /// registers while every device's contribution is added, so it is read and written once per
+    /// batch rather than once per device; each device's G[n] (512 bytes) is read from L1.
     /// The same fused multiply-adds in the same order as `ColumnTransform.product`, lane for lane,
     /// and integer sums, so the same bits as the general loop.
     private func addSixteenByFour(_ planes: [UnsafeRawPointer], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>) {
-        let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage)
+        let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = planes.count
         @inline(__always) func wide(_ v: SIMD8<Float>) -> SIMD8<Double> { SIMD8<Double>(v) }
         for n in band {
             let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first) &* 8
-            for d in 0..<planes.count {
-                let g = planes[d] + 4 &* (n &* 128)
-                @inline(__always) func load(_ a: Int, _ part: Int) -> SIMD16<Float> {
-                    g.loadUnaligned(fromByteOffset: 64 &* (a &* 2 &+ part), as: SIMD16<Float>.self)
+            for t in 0..<count {
+                // (n, t): real rows 0–7, 8–15, then imaginary rows 0–7, 8–15 (256 bytes).
+                let so = base &+ 256 &* t, fresh = !flags[t]
+                @inline(__always) func old(_ o: Int) -> SIMD8<Double> {
+                    fresh ? SIMD8<Double>() : sraw.loadUnaligned(fromByteOffset: so &+ o, as: SIMD8<Double>.self)
                 }
-                let (g0r, g0i, g1r, g1i) = (load(0, 0), load(0, 1), load(1, 0), load(1, 1))
-                let (g2r, g2i, g3r, g3i) = (load(2, 0), load(2, 1), load(3, 0), load(3, 1))
-                let samples = xs[d] + 8 &* n
-                for t in 0..<count {
-                    let x = samples + 8 &* t &* nsc
-                    var re = g0r * x[0], im = g0r * x[1]
-                    re = re.addingProduct(g0i, -x[1]); im = im.addingProduct(g0i, x[0])
-                    re = re.addingProduct(g1r, x[2]); im = im.addingProduct(g1r, x[3])
-                    re = re.addingProduct(g1i, -x[3]); im = im.addingProduct(g1i, x[2])
-                    re = re.addingProduct(g2r, x[4]); im = im.addingProduct(g2r, x[5])
-                    re = re.addingProduct(g2i, -x[5]); im = im.addingProduct(g2i, x[4])
-                    re = re.addingProduct(g3r, x[6]); im = im.addingProduct(g3r, x[7])
-                    re = re.addingProduct(g3i, -x[7]); im = im.addingProduct(g3i, x[6])
+                var (re0, re1, im0, im1) = (old(0), old(64), old(128), old(192))
+                for d in 0..<devices {
+                    let g = planes[d] + 4 &* (n &* 128), x = xs[d] + 8 &* (n &+ t &* nsc)
+                    @inline(__always) func load(_ a: Int, _ part: Int) -> SIMD16<Float> {
+                        g.loadUnaligned(fromByteOffset: 64 &* (a &* 2 &+ part), as: SIMD16<Float>.self)
+                    }
+                    var re = load(0, 0) * x[0], im = load(0, 0) * x[1]
+                    re = re.addingProduct(load(0, 1), -x[1]); im = im.addingProduct(load(0, 1), x[0])
+                    re = re.addingProduct(load(1, 0), x[2]); im = im.addingProduct(load(1, 0), x[3])
+                    re = re.addingProduct(load(1, 1), -x[3]); im = im.addingProduct(load(1, 1), x[2])
+                    re = re.addingProduct(load(2, 0), x[4]); im = im.addingProduct(load(2, 0), x[5])
+                    re = re.addingProduct(load(2, 1), -x[5]); im = im.addingProduct(load(2, 1), x[4])
+                    re = re.addingProduct(load(3, 0), x[6]); im = im.addingProduct(load(3, 0), x[7])
+                    re = re.addingProduct(load(3, 1), -x[7]); im = im.addingProduct(load(3, 1), x[6])
                     re = re.rounded(.toNearestOrEven)
                     im = im.rounded(.toNearestOrEven)
-                    // (n, t): real rows 0–7, 8–15, then imaginary rows 0–7, 8–15 (256 bytes).
-                    let so = base &+ 256 &* t, fresh = d == 0 && !flags[t]
-                    @inline(__always) func add(_ q: SIMD8<Double>, at o: Int) {
-                        let old = fresh ? SIMD8<Double>() : sraw.loadUnaligned(fromByteOffset: so &+ o, as: SIMD8<Double>.self)
-                        sraw.storeBytes(of: old + q, toByteOffset: so &+ o, as: SIMD8<Double>.self)
-                    }
-                    add(wide(re.lowHalf), at: 0)
-                    add(wide(re.highHalf), at: 64)
-                    add(wide(im.lowHalf), at: 128)
-                    add(wide(im.highHalf), at: 192)
+                    re0 += wide(re.lowHalf); re1 += wide(re.highHalf)
+                    im0 += wide(im.lowHalf); im1 += wide(im.highHalf)
                 }
+                sraw.storeBytes(of: re0, toByteOffset: so, as: SIMD8<Double>.self)
+                sraw.storeBytes(of: re1, toByteOffset: so &+ 64, as: SIMD8<Double>.self)
+                sraw.storeBytes(of: im0, toByteOffset: so &+ 128, as: SIMD8<Double>.self)
+                sraw.storeBytes(of: im1, toByteOffset: so &+ 192, as: SIMD8<Double>.self)
             }
             for t in 0..<count { flags[t] = true }
         }
