@@ -95,6 +95,32 @@ final class StreamingReceiverTests: XCTestCase {
         }
     }
 
+    /// Frames gathered by the OFDM symbols they carry: every device in runs of one OFDM symbol
+    /// (185 frames, more than the receiver holds, so batches leave both complete and, the largest
+    /// first, incomplete), in lockstep, in reverse and shuffled: the batch chain's bits each time.
+    func testFramesGatheredBySymbolsAreBitIdentical() throws {
+        let r = try makeRound()
+        XCTAssertGreaterThan(5 * r.symbols, StreamingReceiver.holdLimit)
+        let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas, threads: 2)
+        let batch = try chain.receive(r.x, intended: r.s, scale: r.scale, reals: r.reals, seed: 7, round: 3)
+        let lockstep = (0..<r.symbols).flatMap { t in (0..<5).map { (device: $0, first: t) } }
+        var g = SeededGenerator(seed: 12)
+        var shuffled = lockstep
+        for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, Int(g.next() % UInt64(i + 1))) }
+        for (name, order) in [("lockstep", lockstep), ("reverse", Array(lockstep.reversed())), ("shuffled", shuffled)] {
+            let rx = try receiver(r, threads: 2, queueDepth: 4)
+            for k in 0..<5 { try rx.addReference(device: k, offset: 0, values: r.updates[k]) }
+            for f in order {
+                try rx.add(device: f.device, first: f.first, count: 1, samples: r.x[f.device].symbolMajorSamples(f.first..<(f.first + 1)))
+                XCTAssertLessThanOrEqual(rx.heldFrames, StreamingReceiver.holdLimit, name)
+            }
+            let got = rx.finish()
+            XCTAssertEqual(got.aggregate, batch.aggregate, name)
+            XCTAssertEqual(got.combined, batch.combined, name)
+            XCTAssertEqual(got.error, batch.error, name)
+        }
+    }
+
     /// Frames summed from their received bytes (a cf32 payload, not copied; and one whose bytes
     /// sit at an odd address, which goes through a copy) give the same bits as from Floats.
     func testFramesSummedFromTheirBytesAreBitIdentical() throws {

@@ -73,11 +73,15 @@ public final class StreamingReceiver: @unchecked Sendable {
     public internal(set) var framesAdded: [Int]
     /// The reals of each device's reference that arrived, as disjoint ranges.
     var referenceRanges: [[Range<Int>]]
-    /// Checked frames over the same OFDM symbols not yet handed to the workers, summed together
-    /// (up to `batchLimit`: one pass over the sum's memory for all of them).
-    var pending: [(device: Int, samples: ReceivedSamples)] = []
-    var pendingRange = 0..<0
+    /// Checked frames not yet handed to the workers, in batches by the OFDM symbols they carry:
+    /// a batch is summed together (one pass over the sum's memory for all of its frames).
+    var pending: [(range: Range<Int>, frames: [(device: Int, samples: ReceivedSamples)])] = []
+    /// Frames and bytes in `pending`.
+    var heldFrames = 0, heldBytes = 0
+    /// Frames a batch holds at most.
     static let batchLimit = 16
+    /// Frames and bytes that may wait in `pending` (whatever K is), besides the one just added.
+    static let holdLimit = 64, holdBytes = 4 << 20
     let bands: [Range<Int>]
     let workers: [DispatchQueue]
     let slots: DispatchSemaphore
@@ -87,8 +91,8 @@ public final class StreamingReceiver: @unchecked Sendable {
 
     /// - Parameters:
     ///   - measuring: keep the sums the error measurement needs (references are refused without).
-    ///   - queueDepth: frames that may wait for the workers before `add` blocks (besides the batch
-    ///     being gathered, at most `batchLimit`).
+    ///   - queueDepth: frames that may wait for the workers before `add` blocks (besides the
+    ///     batches being gathered: at most `holdLimit` frames and `holdBytes`).
     public init(air: AirSum, symbols: Int, reals: Int, scale: Float, seed: UInt64, round: Int, threads: Int = 2,
                 queueDepth: Int = 32, measuring: Bool = true) throws {
         self.air = air
