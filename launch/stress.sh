@@ -3,7 +3,7 @@
 # (`basestation stress`: synthetic rounds, the full air and combining, no model) under a flood of
 # K synthetic nodes (`edgenode flood`), and beside it, with the same frame size, socket pattern and
 # sender count, libzmq's own throughput (`basestation wire-probe` ← `edgenode flood --raw`).
-#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both] [--overlap-round-end] [--cores shared|split]
+#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both] [--overlap-round-end] [--cores shared|split] [--window-frames N]
 # Writes results/stress/: one JSON per point (points/), stress.json, stress.csv and stress.svg.
 # --cores shared (default): the base station and the flood share this machine's cores, unpinned (the
 # OS schedules them). --cores split: the base station (and the probe in its place) is pinned to the
@@ -11,12 +11,14 @@
 # --security curve encrypts and authenticates every connection (ZeroMQ CURVE; the probe too), both
 # measures each point both ways (default plaintext). Rounds are played one after another, as a
 # fleet's base station must; --overlap-round-end runs a round's end (noise, combining) while the
-# next round's frames arrive (stress rounds are independent).
+# next round's frames arrive (stress rounds are independent). --window-frames N: the symbols frames
+# the nodes may have in flight, all together (the transmit orders' windows and the grants; default
+# `basestation stress`'s 32; 0: no window, every node sends its whole transmission at once).
 # Environment: AIRFL_BIN_DIR uses the executables there as they are (no setup); STRESS_DIR the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext overlap=() cores=shared
+seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext overlap=() cores=shared window=()
 rx=16 tx=4 streams=4 subcarriers=64 round_symbols=1024
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -28,6 +30,7 @@ while [[ $# -gt 0 ]]; do
     --security) security=$2; shift ;;
     --overlap-round-end) overlap=(--overlap-round-end) ;;
     --cores) cores=$2; shift ;;
+    --window-frames) window=(--window-frames "$2"); shift ;;
     *) echo "stress: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -90,7 +93,7 @@ for kib in $frame_kib; do
     rm -f "$point.key.pub"
     "${bs_cpu[@]}" "$bin/basestation" stress --listen "tcp://127.0.0.1:$port" --nodes "$k" --rx-antennas $rx --tx-antennas $tx --streams $streams \
       --subcarriers $subcarriers --round-symbols $round_symbols --format "$format" --seconds "$seconds" --json "$point.json" \
-      "${server_curve[@]}" "${overlap[@]}" --log-level warning 2> "$out/logs/stress.log" &
+      "${server_curve[@]}" "${overlap[@]}" "${window[@]}" --log-level warning 2> "$out/logs/stress.log" &
     bs=$!; pids+=("$bs")
     while [[ $mode == curve && ! -s $point.key.pub ]]; do sleep 0.05; done
     sleep 0.3

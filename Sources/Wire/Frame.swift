@@ -29,6 +29,9 @@ public enum FrameType: UInt16, Sendable, CaseIterable {
     case registerAgain = 11
     /// Node → BS: the node heard the run's shutdown and leaves (no payload).
     case farewell = 12
+    /// BS → node: this many more symbols frames of the round may go (`Grant`; the window of
+    /// `Transmit` is the first such credit).
+    case grant = 13
 }
 
 /// How the samples of a `symbols` frame are stored.
@@ -86,7 +89,7 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 ///
 ///     offset size field
 ///      0     4    magic "AFLW"
-///      4     2    version (3)
+///      4     2    version (4)
 ///      6     2    type (FrameType)
 ///      8     4    round
 ///     12     4    node index
@@ -106,8 +109,9 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 /// Control frames carry a `PayloadWriter` encoding of their message.
 public struct Frame: Equatable, Sendable {
     public static let magic: [UInt8] = Array("AFLW".utf8)
-    /// 2: typed mode and sample-format codes in `Transmit`, the `reference` frame.
-    public static let version: UInt16 = 3
+    /// 2: typed mode and sample-format codes in `Transmit`, the `reference` frame. 3: `farewell`.
+    /// 4: `Transmit`'s window and the `grant` frame.
+    public static let version: UInt16 = 4
     public static let headerSize = 48
     /// Frames larger than this are refused before anything is allocated for them.
     public static let maximumPayload = 256 << 20

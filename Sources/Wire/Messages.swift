@@ -9,8 +9,9 @@ import Foundation
 ///      │ ◀──── roundStart (adapter, rank, steps) │  per round
 ///      │ train (FLOP-budgeted)                   │
 ///      │ updateReady (loss, FLOPs, ‖Δ‖²) ──────▶ │ design: scale c, precoders
-///      │ ◀────────── transmit (mode, c, B_k[n])  │
+///      │ ◀── transmit (mode, c, B_k[n], window)  │
 ///      │ symbols × frames ─────────────────────▶ │ air, combining, aggregation
+///      │ ◀──────── grant (more frames may go)    │ when the window is finite
 ///      │ reference × frames ───────────────────▶ │ measured error (emulator only)
 ///      │ roundEnd ─────────────────────────────▶ │ evaluation, checkpoint
 ///      │ ◀─────────────────────────────── shutdown│ run over (or refused)
@@ -203,14 +204,20 @@ public struct Transmit: WireMessage {
     public var digitalBits: Int
     /// Sample format of the aircomp symbols: `ci16` (the DAC's codes) or `cf32`.
     public var sampleFormat: SampleFormat
+    /// Symbols frames the node may send before it waits for a `Grant` (each grant adds its
+    /// count); `nil`: the whole transmission at once. A base station bounds the frames in flight
+    /// with it whatever the number of nodes, so what libzmq buffers does not grow with K.
+    public var window: Int?
     public init(mode: AggregationMode, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float], digitalBits: Int,
-                sampleFormat: SampleFormat = .ci16) {
+                sampleFormat: SampleFormat = .ci16, window: Int? = nil) {
         self.mode = mode; self.scale = scale; self.subcarriers = subcarriers; self.streams = streams; self.antennas = antennas
-        self.precoders = precoders; self.digitalBits = digitalBits; self.sampleFormat = sampleFormat
+        self.precoders = precoders; self.digitalBits = digitalBits; self.sampleFormat = sampleFormat; self.window = window
     }
     public func write(to w: inout PayloadWriter) {
         w.u8(mode.rawValue); w.f32(scale); w.int(subcarriers); w.int(streams); w.int(antennas); w.floats(precoders); w.int(digitalBits)
         w.u8(sampleFormat.rawValue)
+        // −1: no window (the wire's int is signed; a count is never negative).
+        w.int(window ?? -1)
     }
     public init(reading r: inout PayloadReader) throws {
         mode = try r.code(AggregationMode.self, "aggregation mode"); scale = try r.f32(); subcarriers = try r.int(); streams = try r.int()
@@ -218,6 +225,24 @@ public struct Transmit: WireMessage {
         let at = r.offset
         sampleFormat = try r.code(SampleFormat.self, "sample format")
         guard sampleFormat != .none else { throw FrameError(offset: at, problem: "a transmission needs the cf32 or ci16 sample format") }
+        let windowAt = r.offset, frames = try r.int()
+        guard frames >= -1 else { throw FrameError(offset: windowAt, problem: "window \(frames): a frame count, or −1 for none") }
+        window = frames == -1 ? nil : frames
+    }
+}
+
+/// More of the round's symbols frames may go: the base station adds `frames` to the node's
+/// window as the frames it sent before are taken in.
+public struct Grant: WireMessage {
+    public static let frameType = FrameType.grant
+    /// Symbols frames added to the window (≥ 1).
+    public var frames: Int
+    public init(frames: Int) { self.frames = frames }
+    public func write(to w: inout PayloadWriter) { w.int(frames) }
+    public init(reading r: inout PayloadReader) throws {
+        let at = r.offset
+        frames = try r.int()
+        guard frames >= 1 else { throw FrameError(offset: at, problem: "a grant of \(frames) frames (at least 1)") }
     }
 }
 

@@ -89,6 +89,24 @@ final class FrameTests: XCTestCase {
         XCTAssertThrowsError(try Hello(frame: frame)) { XCTAssertTrue("\($0)".contains("expected a hello frame"), "\($0)") }
     }
 
+    /// A transmit order's window survives the wire (none, zero, some); a negative window or a grant
+    /// of no frames is refused, naming the field.
+    func testTransmitWindowsAndGrantsRoundTripAndNonsenseIsRefused() throws {
+        for window in [nil, 0, 1, 40] {
+            let t = Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8, sampleFormat: .cf32, window: window)
+            XCTAssertEqual(try Transmit(frame: try Frame(decoding: t.frame(round: 2, node: 1).encoded())).window, window)
+        }
+        var w = PayloadWriter()
+        Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8, sampleFormat: .cf32, window: 3).write(to: &w)
+        var bad = Frame(type: .transmit, round: 1, node: 0, payload: w.data)
+        var minusTwo = PayloadWriter()
+        minusTwo.int(-2)
+        bad.payload.replaceSubrange((bad.payload.count - 8)..., with: minusTwo.data)
+        XCTAssertThrowsError(try Transmit(frame: bad)) { XCTAssertTrue("\($0)".contains("window -2"), "\($0)") }
+        XCTAssertEqual(try Grant(frame: try Frame(decoding: Grant(frames: 5).frame(round: 3, node: 2).encoded())), Grant(frames: 5))
+        XCTAssertThrowsError(try Grant(frame: Grant(frames: 0).frame(round: 3, node: 2))) { XCTAssertTrue("\($0)".contains("a grant of 0 frames"), "\($0)") }
+    }
+
     /// A closed set's unknown code in a frame is a decode error naming the field, never a default.
     func testUnknownModeOrSampleFormatCodesAreRefused() throws {
         let t = Transmit(mode: .digital, scale: 1, subcarriers: 4, streams: 1, antennas: 1, precoders: [], digitalBits: 8, sampleFormat: .cf32)
@@ -100,7 +118,7 @@ final class FrameTests: XCTestCase {
         }
         for code: UInt8 in [0, 9] {
             var badFormat = t.frame(round: 1, node: 0)
-            badFormat.payload[badFormat.payload.count - 1] = code
+            badFormat.payload[badFormat.payload.count - 9] = code  // before the 8-byte window
             XCTAssertThrowsError(try Transmit(frame: badFormat)) {
                 XCTAssertTrue("\($0)".contains(code == 0 ? "needs the cf32 or ci16" : "unknown sample format code 9"), "\($0)")
             }

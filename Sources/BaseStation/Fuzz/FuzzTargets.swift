@@ -56,6 +56,7 @@ enum FuzzTarget: String, CaseIterable {
         case .reference: _ = try? UpdateReference(frame: f)
         case .syntheticRound: _ = try? SyntheticRound(frame: f)
         case .registerAgain: _ = try? RegisterAgain(frame: f)
+        case .grant: _ = try? Grant(frame: f)
         }
     }
 

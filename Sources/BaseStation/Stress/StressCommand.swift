@@ -23,6 +23,8 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Receiver worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Frames that may wait for the workers before the receiving thread stops reading.") var queueDepth: Int = 32
     @Option(help: "Messages libzmq queues per node before it stops reading that node's connection (default: 32 in all, 1–16 per node).") var highWaterMark: Int32?
+    @Option(help: "Symbols frames in flight at most, all nodes together (the transmit orders' windows and grants); 0: no window.")
+    var windowFrames: Int = StressSettings.defaultWindowFrames
     @Option(help: "σ² of the emulated receiver noise, W per antenna (the channels are CN(0, 1), 1 W per node).") var noisePowerW: Double = 0.01
     @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60
     @Option(help: "Seconds a round may take before it is finished without its stragglers.") var roundTimeoutS: Double = 30
@@ -41,7 +43,7 @@ struct StressCommand: ParsableCommand {
         try failing {
             guard (1...4096).contains(nodes), (1...1024).contains(rxAntennas), (1...64).contains(txAntennas), (1...min(rxAntennas, txAntennas)).contains(streams),
                   (1...65_536).contains(subcarriers), (1...1 << 20).contains(roundSymbols), seconds > 0, seconds.isFinite,
-                  (1...64).contains(threads), (1...1024).contains(queueDepth), noisePowerW >= 0, noisePowerW.isFinite,
+                  (1...64).contains(threads), (1...1024).contains(queueDepth), (0...65_536).contains(windowFrames), noisePowerW >= 0, noisePowerW.isFinite,
                   (0...86_400).contains(registerTimeoutS), (0...86_400).contains(roundTimeoutS) else {
                 throw ValidationError("a size, count or time is out of range (see --help)")
             }
@@ -54,6 +56,7 @@ struct StressCommand: ParsableCommand {
             let highWaterMark = self.highWaterMark ?? ZeroMQServerTransport.highWaterMark(forNodes: nodes)
             guard (1...100_000).contains(highWaterMark) else { throw ValidationError("--high-water-mark 1…100000") }
             settings.highWaterMark = highWaterMark
+            settings.windowFrames = windowFrames == 0 ? nil : windowFrames
             let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark,
                                                       security: try stressSecurity(publicKeyFile: curve))
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")

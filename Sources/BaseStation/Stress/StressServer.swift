@@ -24,6 +24,8 @@ struct StressSettings {
     var queueDepth: Int
     /// Messages libzmq queues per node on the way in.
     var highWaterMark: Int32 = 16
+    /// Symbols frames in flight at most, all nodes together (`FrameCredits`); nil: no window.
+    var windowFrames: Int? = StressSettings.defaultWindowFrames
     var noisePowerW: Double
     var registerTimeoutS: Double
     var roundTimeoutS: Double
@@ -32,6 +34,8 @@ struct StressSettings {
     /// arrive. Stress rounds are independent, but a fleet's next round needs this one's aggregate,
     /// so `serve` cannot do this: false (the default) plays the rounds one after another, as `serve` does.
     var overlapRoundEnd = false
+
+    static let defaultWindowFrames = 32
 
     /// D: the reals that fill S OFDM symbols of L streams on N_sc subcarriers.
     var reals: Int { 2 * streams * subcarriers * roundSymbols }
@@ -106,10 +110,15 @@ final class StressServer {
             _ = try UpdateReady(frame: f)
             reported.insert(k)
         }
+        var credits = s.windowFrames.map { FrameCredits(pool: $0, nodes: reported.sorted()) }
         for k in reported.sorted() {
             try transport.send(Transmit(mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
-                                        precoders: precoders[k], digitalBits: 8, sampleFormat: s.format).frame(round: r32, node: UInt32(k)).encoded(),
+                                        precoders: precoders[k], digitalBits: 8, sampleFormat: s.format, window: credits?.window(of: k))
+                                   .frame(round: r32, node: UInt32(k)).encoded(),
                                to: names[k])
+        }
+        func grant(_ frames: Int, to k: Int) throws {
+            try transport.send(Grant(frames: frames).frame(round: r32, node: UInt32(k)).encoded(), to: names[k])
         }
         let receiver = try StreamingReceiver(
             air: .overTheAir(channels: channels, design: design, noisePowerW: s.noisePowerW, noiseDomain: .receiveAntennas),
@@ -120,12 +129,20 @@ final class StressServer {
             guard f.round == r32, reported.contains(k) else { return tally.drop("wrong round or not in the round") }
             switch f.type {
             case .symbols:
+                if credits != nil {
+                    // The credit goes on when the frame is in hand (whatever becomes of it).
+                    let (accepted, due) = credits!.arrived(from: k)
+                    guard accepted else { return tally.drop("beyond its window") }
+                    if let due { try grant(due.frames, to: due.node) }
+                }
                 guard Int(f.subcarriers) == s.subcarriers, Int(f.antennas) == s.txAntennas else { return tally.drop("wrong shape") }
                 do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples) } catch {
                     return tally.drop("refused by the receiver")
                 }
                 tally.samplesIn += Int(f.symbolCount) * s.subcarriers * s.txAntennas
-            case .roundEnd: ended.insert(k)
+            case .roundEnd:
+                ended.insert(k)
+                for (j, n) in credits?.ended(k) ?? [] { try grant(n, to: j) }
             default: tally.drop("unexpected \(f.type)")
             }
         }

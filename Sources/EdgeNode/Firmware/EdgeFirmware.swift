@@ -23,7 +23,7 @@ final class EdgeFirmware {
         case wait
         case train(round: UInt32, RoundStart)
         case modulate(round: UInt32, Transmit)
-        case transmit(round: UInt32, frames: [Frame])
+        case transmit(round: UInt32, frames: [Frame], window: TransmitWindow)
         case halted(Exit)
 
         /// The watchdog's and the log's label.
@@ -86,6 +86,8 @@ final class EdgeFirmware {
     /// The transport's sessions when this node was last welcomed: a new one since means the link
     /// to the base station was re-established (it may have restarted), so the node says hello again.
     var sessionAtWelcome = 0
+    /// A frame from the base station that cut a windowed transmission short: the next order.
+    var interrupting: Frame?
 
     init(transport: NodeTransport, name: String, profile: HardwareProfile, modelPath: String, watchdog: Watchdog, bsTimeoutS: Double,
          realtimeScale: Double?, frameSymbols: Int, vanishAtRound: Int? = nil, memo: Memo? = nil, log: Logger) throws {
@@ -130,13 +132,8 @@ final class EdgeFirmware {
                 state = .wait
             case .modulate(let round, let order):
                 state = modulate(round, order)
-            case .transmit(let round, let frames):
-                do {
-                    for frame in frames {
-                        try send(frame)
-                        watchdog.kick(state.name)
-                    }
-                } catch { note("round \(round): the transmission broke off: \(error)") }
+            case .transmit(let round, let frames, var window):
+                transmit(round, frames, &window)
                 update = []
                 state = .wait
             case .halted(let exit):
@@ -166,7 +163,7 @@ final class EdgeFirmware {
                 note("the connection to the base station was re-established; registering again")
                 return .register
             }
-            guard let frame = try receive(within: 1) else {
+            guard let frame = try interrupting.take() ?? receive(within: 1) else {
                 if Double(DispatchTime.now().uptimeNanoseconds - silentSince) / 1e9 > bsTimeoutS {
                     note("base station silent for \(Int(bsTimeoutS)) s; registering again")
                     return .register
@@ -205,13 +202,16 @@ final class EdgeFirmware {
     private func modulate(_ round: UInt32, _ order: Transmit) -> State {
         guard let w = welcome else { return .wait }
         let nothing = [RoundEnd(frames: 0, ofdmSymbols: 0).frame(round: round, node: UInt32(w.index))]
+        let window = TransmitWindow(round: round, order: order)
         guard updateRound == round, !update.isEmpty else {
             note("round \(round): asked to transmit without an update of that round; sending an empty round end")
-            return .transmit(round: round, frames: nothing)
+            return .transmit(round: round, frames: nothing, window: window)
         }
-        do { return .transmit(round: round, frames: try modulator.frames(for: update, order: order, round: round, node: UInt32(w.index))) } catch {
+        do {
+            return .transmit(round: round, frames: try modulator.frames(for: update, order: order, round: round, node: UInt32(w.index)), window: window)
+        } catch {
             note("round \(round): cannot carry out the transmit order (\(error)); sending an empty round end")
-            return .transmit(round: round, frames: nothing)
+            return .transmit(round: round, frames: nothing, window: window)
         }
     }
 

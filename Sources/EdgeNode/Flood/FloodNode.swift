@@ -14,8 +14,8 @@ struct FloodTally: Sendable {
 /// One synthetic edge node of `edgenode flood`: the real protocol at full speed, no model.
 ///
 /// Protocol mode: hello → welcome; then per `SyntheticRound` an `UpdateReady` for its size, and
-/// per `Transmit` the round's OFDM symbols as symbols frames of `frameSymbols` each, then the
-/// round end, until a shutdown or the deadline. Raw mode (the throughput probe's peer): no
+/// per `Transmit` the round's OFDM symbols as symbols frames of `frameSymbols` each (within the
+/// order's window and the grants that follow), then the round end, until a shutdown or the deadline. Raw mode (the throughput probe's peer): no
 /// protocol at all, the same symbols frames sent back to back until the deadline.
 ///
 /// Frames are built once per shape: the payload (random CN(0, 1/rows) samples) is shared by every
@@ -48,9 +48,11 @@ final class FloodNode {
                        joulesPerGFLOP: 0, ramBytes: 0).frame(round: 0, node: 0))
         var index: UInt32?
         var reals = 0
+        // A frame that cut a windowed transmission short, acted on next.
+        var interrupting: Frame?
         while Date() < deadline {
-            guard let data = try transport.receive() else { continue }
-            let frame = try Frame(decoding: data)
+            guard let frame = try interrupting ?? receiveFrame() else { continue }
+            interrupting = nil
             switch frame.type {
             case .welcome: index = UInt32(try Welcome(frame: frame).index)
             case .syntheticRound:
@@ -60,8 +62,7 @@ final class FloodNode {
                                      reals: reals).frame(round: frame.round, node: node))
             case .transmit:
                 guard let node = index, reals > 0 else { continue }
-                try transmit(try Transmit(frame: frame), reals: reals, round: frame.round, node: node)
-                tally.rounds += 1
+                interrupting = try transmit(try Transmit(frame: frame), reals: reals, round: frame.round, node: node)
             case .shutdown: return
             default: continue
             }
@@ -79,18 +80,34 @@ final class FloodNode {
         }
     }
 
-    /// The round's symbols frames, then its round end.
-    private func transmit(_ order: Transmit, reals: Int, round: UInt32, node: UInt32) throws {
+    /// The round's symbols frames within the order's window (waiting for grants), then its round
+    /// end. Returns the frame that cut the transmission short (no round end then), if one did; at
+    /// the deadline it stops without one.
+    private func transmit(_ order: Transmit, reals: Int, round: UInt32, node: UInt32) throws -> Frame? {
         let grid = try ResourceGrid(subcarriers: order.subcarriers, streams: order.streams)
         let symbols = grid.ofdmSymbols(forReals: reals)
         let rows = order.mode == .aircomp ? order.antennas : order.streams
+        var window = TransmitWindow(round: round, order: order)
         var frames = 0
         for first in stride(from: 0, to: symbols, by: frameSymbols) {
+            switch try window.take(until: deadline, receive: receiveFrame) {
+            case .mayGo: break
+            case .interrupted(let frame): return frame
+            case .timedOut: return nil
+            }
             try sendSymbols(round: round, node: node, first: UInt32(first), count: min(frameSymbols, symbols - first),
                             subcarriers: order.subcarriers, rows: rows)
             frames += 1
         }
         try send(RoundEnd(frames: frames, ofdmSymbols: symbols).frame(round: round, node: node))
+        tally.rounds += 1
+        return nil
+    }
+
+    /// The next frame from the base station, or nil after the transport's wait.
+    private func receiveFrame() throws -> Frame? {
+        guard let data = try transport.receive() else { return nil }
+        return try Frame(decoding: data)
     }
 
     private func sendSymbols(round: UInt32, node: UInt32, first: UInt32, count: Int, subcarriers: Int, rows: Int) throws {

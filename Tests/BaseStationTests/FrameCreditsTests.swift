@@ -1,0 +1,128 @@
+import Foundation
+import Randomness
+import Wire
+import XCTest
+@testable import BaseStation
+@testable import EdgeNode
+
+/// The stress round's window (`FrameCredits`) and the nodes that keep to it or do not.
+final class FrameCreditsTests: XCTestCase {
+    /// Nodes that each send their frames when they hold credit, taken in in a random order: every
+    /// frame goes (no deadlock, also at the round's end), and at no time are more than the pool in
+    /// flight, for K below, at and above the pool and blocks of 1 to the pool.
+    func testEveryFrameGoesAndNoMoreThanThePoolAreEverInFlight() {
+        var g = SeededGenerator(seed: 5, stream: [1])
+        for (k, pool, block, frames) in [(1, 32, 4, 100), (4, 32, 4, 37), (16, 32, 4, 20), (64, 32, 4, 9), (5, 3, 1, 11), (3, 8, 8, 6)] {
+            var credits = FrameCredits(pool: pool, block: block, nodes: Array(0..<k))
+            var held = (0..<k).map { credits.window(of: $0) }, left = Array(repeating: frames, count: k)
+            var wire: [Int] = [], ended = Set<Int>()
+            XCTAssertEqual(held.reduce(0, +), pool)
+            while ended.count < k {
+                // Nodes send what their credit allows; a node with nothing left ends.
+                for j in 0..<k where !ended.contains(j) {
+                    while held[j] > 0, left[j] > 0 { held[j] -= 1; left[j] -= 1; wire.append(j) }
+                    if left[j] == 0, !wire.contains(j) {
+                        ended.insert(j)
+                        for (n, f) in credits.ended(j) { held[n] += f }
+                    }
+                }
+                XCTAssertLessThanOrEqual(credits.inFlight, pool)
+                guard !wire.isEmpty else {
+                    XCTAssertEqual(ended.count, k, "stuck: K \(k), pool \(pool), left \(left)")
+                    break
+                }
+                let j = wire.remove(at: Int(g.next() % UInt64(wire.count)))
+                let (accepted, grant) = credits.arrived(from: j)
+                XCTAssertTrue(accepted)
+                if let grant { held[grant.node] += grant.frames }
+            }
+            XCTAssertEqual(left, Array(repeating: 0, count: k), "K \(k), pool \(pool)")
+        }
+    }
+
+    /// A frame from a node with no credit is not accepted and changes nothing.
+    func testAFrameBeyondTheWindowIsRefused() {
+        var credits = FrameCredits(pool: 2, block: 1, nodes: [0, 1, 2])
+        XCTAssertEqual([0, 1, 2].map(credits.window(of:)), [1, 1, 0])
+        XCTAssertFalse(credits.arrived(from: 2).accepted)
+        XCTAssertFalse(credits.arrived(from: 7).accepted)
+        XCTAssertEqual(credits.inFlight, 2)
+        XCTAssertTrue(credits.arrived(from: 0).accepted)
+        XCTAssertFalse(credits.arrived(from: 0).accepted)
+    }
+
+    /// A node's window: grants of its round add to it, late grants of another round and malformed
+    /// ones are skipped, any other frame ends the wait, and no window means no wait.
+    func testTheNodesWindowTakesGrantsOfItsRoundOnly() throws {
+        let order = Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8, sampleFormat: .cf32, window: 1)
+        var window = TransmitWindow(round: 3, order: order)
+        let far = Date(timeIntervalSinceNow: 30)
+        XCTAssertEqual(window.take(until: far) { nil }, .mayGo)
+        var inbox = [Grant(frames: 5).frame(round: 2, node: 0), Frame(type: .grant, round: 3, node: 0, payload: Data([0])), Grant(frames: 2).frame(round: 3, node: 0)]
+        XCTAssertEqual(window.take(until: far) { inbox.isEmpty ? nil : inbox.removeFirst() }, .mayGo)
+        XCTAssertEqual(window.credit, 1)
+        XCTAssertEqual(window.malformedGrants, 1)
+        XCTAssertEqual(window.take(until: far) { nil }, .mayGo)
+        let shutdown = Shutdown(.runOver, reason: "over").frame(round: 0, node: 0)
+        XCTAssertEqual(window.take(until: far) { shutdown }, .interrupted(shutdown))
+        XCTAssertEqual(window.take(until: Date(timeIntervalSinceNow: 0.05)) { nil }, .timedOut)
+        var open = TransmitWindow(round: 3, order: Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8))
+        for _ in 0..<100 { XCTAssertEqual(open.take(until: far) { nil }, .mayGo) }
+    }
+
+    /// A stress base station (in memory) with a window of 2 frames: a flood node keeps to it and
+    /// loses nothing; a node that sends its whole transmission at once has what lies beyond its
+    /// credit dropped under "beyond its window", and the rounds still complete.
+    func testANodeThatIgnoresItsWindowHasTheExcessDropped() throws {
+        let network = InMemoryNetwork()
+        let settings = StressSettings(nodes: 2, rxAntennas: 4, txAntennas: 2, streams: 2, subcarriers: 4, roundSymbols: 8, format: .cf32, seconds: 1,
+                                      threads: 2, queueDepth: 4, windowFrames: 2, noisePowerW: 0.01, registerTimeoutS: 20, roundTimeoutS: 20, seed: 3)
+        let server = StressServer(settings: settings, transport: network.server()) { _ in }
+        let honest = FloodNode(name: "honest", transport: network.connect("honest"), frameSymbols: 1, format: .cf32,
+                               deadline: Date(timeIntervalSinceNow: 30), seed: 1)
+        let liar = network.connect("liar")
+        let done = DispatchGroup()
+        let failures = Failures()
+        DispatchQueue.global().async(group: done) { do { try honest.run() } catch { failures.add("honest: \(error)") } }
+        DispatchQueue.global().async(group: done) {
+            do {
+                try liar.send(Hello(name: "liar", profile: "x", txPowerW: 1, antennas: 2, dacBits: 16, sustainedGFLOPS: 1, flopBudgetPerRound: 0,
+                                    joulesPerGFLOP: 0, ramBytes: 0).frame(round: 0, node: 0).encoded())
+                let samples = [Float](repeating: 0.1, count: 2 * 4 * 2)
+                while true {
+                    guard let data = try liar.receive() else { continue }
+                    let f = try Frame(decoding: data)
+                    switch f.type {
+                    case .syntheticRound:
+                        try liar.send(UpdateReady(loss: 0, steps: 1, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 1,
+                                                  reals: settings.reals).frame(round: f.round, node: 1).encoded())
+                    case .transmit:
+                        for t in 0..<8 {
+                            try liar.send(Frame.symbols(round: f.round, node: 1, firstSymbol: UInt32(t), symbolCount: 1, subcarriers: 4, antennas: 2,
+                                                        samples: samples[...], format: .cf32).encoded())
+                        }
+                        try liar.send(RoundEnd(frames: 8, ofdmSymbols: 8).frame(round: f.round, node: 1).encoded())
+                    case .shutdown: return
+                    default: continue
+                    }
+                }
+            } catch { failures.add("liar: \(error)") }
+        }
+        try server.run()
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(failures.all, [])
+        XCTAssertGreaterThan(server.tally.rounds, 0)
+        XCTAssertGreaterThan(server.tally.dropped["beyond its window"] ?? 0, 0, "\(server.tally.dropped)")
+        XCTAssertEqual(Set(server.tally.dropped.keys), ["beyond its window"])
+        XCTAssertGreaterThanOrEqual(honest.tally.rounds, server.tally.rounds - 1, "the honest node's transmissions went whole")
+        XCTAssertEqual(server.tally.incompleteRounds, 0)
+    }
+}
+
+/// Failures from the nodes' threads.
+private final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
