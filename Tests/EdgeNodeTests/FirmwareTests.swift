@@ -47,6 +47,40 @@ final class FirmwareTests: XCTestCase {
     let welcome = Welcome(index: 0, devices: 1, seed: 1, data: "fortunes:science", partition: "category", dirichletAlpha: 0.5,
                           heldOutFraction: 0.1, context: 32, batch: 1, optimizer: "adamw", learningRate: 1e-2, clipNorm: 1, weightDecay: 0)
 
+    /// A transmit order with a window of 1: one symbols frame goes, then nothing until a grant;
+    /// a grant of 2 lets two more go; a shutdown while the firmware waits for the next grant ends
+    /// the transmission, and the firmware leaves with a farewell.
+    func testAWindowedTransmissionWaitsForGrantsAndAShutdownEndsIt() throws {
+        let (bs, model, exit) = try boot()
+        _ = try next(bs, .hello)
+        try bs.send(welcome.frame(round: 0, node: 0).encoded(), to: "n0")
+        let adapter = LoRAAdapter(config: try LlamaConfig(gguf: try GGUFFile(path: model)), rank: 2, alpha: 4, targets: [.q, .v], seed: 1)
+        try bs.send(RoundStart(rank: 2, alpha: 4, targets: "attn_q,attn_v", localSteps: 1, adapter: adapter.flattened()).frame(round: 1, node: 0).encoded(), to: "n0")
+        _ = try next(bs, .updateReady)
+        XCTAssertGreaterThan(adapter.parameterCount, 4 * 64, "the transmission must need more than three frames")
+        try bs.send(Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [], digitalBits: 8, window: 1)
+                        .frame(round: 1, node: 0).encoded(), to: "n0")
+        func symbolsWithin(_ seconds: Double) throws -> Int {
+            var n = 0
+            let deadline = Date(timeIntervalSinceNow: seconds)
+            while Date() < deadline {
+                guard let (_, data) = try bs.receive() else { continue }
+                let f = try Frame(decoding: data)
+                XCTAssertNotEqual(f.type, .roundEnd, "the transmission ended without its grants")
+                if f.type == .symbols { n += 1 }
+            }
+            return n
+        }
+        XCTAssertEqual(try symbolsWithin(1), 1)
+        try bs.send(Grant(frames: 5).frame(round: 0, node: 0).encoded(), to: "n0")  // another round's: no credit
+        XCTAssertEqual(try symbolsWithin(0.5), 0)
+        try bs.send(Grant(frames: 2).frame(round: 1, node: 0).encoded(), to: "n0")
+        XCTAssertEqual(try symbolsWithin(1), 2)
+        try bs.send(Shutdown(.runOver, reason: "over").frame(round: 0, node: 0).encoded(), to: "n0")
+        _ = try next(bs, .farewell)
+        XCTAssertEqual(exit(), .shutdown("over"))
+    }
+
     /// boot → register → wait → train → wait → modulate → transmit → wait → halted, with the
     /// frames each state owes the base station; a malformed round start costs only its round.
     func testOneRoundThroughEveryState() throws {
