@@ -66,6 +66,11 @@ final class FrameCreditsTests: XCTestCase {
         let shutdown = Shutdown(.runOver, reason: "over").frame(round: 0, node: 0)
         XCTAssertEqual(window.take(until: far) { shutdown }, .interrupted(shutdown))
         XCTAssertEqual(window.take(until: Date(timeIntervalSinceNow: 0.05)) { nil }, .timedOut)
+        // A grant of Int.max (a hostile base station) is clamped, not trusted: 0 + Int.max cannot overflow, and the credit stays ≤ Int32.max.
+        var greedy = TransmitWindow(round: 3, order: order)
+        XCTAssertEqual(greedy.take(until: far) { nil }, .mayGo)
+        XCTAssertEqual(greedy.take(until: far) { Grant(frames: .max).frame(round: 3, node: 0) }, .mayGo)
+        XCTAssertEqual(greedy.credit, Int(Int32.max) - 1)
         var open = TransmitWindow(round: 3, order: Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8))
         for _ in 0..<100 { XCTAssertEqual(open.take(until: far) { nil }, .mayGo) }
     }
