@@ -131,3 +131,64 @@ private final class Failures: @unchecked Sendable {
     func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return list }
 }
+
+/// A stress base station whose sends to some nodes fail (a node vanished, or its queue is full).
+final class StressUnreachableNodeTests: XCTestCase {
+    /// Three flood nodes; the transmit order to "a" cannot be handed over, nor later the first
+    /// grant to "b". The run neither ends nor waits for them: each is left out (once), its credit
+    /// goes to the others, and "c"'s rounds go on to the end, well before any round's deadline.
+    func testANodeThatCannotBeReachedIsLeftOutAndTheRunGoesOn() throws {
+        let network = InMemoryNetwork()
+        let settings = StressSettings(nodes: 3, rxAntennas: 4, txAntennas: 2, streams: 2, subcarriers: 4, roundSymbols: 16, format: .cf32, seconds: 1,
+                                      threads: 2, queueDepth: 4, windowFrames: 8, noisePowerW: 0.01, registerTimeoutS: 20, roundTimeoutS: 30, seed: 3)
+        let failing = FailingSends(network.server()) { peer, type, count in
+            (peer == "a" && type == .transmit) || (peer == "b" && type == .grant && count == 0)
+        }
+        let lines = Failures()
+        let server = StressServer(settings: settings, transport: failing) { lines.add($0) }
+        let nodes = ["a", "b", "c"].map {
+            FloodNode(name: $0, transport: network.connect($0), frameSymbols: 1, format: .cf32, deadline: Date(timeIntervalSinceNow: 40), seed: 1)
+        }
+        let done = DispatchGroup()
+        let failures = Failures()
+        for node in nodes { DispatchQueue.global().async(group: done) { do { try node.run() } catch { failures.add("\(node.name): \(error)") } } }
+        let began = Date()
+        try server.run()
+        XCTAssertLessThan(Date().timeIntervalSince(began), 15, "no round waited for its deadline")
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "the run's shutdown ended every node, the left-out ones too")
+        XCTAssertEqual(failures.all, [])
+        XCTAssertEqual(server.tally.nodesLeftOut, 2)
+        XCTAssertEqual(server.tally.sendsFailed, ["transmit": 1, "grant": 1])
+        XCTAssertEqual(server.names.indices.filter { server.active[$0] }.map { server.names[$0] }, ["c"])
+        XCTAssertGreaterThan(server.tally.rounds, 2)
+        XCTAssertEqual(server.tally.incompleteRounds, server.tally.rounds, "a round without a node's transmission is not complete")
+        XCTAssertGreaterThanOrEqual(nodes[2].tally.rounds, server.tally.rounds - 1, "c's transmissions went whole")
+        XCTAssertEqual(lines.all.filter { $0.contains("leaving it out") }.count, 2, "\(lines.all)")
+    }
+}
+
+/// A server transport whose sends fail where `fails(peer, frame type, sends of that type to that
+/// peer so far)` says.
+private final class FailingSends: ServerTransport {
+    let inner: ServerTransport
+    let fails: (String, FrameType, Int) -> Bool
+    private var sent: [String: Int] = [:]
+    var address: String { inner.address }
+
+    init(_ inner: ServerTransport, fails: @escaping (String, FrameType, Int) -> Bool) {
+        self.inner = inner
+        self.fails = fails
+    }
+
+    func send(_ data: Data, to peer: String) throws {
+        let type = try Frame(decoding: data).type
+        let key = "\(peer) \(type)"
+        defer { sent[key, default: 0] += 1 }
+        if fails(peer, type, sent[key] ?? 0) { throw Unreachable(peer: peer) }
+        try inner.send(data, to: peer)
+    }
+
+    func receive() throws -> (peer: String, data: Data)? { try inner.receive() }
+
+    struct Unreachable: Error { var peer: String }
+}

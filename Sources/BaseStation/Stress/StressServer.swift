@@ -49,6 +49,9 @@ final class StressServer {
     let settings: StressSettings
     let transport: ServerTransport
     private(set) var names: [String] = []
+    /// Whether each registered node takes part in the rounds: a node a frame could not be handed
+    /// to (vanished, or its queue full) is left out until it says hello again.
+    private(set) var active: [Bool] = []
     var tally = StressTally()
     /// The live figures (`/metrics`, the JSONL log).
     let metrics = LiveMetrics()
@@ -81,6 +84,22 @@ final class StressServer {
         for k in names.indices { try? transport.send(Shutdown(.runOver, reason: "the stress run is over").frame(round: 0, node: UInt32(k)).encoded(), to: names[k]) }
     }
 
+    /// Hands `frame` to node k; false, counted and logged, and k left out of the rounds until it
+    /// says hello again, when it cannot be (a vanished node, or one whose queue is full because it
+    /// does not read): one node must not end the run for the others.
+    private func send(_ frame: Frame, to k: Int) -> Bool {
+        do { try transport.send(frame.encoded(), to: names[k]) } catch {
+            tally.sendFailed(frame.type)
+            if active[k] {
+                active[k] = false
+                tally.nodesLeftOut += 1
+                log("stress: could not send \(frame.type) to \(names[k]): \(error); leaving it out until it says hello again")
+            }
+            return false
+        }
+        return true
+    }
+
     /// Waits for K distinct nodes' hellos.
     private func register() throws {
         let s = settings
@@ -103,37 +122,53 @@ final class StressServer {
     /// (summed as it arrives), the round finished. Its latency goes to the histogram.
     private func playRound(_ round: Int, channels: ChannelTensor, design: AirCompDesign, precoders: [[Float]]) throws {
         let s = settings, r32 = UInt32(round), began = DispatchTime.now().uptimeNanoseconds
-        for k in names.indices { try transport.send(SyntheticRound(reals: s.reals).frame(round: r32, node: UInt32(k)).encoded(), to: names[k]) }
+        var asked = Set(names.indices.filter { active[$0] })
+        guard !asked.isEmpty else { throw StressError("every node was left out (no frame could be handed to any): the run cannot go on") }
+        for k in asked.sorted() where !send(SyntheticRound(reals: s.reals).frame(round: r32, node: UInt32(k)), to: k) { asked.remove(k) }
         var reported = Set<Int>()
-        try pump(for: s.roundTimeoutS, done: { reported.count == names.count }) { k, f in
-            guard f.type == .updateReady, f.round == r32 else { return }
+        try pump(for: s.roundTimeoutS, done: { reported.count == asked.count }) { k, f in
+            guard f.type == .updateReady, f.round == r32, asked.contains(k) else { return }
             _ = try UpdateReady(frame: f)
             reported.insert(k)
         }
         var credits = s.windowFrames.map { FrameCredits(pool: $0, nodes: reported.sorted()) }
+        // The nodes whose round end is awaited: a node left out mid-round leaves, and its credit goes to the others.
+        var transmitting = reported
+        var unreached: [Int] = []
         for k in reported.sorted() {
-            try transport.send(Transmit(mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
-                                        precoders: precoders[k], digitalBits: 8, sampleFormat: s.format, window: credits?.window(of: k))
-                                   .frame(round: r32, node: UInt32(k)).encoded(),
-                               to: names[k])
+            let order = Transmit(mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
+                                 precoders: precoders[k], digitalBits: 8, sampleFormat: s.format, window: credits?.window(of: k))
+            if !send(order.frame(round: r32, node: UInt32(k)), to: k) { unreached.append(k) }
         }
-        func grant(_ frames: Int, to k: Int) throws {
-            try transport.send(Grant(frames: frames).frame(round: r32, node: UInt32(k)).encoded(), to: names[k])
+        /// Sends grants; a node one cannot reach leaves the round, and its credit is granted on.
+        func deliver(_ grants: [(node: Int, frames: Int)]) {
+            var due = grants[...]
+            while let (k, frames) = due.popFirst() {
+                guard transmitting.contains(k), !send(Grant(frames: frames).frame(round: r32, node: UInt32(k)), to: k) else { continue }
+                transmitting.remove(k)
+                due += credits?.ended(k) ?? []
+            }
+        }
+        func grant(_ frames: Int, to k: Int) { deliver([(k, frames)]) }
+        // Grants only after every transmit order is out, so none reaches a node before its order.
+        for k in unreached {
+            transmitting.remove(k)
+            deliver(credits?.ended(k) ?? [])
         }
         let receiver = try StreamingReceiver(
             air: .overTheAir(channels: channels, design: design, noisePowerW: s.noisePowerW, noiseDomain: .receiveAntennas),
             symbols: s.roundSymbols, reals: s.reals, scale: 1, seed: s.seed, round: round, threads: s.threads, queueDepth: s.queueDepth,
             measuring: false)
         var ended = Set<Int>()
-        try pump(for: s.roundTimeoutS, done: { ended.count == reported.count }) { k, f in
-            guard f.round == r32, reported.contains(k) else { return tally.drop("wrong round or not in the round") }
+        try pump(for: s.roundTimeoutS, done: { transmitting.isEmpty }) { k, f in
+            guard f.round == r32, transmitting.contains(k) else { return tally.drop("wrong round or not in the round") }
             switch f.type {
             case .symbols:
                 if credits != nil {
                     // The credit goes on when the frame is in hand (whatever becomes of it).
                     let (accepted, due) = credits!.arrived(from: k)
                     guard accepted else { return tally.drop("beyond its window") }
-                    if let due { try grant(due.frames, to: due.node) }
+                    if let due { grant(due.frames, to: due.node) }
                 }
                 guard Int(f.subcarriers) == s.subcarriers, Int(f.antennas) == s.txAntennas else { return tally.drop("wrong shape") }
                 do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples) } catch {
@@ -142,7 +177,8 @@ final class StressServer {
                 tally.samplesIn += Int(f.symbolCount) * s.subcarriers * s.txAntennas
             case .roundEnd:
                 ended.insert(k)
-                for (j, n) in credits?.ended(k) ?? [] { try grant(n, to: j) }
+                transmitting.remove(k)
+                deliver(credits?.ended(k) ?? [])
             default: tally.drop("unexpected \(f.type)")
             }
         }
@@ -205,11 +241,13 @@ final class StressServer {
         transport.adoptLastConnection()
         if k == names.count {
             names.append(name)
+            active.append(true)
             metrics.registered(nodes: names.count)
         }
-        try transport.send(Welcome(index: k, devices: settings.nodes, seed: settings.seed, data: "synthetic", partition: "iid", dirichletAlpha: 1,
+        active[k] = true
+        _ = send(Welcome(index: k, devices: settings.nodes, seed: settings.seed, data: "synthetic", partition: "iid", dirichletAlpha: 1,
                                    heldOutFraction: 0.1, context: 1, batch: 1, optimizer: "sgd", learningRate: 0, clipNorm: 0, weightDecay: 0)
-                            .frame(round: 0, node: UInt32(k)).encoded(), to: name)
+                            .frame(round: 0, node: UInt32(k)), to: k)
     }
 }
 

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Histogram
+import Wire
 
 /// What a stress run counted: frames and bytes in, samples summed over the air, symbols combined,
 /// frames dropped by reason, round-completion latency (HdrHistogram, microseconds), and the base
@@ -16,6 +17,10 @@ struct StressTally {
     /// Rounds in which some node's round end did not arrive before the deadline.
     var incompleteRounds = 0
     var dropped: [String: Int] = [:]
+    /// Frames the base station could not hand to a node, by frame type.
+    var sendsFailed: [String: Int] = [:]
+    /// Nodes left out of the rounds because a frame could not be handed to them.
+    var nodesLeftOut = 0
     /// Microseconds, 1 µs … 1 h at three significant digits.
     var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     private var started: (wall: UInt64, cpu: Double)?
@@ -26,6 +31,8 @@ struct StressTally {
         dropped[reason, default: 0] += 1
         metrics?.dropped(reason)
     }
+    mutating func sendFailed(_ type: FrameType) { sendsFailed["\(type)", default: 0] += 1 }
+
     /// Where drops are also counted live.
     var metrics: LiveMetrics?
 
@@ -57,6 +64,7 @@ struct StressTally {
             "latency_ms": ["p50": ms(latencies.valueAtPercentile(50)), "p99": ms(latencies.valueAtPercentile(99)), "max": ms(latencies.max)],
             "cpu_seconds": cpuSeconds, "cpu_cores_busy": cpuSeconds / t, "peak_rss_bytes": Self.peakResidentBytes(),
             "cpus_allowed": Self.allowedCPUs(), "dropped": dropped,
+            "sends_failed": sendsFailed, "nodes_left_out": nodesLeftOut,
         ]
     }
 
