@@ -7,34 +7,46 @@ import XCTest
 
 /// The stress round's window (`FrameCredits`) and the nodes that keep to it or do not.
 final class FrameCreditsTests: XCTestCase {
-    /// Nodes that each send their frames when they hold credit, taken in in a random order: every
-    /// frame goes (no deadlock, also at the round's end), and at no time are more than the pool in
-    /// flight, for K below, at and above the pool and blocks of 1 to the pool.
+    /// Nodes that each send their frames when they hold credit, taken in in a random order and
+    /// held a while before they are done with (as the receiver holds frames to batch them), all
+    /// of them at once when none is on its way: every frame goes (no deadlock, also at the
+    /// round's end), and at no time are more than the pool granted and not done with, for K
+    /// below, at and above the pool and blocks of 1 to the pool.
     func testEveryFrameGoesAndNoMoreThanThePoolAreEverInFlight() {
         var g = SeededGenerator(seed: 5, stream: [1])
         for (k, pool, block, frames) in [(1, 32, 4, 100), (4, 32, 4, 37), (16, 32, 4, 20), (64, 32, 4, 9), (5, 3, 1, 11), (3, 8, 8, 6)] {
             var credits = FrameCredits(pool: pool, block: block, nodes: Array(0..<k))
             var held = (0..<k).map { credits.window(of: $0) }, left = Array(repeating: frames, count: k)
-            var wire: [Int] = [], ended = Set<Int>()
+            var wire: [Int] = [], ended = Set<Int>(), receiverHolds = 0
             XCTAssertEqual(held.reduce(0, +), pool)
+            func take(_ grants: [(node: Int, frames: Int)]) { for (n, f) in grants { held[n] += f } }
             while ended.count < k {
                 // Nodes send what their credit allows; a node with nothing left ends.
                 for j in 0..<k where !ended.contains(j) {
                     while held[j] > 0, left[j] > 0 { held[j] -= 1; left[j] -= 1; wire.append(j) }
                     if left[j] == 0, !wire.contains(j) {
                         ended.insert(j)
-                        for (n, f) in credits.ended(j) { held[n] += f }
+                        take(credits.ended(j))
                     }
                 }
-                XCTAssertLessThanOrEqual(credits.inFlight, pool)
+                XCTAssertLessThanOrEqual(credits.inFlight + credits.held, pool)
+                XCTAssertEqual(credits.held, receiverHolds)
+                if credits.inFlight == 0, receiverHolds > 0 {
+                    take(credits.released(receiverHolds))
+                    receiverHolds = 0
+                    continue
+                }
                 guard !wire.isEmpty else {
                     XCTAssertEqual(ended.count, k, "stuck: K \(k), pool \(pool), left \(left)")
                     break
                 }
                 let j = wire.remove(at: Int(g.next() % UInt64(wire.count)))
-                let (accepted, grant) = credits.arrived(from: j)
-                XCTAssertTrue(accepted)
-                if let grant { held[grant.node] += grant.frames }
+                XCTAssertTrue(credits.arrived(from: j))
+                receiverHolds += 1
+                // The receiver hands a random number of the frames it holds to the workers.
+                let done = Int(g.next() % UInt64(receiverHolds + 1))
+                receiverHolds -= done
+                take(credits.released(done))
             }
             XCTAssertEqual(left, Array(repeating: 0, count: k), "K \(k), pool \(pool)")
         }
@@ -44,11 +56,15 @@ final class FrameCreditsTests: XCTestCase {
     func testAFrameBeyondTheWindowIsRefused() {
         var credits = FrameCredits(pool: 2, block: 1, nodes: [0, 1, 2])
         XCTAssertEqual([0, 1, 2].map(credits.window(of:)), [1, 1, 0])
-        XCTAssertFalse(credits.arrived(from: 2).accepted)
-        XCTAssertFalse(credits.arrived(from: 7).accepted)
+        XCTAssertFalse(credits.arrived(from: 2))
+        XCTAssertFalse(credits.arrived(from: 7))
         XCTAssertEqual(credits.inFlight, 2)
-        XCTAssertTrue(credits.arrived(from: 0).accepted)
-        XCTAssertFalse(credits.arrived(from: 0).accepted)
+        XCTAssertTrue(credits.arrived(from: 0))
+        XCTAssertFalse(credits.arrived(from: 0))
+        // Its credit comes back when the frame is done with, not when it arrives.
+        XCTAssertEqual(credits.held, 1)
+        XCTAssertEqual(credits.released(1).map(\.node), [2])
+        XCTAssertEqual(credits.held, 0)
     }
 
     /// A node's window: grants of its round add to it, late grants of another round and malformed

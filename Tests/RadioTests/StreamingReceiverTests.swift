@@ -35,9 +35,11 @@ final class StreamingReceiverTests: XCTestCase {
         return Round(h: h, design: design, grid: grid, updates: updates, scale: c, symbols: s[0].columns, x: x, s: s)
     }
 
-    func receiver(_ r: Round, threads: Int, queueDepth: Int = 16, domain: NoiseDomain = .receiveAntennas) throws -> StreamingReceiver {
+    func receiver(_ r: Round, threads: Int, queueDepth: Int = 16, holdFrames: Int = StreamingReceiver.defaultHoldFrames,
+                  domain: NoiseDomain = .receiveAntennas) throws -> StreamingReceiver {
         try StreamingReceiver(air: .overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain),
-                              symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: threads, queueDepth: queueDepth)
+                              symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: threads, queueDepth: queueDepth,
+                              holdFrames: holdFrames)
     }
 
     /// Every device's frames in runs of 1–9 OFDM symbols and its reference in runs of 1–300 reals,
@@ -95,26 +97,50 @@ final class StreamingReceiverTests: XCTestCase {
         }
     }
 
+    /// Channels prepared once (`stress`'s form, H not kept) sum to the same bits as the channels
+    /// themselves, and refuse to measure the error (which needs H).
+    func testPreparedChannelsAreBitIdenticalToTheChannels() throws {
+        let r = try makeRound()
+        let prepared = try PreparedChannels(r.h, design: r.design)
+        func received(_ air: AirSum) throws -> StreamingReception {
+            let rx = try StreamingReceiver(air: air, symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: 2, measuring: false)
+            for k in 0..<5 { try rx.add(device: k, first: 0, count: r.symbols, samples: r.x[k].symbolMajorSamples(0..<r.symbols)) }
+            return rx.finish()
+        }
+        let direct = try received(.overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
+        let viaPrepared = try received(.overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
+        XCTAssertEqual(viaPrepared.aggregate, direct.aggregate)
+        XCTAssertEqual(viaPrepared.combined, direct.combined)
+        XCTAssertThrowsError(try StreamingReceiver(air: .overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas),
+                                                   symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3))
+    }
+
     /// Frames gathered by the OFDM symbols they carry: every device in runs of one OFDM symbol
     /// (185 frames, more than the receiver holds, so batches leave both complete and, the largest
-    /// first, incomplete), in lockstep, in reverse and shuffled: the batch chain's bits each time.
+    /// first, incomplete), in lockstep, in reverse and shuffled, with the default hold and with
+    /// one of 3 frames (as a small stress window makes it): the batch chain's bits each time, and
+    /// every frame handed to the workers by the end.
     func testFramesGatheredBySymbolsAreBitIdentical() throws {
         let r = try makeRound()
-        XCTAssertGreaterThan(5 * r.symbols, StreamingReceiver.holdLimit)
+        XCTAssertGreaterThan(5 * r.symbols, StreamingReceiver.defaultHoldFrames)
         let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas, threads: 2)
         let batch = try chain.receive(r.x, intended: r.s, scale: r.scale, reals: r.reals, seed: 7, round: 3)
         let lockstep = (0..<r.symbols).flatMap { t in (0..<5).map { (device: $0, first: t) } }
         var g = SeededGenerator(seed: 12)
         var shuffled = lockstep
         for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, Int(g.next() % UInt64(i + 1))) }
-        for (name, order) in [("lockstep", lockstep), ("reverse", Array(lockstep.reversed())), ("shuffled", shuffled)] {
-            let rx = try receiver(r, threads: 2, queueDepth: 4)
+        let orders = [("lockstep", lockstep), ("reverse", Array(lockstep.reversed())), ("shuffled", shuffled)]
+        let cases = [StreamingReceiver.defaultHoldFrames, 3].flatMap { hold in orders.map { (hold, "\($0.0), hold \(hold)", $0.1) } }
+        for (hold, name, order) in cases {
+            let rx = try receiver(r, threads: 2, queueDepth: 4, holdFrames: hold)
             for k in 0..<5 { try rx.addReference(device: k, offset: 0, values: r.updates[k]) }
             for f in order {
                 try rx.add(device: f.device, first: f.first, count: 1, samples: r.x[f.device].symbolMajorSamples(f.first..<(f.first + 1)))
-                XCTAssertLessThanOrEqual(rx.heldFrames, StreamingReceiver.holdLimit, name)
+                XCTAssertLessThanOrEqual(rx.heldFrames, hold, name)
+                XCTAssertEqual(rx.heldFrames + rx.framesHandedOver, rx.framesAdded.reduce(0, +), name)
             }
             let got = rx.finish()
+            XCTAssertEqual(rx.framesHandedOver, order.count, name)
             XCTAssertEqual(got.aggregate, batch.aggregate, name)
             XCTAssertEqual(got.combined, batch.combined, name)
             XCTAssertEqual(got.error, batch.error, name)

@@ -2,11 +2,13 @@
 ///
 /// Without it every node's connection holds what libzmq reads ahead (the frame being decoded and
 /// the pipe's high-water mark: about four 64 KiB frames a node), so the base station's memory grew
-/// by ≈ 0.25 MB a node. With it, at most `pool` frames are granted and not yet taken in, at any K.
+/// by ≈ 0.25 MB a node. With it, at most `pool` frames are granted and not yet done with, at any K:
+/// a frame's credit comes back when the base station has handed it to the summing workers (or
+/// refused it), not when it arrives, so the frames the receiver holds to batch them count too.
 ///
-/// Credits go round the nodes still transmitting, a block at a time: the frames taken in give their
-/// credit to the next node in turn, so the nodes send in step and the receiver's batches (the
-/// frames of the same OFDM symbols) fill. A node's round end returns its unused credit.
+/// Credits go round the nodes still transmitting, a block at a time: the frames done with give
+/// their credit to the next nodes in turn, so the nodes send in step and the receiver's batches
+/// (the frames of the same OFDM symbols) fill. A node's round end returns its unused credit.
 struct FrameCredits {
     let pool: Int
     /// Frames a grant carries: a grant per frame cost the base station and the nodes a message
@@ -14,8 +16,8 @@ struct FrameCredits {
     let block: Int
     /// Frames granted to each node and not yet arrived.
     private(set) var outstanding: [Int: Int] = [:]
-    /// Σ outstanding, and credits taken back and not yet granted again (< `block`).
-    private(set) var inFlight = 0, returned = 0
+    /// Σ outstanding; frames arrived and not yet done with; credits back and not granted again.
+    private(set) var inFlight = 0, held = 0, returned = 0
     /// The nodes still transmitting, in the order credits go round.
     private var turn: [Int]
     private var next = 0
@@ -40,20 +42,31 @@ struct FrameCredits {
     /// Each node's first credit, the window of its transmit order.
     func window(of k: Int) -> Int { outstanding[k] ?? 0 }
 
-    /// A symbols frame from k arrived: its credit comes back, and goes on (to the next node in
-    /// turn) once a block has come back, or at once when fewer than a block are in flight (so
-    /// the last frames of the round are never held up). Returns the grant to send, if one is due;
-    /// nil also when k had no credit (a node that ignores its window: `accepted` is false and
-    /// the frame is dropped).
-    mutating func arrived(from k: Int) -> (accepted: Bool, grant: (node: Int, frames: Int)?) {
-        guard let n = outstanding[k], n > 0 else { return (false, nil) }
+    /// A symbols frame from k arrived: whether k had credit for it (a node that ignores its
+    /// window has the frame dropped, and nothing changes). Its credit stays taken until `released`.
+    mutating func arrived(from k: Int) -> Bool {
+        guard let n = outstanding[k], n > 0 else { return false }
         outstanding[k] = n - 1
         inFlight -= 1
-        returned += 1
-        guard returned >= block || inFlight < block, !turn.isEmpty else { return (true, nil) }
-        let frames = returned
-        returned = 0
-        return (true, give(frames))
+        held += 1
+        return true
+    }
+
+    /// n of the frames arrived are done with (summing, or refused): their credit goes on to the
+    /// next nodes in turn, a block each, and what is less than a block at once when fewer than a
+    /// block are in flight (so the last frames of the round are never held up). Returns the
+    /// grants to send, one per node.
+    mutating func released(_ n: Int) -> [(node: Int, frames: Int)] {
+        let n = min(max(0, n), held)
+        held -= n
+        returned += n
+        var grants: [Int: Int] = [:]
+        while !turn.isEmpty, returned >= block || (returned > 0 && inFlight < block) {
+            let frames = min(block, returned)
+            returned -= frames
+            if let g = give(frames) { grants[g.node, default: 0] += g.frames }
+        }
+        return grants.sorted { $0.key < $1.key }.map { (node: $0.key, frames: $0.value) }
     }
 
     /// k's transmission ended: its unused credit (and what came back meanwhile) goes round the

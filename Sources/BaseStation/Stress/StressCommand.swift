@@ -23,7 +23,7 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Receiver worker threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Frames that may wait for the workers before the receiving thread stops reading.") var queueDepth: Int = 32
     @Option(help: "Messages libzmq queues per node before it stops reading that node's connection (default: 32 in all, 1–16 per node).") var highWaterMark: Int32?
-    @Option(help: "Symbols frames in flight at most, all nodes together (the transmit orders' windows and grants); 0: no window.")
+    @Option(help: "Symbols frames granted and not yet handed to the summing workers, at most, all nodes together (the transmit orders' windows and grants; the receiver holds at most half of them back to batch them); 0: no window.")
     var windowFrames: Int = StressSettings.defaultWindowFrames
     @Option(help: "σ² of the emulated receiver noise, W per antenna (the channels are CN(0, 1), 1 W per node).") var noisePowerW: Double = 0.01
     @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60

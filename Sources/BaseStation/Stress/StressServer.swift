@@ -24,7 +24,8 @@ struct StressSettings {
     var queueDepth: Int
     /// Messages libzmq queues per node on the way in.
     var highWaterMark: Int32 = 16
-    /// Symbols frames in flight at most, all nodes together (`FrameCredits`); nil: no window.
+    /// Symbols frames granted and not yet handed to the summing workers, at most, all nodes
+    /// together (`FrameCredits`); the receiver holds at most half of them to batch. nil: no window.
     var windowFrames: Int? = StressSettings.defaultWindowFrames
     var noisePowerW: Double
     var registerTimeoutS: Double
@@ -70,14 +71,13 @@ final class StressServer {
     func run() throws {
         let s = settings
         try register()
-        let (channels, design) = try makeDesign()
-        let precoders = design.precoders.map(\.interleaved)
+        let channels = try makeDesign()
         let start = DispatchTime.now().uptimeNanoseconds
         tally.startRounds()
         var round = 0
         while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < s.seconds {
             round += 1
-            try playRound(round, channels: channels, design: design, precoders: precoders)
+            try playRound(round, channels: channels)
         }
         collectFinishedRound()
         tally.endRounds()
@@ -108,19 +108,20 @@ final class StressServer {
         log("stress: \(s.nodes) nodes registered")
     }
 
-    private func makeDesign() throws -> (ChannelTensor, AirCompDesign) {
+    /// The channels in the receiver's form and the design; H itself is not kept.
+    private func makeDesign() throws -> PreparedChannels {
         let s = settings
         var g = SeededGenerator(seed: s.seed, stream: [RandomStream.channelTaps.rawValue])
         var h = ChannelTensor(subcarriers: s.subcarriers, devices: s.nodes, receiveAntennas: s.rxAntennas, transmitAntennas: s.txAntennas)
         for i in h.elements.indices { h.elements[i] = Complex(Float(g.normal() * 0.5.squareRoot()), Float(g.normal() * 0.5.squareRoot())) }
         let power = [Double](repeating: 1, count: s.nodes)
         let beamformers = try ReceiveBeamformer.eigen(channels: h, streams: s.streams, powerW: power)
-        return (h, try AirCompDesign(channels: h, beamformers: beamformers, powerW: power))
+        return try PreparedChannels(h, design: try AirCompDesign(channels: h, beamformers: beamformers, powerW: power))
     }
 
     /// One round: the synthetic round out, every report in, transmit orders out, every frame in
     /// (summed as it arrives), the round finished. Its latency goes to the histogram.
-    private func playRound(_ round: Int, channels: ChannelTensor, design: AirCompDesign, precoders: [[Float]]) throws {
+    private func playRound(_ round: Int, channels: PreparedChannels) throws {
         let s = settings, r32 = UInt32(round), began = DispatchTime.now().uptimeNanoseconds
         var asked = Set(names.indices.filter { active[$0] })
         guard !asked.isEmpty else { throw StressError("every node was left out (no frame could be handed to any): the run cannot go on") }
@@ -137,7 +138,7 @@ final class StressServer {
         var unreached: [Int] = []
         for k in reported.sorted() {
             let order = Transmit(mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
-                                 precoders: precoders[k], digitalBits: 8, sampleFormat: s.format, window: credits?.window(of: k))
+                                 precoders: channels.design.precoders[k].interleaved, digitalBits: 8, sampleFormat: s.format, window: credits?.window(of: k))
             if !send(order.frame(round: r32, node: UInt32(k)), to: k) { unreached.append(k) }
         }
         /// Sends grants; a node one cannot reach leaves the round, and its credit is granted on.
@@ -149,29 +150,39 @@ final class StressServer {
                 due += credits?.ended(k) ?? []
             }
         }
-        func grant(_ frames: Int, to k: Int) { deliver([(k, frames)]) }
         // Grants only after every transmit order is out, so none reaches a node before its order.
         for k in unreached {
             transmitting.remove(k)
             deliver(credits?.ended(k) ?? [])
         }
         let receiver = try StreamingReceiver(
-            air: .overTheAir(channels: channels, design: design, noisePowerW: s.noisePowerW, noiseDomain: .receiveAntennas),
+            air: .overTheAirPrepared(channels: channels, noisePowerW: s.noisePowerW, noiseDomain: .receiveAntennas),
             symbols: s.roundSymbols, reals: s.reals, scale: 1, seed: s.seed, round: round, threads: s.threads, queueDepth: s.queueDepth,
-            measuring: false)
+            holdFrames: s.windowFrames.map { $0 / 2 } ?? StreamingReceiver.defaultHoldFrames, measuring: false)
+        // Frames whose credit went back: handed to the workers, or taken in and not held.
+        var settled = 0, notHeld = 0
+        /// The credit of the frames done with goes on; when none is on its way any more, the
+        /// frames held for batching go to the workers, so the senders waiting for it are not stuck.
+        func settle() {
+            guard credits != nil else { return }
+            if credits!.inFlight == 0, receiver.heldFrames > 0 { receiver.flush() }
+            let done = receiver.framesHandedOver + notHeld
+            deliver(credits!.released(done - settled))
+            settled = done
+        }
         var ended = Set<Int>()
         try pump(for: s.roundTimeoutS, done: { transmitting.isEmpty }) { k, f in
             guard f.round == r32, transmitting.contains(k) else { return tally.drop("wrong round or not in the round") }
             switch f.type {
             case .symbols:
-                if credits != nil {
-                    // The credit goes on when the frame is in hand (whatever becomes of it).
-                    let (accepted, due) = credits!.arrived(from: k)
-                    guard accepted else { return tally.drop("beyond its window") }
-                    if let due { grant(due.frames, to: due.node) }
+                guard credits?.arrived(from: k) ?? true else { return tally.drop("beyond its window") }
+                defer { settle() }
+                guard Int(f.subcarriers) == s.subcarriers, Int(f.antennas) == s.txAntennas else {
+                    notHeld += 1
+                    return tally.drop("wrong shape")
                 }
-                guard Int(f.subcarriers) == s.subcarriers, Int(f.antennas) == s.txAntennas else { return tally.drop("wrong shape") }
                 do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples) } catch {
+                    notHeld += 1
                     return tally.drop("refused by the receiver")
                 }
                 tally.samplesIn += Int(f.symbolCount) * s.subcarriers * s.txAntennas
@@ -179,6 +190,7 @@ final class StressServer {
                 ended.insert(k)
                 transmitting.remove(k)
                 deliver(credits?.ended(k) ?? [])
+                settle()
             default: tally.drop("unexpected \(f.type)")
             }
         }

@@ -51,7 +51,7 @@ extension StreamingReceiver {
 
     /// A[n]ᴴ/√η[n] as a float transform (LSB 1: no rounding grid), air only.
     func combiningTransform() -> ColumnTransform? {
-        guard case .overTheAir(_, let design, _, _) = air else { return nil }
+        guard let design = air.radio?.design else { return nil }
         let c = design.combiners()
         return ColumnTransform(subcarriers: grid.subcarriers, rows: grid.streams, inputs: design.receiveAntennas,
                                lsb: [Float](repeating: 1, count: grid.subcarriers)) { n, l, r in
@@ -64,7 +64,7 @@ extension StreamingReceiver {
     private func finishSubcarrier(_ n: Int, combiners: ColumnTransform?, measured: Bool, scratch s: inout BandScratch,
                                   out: UnsafeMutablePointer<Float>, errors: ErrorParts) {
         let l = grid.streams, cols = symbols
-        guard case .overTheAir(_, let design, let sigma2, let domain) = air, let combiners else {
+        guard let (design, sigma2, domain) = air.radio, let combiners else {
             // An exact sum: ŝ is the sum itself; all its error is the devices' quantisation, if any.
             signal.values(subcarrier: n, into: out)
             guard measured, let target, case .exact(_, _, let quantized) = air else { return }

@@ -50,14 +50,15 @@ extension StreamingReceiver {
         (heldFrames, heldBytes) = (heldFrames + 1, heldBytes + 4 * samples.count)
         if pending[i].frames.count >= min(devices, Self.batchLimit) {
             flush(batch: i)
-        } else if heldFrames > Self.holdLimit || heldBytes > Self.holdBytes {
+        } else if heldFrames > holdLimit || heldBytes > Self.holdBytes {
             let largest = pending.indices.max { pending[$0].frames.count < pending[$1].frames.count } ?? 0
             flush(batch: largest)
         }
     }
 
-    /// Hands every waiting batch to the workers.
-    func flush() {
+    /// Hands every waiting batch to the workers (whether or not it is full: a caller whose
+    /// senders wait for the held frames' credit calls it when nothing else is on its way).
+    public func flush() {
         while !pending.isEmpty { flush(batch: 0) }
     }
 
@@ -65,6 +66,7 @@ extension StreamingReceiver {
     func flush(batch i: Int) {
         let (range, batch) = pending.remove(at: i), sum = signal
         heldFrames -= batch.count
+        framesHandedOver += batch.count
         heldBytes -= batch.reduce(0) { $0 + 4 * $1.samples.count }
         let gs = batch.map { transforms[$0.device] }
         enqueue(frames: batch.count) { band in

@@ -14,6 +14,35 @@ public enum AirSum: Sendable {
     /// w_j exactly. `quantized`: the symbols carry a quantised update (digital), so the error is
     /// the quantisation.
     case exact(weights: [Double], grid: ResourceGrid, quantized: Bool)
+    /// The air through channels prepared once for many rounds (`PreparedChannels`: the same
+    /// channels and design every round, as in `stress`), so the rounds neither rebuild the
+    /// receiver's form of H nor keep H itself beside it. Without the error measurement.
+    case overTheAirPrepared(channels: PreparedChannels, noisePowerW: Double, noiseDomain: NoiseDomain)
+
+    /// The design, noise power (W) and noise domain of an air sum; nil for an exact one.
+    var radio: (design: AirCompDesign, noisePowerW: Double, noiseDomain: NoiseDomain)? {
+        switch self {
+        case .overTheAir(_, let design, let sigma2, let domain): (design, sigma2, domain)
+        case .overTheAirPrepared(let p, let sigma2, let domain): (p.design, sigma2, domain)
+        case .exact: nil
+        }
+    }
+}
+
+/// True channels H_k (N_sc × K × N_r × N_t) in the form the receiver sums them with, made once:
+/// each device's `ColumnTransform` on the design's grid of LSBs. H itself is not kept (at K = 64,
+/// N_r = 16, N_t = 4, N_sc = 64 each form is 2 MiB).
+public struct PreparedChannels: Sendable {
+    public let design: AirCompDesign
+    let transforms: [ColumnTransform]
+    let lsb: [Float]
+
+    public init(_ h: ChannelTensor, design: AirCompDesign) throws {
+        try StreamingReceiver.checkShapes(h, design)
+        self.design = design
+        lsb = StreamingReceiver.airLSB(design)
+        transforms = (0..<h.devices).map { [lsb] k in ColumnTransform.channel(h, device: k, lsb: lsb) }
+    }
 }
 
 /// A device's frame or reference that the receiver refused, and why (nothing of it was summed).
@@ -77,11 +106,17 @@ public final class StreamingReceiver: @unchecked Sendable {
     /// a batch is summed together (one pass over the sum's memory for all of its frames).
     var pending: [(range: Range<Int>, frames: [(device: Int, samples: ReceivedSamples)])] = []
     /// Frames and bytes in `pending`.
-    var heldFrames = 0, heldBytes = 0
+    public internal(set) var heldFrames = 0, heldBytes = 0
+    /// Frames handed to the workers so far (the receiving thread's count: a sender's window may
+    /// take its credit back from it).
+    public internal(set) var framesHandedOver = 0
     /// Frames a batch holds at most.
     static let batchLimit = 16
     /// Frames and bytes that may wait in `pending` (whatever K is), besides the one just added.
-    static let holdLimit = 64, holdBytes = 4 << 20
+    let holdLimit: Int
+    static let holdBytes = 4 << 20
+    /// `holdLimit`'s default: 64 frames.
+    public static let defaultHoldFrames = 64
     let bands: [Range<Int>]
     let workers: [DispatchQueue]
     let slots: DispatchSemaphore
@@ -92,9 +127,11 @@ public final class StreamingReceiver: @unchecked Sendable {
     /// - Parameters:
     ///   - measuring: keep the sums the error measurement needs (references are refused without).
     ///   - queueDepth: frames that may wait for the workers before `add` blocks (besides the
-    ///     batches being gathered: at most `holdLimit` frames and `holdBytes`).
+    ///     batches being gathered).
+    ///   - holdFrames: frames the batches being gathered may hold (and 4 MiB at most), besides
+    ///     the one just added; beyond, the largest batch goes to the workers.
     public init(air: AirSum, symbols: Int, reals: Int, scale: Float, seed: UInt64, round: Int, threads: Int = 2,
-                queueDepth: Int = 32, measuring: Bool = true) throws {
+                queueDepth: Int = 32, holdFrames: Int = StreamingReceiver.defaultHoldFrames, measuring: Bool = true) throws {
         self.air = air
         self.symbols = symbols
         self.reals = reals
@@ -104,14 +141,14 @@ public final class StreamingReceiver: @unchecked Sendable {
         var lsb: [Float]
         switch air {
         case .overTheAir(let h, let design, _, _):
-            guard h.devices == design.devices, h.subcarriers == design.subcarriers, h.receiveAntennas == design.receiveAntennas,
-                  h.transmitAntennas == design.transmitAntennas else {
-                throw AirCompError.shapeMismatch("channels \(h.devices)×\(h.subcarriers)×\(h.receiveAntennas)×\(h.transmitAntennas) do not fit the design's \(design.devices)×\(design.subcarriers)×\(design.receiveAntennas)×\(design.transmitAntennas)")
-            }
+            try Self.checkShapes(h, design)
             grid = try ResourceGrid(subcarriers: h.subcarriers, streams: design.streams)
             (inputRows, weights) = (h.transmitAntennas, design.weights)
-            // 2⁻²⁸ of the designed receive amplitude √η[n] per stream (ŝ = Aᴴy/√η ≈ Σ w s ~ 1).
-            lsb = design.eta.map { Float(Self.powerOfTwo(below: $0.squareRoot()) * 0x1p-28) }
+            lsb = Self.airLSB(design)
+        case .overTheAirPrepared(let p, _, _):
+            guard !measuring else { throw AirCompError.shapeMismatch("prepared channels do not measure the error (they keep no H)") }
+            grid = try ResourceGrid(subcarriers: p.design.subcarriers, streams: p.design.streams)
+            (inputRows, weights, lsb) = (p.design.transmitAntennas, p.design.weights, p.lsb)
         case .exact(let w, let g, _):
             guard !w.isEmpty else { throw AirCompError.noDevices }
             (grid, inputRows, weights) = (g, g.streams, w)
@@ -130,6 +167,11 @@ public final class StreamingReceiver: @unchecked Sendable {
             transforms = (0..<devices).map { k in ColumnTransform.channel(h, device: k, lsb: lsb) }
             noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.effective(h, design, device: k, lsb: lsb) } : []
             noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb) : nil
+        case .overTheAirPrepared(let p, _, _):
+            signal = ExactAccumulator(subcarriers: nsc, rows: p.design.receiveAntennas, columns: symbols, lsb: lsb)
+            transforms = p.transforms
+            noiselessTransforms = []
+            noiseless = nil
         case .exact(let w, _, _):
             signal = ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: symbolLSB)
             transforms = w.map { ColumnTransform.diagonal(Float($0), subcarriers: nsc, streams: l, lsb: symbolLSB) }
@@ -145,11 +187,25 @@ public final class StreamingReceiver: @unchecked Sendable {
         bands = (0..<w).map { (nsc * $0 / w)..<(nsc * ($0 + 1) / w) }
         workers = (0..<w).map { DispatchQueue(label: "airfl.receiver.band\($0)") }
         depth = max(1, queueDepth)
+        holdLimit = max(0, holdFrames)
         slots = DispatchSemaphore(value: depth)
     }
 
     /// One LSB of a sum of symbols (unit mean power by the common scale): 2⁻²⁸.
     public static let symbolLSB: Float = 0x1p-28
+
+    /// The air sum's LSB per subcarrier: 2⁻²⁸ of the designed receive amplitude √η[n] per stream
+    /// (ŝ = Aᴴy/√η ≈ Σ w s ~ 1).
+    static func airLSB(_ design: AirCompDesign) -> [Float] {
+        design.eta.map { Float(powerOfTwo(below: $0.squareRoot()) * 0x1p-28) }
+    }
+
+    static func checkShapes(_ h: ChannelTensor, _ design: AirCompDesign) throws {
+        guard h.devices == design.devices, h.subcarriers == design.subcarriers, h.receiveAntennas == design.receiveAntennas,
+              h.transmitAntennas == design.transmitAntennas else {
+            throw AirCompError.shapeMismatch("channels \(h.devices)×\(h.subcarriers)×\(h.receiveAntennas)×\(h.transmitAntennas) do not fit the design's \(design.devices)×\(design.subcarriers)×\(design.receiveAntennas)×\(design.transmitAntennas)")
+        }
+    }
 
     /// The largest power of two ≤ x (x > 0, finite), else 1.
     static func powerOfTwo(below x: Double) -> Double {
