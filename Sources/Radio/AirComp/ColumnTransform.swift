@@ -171,6 +171,11 @@ extension ColumnTransform {
         }
     }
 
+    /// `channel` of every device of h, in device order.
+    public static func channels(_ h: ChannelTensor, lsb: [Float]) -> [ColumnTransform] {
+        (0..<h.devices).map { channel(h, device: $0, lsb: lsb) }
+    }
+
     /// G = H_k[n]·B_k[n] (N_r × L): the air of device k's intended symbols, unquantised.
     public static func effective(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
         var hb = [Complex<Float>](repeating: .zero, count: h.subcarriers * h.receiveAntennas * design.streams)

@@ -41,7 +41,7 @@ public struct PreparedChannels: Sendable {
         try StreamingReceiver.checkShapes(h, design)
         self.design = design
         lsb = StreamingReceiver.airLSB(design)
-        transforms = (0..<h.devices).map { [lsb] k in ColumnTransform.channel(h, device: k, lsb: lsb) }
+        transforms = ColumnTransform.channels(h, lsb: lsb)
     }
 }
 
@@ -106,7 +106,8 @@ public final class StreamingReceiver: @unchecked Sendable {
     /// a batch is summed together (one pass over the sum's memory for all of its frames).
     var pending: [(range: Range<Int>, frames: [(device: Int, samples: ReceivedSamples)])] = []
     /// Frames and bytes in `pending`.
-    public internal(set) var heldFrames = 0, heldBytes = 0
+    public internal(set) var heldFrames = 0
+    var heldBytes = 0
     /// Frames handed to the workers so far (the receiving thread's count: a sender's window may
     /// take its credit back from it).
     public internal(set) var framesHandedOver = 0
@@ -164,7 +165,7 @@ public final class StreamingReceiver: @unchecked Sendable {
         switch air {
         case .overTheAir(let h, let design, _, _):
             signal = ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb)
-            transforms = (0..<devices).map { k in ColumnTransform.channel(h, device: k, lsb: lsb) }
+            transforms = ColumnTransform.channels(h, lsb: lsb)
             noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.effective(h, design, device: k, lsb: lsb) } : []
             noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb) : nil
         case .overTheAirPrepared(let p, _, _):
