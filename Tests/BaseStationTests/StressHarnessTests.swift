@@ -34,9 +34,20 @@ final class StressHarnessTests: XCTestCase {
             XCTAssertGreaterThan(try XCTUnwrap(raw["mb_per_s"] as? Double), 0)
             XCTAssertNotNil(point["ratio_to_raw_zmq"] as? Double)
             XCTAssertEqual(point["cpus_allowed"] as? String, raw["cpus_allowed"] as? String, "the probe runs where the base station does")
+            // The machine's busy time in both runs, the senders' own, and the ratio split by them.
+            for (run, name) in [(point, "ours"), (raw, "raw")] {
+                XCTAssertGreaterThan(try XCTUnwrap(run["machine_cores_busy"] as? Double, name), 0, name)
+                XCTAssertGreaterThan(try XCTUnwrap(run["machine_cpu_ns_per_byte"] as? Double, name), 0, name)
+                XCTAssertGreaterThan(try XCTUnwrap(run["flood_cores_busy"] as? Double, name), 0, name)
+            }
+            let split = try XCTUnwrap(point["cost_ratio"] as? Double) * XCTUnwrap(point["busy_ratio"] as? Double)
+            XCTAssertEqual(split, try XCTUnwrap(point["ratio_to_raw_zmq"] as? Double), accuracy: 1e-9 * split, "ours/raw = cost × busy")
         }
+        XCTAssertTrue(run.stderr.contains("of raw libzmq's"), "each point printed: \(run.stderr.suffix(500))")
         let csv = try String(contentsOf: out.appendingPathComponent("stress.csv"), encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 3)
+        let header = csv.split(separator: "\n").first.map { $0.split(separator: ",").map(String.init) } ?? []
+        XCTAssertTrue(["cost_ratio", "busy_ratio", "machine_cpu_ns_per_byte", "raw_machine_cpu_ns_per_byte", "flood_cores_busy"].allSatisfy(header.contains), "\(header)")
         let svg = try String(contentsOf: out.appendingPathComponent("stress.svg"), encoding: .utf8)
         XCTAssertTrue(svg.contains("raw libzmq, 64 KiB") && svg.contains("base station, 64 KiB"))
     }

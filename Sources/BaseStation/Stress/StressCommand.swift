@@ -97,7 +97,8 @@ struct WireProbeCommand: ParsableCommand {
             let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 1000, security: try stressSecurity(publicKeyFile: curve))
             var frames = 0, bytes = 0
             var first: UInt64?, last: UInt64 = 0
-            let cpuStart = StressTally.processCPUSeconds()
+            let cpuStart = ProcessUsage.cpuSeconds()
+            var machine = MachineCPU.Span()
             while true {
                 let now = DispatchTime.now().uptimeNanoseconds
                 if let f = first, Double(now - f) / 1e9 >= seconds { break }
@@ -109,13 +110,17 @@ struct WireProbeCommand: ParsableCommand {
                 frames += 1
                 bytes += data.count
                 last = DispatchTime.now().uptimeNanoseconds
+                if frames == 1 || machine.secondsSinceSample >= 0.1 { machine.sample() }
             }
             let t = max(Double(last - (first ?? last)) / 1e9, 1e-9)
-            try printJSON([
+            var result: [String: Any] = [
                 "frames": frames, "bytes": bytes, "seconds": t, "frames_per_s": Double(frames) / t, "mb_per_s": Double(bytes) / t / 1e6,
-                "cpu_cores_busy": (StressTally.processCPUSeconds() - cpuStart) / t, "peak_rss_bytes": StressTally.peakResidentBytes(),
+                "cpu_cores_busy": (ProcessUsage.cpuSeconds() - cpuStart) / t, "peak_rss_bytes": StressTally.peakResidentBytes(),
                 "security": curve == nil ? "plaintext" : "curve", "cpus_allowed": StressTally.allowedCPUs(),
-            ])
+            ]
+            // The machine's busy time over (nearly) the same span, sampled every 0.1 s as messages came.
+            result.merge(StressTally.machineCost(coresBusy: machine.coresBusy, bytes: bytes, seconds: t)) { $1 }
+            try printJSON(result)
         }
     }
 }

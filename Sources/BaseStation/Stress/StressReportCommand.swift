@@ -20,12 +20,16 @@ struct StressReportCommand: ParsableCommand {
             for file in files {
                 let base = (points as NSString).appendingPathComponent(String(file.dropLast(5)))
                 var point = try Self.object(base + ".json")
-                let raw = try Self.object(base + ".raw.json")
+                var raw = try Self.object(base + ".raw.json")
+                // The senders' own CPU, where the flood wrote it (points of older runs lack it).
+                point["flood_cores_busy"] = (try? Self.object(base + ".flood.json"))?["cpu_cores_busy"]
+                raw["flood_cores_busy"] = (try? Self.object(base + ".raw-flood.json"))?["cpu_cores_busy"]
                 let frameBytes = (point["frames_in"] as? Double ?? 0) > 0 ? (point["bytes_in"] as? Double ?? 0) / (point["frames_in"] as? Double ?? 1) : 0
                 point["raw_zmq"] = raw
                 point["frame_kib"] = Int((String(file.split(separator: "-")[1]).dropFirst().dropLast()).filter(\.isNumber)) ?? 0
                 point["mean_frame_bytes"] = frameBytes
                 if let ours = point["mb_per_s"] as? Double, let theirs = raw["mb_per_s"] as? Double, theirs > 0 { point["ratio_to_raw_zmq"] = ours / theirs }
+                point.merge(Self.ratioSplit(ours: point, raw: raw)) { $1 }
                 rows.append(point)
             }
             guard !rows.isEmpty else { throw CommandError("no stress points in \(points)") }
@@ -39,7 +43,34 @@ struct StressReportCommand: ParsableCommand {
             try data.write(to: URL(fileURLWithPath: (out as NSString).appendingPathComponent("stress.json")), options: .atomic)
             try csv(rows).write(toFile: (out as NSString).appendingPathComponent("stress.csv"), atomically: true, encoding: .utf8)
             try plot(rows).render().write(toFile: (out as NSString).appendingPathComponent("stress.svg"), atomically: true, encoding: .utf8)
+            for row in rows { FileHandle.standardError.write(Data((Self.line(row) + "\n").utf8)) }
         }
+    }
+
+    /// The ratio to raw libzmq as the product of two factors, from the whole machine's busy time:
+    /// `cost_ratio` (raw's busy core-ns per byte ÷ ours: what the base station's work adds to each
+    /// byte) and `busy_ratio` (cores busy in our run ÷ in raw's: time the cores sat idle, waiting
+    /// on turnarounds or round ends). ours/raw = cost_ratio × busy_ratio exactly, both runs' rates
+    /// being cores busy ÷ cost per byte.
+    static func ratioSplit(ours: [String: Any], raw: [String: Any]) -> [String: Any] {
+        guard let oursCost = ours["machine_cpu_ns_per_byte"] as? Double, let rawCost = raw["machine_cpu_ns_per_byte"] as? Double,
+              let oursBusy = ours["machine_cores_busy"] as? Double, let rawBusy = raw["machine_cores_busy"] as? Double,
+              oursCost > 0, rawBusy > 0 else { return [:] }
+        return ["cost_ratio": rawCost / oursCost, "busy_ratio": oursBusy / rawBusy]
+    }
+
+    /// One point, for the terminal.
+    static func line(_ r: [String: Any]) -> String {
+        func f(_ key: String, _ digits: Int, in o: [String: Any] = r) -> String {
+            (o[key] as? Double).map { String(format: "%.\(digits)f", $0) } ?? "?"
+        }
+        let raw = r["raw_zmq"] as? [String: Any] ?? [:], latency = r["latency_ms"] as? [String: Any] ?? [:]
+        let rss = (r["peak_rss_bytes"] as? Int).map { String(format: "%.1f", Double($0) / 1e6) } ?? "?"
+        return "stress: K = \(r["nodes"] ?? "?"), \(r["frame_kib"] ?? "?") KiB, \(r["security"] ?? "?"): \(f("mb_per_s", 0)) MB/s, "
+            + "\(f("ratio_to_raw_zmq", 2)) of raw libzmq's \(f("mb_per_s", 0, in: raw)) (cost \(f("cost_ratio", 2)) × busy \(f("busy_ratio", 2)); "
+            + "machine \(f("machine_cpu_ns_per_byte", 2)) core-ns/B vs \(f("machine_cpu_ns_per_byte", 2, in: raw)); "
+            + "cores busy: base station \(f("cpu_cores_busy", 2)) vs \(f("cpu_cores_busy", 2, in: raw)), flood \(f("flood_cores_busy", 2)) vs \(f("flood_cores_busy", 2, in: raw))), "
+            + "round p50 \(f("p50", 1, in: latency)) ms, peak RSS \(rss) MB"
     }
 
     static func object(_ path: String) throws -> [String: Any] {
@@ -50,12 +81,14 @@ struct StressReportCommand: ParsableCommand {
 
     func csv(_ rows: [[String: Any]]) -> String {
         let columns = ["security", "round_end", "frame_kib", "nodes", "format", "rounds", "mb_per_s", "frames_per_s", "samples_ingested_per_s", "symbols_combined_per_s",
-                       "ratio_to_raw_zmq", "cpu_cores_busy", "peak_rss_bytes"]
-        var out = (columns + ["raw_mb_per_s", "latency_p50_ms", "latency_p99_ms", "latency_max_ms"]).joined(separator: ",") + "\n"
+                       "ratio_to_raw_zmq", "cost_ratio", "busy_ratio", "cpu_cores_busy", "flood_cores_busy", "machine_cores_busy", "machine_cpu_ns_per_byte", "peak_rss_bytes"]
+        let rawColumns = ["mb_per_s", "cpu_cores_busy", "flood_cores_busy", "machine_cores_busy", "machine_cpu_ns_per_byte"]
+        var out = (columns + rawColumns.map { "raw_" + $0 } + ["latency_p50_ms", "latency_p99_ms", "latency_max_ms"]).joined(separator: ",") + "\n"
         for r in rows {
             let latency = r["latency_ms"] as? [String: Double] ?? [:]
             let raw = r["raw_zmq"] as? [String: Any] ?? [:]
-            let cells = columns.map { "\(r[$0] ?? "")" } + ["\(raw["mb_per_s"] ?? "")", "\(latency["p50"] ?? .nan)", "\(latency["p99"] ?? .nan)", "\(latency["max"] ?? .nan)"]
+            let cells = columns.map { "\(r[$0] ?? "")" } + rawColumns.map { "\(raw[$0] ?? "")" }
+                + ["\(latency["p50"] ?? .nan)", "\(latency["p99"] ?? .nan)", "\(latency["max"] ?? .nan)"]
             out += cells.joined(separator: ",") + "\n"
         }
         return out

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Dispatch
 import Foundation
 import Histogram
@@ -26,6 +27,8 @@ struct StressTally {
     private var started: (wall: UInt64, cpu: Double)?
     private(set) var roundSeconds = 0.0
     private(set) var cpuSeconds = 0.0
+    /// The whole machine's busy time over the rounds phase (senders and kernel included).
+    private var machine = MachineCPU.Span()
 
     mutating func drop(_ reason: String) {
         dropped[reason, default: 0] += 1
@@ -40,21 +43,23 @@ struct StressTally {
 
     /// The rounds phase begins: the wall clock and the process's CPU time from here.
     mutating func startRounds() {
-        started = (DispatchTime.now().uptimeNanoseconds, Self.processCPUSeconds())
+        started = (DispatchTime.now().uptimeNanoseconds, ProcessUsage.cpuSeconds())
+        machine.sample()
         (framesIn, bytesIn) = (0, 0)
     }
 
     mutating func endRounds() {
         guard let s = started else { return }
         roundSeconds = Double(DispatchTime.now().uptimeNanoseconds - s.wall) / 1e9
-        cpuSeconds = Self.processCPUSeconds() - s.cpu
+        cpuSeconds = ProcessUsage.cpuSeconds() - s.cpu
+        machine.sample()
     }
 
     /// The JSON object of one stress point.
     func summary(settings s: StressSettings) -> [String: Any] {
         let t = max(roundSeconds, 1e-9)
         func ms(_ us: UInt64) -> Double { Double(us) / 1000 }
-        return [
+        var point: [String: Any] = [
             "nodes": s.nodes, "rx_antennas": s.rxAntennas, "tx_antennas": s.txAntennas, "streams": s.streams, "subcarriers": s.subcarriers,
             "round_symbols": s.roundSymbols, "format": s.format.name, "threads": s.threads, "queue_depth": s.queueDepth, "high_water_mark": Int(s.highWaterMark),
             "window_frames": s.windowFrames ?? 0,
@@ -66,14 +71,15 @@ struct StressTally {
             "cpus_allowed": Self.allowedCPUs(), "dropped": dropped,
             "sends_failed": sendsFailed, "nodes_left_out": nodesLeftOut,
         ]
+        point.merge(Self.machineCost(coresBusy: machine.coresBusy, bytes: bytesIn, seconds: t)) { $1 }
+        return point
     }
 
-    /// User + system CPU seconds of this process (all threads).
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return s(usage.ru_utime) + s(usage.ru_stime)
+    /// `machine_cores_busy` and `machine_cpu_ns_per_byte` (busy core-nanoseconds of the whole
+    /// machine per byte received) of a run that moved `bytes` in `seconds`; empty where unknown.
+    static func machineCost(coresBusy: Double?, bytes: Int, seconds: Double) -> [String: Any] {
+        guard let coresBusy, bytes > 0 else { return [:] }
+        return ["machine_cores_busy": coresBusy, "machine_cpu_ns_per_byte": coresBusy * seconds * 1e9 / Double(bytes)]
     }
 
     /// The cores this process may run on, as Linux lists them (`Cpus_allowed_list`, e.g. "0-1" or

@@ -31,6 +31,10 @@ struct FloodCommand: ParsableCommand {
                 throw ValidationError("--nodes 1…4096, --frame-symbols 1…65536, --seconds > 0, --subcarriers 1…65536, --rows 1…64")
             }
             guard let format = SampleFormat(transmissionName: format) else { throw ValidationError("--format must be cf32 or ci16") }
+            // Every frame is a fresh buffer the size of a frame: without this, glibc hands each one's
+            // pages back (madvise) and the next frame faults them in again, on the cores the base
+            // station shares (the base station's data path keeps its memory the same way; raw mode alike).
+            AllocatorPolicy.keepFreedMemory()
             let deadline = Date(timeIntervalSinceNow: seconds)
             let serverPublic = try serverKey.map { try CurveKeyFile.readPublic($0) }
             let group = DispatchGroup()
@@ -57,10 +61,12 @@ struct FloodCommand: ParsableCommand {
             group.wait()
             defer { withExtendedLifetime(flood) {} }
             let (tallies, failures) = results.all
-            let seconds = tallies.map(\.seconds).max() ?? 0
+            let seconds = tallies.map(\.seconds).max() ?? 0, cpu = ProcessUsage.cpuSeconds()
             try printJSON([
                 "nodes": nodes, "frames": tallies.reduce(0) { $0 + $1.frames }, "bytes": tallies.reduce(0) { $0 + $1.bytes },
                 "rounds": tallies.map(\.rounds).min() ?? 0, "seconds": seconds, "failures": failures,
+                // The whole process's CPU (setup included, a few ms), over its nodes' longest run.
+                "cpu_seconds": cpu, "cpu_cores_busy": cpu / max(seconds, 1e-9),
             ])
             if !failures.isEmpty { throw CommandError("\(failures.count) of \(nodes) nodes failed: \(failures.prefix(3).joined(separator: "; "))") }
         }

@@ -1,0 +1,30 @@
+import CommandLineSupport
+import Foundation
+import XCTest
+@testable import BaseStation
+
+/// The whole machine's busy time, as stress points record it: it covers this process's own CPU
+/// time, and never more than every core for the whole span.
+final class MachineCPUTests: XCTestCase {
+    func testBusyTimeCoversThisProcessAndNoMoreThanEveryCore() throws {
+        var span = MachineCPU.Span()
+        span.sample()
+        let ownStart = ProcessUsage.cpuSeconds(), wallStart = Date()
+        var x = 1.0
+        while ProcessUsage.cpuSeconds() - ownStart < 0.4 { x = (x * 1.000001).truncatingRemainder(dividingBy: 7) }
+        span.sample()
+        let own = ProcessUsage.cpuSeconds() - ownStart, wall = Date().timeIntervalSince(wallStart)
+        let busy = try XCTUnwrap(span.coresBusy, "two samples give a rate (x = \(x))")
+        // /proc/stat counts in ticks (1/100 s): allow two of them either way.
+        XCTAssertGreaterThanOrEqual(busy * wall, own - 0.02, "the machine was busy at least while this process spun")
+        XCTAssertLessThanOrEqual(busy, Double(ProcessInfo.processInfo.activeProcessorCount) + 0.02 / wall)
+    }
+
+    func testCostPerByteIsBusyCoreNanosecondsOverBytes() throws {
+        let cost = StressTally.machineCost(coresBusy: 1.5, bytes: 3_000_000_000, seconds: 2)
+        XCTAssertEqual(try XCTUnwrap(cost["machine_cpu_ns_per_byte"] as? Double), 1.0, accuracy: 1e-12)
+        XCTAssertEqual(cost["machine_cores_busy"] as? Double, 1.5)
+        XCTAssertTrue(StressTally.machineCost(coresBusy: nil, bytes: 1, seconds: 1).isEmpty)
+        XCTAssertTrue(StressTally.machineCost(coresBusy: 1, bytes: 0, seconds: 1).isEmpty, "no bytes: no cost per byte")
+    }
+}
