@@ -10,6 +10,8 @@ public enum AirCompError: Error, Equatable, CustomStringConvertible {
     case invalidWeights(String)
     case shapeMismatch(String)
     case beamformerNotOrthonormal(subcarrier: Int, deviation: Double)
+    /// The error measurement was asked of a sum that cannot give it (what it lacks, in words).
+    case cannotMeasure(String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum AirCompError: Error, Equatable, CustomStringConvertible {
         case .shapeMismatch(let why): return "shape mismatch: \(why)"
         case .beamformerNotOrthonormal(let n, let d):
             return "subcarrier \(n): receive beamformer columns are not orthonormal (‖AᴴA − I‖ = \(d))"
+        case .cannotMeasure(let why): return "cannot measure the aggregation error: \(why)"
         }
     }
 }

@@ -147,7 +147,7 @@ public final class StreamingReceiver: @unchecked Sendable {
             (inputRows, weights) = (h.transmitAntennas, design.weights)
             lsb = Self.airLSB(design)
         case .overTheAirPrepared(let p, _, _):
-            guard !measuring else { throw AirCompError.shapeMismatch("prepared channels do not measure the error (they keep no H)") }
+            guard !measuring else { throw AirCompError.cannotMeasure("prepared channels keep no H (make the receiver with measuring: false)") }
             grid = try ResourceGrid(subcarriers: p.design.subcarriers, streams: p.design.streams)
             (inputRows, weights, lsb) = (p.design.transmitAntennas, p.design.weights, p.lsb)
         case .exact(let w, let g, _):
