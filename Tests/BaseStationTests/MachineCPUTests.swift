@@ -3,9 +3,20 @@ import Foundation
 import XCTest
 @testable import BaseStation
 
-/// The whole machine's busy time, as stress points record it: it covers this process's own CPU
-/// time, and never more than every core for the whole span.
+/// The whole machine's busy time, as stress points record it: the right columns of /proc/stat, and
+/// live, it covers this process's own CPU time and never more than every core for the whole span.
 final class MachineCPUTests: XCTestCase {
+    func testBusyTicksAreUserNiceSystemIrqAndSoftirq() {
+        let stat = """
+        cpu  100 2 30 4000 5 6 7 8 0 0
+        cpu0 50 1 15 2000 2 3 3 4 0 0
+        intr 12345
+        """
+        XCTAssertEqual(MachineCPU.busyTicks(procStat: stat), 145, "idle, iowait and steal left out; the per-core lines ignored")
+        XCTAssertNil(MachineCPU.busyTicks(procStat: "cpu0 1 2 3 4 5 6 7\n"), "no all-cores line")
+        XCTAssertNil(MachineCPU.busyTicks(procStat: "cpu  1 2 3\n"), "too few columns")
+    }
+
     func testBusyTimeCoversThisProcessAndNoMoreThanEveryCore() throws {
         var span = MachineCPU.Span()
         span.sample()
@@ -15,8 +26,9 @@ final class MachineCPUTests: XCTestCase {
         span.sample()
         let own = ProcessUsage.cpuSeconds() - ownStart, wall = Date().timeIntervalSince(wallStart)
         let busy = try XCTUnwrap(span.coresBusy, "two samples give a rate (x = \(x))")
-        // /proc/stat counts in ticks (1/100 s): allow two of them either way.
-        XCTAssertGreaterThanOrEqual(busy * wall, own - 0.02, "the machine was busy at least while this process spun")
+        // /proc/stat counts in ticks (1/100 s), and on a VM the hypervisor's steal is not busy
+        // time while it can be in the process's: allow two ticks and a fifth.
+        XCTAssertGreaterThanOrEqual(busy * wall, 0.8 * own - 0.02, "the machine was busy at least while this process spun")
         XCTAssertLessThanOrEqual(busy, Double(ProcessInfo.processInfo.activeProcessorCount) + 0.02 / wall)
     }
 

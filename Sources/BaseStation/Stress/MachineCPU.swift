@@ -11,14 +11,18 @@ enum MachineCPU {
     /// Busy core-seconds since boot: user, nice, system, irq and softirq time over all cores (idle,
     /// iowait and the hypervisor's steal left out). nil where /proc/stat does not say.
     static func busySeconds() -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let ticks = busyTicks(procStat: stat) else { return nil }
+        let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return hz > 0 ? ticks / hz : nil
+    }
+
+    /// The busy ticks (USER_HZ) of the all-cores line of a /proc/stat text, nil if it has none.
+    static func busyTicks(procStat: String) -> Double? {
+        guard let line = procStat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
         // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest is within user)
         let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard ticks.count >= 7 else { return nil }
-        let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
-        guard hz > 0 else { return nil }
-        return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / hz
+        return ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
     }
 
     /// A running measurement: busy core-seconds and wall time between its first and latest sample.
