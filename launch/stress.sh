@@ -3,7 +3,7 @@
 # (`basestation stress`: synthetic rounds, the full air and combining, no model) under a flood of
 # K synthetic nodes (`edgenode flood`), and beside it, with the same frame size, socket pattern and
 # sender count, libzmq's own throughput (`basestation wire-probe` ← `edgenode flood --raw`).
-#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both] [--overlap-round-end] [--cores shared|split] [--window-frames N]
+#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both] [--overlap-round-end] [--cores shared|split] [--window-frames N] [--reps N]
 # Writes results/stress/: one JSON per point (points/), stress.json, stress.csv and stress.svg.
 # --cores shared (default): the base station and the flood share this machine's cores, unpinned (the
 # OS schedules them). --cores split: the base station (and the probe in its place) is pinned to the
@@ -14,11 +14,14 @@
 # next round's frames arrive (stress rounds are independent). --window-frames N: the symbols frames
 # the nodes may have in flight, all together (the transmit orders' windows and the grants; default
 # `basestation stress`'s 32; 0: no window, every node sends its whole transmission at once).
+# --reps N measures each point N times, raw libzmq and ours alternating (the machine's speed drifts:
+# a single raw run can be 25 % off the next); the report keeps the run with the median ratio and
+# every run's figures beside it.
 # Environment: AIRFL_BIN_DIR uses the executables there as they are (no setup); STRESS_DIR the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext overlap=() cores=shared window=()
+seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext overlap=() cores=shared window=() reps=1
 rx=16 tx=4 streams=4 subcarriers=64 round_symbols=1024
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -31,11 +34,13 @@ while [[ $# -gt 0 ]]; do
     --overlap-round-end) overlap=(--overlap-round-end) ;;
     --cores) cores=$2; shift ;;
     --window-frames) window=(--window-frames "$2"); shift ;;
+    --reps) reps=$2; shift ;;
     *) echo "stress: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 
+[[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "stress: --reps takes a whole number ≥ 1 (got $reps)" >&2; exit 2; }
 if [[ -n ${AIRFL_BIN_DIR:-} ]]; then bin=$AIRFL_BIN_DIR; else
   launch/setup.sh release >&2
   bin=.build/release
@@ -71,13 +76,13 @@ for kib in $frame_kib; do
   frame_symbols=$(( kib * 1024 / (subcarriers * tx * bytes_per_sample) ))
   (( frame_symbols >= 1 )) || { echo "stress: $kib KiB is less than one OFDM symbol" >&2; exit 2; }
   for k in $nodes; do
+  for rep in $(seq 1 "$reps"); do
     point="$out/points/k${k}-f${kib}k-$format"
     server_curve=(); node_curve=()
-    if [[ $mode == curve ]]; then
-      point+="-curve"
-      server_curve=(--curve "$point.key.pub"); node_curve=(--server-key "$point.key.pub")
-    fi
-    echo "stress: K = $k, frames of $kib KiB ($frame_symbols OFDM symbols), $format, $mode" >&2
+    [[ $mode == curve ]] && point+="-curve"
+    (( reps > 1 )) && point+="-r$rep"
+    [[ $mode == curve ]] && { server_curve=(--curve "$point.key.pub"); node_curve=(--server-key "$point.key.pub"); }
+    echo "stress: K = $k, frames of $kib KiB ($frame_symbols OFDM symbols), $format, $mode$( (( reps > 1 )) && echo ", run $rep of $reps")" >&2
     # libzmq alone: the same frames, pattern, senders and security, received and discarded.
     # (The probe counts from its first message to its last and stops 1 s after the flood does.)
     rm -f "$point.key.pub"
@@ -102,6 +107,7 @@ for kib in $frame_kib; do
     wait "$bs"; pids=()
     port=$((port + 1))
     rm -f "$point.key.pub"
+  done
   done
 done
 done

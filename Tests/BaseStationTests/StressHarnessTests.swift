@@ -52,6 +52,30 @@ final class StressHarnessTests: XCTestCase {
         XCTAssertTrue(svg.contains("raw libzmq, 64 KiB") && svg.contains("base station, 64 KiB"))
     }
 
+    /// `--reps 3`: each point measured three times (raw and ours alternating), one row for it.
+    func testRepeatedPointIsOneRowOfThreeRuns() throws {
+        let out = try temporaryDirectory(self)
+        let run = try runLaunchScript("launch/stress.sh", ["--quick", "--nodes", "2", "--reps", "3"], env: ["STRESS_DIR": out.path])
+        XCTAssertEqual(run.status, 0, String(run.stderr.suffix(2000)))
+        let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("points").path)
+        XCTAssertEqual(Set(files.filter { $0.hasSuffix(".raw.json") }), ["k2-f64k-cf32-r1.raw.json", "k2-f64k-cf32-r2.raw.json", "k2-f64k-cf32-r3.raw.json"])
+        let data = try Data(contentsOf: out.appendingPathComponent("stress.json"))
+        let points = try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["points"] as? [[String: Any]])
+        XCTAssertEqual(points.count, 1)
+        let point = points[0], ratio = try XCTUnwrap(point["ratio_to_raw_zmq"] as? Double)
+        XCTAssertEqual(point["reps"] as? Int, 3)
+        XCTAssertEqual(point["frame_kib"] as? Int, 64)
+        let ratios = try XCTUnwrap(point["runs"] as? [[String: Any]]).compactMap { $0["ratio_to_raw_zmq"] as? Double }
+        XCTAssertEqual(ratios.count, 3)
+        XCTAssertEqual(ratios.sorted()[1], ratio, "the row is the median run")
+        XCTAssertEqual(point["ratio_min"] as? Double, ratios.min())
+        XCTAssertEqual(point["ratio_max"] as? Double, ratios.max())
+        XCTAssertTrue(run.stderr.contains("the median of 3 runs"), String(run.stderr.suffix(600)))
+        let bad = try runLaunchScript("launch/stress.sh", ["--quick", "--reps", "0"], env: ["STRESS_DIR": out.path])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("--reps"), bad.stderr)
+    }
+
     /// `--cores split`: the base station and the probe on the first half of the cores, the flood
     /// on the other half, and stress.json says so.
     func testSplitCoresPinsTheBaseStationAndTheProbeApart() throws {

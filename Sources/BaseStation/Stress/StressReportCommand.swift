@@ -16,21 +16,10 @@ struct StressReportCommand: ParsableCommand {
         try failing {
             let files = try FileManager.default.contentsOfDirectory(atPath: points)
                 .filter { $0.hasSuffix(".json") && !$0.contains(".raw") && !$0.contains("flood") && !$0.contains(".key") }.sorted()
-            var rows = [[String: Any]]()
-            for file in files {
-                let base = (points as NSString).appendingPathComponent(String(file.dropLast(5)))
-                var point = try Self.object(base + ".json")
-                var raw = try Self.object(base + ".raw.json")
-                // The senders' own CPU, where the flood wrote it (points of older runs lack it).
-                point["flood_cores_busy"] = (try? Self.object(base + ".flood.json"))?["cpu_cores_busy"]
-                raw["flood_cores_busy"] = (try? Self.object(base + ".raw-flood.json"))?["cpu_cores_busy"]
-                let frameBytes = (point["frames_in"] as? Double ?? 0) > 0 ? (point["bytes_in"] as? Double ?? 0) / (point["frames_in"] as? Double ?? 1) : 0
-                point["raw_zmq"] = raw
-                point["frame_kib"] = Int((String(file.split(separator: "-")[1]).dropFirst().dropLast()).filter(\.isNumber)) ?? 0
-                point["mean_frame_bytes"] = frameBytes
-                if let ours = point["mb_per_s"] as? Double, let theirs = raw["mb_per_s"] as? Double, theirs > 0 { point["ratio_to_raw_zmq"] = ours / theirs }
-                point.merge(Self.ratioSplit(ours: point, raw: raw)) { $1 }
-                rows.append(point)
+            // Repetitions of a point (`launch/stress.sh --reps N`) end in -r1, -r2, …: one row each point.
+            let groups = Dictionary(grouping: files.map { String($0.dropLast(5)) }) { Self.pointName($0) }
+            var rows = try groups.keys.sorted().map { name in
+                Self.combine(try groups[name]!.sorted().map { try Self.run((points as NSString).appendingPathComponent($0), name: name) })
             }
             guard !rows.isEmpty else { throw CommandError("no stress points in \(points)") }
             rows.sort { ($0["security"] as? String ?? "", $0["frame_kib"] as? Int ?? 0, $0["nodes"] as? Int ?? 0) < ($1["security"] as? String ?? "", $1["frame_kib"] as? Int ?? 0, $1["nodes"] as? Int ?? 0) }
@@ -45,6 +34,50 @@ struct StressReportCommand: ParsableCommand {
             try plot(rows).render().write(toFile: (out as NSString).appendingPathComponent("stress.svg"), atomically: true, encoding: .utf8)
             for row in rows { FileHandle.standardError.write(Data((Self.line(row) + "\n").utf8)) }
         }
+    }
+
+    /// A point's name without its repetition suffix (-rN).
+    static func pointName(_ run: String) -> String {
+        guard let dash = run.lastIndex(of: "-"), run[run.index(after: dash)...].first == "r",
+              !run[run.index(dash, offsetBy: 2)...].isEmpty, run[run.index(dash, offsetBy: 2)...].allSatisfy(\.isNumber) else { return run }
+        return String(run[..<dash])
+    }
+
+    /// One run of a point: ours (<base>.json) beside its raw-libzmq peer (<base>.raw.json), the
+    /// senders' CPU of both, the ratio and its split.
+    static func run(_ base: String, name: String) throws -> [String: Any] {
+        var point = try object(base + ".json")
+        var raw = try object(base + ".raw.json")
+        // The senders' own CPU, where the flood wrote it (points of older runs lack it).
+        point["flood_cores_busy"] = (try? object(base + ".flood.json"))?["cpu_cores_busy"]
+        raw["flood_cores_busy"] = (try? object(base + ".raw-flood.json"))?["cpu_cores_busy"]
+        let frames = point["frames_in"] as? Double ?? 0
+        point["mean_frame_bytes"] = frames > 0 ? (point["bytes_in"] as? Double ?? 0) / frames : 0
+        point["raw_zmq"] = raw
+        point["frame_kib"] = Int((String(name.split(separator: "-")[1]).dropFirst().dropLast()).filter(\.isNumber)) ?? 0
+        if let ours = point["mb_per_s"] as? Double, let theirs = raw["mb_per_s"] as? Double, theirs > 0 { point["ratio_to_raw_zmq"] = ours / theirs }
+        point.merge(ratioSplit(ours: point, raw: raw)) { $1 }
+        return point
+    }
+
+    /// A point's runs as one row: the run whose ratio to raw is the median (the lower one of an
+    /// even count), whole, so every figure in the row comes from one real run, and `reps`, how many
+    /// runs; with several, also `runs` (each run's MB/s, raw MB/s, ratio and peak RSS),
+    /// `ratio_min`, `ratio_max` and `peak_rss_bytes_max`.
+    static func combine(_ runs: [[String: Any]]) -> [String: Any] {
+        func ratio(_ r: [String: Any]) -> Double { r["ratio_to_raw_zmq"] as? Double ?? 0 }
+        let sorted = runs.sorted { ratio($0) < ratio($1) }
+        var row = sorted[(sorted.count - 1) / 2]
+        row["reps"] = runs.count
+        guard runs.count > 1 else { return row }
+        row["runs"] = runs.map { r -> [String: Any] in
+            ["mb_per_s": r["mb_per_s"] ?? 0, "raw_mb_per_s": (r["raw_zmq"] as? [String: Any])?["mb_per_s"] ?? 0,
+             "ratio_to_raw_zmq": ratio(r), "peak_rss_bytes": r["peak_rss_bytes"] ?? 0]
+        }
+        row["ratio_min"] = ratio(sorted.first!)
+        row["ratio_max"] = ratio(sorted.last!)
+        row["peak_rss_bytes_max"] = runs.compactMap { $0["peak_rss_bytes"] as? Int }.max()
+        return row
     }
 
     /// The ratio to raw libzmq as the product of two factors, from the whole machine's busy time:
@@ -71,6 +104,7 @@ struct StressReportCommand: ParsableCommand {
             + "machine \(f("machine_cpu_ns_per_byte", 2)) core-ns/B vs \(f("machine_cpu_ns_per_byte", 2, in: raw)); "
             + "cores busy: base station \(f("cpu_cores_busy", 2)) vs \(f("cpu_cores_busy", 2, in: raw)), flood \(f("flood_cores_busy", 2)) vs \(f("flood_cores_busy", 2, in: raw))), "
             + "round p50 \(f("p50", 1, in: latency)) ms, peak RSS \(rss) MB"
+            + ((r["reps"] as? Int ?? 1) > 1 ? "; the median of \(r["reps"]!) runs, ratio \(f("ratio_min", 2))–\(f("ratio_max", 2))" : "")
     }
 
     static func object(_ path: String) throws -> [String: Any] {
@@ -81,7 +115,7 @@ struct StressReportCommand: ParsableCommand {
 
     func csv(_ rows: [[String: Any]]) -> String {
         let columns = ["security", "round_end", "frame_kib", "nodes", "format", "rounds", "mb_per_s", "frames_per_s", "samples_ingested_per_s", "symbols_combined_per_s",
-                       "ratio_to_raw_zmq", "cost_ratio", "busy_ratio", "cpu_cores_busy", "flood_cores_busy", "machine_cores_busy", "machine_cpu_ns_per_byte", "peak_rss_bytes"]
+                       "ratio_to_raw_zmq", "reps", "ratio_min", "ratio_max", "cost_ratio", "busy_ratio", "cpu_cores_busy", "flood_cores_busy", "machine_cores_busy", "machine_cpu_ns_per_byte", "peak_rss_bytes"]
         let rawColumns = ["mb_per_s", "cpu_cores_busy", "flood_cores_busy", "machine_cores_busy", "machine_cpu_ns_per_byte"]
         var out = (columns + rawColumns.map { "raw_" + $0 } + ["latency_p50_ms", "latency_p99_ms", "latency_max_ms"]).joined(separator: ",") + "\n"
         for r in rows {
