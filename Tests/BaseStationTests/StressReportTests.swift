@@ -12,6 +12,17 @@ final class StressReportTests: XCTestCase {
         XCTAssertEqual(StressReportCommand.pointName("k4-f64k-cf32-rx"), "k4-f64k-cf32-rx")
     }
 
+    /// A stray file in the points folder is named in an error, not read as a point (nor a crash).
+    func testFrameSizeComesFromThePointNameOrTheFileIsRefused() throws {
+        XCTAssertEqual(try StressReportCommand.frameKiB("k16-f64k-cf32-curve"), 64)
+        XCTAssertEqual(try StressReportCommand.frameKiB("k1-f256k-ci16"), 256)
+        for stray in ["notes", "k4", "k4-64k-cf32", "k4-fxk-cf32", "k4-f64-cf32"] {
+            XCTAssertThrowsError(try StressReportCommand.frameKiB(stray), stray) { error in
+                XCTAssertTrue("\(error)".contains("\(stray).json"), "\(error)")
+            }
+        }
+    }
+
     /// The row is the run with the median ratio, whole (its own raw peer and RSS), with every run
     /// listed and the ratio's range; an even count takes the lower median.
     func testRowIsTheMedianRunWithEveryRunBesideIt() throws {

@@ -38,9 +38,19 @@ struct StressReportCommand: ParsableCommand {
 
     /// A point's name without its repetition suffix (-rN).
     static func pointName(_ run: String) -> String {
-        guard let dash = run.lastIndex(of: "-"), run[run.index(after: dash)...].first == "r",
-              !run[run.index(dash, offsetBy: 2)...].isEmpty, run[run.index(dash, offsetBy: 2)...].allSatisfy(\.isNumber) else { return run }
+        guard let dash = run.lastIndex(of: "-") else { return run }
+        let suffix = run[run.index(after: dash)...]
+        guard suffix.count > 1, suffix.first == "r", suffix.dropFirst().allSatisfy(\.isNumber) else { return run }
         return String(run[..<dash])
+    }
+
+    /// The frame size in a point's name (k<K>-f<KiB>k-<format>…), or an error naming the file.
+    static func frameKiB(_ name: String) throws -> Int {
+        let parts = name.split(separator: "-")
+        guard parts.count >= 3, parts[1].first == "f", parts[1].last == "k", let kib = Int(parts[1].dropFirst().dropLast()) else {
+            throw CommandError("\(name).json is not a stress point (its name is not k<K>-f<KiB>k-<format>…)")
+        }
+        return kib
     }
 
     /// One run of a point: ours (<base>.json) beside its raw-libzmq peer (<base>.raw.json), the
@@ -54,7 +64,7 @@ struct StressReportCommand: ParsableCommand {
         let frames = point["frames_in"] as? Double ?? 0
         point["mean_frame_bytes"] = frames > 0 ? (point["bytes_in"] as? Double ?? 0) / frames : 0
         point["raw_zmq"] = raw
-        point["frame_kib"] = Int((String(name.split(separator: "-")[1]).dropFirst().dropLast()).filter(\.isNumber)) ?? 0
+        point["frame_kib"] = try frameKiB(name)
         if let ours = point["mb_per_s"] as? Double, let theirs = raw["mb_per_s"] as? Double, theirs > 0 { point["ratio_to_raw_zmq"] = ours / theirs }
         point.merge(ratioSplit(ours: point, raw: raw)) { $1 }
         return point
@@ -109,7 +119,7 @@ struct StressReportCommand: ParsableCommand {
 
     static func object(_ path: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw CommandError("\(path) is not a JSON object") }
+        guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw CommandError("\(path) is not a JSON object") }
         return o
     }
 
