@@ -8,14 +8,20 @@
 #                  DIR/REPORT.md (docs/experiments holds the committed full run)
 # A finished run (summary.json, and options.txt equal to its options) is skipped, so the suite
 # resumes where it stopped; a variant whose options are `=EXPERIMENT/VARIANT` is the same runs as
-# that one (a symbolic link), not a new run.
+# that one (a symbolic link), not a new run; `@rank:EXPERIMENT/VARIANT` in a variant's options is
+# the rank that run trained at on the same seed (run first), so a baseline differs from the method
+# in the one thing its name says and not in its rank.
 # Experiments, in the order they run:
 #   rounds     training loss and held-out perplexity against rounds: ideal FL, AirFL-LoRA (planned
-#              rank, manifold beamforming), fixed ranks, the eigen/weakest/random beamformers, one
-#              stream, digital OFDMA (8 bits, its own airtime; and in AirComp's airtime)
+#              rank, manifold beamforming), ideal FL at AirFL-LoRA's rank, fixed ranks under the
+#              rsLoRA scaling and under the old constant one, and at AirFL-LoRA's rank (each seed's)
+#              the eigen/weakest/random beamformers, truncated channel inversion, minimum-MSE power
+#              control, one stream, digital OFDMA (8 bits a real, its own airtime; and in AirComp's
+#              airtime, compressed without bias)
 #   power      final perplexity against transmit power (every profile's power offset, dB): AirFL-LoRA
-#              and ideal FL; its knee (the highest power where AirFL-LoRA is ≥ 1 % worse than ideal
-#              FL, else the lowest) is the lower power budget the next experiments use
+#              and ideal FL, and AirComp and ideal FL at one fixed rank; its knee (the highest power
+#              where fixed-rank AirComp is ≥ 1 % worse than ideal FL at that rank, else the lowest:
+#              the channel's knee, not the planner's) is the lower power budget the next experiments use
 #   low-power  the comparisons of `rounds` at the knee
 #   rank       the optimality-gap bound G(r) beside the measured final loss per rank, at the
 #              default power and at the knee (no runs of its own)
@@ -68,26 +74,40 @@ knee() { cat "$root/power/knee.txt"; }
 
 # Each experiment's variants, one per line: name|what it is|serve options[|series|x]
 rounds_variants() {
+  local same='--set federation.rank_planning=false --set federation.rank=@rank:rounds/airfl-lora'
   cat <<V
-ideal|FL with ideal (error-free) aggregation, the planned rank|--aggregation ideal --set federation.rank_planning=true
+ideal|FL with ideal (error-free) aggregation, its own planned rank|--aggregation ideal --set federation.rank_planning=true
 airfl-lora|AirFL-LoRA: planned rank, manifold receive beamforming|$method
-rank-2|AirComp, fixed rank 2, manifold|--set federation.rank_planning=false --set federation.rank=2|ranks
-rank-4|AirComp, fixed rank 4, manifold|--set federation.rank_planning=false --set federation.rank=4|ranks
-rank-8|AirComp, fixed rank 8, manifold|--set federation.rank_planning=false --set federation.rank=8|ranks
-eigen|AirComp, planned rank, eigen beamforming|--set federation.rank_planning=true --set federation.beamforming="eigen"|beamformers
-weakest|AirComp, planned rank, weakest-device beamforming|--set federation.rank_planning=true --set federation.beamforming="weakest"|beamformers
-random|AirComp, planned rank, random orthonormal beamforming|--set federation.rank_planning=true --set federation.beamforming="random"|beamformers
-single-stream|AirComp with L = 1, planned rank, manifold|--set federation.rank_planning=true --set aircomp.streams=1|streams-digital
-digital|digital OFDMA, 8 bits per real, its own airtime|--aggregation digital --set federation.rank_planning=true|streams-digital
-digital-same-airtime|digital OFDMA in AirComp's airtime per round: each node quantises to the bits its rate fits|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true|streams-digital
+ideal-same-rank|ideal FL at AirFL-LoRA's planned rank (each seed's)|--aggregation ideal $same
+rank-2|AirComp, fixed rank 2, manifold (rsLoRA scale α/√r)|--set federation.rank_planning=false --set federation.rank=2|ranks
+rank-4|AirComp, fixed rank 4, manifold (rsLoRA scale α/√r)|--set federation.rank_planning=false --set federation.rank=4|ranks
+rank-8|AirComp, fixed rank 8, manifold (rsLoRA scale α/√r)|--set federation.rank_planning=false --set federation.rank=8|ranks
+rank-2-constant|AirComp, fixed rank 2, the old constant scale γ = 2 (update grows with r)|--set federation.rank_planning=false --set federation.rank=2 --set federation.lora_scaling="constant"|ranks-constant
+rank-4-constant|AirComp, fixed rank 4, the old constant scale γ = 2|--set federation.rank_planning=false --set federation.rank=4 --set federation.lora_scaling="constant"|ranks-constant
+rank-8-constant|AirComp, fixed rank 8, the old constant scale γ = 2|--set federation.rank_planning=false --set federation.rank=8 --set federation.lora_scaling="constant"|ranks-constant
+eigen|AirComp, AirFL-LoRA's rank, eigen beamforming|$same --set federation.beamforming="eigen"|beamformers
+weakest|AirComp, AirFL-LoRA's rank, weakest-device beamforming|$same --set federation.beamforming="weakest"|beamformers
+random|AirComp, AirFL-LoRA's rank, random orthonormal beamforming|$same --set federation.beamforming="random"|beamformers
+tci|truncated channel inversion: eigen beamforming, a device 10 dB below the median sits the round out; AirFL-LoRA's rank|$same --set federation.beamforming="eigen" --set aircomp.truncation_db=10|baselines
+mmse|minimum-MSE power control (not zero forcing), eigen beamforming; AirFL-LoRA's rank|$same --set federation.beamforming="eigen" --set aircomp.power_control="mmse"|baselines
+single-stream|AirComp with L = 1, AirFL-LoRA's rank, manifold|$same --set aircomp.streams=1|streams-digital
+digital|digital OFDMA, 8 bits a real, its own airtime; AirFL-LoRA's rank|--aggregation digital $same|streams-digital
+digital-same-airtime|digital OFDMA in AirComp's airtime per round (unbiased compression into what each rate carries); AirFL-LoRA's rank|--aggregation digital $same --set federation.digital_same_airtime=true|streams-digital
 V
 }
 power_variants() {
+  # The channel's knee: AirComp and ideal FL at one fixed rank (rank 4), so the comparison is the
+  # air's alone; AirFL-LoRA's own curve beside it moves with the rank it plans at each power.
+  local fixed='--set federation.rank_planning=false --set federation.rank=4'
   echo "ideal-p0|ideal FL (no air: the same at every power)|=rounds/ideal|ideal|0"
   echo "airfl-lora-p0|AirFL-LoRA at the profiles' own transmit powers|=rounds/airfl-lora|airfl-lora|0"
+  echo "ideal-fixed-p0|ideal FL at rank 4 (no air: the same at every power)|--aggregation ideal $fixed $final_only|ideal-fixed|0"
+  echo "aircomp-fixed-p0|AirComp at rank 4, manifold, the profiles' own powers|=rounds/rank-4|aircomp-fixed|0"
   for p in "${powers[@]}"; do
     echo "ideal-p$p|ideal FL (no air: the same at every power)|=rounds/ideal|ideal|$p"
     echo "airfl-lora-p$p|AirFL-LoRA, every profile's transmit power $p dB|$method $final_only --set aircomp.tx_power_offset_db=$p|airfl-lora|$p"
+    echo "ideal-fixed-p$p|ideal FL at rank 4 (no air: the same at every power)|=power/ideal-fixed-p0|ideal-fixed|$p"
+    echo "aircomp-fixed-p$p|AirComp at rank 4, manifold, every profile's transmit power $p dB|$fixed $final_only --set aircomp.tx_power_offset_db=$p|aircomp-fixed|$p"
   done
 }
 low_power_variants() {
@@ -95,18 +115,24 @@ low_power_variants() {
   local at="--set aircomp.tx_power_offset_db=$k $final_only"
   echo "ideal|FL with ideal aggregation (no air)|=rounds/ideal"
   echo "airfl-lora|AirFL-LoRA at $k dB|=power/airfl-lora-p$k"
+  local same="--set federation.rank_planning=false --set federation.rank=@rank:low-power/airfl-lora $at"
+  echo "ideal-same-rank|ideal FL at AirFL-LoRA's planned rank at $k dB (each seed's)|--aggregation ideal $same"
   echo "rank-2|AirComp, fixed rank 2, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=2 $at|ranks"
   echo "rank-4|AirComp, fixed rank 4, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=4 $at|ranks"
   echo "rank-8|AirComp, fixed rank 8, manifold, $k dB|--set federation.rank_planning=false --set federation.rank=8 $at|ranks"
-  echo "eigen|AirComp, planned rank, eigen beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"eigen\" $at|beamformers"
-  echo "weakest|AirComp, planned rank, weakest-device beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"weakest\" $at|beamformers"
-  echo "random|AirComp, planned rank, random beamforming, $k dB|--set federation.rank_planning=true --set federation.beamforming=\"random\" $at|beamformers"
-  echo "single-stream|AirComp with L = 1, planned rank, manifold, $k dB|--set federation.rank_planning=true --set aircomp.streams=1 $at|streams-digital"
-  echo "digital-same-airtime|digital OFDMA in AirComp's airtime, $k dB|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true $at|streams-digital"
+  echo "eigen|AirComp, AirFL-LoRA's rank, eigen beamforming, $k dB|$same --set federation.beamforming=\"eigen\"|beamformers"
+  echo "weakest|AirComp, AirFL-LoRA's rank, weakest-device beamforming, $k dB|$same --set federation.beamforming=\"weakest\"|beamformers"
+  echo "random|AirComp, AirFL-LoRA's rank, random beamforming, $k dB|$same --set federation.beamforming=\"random\"|beamformers"
+  echo "tci|truncated channel inversion (eigen, 10 dB below the median sits out), AirFL-LoRA's rank, $k dB|$same --set federation.beamforming=\"eigen\" --set aircomp.truncation_db=10|baselines"
+  echo "mmse|minimum-MSE power control (eigen), AirFL-LoRA's rank, $k dB|$same --set federation.beamforming=\"eigen\" --set aircomp.power_control=\"mmse\"|baselines"
+  echo "single-stream|AirComp with L = 1, AirFL-LoRA's rank, manifold, $k dB|$same --set aircomp.streams=1|streams-digital"
+  echo "digital-same-airtime|digital OFDMA in AirComp's airtime (unbiased compression), AirFL-LoRA's rank, $k dB|--aggregation digital $same --set federation.digital_same_airtime=true|streams-digital"
 }
 rank_variants() {
   local k; k=$(knee)
   for r in 2 4 8; do echo "default-rank-$r|fixed rank $r, default power|=rounds/rank-$r|default power|$r"; done
+  # The same ranks under the old constant scale (γ = 2 at every rank): which effect is step size.
+  for r in 2 4 8; do echo "default-constant-rank-$r|fixed rank $r, default power, constant scale γ = 2|=rounds/rank-$r-constant|default power, constant scale|$r"; done
   echo "default-planned|AirFL-LoRA (planned rank), default power|=rounds/airfl-lora|default power|rank"
   for r in 2 4 8; do echo "knee-rank-$r|fixed rank $r, $k dB|=low-power/rank-$r|$k dB|$r"; done
   echo "knee-planned|AirFL-LoRA (planned rank), $k dB|=low-power/airfl-lora|$k dB|rank"
@@ -114,7 +140,7 @@ rank_variants() {
 antennas_variants() {
   local k; k=$(knee)
   for n in "${antennas[@]}"; do
-    echo "ideal-nr$n|ideal FL (no air: the same for every N_r)|=rounds/ideal|ideal|$n"
+    echo "ideal-nr$n|ideal FL at AirFL-LoRA's rank at this N_r (no air)|--aggregation ideal --set federation.rank_planning=false --set federation.rank=@rank:antennas/airfl-lora-nr$n $final_only|ideal|$n"
     if ((n == rx)); then echo "airfl-lora-nr$n|AirFL-LoRA, N_r = $n (the scenario's), $k dB|=low-power/airfl-lora|airfl-lora|$n"
     else echo "airfl-lora-nr$n|AirFL-LoRA, N_r = $n, $k dB|$method $final_only --set aircomp.tx_power_offset_db=$k --set channel.rx_antennas=$n|airfl-lora|$n"; fi
   done
@@ -123,15 +149,15 @@ devices_variants() {
   local k; k=$(knee)
   local data='--set federation.data="fortunes:science,computers,food,literature,art,wisdom,people,work" --set federation.partition="dirichlet" --set federation.dirichlet_alpha=0.5'
   for n in "${devices[@]}"; do
-    echo "ideal-k$n|ideal FL, K = $n|--aggregation ideal --set federation.rank_planning=true --set devices=$n $data $final_only|ideal|$n"
+    echo "ideal-k$n|ideal FL, K = $n, at AirFL-LoRA's rank|--aggregation ideal --set federation.rank_planning=false --set federation.rank=@rank:devices/airfl-lora-k$n --set devices=$n $data $final_only|ideal|$n"
     echo "airfl-lora-k$n|AirFL-LoRA, K = $n, $k dB|$method --set devices=$n $data $final_only --set aircomp.tx_power_offset_db=$k|airfl-lora|$n"
   done
 }
 german_variants() {
   local data='--set federation.data="fortunes:de/zitate,de/witze,de/unfug,de/regeln"'
-  echo "ideal|German fortunes (4 categories, one per device): ideal FL|--aggregation ideal --set federation.rank_planning=true $data $final_only"
+  echo "ideal|German fortunes (4 categories, one per device): ideal FL at AirFL-LoRA's rank|--aggregation ideal --set federation.rank_planning=false --set federation.rank=@rank:german/airfl-lora $data $final_only"
   echo "airfl-lora|German fortunes: AirFL-LoRA|$method $data $final_only"
-  echo "digital-same-airtime|German fortunes: digital OFDMA in AirComp's airtime|--aggregation digital --set federation.rank_planning=true --set federation.digital_same_airtime=true $data $final_only"
+  echo "digital-same-airtime|German fortunes: digital OFDMA in AirComp's airtime, AirFL-LoRA's rank|--aggregation digital --set federation.rank_planning=false --set federation.rank=@rank:german/airfl-lora --set federation.digital_same_airtime=true $data $final_only"
 }
 
 variant_line() { "${1//-/_}_variants" | awk -F'|' -v v="$2" '$1 == v'; }
@@ -144,6 +170,15 @@ ensure_run() {
   IFS='|' read -r _ _ options _ <<<"$line"
   out=$root/$exp/$variant-seed$seed
   mkdir -p "$root/$exp"
+  # @rank:EXPERIMENT/VARIANT: the rank that run trained at on this seed (finished first).
+  local ref_exp ref_variant ref_rank
+  while [[ $options =~ @rank:([a-z0-9-]+)/([a-z0-9-]+) ]]; do
+    ref_exp=${BASH_REMATCH[1]} ref_variant=${BASH_REMATCH[2]}
+    ensure_run "$ref_exp" "$ref_variant" "$seed"
+    ref_rank=$(sed -n 's/^  "rank" : \([0-9]*\),*$/\1/p' "$root/$ref_exp/$ref_variant-seed$seed/summary.json")
+    [[ -n $ref_rank ]] || { echo "experiments: no rank in $root/$ref_exp/$ref_variant-seed$seed/summary.json" >&2; exit 1; }
+    options=${options//@rank:$ref_exp\/$ref_variant/$ref_rank}
+  done
   if [[ $options == =* ]]; then
     local ref=${options#=}
     ensure_run "${ref%%/*}" "${ref#*/}" "$seed"

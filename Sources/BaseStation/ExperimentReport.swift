@@ -48,13 +48,15 @@ struct ExperimentReport {
             md += "Raw per-round numbers: `runs.csv`; each run's own files: `<variant>-seed<S>/`.\n"
             return md
         }
-        md += "## Final results\n\n| variant | what it is | rank | held-out perplexity | train loss (last round) | aggregation MSE | airtime (s) | energy (J) | serve options |\n"
-        md += "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        md += Self.columnsNote
+        md += "## Final results\n\n| variant | what it is | rank | held-out perplexity | held-out loss (eval. SE) | train loss (last round) | MSE per real | NMSE | airtime per round (s) | energy (J) | serve options |\n"
+        md += "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
         for (v, variant) in variants.enumerated() {
             let ranks = Set(runs[v].compactMap { $0.summary["rank"] as? Int }).sorted().map(String.init).joined(separator: "/")
             md += "| \(variant.name) | \(variant.description) | \(ranks) | \(format(Self.stats(finals(v, "final_perplexity")), "%.3f")) | "
-            md += "\(format(Self.stats(finals(v, "final_loss")), "%.4f")) | \(format(Self.stats(finals(v, "mse_mean")), "%.3g")) | "
-            md += "\(format(Self.stats(finals(v, "airtime_total_s")), "%.3g")) | \(format(Self.stats(finals(v, "energy_total_j")), "%.4g")) | `\(variant.options.isEmpty ? "(the scenario)" : variant.options)` |\n"
+            md += "\(heldOutLoss(v)) | \(format(Self.stats(finals(v, "final_loss")), "%.4f")) | \(format(Self.stats(finals(v, "mse_per_real_mean")), "%.3g")) | "
+            md += "\(format(Self.stats(finals(v, "nmse_mean")), "%.3g")) | \(format(Self.stats(finals(v, "airtime_mean_s")), "%.3g")) | "
+            md += "\(format(Self.stats(finals(v, "energy_total_j")), "%.4g")) | `\(variant.options.isEmpty ? "(the scenario)" : variant.options)` |\n"
         }
         md += "\n" + comparisons() + "\n" + perRoundTable()
         if groups.isEmpty {
@@ -68,23 +70,48 @@ struct ExperimentReport {
         return md
     }
 
+    /// What the final table's columns measure, in their units.
+    static let columnsNote = """
+        Columns: held-out perplexity and loss (nats/token) on one held-out set for every seed, the loss's \
+        own standard error over the evaluation's windows in brackets (the mean over seeds of each run's); \
+        MSE per real: the aggregate update's mean squared error per real parameter, in squared adapter \
+        units (0 for ideal FL); NMSE: that error's energy over the aggregate's (dimensionless); airtime \
+        per round: the round's uplink time, the slowest node's for digital, S·T_sym for AirComp (0 for \
+        ideal FL: no air); energy: radiated and computed, all nodes and rounds.
+
+
+        """
+
+    /// Mean ± spread over seeds of the final held-out loss, with the mean evaluation SE in brackets.
+    func heldOutLoss(_ v: Int) -> String {
+        let se = Self.stats(finals(v, "final_heldout_loss_se"))
+        return format(Self.stats(finals(v, "final_heldout_loss")), "%.4f") + (se.count > 0 ? String(format: " (%.4f)", se.mean) : "")
+    }
+
     /// The method against every other variant, paired by seed (same data split, channels and
     /// noise draws): the mean difference of the final held-out perplexity and whether its 95 %
     /// t-interval excludes zero.
     func comparisons() -> String {
         guard let method = variants.firstIndex(where: { $0.name == "airfl-lora" }) else { return "" }
-        var md = "## AirFL-LoRA against each variant (final held-out perplexity, paired by seed; lower is better)\n\n"
-        md += "| variant | its perplexity | AirFL-LoRA − it | reading |\n| --- | ---: | ---: | --- |\n"
-        let mine = finals(method, "final_perplexity")
+        var md = "## AirFL-LoRA against each variant (final held-out perplexity and loss, paired by seed; lower is better)\n\n"
+        md += "Each difference is the mean over seeds of AirFL-LoRA's value less the variant's at the same seed, with its 95 % t-interval.\n\n"
+        md += "| variant | its perplexity | AirFL-LoRA − it (perplexity) | 95 % interval | AirFL-LoRA − it (loss, nats/token) | 95 % interval | reading |\n"
+        md += "| --- | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        let mine = finals(method, "final_perplexity"), mineLoss = finals(method, "final_heldout_loss")
+        func interval(_ d: (mean: Double, sd: Double, count: Int), _ f: String) -> String {
+            d.count < 2 ? "—" : String(format: "[\(f), \(f)]", d.mean - Self.halfWidth95(d), d.mean + Self.halfWidth95(d))
+        }
         for (v, variant) in variants.enumerated() where v != method {
             let theirs = finals(v, "final_perplexity")
             let d = Self.stats(zip(mine, theirs).map { $0 - $1 })
-            guard d.count > 0 else { md += "| \(variant.name) | — | — | not measured |\n"; continue }
+            let dl = Self.stats(zip(mineLoss, finals(v, "final_heldout_loss")).map { $0 - $1 })
+            guard d.count > 0 else { md += "| \(variant.name) | — | — | — | — | — | not measured |\n"; continue }
             let half = Self.halfWidth95(d)
             let reading = d.count < 2 ? "one seed: no spread to judge by"
-                : abs(d.mean) <= half ? "no clear difference (95 % interval of the mean ± \(String(format: "%.3f", half)))"
+                : abs(d.mean) <= half ? "no clear difference"
                 : d.mean < 0 ? "AirFL-LoRA better" : "AirFL-LoRA worse"
-            md += "| \(variant.name) | \(format(Self.stats(theirs), "%.3f")) | \(format(d, "%+.3f")) | \(reading) |\n"
+            md += "| \(variant.name) | \(format(Self.stats(theirs), "%.3f")) | \(String(format: "%+.3f", d.mean)) | \(interval(d, "%+.3f")) | "
+            md += "\(dl.count > 0 ? String(format: "%+.4f", dl.mean) : "—") | \(interval(dl, "%+.4f")) | \(reading) |\n"
         }
         return md
     }
@@ -111,9 +138,10 @@ struct ExperimentReport {
         return seen
     }
 
-    /// A group's variants and the two every comparison is read against (ideal FL, AirFL-LoRA).
+    /// A group's variants and those every comparison is read against (ideal FL at its own and at
+    /// AirFL-LoRA's rank, AirFL-LoRA).
     func members(_ group: String) -> Set<Int> {
-        Set(variants.indices.filter { variants[$0].group == group || ["ideal", "airfl-lora"].contains(variants[$0].name) })
+        Set(variants.indices.filter { variants[$0].group == group || ["ideal", "ideal-same-rank", "airfl-lora"].contains(variants[$0].name) })
     }
 
     /// One line per variant against rounds: the mean over seeds, the band from min to max. `only`:

@@ -16,11 +16,11 @@ import Radio
 /// planning estimates them from a pilot round.
 func makeOptimalityGap(scenario: Scenario, profiles: [HardwareProfile], adapter: AdapterShape,
                        subcarriers: Int, weights: [Double], constants: LearningConstants? = nil,
-                       spectrum: PilotSpectrum? = nil) throws -> OptimalityGap {
+                       spectrum: PilotSpectrum? = nil, symbolPower: Double? = nil) throws -> OptimalityGap {
     let plan = scenario.plan
     return try OptimalityGap(
         constants: constants ?? plan.constants, spectrum: try spectrum ?? plan.spectrum(), adapter: adapter,
         uplink: UplinkBudget(peakPowerW: profiles.map(\.txPowerW), energyPerRoundJ: profiles.map(\.txEnergyPerRoundJ),
                              symbolDurationS: plan.symbolDurationS, noisePowerW: scenario.noisePowerW),
-        streams: scenario.aircomp.streams, subcarriers: subcarriers, weights: weights)
+        streams: scenario.aircomp.streams, subcarriers: subcarriers, weights: weights, symbolPower: symbolPower)
 }

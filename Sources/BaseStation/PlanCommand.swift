@@ -28,10 +28,13 @@ struct PlanCommand: ParsableCommand {
             }
             let h = devices.channels, profiles = devices.profiles
             let noise = s.noisePowerW
+            // A fleet's bound runs over its own rounds.
+            var constants = s.plan.constants
+            if !s.nodes.isEmpty { constants.rounds = s.federation.rounds }
             let gap = try makeOptimalityGap(
                 scenario: s, profiles: profiles,
                 adapter: AdapterShape(matrices: s.plan.adapted.map { (dIn: $0[0], dOut: $0[1]) }, layers: s.plan.layers),
-                subcarriers: h.subcarriers, weights: Array(repeating: 1 / Double(h.devices), count: h.devices))
+                subcarriers: h.subcarriers, weights: Array(repeating: 1 / Double(h.devices), count: h.devices), constants: constants)
             let load = TrainingLoad(baseParameters: s.plan.baseParameters, baseBytes: s.plan.baseBytes, activationBytes: s.plan.activationBytes,
                                     localSteps: s.plan.localSteps, tokensPerStep: s.plan.tokensPerStep)
             let budgets = zip(devices.names, profiles).map { name, p in
@@ -57,6 +60,12 @@ struct PlanCommand: ParsableCommand {
                 "adapter_parameters": gap.adapter.parameters(rank: plan.rank),
                 "device_power_w": gap.devicePowers(rank: plan.rank),
                 "mse_mean": mse.reduce(0, +) / Double(mse.count),
+                // The closed-form MSE per subcarrier-symbol (σ²L/η, symbol power) at every rank with the planned
+                // beamformers: where an energy budget binds it grows with r.
+                "mse_by_rank": Dictionary(uniqueKeysWithValues: (1...bound.rank).map { r in
+                    ("\(r)", gap.beamformingObjectives(rank: r, channels: h, beamformers: plan.beamformers).map { noise * Double(gap.streams) * $0 }
+                        .reduce(0, +) / Double(h.subcarriers))
+                }),
                 "time_ms": ms,
             ]
             if bruteForce {

@@ -30,7 +30,8 @@ struct PlanDevices {
             throw ConfigurationError(key: "plan.profiles", problem: "the scenario lists [[nodes]], whose profiles are planned for; leave plan.profiles out")
         }
         let directory = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().path
-        profiles = try scenario.nodes.map { try HardwareProfile.load(resolvePath($0.profile, relativeTo: directory)) }
+        // As `serve` runs them: the `[aircomp]` power and energy offsets applied.
+        profiles = try scenario.nodeProfiles(relativeTo: directory)
         names = scenario.nodes.map(\.name)
         var channel = scenario.channel
         channel.devices = profiles.count

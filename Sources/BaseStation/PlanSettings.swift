@@ -21,6 +21,12 @@ struct PlanSettings: Decodable {
     var pilotPowerLaw = 0.8
     var pilotEnergy = 1.0
     var pilotCount = 64
+    /// Calibration tokens the base station measures F and its gradients on around the pilot round
+    /// (held-out documents outside the evaluation sample).
+    var calibrationTokens = 2048
+    /// p, columns of the randomised sketch of the full-weight gradient's spectrum (capped by the
+    /// smallest adapted dimension): how far beyond r_max the rank term sees.
+    var sketchRank = 64
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case rankCeiling = "r_max", profiles, symbolDurationS = "symbol_duration_s"
@@ -30,6 +36,7 @@ struct PlanSettings: Decodable {
         case layers, adapted, localSteps = "local_steps", tokensPerStep = "tokens_per_step"
         case pilotSingularValues = "pilot_singular_values", pilotPowerLaw = "pilot_power_law"
         case pilotEnergy = "pilot_energy", pilotCount = "pilot_count"
+        case calibrationTokens = "calibration_tokens", sketchRank = "sketch_rank"
     }
 
     init() {}
@@ -57,6 +64,8 @@ struct PlanSettings: Decodable {
         try c.update(&pilotPowerLaw, forKey: .pilotPowerLaw)
         try c.update(&pilotEnergy, forKey: .pilotEnergy)
         try c.update(&pilotCount, forKey: .pilotCount)
+        try c.update(&calibrationTokens, forKey: .calibrationTokens)
+        try c.update(&sketchRank, forKey: .sketchRank)
         func check(_ ok: Bool, _ key: CodingKeys, _ problem: String) throws {
             if !ok { throw ConfigurationError(key: "plan.\(key.rawValue)", problem: problem) }
         }
@@ -64,6 +73,8 @@ struct PlanSettings: Decodable {
         try check(symbolDurationS > 0 && symbolDurationS < 1, .symbolDurationS, "must be in (0, 1) s, got \(symbolDurationS)")
         try check((1...1024).contains(layers), .layers, "must be in 1…1024, got \(layers)")
         try check(!adapted.isEmpty && adapted.allSatisfy { $0.count == 2 && $0[0] > 0 && $0[1] > 0 }, .adapted, "must list [d_in, d_out] pairs of positive sizes")
+        try check((0...1_048_576).contains(calibrationTokens), .calibrationTokens, "must be in 0…1048576, got \(calibrationTokens)")
+        try check((1...4096).contains(sketchRank), .sketchRank, "must be in 1…4096, got \(sketchRank)")
         try check(localSteps >= 1 && tokensPerStep >= 1, .localSteps, "local_steps and tokens_per_step must be ≥ 1")
         try check(baseParameters > 0 && baseBytes > 0 && activationBytes >= 0, .baseBytes, "model sizes must be positive")
         do { try constants.validate() } catch let e as ConfigurationError { throw ConfigurationError(key: "plan.\(e.key)", problem: e.problem) }

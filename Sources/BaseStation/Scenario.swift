@@ -28,6 +28,18 @@ struct Scenario: Decodable {
         /// dB added to every node profile's `tx_power_dbm` in `serve` (negative: a lower budget),
         /// so a transmit-power sweep keeps the fleet's mix (`power_dbm` is for `demo`/`channel`).
         var txPowerOffsetDB = 0.0
+        /// dB added to every node profile's transmit energy per round (`tx_energy_per_round_j`):
+        /// negative makes the energy budget bind, so a round's average power P = min(P^max, E/T)
+        /// falls as a higher rank needs more OFDM symbols (the trade-off the rank choice resolves).
+        var txEnergyOffsetDB = 0.0
+        /// How `serve` sets each subcarrier's denoising factor η: `zero-forcing` (the method: every
+        /// device inverts its channel exactly) or `mmse` (the baseline that does not zero-force:
+        /// η minimising noise plus misalignment, `AirCompDesign.PowerControl.minimumMSE`).
+        var powerControl = PowerControlChoice.zeroForcing
+        /// Device scheduling for truncated channel inversion: a device whose mean η_k (the η it
+        /// alone would allow) is more than this many dB below the median device's sits the round
+        /// out (nil: every device transmits, the method's).
+        var truncationDB: Double? = nil
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case streams
@@ -35,6 +47,8 @@ struct Scenario: Decodable {
             case updateReals = "update_reals"
             case noisePowerDBm = "noise_power_dbm"
             case txPowerOffsetDB = "tx_power_offset_db"
+            case txEnergyOffsetDB = "tx_energy_offset_db"
+            case powerControl = "power_control", truncationDB = "truncation_db"
         }
 
         init() {}
@@ -53,6 +67,16 @@ struct Scenario: Decodable {
             txPowerOffsetDB = try c.decodeNumberIfPresent(forKey: .txPowerOffsetDB) ?? txPowerOffsetDB
             guard txPowerOffsetDB.isFinite, (-100...20).contains(txPowerOffsetDB) else {
                 throw ConfigurationError(key: "aircomp.tx_power_offset_db", problem: "must be in −100…20 dB, got \(txPowerOffsetDB)")
+            }
+            txEnergyOffsetDB = try c.decodeNumberIfPresent(forKey: .txEnergyOffsetDB) ?? txEnergyOffsetDB
+            guard txEnergyOffsetDB.isFinite, (-100...20).contains(txEnergyOffsetDB) else {
+                throw ConfigurationError(key: "aircomp.tx_energy_offset_db", problem: "must be in −100…20 dB, got \(txEnergyOffsetDB)")
+            }
+            try c.updateChoice(&powerControl, forKey: .powerControl, path: "aircomp.power_control",
+                               choices: PowerControlChoice.allCases.map { ($0.rawValue, $0) })
+            truncationDB = try c.decodeNumberIfPresent(forKey: .truncationDB)
+            if let t = truncationDB, !(t.isFinite && (0...100).contains(t)) {
+                throw ConfigurationError(key: "aircomp.truncation_db", problem: "must be in 0…100 dB, got \(t)")
             }
             guard (1...64).contains(streams) else { throw ConfigurationError(key: "aircomp.streams", problem: "must be in 1…64, got \(streams)") }
             guard (1...(1 << 32)).contains(updateReals) else {
@@ -165,11 +189,13 @@ extension Scenario {
     }
 
     /// The nodes' hardware profiles as `serve` runs them: each loaded from its path (relative to
-    /// `directory`, the scenario's), its transmit power moved by `aircomp.tx_power_offset_db`.
+    /// `directory`, the scenario's), its transmit power moved by `aircomp.tx_power_offset_db` and
+    /// its transmit energy per round by `aircomp.tx_energy_offset_db`.
     func nodeProfiles(relativeTo directory: String) throws -> [HardwareProfile] {
         try nodes.map { n in
             var profile = try HardwareProfile.load(resolvePath(n.profile, relativeTo: directory))
             profile.txPowerDBm += aircomp.txPowerOffsetDB
+            profile.txEnergyPerRoundJ *= pow(10, aircomp.txEnergyOffsetDB / 10)
             return profile
         }
     }
@@ -177,6 +203,20 @@ extension Scenario {
     /// σ², watts per subcarrier and receive antenna: `aircomp.noise_power_dbm` when set, else the
     /// channel's thermal noise k·T·Δf·NF.
     var noisePowerW: Double { aircomp.noisePowerDBm.map { PowerUnits.watts(dBm: $0) } ?? channel.noisePowerW }
+}
+
+/// `[aircomp] power_control`.
+enum PowerControlChoice: String, CaseIterable {
+    case zeroForcing = "zero-forcing"
+    case mmse
+
+    /// The design's power control for noise power σ² (W).
+    func design(noisePowerW: Double) -> AirCompDesign.PowerControl {
+        switch self {
+        case .zeroForcing: return .zeroForcing
+        case .mmse: return .minimumMSE(noisePowerW: noisePowerW)
+        }
+    }
 }
 
 /// A scenario that could not be used, naming file, key and problem.

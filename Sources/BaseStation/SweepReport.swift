@@ -43,13 +43,20 @@ extension ExperimentReport {
         return md + "\n" + sweepComparisons(xLabel: xLabel)
     }
 
-    /// Every series against the `ideal` series at the same x, paired by seed.
+    /// The ideal-FL series a series is read against: `ideal-fixed` (ideal FL at the same fixed
+    /// rank) for the fixed-rank AirComp series `aircomp-fixed`, `ideal` for the others.
+    func reference(of series: String) -> String {
+        series == "aircomp-fixed" && seriesNames.contains("ideal-fixed") ? "ideal-fixed" : "ideal"
+    }
+
+    /// Every series against its ideal-FL series at the same x, paired by seed.
     func sweepComparisons(xLabel: String) -> String {
         guard seriesNames.contains("ideal") else { return "" }
-        let ideal = Dictionary(points("ideal").map { ($0.x, $0.runs) }) { a, _ in a }
         var md = "## Against ideal FL at the same \(xLabel) (final held-out perplexity, paired by seed; lower is better)\n\n"
+        md += "`aircomp-fixed` is read against `ideal-fixed` (the same fixed rank), every other series against `ideal`.\n\n"
         md += "| series | \(xLabel) | it − ideal FL | relative | reading |\n| --- | ---: | ---: | ---: | --- |\n"
-        for series in seriesNames where series != "ideal" {
+        for series in seriesNames where !series.hasPrefix("ideal") {
+            let ideal = Dictionary(points(reference(of: series)).map { ($0.x, $0.runs) }) { a, _ in a }
             for p in points(series) {
                 guard let reference = ideal[p.x] else { continue }
                 let pairs = p.runs.compactMap { run in reference.first { $0.seed == run.seed }.map { (run.number("final_perplexity"), $0.number("final_perplexity")) } }
@@ -65,9 +72,12 @@ extension ExperimentReport {
     }
 
     /// The knee of a power sweep: the highest x at which `series`' mean final perplexity exceeds
-    /// ideal FL's at the same x by at least `threshold` (relative); the lowest x when none does.
-    func knee(series: String = "airfl-lora", threshold: Double = 0.01) -> Double? {
-        let ideal = Dictionary(points("ideal").map { ($0.x, Self.stats($0.runs.map { $0.number("final_perplexity") }).mean) }) { a, _ in a }
+    /// its ideal FL's at the same x by at least `threshold` (relative); the lowest x when none does.
+    /// The channel's knee is the fixed-rank series' (AirComp and ideal FL at one rank): the planned
+    /// series' moves with the rank the planner picks at each power.
+    func knee(series: String? = nil, threshold: Double = 0.01) -> Double? {
+        let series = series ?? (seriesNames.contains("aircomp-fixed") ? "aircomp-fixed" : "airfl-lora")
+        let ideal = Dictionary(points(reference(of: series)).map { ($0.x, Self.stats($0.runs.map { $0.number("final_perplexity") }).mean) }) { a, _ in a }
         let curve = points(series).map { ($0.x, Self.stats($0.runs.map { $0.number("final_perplexity") }).mean) }
         guard !curve.isEmpty else { return nil }
         // A point where every run failed (no finite perplexity) counts as worse.
@@ -92,10 +102,10 @@ extension ExperimentReport {
     /// different data and channels, would hide it): mean and min–max over the seeds.
     func differenceFigure(xLabel: String, xLog: Bool) -> SVGPlot? {
         guard seriesNames.contains("ideal") else { return nil }
-        let ideal = Dictionary(points("ideal").map { ($0.x, $0.runs) }) { a, _ in a }
         var plot = SVGPlot(title: "Final held-out perplexity minus ideal FL's, paired by seed (mean, band: min–max)", xLabel: xLabel,
                            yLabel: "Δ perplexity", series: [], xLog: xLog, integralX: false)
-        for series in seriesNames where series != "ideal" {
+        for series in seriesNames where !series.hasPrefix("ideal") {
+            let ideal = Dictionary(points(reference(of: series)).map { ($0.x, $0.runs) }) { a, _ in a }
             var line = [(x: Double, y: Double)](), band = [(x: Double, low: Double, high: Double)]()
             for p in points(series) {
                 guard let reference = ideal[p.x] else { continue }

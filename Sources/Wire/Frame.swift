@@ -89,7 +89,7 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 ///
 ///     offset size field
 ///      0     4    magic "AFLW"
-///      4     2    version (4)
+///      4     2    version (5)
 ///      6     2    type (FrameType)
 ///      8     4    round
 ///     12     4    node index
@@ -110,8 +110,9 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 public struct Frame: Equatable, Sendable {
     public static let magic: [UInt8] = Array("AFLW".utf8)
     /// 2: typed mode and sample-format codes in `Transmit`, the `reference` frame. 3: `farewell`.
-    /// 4: `Transmit`'s window and the `grant` frame.
-    public static let version: UInt16 = 4
+    /// 4: `Transmit`'s window and the `grant` frame. 5: `Transmit`'s digital bit budget and seed
+    /// (unbiased compression), `Welcome`'s held-out seed.
+    public static let version: UInt16 = 5
     public static let headerSize = 48
     /// Frames larger than this are refused before anything is allocated for them.
     public static let maximumPayload = 256 << 20

@@ -96,6 +96,8 @@ public struct Welcome: WireMessage {
     public var dirichletAlpha: Double
     /// Fraction of each category's documents held out for evaluation, in (0, 1).
     public var heldOutFraction: Double
+    /// The seed of the held-out split alone: one held-out set for every run seed.
+    public var heldOutSeed: UInt64
     /// Window length in tokens.
     public var context: Int
     /// Windows per local optimiser step.
@@ -113,21 +115,22 @@ public struct Welcome: WireMessage {
     public var realtimeScale: Double
     public init(index: Int, devices: Int, seed: UInt64, data: String, partition: String, dirichletAlpha: Double, heldOutFraction: Double,
                 context: Int, batch: Int, optimizer: String, learningRate: Double, clipNorm: Double, weightDecay: Double,
-                realtimeScale: Double = 0) {
+                realtimeScale: Double = 0, heldOutSeed: UInt64 = 0) {
         self.index = index; self.devices = devices; self.seed = seed; self.data = data; self.partition = partition
         self.dirichletAlpha = dirichletAlpha; self.heldOutFraction = heldOutFraction; self.context = context; self.batch = batch
         self.optimizer = optimizer; self.learningRate = learningRate; self.clipNorm = clipNorm; self.weightDecay = weightDecay
-        self.realtimeScale = realtimeScale
+        self.realtimeScale = realtimeScale; self.heldOutSeed = heldOutSeed
     }
     public func write(to w: inout PayloadWriter) {
         w.int(index); w.int(devices); w.u64(seed); w.string(data); w.string(partition); w.f64(dirichletAlpha); w.f64(heldOutFraction)
         w.int(context); w.int(batch); w.string(optimizer); w.f64(learningRate); w.f64(clipNorm); w.f64(weightDecay); w.f64(realtimeScale)
+        w.u64(heldOutSeed)
     }
     public init(reading r: inout PayloadReader) throws {
         index = try r.int(); devices = try r.int(); seed = try r.u64(); data = try r.string(); partition = try r.string()
         dirichletAlpha = try r.f64(); heldOutFraction = try r.f64(); context = try r.int(); batch = try r.int()
         optimizer = try r.string(); learningRate = try r.f64(); clipNorm = try r.f64(); weightDecay = try r.f64()
-        realtimeScale = try r.f64()
+        realtimeScale = try r.f64(); heldOutSeed = try r.u64()
     }
 }
 
@@ -200,28 +203,33 @@ public struct Transmit: WireMessage {
     public var antennas: Int
     /// B_k[n], N_t × L column-major per subcarrier, interleaved complex (aircomp only; empty otherwise).
     public var precoders: [Float]
-    /// b, bits per real of a digital update.
-    public var digitalBits: Int
+    /// B, the value bits a digital update may take (the device compresses it without bias into
+    /// them; the 32-bit full scale comes on top). Unused by the other modes.
+    public var digitalBudgetBits: Int
+    /// The seed of the digital compressor's draws (which reals are sent, the stochastic rounding),
+    /// chosen by the base station so both ends know the mask without index bits.
+    public var digitalSeed: UInt64
     /// Sample format of the aircomp symbols: `ci16` (the DAC's codes) or `cf32`.
     public var sampleFormat: SampleFormat
     /// Symbols frames the node may send before it waits for a `Grant` (each grant adds its
     /// count); `nil`: the whole transmission at once. A base station bounds the frames in flight
     /// with it whatever the number of nodes, so what libzmq buffers does not grow with K.
     public var window: Int?
-    public init(mode: AggregationMode, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float], digitalBits: Int,
-                sampleFormat: SampleFormat = .ci16, window: Int? = nil) {
+    public init(mode: AggregationMode, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float],
+                digitalBudgetBits: Int = 0, digitalSeed: UInt64 = 0, sampleFormat: SampleFormat = .ci16, window: Int? = nil) {
         self.mode = mode; self.scale = scale; self.subcarriers = subcarriers; self.streams = streams; self.antennas = antennas
-        self.precoders = precoders; self.digitalBits = digitalBits; self.sampleFormat = sampleFormat; self.window = window
+        self.precoders = precoders; self.digitalBudgetBits = digitalBudgetBits; self.digitalSeed = digitalSeed
+        self.sampleFormat = sampleFormat; self.window = window
     }
     public func write(to w: inout PayloadWriter) {
-        w.u8(mode.rawValue); w.f32(scale); w.int(subcarriers); w.int(streams); w.int(antennas); w.floats(precoders); w.int(digitalBits)
-        w.u8(sampleFormat.rawValue)
+        w.u8(mode.rawValue); w.f32(scale); w.int(subcarriers); w.int(streams); w.int(antennas); w.floats(precoders); w.int(digitalBudgetBits)
+        w.u64(digitalSeed); w.u8(sampleFormat.rawValue)
         // −1: no window (the wire's int is signed; a count is never negative).
         w.int(window ?? -1)
     }
     public init(reading r: inout PayloadReader) throws {
         mode = try r.code(AggregationMode.self, "aggregation mode"); scale = try r.f32(); subcarriers = try r.int(); streams = try r.int()
-        antennas = try r.int(); precoders = try r.floats(); digitalBits = try r.int()
+        antennas = try r.int(); precoders = try r.floats(); digitalBudgetBits = try r.int(); digitalSeed = try r.u64()
         let at = r.offset
         sampleFormat = try r.code(SampleFormat.self, "sample format")
         guard sampleFormat != .none else { throw FrameError(offset: at, problem: "a transmission needs the cf32 or ci16 sample format") }

@@ -12,11 +12,12 @@ final class ExperimentsSmokeTests: XCTestCase {
         }
         let first = try suite()
         XCTAssertEqual(first.status, 0, String(first.stderr.suffix(3000)))
-        XCTAssertTrue(first.stderr.contains("rounds run 22/22"), "progress names run i of n")
+        XCTAssertTrue(first.stderr.contains("rounds run 34/34"), "progress names run i of n")
         // rounds: every variant's final row, comparison row and per-round row, none incomplete.
         let dir = out.appendingPathComponent("rounds").path
         let report = try String(contentsOfFile: dir + "/REPORT.md", encoding: .utf8)
-        let variants = ["ideal", "airfl-lora", "rank-2", "rank-4", "rank-8", "eigen", "weakest", "random", "single-stream", "digital", "digital-same-airtime"]
+        let variants = ["ideal", "airfl-lora", "ideal-same-rank", "rank-2", "rank-4", "rank-8", "rank-2-constant", "rank-4-constant", "rank-8-constant",
+                        "eigen", "weakest", "random", "tci", "mmse", "single-stream", "digital", "digital-same-airtime"]
         let lines = report.split(separator: "\n").map(String.init)
         for v in variants {
             let rows = lines.filter { $0.hasPrefix("| \(v) |") }
@@ -27,10 +28,11 @@ final class ExperimentsSmokeTests: XCTestCase {
         let csv = try String(contentsOfFile: dir + "/runs.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.count, 1 + variants.count * 2 * 5)
         // Every other experiment: its files, and a final table without a missing number.
-        let grouped = ["ranks", "beamformers", "streams-digital"].flatMap { ["perplexity-\($0).svg", "loss-\($0).svg", "difference-\($0).svg"] }
+        let grouped = ["ranks", "ranks-constant", "beamformers", "baselines", "streams-digital"].flatMap { ["perplexity-\($0).svg", "loss-\($0).svg", "difference-\($0).svg"] }
         for file in grouped { XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), "rounds/\(file): one figure per comparison") }
         let sweep = ["perplexity.svg", "loss.svg", "mse.svg", "difference.svg"]
-        let figures = ["power": sweep + ["knee.txt"], "low-power": grouped, "rank": ["perplexity.svg", "gap.svg", "rank-loss.svg"], "antennas": sweep,
+        let atKnee = ["ranks", "beamformers", "baselines", "streams-digital"].flatMap { ["perplexity-\($0).svg", "loss-\($0).svg", "difference-\($0).svg"] }
+        let figures = ["power": sweep + ["knee.txt"], "low-power": atKnee, "rank": ["perplexity.svg", "gap.svg", "rank-loss.svg"], "antennas": sweep,
                        "devices": sweep, "german": ["perplexity.svg", "loss.svg"]]
         for (name, files) in figures {
             let d = out.appendingPathComponent(name).path
@@ -52,7 +54,17 @@ final class ExperimentsSmokeTests: XCTestCase {
         let again = try suite()
         XCTAssertEqual(again.status, 0)
         XCTAssertFalse(again.stderr.contains("(ETA"), String(again.stderr.suffix(2000)))
-        XCTAssertEqual(again.stderr.components(separatedBy: "rounds run").count - 1, 22)
+        XCTAssertEqual(again.stderr.components(separatedBy: "rounds run").count - 1, 34)
+        // The baselines ran at AirFL-LoRA's rank of their seed (resolved from its summary.json).
+        for seed in [1, 2] {
+            let rank = { (v: String) in try String(contentsOfFile: dir + "/\(v)-seed\(seed)/options.txt", encoding: .utf8) }
+            let planned = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/airfl-lora-seed\(seed)/summary.json"))) as? [String: Any])?["rank"] as? Int)
+            for v in ["ideal-same-rank", "tci", "mmse", "digital-same-airtime"] {
+                let options = try rank(v)
+                XCTAssertTrue(options.split(whereSeparator: \.isWhitespace).contains("federation.rank=\(planned)"),
+                              "\(v) at seed \(seed) runs at rank \(planned): \(options)")
+            }
+        }
         XCTAssertTrue(again.stderr.contains("done before; skipped"))
     }
 }

@@ -19,6 +19,8 @@ struct FleetScenario {
     var nodes: [(name: String, profile: String)]
     /// More `[federation]` lines, as written.
     var federationExtra = ""
+    /// More `[aircomp]` lines, as written.
+    var aircompExtra = ""
 
     var toml: String {
         """
@@ -33,6 +35,9 @@ struct FleetScenario {
         max_distance_m = 60.0
         [aircomp]
         streams = 1
+        \(aircompExtra)
+        [plan]
+        calibration_tokens = 256
         [federation]
         model = "\(model)"
         data = "fortunes:science,computers,food"

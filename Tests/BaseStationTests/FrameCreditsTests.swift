@@ -70,7 +70,7 @@ final class FrameCreditsTests: XCTestCase {
     /// A node's window: grants of its round add to it, late grants of another round and malformed
     /// ones are skipped, any other frame ends the wait, and no window means no wait.
     func testTheNodesWindowTakesGrantsOfItsRoundOnly() throws {
-        let order = Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8, sampleFormat: .cf32, window: 1)
+        let order = Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], sampleFormat: .cf32, window: 1)
         var window = TransmitWindow(round: 3, order: order)
         let far = Date(timeIntervalSinceNow: 30)
         XCTAssertEqual(window.take(until: far) { nil }, .mayGo)
@@ -87,7 +87,7 @@ final class FrameCreditsTests: XCTestCase {
         XCTAssertEqual(greedy.take(until: far) { nil }, .mayGo)
         XCTAssertEqual(greedy.take(until: far) { Grant(frames: .max).frame(round: 3, node: 0) }, .mayGo)
         XCTAssertEqual(greedy.credit, Int(Int32.max) - 1)
-        var open = TransmitWindow(round: 3, order: Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8))
+        var open = TransmitWindow(round: 3, order: Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0]))
         for _ in 0..<100 { XCTAssertEqual(open.take(until: far) { nil }, .mayGo) }
     }
 

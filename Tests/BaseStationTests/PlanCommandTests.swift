@@ -51,6 +51,22 @@ final class PlanCommandTests: XCTestCase {
         XCTAssertEqual(json["brute_force_rank"] as? Int, rank)
     }
 
+    /// The regime the method is for (launch/scenarios/paper.toml): the energy budget binds, so the
+    /// aggregation MSE grows with the rank, and the planned rank is interior, neither 1 nor r_max.
+    func testPaperScenarioPlansAnInteriorRankWhereTheMSEGrowsWithIt() throws {
+        let path = repository.appendingPathComponent("launch/scenarios/paper.toml").path
+        let r = try runProduct("basestation", ["plan", "--scenario", path, "--json"], timeoutSeconds: 600)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try r.json()
+        let rank = try XCTUnwrap(json["rank"] as? Int), top = try XCTUnwrap(json["upper_bound"] as? Int)
+        XCTAssertGreaterThanOrEqual(top, 16, "ranks up to at least 16 are open")
+        XCTAssertTrue(rank > 1 && rank < top, "rank \(rank) of \(top) is interior")
+        let mse = try XCTUnwrap(json["mse_by_rank"] as? [String: Double])
+        let ordered = (1...top).map { mse["\($0)"]! }
+        XCTAssertTrue(zip(ordered, ordered.dropFirst()).allSatisfy { $0 <= $1 * (1 + 1e-9) }, "the MSE never falls with r: \(ordered)")
+        XCTAssertGreaterThan(ordered.last!, 4 * ordered.first!, "and grows: the energy budget binds")
+    }
+
     func testInfeasibleBudgetIsAClearError() throws {
         // The ESP32-S3's 8 MB cannot hold a 95 MB base model.
         let esp = repository.appendingPathComponent("hwprofiles/esp32-s3.toml").path

@@ -1,4 +1,7 @@
 import Foundation
+import LanguageModel
+import LinearAlgebra
+import Numerics
 import XCTest
 @testable import BaseStation
 
@@ -18,13 +21,30 @@ final class RankPlanningTests: XCTestCase {
         XCTAssertEqual(summary["rank"] as? Int, rank, "the run trains at the planned rank")
         XCTAssertEqual(record["pilot_status"] as? String, "pilot")
         XCTAssertTrue((record["spectrum_source"] as? String ?? "").hasPrefix("pilot round at rank \(rMax)"))
-        // Pooled by rank index: as many values as the widest matrix's update has, min(r_max, 64) in the tiny model.
-        XCTAssertEqual(record["spectrum_count"] as? Int, min(rMax, 64))
+        // Pooled by rank index: as many values as the widest matrix's update has, min(r_max, 64) in the tiny
+        // model, or beyond r_max the sketch's p (32: the tiny model's k/v project 64 → 32).
+        let p = try XCTUnwrap(record["sketch_rank"] as? Int)
+        XCTAssertEqual(p, 32)
+        XCTAssertEqual(record["spectrum_count"] as? Int, p > rMax ? p : min(rMax, 64))
         let top = try XCTUnwrap(record["spectrum_top"] as? [Double])
         XCTAssertTrue(top.first! > 0 && zip(top, top.dropFirst()).allSatisfy { $0 >= $1 })
         let constants = try XCTUnwrap(record["constants"] as? [String: [String: Any]])
-        XCTAssertEqual(Set(constants.keys), ["smoothness", "pl_constant", "step_size", "gradient_variance", "rounds", "initial_gap"])
+        XCTAssertEqual(Set(constants.keys), ["smoothness", "rank_smoothness", "pl_constant", "step_size", "horizon_weight",
+                                             "gradient_variance", "rounds", "initial_gap"])
         XCTAssertTrue((constants["gradient_variance"]?["source"] as? String ?? "").hasPrefix("pilot round"))
+        // The step, smoothness and PL constant measured on calibration tokens, within the derivation's conditions.
+        for key in ["step_size", "smoothness", "pl_constant"] {
+            XCTAssertTrue((constants[key]?["source"] as? String ?? "").hasPrefix("pilot:"), "\(key): \(constants[key] ?? [:])")
+        }
+        let value = { (key: String) in constants[key]?["value"] as? Double ?? .nan }
+        XCTAssertLessThanOrEqual(value("step_size"), 1 / value("smoothness") * (1 + 1e-12))
+        let lm = value("step_size") * value("pl_constant")
+        XCTAssertTrue(lm > 0 && lm < 1)
+        XCTAssertEqual(value("horizon_weight"), (1 - pow(1 - lm, 2)) / lm, accuracy: 1e-9 * value("horizon_weight"))
+        let calibration = try XCTUnwrap(record["calibration"] as? [String: Any])
+        XCTAssertEqual(calibration["loss_before"] as? Double ?? 0, constants["initial_gap"]?["value"] as? Double ?? -1, accuracy: 0.5,
+                       "the calibration tokens are of the held-out distribution")
+        XCTAssertGreaterThan(try XCTUnwrap(record["symbol_power"] as? Double), 0)
         XCTAssertEqual(constants["initial_gap"]?["value"] as? Double ?? 0, summary["initial_perplexity"].flatMap { ($0 as? Double).map(log) } ?? -1, accuracy: 1e-9)
         XCTAssertEqual(constants["rounds"]?["value"] as? Double, 2)
         // The pilot's rows are in metrics.csv, its aggregate never reached the model: rounds 1 and 2 train from the base.
@@ -32,5 +52,54 @@ final class RankPlanningTests: XCTestCase {
         XCTAssertEqual(rows.filter { $0["round"] == "0" && $0["node"] != "global" }.map { $0["status"]! }, ["ok", "ok"])
         XCTAssertEqual(rows.filter { $0["node"] == "global" }.map { $0["status"]! }, ["initial", "pilot", "ok", "ok"])
         XCTAssertEqual(rows.first { $0["round"] == "1" && $0["node"] == "global" }?["rank"], "\(rank)")
+    }
+
+    /// The randomised sketch of the full-weight gradient's spectrum against the exact gradient: with
+    /// A = I and B = 0 at scale 1 the B-gradient is G itself. Matrices whose smaller side is at most p
+    /// come out exact; the pooled top values within 1 %.
+    func testGradientSketchMatchesTheExactSpectrum() throws {
+        let dir = try temporaryDirectory(self)
+        let path = dir.appendingPathComponent("tiny.gguf").path
+        try TinyModelSpec().write(to: path)
+        let model = try LlamaModel(gguf: try GGUFFile(path: path))
+        let tokens = (0..<200).map { ($0 * 37 + 11) % 250 + 2 }
+        let probe = CalibrationProbe(model: model, tokens: tokens, context: 64)
+        let targets: [LoRATarget] = [.q, .k, .v, .o]
+        let d = model.config.embedding
+        var identity = LoRAAdapter(config: model.config, rank: d, alpha: Float(d), targets: targets, seed: 1)
+        var values = identity.flattened()
+        for s in identity.layout.slots {
+            for i in 0..<(s.rank * s.dIn) { values[s.a + i] = i / s.dIn == i % s.dIn ? 1 : 0 }
+            for i in s.bRange { values[i] = 0 }
+        }
+        try identity.assign(flattened: values)
+        let g = try probe.lossAndGradient(identity).gradient
+        var exact = [Double]()
+        for s in identity.layout.slots {
+            let m = ComplexMatrix<Double>(rows: s.dOut, cols: s.dIn) { i, j in Complex(g[s.b + i * s.rank + j], 0) }
+            let gram = m.product(m, .none, .adjoint)
+            for (i, v) in try gram.hermitianEigen().values.map({ max(0, $0) }).sorted(by: >).enumerated() {
+                if i == exact.count { exact.append(0) }
+                exact[i] += v
+            }
+        }
+        let sketch = try probe.gradientSpectrum(config: model.config, targets: targets, rank: 32, seed: 9)
+        XCTAssertEqual(sketch.squaredSingularValues.count, 32)
+        for i in 0..<4 { XCTAssertEqual(sketch.squaredSingularValues[i] / exact[i], 1, accuracy: 0.01, "value \(i)") }
+        XCTAssertLessThanOrEqual(sketch.tail(0), exact.reduce(0, +) * (1 + 1e-9), "a sketch captures no more than the whole")
+    }
+
+    /// Each estimate is its formula of the measurements, and an unusable one is nil.
+    func testPilotMeasurementsEstimates() {
+        var m = PilotMeasurements(lossBefore: 4, lossAfter: 3.5, gradientEnergyBefore: 2, gradientEnergyAfter: 1, alignment: -0.4,
+                                  gradientChange: 0.3, updateNorm: 0.6, weightUpdateNorm: 2, weightAlignment: -0.9)
+        XCTAssertEqual(m.stepSize!, 0.2, accuracy: 1e-12)
+        XCTAssertEqual(m.smoothness!, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(m.plConstant!, min(2 / 8, 1 / 7.0), accuracy: 1e-12)
+        XCTAssertEqual(m.weightSmoothness!, 2 * (3.5 - 4 + 0.9) / 4, accuracy: 1e-12)
+        m.alignment = 0.1
+        XCTAssertNil(m.stepSize, "a step that did not go down the gradient gives no step size")
+        m.weightAlignment = 0
+        XCTAssertNil(m.weightSmoothness, "a negative curvature along the step gives none")
     }
 }

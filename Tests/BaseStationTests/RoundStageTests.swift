@@ -21,6 +21,25 @@ final class RoundStageTests: XCTestCase {
         XCTAssertNotNil(summary["mse_thermal_over_predicted"] as? Double)
     }
 
+    /// Every seed evaluates one held-out set (the base model's score is the same bits), with its
+    /// standard error in metrics.csv and summary.json.
+    func testEverySeedEvaluatesTheSameHeldOutSet() throws {
+        func run(seed: Int) throws -> (summary: [String: Any], initial: [String: String]) {
+            let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 1, seed: seed)
+            try fleet.startFirmware("a", profile: pi4)
+            try fleet.startFirmware("b", profile: pi5)
+            let summary = try fleet.run()
+            return (summary, try XCTUnwrap(try fleet.metrics().first { $0["round"] == "0" }))
+        }
+        let one = try run(seed: 3), two = try run(seed: 4)
+        XCTAssertEqual(one.initial["heldout_loss"], two.initial["heldout_loss"])
+        XCTAssertEqual(one.summary["initial_perplexity"] as? Double, two.summary["initial_perplexity"] as? Double)
+        XCTAssertNotEqual(one.summary["final_perplexity"] as? Double, two.summary["final_perplexity"] as? Double, "the seeds train differently")
+        let se = try XCTUnwrap(one.summary["final_heldout_loss_se"] as? Double)
+        XCTAssertTrue(se > 0 && se < 1, "\(se)")
+        XCTAssertGreaterThan(Double(one.initial["heldout_loss_se"] ?? "") ?? 0, 0)
+    }
+
     /// The base station sums frames as they arrive, exactly: a seeded run's adapter and metrics
     /// are the same bits whatever the frame size the nodes send, the interleaving of their
     /// frames, and the receiver's thread count (the batch chain is the one-frame case, the same
@@ -77,7 +96,8 @@ final class RoundStageTests: XCTestCase {
         }
     }
 
-    /// Digital OFDMA held to AirComp's airtime quantises harder instead of taking longer.
+    /// Digital OFDMA held to AirComp's airtime compresses harder instead of taking longer, and takes
+    /// AirComp's airtime within 5 %.
     func testDigitalInAirCompsAirtimeFitsIt() throws {
         func airtime(_ aggregation: String, _ extra: String = "") throws -> Double {
             let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], aggregation: aggregation,
@@ -89,7 +109,31 @@ final class RoundStageTests: XCTestCase {
         let air = try airtime("aircomp"), digital = try airtime("digital"), held = try airtime("digital", "digital_same_airtime = true")
         XCTAssertGreaterThan(digital, air, "8-bit digital takes longer than AirComp here")
         XCTAssertLessThanOrEqual(held, air * (1 + 1e-9), "held to AirComp's airtime")
-        XCTAssertGreaterThan(held, 0)
+        XCTAssertEqual(held / air, 1, accuracy: 0.05, "and it spends it: the budget fills the airtime")
+    }
+
+    /// The classic AirComp baselines serve rounds: truncated channel inversion leaves the device
+    /// whose channel is below the cut out of the round (`unscheduled`) and sums the rest; the
+    /// minimum-MSE power control commits with a measured error; a binding energy budget lowers
+    /// the power, so the thermal error rises.
+    func testTruncationMinimumMSEAndEnergyBudgetServeRounds() throws {
+        func run(_ aircomp: String) throws -> (summary: [String: Any], rows: [[String: String]]) {
+            let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5), ("c", pi4)], rounds: 1,
+                                          aircompExtra: aircomp)
+            for (name, profile) in [("a", pi4), ("b", pi5), ("c", pi4)] { try fleet.startFirmware(name, profile: profile) }
+            let summary = try fleet.run()
+            return (summary, try fleet.metrics())
+        }
+        let truncated = try run("truncation_db = 0")
+        let statuses = truncated.rows.filter { $0["round"] == "1" && $0["node"] != "global" }.map { $0["status"]! }
+        XCTAssertEqual(statuses.filter { $0 == "unscheduled" }.count, 1, "of three, the one below the median sits out: \(statuses)")
+        XCTAssertEqual(truncated.rows.first { $0["round"] == "1" && $0["node"] == "global" }?["status"], "ok")
+        let mmse = try run("power_control = \"mmse\"")
+        XCTAssertEqual(mmse.rows.first { $0["round"] == "1" && $0["node"] == "global" }?["status"], "ok")
+        XCTAssertTrue((mmse.summary["mse_mean"] as? Double)?.isFinite ?? false)
+        let full = try run(""), starved = try run("tx_energy_offset_db = -60")
+        let (a, b) = (try XCTUnwrap(full.summary["mse_thermal_mean"] as? Double), try XCTUnwrap(starved.summary["mse_thermal_mean"] as? Double))
+        XCTAssertGreaterThan(b, 10 * a, "an energy budget 60 dB lower binds: less power, more noise")
     }
 
     /// A node that registers and then never reports is left out when the round's deadline passes.
@@ -181,7 +225,7 @@ final class RoundStageTests: XCTestCase {
             // ... and then symbols of 1e38 (the scale it was told ignored).
             try loud.transmit(1, update: start.adapter.map { _ in Float(1e38) }, order: Transmit(
                 mode: order.mode, scale: 1, subcarriers: order.subcarriers, streams: order.streams, antennas: order.antennas,
-                precoders: order.precoders, digitalBits: order.digitalBits, sampleFormat: order.sampleFormat))
+                precoders: order.precoders, digitalBudgetBits: order.digitalBudgetBits, digitalSeed: order.digitalSeed, sampleFormat: order.sampleFormat))
             try loud.awaitShutdown()
         }
         let before = fleet.server.global.flattened()

@@ -58,7 +58,7 @@ final class FirmwareTests: XCTestCase {
         try bs.send(RoundStart(rank: 2, alpha: 4, targets: "attn_q,attn_v", localSteps: 1, adapter: adapter.flattened()).frame(round: 1, node: 0).encoded(), to: "n0")
         _ = try next(bs, .updateReady)
         XCTAssertGreaterThan(adapter.parameterCount, 4 * 64, "the transmission must need more than three frames")
-        try bs.send(Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [], digitalBits: 8, window: 1)
+        try bs.send(Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [], window: 1)
                         .frame(round: 1, node: 0).encoded(), to: "n0")
         func symbolsWithin(_ seconds: Double) throws -> Int {
             var n = 0
@@ -95,7 +95,7 @@ final class FirmwareTests: XCTestCase {
         XCTAssertEqual(ready.reals, adapter.parameterCount)
         XCTAssertTrue(ready.updateEnergy > 0 && ready.updateEnergy.isFinite && ready.loss.isFinite)
 
-        try bs.send(Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [], digitalBits: 8)
+        try bs.send(Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [])
                         .frame(round: 1, node: 0).encoded(), to: "n0")
         var symbols = 0, reference = [Float]()
         while true {

@@ -24,7 +24,7 @@ final class MessageValidationTests: XCTestCase {
     }
 
     func testTransmitRanges() throws {
-        let ok = Transmit(mode: .aircomp, scale: 1, subcarriers: 4, streams: 1, antennas: 2, precoders: [Float](repeating: 0.5, count: 16), digitalBits: 8)
+        let ok = Transmit(mode: .aircomp, scale: 1, subcarriers: 4, streams: 1, antennas: 2, precoders: [Float](repeating: 0.5, count: 16))
         XCTAssertNoThrow(try Modulator.validate(ok, reals: 100))
         var hugeGrid = ok
         hugeGrid.subcarriers = Int.max / 2
@@ -33,7 +33,9 @@ final class MessageValidationTests: XCTestCase {
         var nanPrecoder = ok
         nanPrecoder.precoders[3] = .nan
         var badBits = ok
-        badBits.digitalBits = 64
+        badBits.mode = .digital
+        badBits.precoders = []
+        badBits.digitalBudgetBits = 0
         var badScale = ok
         badScale.scale = -1
         for bad in [hugeGrid, wrongPrecoders, nanPrecoder, badBits, badScale] {
@@ -54,7 +56,7 @@ final class MessageValidationTests: XCTestCase {
         let precoders: [Float] = (0..<32).map { (i: Int) -> Float in Float(i % 5) * 0.1 + 0.05 }
         for mode in AggregationMode.allCases {
             let order = Transmit(mode: mode, scale: 0.5, subcarriers: 8, streams: 1, antennas: mode == .aircomp ? 2 : 1,
-                                 precoders: mode == .aircomp ? precoders : [], digitalBits: 4)
+                                 precoders: mode == .aircomp ? precoders : [], digitalBudgetBits: 8 * update.count, digitalSeed: 5)
             let frames: [Frame] = try modulator.frames(for: update, order: order, round: 3, node: 1)
             let symbols = frames.filter { $0.type == .symbols }
             let end = try RoundEnd(frame: frames.last!)

@@ -71,6 +71,23 @@ final class DataTests: XCTestCase {
         XCTAssertNotEqual(DataPartition.split(docs, heldOutFraction: 0.2, seed: 5).heldOut, held)
     }
 
+    /// With a held-out seed of its own, runs of different seeds evaluate the same held-out
+    /// documents and still train on different partitions.
+    func testHeldOutSetIsTheSameForEverySeed() throws {
+        let dir = try tempDir()
+        let path = dir.appendingPathComponent("docs.jsonl").path
+        let lines = (0..<200).map { "{\"text\": \"document \($0)\", \"category\": \"c\($0 % 4)\"}" }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        func data(_ seed: UInt64, heldOutSeed: UInt64?) throws -> FederatedData {
+            try FederatedData(spec: path, partition: .dirichlet, devices: 3, dirichletAlpha: 0.5, heldOutFraction: 0.1, seed: seed,
+                              heldOutSeed: heldOutSeed)
+        }
+        let a = try data(1, heldOutSeed: 0), b = try data(2, heldOutSeed: 0)
+        XCTAssertEqual(a.heldOut, b.heldOut)
+        XCTAssertNotEqual(a.shards, b.shards)
+        XCTAssertNotEqual(try data(1, heldOutSeed: nil).heldOut, try data(2, heldOutSeed: nil).heldOut, "the run's seed splits otherwise")
+    }
+
     /// The evaluation budget is shared alike by the categories, not spent on the first one, and
     /// stops at the budget (documents whole, in their order within each category).
     func testBalancedSample() {

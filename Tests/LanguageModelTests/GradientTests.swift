@@ -125,4 +125,28 @@ final class GradientTests: XCTestCase {
             XCTAssertEqual(row[tokens[t + 1]] - lse, Double(cached[t]), accuracy: 1e-4)
         }
     }
+
+    /// The mean loss and gradient over windows is the token-weighted mean of the windows' own, and
+    /// the same bits for any number of workers.
+    func testMeanLossAndGradientOverWindows() throws {
+        let model = try LlamaModel(gguf: try Self.tinyModel())
+        var adapter = LoRAAdapter(config: model.config, rank: 3, alpha: 6, seed: 2)
+        adapter.randomizeB(standardDeviation: 0.05, seed: 3)
+        let windows = [Array(2..<40), Array(50..<70), Array(90..<150)]
+        let forward = try LlamaForward(model: model, adapter: adapter)
+        let one = try forward.meanLossAndGradient(windows, workers: 1)
+        for workers in [2, 3] {
+            let many = try forward.meanLossAndGradient(windows, workers: workers)
+            XCTAssertEqual(many.gradient, one.gradient)
+            XCTAssertEqual(many.loss.bitPattern, one.loss.bitPattern)
+        }
+        let each = try windows.map { try forward.lossAndGradients($0) }
+        let n = Double(each.reduce(0) { $0 + $1.scoredTokens })
+        XCTAssertEqual(one.scoredTokens, 37 + 19 + 59)
+        XCTAssertEqual(one.loss, each.reduce(0.0) { $0 + $1.loss * Double($1.scoredTokens) } / n, accuracy: 1e-12)
+        for i in stride(from: 0, to: one.gradient.count, by: 97) {
+            let expected = each.reduce(0.0) { $0 + Double($1.gradients.values[i]) * Double($1.scoredTokens) } / n
+            XCTAssertEqual(one.gradient[i], expected, accuracy: 1e-9 + 1e-6 * abs(expected))
+        }
+    }
 }

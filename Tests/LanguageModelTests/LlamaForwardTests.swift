@@ -48,5 +48,17 @@ final class LlamaForwardTests: XCTestCase {
             XCTAssertEqual(openblas_get_num_threads(), 2)
         }
         XCTAssertEqual(one.scoredTokens, 3 * 127 + 16)
+        XCTAssertEqual(one.lossStandardError, PerplexityResult.standardError(windows: [
+            Array(one.logProbabilities[0..<127]), Array(one.logProbabilities[127..<254]), Array(one.logProbabilities[254..<381]),
+            Array(one.logProbabilities[381...]),
+        ]))
+    }
+
+    /// The loss's standard error over windows, against a hand computation: windows of 2 and 1
+    /// tokens with mean losses 1 and 4 (overall 2): √(2/1 · (2²·1² + 1²·2²)) / 3 = √16 / 3.
+    func testLossStandardErrorOverWindows() {
+        XCTAssertEqual(PerplexityResult.standardError(windows: [[-0.5, -1.5], [-4]]), 4.0 / 3, accuracy: 1e-12)
+        XCTAssertTrue(PerplexityResult.standardError(windows: [[-1, -2]]).isNaN, "one window: no spread to measure")
+        XCTAssertEqual(PerplexityResult.standardError(windows: [[-1, -1], [-1]]), 0)
     }
 }

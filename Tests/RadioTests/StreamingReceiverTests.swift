@@ -97,6 +97,27 @@ final class StreamingReceiverTests: XCTestCase {
         }
     }
 
+    /// The symbol-domain error turned into the update's own units is the error of the aggregate
+    /// update measured real by real: c²·mse/(2L) per real, and ‖e‖²/‖Σ w Δ‖² as `normalized`
+    /// (the few padding entries of the last OFDM symbol aside, hence 2 %).
+    func testErrorPerRealIsTheAggregateUpdatesError() throws {
+        let r = try makeRound()
+        let rx = try receiver(r, threads: 2)
+        try stream(r, into: rx, seed: 5)
+        let got = rx.finish()
+        let weights = [0.3, 0.1, 0.25, 0.15, 0.2]
+        var error = 0.0, signal = 0.0
+        for i in 0..<r.reals {
+            let target = (0..<5).reduce(0.0) { $0 + weights[$1] * Double(r.updates[$1][i]) }
+            error += (Double(got.aggregate[i]) - target) * (Double(got.aggregate[i]) - target)
+            signal += target * target
+        }
+        let e = try XCTUnwrap(got.error)
+        let perReal = Double(r.scale) * Double(r.scale) * e.means.total / Double(2 * r.grid.streams)
+        XCTAssertEqual(perReal / (error / Double(r.reals)), 1, accuracy: 0.02)
+        XCTAssertEqual(e.normalized / (error / signal), 1, accuracy: 0.02)
+    }
+
     /// Channels prepared once (`stress`'s form, H not kept) sum to the same bits as the channels
     /// themselves, and refuse to measure the error (which needs H).
     func testPreparedChannelsAreBitIdenticalToTheChannels() throws {

@@ -77,7 +77,7 @@ final class FrameTests: XCTestCase {
     func testControlMessagesRoundTripAndRejectTrailingBytes() throws {
         let start = RoundStart(rank: 4, alpha: 8, targets: "attn_q,attn_v", localSteps: 3, adapter: [1, -2, 3.5])
         XCTAssertEqual(try RoundStart(frame: try Frame(decoding: start.frame(round: 5, node: 1).encoded())), start)
-        let t = Transmit(mode: .aircomp, scale: 0.5, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, -1, 0], digitalBits: 8)
+        let t = Transmit(mode: .aircomp, scale: 0.5, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, -1, 0])
         XCTAssertEqual(try Transmit(frame: t.frame(round: 1, node: 0)), t)
         let ready = UpdateReady(loss: 2.5, steps: 3, tokens: 192, flops: 1e9, computeSeconds: 0.1, energyJ: 0.4, updateEnergy: 12, reals: 100)
         var frame = ready.frame(round: 1, node: 3)
@@ -93,11 +93,11 @@ final class FrameTests: XCTestCase {
     /// of no frames is refused, naming the field.
     func testTransmitWindowsAndGrantsRoundTripAndNonsenseIsRefused() throws {
         for window in [nil, 0, 1, 40] {
-            let t = Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8, sampleFormat: .cf32, window: window)
+            let t = Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], sampleFormat: .cf32, window: window)
             XCTAssertEqual(try Transmit(frame: try Frame(decoding: t.frame(round: 2, node: 1).encoded())).window, window)
         }
         var w = PayloadWriter()
-        Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], digitalBits: 8, sampleFormat: .cf32, window: 3).write(to: &w)
+        Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], sampleFormat: .cf32, window: 3).write(to: &w)
         var bad = Frame(type: .transmit, round: 1, node: 0, payload: w.data)
         var minusTwo = PayloadWriter()
         minusTwo.int(-2)
@@ -109,7 +109,7 @@ final class FrameTests: XCTestCase {
 
     /// A closed set's unknown code in a frame is a decode error naming the field, never a default.
     func testUnknownModeOrSampleFormatCodesAreRefused() throws {
-        let t = Transmit(mode: .digital, scale: 1, subcarriers: 4, streams: 1, antennas: 1, precoders: [], digitalBits: 8, sampleFormat: .cf32)
+        let t = Transmit(mode: .digital, scale: 1, subcarriers: 4, streams: 1, antennas: 1, precoders: [], sampleFormat: .cf32)
         XCTAssertEqual(try Transmit(frame: t.frame(round: 1, node: 0)), t)
         var badMode = t.frame(round: 1, node: 0)
         badMode.payload[0] = 77

@@ -67,9 +67,9 @@ struct FuzzSeedsCommand: ParsableCommand {
             ("update-ready", UpdateReady(loss: 2.5, steps: 3, tokens: 192, flops: 1e9, computeSeconds: 0.1, energyJ: 0.04, updateEnergy: 1e-4, reals: 4)
                 .frame(round: 1, node: 1)),
             ("transmit", Transmit(mode: .aircomp, scale: 0.01, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, 0, 0],
-                                  digitalBits: 8, sampleFormat: .ci16).frame(round: 1, node: 1)),
+                                  sampleFormat: .ci16).frame(round: 1, node: 1)),
             ("transmit-window", Transmit(mode: .aircomp, scale: 0.01, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, 0, 0],
-                                         digitalBits: 8, sampleFormat: .cf32, window: 2).frame(round: 1, node: 1)),
+                                         sampleFormat: .cf32, window: 2).frame(round: 1, node: 1)),
             ("grant", Grant(frames: 1).frame(round: 1, node: 1)),
             ("symbols-cf32", Frame.symbols(round: 1, node: 1, firstSymbol: 0, symbolCount: 1, subcarriers: 2, antennas: 2,
                                            samples: [0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4][...], format: .cf32)),

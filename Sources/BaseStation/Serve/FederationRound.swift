@@ -1,7 +1,9 @@
+import CommandLineSupport
 import Foundation
 import LanguageModel
 import LinearAlgebra
 import Radio
+import Randomness
 import Wire
 
 /// How a round ended, for the global metrics row and the log.
@@ -28,25 +30,6 @@ enum RoundOutcome: Equatable {
         case .pilotCaptured: return .pilot
         }
     }
-}
-
-/// What the design stage decided for one round's participants (node indices, ascending).
-struct RoundPlan {
-    let participants: [Int]
-    /// w_k by shard size over the participants, Σ = 1.
-    let weights: [Double]
-    /// P_k, watts, from the scenario's profiles.
-    let power: [Double]
-    /// The common scale c.
-    let scale: Float
-    let grid: ResourceGrid
-    /// D, reals per update.
-    let reals: Int
-    /// The AirComp design over the participants (aircomp only).
-    let design: AirCompDesign?
-    /// b_k, bits per real of each participant's digital update (digital only).
-    let digitalBits: [Int]
-    var symbols: Int { grid.ofdmSymbols(forReals: reals) }
 }
 
 extension FederationServer {
@@ -76,13 +59,13 @@ extension FederationServer {
         }
         // A pilot round leaves the global adapter as it was (the base model, evaluated as round 0).
         if !capturingPilot, settings.evaluatesHeldOut(after: round) {
-            (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+            aggregateRow.heldOut = try evaluate()
             // An adapter whose held-out loss is not finite is never kept: the round is undone.
             if !aggregateRow.heldOutLoss.isFinite, case .committed = outcome {
                 progress("  round \(round): the held-out loss of the new adapter is not finite; the round is undone")
                 global = before
                 aggregateRow.status = .rejected
-                (aggregateRow.heldOutLoss, aggregateRow.heldOutPerplexity) = try evaluate()
+                aggregateRow.heldOut = try evaluate()
             }
         }
         return (rows, aggregateRow)
@@ -117,6 +100,7 @@ extension FederationServer {
         do { plan = try planRound(round, participants: participants, reports: ready, estimate: hHat, reals: flat.count) } catch {
             return .designRejected("\(error)")
         }
+        for k in plan.unscheduled { rows[k].status = .unscheduled }
         let predicted = plan.design.map { $0.mse(noisePowerW: scenario.noisePowerW).reduce(0, +) / Double(h.subcarriers) } ?? .nan
         let collection = try collect(round, plan: plan, epoch: epoch, channels: h)
         if crashPoint?(round, .collected) == true { throw SimulatedCrash() }
@@ -136,7 +120,7 @@ extension FederationServer {
         do { result = try aggregate(round, plan: plan, collection: collection, delivered: delivered, channels: h) } catch {
             return .aggregateRejected("aggregation failed (\(error))")
         }
-        aggregateRow.record(result, predicted: predicted)
+        aggregateRow.record(result, predicted: predicted, scale: plan.scale, streams: plan.grid.streams)
         for (j, airtime, energy) in result.transmissions {
             let k = plan.participants[j]
             rows[k].airtimeS = airtime
@@ -185,51 +169,6 @@ extension FederationServer {
             if nodes[k].registrations == epoch[k] { nodes[k].active = false }
         }
         return (ready, epoch)
-    }
-
-    /// Plan: weights by shard size, the common scale from the reported energies, and for AirComp
-    /// the beamformers and precoders on the estimated channels; then the transmit orders.
-    private func planRound(_ round: Int, participants: [Int], reports: [Int: UpdateReady], estimate hHat: ChannelTensor,
-                           reals: Int) throws -> RoundPlan {
-        let s = settings, L = scenario.aircomp.streams
-        let total = participants.reduce(0.0) { $0 + Double(shardSizes[$1]) }
-        let weights = participants.map { Double(shardSizes[$0]) / total }
-        let scale = ResourceGrid.commonScale(energies: participants.map { reports[$0]!.updateEnergy }, reals: reals)
-        // The scenario's profiles are authoritative for the radio budget (a node's hello is not trusted with it).
-        let power = participants.map { nodes[$0].profile.txPowerW }
-        var design: AirCompDesign?
-        if s.aggregation == .aircomp {
-            let estimate = hHat.selecting(devices: participants)
-            let warm = participants == previousParticipants ? previousBeamformers : nil
-            let solved = try ReceiveBeamformer.solve(channels: estimate, streams: L, powerW: power, weights: weights, method: s.beamforming,
-                                                     warmStart: warm, seed: scenario.seed &+ UInt64(round))
-            previousBeamformers = solved.beamformers
-            previousParticipants = participants
-            design = try AirCompDesign(channels: estimate, beamformers: solved.beamformers, powerW: power, weights: weights)
-        }
-        let grid = try ResourceGrid(subcarriers: hHat.subcarriers, streams: L)
-        let bits = try digitalBits(participants: participants, power: power, estimate: hHat, grid: grid, reals: reals)
-        let plan = RoundPlan(participants: participants, weights: weights, power: power, scale: scale, grid: grid, reals: reals,
-                             design: design, digitalBits: bits)
-        for (j, k) in participants.enumerated() {
-            let precoders = design.map { $0.precoders[j].interleaved } ?? []
-            send(Transmit(mode: s.aggregation, scale: scale, subcarriers: hHat.subcarriers, streams: L, antennas: hHat.transmitAntennas,
-                          precoders: precoders, digitalBits: bits[j], sampleFormat: s.sampleFormat)
-                    .frame(round: UInt32(round), node: UInt32(k)), to: k)
-        }
-        return plan
-    }
-
-    /// b_k per participant: `digital_bits`, or with `digital_same_airtime` the most bits per real
-    /// that fit AirComp's airtime for this update, S·T_sym ≥ D·b_k/R_k (rates on the estimate Ĥ).
-    private func digitalBits(participants: [Int], power: [Double], estimate hHat: ChannelTensor, grid: ResourceGrid, reals: Int) throws -> [Int] {
-        guard settings.aggregation == .digital, settings.digitalSameAirtime else { return participants.map { _ in settings.digitalBits } }
-        let airtime = Double(grid.ofdmSymbols(forReals: reals)) * scenario.plan.symbolDurationS
-        let rates = try DigitalUplink.rates(channels: hHat.selecting(devices: participants), powerW: power, noisePowerW: scenario.noisePowerW,
-                                            subcarrierSpacingHz: scenario.channel.subcarrierSpacingHz)
-        let bits = rates.map { r in min(16, max(2, Int((airtime * r / Double(max(reals, 1))).rounded(.down)))) }
-        progress("  digital in AirComp's airtime (\(String(format: "%.3g", airtime)) s): bits per real \(zip(participants, bits).map { "\(nodes[$0].name) \($1)" }.joined(separator: ", "))")
-        return bits
     }
 
     /// Collect: every participant's symbols (summed as they arrive), reference and round end,

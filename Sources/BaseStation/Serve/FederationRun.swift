@@ -23,36 +23,37 @@ extension FederationServer {
         return both.reduce(0) { $0 + $1.mseThermal } / both.reduce(0) { $0 + $1.msePredicted }
     }
 
-    /// The held-out loss and perplexity of the global adapter (`adapted`) or of the base model.
-    func evaluate(adapted: Bool = true) throws -> (loss: Double, perplexity: Double) {
+    /// The held-out loss, its standard error and perplexity of the global adapter (`adapted`) or
+    /// of the base model.
+    func evaluate(adapted: Bool = true) throws -> HeldOutScore {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { evaluationSeconds += Self.seconds(since: start) }
         // The nodes wait while the base station evaluates: every core takes windows of its own.
-        let p = try LlamaForward(model: model, adapter: adapted ? global : nil)
-            .perplexity(tokens: heldOutTokens, context: settings.ctx, workers: ProcessInfo.processInfo.activeProcessorCount).perplexity
-        return (Foundation.log(p), p)
+        let r = try LlamaForward(model: model, adapter: adapted ? global : nil)
+            .perplexity(tokens: heldOutTokens, context: settings.ctx, workers: ProcessInfo.processInfo.activeProcessorCount)
+        return HeldOutScore(loss: Foundation.log(r.perplexity), perplexity: r.perplexity, standardError: r.lossStandardError)
     }
 
     /// Round 0's evaluation: the base model's (a fresh adapter has B = 0, so the adapted model is
     /// the base model at any rank), from the memo when it holds this model, held-out set and
     /// context; else evaluated, and stored there.
-    func evaluateBaseModel() throws -> (loss: Double, perplexity: Double) {
+    func evaluateBaseModel() throws -> HeldOutScore {
         guard let memo else { return try evaluate(adapted: false) }
         guard let identity = FNV1a.hash(file: settings.model) else { throw CommandError("cannot read \(settings.model)") }
-        var key = MemoKey("heldout-base v1")
+        var key = MemoKey("heldout-base v2")
         key.add("model_fnv1a", identity.hash)
         key.add("model_bytes", Int64(identity.bytes))
         key.add("ctx", Int64(settings.ctx))
         var tokens = PayloadWriter()
         for t in heldOutTokens { tokens.int(t) }
         key.add("tokens", [UInt8](tokens.data))
-        switch memo.lookup(kind: "heldout-base", key: key.bytes, maxValueBytes: 8) {
-        case .hit(let value) where value.count == 8:
+        switch memo.lookup(kind: "heldout-base", key: key.bytes, maxValueBytes: 16) {
+        case .hit(let value) where value.count == 16:
             var r = PayloadReader(Data(value))
-            let p = (try? r.f64()) ?? .nan
-            if p.isFinite && p >= 1 {
+            let p = (try? r.f64()) ?? .nan, se = (try? r.f64()) ?? .nan
+            if p.isFinite && p >= 1 && !(se < 0) {
                 memoHits["heldout_base"] = true
-                return (Foundation.log(p), p)
+                return HeldOutScore(loss: Foundation.log(p), perplexity: p, standardError: se)
             }
             log.warning("memo: \(memo.path(kind: "heldout-base", key: key.bytes)) holds perplexity \(p); evaluating again")
         case .hit: break
@@ -63,6 +64,7 @@ extension FederationServer {
         memoHits["heldout_base"] = false
         var value = PayloadWriter()
         value.f64(result.perplexity)
+        value.f64(result.standardError)
         do { try memo.store(kind: "heldout-base", key: key.bytes, value: [UInt8](value.data)) } catch { log.warning("memo: not stored: \(error)") }
         return result
     }
@@ -139,8 +141,9 @@ extension FederationServer {
         let initial = try evaluateBaseModel()
         metrics.heldOut(loss: initial.loss)
         progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
-        try recorder.append([MetricsRow(round: 0, node: "global", profile: "", status: .initial, heldOutLoss: initial.loss,
-                                        heldOutPerplexity: initial.perplexity, rank: global.rank)])
+        var row = MetricsRow(round: 0, node: "global", profile: "", status: .initial, rank: global.rank)
+        row.heldOut = initial
+        try recorder.append([row])
         if settings.rankPlanning {
             let h = channelModel.frequencyResponse().estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
             rankPlanning = try planRankFromPilot(channels: h, initialLoss: initial.loss)
@@ -184,12 +187,14 @@ extension FederationServer {
         [
             "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation.name, "seed": scenario.seed,
             "final_loss": json(t.trainLoss), "final_heldout_loss": json(t.finalHeldOut.loss),
+            "final_heldout_loss_se": json(t.finalHeldOut.standardError), "heldout_tokens": heldOutTokens.count,
             "initial_perplexity": json(t.initialPerplexity), "final_perplexity": json(t.finalHeldOut.perplexity),
             "mse_mean": meanOverRounds(t.globals, \.mse), "mse_thermal_mean": meanOverRounds(t.globals, \.mseThermal),
             "mse_csi_mean": meanOverRounds(t.globals, \.mseCSI), "mse_quantization_mean": meanOverRounds(t.globals, \.mseQuantization),
             "mse_predicted_mean": meanOverRounds(t.globals, \.msePredicted),
+            "mse_per_real_mean": meanOverRounds(t.globals, \.msePerReal), "nmse_mean": meanOverRounds(t.globals, \.nmse),
             "mse_thermal_over_predicted": thermalOverPredicted(t.globals),
-            "airtime_total_s": t.airtime, "energy_total_j": t.energy, "frames_dropped": droppedFrames,
+            "airtime_total_s": t.airtime, "airtime_mean_s": meanOverRounds(t.globals, \.airtimeS), "energy_total_j": t.energy, "frames_dropped": droppedFrames,
             "frames_dropped_by_reason": metrics.snapshot.dropped,
             "last_round_delivered": t.lastDelivered,
             "rank_planning": rankPlanning,
@@ -207,8 +212,8 @@ struct RunTotals {
     /// The mean finite train loss over the nodes of the last round that had one.
     var trainLoss = Double.nan
     var initialPerplexity = Double.nan
-    /// The last round's held-out loss and perplexity (the base model's before round 1).
-    var finalHeldOut = (loss: Double.nan, perplexity: Double.nan)
+    /// The last round's held-out score (the base model's before round 1).
+    var finalHeldOut = HeldOutScore()
     /// The last round in which a node delivered (0: none).
     var lastDelivered = 0
 
@@ -217,13 +222,13 @@ struct RunTotals {
             if r.node == "global" {
                 if r.status == .initial {
                     initialPerplexity = r.heldOutPerplexity
-                    finalHeldOut = (r.heldOutLoss, r.heldOutPerplexity)
+                    finalHeldOut = r.heldOut
                     continue
                 }
                 airtime += r.airtimeS
                 if r.round > 0 {
                     globals.append(r)
-                    finalHeldOut = (r.heldOutLoss, r.heldOutPerplexity)
+                    finalHeldOut = r.heldOut
                 }
             } else {
                 energy += r.energyJ
@@ -235,4 +240,12 @@ struct RunTotals {
             if !losses.isEmpty { trainLoss = losses.reduce(0, +) / Double(losses.count) }
         }
     }
+}
+
+/// A held-out evaluation: the mean loss (nats/token), its standard error over the evaluation's
+/// windows (`PerplexityResult.lossStandardError`) and the perplexity exp(loss).
+struct HeldOutScore {
+    var loss = Double.nan
+    var perplexity = Double.nan
+    var standardError = Double.nan
 }

@@ -32,6 +32,9 @@ final class FederationServer {
     let transport: ServerTransport
     let model: LlamaModel
     let heldOutTokens: [Int]
+    /// Held-out tokens outside the evaluation sample, for the bound's constants (rank planning only;
+    /// empty otherwise, or when the evaluation takes every held-out document).
+    let calibrationTokens: [Int]
     let shardSizes: [Int]
     var nodes: [Node]
     var global: LoRAAdapter
@@ -120,13 +123,17 @@ final class FederationServer {
         model = try LlamaModel(gguf: file)
         let tokenizer = try BPETokenizer(gguf: file)
         let data = try FederatedData(spec: settings.data, partition: settings.partition, devices: nodes.count, dirichletAlpha: settings.dirichletAlpha,
-                                     heldOutFraction: settings.heldOut, seed: scenario.seed)
+                                     heldOutFraction: settings.heldOut, seed: scenario.seed,
+                                     heldOutSeed: UInt64(settings.heldOutSeed))
         let sample = data.heldOutSample(tokens: settings.evalTokens) { tokenizer.encode($0).count }
         var tokens = tokenizer.encode(FederatedData.stream(sample))
         if settings.evalTokens > 0 { tokens = Array(tokens.prefix(settings.evalTokens)) }
         heldOutTokens = tokens
+        let calibration = settings.rankPlanning
+            ? data.calibrationSample(evaluationTokens: settings.evalTokens, tokens: scenario.plan.calibrationTokens) { tokenizer.encode($0).count } : []
+        calibrationTokens = calibration.isEmpty ? [] : Array(tokenizer.encode(FederatedData.stream(calibration)).prefix(scenario.plan.calibrationTokens))
         shardSizes = data.shards.map { WindowPacker.pack($0, tokenizer: tokenizer, length: settings.ctx).count }
-        global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: Float(settings.loraAlpha ?? Double(2 * settings.rank)),
+        global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: settings.adapterAlpha(rank: settings.rank),
                              targets: settings.targets, seed: scenario.seed)
         self.identity = identity ?? RunIdentity(scenario: "", seed: scenario.seed, aggregation: settings.aggregation.name, overrides: [])
         let checkpointPath = RunRecorder.checkpointPath(in: results)
@@ -239,7 +246,8 @@ final class FederationServer {
         let s = settings
         send(Welcome(index: index, devices: nodes.count, seed: scenario.seed, data: s.data, partition: s.partition.rawValue, dirichletAlpha: s.dirichletAlpha,
                      heldOutFraction: s.heldOut, context: s.ctx, batch: s.batch, optimizer: s.optimizer.rawValue, learningRate: s.learningRate,
-                     clipNorm: s.clip, weightDecay: s.weightDecay, realtimeScale: s.realtimeScale).frame(round: 0, node: UInt32(index)), to: index)
+                     clipNorm: s.clip, weightDecay: s.weightDecay, realtimeScale: s.realtimeScale,
+                     heldOutSeed: UInt64(s.heldOutSeed)).frame(round: 0, node: UInt32(index)), to: index)
         progress("  registered \(nodes[index].name) (\(hello.profile)) as device \(index)")
     }
 }

@@ -13,11 +13,18 @@ struct FederationSettings: Decodable {
     var partition = FederatedData.Partition.category
     var dirichletAlpha = 0.5
     var heldOut = 0.1
+    /// The held-out split's own seed: every run seed evaluates the same held-out documents (the
+    /// seed varies channels, partitions, initialisation and data order, not the yardstick).
+    var heldOutSeed = 0
     var rounds = 5
     var rank = 8
     /// Choose the rank with the optimality-gap planner before the first round (`rank` is then ignored).
     var rankPlanning = false
+    /// α of the LoRA scale γ(r); nil: 4 for `rslora` and `standard`, 2r for `constant`.
     var loraAlpha: Double? = nil
+    /// How the LoRA scale γ depends on the rank (`LoRAScaling`); `rslora` by default, so that rank
+    /// is capacity, not a step size.
+    var loraScaling = LoRAScaling.rslora
     var targets: [LoRATarget] = [.q, .k, .v, .o]
     var localSteps = 4
     var batch = 1
@@ -28,10 +35,10 @@ struct FederationSettings: Decodable {
     var weightDecay = 0.0
     var aggregation = AggregationMode.aircomp
     var digitalBits = 8
-    /// `digital` only: `false`, every node sends `digital_bits` per real in whatever airtime that
-    /// takes; `true`, the round gets the airtime AirComp would use for it (S·T_sym), so each node
-    /// quantises harder, to the most bits per real its own rate fits in that time (2 at least: a node
-    /// that cannot fit even 2 bits sends at 2 and overruns, which the airtime shows).
+    /// `digital` only: `false`, every node's budget is `digital_bits` per real, in whatever airtime
+    /// that takes; `true`, the round gets the airtime AirComp would use for it (S·T_sym) and each
+    /// node's budget is what its own rate fits in that time (less than a bit per real is sent by
+    /// random sparsification, `UnbiasedCompressor`), so every node's airtime is AirComp's.
     var digitalSameAirtime = false
     /// Any method `basestation solve` has: `manifold` (the method's), `eigen`, `weakest`, `random` (baselines).
     var beamforming = ReceiveBeamformer.Method.manifold
@@ -39,6 +46,11 @@ struct FederationSettings: Decodable {
     /// Held-out evaluation every this many rounds (and always after the last): sweeps that report
     /// only the final perplexity skip the rounds between.
     var evalEvery = 1
+
+    /// The adapter's α for `rank`, so that its scale α/r is γ(r) of `lora_scaling`.
+    func adapterAlpha(rank: Int) -> Float {
+        Float(loraScaling.scale(rank: rank, alpha: loraAlpha) * Double(rank))
+    }
 
     /// Whether the held-out set is scored after `round` (every `eval_every` rounds and the last).
     func evaluatesHeldOut(after round: Int) -> Bool { round % evalEvery == 0 || round == rounds }
@@ -51,7 +63,7 @@ struct FederationSettings: Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, data, partition, dirichletAlpha = "dirichlet_alpha", heldOut = "held_out", rounds, rank, rankPlanning = "rank_planning"
-        case loraAlpha = "lora_alpha", targets, localSteps = "local_steps", batch, ctx, learningRate = "learning_rate"
+        case loraAlpha = "lora_alpha", loraScaling = "lora_scaling", heldOutSeed = "held_out_seed", targets, localSteps = "local_steps", batch, ctx, learningRate = "learning_rate"
         case optimizer, clip, weightDecay = "weight_decay", aggregation, digitalBits = "digital_bits", digitalSameAirtime = "digital_same_airtime", beamforming
         case evalTokens = "eval_tokens", evalEvery = "eval_every", endpoint, registerTimeoutS = "register_timeout_s", roundTimeoutS = "round_timeout_s"
         case sampleFormat = "sample_format", realtimeScale = "realtime_scale"
@@ -79,6 +91,8 @@ struct FederationSettings: Decodable {
         try c.update(&rank, forKey: .rank)
         try c.update(&rankPlanning, forKey: .rankPlanning)
         loraAlpha = try c.decodeNumberIfPresent(forKey: .loraAlpha)
+        try choice(&loraScaling, .loraScaling, LoRAScaling.allCases.map { ($0.rawValue, $0) })
+        try c.update(&heldOutSeed, forKey: .heldOutSeed)
         if let list = try c.decodeIfPresent(String.self, forKey: .targets) {
             do { targets = try LoRATarget.list(list) } catch { throw ConfigurationError(key: "federation.targets", problem: "\(error)") }
         }
@@ -119,7 +133,8 @@ struct FederationSettings: Decodable {
         try check(learningRate > 0 && learningRate <= 10, .learningRate, "must be in (0, 10], got \(learningRate)")
         try check(clip >= 0 && clip.isFinite, .clip, "must be ≥ 0 and finite, got \(clip)")
         try check(weightDecay >= 0 && weightDecay < 1, .weightDecay, "must be in [0, 1), got \(weightDecay)")
-        try check((2...16).contains(digitalBits), .digitalBits, "must be in 2…16, got \(digitalBits)")
+        try check((1...16).contains(digitalBits), .digitalBits, "must be in 1…16, got \(digitalBits)")
+        try check(heldOutSeed >= 0, .heldOutSeed, "must be ≥ 0, got \(heldOutSeed)")
         try check((0...16_777_216).contains(evalTokens), .evalTokens, "must be in 0…16777216, got \(evalTokens)")
         try check((1...1_000_000).contains(evalEvery), .evalEvery, "must be in 1…1000000, got \(evalEvery)")
         try check(endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://"), .endpoint, "must be a tcp:// or ipc:// endpoint")
@@ -143,6 +158,31 @@ struct NodeSettings: Decodable {
         profile = try c.decode(String.self, forKey: .profile)
         guard NodeName.isValid(name) else {
             throw ConfigurationError(key: "nodes.name", problem: "'\(name)' must be letters, digits, - or _")
+        }
+    }
+}
+
+/// How the LoRA scale γ (ΔW = γ·B·A) depends on the rank r.
+///
+/// Under AdamW every entry of B moves by about the learning rate per step whatever r is, so B·A
+/// grows with r: with γ = α/r at α = 2r (the old default) the update's size grew with the rank and
+/// rank acted as a step-size knob. rsLoRA (Kalajdzievski, 2023) shows γ = α/√r keeps the update's
+/// size steady across ranks, so a higher rank adds capacity, not step size: the default.
+enum LoRAScaling: String, CaseIterable {
+    /// γ = α/√r (rank-stabilised), α = 4 by default (γ = 2 at r = 4).
+    case rslora
+    /// γ = α/r with a fixed α (the LoRA paper's and PEFT's convention), α = 4 by default.
+    case standard
+    /// γ = α/r with α = 2r unless given: γ fixed at 2 whatever r is (the update grows with r).
+    case constant
+
+    /// γ(r).
+    func scale(rank: Int, alpha: Double?) -> Double {
+        let r = Double(max(rank, 1))
+        switch self {
+        case .rslora: return (alpha ?? 4) / r.squareRoot()
+        case .standard: return (alpha ?? 4) / r
+        case .constant: return (alpha ?? 2 * r) / r
         }
     }
 }

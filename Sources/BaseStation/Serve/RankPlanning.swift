@@ -37,17 +37,38 @@ extension FederationServer {
         var sources = [String: String]()
         let spectrum: PilotSpectrum
         if let captured = pilotCapture {
-            spectrum = try PilotSpectrum(updates: try factoredUpdates(from: base, moved: captured.aggregate))
-            record["spectrum_source"] = "pilot round at rank \(budget.bound.rank): singular values of every adapted matrix's aggregated update, pooled by rank index (s_i² = Σ_j s_{j,i}²)"
+            let pilot = try PilotSpectrum(updates: try factoredUpdates(from: base, moved: captured.aggregate))
+            let rMax = budget.bound.rank
+            let calibration = calibrationTokens.isEmpty ? heldOutTokens : calibrationTokens
+            let label = calibrationTokens.isEmpty ? "the evaluation's \(calibration.count) held-out tokens (no other held-out document left)"
+                : "\(calibration.count) calibration tokens"
+            let probe = CalibrationProbe(model: model, tokens: calibration, context: settings.ctx)
+            let measured = try measurePilot(probe: probe, base: base, aggregate: captured.aggregate, weightUpdateEnergy: pilot.tail(0))
+            calibrate(&constants, &sources, measured, tokens: label)
             estimate(&constants, &sources, from: captured, initialLoss: initialLoss)
+            record["calibration"] = measured.record
+            let smallest = settings.targets.map { $0.shape(model.config) }.map { min($0.dIn, $0.dOut) }.min() ?? 1
+            let p = min(scenario.plan.sketchRank, smallest)
+            if p > rMax {
+                let gradient = try probe.gradientSpectrum(config: model.config, targets: settings.targets, rank: p, seed: scenario.seed)
+                spectrum = try Self.extendedSpectrum(pilot: pilot, gradient: gradient, rMax: rMax)
+                record["spectrum_source"] = "pilot round at rank \(rMax): singular values of every adapted matrix's aggregated update, pooled by rank index (s_i² = Σ_j s_{j,i}²); beyond r_max the full-weight gradient's (a rank-\(p) sketch on \(label)) scaled to the pilot's energy in the first \(rMax)"
+            } else {
+                spectrum = pilot
+                record["spectrum_source"] = "pilot round at rank \(rMax): singular values of every adapted matrix's aggregated update, pooled by rank index (s_i² = Σ_j s_{j,i}²); nothing beyond r_max (the sketch rank \(p) is not above it)"
+            }
+            record["sketch_rank"] = p
         } else {
             spectrum = try scenario.plan.spectrum()
             record["spectrum_source"] = "the scenario's [plan] prior: the pilot round delivered no aggregate (\(pilotRound.global.status.rawValue))"
         }
         constants.rounds = settings.rounds
         sources["rounds"] = "federation.rounds"
+        // c² as the rounds will set it: the largest reported update's power per complex symbol.
+        let symbolPower = pilotCapture.flatMap { p in p.reports.map(\.energy).max().map { $0 / (Double(budget.shape.parameters(rank: budget.bound.rank)) / 2) } }
+        record["symbol_power"] = symbolPower ?? NSNull()
         let gap = try makeOptimalityGap(scenario: scenario, profiles: nodes.map(\.profile), adapter: budget.shape, subcarriers: h.subcarriers,
-                                        weights: shardWeights, constants: constants, spectrum: spectrum)
+                                        weights: shardWeights, constants: constants, spectrum: spectrum, symbolPower: symbolPower)
         let plan = try RankPlanner.plan(gap: gap, channels: h, upperBound: budget.bound)
         global = freshAdapter(rank: plan.rank)
         record["rank"] = plan.rank
@@ -89,11 +110,21 @@ extension FederationServer {
     }
 
     private func constantsRecord(_ c: LearningConstants, _ sources: [String: String]) -> [String: Any] {
-        let values: [(String, Double)] = [("smoothness", c.smoothness), ("pl_constant", c.plConstant), ("step_size", c.stepSize),
+        let values: [(String, Double)] = [("smoothness", c.smoothness), ("rank_smoothness", c.rankSmoothness ?? c.smoothness),
+                                          ("pl_constant", c.plConstant), ("step_size", c.stepSize), ("horizon_weight", c.horizonWeight),
                                           ("gradient_variance", c.gradientVariance), ("rounds", Double(c.rounds)), ("initial_gap", c.initialGap)]
         return Dictionary(uniqueKeysWithValues: values.map { key, v in
-            (key, ["value": v, "source": sources[key] ?? "scenario [plan] \(key) (not identifiable from one pilot round)"] as [String: Any])
+            (key, ["value": v, "source": sources[key] ?? Self.defaultSource(key, c)] as [String: Any])
         })
+    }
+
+    /// Where a constant came from when no measurement set it.
+    static func defaultSource(_ key: String, _ c: LearningConstants) -> String {
+        switch key {
+        case "horizon_weight": return "(1 − (1 − λμ)^T)/(λμ) of the values above"
+        case "rank_smoothness" where c.rankSmoothness == nil: return "smoothness (no usable measurement of the weights' curvature)"
+        default: return "scenario [plan] \(key) (no usable measurement)"
+        }
     }
 
     /// ΔW_j = (α/r)(B'A' − BA) of every adapted matrix, factored as L = (α/r)[B' | −B], R = [A'; A]
@@ -114,9 +145,9 @@ extension FederationServer {
         }
     }
 
-    /// A seeded fresh adapter of `rank` over the scenario's targets (α = lora_alpha or 2r).
+    /// A seeded fresh adapter of `rank` over the scenario's targets (its scale γ(r) of `lora_scaling`).
     func freshAdapter(rank: Int) -> LoRAAdapter {
-        LoRAAdapter(config: model.config, rank: rank, alpha: Float(settings.loraAlpha ?? Double(2 * rank)), targets: settings.targets, seed: scenario.seed)
+        LoRAAdapter(config: model.config, rank: rank, alpha: settings.adapterAlpha(rank: rank), targets: settings.targets, seed: scenario.seed)
     }
 
     var shardWeights: [Double] { shardSizes.map { Double($0) / Double(shardSizes.reduce(0, +)) } }

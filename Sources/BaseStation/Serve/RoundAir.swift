@@ -70,7 +70,7 @@ extension FederationServer {
             let rates = try DigitalUplink.rates(channels: h.selecting(devices: plan.participants), powerW: plan.power,
                                                 noisePowerW: scenario.noisePowerW, subcarrierSpacingHz: scenario.channel.subcarrierSpacingHz)
             for j in delivered {
-                let seconds = Double(plan.reals * plan.digitalBits[j]) / max(rates[j], 1e-9)
+                let seconds = DigitalUplink.airtime(budgetBits: plan.digitalBudgets[j], reals: plan.reals, rate: rates[j])
                 transmissions.append((j, seconds, plan.power[j] * seconds))
             }
         }

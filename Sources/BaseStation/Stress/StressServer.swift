@@ -138,7 +138,7 @@ final class StressServer {
         var unreached: [Int] = []
         for k in reported.sorted() {
             let order = Transmit(mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
-                                 precoders: channels.design.precoders[k].interleaved, digitalBits: 8, sampleFormat: s.format, window: credits?.window(of: k))
+                                 precoders: channels.design.precoders[k].interleaved, sampleFormat: s.format, window: credits?.window(of: k))
             if !send(order.frame(round: r32, node: UInt32(k)), to: k) { unreached.append(k) }
         }
         /// Sends grants; a node one cannot reach leaves the round, and its credit is granted on.

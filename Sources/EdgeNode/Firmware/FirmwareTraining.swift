@@ -34,7 +34,8 @@ extension EdgeFirmware {
 
     func prepareData(_ w: Welcome, partition: FederatedData.Partition) throws {
         let data = try FederatedData(spec: w.data, partition: partition, devices: w.devices, dirichletAlpha: w.dirichletAlpha,
-                                     heldOutFraction: w.heldOutFraction, seed: w.seed)
+                                     heldOutFraction: w.heldOutFraction, seed: w.seed,
+                                     heldOutSeed: w.heldOutSeed)
         let windows = WindowPacker.pack(data.shards[w.index], tokenizer: tokenizer, length: w.context)
         sampler = try WindowSampler(windows, seed: w.seed &+ UInt64(w.index) &* 0x9E37_79B9)
         note("shard: \(data.shards[w.index].count) documents, \(windows.count) windows of \(w.context) tokens")

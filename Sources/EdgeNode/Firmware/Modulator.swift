@@ -5,8 +5,8 @@ import Wire
 /// for, with no I/O of its own (the state loop sends them).
 ///
 /// AirComp: s = map(Δ, c) (L × S per subcarrier), x = B_k s (N_t × S), quantised by the profile's
-/// DAC, sent as `sampleFormat` samples. Ideal: s as cf32. Digital: map(Q_b(Δ), c) as cf32, Q_b the
-/// b-bit payload quantiser. Every mode then sends the reference Δ (measurement only) and a round end.
+/// DAC, sent as `sampleFormat` samples. Ideal: s as cf32. Digital: map(C(Δ), c) as cf32, C the
+/// unbiased compressor into the order's bit budget, as the base station decodes it. Every mode then sends the reference Δ (measurement only) and a round end.
 struct Modulator {
     /// The device's DAC resolution, bits per I/Q component.
     let dacBits: Int
@@ -18,7 +18,7 @@ struct Modulator {
         func check(_ ok: Bool, _ what: String) throws { if !ok { throw FrameError(offset: 0, problem: "transmit: \(what)") } }
         try check((1...65_536).contains(t.subcarriers) && (1...64).contains(t.streams) && (1...64).contains(t.antennas), "grid \(t.subcarriers)×\(t.streams), \(t.antennas) antennas")
         try check(t.scale.isFinite && t.scale > 0, "scale \(t.scale)")
-        try check((2...16).contains(t.digitalBits), "\(t.digitalBits) digital bits")
+        try check(t.mode != .digital || t.digitalBudgetBits >= 1, "a digital budget of \(t.digitalBudgetBits) bits")
         try check(t.mode != .aircomp || t.precoders.count == 2 * t.subcarriers * t.antennas * t.streams, "\(t.precoders.count / 2) precoder entries")
         try check(t.precoders.allSatisfy(\.isFinite), "non-finite precoder")
         let symbols = try ResourceGrid(subcarriers: t.subcarriers, streams: t.streams).ofdmSymbols(forReals: reals)
@@ -40,7 +40,8 @@ struct Modulator {
         case .ideal:
             block = try grid.map(update: update, scale: t.scale, device: Int(node))
         case .digital:
-            block = try grid.map(update: try DigitalUplink.quantize(update, bits: t.digitalBits), scale: t.scale, device: Int(node))
+            let payload = UnbiasedCompressor.compress(update, budgetBits: t.digitalBudgetBits, seed: t.digitalSeed)
+            block = try grid.map(update: payload.decoded, scale: t.scale, device: Int(node))
         }
         var out = symbolFrames(block, format: format, step: step, round: round, node: node)
         let symbolFrameCount = out.count

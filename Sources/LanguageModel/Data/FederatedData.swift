@@ -1,6 +1,7 @@
 /// The federation's data, computed identically by the base station and every node from the same
 /// settings: the held-out split (never trained on, the BS evaluates on it) and the non-IID
-/// partition of the rest over K devices.
+/// partition of the rest over K devices. The split has a seed of its own (`heldOutSeed`; nil: the
+/// run's), so runs of different seeds evaluate one held-out set and differ in their partitions.
 public struct FederatedData: Sendable {
     public enum Partition: String, Sendable, CaseIterable {
         /// Categories dealt round-robin: each device sees only its own.
@@ -14,9 +15,10 @@ public struct FederatedData: Sendable {
     public let shards: [[Document]]
     public let heldOut: [Document]
 
-    public init(spec: String, partition: Partition, devices k: Int, dirichletAlpha: Double, heldOutFraction: Double, seed: UInt64) throws {
+    public init(spec: String, partition: Partition, devices k: Int, dirichletAlpha: Double, heldOutFraction: Double, seed: UInt64,
+                heldOutSeed: UInt64? = nil) throws {
         let docs = try TextCorpus.load(spec)
-        let split = DataPartition.split(docs, heldOutFraction: heldOutFraction, seed: seed)
+        let split = DataPartition.split(docs, heldOutFraction: heldOutFraction, seed: heldOutSeed ?? seed)
         guard !split.heldOut.isEmpty else { throw DataSourceError(path: spec, line: nil, problem: "too few documents to hold \(heldOutFraction) out") }
         heldOut = split.heldOut
         switch partition {
@@ -37,6 +39,15 @@ public struct FederatedData: Sendable {
     /// (0: all); see `DataPartition.balancedSample`.
     public func heldOutSample(tokens budget: Int, countTokens: (String) -> Int) -> [Document] {
         budget > 0 ? DataPartition.balancedSample(heldOut, tokens: budget, countTokens: countTokens) : heldOut
+    }
+
+    /// Held-out documents outside the evaluation sample of `evaluationTokens` (balanced the same
+    /// way, up to `budget` tokens): the base station's calibration set for the bound's constants,
+    /// never trained on and never scored. Empty when the evaluation takes every held-out document.
+    public func calibrationSample(evaluationTokens: Int, tokens budget: Int, countTokens: (String) -> Int) -> [Document] {
+        guard evaluationTokens > 0, budget > 0 else { return [] }
+        let evaluated = Set(heldOutSample(tokens: evaluationTokens, countTokens: countTokens).map(\.text))
+        return DataPartition.balancedSample(heldOut.filter { !evaluated.contains($0.text) }, tokens: budget, countTokens: countTokens)
     }
 
     /// Documents as one stream, separated by a blank line.

@@ -92,6 +92,29 @@ public struct PerplexityResult: Sendable {
     public var scoredTokens: Int
     /// log p of every scored token, in order.
     public var logProbabilities: [Double]
+    /// The standard error of the mean loss −(1/N)Σ log p (nats/token), the windows as the
+    /// independent units (a window's tokens share their context, so they are not independent):
+    /// √(W/(W − 1) · Σ_w n_w² (m_w − m)²) / N over W windows of n_w tokens and mean loss m_w
+    /// (the ratio estimator's). NaN with fewer than two windows.
+    public var lossStandardError: Double
+
+    public init(perplexity: Double, scoredTokens: Int, logProbabilities: [Double], lossStandardError: Double = .nan) {
+        self.perplexity = perplexity; self.scoredTokens = scoredTokens; self.logProbabilities = logProbabilities
+        self.lossStandardError = lossStandardError
+    }
+
+    /// The standard error above from each window's log p.
+    static func standardError(windows: [[Double]]) -> Double {
+        let scored = windows.filter { !$0.isEmpty }
+        let n = Double(scored.reduce(0) { $0 + $1.count }), w = Double(scored.count)
+        guard scored.count >= 2 else { return .nan }
+        let mean = -scored.reduce(0.0) { $0 + $1.reduce(0, +) } / n
+        let spread = scored.reduce(0.0) { acc, window in
+            let count = Double(window.count), m = -window.reduce(0, +) / count
+            return acc + count * count * (m - mean) * (m - mean)
+        }
+        return (w / (w - 1) * spread).squareRoot() / n
+    }
 }
 
 extension LlamaForward {
@@ -125,7 +148,8 @@ extension LlamaForward {
         }
         let logps = perWindow.flatMap { $0 }
         let nll = -logps.reduce(0, +) / Double(max(logps.count, 1))
-        return PerplexityResult(perplexity: Double.exp(nll), scoredTokens: logps.count, logProbabilities: logps)
+        return PerplexityResult(perplexity: Double.exp(nll), scoredTokens: logps.count, logProbabilities: logps,
+                                lossStandardError: PerplexityResult.standardError(windows: perWindow))
     }
 }
 

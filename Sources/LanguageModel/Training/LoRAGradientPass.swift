@@ -1,3 +1,6 @@
+import COpenBLAS
+import Dispatch
+
 /// The training pass: loss and LoRA gradients of one window.
 ///
 /// Loss L = mean over the T−1 scored positions of −log p(tokens[t+1] | tokens[...t]), the same
@@ -144,5 +147,34 @@ extension LlamaForward {
     public func loss(_ tokens: [Int]) throws -> Double {
         let logps = try logProbabilities(tokens)
         return -logps.reduce(0) { $0 + Double($1) } / Double(max(logps.count, 1))
+    }
+}
+
+extension LlamaForward {
+    /// The token-weighted mean loss (nats/token) and LoRA gradient over `windows`, each window's
+    /// pass on one BLAS thread and up to `workers` windows at once, summed in window order in
+    /// Double: the same bits for any `workers` (as `perplexity`). What the base station measures
+    /// its calibration figures with.
+    public func meanLossAndGradient(_ windows: [[Int]], workers: Int = 1) throws -> (loss: Double, gradient: [Double], scoredTokens: Int) {
+        let blasThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(blasThreads) }
+        let results = ConcurrentResults<LoRAGradients<S>>(count: windows.count)
+        let lanes = max(1, min(workers, windows.count))
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for i in stride(from: lane, to: windows.count, by: lanes) {
+                results.set(i, Result { try lossAndGradients(windows[i], policy: .recomputeAll) })
+            }
+        }
+        var gradient = [Double](), loss = 0.0, scored = 0
+        for g in try results.values() {
+            let n = Double(g.scoredTokens)
+            if gradient.isEmpty { gradient = [Double](repeating: 0, count: g.gradients.values.count) }
+            loss += g.loss * n
+            scored += g.scoredTokens
+            for (i, v) in g.gradients.values.enumerated() { gradient[i] += Double(v) * n }
+        }
+        guard scored > 0 else { return (.nan, gradient, 0) }
+        return (loss / Double(scored), gradient.map { $0 / Double(scored) }, scored)
     }
 }

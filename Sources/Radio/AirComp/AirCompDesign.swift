@@ -16,6 +16,10 @@ import Numerics
 ///
 /// Precoders are designed on the channels the BS knows (Ĥ, possibly imperfect); the air uses the
 /// true H. The per-subcarrier algebra runs in Double.
+///
+/// `PowerControl.minimumMSE` is the baseline that does not zero-force: η[n] is raised above that
+/// minimum to where the total error is least, and a device that cannot afford the inversion at
+/// that η sends at its full budget, under-scaled (see `PowerControl`).
 public struct AirCompDesign: Sendable {
     public let subcarriers: Int
     public let devices: Int
@@ -35,6 +39,68 @@ public struct AirCompDesign: Sendable {
     /// B_k[n] in complex64, per device: `SubcarrierBlocks` with N_t rows and L columns.
     public let precoders: [SubcarrierBlocks]
 
+    /// How η[n], the receiver's denoising factor, is chosen.
+    public enum PowerControl: Sendable, Equatable {
+        /// η = min_k η_k, η_k = P_{k,n}/(w_k² tr((Aᴴ G_k A)⁻¹)): every device inverts its channel
+        /// exactly and the error is the noise alone, σ²L/η.
+        case zeroForcing
+        /// η minimises σ²L/η + L·Σ_{k: η_k < η} w_k² (1 − √(η_k/η))² for noise power σ² (W): a
+        /// device with η_k < η transmits at its full budget, B_k = √η_k · w_k · Hᴴ A (Aᴴ G_k A)⁻¹,
+        /// and arrives scaled by √(η_k/η) < 1 (misalignment, in the error's CSI part). The optimal
+        /// power control of AirComp under a sum-MSE criterion (Cao, Zhu, Xu and Huang, "Optimized
+        /// power control for over-the-air computation in fading channels", IEEE TWC 2020), per
+        /// subcarrier with the receive beamformer fixed.
+        case minimumMSE(noisePowerW: Double)
+    }
+
+    /// η_k[n] = P_{k,n} / (w_k² tr((Aᴴ G_k A)⁻¹)): the η device k alone would allow on subcarrier
+    /// n (∞ for a zero weight). `deviceEta[n][k]`.
+    public var deviceEta: [[Double]] {
+        (0..<subcarriers).map { n in
+            (0..<devices).map { k in weights[k] > 0 ? powerPerSubcarrier[k] / (weights[k] * weights[k] * inverseTraces[n][k]) : .infinity }
+        }
+    }
+
+    /// The misalignment part of the closed-form MSE per subcarrier: L Σ_k w_k² (1 − √(min(η_k, η)/η))²
+    /// (zero under zero forcing), in units of symbol power.
+    public var misalignmentMSE: [Double] {
+        zip(deviceEta, eta).map { etas, eta in
+            Double(streams) * zip(etas, weights).reduce(0.0) { acc, e in
+                let a = 1 - (min(e.0, eta) / eta).squareRoot()
+                return acc + e.1 * e.1 * a * a
+            }
+        }
+    }
+
+    /// The minimum-MSE η on one subcarrier: over each interval between consecutive sorted η_k the
+    /// error is a quadratic in x = 1/√η, minimised at x* = Σ_S w²√η_k / (σ² + Σ_S w² η_k), S the
+    /// devices below the interval; the best clamped x* over the intervals.
+    static func minimumMSEEta(deviceEta: [Double], weights: [Double], noisePowerW sigma2: Double) -> Double {
+        let sorted = zip(deviceEta, weights).filter { $0.1 > 0 }.sorted { $0.0 < $1.0 }
+        guard let first = sorted.first?.0 else { return .infinity }
+        guard sigma2 > 0 else { return first }
+        func error(_ eta: Double) -> Double {
+            sigma2 / eta + sorted.reduce(0.0) { acc, e in
+                let a = 1 - (min(e.0, eta) / eta).squareRoot()
+                return acc + e.1 * e.1 * a * a
+            }
+        }
+        var best = (eta: first, error: error(first))
+        var sumRoot = 0.0, sumEta = 0.0
+        for i in sorted.indices {
+            let (e, w) = sorted[i]
+            sumRoot += w * w * e.squareRoot()
+            sumEta += w * w * e
+            let upper = i + 1 < sorted.count ? sorted[i + 1].0 : .infinity
+            let x = sumRoot / (sigma2 + sumEta)
+            let candidate = min(max(1 / (x * x), e), upper)
+            guard candidate.isFinite else { continue }
+            let value = error(candidate)
+            if value < best.error { best = (candidate, value) }
+        }
+        return best.eta
+    }
+
     /// Designs precoders and η for given receive beamformers.
     ///
     /// - Parameters:
@@ -42,7 +108,8 @@ public struct AirCompDesign: Sendable {
     ///   - beamformers: A[n] for every subcarrier, N_r × L, orthonormal columns (checked to 1e-6).
     ///   - powerW: each device's total transmit power budget P_k in watts, spread evenly over subcarriers.
     ///   - weights: aggregation weights w_k ≥ 0 with Σ w_k = 1 (nil: equal weights 1/K).
-    public init(channels: ChannelTensor, beamformers: [ComplexMatrix<Double>], powerW: [Double], weights: [Double]? = nil) throws {
+    public init(channels: ChannelTensor, beamformers: [ComplexMatrix<Double>], powerW: [Double], weights: [Double]? = nil,
+                powerControl: PowerControl = .zeroForcing) throws {
         let K = channels.devices, N = channels.subcarriers
         let L = beamformers.first?.cols ?? 0
         try AirCompDesign.validate(channels: channels, streams: L, powerW: powerW)
@@ -75,13 +142,15 @@ public struct AirCompDesign: Sendable {
                 tr.append(t)
                 unscaled.append(m.product(qInv, .adjoint, .none))
             }
-            var eta = Double.infinity
-            for k in 0..<K where w[k] > 0 { eta = min(eta, perSubcarrier[k] / (w[k] * w[k] * tr[k])) }
+            let own = (0..<K).map { k in w[k] > 0 ? perSubcarrier[k] / (w[k] * w[k] * tr[k]) : Double.infinity }
+            var eta = own.min() ?? .infinity
+            if case .minimumMSE(let sigma2) = powerControl {
+                eta = AirCompDesign.minimumMSEEta(deviceEta: own, weights: w, noisePowerW: sigma2)
+            }
             etas.append(eta)
             traces.append(tr)
-            let root = eta.squareRoot()
             for k in 0..<K {
-                let b = (root * w[k]) * unscaled[k]
+                let b = (min(own[k], eta).squareRoot() * w[k]) * unscaled[k]
                 let o = n * precoders[k].blockSize
                 for i in 0..<b.elements.count {
                     precoders[k].elements[o + i] = Complex(Float(b.elements[i].real), Float(b.elements[i].imaginary))

@@ -35,10 +35,11 @@ public struct AirCompRound: Sendable {
     ///   - weights: w_k (nil: 1/K each).
     ///   - noisePowerW: σ² per subcarrier and receive antenna, watts.
     ///   - dac: each device's DAC, quantising its precoded samples (nil: ideal analog front ends).
+    ///   - powerControl: how η is chosen (zero forcing, the method's; or minimum MSE).
     public init(
         updates: [[Float]], channels: ChannelTensor, estimate: ChannelTensor? = nil, beamformers: [ComplexMatrix<Double>],
         powerW: [Double], weights: [Double]? = nil, noisePowerW: Double, seed: UInt64, round: Int, threads: Int = 2,
-        noiseDomain: NoiseDomain = .combinedStreams, dac: UniformQuantizer? = nil
+        noiseDomain: NoiseDomain = .combinedStreams, dac: UniformQuantizer? = nil, powerControl: AirCompDesign.PowerControl = .zeroForcing
     ) throws {
         guard !updates.isEmpty else { throw AirCompError.noDevices }
         guard updates.count == channels.devices else {
@@ -48,7 +49,8 @@ public struct AirCompRound: Sendable {
         for (k, u) in updates.enumerated() where u.count != d {
             throw AirCompError.shapeMismatch("device \(k) sent \(u.count) reals, device 0 sent \(d)")
         }
-        let design = try AirCompDesign(channels: estimate ?? channels, beamformers: beamformers, powerW: powerW, weights: weights)
+        let design = try AirCompDesign(channels: estimate ?? channels, beamformers: beamformers, powerW: powerW, weights: weights,
+                                       powerControl: powerControl)
         let grid = try ResourceGrid(subcarriers: channels.subcarriers, streams: design.streams)
         let c = try ResourceGrid.commonScale(updates: updates)
 

@@ -6,9 +6,10 @@ import LinearAlgebra
 ///
 ///   R_k = Σ_{n ∈ S_k} Δf · log₂(1 + (P_k/|S_k|) · λ_max(H_k[n]ᴴ H_k[n]) / σ²)   bit/s,
 ///
-/// and latency T_k = D·b / R_k; the devices transmit in parallel on disjoint subcarriers, so the
-/// round's airtime is max_k T_k. Decoding at capacity is assumed error-free; the aggregation error
-/// is the quantisation alone.
+/// and latency T_k = (bits sent)/R_k; the devices transmit in parallel on disjoint subcarriers, so
+/// the round's airtime is max_k T_k. Each update is compressed without bias into its bit budget
+/// (`UnbiasedCompressor`); decoding at capacity is assumed error-free, so the aggregation error
+/// is the compression alone.
 public enum DigitalUplink {
     /// R_k for each device, bit/s.
     public static func rates(channels: ChannelTensor, powerW: [Double], noisePowerW: Double, subcarrierSpacingHz: Double) throws -> [Double] {
@@ -29,10 +30,28 @@ public enum DigitalUplink {
         }
     }
 
-    /// Uniform b-bit quantisation of an update over ±max|Δ| (the max sent as side information).
-    public static func quantize(_ update: [Float], bits: Int) throws -> [Float] {
-        var out = update
-        try UniformQuantizer(bits: bits).quantize(&out)
-        return out
+    /// B_k, the value bits each device may send so that its transmission — the payload and the
+    /// 32-bit full scale, D·b/R_k in the classic form — takes `airtimeS` at its rate R_k:
+    /// ⌊T·R_k⌋ − 32. Below 1, the device's rate carries nothing in that time: a scheduler leaves
+    /// it out of the round (0 is returned for it).
+    public static func budgets(airtimeS: Double, rates: [Double]) -> [Int] {
+        rates.map { r in
+            let bits = (airtimeS * r).rounded(.down) - Double(UnbiasedCompressor.sideInformationBits)
+            return bits.isFinite && bits >= 1 ? Int(min(bits, Double(Int32.max))) : 0
+        }
+    }
+
+    /// The value bits of a fixed resolution: b bits for each of the D reals.
+    public static func budget(bitsPerReal: Int, reals: Int) -> Int { max(1, bitsPerReal * reals) }
+
+    /// The bits a device sends for a budget of `budgetBits` value bits (`UnbiasedCompressor` uses
+    /// the budget to within 15 bits, and never more than 16 per real) plus the full scale.
+    public static func transmittedBits(budgetBits: Int, reals: Int) -> Int {
+        min(budgetBits, UnbiasedCompressor.maximumBits * reals) + UnbiasedCompressor.sideInformationBits
+    }
+
+    /// A device's airtime, seconds: its transmitted bits at its rate.
+    public static func airtime(budgetBits: Int, reals: Int, rate: Double) -> Double {
+        Double(transmittedBits(budgetBits: budgetBits, reals: reals)) / max(rate, 1e-9)
     }
 }

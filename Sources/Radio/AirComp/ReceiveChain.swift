@@ -115,18 +115,30 @@ public struct AggregationError: Sendable, Equatable {
     public var csi: [Double]
     /// The devices' quantisation (DAC codes for AirComp, b-bit payloads for digital).
     public var quantization: [Double]
+    /// The target's own power, ‖Σ_k w_k s_k[n,t]‖² on the same footing (empty: not measured), so
+    /// that total/signal is the normalised MSE, independent of the scale c, the weights and L.
+    public var signal: [Double]
 
-    public init(total: [Double], thermal: [Double], csi: [Double], quantization: [Double]) {
+    public init(total: [Double], thermal: [Double], csi: [Double], quantization: [Double], signal: [Double] = []) {
         self.total = total
         self.thermal = thermal
         self.csi = csi
         self.quantization = quantization
+        self.signal = signal
     }
 
-    /// Every part multiplied by `factor` (an aggregate divided by ρ has its error divided by ρ²).
+    /// Every part multiplied by `factor` (an aggregate divided by ρ has its error divided by ρ²),
+    /// and so the signal, which the same rescale divides.
     public func scaled(by factor: Double) -> AggregationError {
         AggregationError(total: total.map { $0 * factor }, thermal: thermal.map { $0 * factor }, csi: csi.map { $0 * factor },
-                         quantization: quantization.map { $0 * factor })
+                         quantization: quantization.map { $0 * factor }, signal: signal.map { $0 * factor })
+    }
+
+    /// ‖ŝ − Σ w s‖² / ‖Σ w s‖² over the whole round (NaN without the signal or when it is zero):
+    /// dimensionless, comparable across L, scales and powers.
+    public var normalized: Double {
+        let s = signal.reduce(0, +)
+        return signal.isEmpty || s <= 0 ? .nan : total.reduce(0, +) / s
     }
 
     /// Each part's mean over subcarriers: (total, thermal, csi, quantization).

@@ -27,13 +27,14 @@ extension StreamingReceiver {
         }
         let nsc = grid.subcarriers, l = grid.streams
         var combined = SubcarrierBlocks(subcarriers: nsc, rows: l, columns: symbols)
-        var total = [Double](repeating: 0, count: nsc), thermal = total, csi = total, quantization = total
+        var total = [Double](repeating: 0, count: nsc), thermal = total, csi = total, quantization = total, signalPower = total
         combined.elements.withUnsafeMutableBufferPointer { out in
             let floats = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
             total.withUnsafeMutableBufferPointer { total in thermal.withUnsafeMutableBufferPointer { thermal in
                 csi.withUnsafeMutableBufferPointer { csi in quantization.withUnsafeMutableBufferPointer { quantization in
+                    signalPower.withUnsafeMutableBufferPointer { signalPower in
                     let errors = ErrorParts(total: total.baseAddress!, thermal: thermal.baseAddress!, csi: csi.baseAddress!,
-                                            quantization: quantization.baseAddress!)
+                                            quantization: quantization.baseAddress!, signal: signalPower.baseAddress!)
                     let combiners = self.combiningTransform()
                     DispatchQueue.concurrentPerform(iterations: bands.count) { b in
                         var scratch = BandScratch(rows: signal.rows, streams: l, columns: symbols)
@@ -42,10 +43,11 @@ extension StreamingReceiver {
                                              out: floats + 2 * n * l * symbols, errors: errors)
                         }
                     }
+                    }
                 } }
             } }
         }
-        let error = measured ? AggregationError(total: total, thermal: thermal, csi: csi, quantization: quantization) : nil
+        let error = measured ? AggregationError(total: total, thermal: thermal, csi: csi, quantization: quantization, signal: signalPower) : nil
         return StreamingReception(combined: combined, aggregate: reconstruct(combined, present: present), presentWeight: present, error: error)
     }
 
@@ -71,6 +73,7 @@ extension StreamingReceiver {
             target.values(subcarrier: n, into: &s.target)
             let total = Self.meanSquaredDifference(out, s.target, count: l * cols, columns: cols)
             (errors.total[n], errors.quantization[n]) = (total, quantized ? total : 0)
+            errors.signal[n] = Self.meanSquare(s.target, count: l * cols, columns: cols)
             return
         }
         let nr = signal.rows
@@ -105,12 +108,21 @@ extension StreamingReceiver {
         errors.thermal[n] = Self.meanSquaredDifference(out, s.clean, count: count, columns: cols)
         errors.csi[n] = Self.meanSquaredDifference(s.exact, s.target, count: count, columns: cols)
         errors.quantization[n] = Self.meanSquaredDifference(s.clean, s.exact, count: count, columns: cols)
+        errors.signal[n] = Self.meanSquare(s.target, count: count, columns: cols)
     }
 
     /// D reals from ŝ: c · demap, OFDM symbol t divided by W_t (0 where no device's symbol arrived).
     func reconstruct(_ combined: SubcarrierBlocks, present: [Double]) -> [Float] {
         // The grid fits by construction (the receiver's own S and D).
         (try? grid.demap(combined, scale: scale, reals: reals, dividingOFDMSymbolsBy: present)) ?? []
+    }
+
+    /// Σ|a|² over `count` complex values (interleaved), divided by `columns`.
+    static func meanSquare(_ a: UnsafePointer<Float>, count: Int, columns: Int) -> Double {
+        guard columns > 0 else { return 0 }
+        var e = 0.0
+        for i in 0..<(2 * count) { e += Double(a[i]) * Double(a[i]) }
+        return e / Double(columns)
     }
 
     /// Σ|a − b|² over `count` complex values (interleaved), divided by `columns`.
@@ -129,6 +141,7 @@ extension StreamingReceiver {
 private struct ErrorParts: @unchecked Sendable {
     let total: UnsafeMutablePointer<Double>, thermal: UnsafeMutablePointer<Double>
     let csi: UnsafeMutablePointer<Double>, quantization: UnsafeMutablePointer<Double>
+    let signal: UnsafeMutablePointer<Double>
 }
 
 /// One worker's buffers for a subcarrier (interleaved complex, column-major).

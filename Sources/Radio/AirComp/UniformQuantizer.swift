@@ -3,9 +3,9 @@ import Numerics
 /// A mid-tread uniform quantiser of `bits` bits over the full scale ±FS, FS the largest |value| of
 /// what it is given at once (a burst, an update): step = FS / (2^(bits−1) − 1), value → round(v / step)·step.
 ///
-/// Two users, one formula: a transmitter's DAC quantises each I and Q sample of a burst (the
-/// automatic gain a real front end applies sets FS), and the digital baseline quantises each real
-/// of an update before it is sent (FS travels as side information).
+/// A transmitter's DAC quantises each I and Q sample of a burst with it (the automatic gain a real
+/// front end applies sets FS). Rounding to nearest is biased for a payload (|Q(v)| ≥ |v| on
+/// average near zero): the digital baseline's updates use `UnbiasedCompressor` instead.
 public struct UniformQuantizer: Sendable, Equatable {
     public let bits: Int
 

@@ -4,8 +4,11 @@ import LinearAlgebra
 
 /// The learning constants of the bound (docs/optimality-gap.md, table "Assumptions").
 public struct LearningConstants: Sendable, Equatable {
-    /// L_s, smoothness of F on the adapter space.
+    /// L_s, smoothness of F on the adapter space (the descent, variance and distortion terms).
     public var smoothness = 1.0
+    /// L_W, smoothness of F in the adapted weights W (the rank term, which bounds F at a truncated
+    /// weight update); nil: L_s.
+    public var rankSmoothness: Double? = nil
     /// μ, Polyak–Łojasiewicz constant.
     public var plConstant = 0.05
     /// λ ≤ 1/L_s, the step size of one aggregated round.
@@ -18,9 +21,17 @@ public struct LearningConstants: Sendable, Equatable {
     public var initialGap = 2.0
     public init() {}
 
+    /// H_T = Σ_{t<T} (1 − λμ)^t = (1 − (1 − λμ)^T)/(λμ): the weight of a per-round error after T
+    /// rounds (→ 1/(λμ), the infinite-horizon weight, as T grows; 1 at T = 1).
+    public var horizonWeight: Double {
+        let lm = stepSize * plConstant
+        return (1 - pow(1 - lm, Double(rounds))) / lm
+    }
+
     public func validate() throws {
         func check(_ ok: Bool, _ key: String, _ problem: String) throws { if !ok { throw ConfigurationError(key: key, problem: problem) } }
         try check(smoothness > 0 && smoothness.isFinite, "smoothness", "must be > 0")
+        if let lw = rankSmoothness { try check(lw > 0 && lw.isFinite, "rank_smoothness", "must be > 0") }
         try check(plConstant > 0 && plConstant.isFinite, "pl_constant", "must be > 0")
         try check(stepSize > 0 && stepSize <= 1 / smoothness, "step_size", "must be in (0, 1/smoothness] = (0, \(1 / smoothness)], got \(stepSize)")
         try check(stepSize * plConstant < 1, "pl_constant", "step_size · pl_constant must be < 1")
@@ -89,17 +100,24 @@ public struct UplinkBudget: Sendable, Equatable {
         self.symbolDurationS = symbolDurationS
         self.noisePowerW = noisePowerW
     }
+
+    /// A device's average transmit power over a transmission of `airtimeS`: its peak, or less when
+    /// its energy per round spread over that time is less, P = min(P^max, E / T) — the law the
+    /// bound assumes and the base station holds every AirComp round to.
+    public static func averagePower(peakW: Double, energyJ: Double, airtimeS: Double) -> Double {
+        airtimeS > 0 ? min(peakW, energyJ / airtimeS) : peakW
+    }
 }
 
 /// The terms of G(r, A) (docs/optimality-gap.md, eq. G).
 public struct GapComponents: Sendable, Equatable {
-    /// ρ(r) = (L_s/2) Σ_{i>r} s_i².
+    /// ρ(r) = (L_W/2) Σ_{i>r} s_i².
     public var rank: Double
     /// (1 − λμ)^T (Δ₀ − ρ(r)).
     public var contraction: Double
-    /// L_s λ σ_g² / (2μ).
+    /// H_T · L_s λ² σ_g² / 2, H_T = (1 − (1 − λμ)^T)/(λμ) the finite-horizon weight.
     public var variance: Double
-    /// L_s V̄(r, A) / (2λμ).
+    /// H_T · L_s V̄(r, A) / 2.
     public var distortion: Double
     /// V̄ = c² S(r) Σ_n MSE[n].
     public var aggregationError: Double
@@ -117,9 +135,14 @@ public struct OptimalityGap: Sendable {
     public let streams: Int
     public let subcarriers: Int
     public let weights: [Double]
+    /// c², the mean power of a complex symbol of the largest update in the adapter's units (two
+    /// reals per symbol), measured in a pilot round and taken as the same at every rank (under
+    /// AdamW every adapter coordinate moves by about the learning rate a step whatever r is). Nil:
+    /// estimated from the spectrum, 2 Σ_{i≤r} s_i² / D(r) (before any pilot round).
+    public let symbolPower: Double?
 
     public init(constants: LearningConstants, spectrum: PilotSpectrum, adapter: AdapterShape, uplink: UplinkBudget,
-                streams: Int, subcarriers: Int, weights: [Double]) throws {
+                streams: Int, subcarriers: Int, weights: [Double], symbolPower: Double? = nil) throws {
         try constants.validate()
         guard uplink.peakPowerW.count == weights.count, uplink.energyPerRoundJ.count == weights.count else {
             throw AirCompError.shapeMismatch("radio budgets for \(uplink.peakPowerW.count) devices, weights for \(weights.count)")
@@ -131,6 +154,7 @@ public struct OptimalityGap: Sendable {
         self.streams = streams
         self.subcarriers = subcarriers
         self.weights = weights
+        self.symbolPower = symbolPower
     }
 
     /// S(r) = ⌈D(r) / (2 L N_sc)⌉.
@@ -142,7 +166,7 @@ public struct OptimalityGap: Sendable {
     /// P_k(r) = min(P_k^max, E_k / (S(r) T_sym)), watts over the whole band.
     public func devicePowers(rank r: Int) -> [Double] {
         let airtime = Double(ofdmSymbols(rank: r)) * uplink.symbolDurationS
-        return zip(uplink.peakPowerW, uplink.energyPerRoundJ).map { min($0, $1 / airtime) }
+        return zip(uplink.peakPowerW, uplink.energyPerRoundJ).map { UplinkBudget.averagePower(peakW: $0, energyJ: $1, airtimeS: airtime) }
     }
 
     /// max_k w_k² tr((A[n]ᴴ G_k A[n])⁻¹) / P_{k,n} per subcarrier at rank r's powers.
@@ -157,18 +181,19 @@ public struct OptimalityGap: Sendable {
     /// G(r, A) and its terms.
     public func evaluate(rank r: Int, channels: ChannelTensor, beamformers: [ComplexMatrix<Double>]) -> GapComponents {
         let c = constants
-        let rho = c.smoothness / 2 * spectrum.tail(r)
+        let rho = (c.rankSmoothness ?? c.smoothness) / 2 * spectrum.tail(r)
         let s = ofdmSymbols(rank: r)
         let mse = beamformingObjectives(rank: r, channels: channels, beamformers: beamformers).map { uplink.noisePowerW * Double(streams) * $0 }
         let d = Double(adapter.parameters(rank: r))
-        let scale2 = d > 0 ? 2 * spectrum.head(r) / d : 0
+        let scale2 = symbolPower ?? (d > 0 ? 2 * spectrum.head(r) / d : 0)
         let v = scale2 * Double(s) * mse.reduce(0, +)
         let lm = c.stepSize * c.plConstant
+        let horizon = c.horizonWeight
         return GapComponents(
             rank: rho,
             contraction: pow(1 - lm, Double(c.rounds)) * max(0, c.initialGap - rho),
-            variance: c.smoothness * c.stepSize * c.gradientVariance / (2 * c.plConstant),
-            distortion: c.smoothness * v / (2 * lm),
+            variance: horizon * c.smoothness * c.stepSize * c.stepSize * c.gradientVariance / 2,
+            distortion: horizon * c.smoothness * v / 2,
             aggregationError: v,
             ofdmSymbols: s)
     }
