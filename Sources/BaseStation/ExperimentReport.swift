@@ -42,7 +42,13 @@ struct ExperimentReport {
         md += "Command: `launch/experiments.sh\(scenario.contains("tiny") ? " --quick" : "") --only \(name)`.\n\n"
         if isSweep {
             md += sweepMarkdown(xLabel: xLabel)
-            if variants.contains(where: { $0.x == "rank" }) { md += "\n" + rankMarkdown() + "![G(r)](gap.svg)\n\n![measured loss per rank](rank-loss.svg)\n" }
+            if variants.contains(where: { $0.x == "rank" }) {
+                md += "\n" + rankMarkdown() + "![G(r)](gap.svg)\n\n![measured loss per rank](rank-loss.svg)\n"
+                md += "\n" + calibrationMarkdown(rankCalibration(), xLabel: "rank", against: "the planned run (its rank and its own G)")
+            }
+            if name == "power" {
+                md += "\n" + calibrationMarkdown(powerCalibration(), xLabel: xLabel, against: "AirFL-LoRA at the highest power swept")
+            }
             if seriesNames.contains("ideal") { md += "\n![final held-out perplexity minus ideal FL's](difference.svg)\n" }
             md += "\n![final held-out perplexity](perplexity.svg)\n\n![final training loss](loss.svg)\n\n![aggregation MSE](mse.svg)\n\n"
             md += "Raw per-round numbers: `runs.csv`; each run's own files: `<variant>-seed<S>/`.\n"

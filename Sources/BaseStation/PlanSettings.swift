@@ -23,7 +23,7 @@ struct PlanSettings: Decodable {
     var pilotCount = 64
     /// Calibration tokens the base station measures F and its gradients on around the pilot round
     /// (held-out documents outside the evaluation sample).
-    var calibrationTokens = 2048
+    var calibrationTokens = 1024
     /// p, columns of the randomised sketch of the full-weight gradient's spectrum (capped by the
     /// smallest adapted dimension): how far beyond r_max the rank term sees.
     var sketchRank = 64

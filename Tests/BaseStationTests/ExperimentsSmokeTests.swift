@@ -32,7 +32,7 @@ final class ExperimentsSmokeTests: XCTestCase {
         for file in grouped { XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), "rounds/\(file): one figure per comparison") }
         let sweep = ["perplexity.svg", "loss.svg", "mse.svg", "difference.svg"]
         let atKnee = ["ranks", "beamformers", "baselines", "streams-digital"].flatMap { ["perplexity-\($0).svg", "loss-\($0).svg", "difference-\($0).svg"] }
-        let figures = ["power": sweep + ["knee.txt"], "low-power": atKnee, "rank": ["perplexity.svg", "gap.svg", "rank-loss.svg"], "antennas": sweep,
+        let figures = ["power": sweep + ["knee.txt", "calibration.svg"], "low-power": atKnee, "rank": ["perplexity.svg", "gap.svg", "rank-loss.svg", "calibration.svg"], "antennas": sweep,
                        "devices": sweep, "german": ["perplexity.svg", "loss.svg"]]
         for (name, files) in figures {
             let d = out.appendingPathComponent(name).path
@@ -47,6 +47,10 @@ final class ExperimentsSmokeTests: XCTestCase {
         }
         let rank = try String(contentsOfFile: out.appendingPathComponent("rank/REPORT.md").path, encoding: .utf8)
         XCTAssertTrue(rank.contains("## The bound G(r) beside the measured loss"))
+        XCTAssertTrue(rank.contains("## The bound's calibration: predicted against measured differences"))
+        let power = try String(contentsOfFile: out.appendingPathComponent("power/REPORT.md").path, encoding: .utf8)
+        XCTAssertTrue(power.contains("## The bound's calibration"), "the power sweep's too")
+        XCTAssertTrue(power.contains("| aircomp-fixed |"), "the fixed-rank pair for the channel's knee")
         XCTAssertEqual(rank.components(separatedBy: "the lowest measured loss of each seed at rank").count - 1, 2, "a verdict per power")
         let radio = try String(contentsOfFile: out.appendingPathComponent("radio/beam-sweep.csv").path, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(radio.count, 1 + 2 * 4 * 3, "the quick suite's 2 N_r × 4 beamformers × 3 draws")

@@ -42,6 +42,28 @@ final class SweepReportTests: XCTestCase {
         XCTAssertTrue(md.contains("planned rank 2/2 (seeds 1/2); the lowest measured loss of each seed at rank 1/1: the planner chose the best measured rank on 0 of 2 seeds."), md)
     }
 
+    /// The calibration pairs each fixed rank with the planned run of its seed: ΔG from that run's
+    /// own gaps, Δloss measured; the sign agreement counted per seed.
+    func testRankCalibrationPairsPredictedAndMeasuredDifferencesBySeed() {
+        let gaps = ["1": 3.0, "2": 2.0, "3": 2.5]
+        let variants = [ExperimentVariant(name: "r1", description: "", options: "", series: "low", x: "1"),
+                        ExperimentVariant(name: "r3", description: "", options: "", series: "low", x: "3"),
+                        ExperimentVariant(name: "planned", description: "", options: "", series: "low", x: "rank")]
+        let runs = [[run(1, perplexity: 30, rank: 1, loss: 3.6), run(2, perplexity: 30, rank: 1, loss: 3.4)],
+                    [run(1, perplexity: 30, rank: 3, loss: 3.45), run(2, perplexity: 30, rank: 3, loss: 3.55)],
+                    [run(1, perplexity: 30, rank: 2, loss: 3.5, gaps: gaps), run(2, perplexity: 30, rank: 2, loss: 3.5, gaps: gaps)]]
+        let report = ExperimentReport(name: "rank", scenario: "s.toml", seeds: [1, 2], variants: variants, runs: runs)
+        let points = report.rankCalibration()
+        XCTAssertEqual(points.map(\.x), [1, 3], "the planned run is the reference, not a point")
+        XCTAssertEqual(points[0].pairs.map(\.predicted), [1, 1])
+        XCTAssertEqual(points[0].pairs.map(\.measured), [0.1, -0.1], accuracy: 1e-12)
+        XCTAssertEqual(points[1].pairs.map(\.predicted), [0.5, 0.5])
+        let md = report.calibrationMarkdown(points, xLabel: "rank", against: "the planned run")
+        XCTAssertTrue(md.contains("| low | 1 | 2 | +1.0000 | +0.0000 |"), md)
+        XCTAssertTrue(md.contains("| 1 of 2 |"), md)
+        XCTAssertNotNil(report.calibrationFigure(points))
+    }
+
     func testLogTicks() {
         XCTAssertEqual(SVGPlot.logTicks(from: -3, to: -1), [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1].map { $0 }, accuracy: 1e-15)
         XCTAssertEqual(SVGPlot.logTicks(from: -6.2, to: -0.5), [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1], accuracy: 1e-18)

@@ -155,7 +155,8 @@ extension LlamaForward {
     /// pass on one BLAS thread and up to `workers` windows at once, summed in window order in
     /// Double: the same bits for any `workers` (as `perplexity`). What the base station measures
     /// its calibration figures with.
-    public func meanLossAndGradient(_ windows: [[Int]], workers: Int = 1) throws -> (loss: Double, gradient: [Double], scoredTokens: Int) {
+    public func meanLossAndGradient(_ windows: [[Int]], workers: Int = 1, policy: ActivationPolicy = .keepAll) throws
+        -> (loss: Double, gradient: [Double], scoredTokens: Int) {
         let blasThreads = openblas_get_num_threads()
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(blasThreads) }
@@ -163,7 +164,7 @@ extension LlamaForward {
         let lanes = max(1, min(workers, windows.count))
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
             for i in stride(from: lane, to: windows.count, by: lanes) {
-                results.set(i, Result { try lossAndGradients(windows[i], policy: .recomputeAll) })
+                results.set(i, Result { try lossAndGradients(windows[i], policy: policy) })
             }
         }
         var gradient = [Double](), loss = 0.0, scored = 0
