@@ -21,6 +21,8 @@ struct FleetScenario {
     var federationExtra = ""
     /// More `[aircomp]` lines, as written.
     var aircompExtra = ""
+    /// `[plan] calibration_tokens`: few, so a planned run's calibration passes stay short in tests.
+    var calibrationTokens = 256
 
     var toml: String {
         """
@@ -37,7 +39,7 @@ struct FleetScenario {
         streams = 1
         \(aircompExtra)
         [plan]
-        calibration_tokens = 256
+        calibration_tokens = \(calibrationTokens)
         [federation]
         model = "\(model)"
         data = "fortunes:science,computers,food"

@@ -54,6 +54,23 @@ final class RankPlanningTests: XCTestCase {
         XCTAssertEqual(rows.first { $0["round"] == "1" && $0["node"] == "global" }?["rank"], "\(rank)")
     }
 
+    /// A calibration that cannot be measured (one calibration token: no window to score) leaves the
+    /// scenario's constants, says why, and the run goes on at a planned rank.
+    func testUnmeasurableCalibrationLeavesTheScenarioConstants() throws {
+        let pi4 = InMemoryFleet.profile("raspberry-pi-4"), pi5 = InMemoryFleet.profile("raspberry-pi-5")
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 1,
+                                      federationExtra: "rank_planning = true", calibrationTokens: 1)
+        try fleet.startFirmware("a", profile: pi4)
+        try fleet.startFirmware("b", profile: pi5)
+        let summary = try fleet.run()
+        let record = try XCTUnwrap(summary["rank_planning"] as? [String: Any])
+        XCTAssertNotNil((record["calibration"] as? [String: Any])?["error"], "\(record["calibration"] ?? "")")
+        let constants = try XCTUnwrap(record["constants"] as? [String: [String: Any]])
+        XCTAssertEqual(constants["step_size"]?["value"] as? Double, 0.5, "the scenario's [plan] step size")
+        XCTAssertTrue((constants["step_size"]?["source"] as? String ?? "").hasPrefix("scenario [plan]"))
+        XCTAssertNotNil(record["rank"] as? Int)
+    }
+
     /// The randomised sketch of the full-weight gradient's spectrum against the exact gradient: with
     /// A = I and B = 0 at scale 1 the B-gradient is G itself. Matrices whose smaller side is at most p
     /// come out exact; the pooled top values within 1 %.

@@ -43,19 +43,27 @@ extension FederationServer {
             let label = calibrationTokens.isEmpty ? "the evaluation's \(calibration.count) held-out tokens (no other held-out document left)"
                 : "\(calibration.count) calibration tokens"
             let probe = CalibrationProbe(model: model, tokens: calibration, context: settings.ctx)
-            let measured = try measurePilot(probe: probe, base: base, aggregate: captured.aggregate, weightUpdateEnergy: pilot.tail(0))
-            calibrate(&constants, &sources, measured, tokens: label)
+            // A calibration that cannot be measured (no usable window, a failing pass) leaves the
+            // scenario's constants and the pilot's own spectrum, and says why; the run goes on.
+            do {
+                let measured = try measurePilot(probe: probe, base: base, aggregate: captured.aggregate, weightUpdateEnergy: pilot.tail(0))
+                calibrate(&constants, &sources, measured, tokens: label)
+                record["calibration"] = measured.record
+            } catch {
+                record["calibration"] = ["error": "\(error)"]
+                log.warning("rank planning: the bound's constants could not be measured (\(error)); the scenario's [plan] values stand")
+            }
             estimate(&constants, &sources, from: captured, initialLoss: initialLoss)
-            record["calibration"] = measured.record
             let smallest = settings.targets.map { $0.shape(model.config) }.map { min($0.dIn, $0.dOut) }.min() ?? 1
             let p = min(scenario.plan.sketchRank, smallest)
-            if p > rMax {
-                let gradient = try probe.gradientSpectrum(config: model.config, targets: settings.targets, rank: p, seed: scenario.seed)
+            let gradient = p > rMax ? try? probe.gradientSpectrum(config: model.config, targets: settings.targets, rank: p, seed: scenario.seed) : nil
+            if let gradient {
                 spectrum = try Self.extendedSpectrum(pilot: pilot, gradient: gradient, rMax: rMax)
                 record["spectrum_source"] = "pilot round at rank \(rMax): singular values of every adapted matrix's aggregated update, pooled by rank index (s_i² = Σ_j s_{j,i}²); beyond r_max the full-weight gradient's (a rank-\(p) sketch on \(label)) scaled to the pilot's energy in the first \(rMax)"
             } else {
                 spectrum = pilot
-                record["spectrum_source"] = "pilot round at rank \(rMax): singular values of every adapted matrix's aggregated update, pooled by rank index (s_i² = Σ_j s_{j,i}²); nothing beyond r_max (the sketch rank \(p) is not above it)"
+                record["spectrum_source"] = "pilot round at rank \(rMax): singular values of every adapted matrix's aggregated update, pooled by rank index (s_i² = Σ_j s_{j,i}²); nothing beyond r_max ("
+                    + (p > rMax ? "the gradient sketch could not be measured)" : "the sketch rank \(p) is not above it)")
             }
             record["sketch_rank"] = p
         } else {
