@@ -130,7 +130,7 @@ final class FederationServer {
         if settings.evalTokens > 0 { tokens = Array(tokens.prefix(settings.evalTokens)) }
         heldOutTokens = tokens
         let calibration = settings.rankPlanning
-            ? data.calibrationSample(evaluationTokens: settings.evalTokens, tokens: scenario.plan.calibrationTokens) { tokenizer.encode($0).count } : []
+            ? data.calibrationSample(excluding: sample, tokens: scenario.plan.calibrationTokens) { tokenizer.encode($0).count } : []
         calibrationTokens = calibration.isEmpty ? [] : Array(tokenizer.encode(FederatedData.stream(calibration)).prefix(scenario.plan.calibrationTokens))
         shardSizes = data.shards.map { WindowPacker.pack($0, tokenizer: tokenizer, length: settings.ctx).count }
         global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: settings.adapterAlpha(rank: settings.rank),

@@ -49,7 +49,7 @@ struct PilotMeasurements {
 }
 
 extension FederationServer {
-    /// The measurements above: four gradient passes over the calibration tokens (θ₀; θ₁; the
+    /// The measurements above: three gradient passes over the calibration tokens (θ₀; θ₁; the
     /// weights' linear term at (A₁, B = 0), whose B-gradient is γ·G A₁ᵀ, so ⟨·, B₁⟩ = ⟨G, γB₁A₁⟩ = ⟨G, ΔW⟩).
     func measurePilot(probe: CalibrationProbe, base: LoRAAdapter, aggregate: [Float], weightUpdateEnergy: Double) throws -> PilotMeasurements {
         let before = try probe.lossAndGradient(base)

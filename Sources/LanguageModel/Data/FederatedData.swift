@@ -41,13 +41,13 @@ public struct FederatedData: Sendable {
         budget > 0 ? DataPartition.balancedSample(heldOut, tokens: budget, countTokens: countTokens) : heldOut
     }
 
-    /// Held-out documents outside the evaluation sample of `evaluationTokens` (balanced the same
-    /// way, up to `budget` tokens): the base station's calibration set for the bound's constants,
-    /// never trained on and never scored. Empty when the evaluation takes every held-out document.
-    public func calibrationSample(evaluationTokens: Int, tokens budget: Int, countTokens: (String) -> Int) -> [Document] {
-        guard evaluationTokens > 0, budget > 0 else { return [] }
-        let evaluated = Set(heldOutSample(tokens: evaluationTokens, countTokens: countTokens).map(\.text))
-        return DataPartition.balancedSample(heldOut.filter { !evaluated.contains($0.text) }, tokens: budget, countTokens: countTokens)
+    /// Held-out documents outside the evaluation sample `evaluated` (balanced the same way, up to
+    /// `budget` tokens): the base station's calibration set for the bound's constants, never trained
+    /// on and never scored. Empty when the evaluation takes every held-out document.
+    public func calibrationSample(excluding evaluated: [Document], tokens budget: Int, countTokens: (String) -> Int) -> [Document] {
+        guard budget > 0 else { return [] }
+        let scored = Set(evaluated.map(\.text))
+        return DataPartition.balancedSample(heldOut.filter { !scored.contains($0.text) }, tokens: budget, countTokens: countTokens)
     }
 
     /// Documents as one stream, separated by a blank line.
