@@ -42,6 +42,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Debian's Intel ISA-L, for the same CRC-32 with carry-less multiplies (5× zlib's: every frame in passes through it).
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        // Our own C kernels on quantized blocks (AVX-512 VNNI, AVX2, plain C; chosen at run time).
+        .target(name: "CQuantizedKernels", exclude: ["README.md"]),
         .target(
             name: "LinearAlgebra",
             dependencies: ["COpenBLAS", .product(name: "Numerics", package: "swift-numerics")],
@@ -63,7 +65,7 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CZeroMQ", "CZlib", "CISAL"], exclude: ["README.md"]),
         .target(
             name: "LanguageModel",
-            dependencies: ["COpenBLAS", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: ["COpenBLAS", "CQuantizedKernels", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
             exclude: ["README.md"]),
         .target(
             name: "HardwareProfiles", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),
@@ -99,7 +101,7 @@ let package = Package(
             dependencies: ["Radio", "Configuration", "LinearAlgebra", "NumpyIO", "Randomness", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "CZlib"]),
         .testTarget(name: "HardwareProfilesTests", dependencies: ["HardwareProfiles"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["COpenBLAS", "LanguageModel", "NumpyIO", "Randomness"], exclude: ["Fixtures"]),
+        .testTarget(name: "LanguageModelTests", dependencies: ["COpenBLAS", "CQuantizedKernels", "LanguageModel", "NumpyIO", "Randomness"], exclude: ["Fixtures"]),
         // BaseStation and EdgeNode: the tests run the built `basestation` and `edgenode` (ProcessRunner.swift) and,
         // in memory, the base station's rounds against the real firmware (InMemoryFleet.swift).
         .testTarget(

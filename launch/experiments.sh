@@ -31,12 +31,23 @@
 #   antennas   final perplexity against BS antennas N_r at the knee
 #   devices    final perplexity against the number of devices K at the knee (8 fortune
 #              categories split Dirichlet(0.5) over K, so every K sees the same data)
+# The paper's regime (launch/scenarios/paper.toml: K = 10 over 15–250 m, imperfect CSI, four
+# streams, an energy budget per round that binds, so a higher rank lowers every symbol's power):
+#   paper-baselines  held-out perplexity against rounds until it levels off: AirFL-LoRA, ideal FL at
+#              its own and at AirFL-LoRA's rank, and at AirFL-LoRA's rank eigen beamforming,
+#              truncated channel inversion, minimum-MSE power control, digital OFDMA (8 bits a
+#              real; and in AirComp's airtime)
+#   paper-power  final perplexity against the energy budget (every profile's energy offset, dB):
+#              AirFL-LoRA, and AirComp and ideal FL at one fixed rank (the channel's knee), with
+#              each point's aggregate SNR
+#   paper-rank   the bound G(r) beside the measured loss, ranks up to 16, under rsLoRA's scale
+#              α/√r and the standard α/r (capacity against step size), ideal FL at each rank
 # Only `rounds` evaluates the held-out set after every round; the others before training and after
 # the last round (they compare final numbers; every round's training loss is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0 only="" publish=""
-all="rounds power low-power rank german radio antennas devices"
+all="rounds power low-power rank german radio antennas devices paper-baselines paper-power paper-rank"
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
@@ -51,10 +62,20 @@ if [[ -n $only && " $all " != *" $only "* ]]; then echo "experiments: no experim
 if ((quick)); then
   scenario=launch/scenarios/tiny.toml root=results/experiments-quick draws=3 seeds=(1 2)
   powers=(-20 -40) antennas=(4 8) devices=(2 4) rx=8
+  # The paper regime's code paths on the tiny model: six devices far apart, imperfect CSI, eight
+  # categories split Dirichlet(0.5).
+  paper_scenario=launch/scenarios/tiny.toml
+  paper_set='--set devices=6 --set channel.min_distance_m=15 --set channel.max_distance_m=250 --set channel.csi_nmse=0.01'
+  paper_set+=' --set federation.data="fortunes:science,computers,food,literature,art,wisdom,people,work" --set federation.partition="dirichlet"'
+  paper_energies=(-25 -45) paper_ranks=(2 8) paper_fixed=4 paper_eval_every=1
 else
   scenario=launch/scenarios/default.toml root=results/experiments draws=200 seeds=(1 2 3)
   powers=(-20 -30 -40 -50) antennas=(4 8 16 32) devices=(2 4 8) rx=16
+  paper_scenario=launch/scenarios/paper.toml paper_set=''
+  paper_energies=(-5 -15 -25 -35 -45) paper_ranks=(2 4 8 16) paper_fixed=8 paper_eval_every=4
 fi
+# The paper regime's own energy offset (the scenario's; a point of the energy sweep).
+paper_energy=-25
 root=${AIRFL_EXPERIMENTS_DIR:-$root}
 # AIRFL_BIN_DIR: use the executables there as they are (the test suite's); else set up and build.
 if [[ -n ${AIRFL_BIN_DIR:-} ]]; then bin=$AIRFL_BIN_DIR; else
@@ -160,6 +181,47 @@ german_variants() {
   echo "digital-same-airtime|German fortunes: digital OFDMA in AirComp's airtime, AirFL-LoRA's rank|--aggregation digital --set federation.rank_planning=false --set federation.rank=@rank:german/airfl-lora --set federation.digital_same_airtime=true $data $final_only"
 }
 
+# The scenario an experiment's runs use.
+scenario_of() { [[ $1 == paper-* ]] && echo "$paper_scenario" || echo "$scenario"; }
+
+# The paper regime (paper_scenario): every run at the scenario's energy unless a sweep says other.
+paper_baselines_variants() {
+  local at="$paper_set --set aircomp.tx_energy_offset_db=$paper_energy --set federation.eval_every=$paper_eval_every"
+  local same="--set federation.rank_planning=false --set federation.rank=@rank:paper-baselines/airfl-lora $at"
+  cat <<V
+ideal|ideal FL (error-free aggregation), its own planned rank|--aggregation ideal --set federation.rank_planning=true $at
+airfl-lora|AirFL-LoRA: planned rank, manifold receive beamforming|$method $at
+ideal-same-rank|ideal FL at AirFL-LoRA's planned rank (each seed's)|--aggregation ideal $same
+eigen|AirComp, AirFL-LoRA's rank, eigen beamforming|$same --set federation.beamforming="eigen"|beamformers
+tci|truncated channel inversion: eigen beamforming, a device 10 dB below the median sits the round out; AirFL-LoRA's rank|$same --set federation.beamforming="eigen" --set aircomp.truncation_db=10|baselines
+mmse|minimum-MSE power control (not zero forcing), eigen beamforming; AirFL-LoRA's rank|$same --set federation.beamforming="eigen" --set aircomp.power_control="mmse"|baselines
+digital|digital OFDMA, 8 bits a real, its own airtime; AirFL-LoRA's rank|--aggregation digital $same|digital
+digital-same-airtime|digital OFDMA in AirComp's airtime per round (unbiased compression); AirFL-LoRA's rank|--aggregation digital $same --set federation.digital_same_airtime=true|digital
+V
+}
+paper_power_variants() {
+  local fixed="--set federation.rank_planning=false --set federation.rank=$paper_fixed" e first=${paper_energies[0]}
+  for e in "${paper_energies[@]}"; do
+    local at="$paper_set $final_only --set aircomp.tx_energy_offset_db=$e"
+    if ((e == first)); then echo "ideal-p$e|ideal FL, its own planned rank (no air: the same at every energy)|=paper-baselines/ideal|ideal|$e"
+    else echo "ideal-p$e|ideal FL, its own planned rank (no air: the same at every energy)|=paper-power/ideal-p$first|ideal|$e"; fi
+    if ((e == paper_energy)); then echo "airfl-lora-p$e|AirFL-LoRA at the scenario's energy ($e dB)|=paper-baselines/airfl-lora|airfl-lora|$e"
+    else echo "airfl-lora-p$e|AirFL-LoRA, every profile's energy per round $e dB|$method $at|airfl-lora|$e"; fi
+    if ((e == first)); then echo "ideal-fixed-p$e|ideal FL at rank $paper_fixed (no air: the same at every energy)|--aggregation ideal $fixed $at|ideal-fixed|$e"
+    else echo "ideal-fixed-p$e|ideal FL at rank $paper_fixed (no air: the same at every energy)|=paper-power/ideal-fixed-p$first|ideal-fixed|$e"; fi
+    echo "aircomp-fixed-p$e|AirComp at rank $paper_fixed, manifold, every profile's energy per round $e dB|$fixed $at|aircomp-fixed|$e"
+  done
+}
+paper_rank_variants() {
+  local at="$paper_set $final_only --set aircomp.tx_energy_offset_db=$paper_energy" r
+  local fixed='--set federation.rank_planning=false'
+  for r in "${paper_ranks[@]}"; do echo "rslora-rank-$r|AirComp, fixed rank $r, manifold, rsLoRA scale α/√r|$fixed --set federation.rank=$r $at|rsLoRA|$r"; done
+  echo "planned|AirFL-LoRA (planned rank, rsLoRA scale)|=paper-baselines/airfl-lora|rsLoRA|rank"
+  for r in "${paper_ranks[@]}"; do echo "standard-rank-$r|AirComp, fixed rank $r, manifold, standard scale α/r|$fixed --set federation.rank=$r --set federation.lora_scaling=\"standard\" $at|standard|$r"; done
+  echo "planned-standard|AirFL-LoRA (planned rank, standard scale α/r)|$method --set federation.lora_scaling=\"standard\" $at|standard|rank"
+  for r in "${paper_ranks[@]}"; do echo "ideal-rank-$r|ideal FL at rank $r, rsLoRA scale (no air)|--aggregation ideal $fixed --set federation.rank=$r $at|ideal|$r"; done
+}
+
 variant_line() { "${1//-/_}_variants" | awk -F'|' -v v="$2" '$1 == v'; }
 
 # Makes sure EXPERIMENT/VARIANT-seedS is finished (running it, or the run it names).
@@ -203,7 +265,7 @@ ensure_run() {
   # The options are words (split, never globbed: aircomp.power_dbm=[10] is not a pattern).
   set -f
   # shellcheck disable=SC2086
-  FLEET_RUN_DIR=$out launch/fleet.sh "$scenario" --seed "$seed" $options > /dev/null
+  FLEET_RUN_DIR=$out launch/fleet.sh "$(scenario_of "$exp")" --seed "$seed" $options > /dev/null
   set +f
   echo "$options" > "$out/options.txt"
   spent=$(( spent + $(date +%s) - start )); finished=$((finished + 1))
@@ -240,9 +302,10 @@ run_experiment() {
     power) xlabel=(--x-label "transmit power offset (dB)") ;;
     antennas) xlabel=(--x-label "BS antennas N_r" --x-log) ;;
     devices) xlabel=(--x-label "devices K" --x-log) ;;
-    rank) xlabel=(--x-label "LoRA rank r") ;;
+    rank|paper-rank) xlabel=(--x-label "LoRA rank r") ;;
+    paper-power) xlabel=(--x-label "transmit energy offset (dB)") ;;
   esac
-  "$bin/basestation" report --experiment "$dir" --scenario "$scenario" --seeds "$(IFS=,; echo "${seeds[*]}")" "${xlabel[@]}"
+  "$bin/basestation" report --experiment "$dir" --scenario "$(scenario_of "$exp")" --seeds "$(IFS=,; echo "${seeds[*]}")" "${xlabel[@]}"
   echo "experiments: $dir/REPORT.md" >&2
 }
 

@@ -46,7 +46,7 @@ struct ExperimentReport {
                 md += "\n" + rankMarkdown() + "![G(r)](gap.svg)\n\n![measured loss per rank](rank-loss.svg)\n"
                 md += "\n" + calibrationMarkdown(rankCalibration(), xLabel: "rank", against: "the planned run (its rank and its own G)")
             }
-            if name == "power" {
+            if isPowerSweep {
                 md += "\n" + calibrationMarkdown(powerCalibration(), xLabel: xLabel, against: "AirFL-LoRA at the highest power swept")
             }
             if seriesNames.contains("ideal") { md += "\n![final held-out perplexity minus ideal FL's](difference.svg)\n" }

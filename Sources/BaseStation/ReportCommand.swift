@@ -62,9 +62,9 @@ struct ReportCommand: ParsableCommand {
             try RunRecorder.write(report.sweepFigure("final_heldout_loss", title: "Measured final held-out loss per rank (\(band))", xLabel: "LoRA rank r", y: "loss (nats/token)").render(),
                                   to: experiment + "/rank-loss.svg")
         }
-        let calibration = report.variants.contains { $0.x == "rank" } ? report.rankCalibration() : report.name == "power" ? report.powerCalibration() : []
+        let calibration = report.variants.contains { $0.x == "rank" } ? report.rankCalibration() : report.isPowerSweep ? report.powerCalibration() : []
         if let plot = report.calibrationFigure(calibration) { try RunRecorder.write(plot.render(), to: experiment + "/calibration.svg") }
-        if report.name == "power", let knee = report.knee() { try RunRecorder.write(String(format: "%g\n", knee), to: experiment + "/knee.txt") }
+        if report.isPowerSweep, let knee = report.knee() { try RunRecorder.write(String(format: "%g\n", knee), to: experiment + "/knee.txt") }
     }
 }
 

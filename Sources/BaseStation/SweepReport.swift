@@ -5,6 +5,8 @@ import Foundation
 /// with the optimality-gap bound G(r) its planner recorded).
 extension ExperimentReport {
     var isSweep: Bool { variants.contains { $0.x != nil } }
+    /// A power sweep (`power`, `paper-power`): its fixed-rank AirComp series sets the channel's knee.
+    var isPowerSweep: Bool { isSweep && variants.contains { $0.series == "aircomp-fixed" } }
 
     /// The series in order of first appearance.
     var seriesNames: [String] {
@@ -29,18 +31,34 @@ extension ExperimentReport {
     }
 
     func sweepMarkdown(xLabel: String) -> String {
-        var md = "## Final results\n\n| series | \(xLabel) | seeds | rank | held-out perplexity | held-out loss | train loss (last round) | aggregation MSE | airtime (s) | runs (serve options) |\n"
-        md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        var md = "## Final results\n\n| series | \(xLabel) | seeds | rank | held-out perplexity | held-out loss | train loss (last round) | aggregation MSE | aggregate SNR (dB) | airtime (s) | runs (serve options) |\n"
+        md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
         for series in seriesNames {
             for p in points(series) {
                 let ranks = Set(p.runs.map { Int($0.number("rank")) }).sorted().map(String.init).joined(separator: "/")
                 let how = p.variants.map { "\(variants[$0].name): `\(variants[$0].options)`" }.joined(separator: "; ")
                 md += "| \(series) | \(String(format: "%g", p.x)) | \(p.runs.count) | \(ranks) | \(format(Self.stats(p.runs.map { $0.number("final_perplexity") }), "%.3f")) | "
                 md += "\(format(Self.stats(p.runs.map { $0.number("final_heldout_loss") }), "%.4f")) | \(format(Self.stats(p.runs.map { $0.number("final_loss") }), "%.4f")) | "
-                md += "\(format(Self.stats(p.runs.map { $0.number("mse_mean") }), "%.3g")) | \(format(Self.stats(p.runs.map { $0.number("airtime_total_s") }), "%.3g")) | \(how) |\n"
+                md += "\(format(Self.stats(p.runs.map { $0.number("mse_mean") }), "%.3g")) | \(aggregateSNRCell(p.runs)) | \(format(Self.stats(p.runs.map { $0.number("airtime_total_s") }), "%.3g")) | \(how) |\n"
             }
         }
+        md += "\nAggregation MSE: per unit-power symbol (the run's mean); aggregate SNR: the aggregate update's energy over its "
+        md += "error's, dB (from the NMSE's mean over rounds; ∞ for ideal FL).\n"
         return md + "\n" + sweepComparisons(xLabel: xLabel)
+    }
+
+    /// A run's aggregate SNR, dB: the aggregate update's energy over its error's, −10·log10 of the
+    /// NMSE averaged over the run's rounds (∞ for ideal FL, whose aggregate has no error).
+    static func aggregateSNR(_ run: ExperimentRun) -> Double {
+        let nmse = run.number("nmse_mean")
+        if run.summary["aggregation"] as? String == "ideal" { return .infinity }
+        return nmse > 0 ? -10 * Foundation.log10(nmse) : .nan
+    }
+
+    /// The SNR column's cell: mean ± spread, or ∞ when every run's aggregate had no error (ideal FL).
+    func aggregateSNRCell(_ runs: [ExperimentRun]) -> String {
+        let snr = runs.map(Self.aggregateSNR)
+        return !snr.isEmpty && snr.allSatisfy({ $0 == .infinity }) ? "∞" : format(Self.stats(snr), "%.1f")
     }
 
     /// The ideal-FL series a series is read against: `ideal-fixed` (ideal FL at the same fixed
@@ -153,7 +171,7 @@ extension ExperimentReport {
             let perSeed = Dictionary(measured.map { (Int($0.x), Dictionary($0.runs.map { ($0.seed, $0) }) { a, _ in a }) }) { a, _ in a }
             for r in ranks {
                 let runs = Array(perSeed[r]?.values ?? [:].values)
-                md += "| \(series) | \(r) | \(runs.count) | \(format(Self.stats(runs.map { $0.number("final_heldout_loss") }), "%.4f")) | \(gaps[r].map { String(format: "%.4f", $0) } ?? "— (beyond r_max)") |\n"
+                md += "| \(series) | \(r) | \(runs.count) | \(format(Self.stats(runs.map { $0.number("final_heldout_loss") }), "%.4f")) | \(gaps[r].map { String(format: "%.4f", $0) } ?? (gaps.isEmpty ? "(no planned run)" : "— (beyond r_max)")) |\n"
             }
             if let argmin, let top = gaps.keys.max() {
                 md += "| \(series) | G(r) over r = 1…\(top) is smallest at r = \(argmin) | | | |\n"

@@ -33,7 +33,9 @@ final class ExperimentsSmokeTests: XCTestCase {
         let sweep = ["perplexity.svg", "loss.svg", "mse.svg", "difference.svg"]
         let atKnee = ["ranks", "beamformers", "baselines", "streams-digital"].flatMap { ["perplexity-\($0).svg", "loss-\($0).svg", "difference-\($0).svg"] }
         let figures = ["power": sweep + ["knee.txt", "calibration.svg"], "low-power": atKnee, "rank": ["perplexity.svg", "gap.svg", "rank-loss.svg", "calibration.svg"], "antennas": sweep,
-                       "devices": sweep, "german": ["perplexity.svg", "loss.svg"]]
+                       "devices": sweep, "german": ["perplexity.svg", "loss.svg"],
+                       "paper-baselines": ["beamformers", "baselines", "digital"].flatMap { ["perplexity-\($0).svg", "loss-\($0).svg", "difference-\($0).svg"] },
+                       "paper-power": sweep + ["knee.txt", "calibration.svg"], "paper-rank": sweep + ["gap.svg", "rank-loss.svg", "calibration.svg"]]
         for (name, files) in figures {
             let d = out.appendingPathComponent(name).path
             for file in ["REPORT.md", "runs.csv", "variants.txt"] + files {
@@ -52,6 +54,12 @@ final class ExperimentsSmokeTests: XCTestCase {
         XCTAssertTrue(power.contains("## The bound's calibration"), "the power sweep's too")
         XCTAssertTrue(power.contains("| aircomp-fixed |"), "the fixed-rank pair for the channel's knee")
         XCTAssertEqual(rank.components(separatedBy: "the lowest measured loss of each seed at rank").count - 1, 2, "a verdict per power")
+        // The paper regime: the energy sweep with each point's aggregate SNR, ranks under both scalings.
+        let paperPower = try String(contentsOfFile: out.appendingPathComponent("paper-power/REPORT.md").path, encoding: .utf8)
+        XCTAssertTrue(paperPower.contains("| aggregate SNR (dB) |") && paperPower.contains("| aircomp-fixed | -45 |"), paperPower)
+        XCTAssertTrue(paperPower.contains("## The bound's calibration"), "the energy sweep is a power sweep")
+        let paperRank = try String(contentsOfFile: out.appendingPathComponent("paper-rank/REPORT.md").path, encoding: .utf8)
+        for series in ["rsLoRA", "standard", "ideal"] { XCTAssertTrue(paperRank.contains("| \(series) | 8 |"), "paper-rank: \(series) at rank 8") }
         let radio = try String(contentsOfFile: out.appendingPathComponent("radio/beam-sweep.csv").path, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(radio.count, 1 + 2 * 4 * 3, "the quick suite's 2 N_r × 4 beamformers × 3 draws")
         // Started again, it finds every run finished and starts none.
