@@ -6,6 +6,7 @@ import LanguageModel
 
 extension OptimizerKind: ExpressibleByArgument {}
 extension LearningRateSchedule.Shape: ExpressibleByArgument {}
+extension FrozenKernel: ExpressibleByArgument {}
 
 /// `--memory`: a training memory mode, or `auto` (cached when its plan fits the budget).
 enum MemoryChoice: String, CaseIterable, ExpressibleByArgument {

@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
             guard ctx >= 2, repeats >= 1 else { throw ValidationError("need --ctx ≥ 2 and --repeats ≥ 1") }
             let file = try GGUFFile(path: model)
             let plan = try training.memoryPlan(file, context: ctx)
-            let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed)
+            let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed, kernel: training.kernel)
             var g = SeededGenerator(seed: seed, stream: [0xBE_4C])
             let windows = (0...repeats).map { _ in (0..<ctx).map { _ in Int(g.next() % UInt64(llama.config.vocabulary)) } }
 
@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
             let sgemm = measureSgemm()
             let tokens = Double(repeats * ctx)
             let object: [String: Any] = [
-                "ctx": ctx, "repeats": repeats, "memory_mode": plan.mode.rawValue, "rank": training.rank,
+                "ctx": ctx, "repeats": repeats, "memory_mode": plan.mode.rawValue, "kernel": llama.kernel.rawValue, "rank": training.rank,
                 "forward_tokens_per_s": tokens / forwardSeconds, "forward_gflops": forwardFlops / forwardSeconds / 1e9,
                 "train_tokens_per_s": tokens / trainSeconds, "gflops": trainFlops / trainSeconds / 1e9,
                 "train_gflop_per_step": trainFlops / Double(repeats) / 1e9,
@@ -68,8 +68,8 @@ struct BenchCommand: ParsableCommand {
                 FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
                 FileHandle.standardOutput.write(Data("\n".utf8))
             } else {
-                print(String(format: "ctx %d, %@ mode: forward %.1f tokens/s (%.1f GFLOP/s), train step %.1f tokens/s (%.1f GFLOP/s, %.0f%% of sgemm's %.1f GFLOP/s), peak RSS %.0f MiB",
-                             ctx, plan.mode.rawValue, tokens / forwardSeconds, forwardFlops / forwardSeconds / 1e9, tokens / trainSeconds,
+                print(String(format: "ctx %d, %@ mode, %@ kernel: forward %.1f tokens/s (%.1f GFLOP/s), train step %.1f tokens/s (%.1f GFLOP/s, %.0f%% of sgemm's %.1f GFLOP/s), peak RSS %.0f MiB",
+                             ctx, plan.mode.rawValue, llama.kernel.rawValue, tokens / forwardSeconds, forwardFlops / forwardSeconds / 1e9, tokens / trainSeconds,
                              trainFlops / trainSeconds / 1e9, 100 * trainFlops / trainSeconds / 1e9 / sgemm, sgemm, Double(peakResidentBytes()) / 1_048_576))
             }
         }

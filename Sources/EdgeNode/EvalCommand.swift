@@ -16,6 +16,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Score at most this many tokens of the text (0: all).") var maxTokens: Int = 0
     @Option(help: "Windows evaluated at once, each on one BLAS thread (1: one window at a time, on one core). Default: the cores. The result is the same bits for any count.")
     var parallelWindows: Int?
+    @Option(help: "The products with the frozen weights: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks, activations quantized per block to 8 bits) or float (dequantised weights and sgemm).")
+    var kernel: FrozenKernel = .float
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -24,7 +26,7 @@ struct EvalCommand: ParsableCommand {
             guard (parallelWindows ?? 1) >= 1 else { throw ValidationError("--parallel-windows must be at least 1") }
             let file = try GGUFFile(path: model)
             let tokenizer = try BPETokenizer(gguf: file)
-            let llama = try LlamaModel(gguf: file)
+            let llama = try LlamaModel(gguf: file, kernel: kernel)
             guard let data = FileManager.default.contents(atPath: text), let string = String(data: data, encoding: .utf8) else {
                 throw ValidationError("\(text): cannot read as UTF-8")
             }
@@ -37,7 +39,7 @@ struct EvalCommand: ParsableCommand {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let object: [String: Any] = [
                 "perplexity": result.perplexity, "tokens": tokens.count, "scored_tokens": result.scoredTokens,
-                "tokens_per_s": Double(tokens.count) / seconds, "ctx": ctx, "log_probabilities": result.logProbabilities,
+                "tokens_per_s": Double(tokens.count) / seconds, "ctx": ctx, "kernel": llama.kernel.rawValue, "log_probabilities": result.logProbabilities,
             ]
             if json {
                 FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))

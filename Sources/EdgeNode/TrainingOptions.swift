@@ -20,6 +20,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Windows per optimiser step (gradient accumulation).") var batch: Int = 1
     @Option(help: "Memory mode: cached (dequantised weights, activations kept), streamed (per-layer dequantisation, recomputation), or auto (cached when it fits --memory-budget-mb).")
     var memory: MemoryChoice = .auto
+    @Option(help: "The forward's products with the frozen layers: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks, activations quantized per block to 8 bits; cached memory mode) or float (dequantised weights and sgemm).")
+    var kernel: FrozenKernel = .float
     @Option(help: "RAM budget for --memory auto, MiB (default: this machine's available memory, /proc/meminfo MemAvailable).") var memoryBudgetMb: Int?
 
     func optimizerSettings() throws -> OptimizerSettings {

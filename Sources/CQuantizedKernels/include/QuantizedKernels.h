@@ -7,11 +7,12 @@
 /// Matrix products on a frozen model's quantized blocks (GGUF Q4_0, Q4_1, Q8_0), activations
 /// quantized per 32-element block to 8 bits.
 ///
-/// Every instruction set computes the same bits. Per block b of a weight row w and an activation
-/// row x the integer dot product Σ w_i·q_i is exact and kept as 8 lanes of 4 products each (bytes
-/// 4l…4l+3 in lane l: what VNNI's dpbusd and AVX2's maddubs+madd both make); lanes accumulate in
-/// float as acc[parity(b)][l] = fma(float(lane), d_w,b·d_x,b, acc), and the lanes are summed in a
-/// fixed tree. So a seed reproduces a run on AVX-512 VNNI, AVX2 and plain C alike.
+/// Every instruction set computes the same bits, those of this definition: for output (o, t),
+/// acc = +0 and for each block b in order
+///     acc = fma(float(dot_b), dw[o][b]·dx[t][b], acc)      dot_b = Σ_i w[o][32b+i]·q[t][32b+i], exact
+/// and for Q4_1 (its block minima) a second chain min = +0, min = fma(mw[o][b], ds[t][b], min) in
+/// the same order, acc = acc + min; then y = acc (or y + acc). The vector kernels keep one output per lane and the integer dot
+/// products exact, so a seed reproduces a run on AVX-512 VNNI, AVX2 and plain C alike.
 
 /// Weight block formats (ggml's `enum ggml_type` values).
 typedef enum { QK_Q4_0 = 2, QK_Q4_1 = 3, QK_Q8_0 = 8 } qk_type;
@@ -25,20 +26,32 @@ qk_isa qk_best_isa(void);
 /// Whether this CPU runs `isa`.
 int qk_supports(qk_isa isa);
 
-/// One token's activations quantized per 32-element block (k a multiple of 32, nb = k/32):
-///   q      [rows][k]      int8, x ≈ q·d (d = max|x|/127, q = round(x/d))
-///   d      [rows][nb]     float, the block's scale
-///   ds     [rows][nb]     float, d·Σq (the block's sum, for Q4_1's minimum)
-///   groups [rows][nb][8]  int32, −128·Σ of each 4 bytes (undoes VNNI's unsigned bias)
+/// Tokens per group in the packed layout (one 512-bit register of int32 lanes).
+#define QK_GROUP 16
+
+/// Activations quantized per 32-element block (k a multiple of 32, nb = k/32, groups =
+/// ⌈rows/16⌉; tokens past `rows` are zero):
+///   q      [rows][k]                  int8, x ≈ q·d (d = max|x|/127, q = x·(1/d) rounded to
+///                                     nearest, ties to even; a block with inf or NaN: q = 0,
+///                                     d = NaN, so NaN reaches every output it feeds)
+///   d      [rows][nb]                 float, the block's scale
+///   ds     [rows][nb]                 float, d·Σq (for Q4_1's minimum)
+///   packed [groups][nb][8][16][4]     uint8 q + 128: bytes 4j…4j+3 of block b of the group's
+///                                     16 tokens side by side (the vector kernels' operand)
+///   dT     [groups][nb][16]           d per block, the group's tokens side by side
+///   dsT    [groups][nb][16]           ds likewise
 typedef struct {
     int8_t *q;
     float *d;
     float *ds;
-    int32_t *groups;
+    uint8_t *packed;
+    float *dT;
+    float *dsT;
 } qk_activations;
 
-/// Quantizes `rows` rows of `k` floats (row stride `ldx`) into `a`.
-void qk_quantize_rows(const float *x, int rows, int k, int ldx, qk_activations a);
+/// Quantizes `rows` rows of `k` floats (row stride `ldx`) into `a` on `isa` (the same bytes on
+/// every one: q rounds half to even).
+void qk_quantize_rows(qk_isa isa, const float *x, int rows, int k, int ldx, qk_activations a);
 
 /// y[t][o] = Σ_k W[o][k]·x[t][k] (+ y[t][o] when `accumulate`), for o in [o_begin, o_end) and
 /// t in [0, tokens); W is `type` rows of k elements, `w` its first byte (row o at

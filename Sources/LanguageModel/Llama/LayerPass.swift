@@ -27,10 +27,19 @@ struct LayerPass<S: LlamaScalar> {
         func adapt(_ target: LoRATarget, _ x: [S], _ y: inout [S]) {
             if let lora, let s = lora.layout.slot(layer: layer, target: target) { loraForward(x, lora.values, s, rows: T, into: &y) }
         }
+        // The frozen products on the file's blocks when the weights carry them (each activation
+        // quantized once for the products that read it), else sgemm on the Float copies.
+        let blocks = w.blocks
         rmsNorm(acts.x, w.attentionNorm, rows: T, into: &acts.h1, inverse: &acts.inv1)
-        matmul.linear(acts.h1, w.wq, rows: T, inner: d, outputs: d, into: &acts.q)
-        matmul.linear(acts.h1, w.wk, rows: T, inner: d, outputs: kv, into: &acts.k)
-        matmul.linear(acts.h1, w.wv, rows: T, inner: d, outputs: kv, into: &acts.v)
+        if let b = blocks, let h1 = matmul.quantize(acts.h1, rows: T, inner: d) {
+            matmul.linear(h1, b.wq, into: &acts.q)
+            matmul.linear(h1, b.wk, into: &acts.k)
+            matmul.linear(h1, b.wv, into: &acts.v)
+        } else {
+            matmul.linear(acts.h1, w.wq, rows: T, inner: d, outputs: d, into: &acts.q)
+            matmul.linear(acts.h1, w.wk, rows: T, inner: d, outputs: kv, into: &acts.k)
+            matmul.linear(acts.h1, w.wv, rows: T, inner: d, outputs: kv, into: &acts.v)
+        }
         adapt(.q, acts.h1, &acts.q)
         adapt(.k, acts.h1, &acts.k)
         adapt(.v, acts.h1, &acts.v)
@@ -39,16 +48,29 @@ struct LayerPass<S: LlamaScalar> {
         matmul.elementwise(T * (d + kv), 3)  // a rotation is 6 FLOPs per pair
         attentionForward(&acts)
         copy(acts.x, into: &acts.x2)
-        matmul.linear(acts.a, w.wo, rows: T, inner: d, outputs: d, beta: 1, into: &acts.x2)
+        if let b = blocks, let a = matmul.quantize(acts.a, rows: T, inner: d) {
+            matmul.linear(a, b.wo, beta: 1, into: &acts.x2)
+        } else {
+            matmul.linear(acts.a, w.wo, rows: T, inner: d, outputs: d, beta: 1, into: &acts.x2)
+        }
         adapt(.o, acts.a, &acts.x2)
         rmsNorm(acts.x2, w.ffnNorm, rows: T, into: &acts.h2, inverse: &acts.inv2)
-        matmul.linear(acts.h2, w.gate, rows: T, inner: d, outputs: ff, into: &acts.g)
-        matmul.linear(acts.h2, w.up, rows: T, inner: d, outputs: ff, into: &acts.u)
+        if let b = blocks, let h2 = matmul.quantize(acts.h2, rows: T, inner: d) {
+            matmul.linear(h2, b.gate, into: &acts.g)
+            matmul.linear(h2, b.up, into: &acts.u)
+        } else {
+            matmul.linear(acts.h2, w.gate, rows: T, inner: d, outputs: ff, into: &acts.g)
+            matmul.linear(acts.h2, w.up, rows: T, inner: d, outputs: ff, into: &acts.u)
+        }
         adapt(.gate, acts.h2, &acts.g)
         adapt(.up, acts.h2, &acts.u)
         swiGLU(acts.g, acts.u, into: &acts.m)
         copy(acts.x2, into: &y)
-        matmul.linear(acts.m, w.down, rows: T, inner: ff, outputs: d, beta: 1, into: &y)
+        if let b = blocks, let m = matmul.quantize(acts.m, rows: T, inner: ff) {
+            matmul.linear(m, b.down, beta: 1, into: &y)
+        } else {
+            matmul.linear(acts.m, w.down, rows: T, inner: ff, outputs: d, beta: 1, into: &y)
+        }
         adapt(.down, acts.m, &y)
     }
 
@@ -137,67 +159,17 @@ struct LayerPass<S: LlamaScalar> {
         }
     }
 
-    // MARK: Attention
-
-    /// a ← per head softmax(q kᵀ/√hd + causal mask) v; probabilities kept in acts.p.
-    func attentionForward(_ acts: inout LayerActivations<S>) {
-        let c = config, T = acts.tokens, hd = c.headDimension, d = c.embedding, kv = c.kvDimension
-        let scale = 1 / S.sqrt(S(hd))
-        matmul.elementwise(c.heads * T * (T + 1) / 2, 5)  // causal softmax: max, subtract, exp, sum, scale
-        for head in 0..<c.heads {
-            let group = head * c.kvHeads / c.heads, po = acts.probabilityOffset(head: head)
-            matmul(false, true, m: T, n: T, k: hd, alpha: scale, acts.q, head * hd, lda: d, acts.k, group * hd, ldb: kv,
-                   &acts.p, po, ldc: T)
-            acts.p.withUnsafeMutableBufferPointer { p in
-                for i in 0..<T {
-                    let row = p.baseAddress! + po + i * T
-                    var mx = -S.infinity
-                    for j in 0...i { mx = max(mx, row[j]) }
-                    var sum: S = 0
-                    for j in 0...i { let e = S.exp(row[j] - mx); row[j] = e; sum += e }
-                    let inv = 1 / sum
-                    for j in 0...i { row[j] *= inv }
-                    for j in (i + 1)..<max(i + 1, T) { row[j] = 0 }
-                }
-            }
-            matmul(false, false, m: T, n: hd, k: T, acts.p, po, lda: T, acts.v, group * hd, ldb: kv, &acts.a, head * hd, ldc: d)
-        }
-    }
-
-    /// From da: dv += Pᵀ·da_h;  dP = da_h·vᵀ;  dS = P⊙(dP − rowsum(P⊙dP));  dq_h = dS·k/√hd;
-    /// dk += dSᵀ·q_h/√hd (heads sharing a KV head accumulate into it).
-    func attentionBackward(_ acts: LayerActivations<S>, da: [S], dq: inout [S], dk: inout [S], dv: inout [S]) {
-        precondition(acts.recordsAllHeads, "attention backward needs every head's probabilities")
-        let c = config, T = acts.tokens, hd = c.headDimension, d = c.embedding, kv = c.kvDimension
-        let scale = 1 / S.sqrt(S(hd))
-        var dp = [S](repeating: 0, count: T * T)
-        matmul.elementwise(c.heads * T * (T + 1) / 2, 4)  // softmax backward: dot (2), subtract, multiply
-        for head in 0..<c.heads {
-            let group = head * c.kvHeads / c.heads, po = acts.probabilityOffset(head: head)
-            matmul(true, false, m: T, n: hd, k: T, acts.p, po, lda: T, da, head * hd, ldb: d, beta: 1, &dv, group * hd, ldc: kv)
-            matmul(false, true, m: T, n: T, k: hd, da, head * hd, lda: d, acts.v, group * hd, ldb: kv, &dp, ldc: T)
-            acts.p.withUnsafeBufferPointer { p in
-                dp.withUnsafeMutableBufferPointer { ds in
-                    for i in 0..<T {
-                        let pr = p.baseAddress! + po + i * T, dr = ds.baseAddress! + i * T
-                        var dot: S = 0
-                        for j in 0...i { dot += pr[j] * dr[j] }
-                        for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) }
-                        for j in (i + 1)..<max(i + 1, T) { dr[j] = 0 }
-                    }
-                }
-            }
-            matmul(false, false, m: T, n: hd, k: T, alpha: scale, dp, lda: T, acts.k, group * hd, ldb: kv, &dq, head * hd, ldc: d)
-            matmul(true, false, m: T, n: hd, k: T, alpha: scale, dp, lda: T, acts.q, head * hd, ldb: d, beta: 1, &dk, group * hd, ldc: kv)
-        }
-    }
-
     // MARK: SwiGLU
 
-    /// m = SiLU(g)⊙u, SiLU(g) = g·σ(g).
+    /// m = SiLU(g)⊙u, SiLU(g) = g·σ(g), the elements split over the pass's threads.
     func swiGLU(_ g: [S], _ u: [S], into m: inout [S]) {
         matmul.elementwise(g.count, 5)  // negate, exp, add, divide, multiply
-        for i in 0..<g.count { m[i] = g[i] / (1 + S.exp(-g[i])) * u[i] }
+        g.withUnsafeBufferPointer { g in u.withUnsafeBufferPointer { u in m.withUnsafeMutableBufferPointer { m in
+            let (pg, pu, pm) = (g.baseAddress!, u.baseAddress!, m.baseAddress!)
+            forEachChunk(g.count, workers: matmul.threads) { range in
+                for i in range { pm[i] = pg[i] / (1 + S.exp(-pg[i])) * pu[i] }
+            }
+        } } }
     }
 
     /// dg = dm⊙u⊙σ(g)(1 + g(1−σ(g))), du = dm⊙SiLU(g).

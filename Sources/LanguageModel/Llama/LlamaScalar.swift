@@ -58,6 +58,9 @@ public final class FlopMeter: @unchecked Sendable {
 struct Matmul<S: LlamaScalar> {
     let meter: FlopMeter?
 
+    /// The threads a pass may use: OpenBLAS's count (one inside perplexity's parallel windows).
+    var threads: Int { Int(openblas_get_num_threads()) }
+
     /// out[m][n] ← α·op(a)·op(b) + β·out, with leading dimensions and element offsets.
     @inline(__always)
     func callAsFunction(
@@ -70,6 +73,25 @@ struct Matmul<S: LlamaScalar> {
             S.gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, pa.baseAddress! + aOffset, lda: lda,
                    pb.baseAddress! + bOffset, ldb: ldb, beta: beta, po.baseAddress! + outOffset, ldc: ldc)
         } } }
+    }
+
+    /// x [rows][inner] quantized for the block kernels (nil for Double, or rows of partial blocks).
+    func quantize(_ x: [S], rows: Int, inner: Int) -> QuantizedActivations? {
+        guard S.self == Float.self, inner % 32 == 0 else { return nil }
+        return x.withUnsafeBufferPointer { p in
+            QuantizedActivations(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self), rows: rows, inner: inner)
+        }
+    }
+
+    /// out[rows][w.rows] ← x·Wᵀ (+ out when β = 1) on W's blocks, split over OpenBLAS's thread
+    /// count (one when a caller runs windows side by side). Metered as the model's product.
+    func linear(_ x: QuantizedActivations, _ w: QuantizedMatrix, beta: S = 0, into out: inout [S]) {
+        precondition(S.self == Float.self && (beta == 0 || beta == 1), "the block kernels are Float, β 0 or 1")
+        meter?.add(2 * Double(x.rows) * Double(w.rows) * Double(x.inner))
+        out.withUnsafeMutableBufferPointer { p in
+            x.linear(w, isa: .best, threads: threads, accumulate: beta == 1,
+                     into: UnsafeMutableRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self))
+        }
     }
 
     /// Meters an elementwise kernel of `elements` elements at `perElement` FLOPs each.

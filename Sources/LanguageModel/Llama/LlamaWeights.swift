@@ -48,10 +48,26 @@ public struct LlamaLayer<S: LlamaScalar>: Sendable {
     public var gate: [S]            // [ff][d]
     public var up: [S]              // [ff][d]
     public var down: [S]            // [d][ff]
+    /// The same seven matrices as the file's quantized blocks, when the forward runs on them
+    /// (`FrozenKernel.quantized`); the backward always reads the Float copies above.
+    var blocks: QuantizedLayer?
 
     /// Bytes of one dequantised layer.
     static func byteCount(_ c: LlamaConfig) -> Int {
         (2 * c.embedding + 2 * c.embedding * c.embedding + 2 * c.kvDimension * c.embedding + 3 * c.feedForward * c.embedding) * MemoryLayout<S>.stride
+    }
+}
+
+/// A layer's seven frozen matrices read in place from the mapped file, [d_out][d_in] in blocks.
+struct QuantizedLayer: @unchecked Sendable {
+    let wq, wk, wv, wo, gate, up, down: QuantizedMatrix
+
+    /// The layer's matrices as blocks, or nil when any of them is of a type the kernels do not take.
+    init?(_ f: GGUFFile, _ infos: [GGUFTensorInfo]) {
+        // infos: the order of `layerInfos` (the two norms, 0 and 5, are vectors).
+        let m = [1, 2, 3, 4, 6, 7, 8].compactMap { QuantizedMatrix(f, infos[$0]) }
+        guard m.count == 7 else { return nil }
+        (wq, wk, wv, wo, gate, up, down) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6])
     }
 }
 
@@ -79,8 +95,16 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
     private let cachedOutput: [S]?      // [vocab][d], nil when tied or streamed
     /// Rows of the output matrix a streamed pass dequantises at once.
     public let outputChunkRows: Int
+    /// The kernel the forward's products with the frozen layers run on: `.quantized` only in the
+    /// cached residency of a Float model whose layers are all Q4_0, Q4_1 or Q8_0 (else `.float`).
+    public let kernel: FrozenKernel
+    private let layerBlocks: [QuantizedLayer?]
+    /// The output matrix as blocks when the forward runs on them (and its type allows).
+    let outputBlocks: QuantizedMatrix?
 
-    public init(gguf f: GGUFFile, residency: WeightResidency = .cached, outputChunkRows: Int = 4096) throws {
+    /// `kernel` is what the caller asks for; `self.kernel` what runs. The quantized forward
+    /// keeps the mapped file's layer pages resident beside the Float copies the backward reads.
+    public init(gguf f: GGUFFile, residency: WeightResidency = .cached, outputChunkRows: Int = 4096, kernel: FrozenKernel = .float) throws {
         let c = try LlamaConfig(gguf: f)
         config = c
         file = f
@@ -99,13 +123,19 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
         outputNorm = S.array(try f.floats((try info("output_norm.weight", [d])).name))
         // Check every layer's tensors exist with the right shapes now, so a streamed pass cannot fail midway.
         for i in 0..<c.layers { _ = try Self.layerInfos(f, c, i) }
+        let blocks = kernel == .quantized && residency == .cached && S.self == Float.self
+            ? try (0..<c.layers).map { QuantizedLayer(f, try Self.layerInfos(f, c, $0)) } : []
+        layerBlocks = blocks.contains { $0 == nil } ? [] : blocks
+        self.kernel = layerBlocks.isEmpty ? .float : .quantized
+        outputBlocks = layerBlocks.isEmpty ? nil : QuantizedMatrix(f, outputInfo)
         switch residency {
         case .cached:
             cachedLayers = try (0..<c.layers).map { try Self.dequantizeLayer(f, c, $0, release: false) }
             cachedEmbeddings = S.array(try f.floats(embeddingInfo.name))
             cachedOutput = outputInfo.name == embeddingInfo.name ? nil : S.array(try f.floats(outputInfo.name))
             self.outputChunkRows = c.vocabulary
-            // The mapped file's pages are no longer needed once everything is dequantised.
+            // The mapped file's pages are no longer needed once everything is dequantised (the
+            // quantized forward reads the layers' and the output's pages again).
             for t in f.tensors { f.releasePages(t) }
         case .streamed:
             cachedLayers = nil
@@ -117,7 +147,12 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
 
     /// Layer `i`'s weights: the cached copy, or freshly dequantised (streamed).
     public func layer(_ i: Int) throws -> LlamaLayer<S> {
-        if let cached = cachedLayers { return cached[i] }
+        if let cached = cachedLayers {
+            guard !layerBlocks.isEmpty else { return cached[i] }
+            var layer = cached[i]
+            layer.blocks = layerBlocks[i]
+            return layer
+        }
         return try Self.dequantizeLayer(file, config, i, release: true)
     }
 

@@ -11,6 +11,21 @@ struct OutputHead<S: LlamaScalar> {
     let weights: LlamaWeights<S>
     let matmul: Matmul<S>
 
+    /// z [T][C] ← hN·E[chunk]ᵀ: on E's blocks when the weights carry them (hNq, hN quantized once
+    /// per pass; forward and backward's recomputation then see the same logits), else sgemm.
+    func chunkLogits(_ hN: [S], _ hNq: QuantizedActivations?, _ chunk: Range<Int>, _ e: @autoclosure () -> [S], into z: inout [S]) {
+        if let hNq, let blocks = weights.outputBlocks {
+            matmul.linear(hNq, blocks.rows(chunk), into: &z)
+        } else {
+            matmul.linear(hN, e(), rows: hN.count / weights.config.embedding, inner: weights.config.embedding, outputs: chunk.count, into: &z)
+        }
+    }
+
+    /// hN quantized for the output's blocks, or nil when the head runs on Float weights.
+    func quantizedInput(_ hN: [S], rows: Int) -> QuantizedActivations? {
+        weights.outputBlocks == nil ? nil : matmul.quantize(hN, rows: rows, inner: weights.config.embedding)
+    }
+
     /// What backward needs: the normalised input, its row scales, the logits when kept, the log-sum-exp.
     struct Saved {
         var x: [S]            // [T][d] final residual stream
@@ -33,24 +48,30 @@ struct OutputHead<S: LlamaScalar> {
         var runningMax = [S](repeating: -S.infinity, count: T), runningSum = [S](repeating: 0, count: T)
         var target = [S](repeating: 0, count: T)
         var kept: [[S]]? = keepLogits ? [] : nil
+        let hNq = quantizedInput(hN, rows: T)
         for chunk in chunks {
-            let e = weights.outputRows(chunk)
             let C = chunk.count
             var z = [S](repeating: 0, count: T * C)
-            matmul.linear(hN, e, rows: T, inner: d, outputs: C, into: &z)
+            chunkLogits(hN, hNq, chunk, weights.outputRows(chunk), into: &z)
             matmul.elementwise(T * C, 4)  // online log-sum-exp: max, subtract, exp, add
-            z.withUnsafeBufferPointer { pz in
-                for t in 0..<T {
-                    let row = pz.baseAddress! + t * C
-                    var mx = runningMax[t]
-                    for j in 0..<C { mx = max(mx, row[j]) }
-                    var sum = runningSum[t] * S.exp(runningMax[t] - mx)
-                    for j in 0..<C { sum += S.exp(row[j] - mx) }
-                    runningMax[t] = mx
-                    runningSum[t] = sum
-                    if t + 1 < T, chunk.contains(tokens[t + 1]) { target[t] = row[tokens[t + 1] - chunk.lowerBound] }
+            // Rows are independent: split over the pass's threads.
+            z.withUnsafeBufferPointer { pz in runningMax.withUnsafeMutableBufferPointer { rm in runningSum.withUnsafeMutableBufferPointer { rs in
+                target.withUnsafeMutableBufferPointer { tg in
+                    let (pz, rm, rs, tg) = (pz.baseAddress!, rm.baseAddress!, rs.baseAddress!, tg.baseAddress!)
+                    forEachChunk(T, workers: matmul.threads) { rows in
+                        for t in rows {
+                            let row = pz + t * C
+                            var mx = rm[t]
+                            for j in 0..<C { mx = max(mx, row[j]) }
+                            var sum = rs[t] * S.exp(rm[t] - mx)
+                            for j in 0..<C { sum += S.exp(row[j] - mx) }
+                            rm[t] = mx
+                            rs[t] = sum
+                            if t + 1 < T, chunk.contains(tokens[t + 1]) { tg[t] = row[tokens[t + 1] - chunk.lowerBound] }
+                        }
+                    }
                 }
-            }
+            } } }
             if keepLogits { kept!.append(z) }
         }
         let lse = (0..<T).map { runningMax[$0] + S.log(runningSum[$0]) }
@@ -64,24 +85,28 @@ struct OutputHead<S: LlamaScalar> {
     func backward(_ saved: inout Saved, tokens: [Int], pass: LayerPass<S>, weight: S) -> [S] {
         let T = tokens.count, d = weights.config.embedding
         var dhN = [S](repeating: 0, count: T * d)
+        let hNq = saved.logits == nil ? quantizedInput(saved.hN, rows: T) : nil
         for (i, chunk) in chunks.enumerated() {
             let e = weights.outputRows(chunk)
             let C = chunk.count
             var z: [S]
             if saved.logits != nil { z = []; swap(&z, &saved.logits![i]) } else {
                 z = [S](repeating: 0, count: T * C)
-                matmul.linear(saved.hN, e, rows: T, inner: d, outputs: C, into: &z)
+                chunkLogits(saved.hN, hNq, chunk, e, into: &z)
             }
             matmul.elementwise(T * C, 3)  // softmax − one-hot: subtract, exp, scale
-            z.withUnsafeMutableBufferPointer { pz in
-                for t in 0..<T {
-                    let row = pz.baseAddress! + t * C
-                    guard t + 1 < T else { for j in 0..<C { row[j] = 0 }; continue }
-                    let lse = saved.logSumExp[t]
-                    for j in 0..<C { row[j] = weight * S.exp(row[j] - lse) }
-                    if chunk.contains(tokens[t + 1]) { row[tokens[t + 1] - chunk.lowerBound] -= weight }
+            z.withUnsafeMutableBufferPointer { pz in saved.logSumExp.withUnsafeBufferPointer { lses in
+                let (pz, lses) = (pz.baseAddress!, lses.baseAddress!)
+                forEachChunk(T, workers: matmul.threads) { rows in
+                    for t in rows {
+                        let row = pz + t * C
+                        guard t + 1 < T else { for j in 0..<C { row[j] = 0 }; continue }
+                        let lse = lses[t]
+                        for j in 0..<C { row[j] = weight * S.exp(row[j] - lse) }
+                        if chunk.contains(tokens[t + 1]) { row[tokens[t + 1] - chunk.lowerBound] -= weight }
+                    }
                 }
-            }
+            } }
             matmul(false, false, m: T, n: d, k: C, z, lda: C, e, ldb: d, beta: 1, &dhN, ldc: d)
         }
         var dx = [S](repeating: 0, count: T * d)
@@ -95,9 +120,16 @@ struct OutputHead<S: LlamaScalar> {
         var hN = [S](repeating: 0, count: T * d), inv = [S](repeating: 0, count: T)
         pass.rmsNorm(x, weights.outputNorm, rows: T, into: &hN, inverse: &inv)
         var out = [S](repeating: 0, count: T * V)
+        let hNq = quantizedInput(hN, rows: T)
         for chunk in chunks {
-            let e = weights.outputRows(chunk)
-            matmul(false, true, m: T, n: chunk.count, k: d, hN, lda: d, e, ldb: d, &out, chunk.lowerBound, ldc: V)
+            if hNq != nil {
+                var z = [S](repeating: 0, count: T * chunk.count)
+                chunkLogits(hN, hNq, chunk, [], into: &z)
+                for t in 0..<T { for j in 0..<chunk.count { out[t * V + chunk.lowerBound + j] = z[t * chunk.count + j] } }
+            } else {
+                let e = weights.outputRows(chunk)
+                matmul(false, true, m: T, n: chunk.count, k: d, hN, lda: d, e, ldb: d, &out, chunk.lowerBound, ldc: V)
+            }
         }
         return out
     }

@@ -31,45 +31,64 @@ struct QuantizedMatrix: @unchecked Sendable {
     let rows: Int
     let inner: Int
 
+    init(type: TensorType, base: UnsafeRawPointer, rows: Int, inner: Int) {
+        precondition([.q4_0, .q4_1, .q8_0].contains(type) && inner % 32 == 0, "the kernels take Q4_0, Q4_1 and Q8_0 rows of whole blocks")
+        self.type = type; self.base = base; self.rows = rows; self.inner = inner
+    }
+
     /// The tensor as blocks, or nil when the kernels do not take its type or shape.
     init?(_ file: GGUFFile, _ info: GGUFTensorInfo) {
         guard [.q4_0, .q4_1, .q8_0].contains(info.type), info.dims.count == 2, info.dims[0] % 32 == 0 else { return nil }
-        type = info.type
-        base = file.rawData(info).baseAddress!
-        inner = info.dims[0]
-        rows = info.dims[1]
+        self.init(type: info.type, base: file.rawData(info).baseAddress!, rows: info.dims[1], inner: info.dims[0])
     }
 
     var kernelType: qk_type { qk_type(rawValue: type.rawValue) }
+
+    /// Rows `r` of this matrix (whole rows are whole blocks).
+    func rows(_ r: Range<Int>) -> QuantizedMatrix {
+        QuantizedMatrix(type: type, base: base + r.lowerBound * (inner / 32) * type.bytesPerBlock, rows: r.count, inner: inner)
+    }
 }
 
-/// x [rows][inner] quantized per 32-element block, laid out as `qk_activations` says: the int8
-/// values [rows][inner], scales and scaled sums [rows][inner/32], VNNI's group corrections
-/// [rows][inner/32][8]. Made once per activation and read by every product that takes it (q, k
-/// and v share one).
+/// x [rows][inner] quantized per 32-element block in `qk_activations`' layout (the kernels'
+/// header): int8 values and per-block scales, and the same packed 16 tokens side by side for the
+/// vector kernels. Made once per activation and read by every product that takes it (q, k and v
+/// share one).
 final class QuantizedActivations {
     let rows: Int, inner: Int
-    private var q: [Int8], d: [Float], ds: [Float], groups: [Int32]
+    private var q: [Int8], d: [Float], ds: [Float], packed: [UInt8], dT: [Float], dsT: [Float]
 
-    init(_ x: UnsafePointer<Float>, rows: Int, inner: Int) {
+    init(_ x: UnsafePointer<Float>, rows: Int, inner: Int, isa: QuantizedISA = .best) {
         precondition(inner % 32 == 0, "quantized activations need rows of whole 32-element blocks")
         self.rows = rows
         self.inner = inner
-        let nb = inner / 32
+        let nb = inner / 32, padded = (rows + Int(QK_GROUP) - 1) / Int(QK_GROUP) * Int(QK_GROUP)
         q = [Int8](repeating: 0, count: rows * inner)
         d = [Float](repeating: 0, count: rows * nb)
         ds = d
-        groups = [Int32](repeating: 0, count: rows * nb * 8)
-        withLayout { qk_quantize_rows(x, Int32(rows), Int32(inner), Int32(inner), $0) }
+        packed = [UInt8](repeating: 0, count: padded * inner)
+        dT = [Float](repeating: 0, count: padded * nb)
+        dsT = dT
+        withLayout { qk_quantize_rows(isa.c, x, Int32(rows), Int32(inner), Int32(inner), $0) }
+    }
+
+    /// The values the kernels see, q·d, [rows][inner].
+    func dequantized() -> [Float] {
+        let nb = inner / 32
+        return (0..<(rows * inner)).map { Float(q[$0]) * d[($0 / inner) * nb + ($0 % inner) / 32] }
     }
 
     func withLayout<R>(_ body: (qk_activations) -> R) -> R {
-        q.withUnsafeMutableBufferPointer { q in d.withUnsafeMutableBufferPointer { d in
-            ds.withUnsafeMutableBufferPointer { ds in groups.withUnsafeMutableBufferPointer { g in
-                body(qk_activations(q: q.baseAddress, d: d.baseAddress, ds: ds.baseAddress, groups: g.baseAddress))
-            } }
-        } }
+        q.withUnsafeMutableBufferPointer { q in d.withUnsafeMutableBufferPointer { d in ds.withUnsafeMutableBufferPointer { ds in
+            packed.withUnsafeMutableBufferPointer { p in dT.withUnsafeMutableBufferPointer { dT in dsT.withUnsafeMutableBufferPointer { dsT in
+                body(qk_activations(q: q.baseAddress, d: d.baseAddress, ds: ds.baseAddress, packed: p.baseAddress, dT: dT.baseAddress,
+                                    dsT: dsT.baseAddress))
+            } } }
+        } } }
     }
+
+    /// The quantized bytes and scales, to compare two quantizations.
+    var contents: (q: [Int8], d: [UInt32], packed: [UInt8]) { (q, (d + ds + dT + dsT).map(\.bitPattern), packed) }
 
     /// out[rows][w.rows] ← x·Wᵀ (+ out when `accumulate`), W's rows split over `threads` threads
     /// (each output is computed the same way whatever the split).
