@@ -43,7 +43,8 @@ let package = Package(
         // Debian's Intel ISA-L, for the same CRC-32 with carry-less multiplies (5× zlib's: every frame in passes through it).
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         // Our own C kernels on quantized blocks (AVX-512 VNNI, AVX2, plain C; chosen at run time).
-        .target(name: "CQuantizedKernels", exclude: ["README.md"]),
+        // Optimised in debug builds too: the tests run the real model through them.
+        .target(name: "CQuantizedKernels", exclude: ["README.md"], cSettings: [.unsafeFlags(["-O2"])]),
         .target(
             name: "LinearAlgebra",
             dependencies: ["COpenBLAS", .product(name: "Numerics", package: "swift-numerics")],

@@ -58,6 +58,26 @@ int qk_supports(qk_isa isa) {
     return 0;
 }
 
+void qk_quantize_q8_0_transposed(const float *w, int rows, int inner, uint8_t *out) {
+    int nb = rows / 32;
+    // A band of 32 rows of W at a time (it stays in cache while its columns are read).
+    for (int b = 0; b < nb; b++) {
+        for (int k = 0; k < inner; k++) {
+            uint8_t *block = out + ((size_t)k * nb + b) * 34;
+            float v[32], amax = 0;
+            for (int i = 0; i < 32; i++) {
+                v[i] = w[(size_t)(b * 32 + i) * inner + k];
+                float m = fabsf(v[i]);
+                amax = m > amax ? m : amax;
+            }
+            float d = amax / 127, inv = d != 0 ? 1 / d : 0;
+            _Float16 h = (_Float16)d;
+            memcpy(block, &h, 2);
+            for (int i = 0; i < 32; i++) block[2 + i] = (uint8_t)(int8_t)roundf(v[i] * inv);
+        }
+    }
+}
+
 void qk_quantize_block_scalar(const float *v, int8_t *q, uint8_t *packed_lane, float *d_out, float *ds_out) {
     float amax = 0;
     int finite = 1;

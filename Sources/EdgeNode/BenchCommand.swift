@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
             guard ctx >= 2, repeats >= 1 else { throw ValidationError("need --ctx ≥ 2 and --repeats ≥ 1") }
             let file = try GGUFFile(path: model)
             let plan = try training.memoryPlan(file, context: ctx)
-            let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed, kernel: training.kernel)
+            let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed, kernel: plan.kernel)
             var g = SeededGenerator(seed: seed, stream: [0xBE_4C])
             let windows = (0...repeats).map { _ in (0..<ctx).map { _ in Int(g.next() % UInt64(llama.config.vocabulary)) } }
 

@@ -17,7 +17,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Windows evaluated at once, each on one BLAS thread (1: one window at a time, on one core). Default: the cores. The result is the same bits for any count.")
     var parallelWindows: Int?
     @Option(help: "The products with the frozen weights: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks, activations quantized per block to 8 bits) or float (dequantised weights and sgemm).")
-    var kernel: FrozenKernel = .float
+    var kernel: FrozenKernel = .quantized
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {

@@ -37,11 +37,11 @@ struct FinetuneCommand: ParsableCommand {
             var heldOutTokens = tokenizer.encode(heldOutText)
             if evalTokens > 0 { heldOutTokens = Array(heldOutTokens.prefix(evalTokens)) }
 
-            let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed)
+            let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed, kernel: plan.kernel)
             let list = training.targets
             let adapter = LoRAAdapter(config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank), targets: list, seed: seed)
             let before = try LlamaForward(model: llama).perplexity(tokens: heldOutTokens, context: ctx)
-            log.info("\(String(format: "%@ mode (plan %.0f MiB); %d training windows of %d tokens; held-out perplexity before: %.4f over %d tokens", plan.mode.rawValue, Double(plan.total) / 1_048_576, sampler.windows.count, ctx, before.perplexity, before.scoredTokens))")
+            log.info("\(String(format: "%@ mode, %@ kernel (plan %.0f MiB); %d training windows of %d tokens; held-out perplexity before: %.4f over %d tokens", plan.mode.rawValue, plan.kernel.rawValue, Double(plan.total) / 1_048_576, sampler.windows.count, ctx, before.perplexity, before.scoredTokens))")
 
             let tuner = LoRAFineTuner(model: llama, adapter: adapter, optimizer: try training.optimizerSettings(),
                                       schedule: try training.learningRateSchedule(), totalSteps: steps, activations: plan.activationPolicy)

@@ -20,8 +20,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Windows per optimiser step (gradient accumulation).") var batch: Int = 1
     @Option(help: "Memory mode: cached (dequantised weights, activations kept), streamed (per-layer dequantisation, recomputation), or auto (cached when it fits --memory-budget-mb).")
     var memory: MemoryChoice = .auto
-    @Option(help: "The forward's products with the frozen layers: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks, activations quantized per block to 8 bits; cached memory mode) or float (dequantised weights and sgemm).")
-    var kernel: FrozenKernel = .float
+    @Option(help: "The products with the frozen weights: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks and a Q8_0 transpose for the backward, activations and gradients quantized per block to 8 bits; the cached memory mode, else float) or float (dequantised weights and sgemm).")
+    var kernel: FrozenKernel = .quantized
     @Option(help: "RAM budget for --memory auto, MiB (default: this machine's available memory, /proc/meminfo MemAvailable).") var memoryBudgetMb: Int?
 
     func optimizerSettings() throws -> OptimizerSettings {
@@ -47,7 +47,7 @@ struct TrainingOptions: ParsableArguments {
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
         let settings = try optimizerSettings(), kind = settings.kind, momentum = settings.momentum, list = targets
         func plan(_ m: TrainingMemoryPlan.Mode) throws -> TrainingMemoryPlan {
-            try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context, mode: m)
+            try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context, mode: m, kernel: kernel)
         }
         let budget = memoryBudgetMb.map { $0 << 20 } ?? availableMemoryBytes()
         // Streamed within a budget keeps what fits (logits, then the last layers' activations).
@@ -63,7 +63,8 @@ struct TrainingOptions: ParsableArguments {
         case .streamed: return try streamed(within: memoryBudgetMb.map { $0 << 20 })
         case .auto:
             guard let budget else { return try plan(.cached) }
-            let best = try TrainingMemoryPlan.best(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context)
+            let best = try TrainingMemoryPlan.best(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context,
+                                                   kernel: kernel)
             guard best.total <= budget else {
                 throw CommandError("fine-tuning needs \(best.total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
             }

@@ -28,6 +28,30 @@ final class LlamaForwardTests: XCTestCase {
         XCTAssertLessThan(meanAbs, 0.1, "mean |Δ log p| = \(meanAbs)")
     }
 
+    /// The quantized kernel (blocks for the layers and the Q8_0 head, activations to 8 bits, as
+    /// llama.cpp's own matmuls) against the same fixture: within 1 %, and the same bits for any
+    /// number of windows side by side.
+    func testQuantizedKernelPerplexityMatchesLlamaCpp() throws {
+        let fixture = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: repository.appendingPathComponent(
+            "Tests/LanguageModelTests/Fixtures/perplexity_llamacpp.json"))) as? [String: Any])
+        let (file, _) = try SharedModel.load()
+        let model = try LlamaModel(gguf: file, kernel: .quantized)
+        XCTAssertEqual(model.kernel, .quantized)
+        XCTAssertNotNil(model.outputBlocks, "SmolLM2's tied Q8_0 head runs on its blocks")
+        let tokens = try XCTUnwrap(fixture["tokens"] as? [Int])
+        let ctx = try XCTUnwrap(fixture["ctx"] as? Int)
+        let result = try LlamaForward(model: model).perplexity(tokens: tokens, context: ctx, workers: 2)
+        let expected = try XCTUnwrap(fixture["perplexity"] as? Double)
+        XCTAssertEqual(result.perplexity / expected, 1, accuracy: 0.01, "ours \(result.perplexity) vs llama.cpp \(expected)")
+        let theirs = try XCTUnwrap(fixture["log_probabilities"] as? [Double])
+        let meanAbs = zip(result.logProbabilities, theirs).map { abs($0 - $1) }.reduce(0, +) / Double(theirs.count)
+        XCTAssertLessThan(meanAbs, 0.1, "mean |Δ log p| = \(meanAbs)")
+        print(String(format: "quantized kernel: perplexity %.4f against llama.cpp's %.4f, mean |Δ log p| %.4f", result.perplexity, expected, meanAbs))
+        let one = try LlamaForward(model: model).perplexity(tokens: Array(tokens.prefix(2 * ctx + 5)), context: ctx, workers: 1)
+        let two = try LlamaForward(model: model).perplexity(tokens: Array(tokens.prefix(2 * ctx + 5)), context: ctx, workers: 2)
+        XCTAssertEqual(one.logProbabilities, two.logProbabilities)
+    }
+
     /// Windows evaluated at once give the same bits as one window at a time, whatever OpenBLAS's
     /// own thread count (the base station's held-out evaluation relies on it), and leave that
     /// count as it was. (On AVX2 machines OpenBLAS's sgemm on two threads rounds differently

@@ -59,4 +59,9 @@ void qk_quantize_rows(qk_isa isa, const float *x, int rows, int k, int ldx, qk_a
 void qk_linear(qk_isa isa, qk_type type, const void *w, int k, int o_begin, int o_end,
                qk_activations x, int tokens, float *y, int ldy, int accumulate);
 
+/// Wᵀ as GGUF Q8_0 rows: W is `rows` × `inner` floats (row-major, rows a multiple of 32); out
+/// gets `inner` rows of rows/32 blocks (f16 d = max|x|/127, q = round(x/d), ties away from zero,
+/// as ggml's quantize_row_q8_0), the matrix the backward's dx = dy·W multiplies on.
+void qk_quantize_q8_0_transposed(const float *w, int rows, int inner, uint8_t *out);
+
 #endif

@@ -48,26 +48,13 @@ public struct LlamaLayer<S: LlamaScalar>: Sendable {
     public var gate: [S]            // [ff][d]
     public var up: [S]              // [ff][d]
     public var down: [S]            // [d][ff]
-    /// The same seven matrices as the file's quantized blocks, when the forward runs on them
-    /// (`FrozenKernel.quantized`); the backward always reads the Float copies above.
+    /// The frozen matrices as quantized blocks when the products run on them
+    /// (`FrozenKernel.quantized`; the seven Float arrays above are then empty).
     var blocks: QuantizedLayer?
 
     /// Bytes of one dequantised layer.
     static func byteCount(_ c: LlamaConfig) -> Int {
         (2 * c.embedding + 2 * c.embedding * c.embedding + 2 * c.kvDimension * c.embedding + 3 * c.feedForward * c.embedding) * MemoryLayout<S>.stride
-    }
-}
-
-/// A layer's seven frozen matrices read in place from the mapped file, [d_out][d_in] in blocks.
-struct QuantizedLayer: @unchecked Sendable {
-    let wq, wk, wv, wo, gate, up, down: QuantizedMatrix
-
-    /// The layer's matrices as blocks, or nil when any of them is of a type the kernels do not take.
-    init?(_ f: GGUFFile, _ infos: [GGUFTensorInfo]) {
-        // infos: the order of `layerInfos` (the two norms, 0 and 5, are vectors).
-        let m = [1, 2, 3, 4, 6, 7, 8].compactMap { QuantizedMatrix(f, infos[$0]) }
-        guard m.count == 7 else { return nil }
-        (wq, wk, wv, wo, gate, up, down) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6])
     }
 }
 
@@ -95,15 +82,17 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
     private let cachedOutput: [S]?      // [vocab][d], nil when tied or streamed
     /// Rows of the output matrix a streamed pass dequantises at once.
     public let outputChunkRows: Int
-    /// The kernel the forward's products with the frozen layers run on: `.quantized` only in the
-    /// cached residency of a Float model whose layers are all Q4_0, Q4_1 or Q8_0 (else `.float`).
+    /// The kernel the products with the frozen weights run on: `.quantized` only in the cached
+    /// residency of a Float model whose layer matrices are all Q4_0, Q4_1 or Q8_0 with sides of
+    /// whole blocks (else `.float`).
     public let kernel: FrozenKernel
-    private let layerBlocks: [QuantizedLayer?]
-    /// The output matrix as blocks when the forward runs on them (and its type allows).
-    let outputBlocks: QuantizedMatrix?
+    /// The quantized layers, the output matrix and its transpose (`.quantized`).
+    let quantized: QuantizedWeights?
+    var outputBlocks: QuantizedMatrix? { quantized?.output }
 
-    /// `kernel` is what the caller asks for; `self.kernel` what runs. The quantized forward
-    /// keeps the mapped file's layer pages resident beside the Float copies the backward reads.
+    /// `kernel` is what the caller asks for; `self.kernel` what runs. The quantized kernel holds
+    /// no Float copies of the layers: the forward reads the mapped file's blocks (their pages
+    /// stay resident), the backward a Q8_0 transpose of each matrix made here.
     public init(gguf f: GGUFFile, residency: WeightResidency = .cached, outputChunkRows: Int = 4096, kernel: FrozenKernel = .float) throws {
         let c = try LlamaConfig(gguf: f)
         config = c
@@ -123,16 +112,23 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
         outputNorm = S.array(try f.floats((try info("output_norm.weight", [d])).name))
         // Check every layer's tensors exist with the right shapes now, so a streamed pass cannot fail midway.
         for i in 0..<c.layers { _ = try Self.layerInfos(f, c, i) }
-        let blocks = kernel == .quantized && residency == .cached && S.self == Float.self
-            ? try (0..<c.layers).map { QuantizedLayer(f, try Self.layerInfos(f, c, $0)) } : []
-        layerBlocks = blocks.contains { $0 == nil } ? [] : blocks
-        self.kernel = layerBlocks.isEmpty ? .float : .quantized
-        outputBlocks = layerBlocks.isEmpty ? nil : QuantizedMatrix(f, outputInfo)
+        let allInfos = try (0..<c.layers).map { try Self.layerInfos(f, c, $0) }
+        let outputInfo = outputInfo
+        let quantized = kernel == .quantized && residency == .cached && S.self == Float.self
+            ? try QuantizedWeights(f, c, layers: allInfos, output: outputInfo) : nil
+        self.quantized = quantized
+        self.kernel = quantized == nil ? .float : .quantized
         switch residency {
         case .cached:
-            cachedLayers = try (0..<c.layers).map { try Self.dequantizeLayer(f, c, $0, release: false) }
-            cachedEmbeddings = S.array(try f.floats(embeddingInfo.name))
-            cachedOutput = outputInfo.name == embeddingInfo.name ? nil : S.array(try f.floats(outputInfo.name))
+            cachedLayers = try (0..<c.layers).map { i in
+                guard quantized != nil else { return try Self.dequantizeLayer(f, c, i, release: false) }
+                let infos = try Self.layerInfos(f, c, i)
+                return LlamaLayer(attentionNorm: S.array(try f.floats(infos[0].name)), wq: [], wk: [], wv: [], wo: [],
+                                  ffnNorm: S.array(try f.floats(infos[5].name)), gate: [], up: [], down: [])
+            }
+            // The head on blocks needs no Float output matrix; embeddings are then read by row.
+            cachedEmbeddings = quantized?.output == nil ? S.array(try f.floats(embeddingInfo.name)) : nil
+            cachedOutput = outputInfo.name == embeddingInfo.name || quantized?.output != nil ? nil : S.array(try f.floats(outputInfo.name))
             self.outputChunkRows = c.vocabulary
             // The mapped file's pages are no longer needed once everything is dequantised (the
             // quantized forward reads the layers' and the output's pages again).
@@ -148,9 +144,9 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
     /// Layer `i`'s weights: the cached copy, or freshly dequantised (streamed).
     public func layer(_ i: Int) throws -> LlamaLayer<S> {
         if let cached = cachedLayers {
-            guard !layerBlocks.isEmpty else { return cached[i] }
+            guard let q = quantized else { return cached[i] }
             var layer = cached[i]
-            layer.blocks = layerBlocks[i]
+            layer.blocks = q.layers[i]
             return layer
         }
         return try Self.dequantizeLayer(file, config, i, release: true)
@@ -183,16 +179,25 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
         return S.array(floats)
     }
 
-    /// Bytes the dequantised weights hold resident in this residency (the mapped file excluded).
+    /// Bytes the dequantised weights (and the quantized kernel's transposes) hold resident in this
+    /// residency, the mapped file excluded (`mappedResidentBytes`).
     public var residentWeightBytes: Int {
         let d = config.embedding, s = MemoryLayout<S>.stride
         switch residency {
         case .cached:
+            if let q = quantized {
+                let norms = (2 * config.layers + 1) * d * s
+                return q.ownedBytes + norms + (q.output == nil ? config.vocabulary * d * s * (cachedOutput == nil ? 1 : 2) : 0)
+            }
             return config.layers * LlamaLayer<S>.byteCount(config) + config.vocabulary * d * s * (cachedOutput == nil ? 1 : 2) + d * s
         case .streamed:
             return LlamaLayer<S>.byteCount(config) + outputChunkRows * d * s * 2 + d * s
         }
     }
+
+    /// Bytes of the mapped file the passes keep resident: the tensors the quantized kernel reads in
+    /// place (cached), none otherwise beyond a streamed layer's (the memory plan counts that).
+    public var mappedResidentBytes: Int { quantized?.mappedBytes ?? 0 }
 
     static func layerInfos(_ f: GGUFFile, _ c: LlamaConfig, _ i: Int) throws -> [GGUFTensorInfo] {
         let d = c.embedding, kv = c.kvDimension, ff = c.feedForward, p = "blk.\(i)."

@@ -86,8 +86,10 @@ struct OutputHead<S: LlamaScalar> {
         let T = tokens.count, d = weights.config.embedding
         var dhN = [S](repeating: 0, count: T * d)
         let hNq = saved.logits == nil ? quantizedInput(saved.hN, rows: T) : nil
+        let blocksT = weights.quantized?.outputTransposed
         for (i, chunk) in chunks.enumerated() {
-            let e = weights.outputRows(chunk)
+            // The Float rows only when a product runs on them.
+            let e = blocksT == nil ? weights.outputRows(chunk) : []
             let C = chunk.count
             var z: [S]
             if saved.logits != nil { z = []; swap(&z, &saved.logits![i]) } else {
@@ -107,7 +109,13 @@ struct OutputHead<S: LlamaScalar> {
                     }
                 }
             } }
-            matmul(false, false, m: T, n: d, k: C, z, lda: C, e, ldb: d, beta: 1, &dhN, ldc: d)
+            // dhN += dz·E[chunk]: on Eᵀ's blocks (the head on blocks has one chunk, all V rows).
+            if let blocksT, C == weights.config.vocabulary, let zq = matmul.quantize(z, rows: T, inner: C) {
+                matmul.linear(zq, blocksT, beta: 1, into: &dhN)
+            } else {
+                let e = e.isEmpty ? weights.outputRows(chunk) : e
+                matmul(false, false, m: T, n: d, k: C, z, lda: C, e, ldb: d, beta: 1, &dhN, ldc: d)
+            }
         }
         var dx = [S](repeating: 0, count: T * d)
         pass.rmsNormBackward(saved.x, saved.inv, weights.outputNorm, dh: dhN, rows: T, accumulateInto: &dx)

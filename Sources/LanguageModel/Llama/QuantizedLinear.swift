@@ -30,10 +30,12 @@ struct QuantizedMatrix: @unchecked Sendable {
     let base: UnsafeRawPointer
     let rows: Int
     let inner: Int
+    /// What keeps `base` alive when it is not a mapped file's (a transpose's storage).
+    let owner: AnyObject?
 
-    init(type: TensorType, base: UnsafeRawPointer, rows: Int, inner: Int) {
+    init(type: TensorType, base: UnsafeRawPointer, rows: Int, inner: Int, owner: AnyObject? = nil) {
         precondition([.q4_0, .q4_1, .q8_0].contains(type) && inner % 32 == 0, "the kernels take Q4_0, Q4_1 and Q8_0 rows of whole blocks")
-        self.type = type; self.base = base; self.rows = rows; self.inner = inner
+        self.type = type; self.base = base; self.rows = rows; self.inner = inner; self.owner = owner
     }
 
     /// The tensor as blocks, or nil when the kernels do not take its type or shape.
@@ -46,7 +48,7 @@ struct QuantizedMatrix: @unchecked Sendable {
 
     /// Rows `r` of this matrix (whole rows are whole blocks).
     func rows(_ r: Range<Int>) -> QuantizedMatrix {
-        QuantizedMatrix(type: type, base: base + r.lowerBound * (inner / 32) * type.bytesPerBlock, rows: r.count, inner: inner)
+        QuantizedMatrix(type: type, base: base + r.lowerBound * (inner / 32) * type.bytesPerBlock, rows: r.count, inner: inner, owner: owner)
     }
 }
 

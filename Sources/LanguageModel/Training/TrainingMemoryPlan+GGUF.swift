@@ -6,15 +6,20 @@ import Darwin
 import Foundation
 
 extension TrainingMemoryPlan {
-    /// The plan for a GGUF model file and an adapter shape.
+    /// The plan for a GGUF model file and an adapter shape (`kernel` as asked; the plan's own
+    /// `kernel` says what runs).
     public init(gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, momentum: Float = 0, context: Int, mode: Mode,
-                outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes, keptLayers: Int = 0, keepLogits: Bool = false) throws {
+                outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes, keptLayers: Int = 0, keepLogits: Bool = false,
+                kernel: FrozenKernel = .float) throws {
         let c = try LlamaConfig(gguf: f)
         let layerBytes = try LlamaWeights<Float>.layerInfos(f, c, 0).reduce(0) { $0 + $1.byteCount }
         let parameters = LoRALayout(config: c, rank: rank, targets: targets).parameterCount
+        let output = f.tensor("output.weight") ?? f.tensor("token_embd.weight")
+        let quantized = kernel == .quantized && mode == .cached && output != nil
+            ? QuantizedWeights.footprint(f, layers: try (0..<c.layers).map { try LlamaWeights<Float>.layerInfos(f, c, $0) }, output: output!) : nil
         self.init(config: c, quantizedLayerBytes: layerBytes, untiedOutput: f.tensor("output.weight") != nil,
                   adapterParameters: parameters, optimizer: optimizer, momentum: momentum, context: context, mode: mode, outputChunkRows: outputChunkRows, runtimeBytes: runtimeBytes,
-                  keptLayers: keptLayers, keepLogits: keepLogits)
+                  keptLayers: keptLayers, keepLogits: keepLogits, quantized: quantized)
     }
 }
 
@@ -41,8 +46,9 @@ extension TrainingMemoryPlan {
     /// streamed mode filled to the budget; when nothing fits, the bare streamed plan (over the
     /// budget, so the caller can say what is needed).
     public static func best(budget: Int, gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, momentum: Float = 0, context: Int,
-                            runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) throws -> TrainingMemoryPlan {
-        let cached = try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .cached, runtimeBytes: runtimeBytes)
+                            runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes, kernel: FrozenKernel = .float) throws -> TrainingMemoryPlan {
+        let cached = try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .cached,
+                                            runtimeBytes: runtimeBytes, kernel: kernel)
         if cached.total <= budget { return cached }
         if let filled = try filling(budget: budget, gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, runtimeBytes: runtimeBytes) {
             return filled

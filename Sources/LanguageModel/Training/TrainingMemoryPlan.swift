@@ -12,12 +12,17 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     }
 
     public var mode: Mode
+    /// The kernel the run's frozen products use: `.quantized` when asked for in the cached mode and
+    /// the model allows it (`LlamaWeights` then holds no Float layers), else `.float`.
+    public var kernel: FrozenKernel
     /// What the gradient pass keeps (streamed: the last layers' activations and the logits when
     /// the budget allows; `TrainingMemoryPlan.filling` chooses).
     public var activationPolicy: ActivationPolicy
-    /// Dequantised weights resident: all of them (cached) or one layer and one output chunk (streamed).
+    /// Dequantised weights resident: all of them (cached) or one layer and one output chunk
+    /// (streamed); with the quantized kernel, the Q8_0 transposes, the norms and any Float head.
     public var weights: Int
-    /// The quantised file's pages resident at once: none after loading (cached), one layer's (streamed).
+    /// The quantised file's pages resident at once: none after loading (cached), one layer's
+    /// (streamed), the tensors read in place (the quantized kernel).
     public var mappedModel: Int
     /// Activations kept for backward: L·LayerActivations (cached) or L·T·d checkpoints plus one
     /// layer's recomputed activations (streamed); the head's logits [T][V] or one chunk [T][C].
@@ -42,15 +47,21 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
 
     public init(config c: LlamaConfig, quantizedLayerBytes: Int, untiedOutput: Bool, adapterParameters: Int,
                 optimizer: OptimizerKind, momentum: Float = 0, context T: Int, mode: Mode, outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes,
-                keptLayers: Int = 0, keepLogits: Bool = false) {
+                keptLayers: Int = 0, keepLogits: Bool = false, quantized: (owned: Int, mapped: Int, outputOnBlocks: Bool)? = nil) {
         let f = 4, d = c.embedding, kv = c.kvDimension, ff = c.feedForward, V = c.vocabulary, L = c.layers
         let layer = LlamaLayer<Float>.byteCount(c)
         let stored = LayerActivations<Float>.byteCount(c, tokens: T, recordsAllHeads: true)
         self.mode = mode
+        kernel = mode == .cached && quantized != nil ? .quantized : .float
         switch mode {
         case .cached:
-            weights = L * layer + V * d * f * (untiedOutput ? 2 : 1)
-            mappedModel = 0
+            if let q = quantized {
+                weights = q.owned + (2 * L + 1) * d * f + (q.outputOnBlocks ? 0 : V * d * f * (untiedOutput ? 2 : 1))
+                mappedModel = q.mapped
+            } else {
+                weights = L * layer + V * d * f * (untiedOutput ? 2 : 1)
+                mappedModel = 0
+            }
             activations = L * stored + T * V * f + 3 * T * d * f
             activationPolicy = .keepAll
         case .streamed:
