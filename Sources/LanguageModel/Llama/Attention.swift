@@ -1,54 +1,30 @@
-import COpenBLAS
-import Dispatch
-
-/// Splits 0..<count into `workers` contiguous chunks and runs them at once (inline for one).
-func forEachChunk(_ count: Int, workers: Int, _ body: (Range<Int>) -> Void) {
-    let n = max(1, min(workers, count))
-    guard n > 1 else { body(0..<count); return }
-    let per = (count + n - 1) / n
-    DispatchQueue.concurrentPerform(iterations: n) { w in body((w * per)..<min(count, (w + 1) * per)) }
-}
-
-/// Runs `body` with OpenBLAS on one thread (restored after): heads run side by side, each on
-/// its own core, and every sgemm then rounds the same way whatever the thread budget.
-func withSingleThreadedBLAS<R>(_ body: () -> R) -> R {
-    let threads = openblas_get_num_threads()
-    if threads != 1 { openblas_set_num_threads(1) }
-    defer { if threads != 1 { openblas_set_num_threads(threads) } }
-    return body()
-}
-
-/// Causal self-attention, forward and backward, heads side by side on the pass's threads (the
-/// forward splits heads; the backward splits KV groups, since heads of one group add into the
-/// same dk and dv). Layouts are `LayerActivations`'.
+/// Causal self-attention, forward and backward, one sgemm per product on OpenBLAS's own threads.
+/// (Heads side by side on single-threaded sgemms were faster, but OpenBLAS's thread count is a
+/// process-wide setting that passes running side by side in one process must not change under
+/// each other.) Layouts are `LayerActivations`'.
 extension LayerPass {
-    /// a ← per head softmax(q kᵀ/√hd + causal mask) v; probabilities kept in acts.p.
+    /// a ← per head softmax(q kᵀ/√hd + causal mask) v; probabilities kept in acts.p when it records
+    /// every head, else in a [H][T][T] scratch for the pass.
     func attentionForward(_ acts: inout LayerActivations<S>) {
         let c = config, T = acts.tokens, hd = c.headDimension, d = c.embedding, kv = c.kvDimension
-        let scale = 1 / S.sqrt(S(hd)), workers = min(matmul.threads, c.heads), records = acts.recordsAllHeads
+        let scale = 1 / S.sqrt(S(hd)), records = acts.recordsAllHeads
         matmul.elementwise(c.heads * T * (T + 1) / 2, 5)  // causal softmax: max, subtract, exp, sum, scale
-        matmul.meter?.add(Double(c.heads) * 4 * Double(T * T * hd))  // the two products per head
-        // Without recording, each worker overwrites its own [T][T] scratch.
-        var scratch = records ? [] : [S](repeating: 0, count: workers * T * T)
-        withSingleThreadedBLAS {
-            acts.q.withUnsafeBufferPointer { q in acts.k.withUnsafeBufferPointer { k in acts.v.withUnsafeBufferPointer { v in
-                acts.a.withUnsafeMutableBufferPointer { a in acts.p.withUnsafeMutableBufferPointer { p in scratch.withUnsafeMutableBufferPointer { sp in
-                    let (q, k, v, a, p, sp) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, a.baseAddress!, p.baseAddress!, sp.baseAddress)
-                    forEachChunk(workers, workers: workers) { range in
-                        for w in range {
-                            for head in stride(from: w, to: c.heads, by: workers) {
-                                let group = head * c.kvHeads / c.heads
-                                let probabilities = records ? p + head * T * T : sp! + w * T * T
-                                S.gemm(false, true, m: T, n: T, k: hd, alpha: scale, q + head * hd, lda: d, k + group * hd, ldb: kv,
-                                       beta: 0, probabilities, ldc: T)
-                                Self.causalSoftmax(probabilities, T)
-                                S.gemm(false, false, m: T, n: hd, k: T, alpha: 1, probabilities, lda: T, v + group * hd, ldb: kv,
-                                       beta: 0, a + head * hd, ldc: d)
-                            }
-                        }
-                    }
-                } } }
-            } } }
+        var scratch = records ? [] : [S](repeating: 0, count: c.heads * T * T)
+        for head in 0..<c.heads {
+            let group = head * c.kvHeads / c.heads
+            if records {
+                matmul(false, true, m: T, n: T, k: hd, alpha: scale, acts.q, head * hd, lda: d, acts.k, group * hd, ldb: kv, &acts.p, head * T * T, ldc: T)
+            } else {
+                matmul(false, true, m: T, n: T, k: hd, alpha: scale, acts.q, head * hd, lda: d, acts.k, group * hd, ldb: kv, &scratch, head * T * T, ldc: T)
+            }
+        }
+        func softmaxAll(_ p: UnsafeMutablePointer<S>) {
+            for head in 0..<c.heads { Self.causalSoftmax(p + head * T * T, T) }
+        }
+        if records { acts.p.withUnsafeMutableBufferPointer { softmaxAll($0.baseAddress!) } } else { scratch.withUnsafeMutableBufferPointer { softmaxAll($0.baseAddress!) } }
+        for head in 0..<c.heads {
+            let group = head * c.kvHeads / c.heads
+            matmul(false, false, m: T, n: hd, k: T, records ? acts.p : scratch, head * T * T, lda: T, acts.v, group * hd, ldb: kv, &acts.a, head * hd, ldc: d)
         }
     }
 
@@ -71,32 +47,22 @@ extension LayerPass {
     func attentionBackward(_ acts: LayerActivations<S>, da: [S], dq: inout [S], dk: inout [S], dv: inout [S]) {
         precondition(acts.recordsAllHeads, "attention backward needs every head's probabilities")
         let c = config, T = acts.tokens, hd = c.headDimension, d = c.embedding, kv = c.kvDimension
-        let scale = 1 / S.sqrt(S(hd)), workers = min(matmul.threads, c.kvHeads)
+        let scale = 1 / S.sqrt(S(hd))
         matmul.elementwise(c.heads * T * (T + 1) / 2, 4)  // softmax backward: dot (2), subtract, multiply
-        matmul.meter?.add(Double(c.heads) * 8 * Double(T * T * hd))  // the four products per head
-        var scratch = [S](repeating: 0, count: workers * T * T)
-        withSingleThreadedBLAS {
-            acts.p.withUnsafeBufferPointer { p in acts.q.withUnsafeBufferPointer { q in acts.k.withUnsafeBufferPointer { k in
-                acts.v.withUnsafeBufferPointer { v in da.withUnsafeBufferPointer { da in scratch.withUnsafeMutableBufferPointer { sp in
-                    dq.withUnsafeMutableBufferPointer { dq in dk.withUnsafeMutableBufferPointer { dk in dv.withUnsafeMutableBufferPointer { dv in
-                        let (p, q, k, v, da, sp) = (p.baseAddress!, q.baseAddress!, k.baseAddress!, v.baseAddress!, da.baseAddress!, sp.baseAddress!)
-                        let (dq, dk, dv) = (dq.baseAddress!, dk.baseAddress!, dv.baseAddress!)
-                        forEachChunk(workers, workers: workers) { range in
-                            for w in range {
-                                let dp = sp + w * T * T
-                                for head in 0..<c.heads where (head * c.kvHeads / c.heads) % workers == w {
-                                    let group = head * c.kvHeads / c.heads, ph = p + head * T * T
-                                    S.gemm(true, false, m: T, n: hd, k: T, alpha: 1, ph, lda: T, da + head * hd, ldb: d, beta: 1, dv + group * hd, ldc: kv)
-                                    S.gemm(false, true, m: T, n: T, k: hd, alpha: 1, da + head * hd, lda: d, v + group * hd, ldb: kv, beta: 0, dp, ldc: T)
-                                    Self.softmaxBackward(ph, dp, T)
-                                    S.gemm(false, false, m: T, n: hd, k: T, alpha: scale, dp, lda: T, k + group * hd, ldb: kv, beta: 0, dq + head * hd, ldc: d)
-                                    S.gemm(true, false, m: T, n: hd, k: T, alpha: scale, dp, lda: T, q + head * hd, ldb: d, beta: 1, dk + group * hd, ldc: kv)
-                                }
-                            }
-                        }
-                    } } }
-                } } }
-            } } }
+        var dp = [S](repeating: 0, count: c.heads * T * T)
+        for head in 0..<c.heads {
+            let group = head * c.kvHeads / c.heads, po = acts.probabilityOffset(head: head)
+            matmul(true, false, m: T, n: hd, k: T, acts.p, po, lda: T, da, head * hd, ldb: d, beta: 1, &dv, group * hd, ldc: kv)
+            matmul(false, true, m: T, n: T, k: hd, da, head * hd, lda: d, acts.v, group * hd, ldb: kv, &dp, head * T * T, ldc: T)
+        }
+        acts.p.withUnsafeBufferPointer { p in dp.withUnsafeMutableBufferPointer { ds in
+            let (p, ds) = (p.baseAddress!, ds.baseAddress!)
+            for head in 0..<c.heads { Self.softmaxBackward(p + head * T * T, ds + head * T * T, T) }
+        } }
+        for head in 0..<c.heads {
+            let group = head * c.kvHeads / c.heads
+            matmul(false, false, m: T, n: hd, k: T, alpha: scale, dp, head * T * T, lda: T, acts.k, group * hd, ldb: kv, &dq, head * hd, ldc: d)
+            matmul(true, false, m: T, n: hd, k: T, alpha: scale, dp, head * T * T, lda: T, acts.q, head * hd, ldb: d, beta: 1, &dk, group * hd, ldc: kv)
         }
     }
 

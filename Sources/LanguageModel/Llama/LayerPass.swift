@@ -171,15 +171,10 @@ struct LayerPass<S: LlamaScalar> {
 
     // MARK: SwiGLU
 
-    /// m = SiLU(g)⊙u, SiLU(g) = g·σ(g), the elements split over the pass's threads.
+    /// m = SiLU(g)⊙u, SiLU(g) = g·σ(g).
     func swiGLU(_ g: [S], _ u: [S], into m: inout [S]) {
         matmul.elementwise(g.count, 5)  // negate, exp, add, divide, multiply
-        g.withUnsafeBufferPointer { g in u.withUnsafeBufferPointer { u in m.withUnsafeMutableBufferPointer { m in
-            let (pg, pu, pm) = (g.baseAddress!, u.baseAddress!, m.baseAddress!)
-            forEachChunk(g.count, workers: matmul.threads) { range in
-                for i in range { pm[i] = pg[i] / (1 + S.exp(-pg[i])) * pu[i] }
-            }
-        } } }
+        for i in 0..<g.count { m[i] = g[i] / (1 + S.exp(-g[i])) * u[i] }
     }
 
     /// dg = dm⊙u⊙σ(g)(1 + g(1−σ(g))), du = dm⊙SiLU(g).

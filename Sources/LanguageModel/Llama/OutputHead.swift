@@ -54,24 +54,18 @@ struct OutputHead<S: LlamaScalar> {
             var z = [S](repeating: 0, count: T * C)
             chunkLogits(hN, hNq, chunk, weights.outputRows(chunk), into: &z)
             matmul.elementwise(T * C, 4)  // online log-sum-exp: max, subtract, exp, add
-            // Rows are independent: split over the pass's threads.
-            z.withUnsafeBufferPointer { pz in runningMax.withUnsafeMutableBufferPointer { rm in runningSum.withUnsafeMutableBufferPointer { rs in
-                target.withUnsafeMutableBufferPointer { tg in
-                    let (pz, rm, rs, tg) = (pz.baseAddress!, rm.baseAddress!, rs.baseAddress!, tg.baseAddress!)
-                    forEachChunk(T, workers: matmul.threads) { rows in
-                        for t in rows {
-                            let row = pz + t * C
-                            var mx = rm[t]
-                            for j in 0..<C { mx = max(mx, row[j]) }
-                            var sum = rs[t] * S.exp(rm[t] - mx)
-                            for j in 0..<C { sum += S.exp(row[j] - mx) }
-                            rm[t] = mx
-                            rs[t] = sum
-                            if t + 1 < T, chunk.contains(tokens[t + 1]) { tg[t] = row[tokens[t + 1] - chunk.lowerBound] }
-                        }
-                    }
+            z.withUnsafeBufferPointer { pz in
+                for t in 0..<T {
+                    let row = pz.baseAddress! + t * C
+                    var mx = runningMax[t]
+                    for j in 0..<C { mx = max(mx, row[j]) }
+                    var sum = runningSum[t] * S.exp(runningMax[t] - mx)
+                    for j in 0..<C { sum += S.exp(row[j] - mx) }
+                    runningMax[t] = mx
+                    runningSum[t] = sum
+                    if t + 1 < T, chunk.contains(tokens[t + 1]) { target[t] = row[tokens[t + 1] - chunk.lowerBound] }
                 }
-            } } }
+            }
             if keepLogits { kept!.append(z) }
         }
         let lse = (0..<T).map { runningMax[$0] + S.log(runningSum[$0]) }
@@ -97,18 +91,15 @@ struct OutputHead<S: LlamaScalar> {
                 chunkLogits(saved.hN, hNq, chunk, e, into: &z)
             }
             matmul.elementwise(T * C, 3)  // softmax − one-hot: subtract, exp, scale
-            z.withUnsafeMutableBufferPointer { pz in saved.logSumExp.withUnsafeBufferPointer { lses in
-                let (pz, lses) = (pz.baseAddress!, lses.baseAddress!)
-                forEachChunk(T, workers: matmul.threads) { rows in
-                    for t in rows {
-                        let row = pz + t * C
-                        guard t + 1 < T else { for j in 0..<C { row[j] = 0 }; continue }
-                        let lse = lses[t]
-                        for j in 0..<C { row[j] = weight * S.exp(row[j] - lse) }
-                        if chunk.contains(tokens[t + 1]) { row[tokens[t + 1] - chunk.lowerBound] -= weight }
-                    }
+            z.withUnsafeMutableBufferPointer { pz in
+                for t in 0..<T {
+                    let row = pz.baseAddress! + t * C
+                    guard t + 1 < T else { for j in 0..<C { row[j] = 0 }; continue }
+                    let lse = saved.logSumExp[t]
+                    for j in 0..<C { row[j] = weight * S.exp(row[j] - lse) }
+                    if chunk.contains(tokens[t + 1]) { row[tokens[t + 1] - chunk.lowerBound] -= weight }
                 }
-            } }
+            }
             // dhN += dz·E[chunk]: on Eᵀ's blocks (the head on blocks has one chunk, all V rows).
             if let blocksT, C == weights.config.vocabulary, let zq = matmul.quantize(z, rows: T, inner: C) {
                 matmul.linear(zq, blocksT, beta: 1, into: &dhN)
