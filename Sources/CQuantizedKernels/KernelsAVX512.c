@@ -101,28 +101,7 @@ void qk_tile_avx512(const qk_tile *t, int rows, qk_activations x, int k, int tok
 #pragma clang attribute pop
 #else
 void qk_quantize_block_avx512(const float *v, int8_t *q, uint8_t *packed_lane, float *d_out, float *ds_out) {
-    const __m512 infinity = _mm512_set1_ps(__builtin_inff());
-    __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
-    __m512 a0 = _mm512_abs_ps(v0), a1 = _mm512_abs_ps(v1);
-    // inf or NaN (unordered): not below infinity.
-    __mmask16 bad = _mm512_cmp_ps_mask(a0, infinity, _CMP_NLT_UQ) | _mm512_cmp_ps_mask(a1, infinity, _CMP_NLT_UQ);
-    float amax = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
-    float d = amax / 127, inv = (!bad && d > 0) ? 1 / d : 0;
-    __m512i q0 = _mm512_setzero_si512(), q1 = q0;
-    if (!bad) {
-        q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(inv)));
-        q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(inv)));
-    }
-    int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-    __m128i b0 = _mm512_cvtepi32_epi8(q0), b1 = _mm512_cvtepi32_epi8(q1);
-    _mm_storeu_si128((__m128i *)q, b0);
-    _mm_storeu_si128((__m128i *)(q + 16), b1);
-    // q + 128, each 4 bytes to its place in the packed layout (one 64-byte row per 4 elements).
-    __m256i biased = _mm256_xor_si256(_mm256_set_m128i(b1, b0), _mm256_set1_epi8((char)0x80));
-    const __m256i rows = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
-    _mm256_i32scatter_epi32(packed_lane, rows, biased, 4);
-    *d_out = bad ? __builtin_nanf("") : d;
-    *ds_out = *d_out * (float)sum;
+    qk_quantize_block_scalar(v, q, packed_lane, d_out, ds_out);
 }
 
 void qk_tile_avx512(const qk_tile *t, int rows, qk_activations x, int k, int tokens, float *y, int ldy, int o0, int accumulate) {

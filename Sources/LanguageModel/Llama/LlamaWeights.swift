@@ -115,7 +115,7 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
         let allInfos = try (0..<c.layers).map { try Self.layerInfos(f, c, $0) }
         let outputInfo = outputInfo
         let quantized = kernel == .quantized && residency == .cached && S.self == Float.self
-            ? try QuantizedWeights(f, c, layers: allInfos, output: outputInfo) : nil
+            ? try QuantizedWeights(f, layers: allInfos, output: outputInfo) : nil
         self.quantized = quantized
         self.kernel = quantized == nil ? .float : .quantized
         switch residency {

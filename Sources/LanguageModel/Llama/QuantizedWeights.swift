@@ -46,12 +46,10 @@ struct QuantizedWeights: @unchecked Sendable {
 
     /// Nil when any layer matrix is of a type the kernels do not take or has a side that is not
     /// whole 32-element blocks. `layers[i]` are `LlamaWeights.layerInfos` (norms at 0 and 5).
-    init?(_ f: GGUFFile, _ c: LlamaConfig, layers: [[GGUFTensorInfo]], output: GGUFTensorInfo) throws {
+    init?(_ f: GGUFFile, layers: [[GGUFTensorInfo]], output: GGUFTensorInfo) throws {
+        // The plan's footprint and this agree on what the kernels take: one check, `footprint`'s.
+        guard let footprint = Self.footprint(f, layers: layers, output: output) else { return nil }
         let matrixIndices = Self.matrixIndices
-        func transposable(_ info: GGUFTensorInfo) -> Bool { info.dims[1] % 32 == 0 }
-        for infos in layers {
-            for i in matrixIndices where QuantizedMatrix(f, infos[i]) == nil || !transposable(infos[i]) { return nil }
-        }
         var owned = 0, mapped = 0
         func transpose(_ info: GGUFTensorInfo) throws -> QuantizedMatrix {
             let floats = try f.floats(info.name)
@@ -71,8 +69,8 @@ struct QuantizedWeights: @unchecked Sendable {
             return QuantizedLayer(wq: m[0], wk: m[1], wv: m[2], wo: m[3], gate: m[4], up: m[5], down: m[6],
                                   wqT: t[0], wkT: t[1], wvT: t[2], woT: t[3], gateT: t[4], upT: t[5], downT: t[6])
         }
-        if let blocks = QuantizedMatrix(f, output), transposable(output) {
-            self.output = blocks
+        if footprint.outputOnBlocks {
+            self.output = QuantizedMatrix(f, output)
             outputTransposed = try transpose(output)
             mapped += output.byteCount
         } else {
@@ -81,6 +79,5 @@ struct QuantizedWeights: @unchecked Sendable {
         }
         ownedBytes = owned
         mappedBytes = mapped
-        _ = c
     }
 }
