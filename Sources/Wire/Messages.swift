@@ -113,24 +113,27 @@ public struct Welcome: WireMessage {
     /// The node sleeps its emulated compute time × this after local training, so the fleet runs at
     /// the hardware's pace (0: flat out). A node's `--realtime-scale` overrides it.
     public var realtimeScale: Double
+    /// What runs the products with the frozen base weights: `quantized` (on the GGUF blocks
+    /// where the model's types allow) or `float` (dequantised sgemm), the run's one choice.
+    public var kernel: String
     public init(index: Int, devices: Int, seed: UInt64, data: String, partition: String, dirichletAlpha: Double, heldOutFraction: Double,
                 context: Int, batch: Int, optimizer: String, learningRate: Double, clipNorm: Double, weightDecay: Double,
-                realtimeScale: Double = 0, heldOutSeed: UInt64 = 0) {
+                realtimeScale: Double = 0, heldOutSeed: UInt64 = 0, kernel: String = "quantized") {
         self.index = index; self.devices = devices; self.seed = seed; self.data = data; self.partition = partition
         self.dirichletAlpha = dirichletAlpha; self.heldOutFraction = heldOutFraction; self.context = context; self.batch = batch
         self.optimizer = optimizer; self.learningRate = learningRate; self.clipNorm = clipNorm; self.weightDecay = weightDecay
-        self.realtimeScale = realtimeScale; self.heldOutSeed = heldOutSeed
+        self.realtimeScale = realtimeScale; self.heldOutSeed = heldOutSeed; self.kernel = kernel
     }
     public func write(to w: inout PayloadWriter) {
         w.int(index); w.int(devices); w.u64(seed); w.string(data); w.string(partition); w.f64(dirichletAlpha); w.f64(heldOutFraction)
         w.int(context); w.int(batch); w.string(optimizer); w.f64(learningRate); w.f64(clipNorm); w.f64(weightDecay); w.f64(realtimeScale)
-        w.u64(heldOutSeed)
+        w.u64(heldOutSeed); w.string(kernel)
     }
     public init(reading r: inout PayloadReader) throws {
         index = try r.int(); devices = try r.int(); seed = try r.u64(); data = try r.string(); partition = try r.string()
         dirichletAlpha = try r.f64(); heldOutFraction = try r.f64(); context = try r.int(); batch = try r.int()
         optimizer = try r.string(); learningRate = try r.f64(); clipNorm = try r.f64(); weightDecay = try r.f64()
-        realtimeScale = try r.f64(); heldOutSeed = try r.u64()
+        realtimeScale = try r.f64(); heldOutSeed = try r.u64(); kernel = try r.string()
     }
 }
 

@@ -24,10 +24,10 @@ final class InMemoryFleet {
     /// A `FleetScenario` over the generated tiny model with `nodes` (name, profile path).
     init(in directory: URL, nodes: [(name: String, profile: String)], aggregation: String = "aircomp", beamforming: String = "manifold",
          rounds: Int = 2, roundTimeoutS: Double = 30, seed: Int = 3, federationExtra: String = "",
-         aircompExtra: String = "", calibrationTokens: Int = 256) throws {
+         aircompExtra: String = "", calibrationTokens: Int = 256, model spec: TinyModelSpec = TinyModelSpec()) throws {
         self.directory = directory
         let model = directory.appendingPathComponent("tiny.gguf").path
-        if !FileManager.default.fileExists(atPath: model) { try TinyModelSpec().write(to: model) }
+        if !FileManager.default.fileExists(atPath: model) { try spec.write(to: model) }
         let toml = FleetScenario(seed: seed, model: model, rounds: rounds, rank: 2, localSteps: 2, batch: 1, ctx: 32, aggregation: aggregation,
                                  beamforming: beamforming, evalTokens: 256, registerTimeoutS: 20, roundTimeoutS: roundTimeoutS, nodes: nodes,
                                  federationExtra: federationExtra, aircompExtra: aircompExtra,

@@ -44,6 +44,7 @@ extension FederationServer {
         key.add("model_fnv1a", identity.hash)
         key.add("model_bytes", Int64(identity.bytes))
         key.add("ctx", Int64(settings.ctx))
+        key.add("kernel", model.kernel.rawValue)
         var tokens = PayloadWriter()
         for t in heldOutTokens { tokens.int(t) }
         key.add("tokens", [UInt8](tokens.data))
@@ -115,6 +116,7 @@ extension FederationServer {
         var summary = summaryExtras.merging(summaryFigures(totals)) { _, run in run }
         summary["resumed_from_round"] = resumed.map { $0.round } ?? NSNull()
         summary["wall_time_s"] = Self.seconds(since: started)
+        summary["kernel"] = model.kernel.rawValue
         // Where this sitting's time went: loading the model and data (before serving), waiting for
         // the nodes to register, round 0 (the base model's evaluation and the pilot round; reading the
         // checkpoint when resumed), held-out evaluation after it, and the rounds' rest (the nodes'

@@ -120,7 +120,7 @@ final class FederationServer {
         try MemoryPlan(channel: channel, streams: scenario.aircomp.streams, settings: settings, config: config, modelBytes: modelBytes).check()
         channelModel = try ChannelModel(configuration: channel, seed: scenario.seed)
 
-        model = try LlamaModel(gguf: file)
+        model = try LlamaModel(gguf: file, kernel: settings.kernel)
         let tokenizer = try BPETokenizer(gguf: file)
         let data = try FederatedData(spec: settings.data, partition: settings.partition, devices: nodes.count, dirichletAlpha: settings.dirichletAlpha,
                                      heldOutFraction: settings.heldOut, seed: scenario.seed,
@@ -247,7 +247,7 @@ final class FederationServer {
         send(Welcome(index: index, devices: nodes.count, seed: scenario.seed, data: s.data, partition: s.partition.rawValue, dirichletAlpha: s.dirichletAlpha,
                      heldOutFraction: s.heldOut, context: s.ctx, batch: s.batch, optimizer: s.optimizer.rawValue, learningRate: s.learningRate,
                      clipNorm: s.clip, weightDecay: s.weightDecay, realtimeScale: s.realtimeScale,
-                     heldOutSeed: UInt64(s.heldOutSeed)).frame(round: 0, node: UInt32(index)), to: index)
+                     heldOutSeed: UInt64(s.heldOutSeed), kernel: s.kernel.rawValue).frame(round: 0, node: UInt32(index)), to: index)
         progress("  registered \(nodes[index].name) (\(hello.profile)) as device \(index)")
     }
 }

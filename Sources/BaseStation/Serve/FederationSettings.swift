@@ -46,6 +46,11 @@ struct FederationSettings: Decodable {
     /// Held-out evaluation every this many rounds (and always after the last): sweeps that report
     /// only the final perplexity skip the rounds between.
     var evalEvery = 1
+    /// What runs the products with the frozen base weights, at the base station's evaluation and
+    /// at every node (the welcome carries it): `quantized`, on the GGUF blocks (activations to 8
+    /// bits per block, integer dot products; where the model's types allow, else `float`), or
+    /// `float`, dequantised weights and sgemm, the reference.
+    var kernel = FrozenKernel.quantized
 
     /// The adapter's α for `rank`, so that its scale α/r is γ(r) of `lora_scaling`.
     func adapterAlpha(rank: Int) -> Float {
@@ -66,7 +71,7 @@ struct FederationSettings: Decodable {
         case loraAlpha = "lora_alpha", loraScaling = "lora_scaling", heldOutSeed = "held_out_seed", targets, localSteps = "local_steps", batch, ctx, learningRate = "learning_rate"
         case optimizer, clip, weightDecay = "weight_decay", aggregation, digitalBits = "digital_bits", digitalSameAirtime = "digital_same_airtime", beamforming
         case evalTokens = "eval_tokens", evalEvery = "eval_every", endpoint, registerTimeoutS = "register_timeout_s", roundTimeoutS = "round_timeout_s"
-        case sampleFormat = "sample_format", realtimeScale = "realtime_scale"
+        case sampleFormat = "sample_format", realtimeScale = "realtime_scale", kernel
     }
 
     init() {}
@@ -109,6 +114,7 @@ struct FederationSettings: Decodable {
         try choice(&beamforming, .beamforming, ReceiveBeamformer.Method.choices)
         try c.update(&evalTokens, forKey: .evalTokens)
         try c.update(&evalEvery, forKey: .evalEvery)
+        try choice(&kernel, .kernel, FrozenKernel.allCases.map { ($0.rawValue, $0) })
         try c.update(&endpoint, forKey: .endpoint)
         try c.update(&registerTimeoutS, forKey: .registerTimeoutS)
         try c.update(&roundTimeoutS, forKey: .roundTimeoutS)

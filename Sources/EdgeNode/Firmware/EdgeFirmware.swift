@@ -71,6 +71,8 @@ final class EdgeFirmware {
     var welcome: Welcome?
     /// The welcome's learning settings, decoded.
     var optimizer = OptimizerKind.adamw
+    /// The frozen products' kernel the welcome asked for (what runs: the memory plan's `kernel`).
+    var kernel = FrozenKernel.quantized
     var sampler: WindowSampler?
     var model: LlamaModel?
     /// The training's activation buffers, kept from round to round (allocated and faulted in once).
@@ -254,6 +256,7 @@ final class EdgeFirmware {
             if welcome == nil || welcome! != w { try prepareData(w, partition: decoded.partition) }
             welcome = w
             optimizer = decoded.optimizer
+            kernel = decoded.kernel
             note("registered as device \(w.index) of \(w.devices)")
             return .wait
         }

@@ -10,10 +10,11 @@ extension EdgeFirmware {
     /// Range checks on the federation's settings before anything is sized from them, and the
     /// learning side's closed sets decoded from their names (once, here).
     @discardableResult
-    static func validate(_ w: Welcome) throws -> (partition: FederatedData.Partition, optimizer: OptimizerKind) {
+    static func validate(_ w: Welcome) throws -> (partition: FederatedData.Partition, optimizer: OptimizerKind, kernel: FrozenKernel) {
         func check(_ ok: Bool, _ what: String) throws { if !ok { throw FrameError(offset: 0, problem: "welcome: \(what)") } }
         guard let partition = FederatedData.Partition(rawValue: w.partition) else { throw FrameError(offset: 0, problem: "welcome: unknown partition '\(w.partition)'") }
         guard let optimizer = OptimizerKind(rawValue: w.optimizer) else { throw FrameError(offset: 0, problem: "welcome: unknown optimizer '\(w.optimizer)'") }
+        guard let kernel = FrozenKernel(rawValue: w.kernel) else { throw FrameError(offset: 0, problem: "welcome: unknown kernel '\(w.kernel)'") }
         try check((1...100_000).contains(w.devices) && (0..<w.devices).contains(w.index), "index \(w.index) of \(w.devices) devices")
         try check((2...65_536).contains(w.context), "context \(w.context)")
         try check((1...4096).contains(w.batch), "batch \(w.batch)")
@@ -21,7 +22,7 @@ extension EdgeFirmware {
         try check(w.clipNorm.isFinite && w.clipNorm >= 0 && w.weightDecay.isFinite && w.weightDecay >= 0, "clip \(w.clipNorm) / weight decay \(w.weightDecay)")
         try check(w.heldOutFraction > 0 && w.heldOutFraction < 1 && w.dirichletAlpha > 0, "held-out fraction / Dirichlet α")
         try check(w.realtimeScale.isFinite && (0...1e6).contains(w.realtimeScale), "real-time scale \(w.realtimeScale)")
-        return (partition, optimizer)
+        return (partition, optimizer, kernel)
     }
 
     /// Refuses to run when not even the smallest training state (rank 1, streamed) fits the RAM.
@@ -54,7 +55,7 @@ extension EdgeFirmware {
             return try sitOut(round, "round \(round): bad adapter shape (rank \(start.rank), targets \(start.targets), \(start.localSteps) steps)")
         }
         let chosen = try TrainingMemoryPlan.best(budget: Int(profile.ramBytes), gguf: file, rank: start.rank, targets: targets,
-                                                 optimizer: optimizer, context: w.context, runtimeBytes: 0)
+                                                 optimizer: optimizer, context: w.context, runtimeBytes: 0, kernel: kernel)
         guard Double(chosen.total) <= profile.ramBytes else {
             return try sitOut(round, "round \(round): rank \(start.rank) at ctx \(w.context) needs \(chosen.total) bytes, \(profile.name) has \(Int(profile.ramBytes)); sitting out")
         }
@@ -66,14 +67,14 @@ extension EdgeFirmware {
         let shape = "\(start.rank) \(start.targets) \(w.batch)"
         if shape != lastStepShape { lastStepFlops = 0 }
         lastStepShape = shape
-        let memoKey = try trainingMemoKey(round, start, adapter: adapter)
+        let memoKey = try trainingMemoKey(round, start, adapter: adapter, kernel: chosen.kernel)
         if let memoKey, let recalled = recallTraining(memoKey, reals: start.adapter.count) {
             return try deliverRecalled(round, recalled, scale: realtimeScaleOverride ?? w.realtimeScale)
         }
-        if model == nil || modelMode != chosen.mode {
-            model = try LlamaModel(gguf: file, residency: chosen.mode == .cached ? .cached : .streamed)
+        if model == nil || modelMode != chosen.mode || model!.kernel != chosen.kernel {
+            model = try LlamaModel(gguf: file, residency: chosen.mode == .cached ? .cached : .streamed, kernel: chosen.kernel)
             modelMode = chosen.mode
-            note("memory plan: \(chosen.mode.rawValue) mode, \(chosen.total) of \(Int(profile.ramBytes)) bytes")
+            note("memory plan: \(chosen.mode.rawValue) mode, \(model!.kernel.rawValue) kernel, \(chosen.total) of \(Int(profile.ramBytes)) bytes")
         }
         var settings = OptimizerSettings()
         settings.kind = optimizer

@@ -10,7 +10,7 @@ import Wire
 /// planning pilot, and the same first round at the same planned rank, bit for bit. The entry is
 /// keyed by everything that training reads: the model file's bytes, the welcome (data, partition,
 /// seed, device index, context, batch, optimiser), the profile's budgets, the round (which fixes
-/// the data draws), the round start (rank, α, targets, steps and the adapter itself) and the FLOP
+/// the data draws), the round start (rank, α, targets, steps and the adapter itself), the frozen products' kernel and the FLOP
 /// estimate carried from the previous step; it holds the update, the report and the estimate
 /// after. Rounds from a trained adapter are never memoised: no other run sends the same one.
 extension EdgeFirmware {
@@ -22,7 +22,7 @@ extension EdgeFirmware {
     }
 
     /// The memo key of this round's training (nil: no memo, or not from a fresh adapter).
-    func trainingMemoKey(_ round: UInt32, _ start: RoundStart, adapter: LoRAAdapter) throws -> [UInt8]? {
+    func trainingMemoKey(_ round: UInt32, _ start: RoundStart, adapter: LoRAAdapter, kernel: FrozenKernel) throws -> [UInt8]? {
         guard memo != nil, let w = welcome, adapter.leavesBaseModelUnchanged else { return nil }
         var key = MemoKey("train v1")
         let model = try modelIdentity()
@@ -40,6 +40,7 @@ extension EdgeFirmware {
         start.write(to: &startBytes)
         key.add("round_start", [UInt8](startBytes.data))
         key.add("step_flops_estimate", lastStepFlops)
+        key.add("kernel", kernel.rawValue)
         return key.bytes
     }
 
