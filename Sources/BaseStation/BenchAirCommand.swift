@@ -7,9 +7,10 @@ import Numerics
 import Radio
 import Randomness
 
-/// `basestation bench-air`: throughput of the base station's receive chain (Σ_k H_k x_k + noise,
-/// combining) as `serve` runs it (`StreamingReceiver`, frame by frame), and of the batch cgemm
-/// form, beside this machine's own cgemm rate measured in the same run.
+/// `basestation bench-air`: throughput of the base station's receive chain as `serve` runs it
+/// (`StreamingReceiver`, frame by frame, in the combiner's space), of the same chain per antenna
+/// (Σ_k H_k x_k + z, then combining: the path before) and of the batch cgemm form, beside this
+/// machine's own cgemm rate measured in the same run.
 struct BenchAirCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-air",
@@ -93,12 +94,12 @@ struct BenchAirCommand: ParsableCommand {
                 }
             }
             let (symbols, perFrameSymbol, k) = (ofdmSymbols, 2 * subcarriers * txAntennas, devices)
-            func streamed(_ domain: NoiseDomain) throws -> Double {
+            func streamed(_ space: ReceiverSpace, _ domain: NoiseDomain) throws -> Double {
                 try timed { pass in
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     let receiver = try StreamingReceiver(
                         air: .overTheAir(channels: channels, design: design, noisePowerW: noisePowerW, noiseDomain: domain),
-                        symbols: symbols, reals: reals, scale: 1, seed: 1, round: pass, threads: threads, measuring: false)
+                        symbols: symbols, reals: reals, scale: 1, seed: 1, round: pass, threads: threads, measuring: false, space: space)
                     for i in frames[0].indices {
                         for d in 0..<k {
                             let f = frames[d][i]
@@ -110,24 +111,31 @@ struct BenchAirCommand: ParsableCommand {
                     let drained = DispatchTime.now().uptimeNanoseconds
                     _ = receiver.finish()
                     if ProcessInfo.processInfo.environment["AIRFL_BENCH_PHASES"] != nil {
-                        print("adds", Double(mid - t0) / 1e6, "drain", Double(drained - mid) / 1e6, "finish", Double(DispatchTime.now().uptimeNanoseconds - drained) / 1e6, "ms")
+                        print(space.rawValue, "adds", Double(mid - t0) / 1e6, "drain", Double(drained - mid) / 1e6, "finish", Double(DispatchTime.now().uptimeNanoseconds - drained) / 1e6, "ms")
                     }
                 }
             }
-            let median = try streamed(.combinedStreams), medianAntennaNoise = try streamed(.receiveAntennas)
+            // As served: the combiner's space (noise Aᴴz/√η drawn there); the antennas' path as
+            // served before it, and with the noise in the combined streams (the sum alone).
+            let median = try streamed(.combiner, .receiveAntennas)
+            let medianAntennas = try streamed(.antennas, .receiveAntennas), medianAntennasQuiet = try streamed(.antennas, .combinedStreams)
             let s = Double(ofdmSymbols), nsc = Double(subcarriers)
+            // The emulated air's work, whichever path computes it: Σ_k H_k x_k (8·N_r·K·N_t per
+            // subcarrier and OFDM symbol) and the combining (8·L·N_r).
             let flops = nsc * 8 * s * (Double(rxAntennas) * Double(kn) + Double(streams) * Double(rxAntennas))
             let gflops = flops / median / 1e9
             let result: [String: Any] = [
                 "devices": devices, "rx_antennas": rxAntennas, "tx_antennas": txAntennas, "streams": streams,
                 "subcarriers": subcarriers, "ofdm_symbols": ofdmSymbols, "threads": threads, "passes": passes,
+                "receiver": ReceiverSpace.combiner.rawValue,
                 "seconds_per_pass": median,
                 "symbols_per_s": nsc * s * Double(streams) / median,
-                "received_samples_per_s": nsc * s * Double(rxAntennas) / median,
                 "transmitted_samples_per_s": nsc * s * Double(kn) / median,
                 "gflops": gflops,
-                "seconds_per_pass_antenna_noise": medianAntennaNoise,
-                "gflops_antenna_noise": flops / medianAntennaNoise / 1e9,
+                "seconds_per_pass_antennas": medianAntennas,
+                "gflops_antennas": flops / medianAntennas / 1e9,
+                "speedup_over_antennas": medianAntennas / median,
+                "seconds_per_pass_antennas_combined_noise": medianAntennasQuiet,
                 "frame_symbols": frameSymbols,
                 "seconds_per_pass_batch_cgemm": medianBatch,
                 "gflops_batch_cgemm": flops / medianBatch / 1e9,
@@ -139,9 +147,10 @@ struct BenchAirCommand: ParsableCommand {
             if json { try printJSON(result); return }
             print(String(format: "streaming receiver (as served), frames of %d OFDM symbols:", frameSymbols))
             print(String(format: "air + combining: K=%d N_r=%d N_t=%d L=%d N_sc=%d S=%d, %d threads", devices, rxAntennas, txAntennas, streams, subcarriers, ofdmSymbols, threads))
-            print(String(format: "  %.1f ms per pass, %.3g aggregated symbols/s, %.3g received samples/s", median * 1e3, nsc * s * Double(streams) / median, nsc * s * Double(rxAntennas) / median))
-            print(String(format: "  %.1f GFLOP/s vs cgemm %.1f GFLOP/s (n=%d, OpenBLAS %@): %.0f%%", gflops, cgemm, cgemmSize, BLASRuntime.coreName, 100 * gflops / cgemm))
-            print(String(format: "  noise at all %d antennas (as served): %.1f ms per pass, %.1f GFLOP/s (%.0f%%)", rxAntennas, medianAntennaNoise * 1e3, flops / medianAntennaNoise / 1e9, 100 * flops / medianAntennaNoise / 1e9 / cgemm))
+            print(String(format: "  combiner's space: %.1f ms per pass, %.3g aggregated symbols/s, %.3g transmitted samples/s", median * 1e3, nsc * s * Double(streams) / median, nsc * s * Double(kn) / median))
+            print(String(format: "  %.1f GFLOP/s of the air's work vs cgemm %.1f GFLOP/s (n=%d, OpenBLAS %@): %.0f%%", gflops, cgemm, cgemmSize, BLASRuntime.coreName, 100 * gflops / cgemm))
+            print(String(format: "  antennas' path, noise at all %d antennas: %.1f ms per pass, %.1f GFLOP/s (%.0f%%); the combiner's space %.2f× faster", rxAntennas, medianAntennas * 1e3, flops / medianAntennas / 1e9, 100 * flops / medianAntennas / 1e9 / cgemm, medianAntennas / median))
+            print(String(format: "  antennas' path, noise in the combined streams: %.1f ms per pass", medianAntennasQuiet * 1e3))
             print(String(format: "  batch cgemm form (all devices at once): %.1f ms per pass, %.1f GFLOP/s (%.0f%%)", medianBatch * 1e3, flops / medianBatch / 1e9, 100 * flops / medianBatch / 1e9 / cgemm))
         }
     }

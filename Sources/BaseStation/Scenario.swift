@@ -40,6 +40,10 @@ struct Scenario: Decodable {
         /// alone would allow) is more than this many dB below the median device's sits the round
         /// out (nil: every device transmits, the method's).
         var truncationDB: Double? = nil
+        /// Where `serve` sums the air (`ReceiverSpace`): `combiner`, Σ_k (Aᴴ H_k/√η) x_k with the
+        /// noise drawn there (N_r / L times fewer multiply-adds), or `antennas`, the received
+        /// samples per antenna, then combined. The same law; not the same draws.
+        var receiver = ReceiverSpace.combiner
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case streams
@@ -48,7 +52,7 @@ struct Scenario: Decodable {
             case noisePowerDBm = "noise_power_dbm"
             case txPowerOffsetDB = "tx_power_offset_db"
             case txEnergyOffsetDB = "tx_energy_offset_db"
-            case powerControl = "power_control", truncationDB = "truncation_db"
+            case powerControl = "power_control", truncationDB = "truncation_db", receiver
         }
 
         init() {}
@@ -74,6 +78,7 @@ struct Scenario: Decodable {
             }
             try c.updateChoice(&powerControl, forKey: .powerControl, path: "aircomp.power_control",
                                choices: PowerControlChoice.allCases.map { ($0.rawValue, $0) })
+            try c.updateChoice(&receiver, forKey: .receiver, path: "aircomp.receiver", choices: ReceiverSpace.allCases.map { ($0.rawValue, $0) })
             truncationDB = try c.decodeNumberIfPresent(forKey: .truncationDB)
             if let t = truncationDB, !(t.isFinite && (0...100).contains(t)) {
                 throw ConfigurationError(key: "aircomp.truncation_db", problem: "must be in 0…100 dB, got \(t)")

@@ -4,12 +4,13 @@ import XCTest
 
 /// The exact sum's kernels against a scalar reference written here: each contribution's rows are
 /// the fused multiply-adds of `ColumnTransform.product`, in its order, rounded to the LSB grid,
-/// and summed as integers. N_r = 16 with four inputs takes the sixteen-lane kernel, N_r = 6 and
-/// N_r = 16 with three inputs the general one; all three must give exactly the reference, and so
+/// and summed as integers. N_r = 16 with four inputs takes the sixteen-lane kernel, up to four
+/// rows (the combiner's space) the few-rows kernel, N_r = 6 and N_r = 16 with three inputs the
+/// general one; every one must give exactly the reference, and so
 /// must `values` (eight rows at a time when N_r is a multiple of 8, one by one otherwise).
 final class ExactAccumulatorTests: XCTestCase {
     func testEveryKernelIsTheScalarReferenceBitForBit() throws {
-        for (rows, inputs) in [(16, 4), (6, 4), (16, 3), (15, 4)] {
+        for (rows, inputs) in [(16, 4), (6, 4), (16, 3), (15, 4), (4, 4), (2, 4), (3, 2), (1, 1)] {
             try check(rows: rows, inputs: inputs)
         }
     }

@@ -36,10 +36,10 @@ final class StreamingReceiverTests: XCTestCase {
     }
 
     func receiver(_ r: Round, threads: Int, queueDepth: Int = 16, holdFrames: Int = StreamingReceiver.defaultHoldFrames,
-                  domain: NoiseDomain = .receiveAntennas) throws -> StreamingReceiver {
+                  domain: NoiseDomain = .receiveAntennas, space: ReceiverSpace = .combiner) throws -> StreamingReceiver {
         try StreamingReceiver(air: .overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain),
                               symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: threads, queueDepth: queueDepth,
-                              holdFrames: holdFrames)
+                              holdFrames: holdFrames, space: space)
     }
 
     /// Every device's frames in runs of 1–9 OFDM symbols and its reference in runs of 1–300 reals,
@@ -77,14 +77,15 @@ final class StreamingReceiverTests: XCTestCase {
 
     func testStreamingInAnyOrderIsBitIdenticalToTheBatchChain() throws {
         let r = try makeRound()
+        for space in ReceiverSpace.allCases {
         for domain in NoiseDomain.allCases {
-            let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain, threads: 2)
+            let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain, space: space, threads: 2)
             let batch = try chain.receive(r.x, intended: r.s, scale: r.scale, reals: r.reals, seed: 7, round: 3)
             for (threads, seed, depth) in [(1, 1 as UInt64, 1), (3, 2, 16), (8, 3, 4)] {
-                let rx = try receiver(r, threads: threads, queueDepth: depth, domain: domain)
+                let rx = try receiver(r, threads: threads, queueDepth: depth, domain: domain, space: space)
                 try stream(r, into: rx, seed: seed)
                 let got = rx.finish()
-                XCTAssertEqual(got.aggregate, batch.aggregate, "\(domain), \(threads) threads, order \(seed)")
+                XCTAssertEqual(got.aggregate, batch.aggregate, "\(space) space, \(domain), \(threads) threads, order \(seed)")
                 XCTAssertEqual(got.combined, batch.combined)
                 XCTAssertEqual(got.error, batch.error)
             }
@@ -94,6 +95,7 @@ final class StreamingReceiverTests: XCTestCase {
             XCTAssertEqual(m.thermal / predicted, 1, accuracy: 0.1)
             XCTAssertGreaterThan(m.csi, 0)
             XCTAssertGreaterThan(m.quantization, 0)
+        }
         }
     }
 
@@ -122,16 +124,20 @@ final class StreamingReceiverTests: XCTestCase {
     /// themselves, and refuse to measure the error (which needs H).
     func testPreparedChannelsAreBitIdenticalToTheChannels() throws {
         let r = try makeRound()
-        let prepared = try PreparedChannels(r.h, design: r.design)
-        func received(_ air: AirSum) throws -> StreamingReception {
-            let rx = try StreamingReceiver(air: air, symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: 2, measuring: false)
-            for k in 0..<5 { try rx.add(device: k, first: 0, count: r.symbols, samples: r.x[k].symbolMajorSamples(0..<r.symbols)) }
-            return rx.finish()
+        for space in ReceiverSpace.allCases {
+            let prepared = try PreparedChannels(r.h, design: r.design, space: space)
+            func received(_ air: AirSum) throws -> StreamingReception {
+                let rx = try StreamingReceiver(air: air, symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: 2,
+                                               measuring: false, space: space)
+                for k in 0..<5 { try rx.add(device: k, first: 0, count: r.symbols, samples: r.x[k].symbolMajorSamples(0..<r.symbols)) }
+                return rx.finish()
+            }
+            let direct = try received(.overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
+            let viaPrepared = try received(.overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
+            XCTAssertEqual(viaPrepared.aggregate, direct.aggregate, "\(space)")
+            XCTAssertEqual(viaPrepared.combined, direct.combined, "\(space)")
         }
-        let direct = try received(.overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
-        let viaPrepared = try received(.overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
-        XCTAssertEqual(viaPrepared.aggregate, direct.aggregate)
-        XCTAssertEqual(viaPrepared.combined, direct.combined)
+        let prepared = try PreparedChannels(r.h, design: r.design)
         XCTAssertThrowsError(try StreamingReceiver(air: .overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas),
                                                    symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3)) { error in
             guard case AirCompError.cannotMeasure = error else { return XCTFail("\(error)") }
@@ -146,7 +152,11 @@ final class StreamingReceiverTests: XCTestCase {
     func testFramesGatheredBySymbolsAreBitIdentical() throws {
         let r = try makeRound()
         XCTAssertGreaterThan(5 * r.symbols, StreamingReceiver.defaultHoldFrames)
-        let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas, threads: 2)
+        for space in ReceiverSpace.allCases { try gatherFrames(r, space: space) }
+    }
+
+    private func gatherFrames(_ r: Round, space: ReceiverSpace) throws {
+        let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas, space: space, threads: 2)
         let batch = try chain.receive(r.x, intended: r.s, scale: r.scale, reals: r.reals, seed: 7, round: 3)
         let lockstep = (0..<r.symbols).flatMap { t in (0..<5).map { (device: $0, first: t) } }
         var g = SeededGenerator(seed: 12)
@@ -155,7 +165,7 @@ final class StreamingReceiverTests: XCTestCase {
         let orders = [("lockstep", lockstep), ("reverse", Array(lockstep.reversed())), ("shuffled", shuffled)]
         let cases = [StreamingReceiver.defaultHoldFrames, 3].flatMap { hold in orders.map { (hold, "\($0.0), hold \(hold)", $0.1) } }
         for (hold, name, order) in cases {
-            let rx = try receiver(r, threads: 2, queueDepth: 4, holdFrames: hold)
+            let rx = try receiver(r, threads: 2, queueDepth: 4, holdFrames: hold, space: space)
             for k in 0..<5 { try rx.addReference(device: k, offset: 0, values: r.updates[k]) }
             for f in order {
                 try rx.add(device: f.device, first: f.first, count: 1, samples: r.x[f.device].symbolMajorSamples(f.first..<(f.first + 1)))
@@ -263,8 +273,12 @@ final class StreamingReceiverTests: XCTestCase {
     /// is rescaled by the weight present on it, and the error is not measured.
     func testPartialTransmissionIsRescaledPerSymbol() throws {
         let r = try makeRound(dacBits: nil, csiNMSE: 0)
+        for space in ReceiverSpace.allCases { try partialTransmission(r, space: space) }
+    }
+
+    private func partialTransmission(_ r: Round, space: ReceiverSpace) throws {
         let rx = try StreamingReceiver(air: .overTheAir(channels: r.h, design: r.design, noisePowerW: 0, noiseDomain: .receiveAntennas),
-                                       symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3)
+                                       symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, space: space)
         let half = r.symbols / 2
         for k in 0..<5 {
             let upTo = k == 1 ? half : r.symbols
@@ -291,7 +305,7 @@ final class StreamingReceiverTests: XCTestCase {
         }
         // Perfect CSI, no noise, no DAC: only float rounding is left, in both halves (a wrong
         // weight on the late half, 1 instead of 1 − w_1, would leave an error of ~1e-2).
-        XCTAssertLessThan(early / scale, 1e-9)
-        XCTAssertLessThan(late / scale, 1e-9)
+        XCTAssertLessThan(early / scale, 1e-9, "\(space)")
+        XCTAssertLessThan(late / scale, 1e-9, "\(space)")
     }
 }

@@ -45,7 +45,7 @@ extension FederationServer {
             air = .exact(weights: plan.weights, grid: plan.grid, quantized: settings.aggregation == .digital)
         }
         return try StreamingReceiver(air: air, symbols: plan.symbols, reals: plan.reals, scale: plan.scale, seed: scenario.seed, round: round,
-                                     threads: receiverThreads)
+                                     threads: receiverThreads, space: scenario.aircomp.receiver)
     }
 
     /// Aggregate: noise, combining and reconstruction of what the receiver summed; the error

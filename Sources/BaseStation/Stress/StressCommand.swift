@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineSupport
 import Dispatch
 import Foundation
+import Radio
 import Wire
 
 /// `basestation stress`: a base station in stress mode. It registers K synthetic nodes (`edgenode
@@ -25,6 +26,8 @@ struct StressCommand: ParsableCommand {
     @Option(help: "Messages libzmq queues per node before it stops reading that node's connection (default: 32 in all, 1–16 per node).") var highWaterMark: Int32?
     @Option(help: "Symbols frames granted and not yet handed to the summing workers, at most, all nodes together (the transmit orders' windows and grants; the receiver holds at most half of them back to batch them); 0: no window.")
     var windowFrames: Int = StressSettings.defaultWindowFrames
+    @Option(help: "Where the air is summed: combiner (Aᴴ H_k x_k, as serve does) or antennas (per-antenna samples, then combining).")
+    var receiver: ReceiverSpace = .combiner
     @Option(help: "σ² of the emulated receiver noise, W per antenna (the channels are CN(0, 1), 1 W per node).") var noisePowerW: Double = 0.01
     @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60
     @Option(help: "Seconds a round may take before it is finished without its stragglers.") var roundTimeoutS: Double = 30
@@ -57,6 +60,7 @@ struct StressCommand: ParsableCommand {
             guard (1...100_000).contains(highWaterMark) else { throw ValidationError("--high-water-mark 1…100000") }
             settings.highWaterMark = highWaterMark
             settings.windowFrames = windowFrames == 0 ? nil : windowFrames
+            settings.receiver = receiver
             let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark,
                                                       security: try stressSecurity(publicKeyFile: curve))
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")

@@ -35,6 +35,8 @@ struct StressSettings {
     /// arrive. Stress rounds are independent, but a fleet's next round needs this one's aggregate,
     /// so `serve` cannot do this: false (the default) plays the rounds one after another, as `serve` does.
     var overlapRoundEnd = false
+    /// Where the air is summed (`ReceiverSpace`): the combiner's space, as `serve` sums it.
+    var receiver = ReceiverSpace.combiner
 
     static let defaultWindowFrames = 32
 
@@ -116,7 +118,7 @@ final class StressServer {
         for i in h.elements.indices { h.elements[i] = Complex(Float(g.normal() * 0.5.squareRoot()), Float(g.normal() * 0.5.squareRoot())) }
         let power = [Double](repeating: 1, count: s.nodes)
         let beamformers = try ReceiveBeamformer.eigen(channels: h, streams: s.streams, powerW: power)
-        return try PreparedChannels(h, design: try AirCompDesign(channels: h, beamformers: beamformers, powerW: power))
+        return try PreparedChannels(h, design: try AirCompDesign(channels: h, beamformers: beamformers, powerW: power), space: s.receiver)
     }
 
     /// One round: the synthetic round out, every report in, transmit orders out, every frame in

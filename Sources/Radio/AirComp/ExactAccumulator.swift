@@ -123,6 +123,10 @@ extension ExactAccumulator {
             addSixteenByFour(planes, samples: xs, first: first, count: count, band: band)
             return
         }
+        if p == 8, rows <= 4 {
+            addFewRows(planes, inputs: inputs, samples: xs, first: first, count: count, band: band)
+            return
+        }
         for n in band {
             let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first)
             for c in 0..<(p / 8) {
@@ -185,6 +189,45 @@ extension ExactAccumulator {
                 sraw.storeBytes(of: re1, toByteOffset: so &+ 64, as: SIMD8<Double>.self)
                 sraw.storeBytes(of: im0, toByteOffset: so &+ 128, as: SIMD8<Double>.self)
                 sraw.storeBytes(of: im1, toByteOffset: so &+ 192, as: SIMD8<Double>.self)
+            }
+            for t in 0..<count { flags[t] = true }
+        }
+    }
+
+    /// `add` for at most four rows (the combiner's space: L ≤ 4 streams), any inputs. A column's
+    /// four real and four imaginary parts are one 8-lane vector, [re 0–3 | im 0–3], so each input
+    /// costs two fused multiply-adds: (Gre | Gre)·(x_r | x_i), then (Gim | Gim)·(−x_i | x_r), the
+    /// same operations in the same order as `ColumnTransform.product`, lane for lane, so the same
+    /// bits as the general loop. The batch's devices innermost: the column's sum is read and
+    /// written once per batch. Rows 4–7 of the layout's padding are never written (nor read).
+    private func addFewRows(_ planes: [UnsafeRawPointer], inputs: Int, samples xs: [UnsafePointer<Float>], first: Int, count: Int,
+                            band: Range<Int>) {
+        let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = planes.count
+        for n in band {
+            let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first) &* 8
+            for t in 0..<count {
+                // (n, t): real rows 0–7 (64 bytes), then imaginary rows 0–7; rows 0–3 used.
+                let so = base &+ 128 &* t
+                var sum = SIMD8<Double>()
+                if flags[t] {
+                    sum.lowHalf = sraw.loadUnaligned(fromByteOffset: so, as: SIMD4<Double>.self)
+                    sum.highHalf = sraw.loadUnaligned(fromByteOffset: so &+ 64, as: SIMD4<Double>.self)
+                }
+                for d in 0..<devices {
+                    // G[n]'s input a: real rows at float 16a, imaginary rows at 16a + 8.
+                    let g = planes[d] + 4 &* (n &* inputs &* 16), x = xs[d] + 2 &* inputs &* (n &+ t &* nsc)
+                    var acc = SIMD8<Float>()
+                    for a in 0..<inputs {
+                        let gr = g.loadUnaligned(fromByteOffset: 64 &* a, as: SIMD4<Float>.self)
+                        let gi = g.loadUnaligned(fromByteOffset: 64 &* a &+ 32, as: SIMD4<Float>.self)
+                        let xr = x[2 &* a], xi = x[2 &* a &+ 1]
+                        acc = acc.addingProduct(SIMD8(lowHalf: gr, highHalf: gr), SIMD8(lowHalf: SIMD4(repeating: xr), highHalf: SIMD4(repeating: xi)))
+                        acc = acc.addingProduct(SIMD8(lowHalf: gi, highHalf: gi), SIMD8(lowHalf: SIMD4(repeating: -xi), highHalf: SIMD4(repeating: xr)))
+                    }
+                    sum += SIMD8<Double>(acc.rounded(.toNearestOrEven))
+                }
+                sraw.storeBytes(of: sum.lowHalf, toByteOffset: so, as: SIMD4<Double>.self)
+                sraw.storeBytes(of: sum.highHalf, toByteOffset: so &+ 64, as: SIMD4<Double>.self)
             }
             for t in 0..<count { flags[t] = true }
         }

@@ -20,6 +20,8 @@ public enum NoiseDomain: String, Sendable, CaseIterable {
 /// meant to send, `grid.map(Δ_k, c)`. H is the true channel; the design (A, η, B_k) was made on
 /// the estimate Ĥ. The sum is exact (`ExactAccumulator`) and the noise drawn from (seed, round,
 /// subcarrier) substreams, so the result is the same for any thread count and frame order.
+/// In the combiner's space (the default, `ReceiverSpace`) the first two stages are one:
+/// ŝ[n] = Σ_k (A[n]ᴴ H_k[n]/√η[n]) x_k[n] + Aᴴz/√η, the noise drawn with covariance σ²AᴴA/η.
 public struct ReceiveChain: Sendable {
     /// The true channels of the devices that transmitted, in `devices` order.
     public let channels: ChannelTensor
@@ -29,10 +31,12 @@ public struct ReceiveChain: Sendable {
     /// σ², watts per subcarrier and receive antenna.
     public let noisePowerW: Double
     public let noiseDomain: NoiseDomain
+    /// Where the superposition is summed (`ReceiverSpace`: the combiner's, or per antenna).
+    public let space: ReceiverSpace
     public let threads: Int
 
     public init(channels: ChannelTensor, design: AirCompDesign, devices: [Int]? = nil, noisePowerW: Double,
-                noiseDomain: NoiseDomain = .receiveAntennas, threads: Int = 2) throws {
+                noiseDomain: NoiseDomain = .receiveAntennas, space: ReceiverSpace = .combiner, threads: Int = 2) throws {
         let chosen = devices ?? Array(0..<design.devices)
         guard !chosen.isEmpty else { throw AirCompError.noDevices }
         guard chosen.count == channels.devices, chosen.allSatisfy({ (0..<design.devices).contains($0) }) else {
@@ -48,6 +52,7 @@ public struct ReceiveChain: Sendable {
         self.devices = chosen
         self.noisePowerW = noisePowerW
         self.noiseDomain = noiseDomain
+        self.space = space
         self.threads = threads
     }
 
@@ -66,7 +71,7 @@ public struct ReceiveChain: Sendable {
         let symbols = try ResourceGrid(subcarriers: channels.subcarriers, streams: design.streams).ofdmSymbols(forReals: reals)
         let receiver = try StreamingReceiver(
             air: .overTheAir(channels: channelsOfEveryDevice(), design: design, noisePowerW: noisePowerW, noiseDomain: noiseDomain),
-            symbols: symbols, reals: reals, scale: c, seed: seed, round: round, threads: threads, measuring: intended != nil)
+            symbols: symbols, reals: reals, scale: c, seed: seed, round: round, threads: threads, measuring: intended != nil, space: space)
         for (j, k) in devices.enumerated() {
             guard x[j].subcarriers == channels.subcarriers, x[j].rows == design.transmitAntennas, x[j].columns == symbols else {
                 throw AirCompError.shapeMismatch("device \(k) sent \(x[j].subcarriers)×\(x[j].rows)×\(x[j].columns), the round needs \(channels.subcarriers)×\(design.transmitAntennas)×\(symbols)")

@@ -35,12 +35,18 @@ extension StreamingReceiver {
                     signalPower.withUnsafeMutableBufferPointer { signalPower in
                     let errors = ErrorParts(total: total.baseAddress!, thermal: thermal.baseAddress!, csi: csi.baseAddress!,
                                             quantization: quantization.baseAddress!, signal: signalPower.baseAddress!)
-                    let combiners = self.combiningTransform()
+                    let combiners = space == .antennas ? self.combiningTransform() : nil
+                    let noise = self.combinerNoise()
                     DispatchQueue.concurrentPerform(iterations: bands.count) { b in
                         var scratch = BandScratch(rows: signal.rows, streams: l, columns: symbols)
                         for n in bands[b] {
-                            finishSubcarrier(n, combiners: combiners, measured: measured, scratch: &scratch,
-                                             out: floats + 2 * n * l * symbols, errors: errors)
+                            if combiners == nil, air.radio != nil {
+                                finishCombined(n, noise: noise, measured: measured, scratch: &scratch,
+                                               out: floats + 2 * n * l * symbols, errors: errors)
+                            } else {
+                                finishSubcarrier(n, combiners: combiners, measured: measured, scratch: &scratch,
+                                                 out: floats + 2 * n * l * symbols, errors: errors)
+                            }
                         }
                     }
                     }
@@ -60,6 +66,52 @@ extension StreamingReceiver {
             let v = c[n, l, r]
             return (v.real, v.imaginary)
         }
+    }
+
+    /// The combiner-space noise's factors, when the air is summed there with noise at the antennas.
+    func combinerNoise() -> CombinerNoise? {
+        guard space == .combiner, let (design, sigma2, domain) = air.radio, domain == .receiveAntennas, sigma2 > 0 else { return nil }
+        return CombinerNoise(design: design, noisePowerW: sigma2)
+    }
+
+    /// Subcarrier n of an air summed in the combiner's space: ŝ is the sum plus Aᴴz/√η (or, with
+    /// the noise in the combined streams, i.i.d. σ²/η per stream, as the antennas' path draws it).
+    private func finishCombined(_ n: Int, noise: CombinerNoise?, measured: Bool, scratch s: inout BandScratch,
+                                out: UnsafeMutablePointer<Float>, errors: ErrorParts) {
+        guard let (design, sigma2, domain) = air.radio else { return }
+        let l = grid.streams, cols = symbols, count = l * cols
+        signal.values(subcarrier: n, into: out)
+        if measured { for i in 0..<(2 * count) { s.clean[i] = out[i] } }
+        switch domain {
+        case .receiveAntennas:
+            noise?.add(subcarrier: n, seed: seed, round: round, columns: cols, draws: &s.noise, into: out)
+        case .combinedStreams:
+            addCombinedStreamNoise(n, sigma2: sigma2, eta: design.eta[n], scratch: &s, into: out)
+        }
+        guard measured, let target, let noiseless else { return }
+        noiseless.values(subcarrier: n, into: &s.exact)
+        target.values(subcarrier: n, into: &s.target)
+        recordErrors(n, out: out, scratch: s, errors: errors)
+    }
+
+    /// i.i.d. CN(0, σ²/η[n]) per stream and OFDM symbol, from (seed, `combinedNoise`, round, n).
+    private func addCombinedStreamNoise(_ n: Int, sigma2: Double, eta: Double, scratch s: inout BandScratch, into out: UnsafeMutablePointer<Float>) {
+        let count = 2 * grid.streams * symbols, sigma = Float((sigma2 / eta / 2).squareRoot())
+        guard sigma > 0 else { return }
+        var seeder = SeededGenerator(seed: seed, stream: [RandomStream.combinedNoise.rawValue, UInt64(round), UInt64(n)])
+        NoiseGenerator(&seeder).fill(&s.noise, count: count, sigma: sigma)
+        for i in 0..<count { out[i] += s.noise[i] }
+    }
+
+    /// The error parts of subcarrier n from ŝ (`out`), its noiseless sum (`clean`), the sum of the
+    /// unquantised intended symbols (`exact`) and Σ w s (`target`).
+    private func recordErrors(_ n: Int, out: UnsafeMutablePointer<Float>, scratch s: BandScratch, errors: ErrorParts) {
+        let cols = symbols, count = grid.streams * cols
+        errors.total[n] = Self.meanSquaredDifference(out, s.target, count: count, columns: cols)
+        errors.thermal[n] = Self.meanSquaredDifference(out, s.clean, count: count, columns: cols)
+        errors.csi[n] = Self.meanSquaredDifference(s.exact, s.target, count: count, columns: cols)
+        errors.quantization[n] = Self.meanSquaredDifference(s.clean, s.exact, count: count, columns: cols)
+        errors.signal[n] = Self.meanSquare(s.target, count: count, columns: cols)
     }
 
     /// Subcarrier n: ŝ into `out` (L × S interleaved) and the four error parts at index n.
@@ -89,12 +141,7 @@ extension StreamingReceiver {
             combiners.apply(subcarrier: n, x: s.received, stride: nr, count: cols, into: out)
         case .combinedStreams:
             combiners.apply(subcarrier: n, x: s.signal, stride: nr, count: cols, into: out)
-            let sigma = Float((sigma2 / design.eta[n] / 2).squareRoot())
-            if sigma > 0 {
-                var seeder = SeededGenerator(seed: seed, stream: [RandomStream.combinedNoise.rawValue, UInt64(round), UInt64(n)])
-                NoiseGenerator(&seeder).fill(&s.noise, count: 2 * l * cols, sigma: sigma)
-                for i in 0..<(2 * l * cols) { out[i] += s.noise[i] }
-            }
+            addCombinedStreamNoise(n, sigma2: sigma2, eta: design.eta[n], scratch: &s, into: out)
         }
         guard measured, let target, let noiseless else { return }
         // ŝ − Σ w s = (ŝ − ŝ₀) + (ŝ₀ − ŝ₁) + (ŝ₁ − Σ w s): thermal, quantisation, CSI misalignment,
@@ -103,12 +150,7 @@ extension StreamingReceiver {
         noiseless.values(subcarrier: n, into: &s.signal)
         combiners.apply(subcarrier: n, x: s.signal, stride: nr, count: cols, into: &s.exact)
         target.values(subcarrier: n, into: &s.target)
-        let count = l * cols
-        errors.total[n] = Self.meanSquaredDifference(out, s.target, count: count, columns: cols)
-        errors.thermal[n] = Self.meanSquaredDifference(out, s.clean, count: count, columns: cols)
-        errors.csi[n] = Self.meanSquaredDifference(s.exact, s.target, count: count, columns: cols)
-        errors.quantization[n] = Self.meanSquaredDifference(s.clean, s.exact, count: count, columns: cols)
-        errors.signal[n] = Self.meanSquare(s.target, count: count, columns: cols)
+        recordErrors(n, out: out, scratch: s, errors: errors)
     }
 
     /// D reals from ŝ: c · demap, OFDM symbol t divided by W_t (0 where no device's symbol arrived).

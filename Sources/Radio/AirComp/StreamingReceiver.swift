@@ -34,14 +34,19 @@ public enum AirSum: Sendable {
 /// N_r = 16, N_t = 4, N_sc = 64 each form is 2 MiB).
 public struct PreparedChannels: Sendable {
     public let design: AirCompDesign
+    /// Where the receivers made on these channels sum (the transforms are that space's).
+    public let space: ReceiverSpace
     let transforms: [ColumnTransform]
     let lsb: [Float]
 
-    public init(_ h: ChannelTensor, design: AirCompDesign) throws {
+    public init(_ h: ChannelTensor, design: AirCompDesign, space: ReceiverSpace = .combiner) throws {
         try StreamingReceiver.checkShapes(h, design)
         self.design = design
-        lsb = StreamingReceiver.airLSB(design)
-        transforms = ColumnTransform.channels(h, lsb: lsb)
+        self.space = space
+        let lsb = StreamingReceiver.airLSB(design, space: space)
+        self.lsb = lsb
+        transforms = space == .combiner ? (0..<h.devices).map { ColumnTransform.combinedChannel(h, design, device: $0, lsb: lsb) }
+            : ColumnTransform.channels(h, lsb: lsb)
     }
 }
 
@@ -63,7 +68,8 @@ public struct ReceptionRefusal: Error, Equatable, CustomStringConvertible {
 ///
 /// `add` (on the caller's thread: the one that receives frames) checks a frame and hands it to
 /// `threads` workers, each owning a band of subcarriers, which superpose it into the exact sum
-/// Σ_j G_j x_j (`ExactAccumulator`; G_j = H_j for the air, w_j·I for an exact sum). At most
+/// Σ_j G_j x_j (`ExactAccumulator`; G_j = A^H H_j/√η for the air in the combiner's space, H_j in
+/// the antennas', w_j·I for an exact sum: `ReceiverSpace`). At most
 /// `queueDepth` frames wait for the workers; beyond that `add` blocks, so the caller stops
 /// reading the network and the senders feel backpressure. Memory is O(rows × N_sc × S) whatever
 /// the number of devices (plus the channels themselves).
@@ -89,11 +95,14 @@ public final class StreamingReceiver: @unchecked Sendable {
     public let weights: [Double]
     /// Rows of a device's samples: N_t (air) or L (exact).
     public let inputRows: Int
+    /// Where the air is summed (an exact sum is in the streams' space whatever this says).
+    public let space: ReceiverSpace
     let seed: UInt64, round: Int
-    /// Σ_j G_j x_j: N_r rows (air) or L rows (exact).
+    /// Σ_j G_j x_j: N_r rows (air in the antennas' space) or L rows.
     let signal: ExactAccumulator
     let transforms: [ColumnTransform]
-    /// The measurement's sums of the intended symbols: Σ_j H_j B_j s_j (air only) and Σ_j w_j s_j.
+    /// The measurement's sums of the intended symbols: Σ_j H_j B_j s_j (air only; A^H H_j B_j s_j/√η
+    /// in the combiner's space) and Σ_j w_j s_j.
     let noiseless: ExactAccumulator?, target: ExactAccumulator?
     let noiselessTransforms: [ColumnTransform], targetTransforms: [ColumnTransform]
     /// Which OFDM symbols of each device arrived (receiving thread only).
@@ -131,8 +140,10 @@ public final class StreamingReceiver: @unchecked Sendable {
     ///     batches being gathered).
     ///   - holdFrames: frames the batches being gathered may hold (and 4 MiB at most), besides
     ///     the one just added; beyond, the largest batch goes to the workers.
+    ///   - space: where the air is summed (prepared channels carry their own).
     public init(air: AirSum, symbols: Int, reals: Int, scale: Float, seed: UInt64, round: Int, threads: Int = 2,
-                queueDepth: Int = 32, holdFrames: Int = StreamingReceiver.defaultHoldFrames, measuring: Bool = true) throws {
+                queueDepth: Int = 32, holdFrames: Int = StreamingReceiver.defaultHoldFrames, measuring: Bool = true,
+                space: ReceiverSpace = .combiner) throws {
         self.air = air
         self.symbols = symbols
         self.reals = reals
@@ -145,12 +156,15 @@ public final class StreamingReceiver: @unchecked Sendable {
             try Self.checkShapes(h, design)
             grid = try ResourceGrid(subcarriers: h.subcarriers, streams: design.streams)
             (inputRows, weights) = (h.transmitAntennas, design.weights)
-            lsb = Self.airLSB(design)
+            lsb = Self.airLSB(design, space: space)
+            self.space = space
         case .overTheAirPrepared(let p, _, _):
             guard !measuring else { throw AirCompError.cannotMeasure("prepared channels keep no H (make the receiver with measuring: false)") }
             grid = try ResourceGrid(subcarriers: p.design.subcarriers, streams: p.design.streams)
             (inputRows, weights, lsb) = (p.design.transmitAntennas, p.design.weights, p.lsb)
+            self.space = p.space
         case .exact(let w, let g, _):
+            self.space = space
             guard !w.isEmpty else { throw AirCompError.noDevices }
             (grid, inputRows, weights) = (g, g.streams, w)
             lsb = Array(repeating: Self.symbolLSB, count: g.subcarriers)
@@ -163,13 +177,18 @@ public final class StreamingReceiver: @unchecked Sendable {
         let nsc = grid.subcarriers, l = grid.streams
         let symbolLSB = [Float](repeating: Self.symbolLSB, count: nsc)
         switch air {
+        case .overTheAir(let h, let design, _, _) where space == .combiner:
+            signal = ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: lsb)
+            transforms = (0..<devices).map { k in ColumnTransform.combinedChannel(h, design, device: k, lsb: lsb) }
+            noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.combinedEffective(h, design, device: k, lsb: lsb) } : []
+            noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: lsb) : nil
         case .overTheAir(let h, let design, _, _):
             signal = ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb)
             transforms = ColumnTransform.channels(h, lsb: lsb)
             noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.effective(h, design, device: k, lsb: lsb) } : []
             noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb) : nil
         case .overTheAirPrepared(let p, _, _):
-            signal = ExactAccumulator(subcarriers: nsc, rows: p.design.receiveAntennas, columns: symbols, lsb: lsb)
+            signal = ExactAccumulator(subcarriers: nsc, rows: p.space == .combiner ? l : p.design.receiveAntennas, columns: symbols, lsb: lsb)
             transforms = p.transforms
             noiselessTransforms = []
             noiseless = nil
@@ -196,9 +215,13 @@ public final class StreamingReceiver: @unchecked Sendable {
     public static let symbolLSB: Float = 0x1p-28
 
     /// The air sum's LSB per subcarrier: 2⁻²⁸ of the designed receive amplitude √η[n] per stream
-    /// (ŝ = Aᴴy/√η ≈ Σ w s ~ 1).
-    static func airLSB(_ design: AirCompDesign) -> [Float] {
-        design.eta.map { Float(powerOfTwo(below: $0.squareRoot()) * 0x1p-28) }
+    /// at the antennas (ŝ = Aᴴy/√η ≈ Σ w s ~ 1); 2⁻²⁸ itself in the combiner's space, where the
+    /// sum is ŝ's own scale.
+    static func airLSB(_ design: AirCompDesign, space: ReceiverSpace) -> [Float] {
+        switch space {
+        case .combiner: [Float](repeating: symbolLSB, count: design.subcarriers)
+        case .antennas: design.eta.map { Float(powerOfTwo(below: $0.squareRoot()) * 0x1p-28) }
+        }
     }
 
     static func checkShapes(_ h: ChannelTensor, _ design: AirCompDesign) throws {

@@ -11,4 +11,6 @@ public enum RandomStream: UInt64, Sendable {
     case combinedNoise = 9
     /// φ_k(0) of each device's LOS path; its own stream so adding it moved no other draw.
     case lineOfSightPhase = 10
+    /// The thermal noise drawn in the combiner's space (`ReceiverSpace.combiner`).
+    case combinerNoise = 11
 }
