@@ -5,8 +5,9 @@ import XCTest
 /// The exact sum's kernels against a scalar reference written here: each contribution's rows are
 /// the fused multiply-adds of `ColumnTransform.product`, in its order, rounded to the LSB grid,
 /// and summed as integers. N_r = 16 with four inputs takes the sixteen-lane kernel, up to four
-/// rows (the combiner's space) the few-rows kernel, N_r = 6 and N_r = 16 with three inputs the
-/// general one; every one must give exactly the reference, and so
+/// rows (the combiner's space) the few-rows kernel (its imaginary parts' two products in the other
+/// order), N_r = 6 and N_r = 16 with three inputs the general one; every one must give exactly the
+/// reference, and so
 /// must `values` (eight rows at a time when N_r is a multiple of 8, one by one otherwise).
 final class ExactAccumulatorTests: XCTestCase {
     func testEveryKernelIsTheScalarReferenceBitForBit() throws {
@@ -42,6 +43,13 @@ final class ExactAccumulatorTests: XCTestCase {
                     let (gr, gi) = entries[d][(n * rows + r) * inputs + a]
                     let (pr, pi) = (gr / lsb[n], gi / lsb[n])
                     let (xr, xi) = (x[column + 2 * a], x[column + 2 * a + 1])
+                    if rows <= 4 {
+                        // The few-rows kernel: the imaginary part's two products the other way round.
+                        if a == 0 { re = pr * xr; im = pi * xr } else { re = re.addingProduct(pr, xr); im = im.addingProduct(pi, xr) }
+                        re = re.addingProduct(-pi, xi)
+                        im = im.addingProduct(pr, xi)
+                        continue
+                    }
                     if a == 0 { re = pr * xr; im = pr * xi } else { re = re.addingProduct(pr, xr); im = im.addingProduct(pr, xi) }
                     re = re.addingProduct(pi, -xi)
                     im = im.addingProduct(pi, xr)

@@ -13,6 +13,11 @@ public struct ColumnTransform: Sendable {
     public let paddedRows: Int
     /// The planes, in a buffer whose address is stable (the kernels read it through raw pointers).
     let planes: PlaneBuffer
+    /// For at most four rows (the combiner's space), each input's column as two 8-lane vectors,
+    /// P = (Gre | Gim) and Q = (−Gim | Gre), at floats (n·inputs + a)·16 and + 8: a column of
+    /// G·x is then Σ_a P·x_r + Q·x_i, broadcasts and fused multiply-adds only
+    /// (`ExactAccumulator.addFewRows`). nil for more rows.
+    let paired: PlaneBuffer?
     /// max_n max_r Σ_a |G[n]_{r,a}| in LSBs: a column of samples no larger than m in magnitude
     /// contributes less than `bound` · m per real.
     public let bound: Float
@@ -43,6 +48,21 @@ public struct ColumnTransform: Sendable {
         }
         self.planes = planes
         self.bound = bound
+        paired = rows <= 4 ? Self.pairs(planes, subcarriers: subcarriers, rows: rows, inputs: inputs, paddedRows: paddedRows) : nil
+    }
+
+    /// `paired` from the planes (rows 4…7 of P and Q hold the imaginary and real rows 0…3).
+    private static func pairs(_ planes: PlaneBuffer, subcarriers: Int, rows: Int, inputs: Int, paddedRows p: Int) -> PlaneBuffer {
+        let paired = PlaneBuffer(count: subcarriers * inputs * 16)
+        for column in 0..<(subcarriers * inputs) {
+            let g = planes.pointer + column * 2 * p, out = paired.pointer + column * 16
+            for r in 0..<rows {
+                let (re, im) = (g[r], g[p + r])
+                (out[r], out[4 + r]) = (re, im)
+                (out[8 + r], out[12 + r]) = (-im, re)
+            }
+        }
+        return paired
     }
 }
 

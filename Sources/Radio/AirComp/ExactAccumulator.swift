@@ -124,7 +124,7 @@ extension ExactAccumulator {
             return
         }
         if p == 8, rows <= 4 {
-            addFewRows(planes, inputs: inputs, samples: xs, first: first, count: count, band: band)
+            addFewRows(gs, samples: xs, first: first, count: count, band: band)
             return
         }
         for n in band {
@@ -195,14 +195,17 @@ extension ExactAccumulator {
     }
 
     /// `add` for at most four rows (the combiner's space: L ≤ 4 streams), any inputs. A column's
-    /// four real and four imaginary parts are one 8-lane vector, [re 0–3 | im 0–3], so each input
-    /// costs two fused multiply-adds: (Gre | Gre)·(x_r | x_i), then (Gim | Gim)·(−x_i | x_r), the
-    /// same operations in the same order as `ColumnTransform.product`, lane for lane, so the same
-    /// bits as the general loop. The batch's devices innermost: the column's sum is read and
-    /// written once per batch. Rows 4–7 of the layout's padding are never written (nor read).
-    private func addFewRows(_ planes: [UnsafeRawPointer], inputs: Int, samples xs: [UnsafePointer<Float>], first: Int, count: Int,
-                            band: Range<Int>) {
-        let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = planes.count
+    /// four real and four imaginary parts are one 8-lane vector, [re 0–3 | im 0–3], and each input
+    /// a adds P_a·x_r then Q_a·x_i (`ColumnTransform.paired`: P = (Gre | Gim), Q = (−Gim | Gre)),
+    /// two fused multiply-adds on broadcast samples. Per row that is the real part Gre·x_r −
+    /// Gim·x_i, as `ColumnTransform.product` computes it, and the imaginary part Gim·x_r + Gre·x_i,
+    /// its two products in the other order: this kernel's own fixed order, which every sum of
+    /// these shapes takes (`ExactAccumulatorTests` holds it to a scalar reference). The batch's
+    /// devices innermost: the column's sum is read and written once per batch. Rows 4–7 of the
+    /// layout's padding are never written (nor read).
+    private func addFewRows(_ gs: [ColumnTransform], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>) {
+        let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = gs.count, inputs = gs[0].inputs
+        let paired = gs.map { UnsafeRawPointer($0.paired!.pointer) }
         for n in band {
             let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first) &* 8
             for t in 0..<count {
@@ -214,15 +217,12 @@ extension ExactAccumulator {
                     sum.highHalf = sraw.loadUnaligned(fromByteOffset: so &+ 64, as: SIMD4<Double>.self)
                 }
                 for d in 0..<devices {
-                    // G[n]'s input a: real rows at float 16a, imaginary rows at 16a + 8.
-                    let g = planes[d] + 4 &* (n &* inputs &* 16), x = xs[d] + 2 &* inputs &* (n &+ t &* nsc)
-                    var acc = SIMD8<Float>()
-                    for a in 0..<inputs {
-                        let gr = g.loadUnaligned(fromByteOffset: 64 &* a, as: SIMD4<Float>.self)
-                        let gi = g.loadUnaligned(fromByteOffset: 64 &* a &+ 32, as: SIMD4<Float>.self)
-                        let xr = x[2 &* a], xi = x[2 &* a &+ 1]
-                        acc = acc.addingProduct(SIMD8(lowHalf: gr, highHalf: gr), SIMD8(lowHalf: SIMD4(repeating: xr), highHalf: SIMD4(repeating: xi)))
-                        acc = acc.addingProduct(SIMD8(lowHalf: gi, highHalf: gi), SIMD8(lowHalf: SIMD4(repeating: -xi), highHalf: SIMD4(repeating: xr)))
+                    let g = paired[d] + 64 &* (n &* inputs), x = xs[d] + 2 &* inputs &* (n &+ t &* nsc)
+                    var acc = g.loadUnaligned(as: SIMD8<Float>.self) * x[0]
+                    acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x[1])
+                    for a in 1..<max(1, inputs) {
+                        acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 64 &* a, as: SIMD8<Float>.self), x[2 &* a])
+                        acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 64 &* a &+ 32, as: SIMD8<Float>.self), x[2 &* a &+ 1])
                     }
                     sum += SIMD8<Double>(acc.rounded(.toNearestOrEven))
                 }

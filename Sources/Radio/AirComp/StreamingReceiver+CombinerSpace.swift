@@ -23,16 +23,37 @@ extension ColumnTransform {
     /// G = A[n]ᴴ H_k[n] / √η[n] (L × N_t): device k's samples as the combiner sees them. Products
     /// in Double from the design's own A and η, rounded to Float once.
     public static func combinedChannel(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
-        let nr = h.receiveAntennas, nt = h.transmitAntennas
-        var m = [Complex<Double>](repeating: .zero, count: nr * nt)
-        return combined(design, subcarriers: h.subcarriers, receiveAntennas: nr, inputs: nt, lsb: lsb) { n in
-            for r in 0..<nr {
-                for a in 0..<nt {
-                    let v = h[n, k, r, a]
-                    m[r * nt + a] = Complex(Double(v.real), Double(v.imaginary))
+        let nr = h.receiveAntennas, nt = h.transmitAntennas, l = design.streams
+        var g = [Complex<Float>](repeating: .zero, count: h.subcarriers * l * nt)
+        // Made every round for every device: plain loops over raw storage (no bounds checks).
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * nt)
+        defer { sums.deallocate() }
+        h.elements.withUnsafeBufferPointer { elements in g.withUnsafeMutableBufferPointer { g in
+            for n in 0..<h.subcarriers {
+                let scale = 1 / design.eta[n].squareRoot()
+                let hk = elements.baseAddress! + h.offset(subcarrier: n, device: k)  // H[r, t] at t·N_r + r
+                design.beamformers[n].elements.withUnsafeBufferPointer { a in  // A column-major: A[r, row] at row·N_r + r
+                    for row in 0..<l {
+                        // The columns side by side (independent sums, each over r in order).
+                        for column in 0..<nt { (sums[2 &* column], sums[2 &* column &+ 1]) = (0, 0) }
+                        for r in 0..<nr {
+                            let av = a[row &* nr &+ r]
+                            for column in 0..<nt {
+                                let hv = hk[column &* nr &+ r], (hr, hi) = (Double(hv.real), Double(hv.imaginary))
+                                sums[2 &* column] += av.real * hr + av.imaginary * hi
+                                sums[2 &* column &+ 1] += av.real * hi - av.imaginary * hr
+                            }
+                        }
+                        for column in 0..<nt {
+                            g[(n &* l &+ row) &* nt &+ column] = Complex(Float(sums[2 &* column] * scale), Float(sums[2 &* column &+ 1] * scale))
+                        }
+                    }
                 }
             }
-            return m
+        } }
+        return ColumnTransform(subcarriers: h.subcarriers, rows: l, inputs: nt, lsb: lsb) { n, row, column in
+            let v = g[(n * l + row) * nt + column]
+            return (v.real, v.imaginary)
         }
     }
 
