@@ -6,7 +6,8 @@ import Foundation
 import LanguageModel
 import Randomness
 
-/// `edgenode bench`: forward and LoRA train-step speed on a model, with the machine's sgemm rate
+/// `edgenode bench`: forward (every token scored, and the last token's logits only, the work of
+/// llama.cpp's prompt processing) and LoRA train-step speed on a model, with the machine's sgemm rate
 /// measured in the same run, so model-FLOP utilisation is reported against what BLAS reaches here.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,6 +37,12 @@ struct BenchCommand: ParsableCommand {
             for w in windows.dropFirst() { _ = try forward.logProbabilities(w) }
             let forwardSeconds = seconds(since: start)
             let forwardFlops = meter.flops
+            // llama.cpp's prompt processing does this work: every layer over the window, the head
+            // on its last token only (the forward above scores every token, as training does).
+            _ = try forward.lastLogits(windows[0])
+            start = DispatchTime.now().uptimeNanoseconds
+            for w in windows.dropFirst() { _ = try forward.lastLogits(w) }
+            let promptSeconds = seconds(since: start)
 
             let adapter = LoRAAdapter(config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank),
                                       targets: training.targets, seed: seed)
@@ -56,6 +63,7 @@ struct BenchCommand: ParsableCommand {
             let object: [String: Any] = [
                 "ctx": ctx, "repeats": repeats, "memory_mode": plan.mode.rawValue, "kernel": llama.kernel.rawValue, "rank": training.rank,
                 "forward_tokens_per_s": tokens / forwardSeconds, "forward_gflops": forwardFlops / forwardSeconds / 1e9,
+                "prompt_tokens_per_s": tokens / promptSeconds,
                 "train_tokens_per_s": tokens / trainSeconds, "gflops": trainFlops / trainSeconds / 1e9,
                 "train_gflop_per_step": trainFlops / Double(repeats) / 1e9,
                 "sgemm_gflops": sgemm, "mfu": trainFlops / trainSeconds / 1e9 / sgemm,
@@ -68,8 +76,8 @@ struct BenchCommand: ParsableCommand {
                 FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
                 FileHandle.standardOutput.write(Data("\n".utf8))
             } else {
-                print(String(format: "ctx %d, %@ mode, %@ kernel: forward %.1f tokens/s (%.1f GFLOP/s), train step %.1f tokens/s (%.1f GFLOP/s, %.0f%% of sgemm's %.1f GFLOP/s), peak RSS %.0f MiB",
-                             ctx, plan.mode.rawValue, llama.kernel.rawValue, tokens / forwardSeconds, forwardFlops / forwardSeconds / 1e9, tokens / trainSeconds,
+                print(String(format: "ctx %d, %@ mode, %@ kernel: prompt (last token's logits) %.1f tokens/s; forward %.1f tokens/s (%.1f GFLOP/s), train step %.1f tokens/s (%.1f GFLOP/s, %.0f%% of sgemm's %.1f GFLOP/s), peak RSS %.0f MiB",
+                             ctx, plan.mode.rawValue, llama.kernel.rawValue, tokens / promptSeconds, tokens / forwardSeconds, forwardFlops / forwardSeconds / 1e9, tokens / trainSeconds,
                              trainFlops / trainSeconds / 1e9, 100 * trainFlops / trainSeconds / 1e9 / sgemm, sgemm, Double(peakResidentBytes()) / 1_048_576))
             }
         }

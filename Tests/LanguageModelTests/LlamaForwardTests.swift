@@ -78,6 +78,26 @@ final class LlamaForwardTests: XCTestCase {
         ]))
     }
 
+    /// The last token's logits (the head on one row) are the last row of the full logits, on the
+    /// float and the quantized kernel (a tiny Q8_0 model, tied head), to float rounding: a product
+    /// over one row is blocked differently from one over T rows.
+    func testLastLogitsAreTheLastRowOfTheLogits() throws {
+        var spec = TinyModelSpec()
+        spec.matrixType = .q8_0
+        let file = try GradientTests.tinyModel(spec, name: "tiny-last-logits")
+        let tokens = (0..<40).map { ($0 * 37 + 11) % 256 }
+        for kernel in FrozenKernel.allCases {
+            let model = try LlamaModel(gguf: file, kernel: kernel)
+            XCTAssertEqual(model.kernel, kernel)
+            let forward = LlamaForward(model: model), v = model.config.vocabulary
+            let all = try forward.logits(tokens), last = try forward.lastLogits(tokens)
+            XCTAssertEqual(last.count, v)
+            let row = Array(all[(all.count - v)...]), scale = row.map(abs).max()!
+            XCTAssertGreaterThan(scale, 0.1)
+            for (a, b) in zip(last, row) { XCTAssertEqual(a, b, accuracy: 1e-5 * scale, "\(kernel)") }
+        }
+    }
+
     /// The loss's standard error over windows, against a hand computation: windows of 2 and 1
     /// tokens with mean losses 1 and 4 (overall 2): √(2/1 · (2²·1² + 1²·2²)) / 3 = √16 / 3.
     func testLossStandardErrorOverWindows() {

@@ -65,6 +65,17 @@ public struct LlamaForward<S: LlamaScalar> {
         return OutputHead(weights: weights, matmul: matmul).logits(try residualStream(tokens, pass: pass), pass: pass)
     }
 
+    /// The logits [vocab] after the last of `tokens`: every layer over all of them, the head on the
+    /// last row only (the work of llama.cpp's prompt processing, which `edgenode bench` compares).
+    @_specialize(where S == Float)
+    public func lastLogits(_ tokens: [Int]) throws -> [S] {
+        guard !tokens.isEmpty else { return [] }
+        try validate(tokens)
+        let pass = layerPass(tokens: tokens.count)
+        let x = try residualStream(tokens, pass: pass), d = config.embedding
+        return OutputHead(weights: weights, matmul: matmul).logits(Array(x[(x.count - d)...]), pass: layerPass(tokens: 1))
+    }
+
     /// log p(tokens[t+1] | tokens[...t]) for t = 0..<T−1.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
