@@ -83,85 +83,8 @@ struct BenchAirCommand: ParsableCommand {
                     return Complex(Double(v.real), -Double(v.imaginary))
                 }
             }, powerW: [Double](repeating: 1, count: devices))
-            let reals = 2 * streams * subcarriers * ofdmSymbols
-            let frames = (0..<devices).map { k -> [(first: Int, samples: [Float])] in
-                var x = SubcarrierBlocks(subcarriers: subcarriers, rows: txAntennas, columns: ofdmSymbols)
-                for n in 0..<subcarriers { for t in 0..<ofdmSymbols { for a in 0..<txAntennas {
-                    x[n, a, t] = stacked[n, k * txAntennas + a, t]
-                } } }
-                return stride(from: 0, to: ofdmSymbols, by: frameSymbols).map { first in
-                    (first, x.symbolMajorSamples(first..<min(ofdmSymbols, first + frameSymbols)))
-                }
-            }
-            let (symbols, perFrameSymbol, k) = (ofdmSymbols, 2 * subcarriers * txAntennas, devices)
-            /// One pass of the streaming receiver: every device's frames, then the round's end (seconds).
-            func streamedPass(_ space: ReceiverSpace, _ domain: NoiseDomain, round pass: Int) throws -> Double {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                let receiver = try StreamingReceiver(
-                    air: .overTheAir(channels: channels, design: design, noisePowerW: noisePowerW, noiseDomain: domain),
-                    symbols: symbols, reals: reals, scale: 1, seed: 1, round: pass, threads: threads, measuring: false, space: space)
-                for i in frames[0].indices {
-                    for d in 0..<k {
-                        let f = frames[d][i]
-                        try receiver.add(device: d, first: f.first, count: f.samples.count / perFrameSymbol, samples: f.samples)
-                    }
-                }
-                let mid = DispatchTime.now().uptimeNanoseconds
-                receiver.drain()
-                let drained = DispatchTime.now().uptimeNanoseconds
-                _ = receiver.finish()
-                let end = DispatchTime.now().uptimeNanoseconds
-                if ProcessInfo.processInfo.environment["AIRFL_BENCH_PHASES"] != nil {
-                    print(space.rawValue, "adds", Double(mid - t0) / 1e6, "drain", Double(drained - mid) / 1e6, "finish", Double(end - drained) / 1e6, "ms")
-                }
-                return Double(end - t0) / 1e9
-            }
-            // As served: the combiner's space (noise Aᴴz/√η drawn there); the antennas' path as
-            // served before it, and with the noise in the combined streams (the sum alone). The
-            // three take turns pass by pass, so a drift of the machine's speed meets them alike.
-            let paths: [(ReceiverSpace, NoiseDomain)] = [(.combiner, .receiveAntennas), (.antennas, .receiveAntennas), (.antennas, .combinedStreams)]
-            var times = [[Double]](repeating: [], count: paths.count)
-            for pass in 0...passes {
-                for (i, path) in paths.enumerated() {
-                    let seconds = try streamedPass(path.0, path.1, round: pass)
-                    if pass > 0 { times[i].append(seconds) }
-                }
-            }
-            let medians = times.map { $0.sorted()[$0.count / 2] }
-            let (median, medianAntennas, medianAntennasQuiet) = (medians[0], medians[1], medians[2])
-            let s = Double(ofdmSymbols), nsc = Double(subcarriers)
-            // The emulated air's work, whichever path computes it: Σ_k H_k x_k (8·N_r·K·N_t per
-            // subcarrier and OFDM symbol) and the combining (8·L·N_r).
-            let flops = nsc * 8 * s * (Double(rxAntennas) * Double(kn) + Double(streams) * Double(rxAntennas))
-            let gflops = flops / median / 1e9
-            let result: [String: Any] = [
-                "devices": devices, "rx_antennas": rxAntennas, "tx_antennas": txAntennas, "streams": streams,
-                "subcarriers": subcarriers, "ofdm_symbols": ofdmSymbols, "threads": threads, "passes": passes,
-                "receiver": ReceiverSpace.combiner.rawValue,
-                "seconds_per_pass": median,
-                "symbols_per_s": nsc * s * Double(streams) / median,
-                "transmitted_samples_per_s": nsc * s * Double(kn) / median,
-                "gflops": gflops,
-                "seconds_per_pass_antennas": medianAntennas,
-                "gflops_antennas": flops / medianAntennas / 1e9,
-                "speedup_over_antennas": medianAntennas / median,
-                "seconds_per_pass_antennas_combined_noise": medianAntennasQuiet,
-                "frame_symbols": frameSymbols,
-                "seconds_per_pass_batch_cgemm": medianBatch,
-                "gflops_batch_cgemm": flops / medianBatch / 1e9,
-                "cgemm_gflops": cgemm,
-                "cgemm_size": cgemmSize,
-                "fraction_of_cgemm": gflops / cgemm,
-                "blas_core": BLASRuntime.coreName,
-            ]
-            if json { try printJSON(result); return }
-            print(String(format: "streaming receiver (as served), frames of %d OFDM symbols:", frameSymbols))
-            print(String(format: "air + combining: K=%d N_r=%d N_t=%d L=%d N_sc=%d S=%d, %d threads", devices, rxAntennas, txAntennas, streams, subcarriers, ofdmSymbols, threads))
-            print(String(format: "  combiner's space: %.1f ms per pass, %.3g aggregated symbols/s, %.3g transmitted samples/s", median * 1e3, nsc * s * Double(streams) / median, nsc * s * Double(kn) / median))
-            print(String(format: "  %.1f GFLOP/s of the air's work vs cgemm %.1f GFLOP/s (n=%d, OpenBLAS %@): %.0f%%", gflops, cgemm, cgemmSize, BLASRuntime.coreName, 100 * gflops / cgemm))
-            print(String(format: "  antennas' path, noise at all %d antennas: %.1f ms per pass, %.1f GFLOP/s (%.0f%%); the combiner's space %.2f× faster", rxAntennas, medianAntennas * 1e3, flops / medianAntennas / 1e9, 100 * flops / medianAntennas / 1e9 / cgemm, medianAntennas / median))
-            print(String(format: "  antennas' path, noise in the combined streams: %.1f ms per pass", medianAntennasQuiet * 1e3))
-            print(String(format: "  batch cgemm form (all devices at once): %.1f ms per pass, %.1f GFLOP/s (%.0f%%)", medianBatch * 1e3, flops / medianBatch / 1e9, 100 * flops / medianBatch / 1e9 / cgemm))
+            let medians = try streamedMedians(channels: channels, design: design, stacked: stacked)
+            try report(medians, batch: medianBatch, cgemm: cgemm)
         }
     }
 

@@ -8,7 +8,6 @@ import NumpyIO
 import Radio
 
 extension ReceiveBeamformer.Method: ExpressibleByArgument {}
-extension ReceiverSpace: ExpressibleByArgument {}
 
 /// `basestation solve`: receive beamformers for given channels, with the objective, MSE and cost.
 struct SolveCommand: ParsableCommand {

@@ -111,8 +111,8 @@ public struct Frame: Equatable, Sendable {
     public static let magic: [UInt8] = Array("AFLW".utf8)
     /// 2: typed mode and sample-format codes in `Transmit`, the `reference` frame. 3: `farewell`.
     /// 4: `Transmit`'s window and the `grant` frame. 5: `Transmit`'s digital bit budget and seed
-    /// (unbiased compression), `Welcome`'s held-out seed.
-    public static let version: UInt16 = 5
+    /// (unbiased compression), `Welcome`'s held-out seed. 6: `Welcome`'s frozen-product kernel.
+    public static let version: UInt16 = 6
     public static let headerSize = 48
     /// Frames larger than this are refused before anything is allocated for them.
     public static let maximumPayload = 256 << 20

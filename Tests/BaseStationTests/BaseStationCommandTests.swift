@@ -33,6 +33,22 @@ final class BaseStationCommandTests: XCTestCase {
         XCTAssertNotEqual(FileManager.default.contents(atPath: out), FileManager.default.contents(atPath: other))
     }
 
+    /// `bench-air` times the combiner's space, the antennas' path and the batch form in one run
+    /// (tiny sizes: the command's wiring, not its speed, which BENCHMARKS.md records).
+    func testBenchAirTimesBothReceiverPaths() throws {
+        let r = try runProduct("basestation", [
+            "bench-air", "--devices", "2", "--rx-antennas", "4", "--tx-antennas", "2", "--streams", "2", "--subcarriers", "8",
+            "--ofdm-symbols", "32", "--frame-symbols", "8", "--passes", "1", "--cgemm-size", "64", "--json",
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try r.json()
+        XCTAssertEqual(json["receiver"] as? String, "combiner")
+        for key in ["seconds_per_pass", "seconds_per_pass_antennas", "seconds_per_pass_antennas_combined_noise", "seconds_per_pass_batch_cgemm"] {
+            let seconds = try XCTUnwrap(json[key] as? Double, key)
+            XCTAssertTrue(seconds > 0 && seconds.isFinite, "\(key) = \(seconds)")
+        }
+    }
+
     func testDemoMeasuredMSEMatchesPrediction() throws {
         let r = try runProduct("basestation", [
             "demo", "--subcarriers", "32", "--devices", "4", "--rx-antennas", "8", "--tx-antennas", "2", "--streams", "2",

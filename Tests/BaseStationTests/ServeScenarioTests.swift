@@ -75,7 +75,9 @@ final class ServeScenarioTests: XCTestCase {
             (["federation.ctx=1e9"], "federation.ctx'"),
             (["federation.ctx=1000000000"], "federation.ctx': must be in 2…131072"),
             (["federation.ctx=4096"], "federation.ctx': 4096 tokens exceed the model's context length 2048"),
-            (["federation.rank=4096", "channel.rx_antennas=1024", "channel.subcarriers=3300"], "for the receiver's sums; this machine has"),
+            // Summed per antenna (in the combiner's space these sums have L rows, not N_r, and fit).
+            (["federation.rank=4096", "channel.rx_antennas=1024", "channel.subcarriers=3300", "aircomp.receiver=\"antennas\""],
+             "for the receiver's sums; this machine has"),
         ]
         let path = dir.appendingPathComponent("s.toml").path
         try base.write(toFile: path, atomically: true, encoding: .utf8)

@@ -15,12 +15,23 @@ final class MessageValidationTests: XCTestCase {
                     welcome(lr: 1e-50), welcome(lr: .nan)] {
             XCTAssertThrowsError(try EdgeFirmware.validate(bad)) { XCTAssertTrue("\($0)".contains("welcome:"), "\($0)") }
         }
-        var unknownOptimizer = welcome(), unknownPartition = welcome()
+        var unknownOptimizer = welcome(), unknownPartition = welcome(), unknownKernel = welcome(), hostileKernel = welcome()
         unknownOptimizer.optimizer = "adagrad"
         unknownPartition.partition = "by-colour"
-        XCTAssertThrowsError(try EdgeFirmware.validate(unknownOptimizer)) { XCTAssertTrue("\($0)".contains("unknown optimizer 'adagrad'"), "\($0)") }
-        XCTAssertThrowsError(try EdgeFirmware.validate(unknownPartition)) { XCTAssertTrue("\($0)".contains("unknown partition 'by-colour'"), "\($0)") }
+        unknownKernel.kernel = "int4"
+        hostileKernel.kernel = "\u{1B}[2J" + String(repeating: "x", count: 100_000)
+        XCTAssertThrowsError(try EdgeFirmware.validate(unknownOptimizer)) { XCTAssertTrue("\($0)".contains("unknown optimizer \"adagrad\""), "\($0)") }
+        XCTAssertThrowsError(try EdgeFirmware.validate(unknownPartition)) { XCTAssertTrue("\($0)".contains("unknown partition \"by-colour\""), "\($0)") }
+        XCTAssertThrowsError(try EdgeFirmware.validate(unknownKernel)) { XCTAssertTrue("\($0)".contains("unknown kernel \"int4\""), "\($0)") }
+        // A hostile name is quoted escaped and cut short, not echoed raw.
+        XCTAssertThrowsError(try EdgeFirmware.validate(hostileKernel)) {
+            let text = "\($0)"
+            XCTAssertTrue(text.contains("unknown kernel \"\\u{1B}[2J"), text)
+            XCTAssertFalse(text.contains("\u{1B}"), text)
+            XCTAssertLessThan(text.count, 200, text)
+        }
         XCTAssertEqual(try EdgeFirmware.validate(welcome()).optimizer, .adamw)
+        XCTAssertEqual(try EdgeFirmware.validate(welcome()).kernel, .quantized)
     }
 
     func testTransmitRanges() throws {

@@ -117,7 +117,8 @@ final class FederationServer {
         }
         // Everything large this run will hold, against this machine's memory, before any of it is made.
         let modelBytes = (try? FileManager.default.attributesOfItem(atPath: settings.model)[.size] as? Int) ?? 0
-        try MemoryPlan(channel: channel, streams: scenario.aircomp.streams, settings: settings, config: config, modelBytes: modelBytes).check()
+        try MemoryPlan(channel: channel, streams: scenario.aircomp.streams, settings: settings, config: config, modelBytes: modelBytes,
+                       receiver: scenario.aircomp.receiver).check()
         channelModel = try ChannelModel(configuration: channel, seed: scenario.seed)
 
         model = try LlamaModel(gguf: file, kernel: settings.kernel)

@@ -23,9 +23,12 @@ struct MemoryPlan {
     /// - Parameters:
     ///   - channel: the run's channel (devices and transmit antennas already set from the nodes).
     ///   - modelBytes: the GGUF file's size (its weights are mapped and dequantised as needed).
-    init(channel: ChannelConfiguration, streams: Int, settings: FederationSettings, config: LlamaConfig, modelBytes: Int) {
+    ///   - receiver: where the air is summed: N_r rows at the antennas, L in the combiner's space.
+    init(channel: ChannelConfiguration, streams: Int, settings: FederationSettings, config: LlamaConfig, modelBytes: Int,
+         receiver: ReceiverSpace = .combiner) {
         let nsc = Double(channel.subcarriers), k = Double(channel.devices), nr = Double(channel.receiveAntennas)
-        let nt = Double(channel.transmitAntennas), l = Double(max(1, streams)), padded = (nr / 8).rounded(.up) * 8
+        let nt = Double(channel.transmitAntennas), l = Double(max(1, streams))
+        let padded = ((receiver == .combiner ? l : nr) / 8).rounded(.up) * 8
         // D, the update's reals (rank is validated ≤ 4096 before, so the layout's Int count cannot overflow).
         let reals = Double(LoRALayout(config: config, rank: settings.rank, targets: settings.targets).parameterCount)
         let ofdmSymbols = (reals / 2 / (l * nsc)).rounded(.up)
@@ -34,10 +37,10 @@ struct MemoryPlan {
             // True, estimated and previous responses, and the round's participants' copy.
             Term(what: "channel responses", keys: "channel.subcarriers × [[nodes]] × channel.rx_antennas × the nodes' antennas",
                  bytes: 4 * nsc * k * nr * nt * 8),
-            Term(what: "per-node air transforms", keys: "[[nodes]] × channel.subcarriers × channel.rx_antennas × the nodes' antennas",
+            Term(what: "per-node air transforms", keys: "[[nodes]] × channel.subcarriers × channel.rx_antennas (aircomp.streams in the combiner's space) × the nodes' antennas",
                  bytes: 2 * k * nsc * nt * 2 * padded * 4),
             // Σ H x, its noiseless reference and the target sum, as exact Doubles.
-            Term(what: "the receiver's sums", keys: "federation.rank × federation.targets × channel.rx_antennas / aircomp.streams",
+            Term(what: "the receiver's sums", keys: "federation.rank × federation.targets × channel.rx_antennas (aircomp.streams in the combiner's space) / aircomp.streams",
                  bytes: 3 * nsc * ofdmSymbols * 2 * padded * 8),
             // Global, aggregate, pilot and previous adapters, the update and its checkpoint copy.
             Term(what: "adapters", keys: "federation.rank × federation.targets", bytes: 8 * reals * 4),

@@ -33,7 +33,10 @@ struct RunIdentity: Equatable {
 /// What is not in it is a function of the seed and the round: the channel (advanced to the
 /// round), the CSI error, the air's noise, the beamformer's restarts, every node's data draws.
 struct RunCheckpoint {
-    static let format: UInt32 = 1
+    /// 2: this build's arithmetic differs from format 1's at the same settings (the frozen
+    /// products on the quantized blocks and the air summed in the combiner's space by default),
+    /// so a run checkpointed before cannot continue bit for bit and is refused.
+    static let format: UInt32 = 2
     /// Rounds finished: 0 after the base model's evaluation (and the rank-planning pilot).
     var round: Int
     var identity: RunIdentity

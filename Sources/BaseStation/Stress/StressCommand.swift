@@ -137,3 +137,5 @@ func stressSecurity(publicKeyFile: String?) throws -> CurveServerSecurity? {
     try DurableFile.write(Data((keys.publicKey.z85 + "\n").utf8), to: publicKeyFile)
     return CurveServerSecurity(keys: keys, allowList: .everyKey())
 }
+
+extension ReceiverSpace: ExpressibleByArgument {}

@@ -12,9 +12,13 @@ extension EdgeFirmware {
     @discardableResult
     static func validate(_ w: Welcome) throws -> (partition: FederatedData.Partition, optimizer: OptimizerKind, kernel: FrozenKernel) {
         func check(_ ok: Bool, _ what: String) throws { if !ok { throw FrameError(offset: 0, problem: "welcome: \(what)") } }
-        guard let partition = FederatedData.Partition(rawValue: w.partition) else { throw FrameError(offset: 0, problem: "welcome: unknown partition '\(w.partition)'") }
-        guard let optimizer = OptimizerKind(rawValue: w.optimizer) else { throw FrameError(offset: 0, problem: "welcome: unknown optimizer '\(w.optimizer)'") }
-        guard let kernel = FrozenKernel(rawValue: w.kernel) else { throw FrameError(offset: 0, problem: "welcome: unknown kernel '\(w.kernel)'") }
+        // A peer's name is quoted escaped and cut short: it may be long or hold control characters.
+        func unknown(_ what: String, _ name: String) -> FrameError {
+            FrameError(offset: 0, problem: "welcome: unknown \(what) \(String(name.prefix(32)).debugDescription)")
+        }
+        guard let partition = FederatedData.Partition(rawValue: w.partition) else { throw unknown("partition", w.partition) }
+        guard let optimizer = OptimizerKind(rawValue: w.optimizer) else { throw unknown("optimizer", w.optimizer) }
+        guard let kernel = FrozenKernel(rawValue: w.kernel) else { throw unknown("kernel", w.kernel) }
         try check((1...100_000).contains(w.devices) && (0..<w.devices).contains(w.index), "index \(w.index) of \(w.devices) devices")
         try check((2...65_536).contains(w.context), "context \(w.context)")
         try check((1...4096).contains(w.batch), "batch \(w.batch)")

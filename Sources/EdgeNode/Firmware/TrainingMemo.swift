@@ -9,10 +9,10 @@ import Wire
 /// variants that differ only in the air (beamformer, power, aggregation) train the same rank-
 /// planning pilot, and the same first round at the same planned rank, bit for bit. The entry is
 /// keyed by everything that training reads: the model file's bytes, the welcome (data, partition,
-/// seed, device index, context, batch, optimiser), the profile's budgets, the round (which fixes
-/// the data draws), the round start (rank, α, targets, steps and the adapter itself), the frozen products' kernel and the FLOP
-/// estimate carried from the previous step; it holds the update, the report and the estimate
-/// after. Rounds from a trained adapter are never memoised: no other run sends the same one.
+/// seed, device index, context, batch, optimiser, kernel), the profile's budgets, the round
+/// (which fixes the data draws), the round start (rank, α, targets, steps and the adapter
+/// itself), the kernel the memory plan runs and the FLOP estimate carried from the previous step;
+/// it holds the update, the report and the estimate after. Rounds from a trained adapter are never memoised: no other run sends the same one.
 extension EdgeFirmware {
     /// What a memoised training left: the report, the update, the FLOP estimate it measured.
     struct RecalledTraining {

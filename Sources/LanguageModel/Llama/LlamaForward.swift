@@ -66,14 +66,15 @@ public struct LlamaForward<S: LlamaScalar> {
     }
 
     /// The logits [vocab] after the last of `tokens`: every layer over all of them, the head on the
-    /// last row only (the work of llama.cpp's prompt processing, which `edgenode bench` compares).
+    /// last row only (the work of llama.cpp's prompt processing; `edgenode bench` times it so the
+    /// two can be set side by side).
     @_specialize(where S == Float)
     public func lastLogits(_ tokens: [Int]) throws -> [S] {
         guard !tokens.isEmpty else { return [] }
         try validate(tokens)
         let pass = layerPass(tokens: tokens.count)
         let x = try residualStream(tokens, pass: pass), d = config.embedding
-        return OutputHead(weights: weights, matmul: matmul).logits(Array(x[(x.count - d)...]), pass: layerPass(tokens: 1))
+        return OutputHead(weights: weights, matmul: matmul).logits(Array(x[(x.count - d)...]), pass: pass)
     }
 
     /// log p(tokens[t+1] | tokens[...t]) for t = 0..<T−1.

@@ -1,8 +1,9 @@
 import Numerics
 
 /// A per-subcarrier linear map G[n] (rows × inputs, complex) that a device's samples pass through
-/// before they are summed: H_k[n] for the air, H_k[n]·B_k[n] for the measurement's noiseless
-/// reference, w_k·I for an exact weighted sum. Pre-divided by the accumulator's LSB (a power of
+/// before they are summed: H_k[n] for the air at the antennas, A[n]ᴴH_k[n]/√η[n] in the combiner's
+/// space, H_k[n]·B_k[n] (or A[n]ᴴH_k[n]B_k[n]/√η[n]) for the measurement's noiseless reference,
+/// w_k·I for an exact weighted sum. Pre-divided by the accumulator's LSB (a power of
 /// two, so exactly) and split into real and imaginary planes for SIMD.
 ///
 /// Layout (Float): entry (n, a, part, r) at `((n·inputs + a)·2 + part)·P + r`, P the padded rows.

@@ -123,7 +123,7 @@ extension ExactAccumulator {
             addSixteenByFour(planes, samples: xs, first: first, count: count, band: band)
             return
         }
-        if p == 8, rows <= 4 {
+        if p == 8, gs.allSatisfy({ $0.paired != nil }) {
             addFewRows(gs, samples: xs, first: first, count: count, band: band)
             return
         }
@@ -205,6 +205,7 @@ extension ExactAccumulator {
     /// layout's padding are never written (nor read).
     private func addFewRows(_ gs: [ColumnTransform], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>) {
         let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = gs.count, inputs = gs[0].inputs
+        precondition(inputs >= 1 && rows <= 4, "the few-rows kernel takes at most four rows and at least one input")
         let paired = gs.map { UnsafeRawPointer($0.paired!.pointer) }
         for n in band {
             let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first) &* 8
@@ -220,7 +221,7 @@ extension ExactAccumulator {
                     let g = paired[d] + 64 &* (n &* inputs), x = xs[d] + 2 &* inputs &* (n &+ t &* nsc)
                     var acc = g.loadUnaligned(as: SIMD8<Float>.self) * x[0]
                     acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x[1])
-                    for a in 1..<max(1, inputs) {
+                    for a in 1..<inputs {
                         acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 64 &* a, as: SIMD8<Float>.self), x[2 &* a])
                         acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 64 &* a &+ 32, as: SIMD8<Float>.self), x[2 &* a &+ 1])
                     }

@@ -1,8 +1,10 @@
 import LinearAlgebra
 import Numerics
 
-/// Where the emulator draws the thermal noise: at every BS antenna (y = Σ H x + z, then
-/// combining) or directly in the combined domain (exact for orthonormal A; N_r/L times fewer draws).
+/// Where the emulator draws the thermal noise: as z at every BS antenna (per antenna in the
+/// antennas' space, y = Σ H x + z, then combining; as Aᴴz/√η with its own covariance σ²AᴴA/η in
+/// the combiner's space, `ReceiverSpace`), or i.i.d. σ²/η per combined stream (exact for
+/// orthonormal A; N_r/L times fewer draws than per antenna).
 public enum NoiseDomain: String, Sendable, CaseIterable {
     case receiveAntennas = "antennas"
     case combinedStreams = "combined"

@@ -10,12 +10,12 @@ import Randomness
 /// as what it is, circular Gaussian with covariance σ²AᴴA/η. The same law as the antennas' path
 /// (`StreamingReceiverCombinerSpaceTests` compares the two paths' error parts over many rounds).
 public enum ReceiverSpace: String, Sendable, CaseIterable {
-    /// Σ_k (Aᴴ H_k/√η) x_k, L rows: the default wherever the combiner is known before the frames
-    /// (every AirComp round `serve` and `stress` run).
+    /// Σ_k (Aᴴ H_k/√η) x_k, L rows: `serve`'s and `stress`'s default, since their combiner is
+    /// known before the frames.
     case combiner
     /// Σ_k H_k x_k + z, N_r rows, the received samples per antenna, then combined: for whoever
-    /// wants per-antenna samples (`aircomp.receiver = "antennas"` in a scenario, `bench-air
-    /// --receiver antennas`).
+    /// wants per-antenna samples (`aircomp.receiver = "antennas"` in a scenario, `stress
+    /// --receiver antennas`; `bench-air` times both paths).
     case antennas
 }
 
@@ -156,14 +156,16 @@ struct CombinerNoise: Sendable {
         var seeder = SeededGenerator(seed: seed, stream: [RandomStream.combinerNoise.rawValue, UInt64(round), UInt64(n)])
         if draws.count < count { draws = [Float](repeating: 0, count: count) }
         draws.withUnsafeMutableBufferPointer { NoiseGenerator(&seeder).fill($0.baseAddress!, count: count, sigma: Float(0.5.squareRoot())) }
-        let f = factors[(n * l * l)..<((n + 1) * l * l)].map { $0 }
-        for t in 0..<columns {
-            let w = 2 * t * l
-            for i in 0..<l {
-                var v = Complex<Double>.zero
-                for k in 0...i { v += f[i * l + k] * Complex(Double(draws[w + 2 * k]), Double(draws[w + 2 * k + 1])) }
-                out[w + 2 * i] += Float(v.real)
-                out[w + 2 * i + 1] += Float(v.imaginary)
+        factors.withUnsafeBufferPointer { factors in
+            let f = factors.baseAddress! + n * l * l
+            for t in 0..<columns {
+                let w = 2 * t * l
+                for i in 0..<l {
+                    var v = Complex<Double>.zero
+                    for k in 0...i { v += f[i * l + k] * Complex(Double(draws[w + 2 * k]), Double(draws[w + 2 * k + 1])) }
+                    out[w + 2 * i] += Float(v.real)
+                    out[w + 2 * i + 1] += Float(v.imaginary)
+                }
             }
         }
     }
