@@ -42,6 +42,7 @@ final class QuantizedFleetTests: XCTestCase {
         let float = try run(in: root.appendingPathComponent("float"), kernel: "float")
         XCTAssertEqual(quantized.summary["kernel"] as? String, "quantized")
         XCTAssertEqual(float.summary["kernel"] as? String, "float")
+        XCTAssertEqual(quantized.summary["receiver"] as? String, "combiner", "the air's default space, recorded")
         XCTAssertEqual(again.metrics, quantized.metrics, "a seed must reproduce on the quantized kernel")
         XCTAssertEqual(again.adapter, quantized.adapter)
         // Different arithmetic (8-bit activations): not the same bits, but the same run.

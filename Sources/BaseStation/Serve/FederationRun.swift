@@ -117,6 +117,10 @@ extension FederationServer {
         summary["resumed_from_round"] = resumed.map { $0.round } ?? NSNull()
         summary["wall_time_s"] = Self.seconds(since: started)
         summary["kernel"] = model.kernel.rawValue
+        switch settings.aggregation {  // where the air was summed; ideal and digital sum no air
+        case .aircomp: summary["receiver"] = scenario.aircomp.receiver.rawValue
+        case .ideal, .digital: summary["receiver"] = NSNull()
+        }
         // Where this sitting's time went: loading the model and data (before serving), waiting for
         // the nodes to register, round 0 (the base model's evaluation and the pilot round; reading the
         // checkpoint when resumed), held-out evaluation after it, and the rounds' rest (the nodes'
