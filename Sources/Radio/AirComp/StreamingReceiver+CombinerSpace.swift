@@ -20,40 +20,25 @@ public enum ReceiverSpace: String, Sendable, CaseIterable {
 }
 
 extension ColumnTransform {
+    /// Every device's transform of the air in `space`: A[n]ᴴH_k[n]/√η[n] or H_k[n].
+    static func airChannels(_ h: ChannelTensor, _ design: AirCompDesign, space: ReceiverSpace, lsb: [Float]) -> [ColumnTransform] {
+        switch space {
+        case .combiner: (0..<h.devices).map { combinedChannel(h, design, device: $0, lsb: lsb) }
+        case .antennas: channels(h, lsb: lsb)
+        }
+    }
+
     /// G = A[n]ᴴ H_k[n] / √η[n] (L × N_t): device k's samples as the combiner sees them. Products
     /// in Double from the design's own A and η, rounded to Float once.
     public static func combinedChannel(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
-        let nr = h.receiveAntennas, nt = h.transmitAntennas, l = design.streams
-        var g = [Complex<Float>](repeating: .zero, count: h.subcarriers * l * nt)
-        // Made every round for every device: plain loops over raw storage (no bounds checks).
-        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * nt)
-        defer { sums.deallocate() }
-        h.elements.withUnsafeBufferPointer { elements in g.withUnsafeMutableBufferPointer { g in
-            for n in 0..<h.subcarriers {
-                let scale = 1 / design.eta[n].squareRoot()
-                let hk = elements.baseAddress! + h.offset(subcarrier: n, device: k)  // H[r, t] at t·N_r + r
-                design.beamformers[n].elements.withUnsafeBufferPointer { a in  // A column-major: A[r, row] at row·N_r + r
-                    for row in 0..<l {
-                        // The columns side by side (independent sums, each over r in order).
-                        for column in 0..<nt { (sums[2 &* column], sums[2 &* column &+ 1]) = (0, 0) }
-                        for r in 0..<nr {
-                            let av = a[row &* nr &+ r]
-                            for column in 0..<nt {
-                                let hv = hk[column &* nr &+ r], (hr, hi) = (Double(hv.real), Double(hv.imaginary))
-                                sums[2 &* column] += av.real * hr + av.imaginary * hi
-                                sums[2 &* column &+ 1] += av.real * hi - av.imaginary * hr
-                            }
-                        }
-                        for column in 0..<nt {
-                            g[(n &* l &+ row) &* nt &+ column] = Complex(Float(sums[2 &* column] * scale), Float(sums[2 &* column &+ 1] * scale))
-                        }
-                    }
+        let nt = h.transmitAntennas
+        return combined(design, subcarriers: h.subcarriers, receiveAntennas: h.receiveAntennas, inputs: nt, lsb: lsb) { n, m in
+            for r in 0..<h.receiveAntennas {
+                for a in 0..<nt {
+                    let v = h[n, k, r, a]
+                    m[r * nt + a] = Complex(Double(v.real), Double(v.imaginary))
                 }
             }
-        } }
-        return ColumnTransform(subcarriers: h.subcarriers, rows: l, inputs: nt, lsb: lsb) { n, row, column in
-            let v = g[(n * l + row) * nt + column]
-            return (v.real, v.imaginary)
         }
     }
 
@@ -61,8 +46,7 @@ extension ColumnTransform {
     /// combiner sees them (the measurement's noiseless reference in the combiner's space).
     public static func combinedEffective(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
         let b = design.precoders[k], nr = h.receiveAntennas, nt = h.transmitAntennas, l = design.streams
-        var m = [Complex<Double>](repeating: .zero, count: nr * l)
-        return combined(design, subcarriers: h.subcarriers, receiveAntennas: nr, inputs: l, lsb: lsb) { n in
+        return combined(design, subcarriers: h.subcarriers, receiveAntennas: nr, inputs: l, lsb: lsb) { n, m in
             for r in 0..<nr {
                 for c in 0..<l {
                     var v = Complex<Double>.zero
@@ -73,29 +57,44 @@ extension ColumnTransform {
                     m[r * l + c] = v
                 }
             }
-            return m
         }
     }
 
-    /// Aᴴ M[n] / √η[n] for the N_r × `inputs` matrices M[n] (row-major) that `matrix(n)` gives.
+    /// Aᴴ M[n] / √η[n] for the N_r × `inputs` matrices M[n] (row-major) that `fill(n, m)` writes.
+    /// Made every round for every device: plain loops over raw storage, the columns side by side
+    /// (independent sums, each over r in order).
     private static func combined(_ design: AirCompDesign, subcarriers: Int, receiveAntennas nr: Int, inputs: Int, lsb: [Float],
-                                 matrix: (_ n: Int) -> [Complex<Double>]) -> ColumnTransform {
+                                 fill: (_ n: Int, _ m: UnsafeMutablePointer<Complex<Double>>) -> Void) -> ColumnTransform {
         let l = design.streams
-        var g = [Complex<Double>](repeating: .zero, count: subcarriers * l * inputs)
-        for n in 0..<subcarriers {
-            let a = design.beamformers[n].elements, scale = Complex(1 / design.eta[n].squareRoot()), m = matrix(n)
-            for row in 0..<l {
-                for column in 0..<inputs {
-                    var v = Complex<Double>.zero
-                    // A is column-major: A[r, row] at row·N_r + r.
-                    for r in 0..<nr { v += a[row * nr + r].conjugate * m[r * inputs + column] }
-                    g[(n * l + row) * inputs + column] = v * scale
+        var g = [Complex<Float>](repeating: .zero, count: subcarriers * l * inputs)
+        let m = UnsafeMutablePointer<Complex<Double>>.allocate(capacity: nr * inputs)
+        let sums = UnsafeMutablePointer<Complex<Double>>.allocate(capacity: inputs)
+        defer { m.deallocate(); sums.deallocate() }
+        g.withUnsafeMutableBufferPointer { g in
+            for n in 0..<subcarriers {
+                fill(n, m)
+                let scale = 1 / design.eta[n].squareRoot()
+                design.beamformers[n].elements.withUnsafeBufferPointer { a in  // A column-major: A[r, row] at row·N_r + r
+                    for row in 0..<l {
+                        for column in 0..<inputs { sums[column] = .zero }
+                        for r in 0..<nr {
+                            let av = a[row &* nr &+ r]
+                            for column in 0..<inputs {
+                                let mv = m[r &* inputs &+ column]
+                                sums[column] = Complex(sums[column].real + (av.real * mv.real + av.imaginary * mv.imaginary),
+                                                       sums[column].imaginary + (av.real * mv.imaginary - av.imaginary * mv.real))
+                            }
+                        }
+                        for column in 0..<inputs {
+                            g[(n &* l &+ row) &* inputs &+ column] = Complex(Float(sums[column].real * scale), Float(sums[column].imaginary * scale))
+                        }
+                    }
                 }
             }
         }
         return ColumnTransform(subcarriers: subcarriers, rows: l, inputs: inputs, lsb: lsb) { n, row, column in
             let v = g[(n * l + row) * inputs + column]
-            return (Float(v.real), Float(v.imaginary))
+            return (v.real, v.imaginary)
         }
     }
 }

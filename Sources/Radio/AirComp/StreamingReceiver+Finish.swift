@@ -40,7 +40,7 @@ extension StreamingReceiver {
                     DispatchQueue.concurrentPerform(iterations: bands.count) { b in
                         var scratch = BandScratch(rows: signal.rows, streams: l, columns: symbols)
                         for n in bands[b] {
-                            if combiners == nil, air.radio != nil {
+                            if space == .combiner, air.radio != nil {
                                 finishCombined(n, noise: noise, measured: measured, scratch: &scratch,
                                                out: floats + 2 * n * l * symbols, errors: errors)
                             } else {

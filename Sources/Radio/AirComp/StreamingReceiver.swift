@@ -45,8 +45,7 @@ public struct PreparedChannels: Sendable {
         self.space = space
         let lsb = StreamingReceiver.airLSB(design, space: space)
         self.lsb = lsb
-        transforms = space == .combiner ? (0..<h.devices).map { ColumnTransform.combinedChannel(h, design, device: $0, lsb: lsb) }
-            : ColumnTransform.channels(h, lsb: lsb)
+        transforms = ColumnTransform.airChannels(h, design, space: space, lsb: lsb)
     }
 }
 
@@ -179,12 +178,12 @@ public final class StreamingReceiver: @unchecked Sendable {
         switch air {
         case .overTheAir(let h, let design, _, _) where space == .combiner:
             signal = ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: lsb)
-            transforms = (0..<devices).map { k in ColumnTransform.combinedChannel(h, design, device: k, lsb: lsb) }
+            transforms = ColumnTransform.airChannels(h, design, space: space, lsb: lsb)
             noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.combinedEffective(h, design, device: k, lsb: lsb) } : []
             noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: lsb) : nil
         case .overTheAir(let h, let design, _, _):
             signal = ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb)
-            transforms = ColumnTransform.channels(h, lsb: lsb)
+            transforms = ColumnTransform.airChannels(h, design, space: space, lsb: lsb)
             noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.effective(h, design, device: k, lsb: lsb) } : []
             noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb) : nil
         case .overTheAirPrepared(let p, _, _):
