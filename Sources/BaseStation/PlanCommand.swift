@@ -34,7 +34,8 @@ struct PlanCommand: ParsableCommand {
             let gap = try makeOptimalityGap(
                 scenario: s, profiles: profiles,
                 adapter: AdapterShape(matrices: s.plan.adapted.map { (dIn: $0[0], dOut: $0[1]) }, layers: s.plan.layers),
-                subcarriers: h.subcarriers, weights: Array(repeating: 1 / Double(h.devices), count: h.devices), constants: constants)
+                subcarriers: h.subcarriers, weights: Array(repeating: 1 / Double(h.devices), count: h.devices), constants: constants,
+                symbolPower: s.plan.symbolPower)
             let load = TrainingLoad(baseParameters: s.plan.baseParameters, baseBytes: s.plan.baseBytes, activationBytes: s.plan.activationBytes,
                                     localSteps: s.plan.localSteps, tokensPerStep: s.plan.tokensPerStep)
             let budgets = zip(devices.names, profiles).map { name, p in

@@ -21,6 +21,9 @@ struct PlanSettings: Decodable {
     var pilotPowerLaw = 0.8
     var pilotEnergy = 1.0
     var pilotCount = 64
+    /// c², the power of a complex symbol of the largest update ([θ]²), as a pilot round measures
+    /// it; nil: from the spectrum, 2 Σ_{i≤r} s_i² / D(r).
+    var symbolPower: Double? = nil
     /// Calibration tokens the base station measures F and its gradients on around the pilot round
     /// (held-out documents outside the evaluation sample).
     var calibrationTokens = 1024
@@ -30,12 +33,13 @@ struct PlanSettings: Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case rankCeiling = "r_max", profiles, symbolDurationS = "symbol_duration_s"
-        case smoothness, plConstant = "pl_constant", stepSize = "step_size", gradientVariance = "gradient_variance"
+        case smoothness, rankSmoothness = "rank_smoothness", distortionSmoothness = "distortion_smoothness"
+        case plConstant = "pl_constant", stepSize = "step_size", gradientVariance = "gradient_variance"
         case rounds, initialGap = "initial_gap"
         case baseParameters = "base_parameters", baseBytes = "base_bytes", activationBytes = "activation_bytes"
         case layers, adapted, localSteps = "local_steps", tokensPerStep = "tokens_per_step"
         case pilotSingularValues = "pilot_singular_values", pilotPowerLaw = "pilot_power_law"
-        case pilotEnergy = "pilot_energy", pilotCount = "pilot_count"
+        case pilotEnergy = "pilot_energy", pilotCount = "pilot_count", symbolPower = "symbol_power"
         case calibrationTokens = "calibration_tokens", sketchRank = "sketch_rank"
     }
 
@@ -48,6 +52,9 @@ struct PlanSettings: Decodable {
         try c.update(&profiles, forKey: .profiles)
         try c.update(&symbolDurationS, forKey: .symbolDurationS)
         try c.update(&constants.smoothness, forKey: .smoothness)
+        constants.rankSmoothness = try c.decodeNumberIfPresent(forKey: .rankSmoothness)
+        constants.distortionSmoothness = try c.decodeNumberIfPresent(forKey: .distortionSmoothness)
+        symbolPower = try c.decodeNumberIfPresent(forKey: .symbolPower)
         try c.update(&constants.plConstant, forKey: .plConstant)
         try c.update(&constants.stepSize, forKey: .stepSize)
         try c.update(&constants.gradientVariance, forKey: .gradientVariance)
@@ -75,6 +82,7 @@ struct PlanSettings: Decodable {
         try check(!adapted.isEmpty && adapted.allSatisfy { $0.count == 2 && $0[0] > 0 && $0[1] > 0 }, .adapted, "must list [d_in, d_out] pairs of positive sizes")
         try check((0...1_048_576).contains(calibrationTokens), .calibrationTokens, "must be in 0…1048576, got \(calibrationTokens)")
         try check((1...4096).contains(sketchRank), .sketchRank, "must be in 1…4096, got \(sketchRank)")
+        try check(symbolPower.map { $0 > 0 && $0.isFinite } ?? true, .symbolPower, "must be > 0 and finite")
         try check(localSteps >= 1 && tokensPerStep >= 1, .localSteps, "local_steps and tokens_per_step must be ≥ 1")
         try check(baseParameters > 0 && baseBytes > 0 && activationBytes >= 0, .baseBytes, "model sizes must be positive")
         do { try constants.validate() } catch let e as ConfigurationError { throw ConfigurationError(key: "plan.\(e.key)", problem: e.problem) }

@@ -29,15 +29,23 @@ final class RankPlanningTests: XCTestCase {
         let top = try XCTUnwrap(record["spectrum_top"] as? [Double])
         XCTAssertTrue(top.first! > 0 && zip(top, top.dropFirst()).allSatisfy { $0 >= $1 })
         let constants = try XCTUnwrap(record["constants"] as? [String: [String: Any]])
-        XCTAssertEqual(Set(constants.keys), ["smoothness", "rank_smoothness", "pl_constant", "step_size", "horizon_weight",
-                                             "gradient_variance", "rounds", "initial_gap"])
+        XCTAssertEqual(Set(constants.keys), ["smoothness", "rank_smoothness", "distortion_smoothness", "pl_constant", "step_size",
+                                             "horizon_weight", "gradient_variance", "rounds", "initial_gap"])
         XCTAssertTrue((constants["gradient_variance"]?["source"] as? String ?? "").hasPrefix("pilot round"))
         // The step, smoothness and PL constant measured on calibration tokens, within the derivation's conditions.
-        for key in ["step_size", "smoothness", "pl_constant"] {
+        for key in ["step_size", "smoothness", "pl_constant", "distortion_smoothness"] {
             XCTAssertTrue((constants[key]?["source"] as? String ?? "").hasPrefix("pilot:"), "\(key): \(constants[key] ?? [:])")
         }
         let value = { (key: String) in constants[key]?["value"] as? Double ?? .nan }
         XCTAssertLessThanOrEqual(value("step_size"), 1 / value("smoothness") * (1 + 1e-12))
+        // The curvature along a random direction is the mean one, below the largest; the rank term's
+        // spectrum is the pilot's scaled to the quadratic model's line minimum, recorded beside it.
+        XCTAssertLessThan(value("distortion_smoothness"), value("smoothness"))
+        let measured = try XCTUnwrap(record["calibration"] as? [String: Any])
+        let t = try XCTUnwrap(record["displacement_scale"] as? Double)
+        XCTAssertEqual(measured["line_minimum"] as? Double, t)
+        XCTAssertTrue(t > 0 && t.isFinite)
+        XCTAssertEqual((record["spectrum"] as? [Double])?.count, record["spectrum_count"] as? Int)
         let lm = value("step_size") * value("pl_constant")
         XCTAssertTrue(lm > 0 && lm < 1)
         XCTAssertEqual(value("horizon_weight"), (1 - pow(1 - lm, 2)) / lm, accuracy: 1e-9 * value("horizon_weight"))

@@ -42,6 +42,17 @@ final class RankSelectionTests: XCTestCase {
         XCTAssertEqual(g.distortion, c.horizonWeight * c.smoothness * g.aggregationError / 2, accuracy: 1e-12 * g.distortion)
         XCTAssertEqual(g.variance, c.horizonWeight * c.smoothness * c.stepSize * c.stepSize * c.gradientVariance / 2, accuracy: 1e-15)
         XCTAssertEqual(g.rank, 3 / 2 * gap.spectrum.tail(4), accuracy: 1e-15)
+        // A measured curvature along the error replaces L_s in the distortion term, and only there.
+        var measured = c
+        measured.distortionSmoothness = 0.01
+        let gapE = try OptimalityGap(constants: measured, spectrum: gap.spectrum, adapter: gap.adapter, uplink: gap.uplink,
+                                     streams: 2, subcarriers: 4, weights: gap.weights, symbolPower: 0.5)
+        let e = gapE.evaluate(rank: 4, channels: h, beamformers: a)
+        XCTAssertEqual(e.distortion, c.horizonWeight * 0.01 * g.aggregationError / 2, accuracy: 1e-12 * g.distortion)
+        XCTAssertEqual(e.variance, g.variance)
+        XCTAssertEqual(e.rank, g.rank)
+        measured.distortionSmoothness = -1
+        XCTAssertThrowsError(try measured.validate())
     }
 
     func testRankTermFallsAndDistortionRises() throws {

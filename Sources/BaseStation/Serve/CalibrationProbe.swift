@@ -17,9 +17,11 @@ struct CalibrationProbe {
     let model: LlamaModel
     /// Calibration windows of at most `ctx` tokens.
     let windows: [[Int]]
+    let context: Int
 
     init(model: LlamaModel, tokens: [Int], context: Int) {
         self.model = model
+        self.context = context
         windows = stride(from: 0, to: max(tokens.count - 1, 0), by: context).map { Array(tokens[$0..<min($0 + context, tokens.count)]) }
             .filter { $0.count >= 2 }
     }
@@ -30,6 +32,14 @@ struct CalibrationProbe {
         let r = try LlamaForward(model: model, adapter: adapter).meanLossAndGradient(windows, workers: ProcessInfo.processInfo.activeProcessorCount)
         guard r.scoredTokens > 0 else { throw CommandError("no calibration tokens to measure the loss on") }
         return (r.loss, r.gradient)
+    }
+
+    /// F(θ) alone (forward passes only), the same token-weighted mean over the same windows.
+    func loss(_ adapter: LoRAAdapter) throws -> Double {
+        let r = try LlamaForward(model: model, adapter: adapter)
+            .perplexity(tokens: Array(windows.joined()), context: context, workers: ProcessInfo.processInfo.activeProcessorCount)
+        guard r.scoredTokens > 0 else { throw CommandError("no calibration tokens to measure the loss on") }
+        return -r.logProbabilities.reduce(0, +) / Double(r.scoredTokens)
     }
 
     /// The top `rank` singular values of every adapted matrix's gradient G_j = ∂F/∂W_j at the base

@@ -18,6 +18,9 @@ struct PilotMeasurements {
     var updateNorm: Double, weightUpdateNorm: Double
     /// ⟨∂F/∂W(θ₀), ΔW⟩.
     var weightAlignment: Double
+    /// (F(θ₁ + u) + F(θ₁ − u) − 2F(θ₁)) / ‖u‖², u a seeded Gaussian direction of norm ‖Δ̄‖; nil when
+    /// not positive.
+    var randomDirectionCurvature: Double?
 
     /// λ̂ = −⟨∇F(θ₀), Δ̄⟩ / ‖∇F(θ₀)‖²: the step the round took along the gradient (the bound's model
     /// Δ̄ = −λ(∇F + ξ), E ξ = 0). Nil unless positive and finite.
@@ -37,6 +40,13 @@ struct PilotMeasurements {
         positive(2 * (lossAfter - lossBefore - weightAlignment) / (weightUpdateNorm * weightUpdateNorm))
     }
 
+    /// t* = −⟨∂F/∂W, ΔW⟩ / (L̂_W ‖ΔW‖²): how many pilot updates away the minimum of the weights'
+    /// quadratic model along ΔW lies, so t*·ΔW is the estimate of θ* − θ₀ the rank term needs (one
+    /// round's update is the start of the way, not the way).
+    var lineMinimum: Double? {
+        weightSmoothness.flatMap { CurvatureProbe.lineMinimum(slope: weightAlignment, curvature: $0, stepEnergy: weightUpdateNorm * weightUpdateNorm) }
+    }
+
     private func positive(_ v: Double) -> Double? { v.isFinite && v > 0 ? v : nil }
 
     var record: [String: Any] {
@@ -44,13 +54,15 @@ struct PilotMeasurements {
         return ["loss_before": lossBefore, "loss_after": lossAfter, "gradient_energy_before": gradientEnergyBefore,
                 "gradient_energy_after": gradientEnergyAfter, "alignment": alignment, "gradient_change": gradientChange,
                 "update_norm": updateNorm, "weight_update_norm": weightUpdateNorm, "weight_alignment": weightAlignment,
-                "step_size": j(stepSize), "smoothness": j(smoothness), "pl_constant": j(plConstant), "weight_smoothness": j(weightSmoothness)]
+                "step_size": j(stepSize), "smoothness": j(smoothness), "pl_constant": j(plConstant), "weight_smoothness": j(weightSmoothness),
+                "random_direction_curvature": j(randomDirectionCurvature), "line_minimum": j(lineMinimum)]
     }
 }
 
 extension FederationServer {
     /// The measurements above: three gradient passes over the calibration tokens (θ₀; θ₁; the
     /// weights' linear term at (A₁, B = 0), whose B-gradient is γ·G A₁ᵀ, so ⟨·, B₁⟩ = ⟨G, γB₁A₁⟩ = ⟨G, ΔW⟩).
+    /// Then two forward passes at θ₁ ± u for the curvature along a random direction.
     func measurePilot(probe: CalibrationProbe, base: LoRAAdapter, aggregate: [Float], weightUpdateEnergy: Double) throws -> PilotMeasurements {
         let before = try probe.lossAndGradient(base)
         var moved = base
@@ -68,10 +80,18 @@ extension FederationServer {
         func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
         let step = aggregate.map(Double.init)
         let change = zip(after.gradient, before.gradient).map { $0 - $1 }
+        let updateNorm = dot(step, step).squareRoot()
+        let curvature = try CurvatureProbe.randomDirectionCurvature(
+            at: moved.flattened().map(Double.init), lossAtTheta: after.loss, radius: updateNorm, seed: scenario.seed) { theta in
+            var probed = moved
+            try probed.assign(flattened: theta.map(Float.init))
+            return try probe.loss(probed)
+        }
         return PilotMeasurements(lossBefore: before.loss, lossAfter: after.loss, gradientEnergyBefore: dot(before.gradient, before.gradient),
                                  gradientEnergyAfter: dot(after.gradient, after.gradient), alignment: dot(before.gradient, step),
-                                 gradientChange: dot(change, change).squareRoot(), updateNorm: dot(step, step).squareRoot(),
-                                 weightUpdateNorm: weightUpdateEnergy.squareRoot(), weightAlignment: weightAlignment)
+                                 gradientChange: dot(change, change).squareRoot(), updateNorm: updateNorm,
+                                 weightUpdateNorm: weightUpdateEnergy.squareRoot(), weightAlignment: weightAlignment,
+                                 randomDirectionCurvature: curvature)
     }
 
     /// The constants from the measurements where they are usable, each with its source; the step
@@ -84,6 +104,10 @@ extension FederationServer {
         if let lw = m.weightSmoothness {
             c.rankSmoothness = lw
             sources["rank_smoothness"] = "pilot: 2 (F(θ₁) − F(θ₀) − ⟨∂F/∂W, ΔW⟩) / ‖ΔW‖² on \(tokens) (the weights' curvature along the pilot's update)"
+        }
+        if let le = m.randomDirectionCurvature {
+            c.distortionSmoothness = le
+            sources["distortion_smoothness"] = "pilot: (F(θ₁ + u) + F(θ₁ − u) − 2F(θ₁)) / ‖u‖², u Gaussian of norm ‖Δ̄‖, on \(tokens) (tr(∇²F)/D, the curvature a white aggregation error meets)"
         }
         if let lambda = m.stepSize {
             c.stepSize = min(lambda, 1 / c.smoothness)

@@ -35,7 +35,8 @@ extension FederationServer {
                                      "pilot_status": pilotRound.global.status.rawValue]
         var constants = scenario.plan.constants
         var sources = [String: String]()
-        let spectrum: PilotSpectrum
+        var spectrum: PilotSpectrum
+        var lineMinimum: Double?
         if let captured = pilotCapture {
             let pilot = try PilotSpectrum(updates: try factoredUpdates(from: base, moved: captured.aggregate))
             let rMax = budget.bound.rank
@@ -48,6 +49,7 @@ extension FederationServer {
             do {
                 let measured = try measurePilot(probe: probe, base: base, aggregate: captured.aggregate, weightUpdateEnergy: pilot.tail(0))
                 calibrate(&constants, &sources, measured, tokens: label)
+                lineMinimum = measured.lineMinimum
                 record["calibration"] = measured.record
             } catch {
                 record["calibration"] = ["error": "\(error)"]
@@ -66,6 +68,13 @@ extension FederationServer {
                     + (p > rMax ? "the gradient sketch could not be measured)" : "the sketch rank \(p) is not above it)")
             }
             record["sketch_rank"] = p
+            // θ* − θ₀ ≈ t*·ΔW: the rank term measures what a rank-r adapter misses of the way to the
+            // minimum, of which the pilot's one round is the first step.
+            if let t = lineMinimum {
+                spectrum = try spectrum.scaled(by: t)
+                record["spectrum_source"] = "\(record["spectrum_source"] ?? ""); times t* = \(String(format: "%.4g", t)), the minimum of the weights' quadratic model along the pilot's update"
+            }
+            record["displacement_scale"] = lineMinimum ?? NSNull()
         } else {
             spectrum = try scenario.plan.spectrum()
             record["spectrum_source"] = "the scenario's [plan] prior: the pilot round delivered no aggregate (\(pilotRound.global.status.rawValue))"
@@ -88,6 +97,8 @@ extension FederationServer {
         record["gaps_every_rank"] = Dictionary(uniqueKeysWithValues: every.gaps.map { ("\($0.key)", $0.value) })
         record["spectrum_top"] = Array(spectrum.squaredSingularValues.prefix(16).map { $0.squareRoot() })
         record["spectrum_count"] = spectrum.squaredSingularValues.count
+        // All of it, so `basestation plan` can replay this bound (`[plan] pilot_singular_values`).
+        record["spectrum"] = spectrum.squaredSingularValues.map { $0.squareRoot() }
         record["constants"] = constantsRecord(constants, sources)
         progress(String(format: "rank planning: pilot at r_max = %d, rank %d, optimality gap %.4g", budget.bound.rank, plan.rank, plan.components.total))
         return record
@@ -119,6 +130,7 @@ extension FederationServer {
 
     private func constantsRecord(_ c: LearningConstants, _ sources: [String: String]) -> [String: Any] {
         let values: [(String, Double)] = [("smoothness", c.smoothness), ("rank_smoothness", c.rankSmoothness ?? c.smoothness),
+                                          ("distortion_smoothness", c.distortionSmoothness ?? c.smoothness),
                                           ("pl_constant", c.plConstant), ("step_size", c.stepSize), ("horizon_weight", c.horizonWeight),
                                           ("gradient_variance", c.gradientVariance), ("rounds", Double(c.rounds)), ("initial_gap", c.initialGap)]
         return Dictionary(uniqueKeysWithValues: values.map { key, v in
@@ -131,6 +143,7 @@ extension FederationServer {
         switch key {
         case "horizon_weight": return "(1 − (1 − λμ)^T)/(λμ) of the values above"
         case "rank_smoothness" where c.rankSmoothness == nil: return "smoothness (no usable measurement of the weights' curvature)"
+        case "distortion_smoothness" where c.distortionSmoothness == nil: return "smoothness (no usable measurement of the curvature along a random direction)"
         default: return "scenario [plan] \(key) (no usable measurement)"
         }
     }

@@ -13,4 +13,6 @@ public enum RandomStream: UInt64, Sendable {
     case lineOfSightPhase = 10
     /// The thermal noise drawn in the combiner's space (`ReceiverSpace.combiner`).
     case combinerNoise = 11
+    /// The random direction the base station measures the loss's curvature along (`CurvatureProbe`).
+    case curvatureProbe = 12
 }

@@ -9,6 +9,10 @@ public struct LearningConstants: Sendable, Equatable {
     /// L_W, smoothness of F in the adapted weights W (the rank term, which bounds F at a truncated
     /// weight update); nil: L_s.
     public var rankSmoothness: Double? = nil
+    /// L_e, the loss's mean curvature along the aggregation error (the distortion term): for an
+    /// error white over the adapter's coordinates E eᵀ∇²F e = E‖e‖² · tr(∇²F)/D, which is below the
+    /// worst case L_s; nil: L_s.
+    public var distortionSmoothness: Double? = nil
     /// μ, Polyak–Łojasiewicz constant.
     public var plConstant = 0.05
     /// λ ≤ 1/L_s, the step size of one aggregated round.
@@ -32,6 +36,7 @@ public struct LearningConstants: Sendable, Equatable {
         func check(_ ok: Bool, _ key: String, _ problem: String) throws { if !ok { throw ConfigurationError(key: key, problem: problem) } }
         try check(smoothness > 0 && smoothness.isFinite, "smoothness", "must be > 0")
         if let lw = rankSmoothness { try check(lw > 0 && lw.isFinite, "rank_smoothness", "must be > 0") }
+        if let le = distortionSmoothness { try check(le > 0 && le.isFinite, "distortion_smoothness", "must be > 0") }
         try check(plConstant > 0 && plConstant.isFinite, "pl_constant", "must be > 0")
         try check(stepSize > 0 && stepSize <= 1 / smoothness, "step_size", "must be in (0, 1/smoothness] = (0, \(1 / smoothness)], got \(stepSize)")
         try check(stepSize * plConstant < 1, "pl_constant", "step_size · pl_constant must be < 1")
@@ -65,6 +70,11 @@ public struct PilotSpectrum: Sendable, Equatable {
         let raw = (1...count).map { pow(Double($0), -exponent) }
         let total = raw.reduce(0, +)
         return try PilotSpectrum(singularValues: raw.map { ($0 / total * energy).squareRoot() })
+    }
+
+    /// The spectrum of the update t·ΔW: every s_i times |t|.
+    public func scaled(by t: Double) throws -> PilotSpectrum {
+        try PilotSpectrum(singularValues: squaredSingularValues.map { $0.squareRoot() * abs(t) })
     }
 
     /// Σ_{i≤r} s_i², the energy a rank-r adapter captures.
@@ -117,7 +127,7 @@ public struct GapComponents: Sendable, Equatable {
     public var contraction: Double
     /// H_T · L_s λ² σ_g² / 2, H_T = (1 − (1 − λμ)^T)/(λμ) the finite-horizon weight.
     public var variance: Double
-    /// H_T · L_s V̄(r, A) / 2.
+    /// H_T · L_e V̄(r, A) / 2 (L_e the curvature along the error, L_s when not measured).
     public var distortion: Double
     /// V̄ = c² S(r) Σ_n MSE[n].
     public var aggregationError: Double
@@ -193,7 +203,7 @@ public struct OptimalityGap: Sendable {
             rank: rho,
             contraction: pow(1 - lm, Double(c.rounds)) * max(0, c.initialGap - rho),
             variance: horizon * c.smoothness * c.stepSize * c.stepSize * c.gradientVariance / 2,
-            distortion: horizon * c.smoothness * v / 2,
+            distortion: horizon * (c.distortionSmoothness ?? c.smoothness) * v / 2,
             aggregationError: v,
             ofdmSymbols: s)
     }
