@@ -24,6 +24,7 @@ extension FederationServer {
     /// summary.json records (each constant with how it was obtained).
     func planRankFromPilot(channels h: ChannelTensor, initialLoss: Double) throws -> [String: Any] {
         let budget = try rankBudget(channels: h)
+        var clock = PhaseClock()
         global = freshAdapter(rank: budget.bound.rank)
         let base = global
         pilotCapture = nil
@@ -31,6 +32,7 @@ extension FederationServer {
         let pilotRound = try runRound(0)
         capturingPilot = false
         try recorder.append(pilotRound.nodes + [pilotRound.global])
+        clock.lap("pilot_round")
         var record: [String: Any] = ["r_max": budget.bound.rank, "r_max_binding": budget.bound.binding,
                                      "pilot_status": pilotRound.global.status.rawValue]
         var constants = scenario.plan.constants
@@ -51,6 +53,7 @@ extension FederationServer {
                 calibrate(&constants, &sources, measured, tokens: label)
                 lineMinimum = measured.lineMinimum
                 record["calibration"] = measured.record
+                clock.lap("calibration")
             } catch {
                 record["calibration"] = ["error": "\(error)"]
                 log.warning("rank planning: the bound's constants could not be measured (\(error)); the scenario's [plan] values stand")
@@ -59,6 +62,7 @@ extension FederationServer {
             let smallest = settings.targets.map { $0.shape(model.config) }.map { min($0.dIn, $0.dOut) }.min() ?? 1
             let p = min(scenario.plan.sketchRank, smallest)
             let gradient = p > rMax ? try? probe.gradientSpectrum(config: model.config, targets: settings.targets, rank: p, seed: scenario.seed) : nil
+            clock.lap("gradient_sketch")
             if let gradient {
                 spectrum = try Self.extendedSpectrum(pilot: pilot, gradient: gradient, rMax: rMax)
                 record["spectrum_source"] = "pilot round at rank \(rMax): singular values of every adapted matrix's aggregated update, pooled by rank index (s_i² = Σ_j s_{j,i}²); beyond r_max the full-weight gradient's (a rank-\(p) sketch on \(label)) scaled to the pilot's energy in the first \(rMax)"
@@ -87,6 +91,7 @@ extension FederationServer {
         let gap = try makeOptimalityGap(scenario: scenario, profiles: nodes.map(\.profile), adapter: budget.shape, subcarriers: h.subcarriers,
                                         weights: shardWeights, constants: constants, spectrum: spectrum, symbolPower: symbolPower)
         let plan = try RankPlanner.plan(gap: gap, channels: h, upperBound: budget.bound)
+        clock.lap("search")
         global = freshAdapter(rank: plan.rank)
         record["rank"] = plan.rank
         record["gap"] = plan.components.total
@@ -95,6 +100,8 @@ extension FederationServer {
         // did not need, for setting the bound beside the loss each rank reaches (experiment `rank`).
         let every = try RankPlanner.bruteForce(gap: gap, channels: h, maxRank: budget.bound.rank)
         record["gaps_every_rank"] = Dictionary(uniqueKeysWithValues: every.gaps.map { ("\($0.key)", $0.value) })
+        clock.lap("every_rank")
+        record["seconds"] = clock.laps
         record["spectrum_top"] = Array(spectrum.squaredSingularValues.prefix(16).map { $0.squareRoot() })
         record["spectrum_count"] = spectrum.squaredSingularValues.count
         // All of it, so `basestation plan` can replay this bound (`[plan] pilot_singular_values`).
@@ -102,6 +109,18 @@ extension FederationServer {
         record["constants"] = constantsRecord(constants, sources)
         progress(String(format: "rank planning: pilot at r_max = %d, rank %d, optimality gap %.4g", budget.bound.rank, plan.rank, plan.components.total))
         return record
+    }
+
+    /// Wall-clock seconds of each phase of the planning, for the compute accounting (summary.json
+    /// `rank_planning.seconds`); they never feed a result.
+    private struct PhaseClock {
+        private var last = DispatchTime.now().uptimeNanoseconds
+        private(set) var laps = [String: Double]()
+        mutating func lap(_ name: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            laps[name] = Double(now - last) / 1e9
+            last = now
+        }
     }
 
     /// The estimates one pilot round supports; the rest stay the scenario's `[plan]` values.
