@@ -106,6 +106,35 @@ final class RankSelectionTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(edges, 2, "and optima at the ends")
     }
 
+    /// G's rank-independent terms (here Δ₀'s contraction, made 10⁴ times the rest) shift every rank's
+    /// G alike, so they must not move the answer: the search's margin is relative to how much G varies
+    /// over the ranks, not to G (a margin of c·|G| would stop it at the start grid's best, a power of 2).
+    func testRankIndependentTermsDoNotHideTheMinimum() throws {
+        let h = rayleighChannels(subcarriers: 4, devices: 3, rx: 4, tx: 2, seed: 12, gains: [1, 0.3, 2])
+        let energy = Array(repeating: 1e-6, count: 3)
+        let unit = try makeGap(noise: 1, energy: energy)
+        let a = try ReceiveBeamformer.solve(channels: h, streams: 2, powerW: unit.devicePowers(rank: 12), method: .manifold).beamformers
+        let perUnitNoise = unit.evaluate(rank: 12, channels: h, beamformers: a).distortion
+        let rho1 = unit.evaluate(rank: 1, channels: h, beamformers: a).rank
+        var tested = 0
+        for ratio in [0.2, 0.3, 0.5, 0.7] {
+            let small = try makeGap(noise: ratio * rho1 / perUnitNoise, energy: energy)
+            var constants = small.constants
+            constants.initialGap = 1e4 * small.evaluate(rank: 1, channels: h, beamformers: a).total
+            let large = try OptimalityGap(constants: constants, spectrum: small.spectrum, adapter: small.adapter, uplink: small.uplink,
+                                          streams: small.streams, subcarriers: small.subcarriers, weights: small.weights)
+            let brute = try RankPlanner.bruteForce(gap: small, channels: h, maxRank: 12)
+            let best = brute.gaps[brute.rank]!
+            // Only cases with one clear minimiser away from the grid 1, 2, 4, 8, 12 test anything.
+            guard brute.gaps.filter({ $0.value <= best + 1e-3 * (brute.gaps.values.max()! - best) }).count == 1,
+                  ![1, 2, 4, 8, 12].contains(brute.rank) else { continue }
+            tested += 1
+            let plan = try RankPlanner.plan(gap: large, channels: h, upperBound: (12, "none"))
+            XCTAssertEqual(plan.rank, brute.rank, "ratio \(ratio): \(brute.gaps.sorted { $0.key < $1.key })")
+        }
+        XCTAssertGreaterThanOrEqual(tested, 1, "no case with a minimum off the start grid")
+    }
+
     /// Peak-bound devices at a high noise: G rises with Σ_{i≤r} s_i², so it is smallest at r = 1 and,
     /// the spectrum falling steeply, flat near r_max to within the sufficient-decrease margin. A search
     /// started at r_max alone stops there at once; the grid start must find r = 1.

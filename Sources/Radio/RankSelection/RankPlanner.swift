@@ -125,11 +125,18 @@ public enum RankPlanner {
         var r = top
         var a = try beamformers(gap, rank: top, channels: channels, options: options, warm: nil)
         var best = g(top, a)
+        var grid = [best]
         for rank in sequence(first: 1, next: { $0 * 2 }).prefix(while: { $0 < top }) {
             let beams = try beamformers(gap, rank: rank, channels: channels, options: options, warm: a)
             let value = g(rank, beams)
+            grid.append(value)
             if value < best { (r, a, best) = (rank, beams, value) }
         }
+        // The margin a neighbour must beat is relative to how much G varies over the ranks, not to
+        // G itself: its rank-independent terms (the contraction of Δ₀, the variance) can be 99.9 % of
+        // it (launch/scenarios/paper.toml), and a margin of c·|G| then exceeds every difference
+        // between neighbouring ranks, so the search could not leave the grid's best.
+        let margin = sufficientDecrease * max(grid.max()! - grid.min()!, Double.ulpOfOne * abs(best))
         while alternations < 64 {
             alternations += 1
             // r-step.
@@ -138,7 +145,7 @@ public enum RankPlanner {
                 let here = g(r, a)
                 let down = r > 1 ? g(r - 1, a) : .infinity
                 let up = r < top ? g(r + 1, a) : .infinity
-                let threshold = here - sufficientDecrease * abs(here)
+                let threshold = here - margin
                 guard min(down, up) <= threshold else { break }
                 let direction = down <= up ? -1 : 1
                 let decrease = here - min(down, up)
@@ -158,7 +165,7 @@ public enum RankPlanner {
             for n in [r - 1, r + 1] where n >= 1 && n <= top {
                 let beams = try beamformers(gap, rank: n, channels: channels, options: options, warm: a)
                 let value = gap.evaluate(rank: n, channels: channels, beamformers: beams).total
-                if value <= here - sufficientDecrease * abs(here), value < (better?.value ?? .infinity) { better = (n, beams, value) }
+                if value <= here - margin, value < (better?.value ?? .infinity) { better = (n, beams, value) }
             }
             guard let b = better else { break }
             r = b.rank
