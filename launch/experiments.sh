@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The experiment suite: every comparison of the method on the real fleet (processes over ZeroMQ),
-# each variant over three seeds, then results/experiments/<name>/REPORT.md with its tables and SVGs.
+# each variant over two or three seeds, then results/experiments/<name>/REPORT.md with its tables and SVGs.
 #   launch/experiments.sh [--quick] [--only NAME]
 #     --quick      the tiny generated model (launch/scenarios/tiny.toml): minutes, a smoke test
 #     --only NAME  one experiment (and the runs it shares with others)

@@ -144,8 +144,8 @@ struct ExperimentReport {
         return seen
     }
 
-    /// A group's variants and those every comparison is read against (ideal FL at its own and at
-    /// AirFL-LoRA's rank, AirFL-LoRA).
+    /// A group's variants and those every comparison is read against (ideal FL, ideal FL at
+    /// AirFL-LoRA's rank where a suite names it `ideal-same-rank`, AirFL-LoRA).
     func members(_ group: String) -> Set<Int> {
         Set(variants.indices.filter { variants[$0].group == group || ["ideal", "ideal-same-rank", "airfl-lora"].contains(variants[$0].name) })
     }

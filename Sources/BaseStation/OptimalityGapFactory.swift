@@ -22,5 +22,6 @@ func makeOptimalityGap(scenario: Scenario, profiles: [HardwareProfile], adapter:
         constants: constants ?? plan.constants, spectrum: try spectrum ?? plan.spectrum(), adapter: adapter,
         uplink: UplinkBudget(peakPowerW: profiles.map(\.txPowerW), energyPerRoundJ: profiles.map(\.txEnergyPerRoundJ),
                              symbolDurationS: plan.symbolDurationS, noisePowerW: scenario.noisePowerW),
-        streams: scenario.aircomp.streams, subcarriers: subcarriers, weights: weights, symbolPower: symbolPower)
+        streams: scenario.aircomp.streams, subcarriers: subcarriers, weights: weights, symbolPower: symbolPower,
+        scaleExponent: scenario.federation.loraScaling.exponent(alpha: scenario.federation.loraAlpha))
 }

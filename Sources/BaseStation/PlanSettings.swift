@@ -34,6 +34,7 @@ struct PlanSettings: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case rankCeiling = "r_max", profiles, symbolDurationS = "symbol_duration_s"
         case smoothness, rankSmoothness = "rank_smoothness", distortionSmoothness = "distortion_smoothness"
+        case distortionReferenceRank = "distortion_reference_rank"
         case plConstant = "pl_constant", stepSize = "step_size", gradientVariance = "gradient_variance"
         case rounds, initialGap = "initial_gap"
         case baseParameters = "base_parameters", baseBytes = "base_bytes", activationBytes = "activation_bytes"
@@ -54,6 +55,7 @@ struct PlanSettings: Decodable {
         try c.update(&constants.smoothness, forKey: .smoothness)
         constants.rankSmoothness = try c.decodeNumberIfPresent(forKey: .rankSmoothness)
         constants.distortionSmoothness = try c.decodeNumberIfPresent(forKey: .distortionSmoothness)
+        constants.distortionReferenceRank = try c.decodeIfPresent(Int.self, forKey: .distortionReferenceRank)
         symbolPower = try c.decodeNumberIfPresent(forKey: .symbolPower)
         try c.update(&constants.plConstant, forKey: .plConstant)
         try c.update(&constants.stepSize, forKey: .stepSize)

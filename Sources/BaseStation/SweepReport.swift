@@ -1,8 +1,8 @@
 import Foundation
 
 /// A sweep: variants that are points (series, x) of a curve, each point's final numbers over the
-/// seeds. Power, antennas and devices sweeps, and the rank experiment (x = the run's own rank,
-/// with the optimality-gap bound G(r) its planner recorded).
+/// seeds. Energy (or power), antennas and devices sweeps, and the rank experiment (x = the run's
+/// own rank, with the optimality-gap bound G(r) its planner recorded).
 extension ExperimentReport {
     var isSweep: Bool { variants.contains { $0.x != nil } }
     /// A power sweep (`power`, `paper-power`): its fixed-rank AirComp series sets the channel's knee.

@@ -29,21 +29,31 @@ final class RankPlanningTests: XCTestCase {
         let top = try XCTUnwrap(record["spectrum_top"] as? [Double])
         XCTAssertTrue(top.first! > 0 && zip(top, top.dropFirst()).allSatisfy { $0 >= $1 })
         let constants = try XCTUnwrap(record["constants"] as? [String: [String: Any]])
-        XCTAssertEqual(Set(constants.keys), ["smoothness", "rank_smoothness", "distortion_smoothness", "pl_constant", "step_size",
-                                             "horizon_weight", "gradient_variance", "rounds", "initial_gap"])
+        XCTAssertEqual(Set(constants.keys), ["smoothness", "rank_smoothness", "distortion_smoothness", "distortion_reference_rank", "pl_constant",
+                                             "step_size", "horizon_weight", "gradient_variance", "rounds", "initial_gap"])
+        XCTAssertEqual(constants["distortion_reference_rank"]?["value"] as? Double, Double(rMax), "the curvatures are measured at r_max")
         XCTAssertTrue((constants["gradient_variance"]?["source"] as? String ?? "").hasPrefix("pilot round"))
         // The step, smoothness and PL constant measured on calibration tokens, within the derivation's conditions.
-        for key in ["step_size", "smoothness", "pl_constant", "distortion_smoothness"] {
+        for key in ["step_size", "smoothness", "pl_constant"] {
             XCTAssertTrue((constants[key]?["source"] as? String ?? "").hasPrefix("pilot:"), "\(key): \(constants[key] ?? [:])")
         }
         let value = { (key: String) in constants[key]?["value"] as? Double ?? .nan }
         XCTAssertLessThanOrEqual(value("step_size"), 1 / value("smoothness") * (1 + 1e-12))
         // The curvature along a random direction is the mean one, below the largest; the rank term's
         // spectrum is the pilot's scaled to the quadratic model's line minimum, recorded beside it.
-        XCTAssertLessThan(value("distortion_smoothness"), value("smoothness"))
         let measured = try XCTUnwrap(record["calibration"] as? [String: Any])
+        // Measured (clearly positive, then below the worst case L_s) or L_s itself, and says which.
+        let le = value("distortion_smoothness"), source = constants["distortion_smoothness"]?["source"] as? String ?? ""
+        if measured["distortion_smoothness"] is Double {
+            XCTAssertTrue(source.hasPrefix("pilot:"), source)
+            XCTAssertEqual(measured["distortion_smoothness"] as? Double, le)
+        } else {
+            XCTAssertTrue(source.hasPrefix("smoothness L_s"), source)
+            XCTAssertEqual(le, value("smoothness"))
+        }
+        XCTAssertGreaterThan(try XCTUnwrap(measured["probe_radius"] as? Double), 0)
         let t = try XCTUnwrap(record["displacement_scale"] as? Double)
-        XCTAssertEqual(measured["line_minimum"] as? Double, t)
+        XCTAssertEqual(try XCTUnwrap(measured["line_minimum"] as? Double).clamped(atMost: 2), t, "t*, at most T = 2 rounds")
         XCTAssertTrue(t > 0 && t.isFinite)
         XCTAssertEqual((record["spectrum"] as? [Double])?.count, record["spectrum_count"] as? Int)
         let lm = value("step_size") * value("pl_constant")
@@ -117,14 +127,25 @@ final class RankPlanningTests: XCTestCase {
     /// Each estimate is its formula of the measurements, and an unusable one is nil.
     func testPilotMeasurementsEstimates() {
         var m = PilotMeasurements(lossBefore: 4, lossAfter: 3.5, gradientEnergyBefore: 2, gradientEnergyAfter: 1, alignment: -0.4,
-                                  gradientChange: 0.3, updateNorm: 0.6, weightUpdateNorm: 2, weightAlignment: -0.9)
+                                  gradientChange: 0.3, updateNorm: 0.6, weightUpdateNorm: 2, weightAlignment: -0.9,
+                                  randomDirection: (0.01, 0.002), probeRadius: 0.1)
         XCTAssertEqual(m.stepSize!, 0.2, accuracy: 1e-12)
+        XCTAssertEqual(m.distortionSmoothness!, 0.01)
+        // t* = 0.9 / (L_W · 4) with L_W = 0.2: 1.125 pilot updates to the quadratic model's minimum.
+        XCTAssertEqual(m.lineMinimum!, 0.9 / (0.2 * 4), accuracy: 1e-12)
         XCTAssertEqual(m.smoothness!, 0.5, accuracy: 1e-12)
         XCTAssertEqual(m.plConstant!, min(2 / 8, 1 / 7.0), accuracy: 1e-12)
         XCTAssertEqual(m.weightSmoothness!, 2 * (3.5 - 4 + 0.9) / 4, accuracy: 1e-12)
         m.alignment = 0.1
         XCTAssertNil(m.stepSize, "a step that did not go down the gradient gives no step size")
+        m.randomDirection = (0.01, 0.006)
+        XCTAssertNil(m.distortionSmoothness, "a curvature within twice its standard error of 0 is not a measurement")
         m.weightAlignment = 0
         XCTAssertNil(m.weightSmoothness, "a negative curvature along the step gives none")
+        XCTAssertNil(m.lineMinimum)
     }
+}
+
+private extension Double {
+    func clamped(atMost top: Double) -> Double { Swift.min(self, top) }
 }

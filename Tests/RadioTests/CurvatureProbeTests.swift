@@ -17,12 +17,14 @@ final class CurvatureProbeTests: XCTestCase {
         }
         let trace = h.reduce(0, +) / Double(d)
         for seed in [UInt64(1), 2, 3] {
-            let c = try XCTUnwrap(CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 0.5, seed: seed, loss: f))
+            let m = CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 0.5, seed: seed, loss: f)
+            let c = try XCTUnwrap(CurvatureProbe.clearlyPositive(m))
             XCTAssertEqual(c, trace, accuracy: 0.03 * trace, "seed \(seed)")
+            XCTAssertLessThan(m.standardError, 0.02 * trace, "four probes agree on a positive-definite quadratic")
         }
-        // The radius does not matter on a quadratic; the direction is the seed's.
-        let a = try XCTUnwrap(CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 3, seed: 1, loss: f))
-        let c = try XCTUnwrap(CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 0.5, seed: 1, loss: f))
+        // The radius does not matter on a quadratic; the directions are the seed's.
+        let a = CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 3, seed: 1, loss: f).mean
+        let c = CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 0.5, seed: 1, loss: f).mean
         XCTAssertEqual(a, c, accuracy: 1e-9 * c)
         let u = CurvatureProbe.randomDirection(count: d, radius: 3, seed: 1)
         XCTAssertEqual(u.reduce(0) { $0 + $1 * $1 }.squareRoot(), 3, accuracy: 1e-12)
@@ -30,10 +32,17 @@ final class CurvatureProbeTests: XCTestCase {
         XCTAssertNotEqual(u, CurvatureProbe.randomDirection(count: d, radius: 3, seed: 2))
     }
 
-    /// A concave direction, or a flat one, gives no curvature rather than a negative or zero one.
-    func testNonPositiveCurvatureIsNoMeasurement() {
-        XCTAssertNil(CurvatureProbe.randomDirectionCurvature(at: [0, 0], lossAtTheta: 0, radius: 1, seed: 1) { x in -x[0] * x[0] - x[1] * x[1] })
-        XCTAssertNil(CurvatureProbe.randomDirectionCurvature(at: [0, 0], lossAtTheta: 0, radius: 1, seed: 1) { x in x[0] + x[1] })
+    /// A concave function, a flat one, or an indefinite one whose trace is zero gives no curvature
+    /// rather than a negative, zero or noise-sized one.
+    func testCurvatureThatIsNotClearlyPositiveIsNoMeasurement() {
+        func estimate(_ f: ([Double]) -> Double) -> Double? {
+            CurvatureProbe.clearlyPositive(CurvatureProbe.randomDirectionCurvature(at: [0, 0, 0, 0], lossAtTheta: 0, radius: 1, seed: 1, loss: f))
+        }
+        XCTAssertNil(estimate { x in -x.reduce(0) { $0 + $1 * $1 } })
+        XCTAssertNil(estimate { x in x.reduce(0, +) })
+        // An A–B-like block: F = a·b, Hessian [[0, 1], [1, 0]], tr = 0.
+        XCTAssertNil(estimate { x in x[0] * x[1] + x[2] * x[3] })
+        XCTAssertNotNil(estimate { x in x.reduce(0) { $0 + $1 * $1 } })
     }
 
     /// F(θ + t d) = F + t⟨g, d⟩ + t² κ‖d‖²/2 is smallest at t* = −⟨g, d⟩/(κ‖d‖²): checked against the

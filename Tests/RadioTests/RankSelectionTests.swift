@@ -51,6 +51,14 @@ final class RankSelectionTests: XCTestCase {
         XCTAssertEqual(e.distortion, c.horizonWeight * 0.01 * g.aggregationError / 2, accuracy: 1e-12 * g.distortion)
         XCTAssertEqual(e.variance, g.variance)
         XCTAssertEqual(e.rank, g.rank)
+        // Measured at rank 16 under rsLoRA (p = ½): at rank 4 an adapter coordinate's curvature is
+        // (γ(4)/γ(16))² = 4 times as large, and the distortion term with it.
+        measured.distortionReferenceRank = 16
+        let scaled = try OptimalityGap(constants: measured, spectrum: gap.spectrum, adapter: gap.adapter, uplink: gap.uplink,
+                                       streams: 2, subcarriers: 4, weights: gap.weights, symbolPower: 0.5, scaleExponent: 0.5)
+        XCTAssertEqual(scaled.distortionCurvature(rank: 4), 0.04, accuracy: 1e-15)
+        XCTAssertEqual(scaled.distortionCurvature(rank: 16), 0.01, accuracy: 1e-15)
+        XCTAssertEqual(scaled.evaluate(rank: 4, channels: h, beamformers: a).distortion, 4 * e.distortion, accuracy: 1e-12 * e.distortion)
         measured.distortionSmoothness = -1
         XCTAssertThrowsError(try measured.validate())
     }

@@ -18,9 +18,12 @@ struct PilotMeasurements {
     var updateNorm: Double, weightUpdateNorm: Double
     /// ⟨∂F/∂W(θ₀), ΔW⟩.
     var weightAlignment: Double
-    /// (F(θ₁ + u) + F(θ₁ − u) − 2F(θ₁)) / ‖u‖², u a seeded Gaussian direction of norm ‖Δ̄‖; nil when
-    /// not positive.
-    var randomDirectionCurvature: Double?
+    /// (F(θ₁ + u) + F(θ₁ − u) − 2F(θ₁)) / ‖u‖² over four seeded Gaussian directions u: their mean and
+    /// its standard error, as measured (either sign).
+    var randomDirection: (mean: Double, standardError: Double)
+    /// ‖u‖: the aggregation error's own size, √(E‖e‖²) of the pilot's aggregate, at least a tenth of
+    /// ‖Δ̄‖ (−20 dB), so the difference stays above the loss's float rounding.
+    var probeRadius: Double
 
     /// λ̂ = −⟨∇F(θ₀), Δ̄⟩ / ‖∇F(θ₀)‖²: the step the round took along the gradient (the bound's model
     /// Δ̄ = −λ(∇F + ξ), E ξ = 0). Nil unless positive and finite.
@@ -40,6 +43,9 @@ struct PilotMeasurements {
         positive(2 * (lossAfter - lossBefore - weightAlignment) / (weightUpdateNorm * weightUpdateNorm))
     }
 
+    /// L̂_e: the random-direction curvature when clearly positive (mean above twice its standard error).
+    var distortionSmoothness: Double? { CurvatureProbe.clearlyPositive(randomDirection) }
+
     /// t* = −⟨∂F/∂W, ΔW⟩ / (L̂_W ‖ΔW‖²): how many pilot updates away the minimum of the weights'
     /// quadratic model along ΔW lies, so t*·ΔW is the estimate of θ* − θ₀ the rank term needs (one
     /// round's update is the start of the way, not the way).
@@ -55,15 +61,18 @@ struct PilotMeasurements {
                 "gradient_energy_after": gradientEnergyAfter, "alignment": alignment, "gradient_change": gradientChange,
                 "update_norm": updateNorm, "weight_update_norm": weightUpdateNorm, "weight_alignment": weightAlignment,
                 "step_size": j(stepSize), "smoothness": j(smoothness), "pl_constant": j(plConstant), "weight_smoothness": j(weightSmoothness),
-                "random_direction_curvature": j(randomDirectionCurvature), "line_minimum": j(lineMinimum)]
+                "random_direction_curvature": randomDirection.mean, "random_direction_curvature_se": randomDirection.standardError,
+                "probe_radius": probeRadius, "distortion_smoothness": j(distortionSmoothness), "line_minimum": j(lineMinimum)]
     }
 }
 
 extension FederationServer {
     /// The measurements above: three gradient passes over the calibration tokens (θ₀; θ₁; the
     /// weights' linear term at (A₁, B = 0), whose B-gradient is γ·G A₁ᵀ, so ⟨·, B₁⟩ = ⟨G, γB₁A₁⟩ = ⟨G, ΔW⟩).
-    /// Then two forward passes at θ₁ ± u for the curvature along a random direction.
-    func measurePilot(probe: CalibrationProbe, base: LoRAAdapter, aggregate: [Float], weightUpdateEnergy: Double) throws -> PilotMeasurements {
+    /// Then eight forward passes at θ₁ ± u for the curvature along four random directions, u of the
+    /// aggregation error's size (`noiseEnergy`, E‖e‖² of the aggregate).
+    func measurePilot(probe: CalibrationProbe, base: LoRAAdapter, aggregate: [Float], weightUpdateEnergy: Double,
+                      noiseEnergy: Double) throws -> PilotMeasurements {
         let before = try probe.lossAndGradient(base)
         var moved = base
         let start = base.flattened()
@@ -81,8 +90,9 @@ extension FederationServer {
         let step = aggregate.map(Double.init)
         let change = zip(after.gradient, before.gradient).map { $0 - $1 }
         let updateNorm = dot(step, step).squareRoot()
+        let radius = max(noiseEnergy, 0.01 * updateNorm * updateNorm).squareRoot()
         let curvature = try CurvatureProbe.randomDirectionCurvature(
-            at: moved.flattened().map(Double.init), lossAtTheta: after.loss, radius: updateNorm, seed: scenario.seed) { theta in
+            at: moved.flattened().map(Double.init), lossAtTheta: after.loss, radius: radius, seed: scenario.seed) { theta in
             var probed = moved
             try probed.assign(flattened: theta.map(Float.init))
             return try probe.loss(probed)
@@ -91,12 +101,12 @@ extension FederationServer {
                                  gradientEnergyAfter: dot(after.gradient, after.gradient), alignment: dot(before.gradient, step),
                                  gradientChange: dot(change, change).squareRoot(), updateNorm: updateNorm,
                                  weightUpdateNorm: weightUpdateEnergy.squareRoot(), weightAlignment: weightAlignment,
-                                 randomDirectionCurvature: curvature)
+                                 randomDirection: curvature, probeRadius: radius)
     }
 
     /// The constants from the measurements where they are usable, each with its source; the step
     /// size held to λ ≤ 1/L_s and λμ < 1, which the derivation assumes.
-    func calibrate(_ c: inout LearningConstants, _ sources: inout [String: String], _ m: PilotMeasurements, tokens: String) {
+    func calibrate(_ c: inout LearningConstants, _ sources: inout [String: String], _ m: PilotMeasurements, tokens: String, rank: Int) {
         if let l = m.smoothness {
             c.smoothness = l
             sources["smoothness"] = "pilot: ‖∇F(θ₁) − ∇F(θ₀)‖ / ‖Δ̄‖ on \(tokens) (a lower bound on L_s)"
@@ -105,9 +115,16 @@ extension FederationServer {
             c.rankSmoothness = lw
             sources["rank_smoothness"] = "pilot: 2 (F(θ₁) − F(θ₀) − ⟨∂F/∂W, ΔW⟩) / ‖ΔW‖² on \(tokens) (the weights' curvature along the pilot's update)"
         }
-        if let le = m.randomDirectionCurvature {
+        // L_e as measured, or L_s (the worst case) — never a `[plan]` value from another regime.
+        c.distortionReferenceRank = rank
+        if let le = m.distortionSmoothness {
             c.distortionSmoothness = le
-            sources["distortion_smoothness"] = "pilot: (F(θ₁ + u) + F(θ₁ − u) − 2F(θ₁)) / ‖u‖², u Gaussian of norm ‖Δ̄‖, on \(tokens) (tr(∇²F)/D, the curvature a white aggregation error meets)"
+            sources["distortion_smoothness"] = String(format: "pilot: mean of (F(θ₁ + u) + F(θ₁ − u) − 2F(θ₁)) / ‖u‖² over 4 Gaussian u of norm %.3g (the aggregation error's), ± %.2g, on %@ at rank %d (tr(∇²F)/D, the curvature a white aggregation error meets); × (γ(r)/γ(%d))² at rank r",
+                                                   m.probeRadius, m.randomDirection.standardError, tokens, rank, rank)
+        } else {
+            c.distortionSmoothness = nil
+            sources["distortion_smoothness"] = String(format: "smoothness L_s: the curvature along random directions was not clearly positive (%.3g ± %.2g); × (γ(r)/γ(%d))² at rank r",
+                                                   m.randomDirection.mean, m.randomDirection.standardError, rank)
         }
         if let lambda = m.stepSize {
             c.stepSize = min(lambda, 1 / c.smoothness)

@@ -49,8 +49,9 @@ extension FederationServer {
             // A calibration that cannot be measured (no usable window, a failing pass) leaves the
             // scenario's constants and the pilot's own spectrum, and says why; the run goes on.
             do {
-                let measured = try measurePilot(probe: probe, base: base, aggregate: captured.aggregate, weightUpdateEnergy: pilot.tail(0))
-                calibrate(&constants, &sources, measured, tokens: label)
+                let measured = try measurePilot(probe: probe, base: base, aggregate: captured.aggregate, weightUpdateEnergy: pilot.tail(0),
+                                                noiseEnergy: captured.noiseEnergy)
+                calibrate(&constants, &sources, measured, tokens: label, rank: rMax)
                 lineMinimum = measured.lineMinimum
                 record["calibration"] = measured.record
                 clock.lap("calibration")
@@ -74,14 +75,19 @@ extension FederationServer {
             record["sketch_rank"] = p
             // θ* − θ₀ ≈ t*·ΔW: the rank term measures what a rank-r adapter misses of the way to the
             // minimum, of which the pilot's one round is the first step.
-            if let t = lineMinimum {
+            // t* at most T: the run's T rounds cannot go further than T pilot-sized steps.
+            if let t = lineMinimum.map({ min($0, Double(settings.rounds)) }) {
                 spectrum = try spectrum.scaled(by: t)
-                record["spectrum_source"] = "\(record["spectrum_source"] ?? ""); times t* = \(String(format: "%.4g", t)), the minimum of the weights' quadratic model along the pilot's update"
+                record["spectrum_source"] = "\(record["spectrum_source"] ?? ""); times t = \(String(format: "%.4g", t)), the minimum of the weights' quadratic model along the pilot's update (t*, at most T)"
+                record["displacement_scale"] = t
+            } else {
+                record["spectrum_source"] = "\(record["spectrum_source"] ?? ""); not scaled (no line minimum: the weights' curvature along the pilot's update was not positive, or its slope not downhill)"
+                record["displacement_scale"] = NSNull()
             }
-            record["displacement_scale"] = lineMinimum ?? NSNull()
         } else {
             spectrum = try scenario.plan.spectrum()
             record["spectrum_source"] = "the scenario's [plan] prior: the pilot round delivered no aggregate (\(pilotRound.global.status.rawValue))"
+            record["displacement_scale"] = NSNull()
         }
         constants.rounds = settings.rounds
         sources["rounds"] = "federation.rounds"
@@ -97,7 +103,7 @@ extension FederationServer {
         record["gap"] = plan.components.total
         record["gaps"] = Dictionary(uniqueKeysWithValues: plan.gaps.map { ("\($0.key)", $0.value) })
         // G(r, A*(r)) at every rank up to r_max, each with its own beamformers: what the search
-        // did not need, for setting the bound beside the loss each rank reaches (experiment `rank`).
+        // did not need, for setting the bound beside the loss each rank reaches (experiment `paper-rank`).
         let every = try RankPlanner.bruteForce(gap: gap, channels: h, maxRank: budget.bound.rank)
         record["gaps_every_rank"] = Dictionary(uniqueKeysWithValues: every.gaps.map { ("\($0.key)", $0.value) })
         clock.lap("every_rank")
@@ -150,10 +156,11 @@ extension FederationServer {
     private func constantsRecord(_ c: LearningConstants, _ sources: [String: String]) -> [String: Any] {
         let values: [(String, Double)] = [("smoothness", c.smoothness), ("rank_smoothness", c.rankSmoothness ?? c.smoothness),
                                           ("distortion_smoothness", c.distortionSmoothness ?? c.smoothness),
+                                          ("distortion_reference_rank", c.distortionReferenceRank.map(Double.init) ?? .nan),
                                           ("pl_constant", c.plConstant), ("step_size", c.stepSize), ("horizon_weight", c.horizonWeight),
                                           ("gradient_variance", c.gradientVariance), ("rounds", Double(c.rounds)), ("initial_gap", c.initialGap)]
         return Dictionary(uniqueKeysWithValues: values.map { key, v in
-            (key, ["value": v, "source": sources[key] ?? Self.defaultSource(key, c)] as [String: Any])
+            (key, ["value": v.isFinite ? v as Any : NSNull(), "source": sources[key] ?? Self.defaultSource(key, c)] as [String: Any])
         })
     }
 
@@ -163,6 +170,7 @@ extension FederationServer {
         case "horizon_weight": return "(1 − (1 − λμ)^T)/(λμ) of the values above"
         case "rank_smoothness" where c.rankSmoothness == nil: return "smoothness (no usable measurement of the weights' curvature)"
         case "distortion_smoothness" where c.distortionSmoothness == nil: return "smoothness (no usable measurement of the curvature along a random direction)"
+        case "distortion_reference_rank": return c.distortionReferenceRank == nil ? "none: the distortion's curvature is the same at every rank" : "r_max, the pilot's rank, where the curvatures were measured"
         default: return "scenario [plan] \(key) (no usable measurement)"
         }
     }

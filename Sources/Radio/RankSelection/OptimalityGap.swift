@@ -13,6 +13,10 @@ public struct LearningConstants: Sendable, Equatable {
     /// error white over the adapter's coordinates E eᵀ∇²F e = E‖e‖² · tr(∇²F)/D, which is below the
     /// worst case L_s; nil: L_s.
     public var distortionSmoothness: Double? = nil
+    /// The rank the distortion term's curvature (L_e, or L_s in its place) was measured at; nil: the
+    /// same at every rank. An adapter coordinate's curvature goes as γ(r)² (a B entry moves W by γ
+    /// times a row of A), so at rank r it is the measured one × (γ(r)/γ(r₀))² = (r₀/r)^(2p).
+    public var distortionReferenceRank: Int? = nil
     /// μ, Polyak–Łojasiewicz constant.
     public var plConstant = 0.05
     /// λ ≤ 1/L_s, the step size of one aggregated round.
@@ -37,6 +41,7 @@ public struct LearningConstants: Sendable, Equatable {
         try check(smoothness > 0 && smoothness.isFinite, "smoothness", "must be > 0")
         if let lw = rankSmoothness { try check(lw > 0 && lw.isFinite, "rank_smoothness", "must be > 0") }
         if let le = distortionSmoothness { try check(le > 0 && le.isFinite, "distortion_smoothness", "must be > 0") }
+        if let r0 = distortionReferenceRank { try check(r0 >= 1, "distortion_reference_rank", "must be ≥ 1") }
         try check(plConstant > 0 && plConstant.isFinite, "pl_constant", "must be > 0")
         try check(stepSize > 0 && stepSize <= 1 / smoothness, "step_size", "must be in (0, 1/smoothness] = (0, \(1 / smoothness)], got \(stepSize)")
         try check(stepSize * plConstant < 1, "pl_constant", "step_size · pl_constant must be < 1")
@@ -127,7 +132,7 @@ public struct GapComponents: Sendable, Equatable {
     public var contraction: Double
     /// H_T · L_s λ² σ_g² / 2, H_T = (1 − (1 − λμ)^T)/(λμ) the finite-horizon weight.
     public var variance: Double
-    /// H_T · L_e V̄(r, A) / 2 (L_e the curvature along the error, L_s when not measured).
+    /// H_T · L_e(r) V̄(r, A) / 2 (L_e the curvature along the error, L_s when not measured, at rank r).
     public var distortion: Double
     /// V̄ = c² S(r) Σ_n MSE[n].
     public var aggregationError: Double
@@ -150,10 +155,14 @@ public struct OptimalityGap: Sendable {
     /// AdamW every adapter coordinate moves by about the learning rate a step whatever r is). Nil:
     /// estimated from the spectrum, 2 Σ_{i≤r} s_i² / D(r) (before any pilot round).
     public let symbolPower: Double?
+    /// p in the LoRA scale γ(r) ∝ r^(−p) (½ rsLoRA, 1 standard, 0 constant): how the distortion
+    /// term's curvature moves with r from `constants.distortionReferenceRank`.
+    public let scaleExponent: Double
 
     public init(constants: LearningConstants, spectrum: PilotSpectrum, adapter: AdapterShape, uplink: UplinkBudget,
-                streams: Int, subcarriers: Int, weights: [Double], symbolPower: Double? = nil) throws {
+                streams: Int, subcarriers: Int, weights: [Double], symbolPower: Double? = nil, scaleExponent: Double = 0) throws {
         try constants.validate()
+        self.scaleExponent = scaleExponent
         guard uplink.peakPowerW.count == weights.count, uplink.energyPerRoundJ.count == weights.count else {
             throw AirCompError.shapeMismatch("radio budgets for \(uplink.peakPowerW.count) devices, weights for \(weights.count)")
         }
@@ -188,6 +197,13 @@ public struct OptimalityGap: Sendable {
         }
     }
 
+    /// L_e at rank r ([F]/[θ]²): the measured curvature (L_s without one) × (r₀/r)^(2p).
+    public func distortionCurvature(rank r: Int) -> Double {
+        let measured = constants.distortionSmoothness ?? constants.smoothness
+        guard let r0 = constants.distortionReferenceRank else { return measured }
+        return measured * pow(Double(r0) / Double(max(r, 1)), 2 * scaleExponent)
+    }
+
     /// G(r, A) and its terms.
     public func evaluate(rank r: Int, channels: ChannelTensor, beamformers: [ComplexMatrix<Double>]) -> GapComponents {
         let c = constants
@@ -203,7 +219,7 @@ public struct OptimalityGap: Sendable {
             rank: rho,
             contraction: pow(1 - lm, Double(c.rounds)) * max(0, c.initialGap - rho),
             variance: horizon * c.smoothness * c.stepSize * c.stepSize * c.gradientVariance / 2,
-            distortion: horizon * (c.distortionSmoothness ?? c.smoothness) * v / 2,
+            distortion: horizon * distortionCurvature(rank: r) * v / 2,
             aggregationError: v,
             ofdmSymbols: s)
     }

@@ -136,12 +136,14 @@ public enum RankPlanner {
         // G itself: its rank-independent terms (the contraction of Δ₀, the variance) can be 99.9 % of
         // it (launch/scenarios/paper.toml), and a margin of c·|G| then exceeds every difference
         // between neighbouring ranks, so the search could not leave the grid's best.
-        let margin = sufficientDecrease * max(grid.max()! - grid.min()!, Double.ulpOfOne * abs(best))
+        // Never below a few ulps of G, so a flat G stops the search rather than letting it wander.
+        let margin = max(sufficientDecrease * (grid.max()! - grid.min()!), 4 * best.ulp)
         while alternations < 64 {
             alternations += 1
             // r-step.
             var moved = false
-            while true {
+            // Each move strictly lowers G by more than the margin, so at most r_max of them.
+            for _ in 0..<top {
                 let here = g(r, a)
                 let down = r > 1 ? g(r - 1, a) : .infinity
                 let up = r < top ? g(r + 1, a) : .infinity
