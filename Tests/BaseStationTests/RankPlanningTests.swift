@@ -53,7 +53,7 @@ final class RankPlanningTests: XCTestCase {
         }
         XCTAssertGreaterThan(try XCTUnwrap(measured["probe_radius"] as? Double), 0)
         let t = try XCTUnwrap(record["displacement_scale"] as? Double)
-        XCTAssertEqual(try XCTUnwrap(measured["line_minimum"] as? Double).clamped(atMost: 2), t, "t*, at most T = 2 rounds")
+        XCTAssertEqual(min(try XCTUnwrap(measured["line_minimum"] as? Double), 2), t, "t*, at most T = 2 rounds")
         XCTAssertTrue(t > 0 && t.isFinite)
         XCTAssertEqual((record["spectrum"] as? [Double])?.count, record["spectrum_count"] as? Int)
         let lm = value("step_size") * value("pl_constant")
@@ -144,8 +144,4 @@ final class RankPlanningTests: XCTestCase {
         XCTAssertNil(m.weightSmoothness, "a negative curvature along the step gives none")
         XCTAssertNil(m.lineMinimum)
     }
-}
-
-private extension Double {
-    func clamped(atMost top: Double) -> Double { Swift.min(self, top) }
 }

@@ -123,9 +123,8 @@ extension FederationServer {
         private var last = DispatchTime.now().uptimeNanoseconds
         private(set) var laps = [String: Double]()
         mutating func lap(_ name: String) {
-            let now = DispatchTime.now().uptimeNanoseconds
-            laps[name] = Double(now - last) / 1e9
-            last = now
+            laps[name] = FederationServer.seconds(since: last)
+            last = DispatchTime.now().uptimeNanoseconds
         }
     }
 
