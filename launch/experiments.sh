@@ -5,7 +5,8 @@
 #     --quick      the tiny generated model (launch/scenarios/tiny.toml): minutes, a smoke test
 #     --only NAME  one experiment (and the runs it shares with others)
 #     --publish DIR  then gather every finished experiment's report, figures and CSVs into
-#                  DIR/REPORT.md (docs/experiments holds the committed full run)
+#                  DIR/REPORT.md, after DIR/findings.md when there is one (docs/experiments holds
+#                  the committed full run)
 # A finished run (summary.json, and options.txt equal to its options) is skipped, so the suite
 # resumes where it stopped; a variant whose options are `=EXPERIMENT/VARIANT` is the same runs as
 # that one (a symbolic link), not a new run; `@rank:EXPERIMENT/VARIANT` in a variant's options is
@@ -191,6 +192,9 @@ for e in $all; do
   run_experiment "$e"
 done
 if [[ -n $publish ]]; then
-  "$bin/basestation" publish --experiments "$root" --order "${all// /,}" --out "$publish" --command "launch/experiments.sh$( ((quick)) && echo " --quick")"
+  # DIR/findings.md, when there is one, is what a reader of the tables wrote: it goes first.
+  preface=(); [[ -f $publish/findings.md ]] && preface=(--preface "$publish/findings.md")
+  "$bin/basestation" publish --experiments "$root" --order "${all// /,}" --out "$publish" "${preface[@]}" \
+    --command "launch/experiments.sh$( ((quick)) && echo " --quick")"
   echo "experiments: $publish/REPORT.md" >&2
 fi

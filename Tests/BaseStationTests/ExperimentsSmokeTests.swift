@@ -7,8 +7,8 @@ import XCTest
 final class ExperimentsSmokeTests: XCTestCase {
     func testQuickSuiteWritesACompleteReportAndResumes() throws {
         let out = try temporaryDirectory(self)
-        func suite() throws -> (status: Int32, stderr: String) {
-            try runLaunchScript("launch/experiments.sh", ["--quick"], env: ["AIRFL_EXPERIMENTS_DIR": out.path])
+        func suite(_ extra: [String] = []) throws -> (status: Int32, stderr: String) {
+            try runLaunchScript("launch/experiments.sh", ["--quick"] + extra, env: ["AIRFL_EXPERIMENTS_DIR": out.path])
         }
         let first = try suite()
         XCTAssertEqual(first.status, 0, String(first.stderr.suffix(3000)))
@@ -52,9 +52,18 @@ final class ExperimentsSmokeTests: XCTestCase {
         XCTAssertTrue(paperRank.contains("## The bound's calibration: predicted against measured differences"))
         let radio = try String(contentsOfFile: out.appendingPathComponent("radio/beam-sweep.csv").path, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(radio.count, 1 + 2 * 4 * 3, "the quick suite's 2 N_r × 4 beamformers × 3 draws")
-        // Started again, it finds every run finished and starts none.
-        let again = try suite()
-        XCTAssertEqual(again.status, 0)
+        // Started again, it finds every run finished and starts none; --publish gathers the reports
+        // after the reader's findings.md.
+        let published = out.appendingPathComponent("published")
+        try FileManager.default.createDirectory(at: published, withIntermediateDirectories: true)
+        try Data("## What the numbers say\n\nA reader's findings.\n".utf8).write(to: published.appendingPathComponent("findings.md"))
+        let again = try suite(["--publish", published.path])
+        XCTAssertEqual(again.status, 0, String(again.stderr.suffix(2000)))
+        let document = try String(contentsOfFile: published.appendingPathComponent("REPORT.md").path, encoding: .utf8)
+        let findings = try XCTUnwrap(document.range(of: "A reader's findings."), "the findings are in the document")
+        let firstSection = try XCTUnwrap(document.range(of: "## Experiment `radio`"), "experiments are sections one level down")
+        XCTAssertLessThan(findings.lowerBound, firstSection.lowerBound, "the findings come before the tables")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: published.appendingPathComponent("paper-rank-calibration.svg").path))
         XCTAssertFalse(again.stderr.contains("(ETA"), String(again.stderr.suffix(2000)))
         XCTAssertEqual(again.stderr.components(separatedBy: "paper-baselines run").count - 1, 14)
         // The baselines ran at AirFL-LoRA's rank of their seed (resolved from its summary.json).
