@@ -144,10 +144,9 @@ struct ExperimentReport {
         return seen
     }
 
-    /// A group's variants and those every comparison is read against (ideal FL, ideal FL at
-    /// AirFL-LoRA's rank where a suite names it `ideal-same-rank`, AirFL-LoRA).
+    /// A group's variants and those every comparison is read against (ideal FL, AirFL-LoRA).
     func members(_ group: String) -> Set<Int> {
-        Set(variants.indices.filter { variants[$0].group == group || ["ideal", "ideal-same-rank", "airfl-lora"].contains(variants[$0].name) })
+        Set(variants.indices.filter { variants[$0].group == group || ["ideal", "airfl-lora"].contains(variants[$0].name) })
     }
 
     /// One line per variant against rounds: the mean over seeds, the band from min to max. `only`:

@@ -144,4 +144,16 @@ final class RankPlanningTests: XCTestCase {
         XCTAssertNil(m.weightSmoothness, "a negative curvature along the step gives none")
         XCTAssertNil(m.lineMinimum)
     }
+
+    /// The distortion's rank exponent p (γ(r) ∝ r^(−p)) is read off each scale itself.
+    func testScaleExponentMatchesEachScaling() {
+        XCTAssertEqual(LoRAScaling.rslora.exponent(alpha: nil), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(LoRAScaling.standard.exponent(alpha: 16), 1, accuracy: 1e-12)
+        XCTAssertEqual(LoRAScaling.constant.exponent(alpha: nil), 0, accuracy: 1e-12)
+        XCTAssertEqual(LoRAScaling.constant.exponent(alpha: 8), 1, accuracy: 1e-12)
+        for scaling in LoRAScaling.allCases {
+            let p = scaling.exponent(alpha: nil)
+            XCTAssertEqual(scaling.scale(rank: 16, alpha: nil) / scaling.scale(rank: 4, alpha: nil), pow(4, -p), accuracy: 1e-12, "\(scaling)")
+        }
+    }
 }

@@ -184,13 +184,10 @@ enum LoRAScaling: String, CaseIterable {
     /// γ = α/r with α = 2r unless given: γ fixed at 2 whatever r is (the update grows with r).
     case constant
 
-    /// p in γ(r) ∝ r^(−p): ½ for rsLoRA, 1 for α/r, 0 for the constant scale (1 when α is given).
+    /// p in γ(r) ∝ r^(−p), read off `scale` (every case is a power of r): ½ for rsLoRA, 1 for α/r,
+    /// 0 for the constant scale (1 when α is given).
     func exponent(alpha: Double?) -> Double {
-        switch self {
-        case .rslora: return 0.5
-        case .standard: return 1
-        case .constant: return alpha == nil ? 0 : 1
-        }
+        -Foundation.log2(scale(rank: 2, alpha: alpha) / scale(rank: 1, alpha: alpha))
     }
 
     /// γ(r).
