@@ -55,7 +55,7 @@ struct PlanSettings: Decodable {
         try c.update(&constants.smoothness, forKey: .smoothness)
         constants.rankSmoothness = try c.decodeNumberIfPresent(forKey: .rankSmoothness)
         constants.distortionSmoothness = try c.decodeNumberIfPresent(forKey: .distortionSmoothness)
-        constants.distortionReferenceRank = try c.decodeIfPresent(Int.self, forKey: .distortionReferenceRank)
+        try c.update(&constants.distortionReferenceRank, forKey: .distortionReferenceRank)
         symbolPower = try c.decodeNumberIfPresent(forKey: .symbolPower)
         try c.update(&constants.plConstant, forKey: .plConstant)
         try c.update(&constants.stepSize, forKey: .stepSize)

@@ -60,13 +60,13 @@ struct Scenario: Decodable {
         init(from decoder: Decoder) throws {
             try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            streams = try c.decodeIfPresent(Int.self, forKey: .streams) ?? streams
+            try c.update(&streams, forKey: .streams)
             if let one = try? c.decodeNumberIfPresent(forKey: .powerDBm) {
                 powerDBm = [one]
             } else {
                 powerDBm = try c.decodeNumbersIfPresent(forKey: .powerDBm) ?? powerDBm
             }
-            updateReals = try c.decodeIfPresent(Int.self, forKey: .updateReals) ?? updateReals
+            try c.update(&updateReals, forKey: .updateReals)
             noisePowerDBm = try c.decodeNumberIfPresent(forKey: .noisePowerDBm)
             txPowerOffsetDB = try c.decodeNumberIfPresent(forKey: .txPowerOffsetDB) ?? txPowerOffsetDB
             guard txPowerOffsetDB.isFinite, (-100...20).contains(txPowerOffsetDB) else {
@@ -119,7 +119,9 @@ struct Scenario: Decodable {
         plan = try c.decodeIfPresent(PlanSettings.self, forKey: .plan) ?? plan
         federation = try c.decodeIfPresent(FederationSettings.self, forKey: .federation) ?? federation
         nodes = try c.decodeIfPresent([NodeSettings].self, forKey: .nodes) ?? nodes
-        if let k = try c.decodeIfPresent(Int.self, forKey: .devices) {
+        var devices: Int?
+        try c.update(&devices, forKey: .devices)
+        if let k = devices {
             guard (1...256).contains(k), !nodes.isEmpty else {
                 throw ConfigurationError(key: "devices", problem: "must be in 1…256 with at least one [[nodes]] entry (it is \(k))")
             }

@@ -39,6 +39,8 @@ extension KeyedDecodingContainer {
     }
 
     /// Overwrites `value` with the key's value when the key is present (settings with defaults).
+    /// Through the generic entry point on purpose: TOMLKit's concrete `decodeIfPresent(Int.self, …)`
+    /// reports a value of the wrong type as a missing key.
     public func update<T: Decodable>(_ value: inout T, forKey key: Key) throws { value = try decodeIfPresent(T.self, forKey: key) ?? value }
 
     /// `update` for a real that may be written as an integer.

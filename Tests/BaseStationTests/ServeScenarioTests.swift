@@ -23,6 +23,12 @@ final class ServeScenarioTests: XCTestCase {
             ("[[nodes]]\nname = \"a\"\nprofile = \"x.toml\"\ncolour = \"red\"\n", "colour"),
             ("[[nodes]]\nname = \"a b\"\nprofile = \"x.toml\"\n", "nodes.name"),
             ("[[nodes]]\nname = \"a\"\nprofile = \"x.toml\"\n[[nodes]]\nname = \"a\"\nprofile = \"y.toml\"\n", "unique"),
+            // An integer key given a string: the type, at the key's own path (TOMLKit's concrete Int
+            // overload called it a missing key at `channel.subcarriers.subcarriers`).
+            ("[channel]\nsubcarriers = \"many\"\n", "key 'channel.subcarriers': expected a value of type Int"),
+            ("[aircomp]\nstreams = \"two\"\n", "key 'aircomp.streams': expected a value of type Int"),
+            ("[plan]\ndistortion_reference_rank = \"x\"\n", "key 'plan.distortion_reference_rank': expected a value of type Int"),
+            ("devices = \"x\"\n", "key 'devices': expected a value of type Int"),
             // These aborted the process inside TOMLKit's parser.
             ("[[[\n", "TOML syntax error at line 1, column 3"),
             ("[federation]\nrounds = 2\n[[ [nodes]]\n", "TOML syntax error at line 3, column 4"),

@@ -119,12 +119,12 @@ extension ChannelConfiguration: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
         var s = ChannelConfiguration()
-        s.subcarriers = try c.decodeIfPresent(Int.self, forKey: .subcarriers) ?? s.subcarriers
+        try c.update(&s.subcarriers, forKey: .subcarriers)
         s.subcarrierSpacingHz = try c.decodeNumberIfPresent(forKey: .subcarrierSpacingHz) ?? s.subcarrierSpacingHz
         s.carrierHz = try c.decodeNumberIfPresent(forKey: .carrierHz) ?? s.carrierHz
-        s.receiveAntennas = try c.decodeIfPresent(Int.self, forKey: .receiveAntennas) ?? s.receiveAntennas
-        s.transmitAntennas = try c.decodeIfPresent(Int.self, forKey: .transmitAntennas) ?? s.transmitAntennas
-        s.devices = try c.decodeIfPresent(Int.self, forKey: .devices) ?? s.devices
+        try c.update(&s.receiveAntennas, forKey: .receiveAntennas)
+        try c.update(&s.transmitAntennas, forKey: .transmitAntennas)
+        try c.update(&s.devices, forKey: .devices)
         s.profile = try c.decodeIfPresent(TDLProfile.self, forKey: .profile) ?? s.profile
         s.delaySpreadS = try c.decodeNumberIfPresent(forKey: .delaySpreadS) ?? s.delaySpreadS
         s.receiveCorrelation = try c.decodeNumberIfPresent(forKey: .receiveCorrelation) ?? s.receiveCorrelation
