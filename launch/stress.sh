@@ -3,7 +3,7 @@
 # (`basestation stress`: synthetic rounds, the full air and combining, no model) under a flood of
 # K synthetic nodes (`edgenode flood`), and beside it, with the same frame size, socket pattern and
 # sender count, libzmq's own throughput (`basestation wire-probe` ← `edgenode flood --raw`).
-#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both] [--overlap-round-end] [--cores shared|split] [--window-frames N] [--receiver combiner|antennas] [--reps N]
+#   launch/stress.sh [--quick] [--seconds S] [--nodes "1 2 4 …"] [--frame-kib "16 64 256"] [--format cf32|ci16] [--security plaintext|curve|both] [--overlap-round-end] [--cores shared|split] [--window-frames N] [--receiver combiner|antennas] [--threads N] [--summing workers|receiving-thread] [--reps N]
 # Writes results/stress/: one JSON per point (points/), stress.json, stress.csv and stress.svg.
 # --cores shared (default): the base station and the flood share this machine's cores, unpinned (the
 # OS schedules them). --cores split: the base station (and the probe in its place) is pinned to the
@@ -15,6 +15,8 @@
 # the nodes may have in flight, all together (the transmit orders' windows and the grants; default
 # `basestation stress`'s 32; 0: no window, every node sends its whole transmission at once).
 # --receiver antennas sums the air per antenna and then combines (default: in the combiner's space, as serve does).
+# --threads N: the base station's receiver workers (default: one per core); --summing receiving-thread
+# sums every frame on the thread that reads the network instead (no hand-off to the workers).
 # --reps N measures each point N times, raw libzmq and ours alternating (the machine's speed drifts:
 # a single raw run can be 25 % off the next); the report keeps the run with the median ratio and
 # every run's figures beside it.
@@ -22,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext overlap=() cores=shared window=() receiver=() reps=1
+seconds=8 nodes="1 2 4 8 16 32 64" frame_kib="16 64 256" format=cf32 security=plaintext overlap=() cores=shared window=() receiver=() threads=() summing=() reps=1
 rx=16 tx=4 streams=4 subcarriers=64 round_symbols=1024
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -36,6 +38,8 @@ while [[ $# -gt 0 ]]; do
     --cores) cores=$2; shift ;;
     --window-frames) window=(--window-frames "$2"); shift ;;
     --receiver) receiver=(--receiver "$2"); shift ;;
+    --threads) threads=(--threads "$2"); shift ;;
+    --summing) summing=(--summing "$2"); shift ;;
     --reps) reps=$2; shift ;;
     *) echo "stress: unknown option $1" >&2; exit 2 ;;
   esac
@@ -100,7 +104,7 @@ for kib in $frame_kib; do
     rm -f "$point.key.pub"
     "${bs_cpu[@]}" "$bin/basestation" stress --listen "tcp://127.0.0.1:$port" --nodes "$k" --rx-antennas $rx --tx-antennas $tx --streams $streams \
       --subcarriers $subcarriers --round-symbols $round_symbols --format "$format" --seconds "$seconds" --json "$point.json" \
-      "${server_curve[@]}" "${overlap[@]}" "${window[@]}" "${receiver[@]}" --log-level warning 2> "$out/logs/stress.log" &
+      "${server_curve[@]}" "${overlap[@]}" "${window[@]}" "${receiver[@]}" "${threads[@]}" "${summing[@]}" --log-level warning 2> "$out/logs/stress.log" &
     bs=$!; pids+=("$bs")
     while [[ $mode == curve && ! -s $point.key.pub ]]; do sleep 0.05; done
     sleep 0.3

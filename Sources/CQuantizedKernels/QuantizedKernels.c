@@ -59,22 +59,24 @@ int qk_supports(qk_isa isa) {
 }
 
 void qk_quantize_q8_0_transposed(const float *w, int rows, int inner, uint8_t *out) {
-    int nb = rows / 32;
     // A band of 32 rows of W at a time (it stays in cache while its columns are read).
-    for (int b = 0; b < nb; b++) {
-        for (int k = 0; k < inner; k++) {
-            uint8_t *block = out + ((size_t)k * nb + b) * 34;
-            float v[32], amax = 0;
-            for (int i = 0; i < 32; i++) {
-                v[i] = w[(size_t)(b * 32 + i) * inner + k];
-                float m = fabsf(v[i]);
-                amax = m > amax ? m : amax;
-            }
-            float d = amax / 127, inv = d != 0 ? 1 / d : 0;
-            _Float16 h = (_Float16)d;
-            memcpy(block, &h, 2);
-            for (int i = 0; i < 32; i++) block[2 + i] = (uint8_t)(int8_t)roundf(v[i] * inv);
+    for (int b = 0; b < rows / 32; b++) qk_quantize_q8_0_transposed_band(w + (size_t)b * 32 * inner, b, rows, inner, out);
+}
+
+void qk_quantize_q8_0_transposed_band(const float *band, int b, int rows, int inner, uint8_t *out) {
+    int nb = rows / 32;
+    for (int k = 0; k < inner; k++) {
+        uint8_t *block = out + ((size_t)k * nb + b) * 34;
+        float v[32], amax = 0;
+        for (int i = 0; i < 32; i++) {
+            v[i] = band[(size_t)i * inner + k];
+            float m = fabsf(v[i]);
+            amax = m > amax ? m : amax;
         }
+        float d = amax / 127, inv = d != 0 ? 1 / d : 0;
+        _Float16 h = (_Float16)d;
+        memcpy(block, &h, 2);
+        for (int i = 0; i < 32; i++) block[2 + i] = (uint8_t)(int8_t)roundf(v[i] * inv);
     }
 }
 

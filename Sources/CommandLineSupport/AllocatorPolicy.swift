@@ -20,4 +20,17 @@ public enum AllocatorPolicy {
         _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)
         #endif
     }
+
+    /// Return every block of `mmapThresholdBytes` or more to the kernel when it is freed (glibc's
+    /// mmap threshold fixed there, which also stops glibc from raising it each time such a block
+    /// is freed). For the edge's streamed memory mode, whose budget is its peak RSS: it frees and
+    /// allocates a dequantised output chunk, its logits and a layer's buffers over and over, and
+    /// with the threshold raised they come from the heap, where the freed pages stay resident
+    /// (SmolLM2 at ctx 256: peak 130–135 MB against 116–126 MB with 1 MiB, plan 119 MB;
+    /// BENCHMARKS.md). Elsewhere than glibc, nothing.
+    public static func returnLargeBlocks(mmapThresholdBytes: Int32 = 1 << 20) {
+        #if os(Linux)
+        _ = mallopt(M_MMAP_THRESHOLD, mmapThresholdBytes)
+        #endif
+    }
 }

@@ -16,6 +16,8 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Window length in tokens.") var ctx: Int = 256
     @Option(help: "Adapted projections (GGUF names, comma-separated; default: attn_q,attn_k,attn_v,attn_output).", transform: parseTargets) var targets: [LoRATarget] = attentionTargets
     @Option(help: "Optimiser.") var optimizer: OptimizerKind = .adamw
+    @Option(help: "Kernel of the frozen products: quantized (what a fleet's nodes run by default) or float; the plans differ.")
+    var kernel: FrozenKernel = .quantized
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -23,13 +25,13 @@ struct CheckCommand: ParsableCommand {
             guard rank >= 1, ctx >= 2 else { throw ValidationError("need --rank ≥ 1 and --ctx ≥ 2") }
             let hw = try HardwareProfile.load(profile)
             let file = try GGUFFile(path: model)
-            let fit = try DeviceFit(file: file, profile: hw, targets: targets, optimizer: optimizer)
+            let fit = try DeviceFit(file: file, profile: hw, targets: targets, optimizer: optimizer, kernel: kernel)
             let plan = fit.plan(rank: rank, context: ctx)
             let modelBytes = file.byteCount
             let ram = Int(hw.ramBytes), flash = Int(hw.flashBytes)
             let fitsRAM = plan.total <= ram, fitsFlash = modelBytes <= flash
             let object: [String: Any] = [
-                "profile": hw.name, "model": model, "rank": rank, "ctx": ctx, "mode": plan.mode.rawValue,
+                "profile": hw.name, "model": model, "rank": rank, "ctx": ctx, "mode": plan.mode.rawValue, "kernel": plan.kernel.rawValue,
                 "fits": fitsRAM && fitsFlash, "needed_bytes": plan.total, "available_bytes": ram,
                 "flash_needed_bytes": modelBytes, "flash_available_bytes": flash,
                 "plan": [
@@ -64,10 +66,12 @@ struct DeviceFit {
     let profile: HardwareProfile
     let targets: [LoRATarget]
     let optimizer: OptimizerKind
+    let kernel: FrozenKernel
     let contextLimit: Int
 
-    init(file: GGUFFile, profile: HardwareProfile, targets: [LoRATarget], optimizer: OptimizerKind) throws {
+    init(file: GGUFFile, profile: HardwareProfile, targets: [LoRATarget], optimizer: OptimizerKind, kernel: FrozenKernel = .quantized) throws {
         self.file = file
+        self.kernel = kernel
         self.profile = profile
         self.targets = targets
         self.optimizer = optimizer
@@ -79,7 +83,7 @@ struct DeviceFit {
     /// The plan `edgenode run` would use on this device (`TrainingMemoryPlan.best` under its RAM).
     func plan(rank: Int, context: Int) -> TrainingMemoryPlan {
         try! TrainingMemoryPlan.best(budget: Int(profile.ramBytes), gguf: file, rank: rank, targets: targets, optimizer: optimizer,
-                                     context: context, runtimeBytes: 0)
+                                     context: context, runtimeBytes: 0, kernel: kernel)
     }
 
     func fits(rank: Int, context: Int) -> Bool { Double(plan(rank: rank, context: context).total) <= profile.ramBytes }

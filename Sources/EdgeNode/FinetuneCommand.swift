@@ -37,6 +37,7 @@ struct FinetuneCommand: ParsableCommand {
             var heldOutTokens = tokenizer.encode(heldOutText)
             if evalTokens > 0 { heldOutTokens = Array(heldOutTokens.prefix(evalTokens)) }
 
+            if plan.mode == .streamed { AllocatorPolicy.returnLargeBlocks() }
             let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed, kernel: plan.kernel)
             let list = training.targets
             let adapter = LoRAAdapter(config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank), targets: list, seed: seed)

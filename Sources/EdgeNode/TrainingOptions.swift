@@ -20,7 +20,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Windows per optimiser step (gradient accumulation).") var batch: Int = 1
     @Option(help: "Memory mode: cached (dequantised weights, activations kept), streamed (per-layer dequantisation, recomputation), or auto (cached when it fits --memory-budget-mb).")
     var memory: MemoryChoice = .auto
-    @Option(help: "The products with the frozen weights: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks and a Q8_0 transpose for the backward, activations and gradients quantized per block to 8 bits; the cached memory mode, else float) or float (dequantised weights and sgemm).")
+    @Option(help: "The products with the frozen weights: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks and a Q8_0 transpose for the backward, activations and gradients quantized per block to 8 bits; in either memory mode, the streamed one making a layer's transposes when its backward needs them) or float (dequantised weights and sgemm).")
     var kernel: FrozenKernel = .quantized
     @Option(help: "RAM budget for --memory auto, MiB (default: this machine's available memory, /proc/meminfo MemAvailable).") var memoryBudgetMb: Int?
 
@@ -53,7 +53,8 @@ struct TrainingOptions: ParsableArguments {
         // Streamed within a budget keeps what fits (logits, then the last layers' activations).
         func streamed(within budget: Int?) throws -> TrainingMemoryPlan {
             guard let budget else { return try plan(.streamed) }
-            guard let filled = try TrainingMemoryPlan.filling(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context) else {
+            guard let filled = try TrainingMemoryPlan.filling(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context,
+                                                              kernel: kernel) else {
                 throw CommandError("fine-tuning needs \(try plan(.streamed).total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
             }
             return filled

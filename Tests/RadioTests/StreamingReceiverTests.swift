@@ -36,10 +36,10 @@ final class StreamingReceiverTests: XCTestCase {
     }
 
     func receiver(_ r: Round, threads: Int, queueDepth: Int = 16, holdFrames: Int = StreamingReceiver.defaultHoldFrames,
-                  domain: NoiseDomain = .receiveAntennas, space: ReceiverSpace = .combiner) throws -> StreamingReceiver {
+                  domain: NoiseDomain = .receiveAntennas, space: ReceiverSpace = .combiner, summing: Summing = .workers) throws -> StreamingReceiver {
         try StreamingReceiver(air: .overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain),
                               symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: threads, queueDepth: queueDepth,
-                              holdFrames: holdFrames, space: space)
+                              holdFrames: holdFrames, space: space, summing: summing)
     }
 
     /// Every device's frames in runs of 1–9 OFDM symbols and its reference in runs of 1–300 reals,
@@ -80,11 +80,12 @@ final class StreamingReceiverTests: XCTestCase {
         for (space, domain) in ReceiverSpace.allCases.flatMap({ s in NoiseDomain.allCases.map { (s, $0) } }) {
             let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain, space: space, threads: 2)
             let batch = try chain.receive(r.x, intended: r.s, scale: r.scale, reals: r.reals, seed: 7, round: 3)
-            for (threads, seed, depth) in [(1, 1 as UInt64, 1), (3, 2, 16), (8, 3, 4)] {
-                let rx = try receiver(r, threads: threads, queueDepth: depth, domain: domain, space: space)
+            for (threads, seed, depth, summing) in [(1, 1 as UInt64, 1, Summing.workers), (3, 2, 16, .workers), (8, 3, 4, .workers),
+                                                    (2, 4, 8, .receivingThread)] {
+                let rx = try receiver(r, threads: threads, queueDepth: depth, domain: domain, space: space, summing: summing)
                 try stream(r, into: rx, seed: seed)
                 let got = rx.finish()
-                XCTAssertEqual(got.aggregate, batch.aggregate, "\(space) space, \(domain), \(threads) threads, order \(seed)")
+                XCTAssertEqual(got.aggregate, batch.aggregate, "\(space) space, \(domain), \(threads) threads summing on \(summing), order \(seed)")
                 XCTAssertEqual(got.combined, batch.combined)
                 XCTAssertEqual(got.error, batch.error)
             }

@@ -48,8 +48,8 @@ struct FederationSettings: Decodable {
     var evalEvery = 1
     /// What runs the products with the frozen base weights, at the base station's evaluation and
     /// at every node (the welcome carries it): `quantized`, on the GGUF blocks (activations to 8
-    /// bits per block, integer dot products; where the model's types allow and, at a node, in the
-    /// cached memory plan: a node on the streamed plan runs `float`, and says so in its log), or
+    /// bits per block, integer dot products; where the model's types allow, in either memory plan;
+    /// a node's log says which kernel its plan runs), or
     /// `float`, dequantised weights and sgemm, the reference. summary.json's `kernel` is the base
     /// station's.
     var kernel = FrozenKernel.quantized

@@ -28,6 +28,8 @@ struct StressCommand: ParsableCommand {
     var windowFrames: Int = StressSettings.defaultWindowFrames
     @Option(help: "Where the air is summed: combiner (Aᴴ H_k x_k, as serve does) or antennas (per-antenna samples, then combining).")
     var receiver: ReceiverSpace = .combiner
+    @Option(help: "Where frames are summed: workers (one thread per band of subcarriers, --threads of them) or receiving-thread (on the thread that reads the network, no hand-off).")
+    var summing: Summing = .workers
     @Option(help: "σ² of the emulated receiver noise, W per antenna (the channels are CN(0, 1), 1 W per node).") var noisePowerW: Double = 0.01
     @Option(help: "Seconds to wait for the K registrations.") var registerTimeoutS: Double = 60
     @Option(help: "Seconds a round may take before it is finished without its stragglers.") var roundTimeoutS: Double = 30
@@ -61,6 +63,7 @@ struct StressCommand: ParsableCommand {
             settings.highWaterMark = highWaterMark
             settings.windowFrames = windowFrames == 0 ? nil : windowFrames
             settings.receiver = receiver
+            settings.summing = summing
             let transport = try ZeroMQServerTransport(endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark,
                                                       security: try stressSecurity(publicKeyFile: curve))
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")
@@ -139,3 +142,4 @@ func stressSecurity(publicKeyFile: String?) throws -> CurveServerSecurity? {
 }
 
 extension ReceiverSpace: ExpressibleByArgument {}
+extension Summing: ExpressibleByArgument {}

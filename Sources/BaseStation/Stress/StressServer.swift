@@ -37,6 +37,7 @@ struct StressSettings {
     var overlapRoundEnd = false
     /// Where the air is summed (`ReceiverSpace`): the combiner's space, as `serve` sums it.
     var receiver = ReceiverSpace.combiner
+    var summing = Summing.workers
 
     static let defaultWindowFrames = 32
 
@@ -160,7 +161,8 @@ final class StressServer {
         let receiver = try StreamingReceiver(
             air: .overTheAirPrepared(channels: channels, noisePowerW: s.noisePowerW, noiseDomain: .receiveAntennas),
             symbols: s.roundSymbols, reals: s.reals, scale: 1, seed: s.seed, round: round, threads: s.threads, queueDepth: s.queueDepth,
-            holdFrames: s.windowFrames.map { $0 / 2 } ?? StreamingReceiver.defaultHoldFrames, measuring: false)
+            holdFrames: s.windowFrames.map { $0 / 2 } ?? StreamingReceiver.defaultHoldFrames, measuring: false,
+            summing: s.summing)
         // Frames whose credit went back: handed to the workers, or taken in and not held.
         var settled = 0, notHeld = 0
         /// The credit of the frames done with goes on; when none is on its way any more, the

@@ -62,7 +62,7 @@ struct StressTally {
         var point: [String: Any] = [
             "nodes": s.nodes, "rx_antennas": s.rxAntennas, "tx_antennas": s.txAntennas, "streams": s.streams, "subcarriers": s.subcarriers,
             "round_symbols": s.roundSymbols, "format": s.format.name, "threads": s.threads, "queue_depth": s.queueDepth, "high_water_mark": Int(s.highWaterMark),
-            "window_frames": s.windowFrames ?? 0,
+            "window_frames": s.windowFrames ?? 0, "receiver": s.receiver.rawValue, "summing": s.summing.rawValue,
             "rounds": rounds, "incomplete_rounds": incompleteRounds, "seconds": roundSeconds,
             "frames_in": framesIn, "bytes_in": bytesIn, "frames_per_s": Double(framesIn) / t, "mb_per_s": Double(bytesIn) / t / 1e6,
             "samples_ingested_per_s": Double(samplesIn) / t, "symbols_combined_per_s": Double(symbolsCombined) / t,

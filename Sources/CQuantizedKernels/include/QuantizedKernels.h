@@ -63,5 +63,9 @@ void qk_linear(qk_isa isa, qk_type type, const void *w, int k, int o_begin, int 
 /// gets `inner` rows of rows/32 blocks (f16 d = max|x|/127, q = round(x/d), ties away from zero,
 /// as ggml's quantize_row_q8_0), the matrix the backward's dx = dy·W multiplies on.
 void qk_quantize_q8_0_transposed(const float *w, int rows, int inner, uint8_t *out);
+// One band of that transpose: `band` holds rows 32·b ..< 32·b + 32 of W (32 × inner floats); it
+// writes block b of each of the transpose's `inner` rows (of rows/32 blocks). The bands in any
+// order give qk_quantize_q8_0_transposed's bytes, with 32 rows of Floats held instead of W.
+void qk_quantize_q8_0_transposed_band(const float *band, int b, int rows, int inner, uint8_t *out);
 
 #endif

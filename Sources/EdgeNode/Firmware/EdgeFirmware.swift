@@ -252,7 +252,7 @@ final class EdgeFirmware {
             let w = try Welcome(frame: frame)
             sessionAtWelcome = transport.sessions
             let decoded = try Self.validate(w)
-            try checkSmallestPlanFits(w, optimizer: decoded.optimizer)
+            try checkSmallestPlanFits(w, optimizer: decoded.optimizer, kernel: decoded.kernel)
             if welcome == nil || welcome! != w { try prepareData(w, partition: decoded.partition) }
             welcome = w
             optimizer = decoded.optimizer

@@ -30,8 +30,9 @@ extension EdgeFirmware {
     }
 
     /// Refuses to run when not even the smallest training state (rank 1, streamed) fits the RAM.
-    func checkSmallestPlanFits(_ w: Welcome, optimizer: OptimizerKind) throws {
-        let plan = try TrainingMemoryPlan(gguf: file, rank: 1, targets: [.q], optimizer: optimizer, context: w.context, mode: .streamed, runtimeBytes: 0)
+    func checkSmallestPlanFits(_ w: Welcome, optimizer: OptimizerKind, kernel: FrozenKernel) throws {
+        let plan = try TrainingMemoryPlan(gguf: file, rank: 1, targets: [.q], optimizer: optimizer, context: w.context, mode: .streamed, runtimeBytes: 0,
+                                          kernel: kernel)
         guard Double(plan.total) <= profile.ramBytes else {
             throw CommandError("\(profile.name) cannot fine-tune this model at ctx \(w.context): even rank 1 streamed needs \(plan.total) bytes of RAM, the profile has \(Int(profile.ramBytes))")
         }
@@ -76,6 +77,7 @@ extension EdgeFirmware {
             return try deliverRecalled(round, recalled, scale: realtimeScaleOverride ?? w.realtimeScale)
         }
         if model == nil || modelMode != chosen.mode || model!.kernel != chosen.kernel {
+            if chosen.mode == .streamed { AllocatorPolicy.returnLargeBlocks() }
             model = try LlamaModel(gguf: file, residency: chosen.mode == .cached ? .cached : .streamed, kernel: chosen.kernel)
             modelMode = chosen.mode
             note("memory plan: \(chosen.mode.rawValue) mode, \(model!.kernel.rawValue) kernel, \(chosen.total) of \(Int(profile.ramBytes)) bytes")

@@ -94,15 +94,15 @@ struct LayerPass<S: LlamaScalar> {
         }
         // y = x2 + m·Wdᵀ
         var dm = [S](repeating: 0, count: T * ff)
-        backProject(dy, w.down, w.blocks?.downT, rows: T, inner: ff, outputs: d, into: &dm)
+        backProject(dy, w.down, w.blocks?.transposed?.down, rows: T, inner: ff, outputs: d, into: &dm)
         adapt(.down, acts.m, dy, &dm)
         // m = SiLU(g)⊙u
         var dg = [S](repeating: 0, count: T * ff), du = dg
         swiGLUBackward(acts.g, acts.u, dm: dm, dg: &dg, du: &du)
         // g = h2·Wgᵀ, u = h2·Wuᵀ
         var dh2 = [S](repeating: 0, count: T * d)
-        backProject(dg, w.gate, w.blocks?.gateT, rows: T, inner: d, outputs: ff, into: &dh2)
-        backProject(du, w.up, w.blocks?.upT, rows: T, inner: d, outputs: ff, beta: 1, into: &dh2)
+        backProject(dg, w.gate, w.blocks?.transposed?.gate, rows: T, inner: d, outputs: ff, into: &dh2)
+        backProject(du, w.up, w.blocks?.transposed?.up, rows: T, inner: d, outputs: ff, beta: 1, into: &dh2)
         adapt(.gate, acts.h2, dg, &dh2)
         adapt(.up, acts.h2, du, &dh2)
         // h2 = RMSNorm(x2), and the residual: dx2 = dy + RMSNorm'(dh2)
@@ -110,7 +110,7 @@ struct LayerPass<S: LlamaScalar> {
         rmsNormBackward(acts.x2, acts.inv2, w.ffnNorm, dh: dh2, rows: T, accumulateInto: &dx2)
         // x2 = x + a·Woᵀ
         var da = [S](repeating: 0, count: T * d)
-        backProject(dx2, w.wo, w.blocks?.woT, rows: T, inner: d, outputs: d, into: &da)
+        backProject(dx2, w.wo, w.blocks?.transposed?.wo, rows: T, inner: d, outputs: d, into: &da)
         adapt(.o, acts.a, dx2, &da)
         // attention, then RoPE's transpose
         var dq = [S](repeating: 0, count: T * d), dk = [S](repeating: 0, count: T * kv), dv = dk
@@ -120,9 +120,9 @@ struct LayerPass<S: LlamaScalar> {
         matmul.elementwise(T * (d + kv), 3)
         // q, k, v = h1·W{q,k,v}ᵀ
         var dh1 = [S](repeating: 0, count: T * d)
-        backProject(dq, w.wq, w.blocks?.wqT, rows: T, inner: d, outputs: d, into: &dh1)
-        backProject(dk, w.wk, w.blocks?.wkT, rows: T, inner: d, outputs: kv, beta: 1, into: &dh1)
-        backProject(dv, w.wv, w.blocks?.wvT, rows: T, inner: d, outputs: kv, beta: 1, into: &dh1)
+        backProject(dq, w.wq, w.blocks?.transposed?.wq, rows: T, inner: d, outputs: d, into: &dh1)
+        backProject(dk, w.wk, w.blocks?.transposed?.wk, rows: T, inner: d, outputs: kv, beta: 1, into: &dh1)
+        backProject(dv, w.wv, w.blocks?.transposed?.wv, rows: T, inner: d, outputs: kv, beta: 1, into: &dh1)
         adapt(.q, acts.h1, dq, &dh1)
         adapt(.k, acts.h1, dk, &dh1)
         adapt(.v, acts.h1, dv, &dh1)
@@ -137,6 +137,7 @@ struct LayerPass<S: LlamaScalar> {
         if let wT, let q = matmul.quantize(dOut, rows: rows, inner: outputs) {
             matmul.linear(q, wT, beta: beta, into: &dIn)
         } else {
+            precondition(w.count == inner * outputs, "a backward through blocks needs the layer asked for with its transposes")
             matmul.linearBackward(dOut, w, rows: rows, inner: inner, outputs: outputs, beta: beta, into: &dIn)
         }
     }

@@ -50,6 +50,7 @@ public struct LlamaForward<S: LlamaScalar> {
         var y = [S](repeating: 0, count: T * config.embedding)
         for index in 0..<config.layers {
             pass.forward(try weights.layer(index), lora, layer: index, &acts, into: &y)
+            weights.release(layer: index)
             swap(&acts.x, &y)
         }
         return acts.x

@@ -82,17 +82,19 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
     private let cachedOutput: [S]?      // [vocab][d], nil when tied or streamed
     /// Rows of the output matrix a streamed pass dequantises at once.
     public let outputChunkRows: Int
-    /// The kernel the products with the frozen weights run on: `.quantized` only in the cached
-    /// residency of a Float model whose layer matrices are all Q4_0, Q4_1 or Q8_0 with sides of
-    /// whole blocks (else `.float`).
+    /// The kernel the products with the frozen weights run on: `.quantized` only for a Float model
+    /// whose layer matrices are all Q4_0, Q4_1 or Q8_0 with sides of whole blocks (else `.float`),
+    /// in either residency.
     public let kernel: FrozenKernel
-    /// The quantized layers, the output matrix and its transpose (`.quantized`).
+    /// The quantized layers (cached), the output matrix and its transpose (`.quantized`).
     let quantized: QuantizedWeights?
     var outputBlocks: QuantizedMatrix? { quantized?.output }
 
     /// `kernel` is what the caller asks for; `self.kernel` what runs. The quantized kernel holds
-    /// no Float copies of the layers: the forward reads the mapped file's blocks (their pages
-    /// stay resident), the backward a Q8_0 transpose of each matrix made here.
+    /// no Float copies of the layers: the forward reads the mapped file's blocks, the backward a
+    /// Q8_0 transpose of each matrix. Cached: the transposes are made here and the blocks' pages
+    /// stay resident. Streamed: a layer's transposes are made when a backward asks for it, and
+    /// its pages are released behind it (`release(layer:)`).
     public init(gguf f: GGUFFile, residency: WeightResidency = .cached, outputChunkRows: Int = 4096, kernel: FrozenKernel = .float) throws {
         let c = try LlamaConfig(gguf: f)
         config = c
@@ -114,8 +116,8 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
         for i in 0..<c.layers { _ = try Self.layerInfos(f, c, i) }
         let allInfos = try (0..<c.layers).map { try Self.layerInfos(f, c, $0) }
         let outputInfo = outputInfo
-        let quantized = kernel == .quantized && residency == .cached && S.self == Float.self
-            ? try QuantizedWeights(f, layers: allInfos, output: outputInfo) : nil
+        let quantized = kernel == .quantized && S.self == Float.self
+            ? try QuantizedWeights(f, layers: allInfos, output: outputInfo, residency: residency) : nil
         self.quantized = quantized
         self.kernel = quantized == nil ? .float : .quantized
         switch residency {
@@ -141,15 +143,38 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
         }
     }
 
-    /// Layer `i`'s weights: the cached copy, or freshly dequantised (streamed).
-    public func layer(_ i: Int) throws -> LlamaLayer<S> {
+    /// Layer `i`'s weights: the cached copy, or made now (streamed: dequantised, or on the quantized
+    /// kernel the blocks in place with the norms, and the Q8_0 transposes only with `transposes`,
+    /// which a backward through the layer needs).
+    public func layer(_ i: Int, transposes: Bool = false) throws -> LlamaLayer<S> {
         if let cached = cachedLayers {
             guard let q = quantized else { return cached[i] }
             var layer = cached[i]
             layer.blocks = q.layers[i]
             return layer
         }
-        return try Self.dequantizeLayer(file, config, i, release: true)
+        guard quantized != nil else { return try Self.dequantizeLayer(file, config, i, release: true) }
+        let infos = try Self.layerInfos(file, config, i)
+        var layer = LlamaLayer(attentionNorm: S.array(try file.floats(infos[0].name)), wq: [], wk: [], wv: [], wo: [],
+                               ffnNorm: S.array(try file.floats(infos[5].name)), gate: [], up: [], down: [])
+        layer.blocks = try QuantizedLayer(file, infos, transposes: transposes)
+        return layer
+    }
+
+    /// A pass is done with layer `i` for now: in the streamed residency its file pages may go (the
+    /// quantized kernel reads them in place; the Float path released them as it dequantised).
+    /// Passes side by side may release a layer another still reads: the pages are read again from
+    /// the file then, the same bytes.
+    public func release(layer i: Int) {
+        guard residency == .streamed, quantized != nil, let infos = try? Self.layerInfos(file, config, i) else { return }
+        for info in infos { file.releasePages(info) }
+    }
+
+    /// The output's rows `rows` were read from their blocks in place: in the streamed residency their
+    /// pages may go.
+    func releaseOutput(rows: Range<Int>) {
+        guard residency == .streamed, outputBlocks != nil else { return }
+        file.releasePages(outputInfo, rows: rows)
     }
 
     /// x[t][·] ← embedding row of tokens[t]; x has tokens.count × d elements.
@@ -191,13 +216,21 @@ public final class LlamaWeights<S: LlamaScalar>: @unchecked Sendable {
             }
             return config.layers * LlamaLayer<S>.byteCount(config) + config.vocabulary * d * s * (cachedOutput == nil ? 1 : 2) + d * s
         case .streamed:
-            return LlamaLayer<S>.byteCount(config) + outputChunkRows * d * s * 2 + d * s
+            guard quantized != nil else { return LlamaLayer<S>.byteCount(config) + outputChunkRows * d * s * 2 + d * s }
+            return Self.streamedBlockBytes(config) + outputChunkRows * d * s * 2 + d * s
         }
     }
 
     /// Bytes of the mapped file the passes keep resident: the tensors the quantized kernel reads in
     /// place (cached), none otherwise beyond a streamed layer's (the memory plan counts that).
     public var mappedResidentBytes: Int { quantized?.mappedBytes ?? 0 }
+
+    /// What a streamed layer on blocks holds at its peak: its Q8_0 transposes, 32 rows of Floats
+    /// while a transpose is made, the two norms.
+    static func streamedBlockBytes(_ c: LlamaConfig) -> Int {
+        let d = c.embedding, elements = 2 * d * d + 2 * c.kvDimension * d + 3 * c.feedForward * d
+        return elements / 32 * 34 + 32 * max(d, c.feedForward) * 4 + 2 * d * 4
+    }
 
     static func layerInfos(_ f: GGUFFile, _ c: LlamaConfig, _ i: Int) throws -> [GGUFTensorInfo] {
         let d = c.embedding, kv = c.kvDimension, ff = c.feedForward, p = "blk.\(i)."

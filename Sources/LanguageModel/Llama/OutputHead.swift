@@ -16,6 +16,7 @@ struct OutputHead<S: LlamaScalar> {
     func chunkLogits(_ hN: [S], _ hNq: QuantizedActivations?, _ chunk: Range<Int>, _ e: @autoclosure () -> [S], into z: inout [S]) {
         if let hNq, let blocks = weights.outputBlocks {
             matmul.linear(hNq, blocks.rows(chunk), into: &z)
+            weights.releaseOutput(rows: chunk)
         } else {
             matmul.linear(hN, e(), rows: hN.count / weights.config.embedding, inner: weights.config.embedding, outputs: chunk.count, into: &z)
         }

@@ -112,6 +112,7 @@ extension LlamaForward {
                 pass.forward(w, lora, layer: index, &acts, into: &y)
                 store.kept.append(acts)
             }
+            weights.release(layer: index)
             swap(&x, &y)
         }
         var (logps, saved) = head.forward(x, tokens: tokens, pass: pass, keepLogits: policy.keepLogits)
@@ -123,7 +124,7 @@ extension LlamaForward {
         var gradients = LoRAParameters<S>(zeros: lora.layout)
         var dx = [S](repeating: 0, count: T * config.embedding)
         for index in stride(from: L - 1, through: 0, by: -1) {
-            let w = try weights.layer(index)
+            let w = try weights.layer(index, transposes: true)
             if index < firstKept {
                 var acts = store.takeScratch()
                 acts.x = inputs[index]
@@ -135,6 +136,7 @@ extension LlamaForward {
                 pass.backward(w, lora, layer: index, acts, dy: dy, dx: &dx, grads: &gradients.values)
                 store.spare.append(acts)
             }
+            weights.release(layer: index)
             swap(&dy, &dx)
         }
         store.recycle(into: workspace)

@@ -15,8 +15,14 @@ extension TrainingMemoryPlan {
         let layerBytes = try LlamaWeights<Float>.layerInfos(f, c, 0).reduce(0) { $0 + $1.byteCount }
         let parameters = LoRALayout(config: c, rank: rank, targets: targets).parameterCount
         let output = f.tensor("output.weight") ?? f.tensor("token_embd.weight")
-        let quantized = kernel == .quantized && mode == .cached && output != nil
+        var quantized = kernel == .quantized && output != nil
             ? QuantizedWeights.footprint(f, layers: try (0..<c.layers).map { try LlamaWeights<Float>.layerInfos(f, c, $0) }, output: output!) : nil
+        if mode == .streamed, let q = quantized, let output {
+            // One layer at a time: its transposes and 32 rows of Floats while they are made (and the
+            // output norm); the output's blocks read in place one chunk at a time.
+            let chunk = q.outputOnBlocks ? output.byteCount / c.vocabulary * min(outputChunkRows, c.vocabulary) : 0
+            quantized = (LlamaWeights<Float>.streamedBlockBytes(c) + c.embedding * 4, chunk, q.outputOnBlocks)
+        }
         self.init(config: c, quantizedLayerBytes: layerBytes, untiedOutput: f.tensor("output.weight") != nil,
                   adapterParameters: parameters, optimizer: optimizer, momentum: momentum, context: context, mode: mode, outputChunkRows: outputChunkRows, runtimeBytes: runtimeBytes,
                   keptLayers: keptLayers, keepLogits: keepLogits, quantized: quantized)
@@ -28,10 +34,10 @@ extension TrainingMemoryPlan {
     /// [T][d]·[d][V] product saved per MB is the better trade), then the last layers' activations.
     /// Nil when even keeping nothing does not fit.
     public static func filling(budget: Int, gguf f: GGUFFile, rank: Int, targets: [LoRATarget], optimizer: OptimizerKind, momentum: Float = 0, context: Int,
-                               runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes) throws -> TrainingMemoryPlan? {
+                               runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes, kernel: FrozenKernel = .float) throws -> TrainingMemoryPlan? {
         func plan(_ k: Int, _ logits: Bool) throws -> TrainingMemoryPlan {
             try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .streamed,
-                                   runtimeBytes: runtimeBytes, keptLayers: k, keepLogits: logits)
+                                   runtimeBytes: runtimeBytes, keptLayers: k, keepLogits: logits, kernel: kernel)
         }
         let bare = try plan(0, false)
         guard bare.total <= budget else { return nil }
@@ -50,10 +56,12 @@ extension TrainingMemoryPlan {
         let cached = try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .cached,
                                             runtimeBytes: runtimeBytes, kernel: kernel)
         if cached.total <= budget { return cached }
-        if let filled = try filling(budget: budget, gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, runtimeBytes: runtimeBytes) {
+        if let filled = try filling(budget: budget, gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context,
+                                    runtimeBytes: runtimeBytes, kernel: kernel) {
             return filled
         }
-        return try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .streamed, runtimeBytes: runtimeBytes)
+        return try TrainingMemoryPlan(gguf: f, rank: rank, targets: targets, optimizer: optimizer, momentum: momentum, context: context, mode: .streamed,
+                                      runtimeBytes: runtimeBytes, kernel: kernel)
     }
 }
 

@@ -12,17 +12,19 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     }
 
     public var mode: Mode
-    /// The kernel the run's frozen products use: `.quantized` when asked for in the cached mode and
-    /// the model allows it (`LlamaWeights` then holds no Float layers), else `.float`.
+    /// The kernel the run's frozen products use: `.quantized` when asked for and the model allows it
+    /// (`LlamaWeights` then holds no Float layers, in either mode), else `.float`.
     public var kernel: FrozenKernel
     /// What the gradient pass keeps (streamed: the last layers' activations and the logits when
     /// the budget allows; `TrainingMemoryPlan.filling` chooses).
     public var activationPolicy: ActivationPolicy
     /// Dequantised weights resident: all of them (cached) or one layer and one output chunk
-    /// (streamed); with the quantized kernel, the Q8_0 transposes, the norms and any Float head.
+    /// (streamed); with the quantized kernel, the Q8_0 transposes (all, or one layer's and 32
+    /// rows of Floats while they are made), the norms and any Float head.
     public var weights: Int
     /// The quantised file's pages resident at once: none after loading (cached), one layer's
-    /// (streamed), the tensors read in place (the quantized kernel).
+    /// (streamed; and one output chunk's on the quantized kernel), the tensors read in place (the
+    /// quantized kernel, cached).
     public var mappedModel: Int
     /// Activations kept for backward: L·LayerActivations (cached) or L·T·d checkpoints plus one
     /// layer's recomputed activations (streamed); the head's logits [T][V] or one chunk [T][C].
@@ -52,7 +54,7 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
         let layer = LlamaLayer<Float>.byteCount(c)
         let stored = LayerActivations<Float>.byteCount(c, tokens: T, recordsAllHeads: true)
         self.mode = mode
-        kernel = mode == .cached && quantized != nil ? .quantized : .float
+        kernel = quantized != nil ? .quantized : .float
         switch mode {
         case .cached:
             if let q = quantized {
@@ -66,8 +68,10 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
             activationPolicy = .keepAll
         case .streamed:
             let C = min(outputChunkRows, V), k = min(max(0, keptLayers), L)
-            weights = layer + 2 * C * d * f
-            mappedModel = quantizedLayerBytes
+            // On blocks `quantized` is one layer's (owned: transposes and 32 rows of Floats; mapped:
+            // an output chunk's pages), `TrainingMemoryPlan(gguf:…)` says.
+            weights = (quantized?.owned ?? layer) + 2 * C * d * f
+            mappedModel = quantizedLayerBytes + (quantized?.mapped ?? 0)
             // Inputs of the recomputed layers, the kept layers' activations plus one to recompute
             // into, the logits ([T][V] kept, or a chunk and its gradient), the head's [T][d] buffers.
             activations = (L - k) * T * d * f + (k + 1) * stored + (keepLogits ? T * V * f + T * C * f : 2 * T * C * f) + 3 * T * d * f

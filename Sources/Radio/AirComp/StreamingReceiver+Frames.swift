@@ -153,6 +153,10 @@ extension StreamingReceiver {
     /// Runs `work(band)` on every worker (each on its own band), once `frames` slots are free (at
     /// most `queueDepth`: slots count frames, so what waits is bounded in frames whatever K is).
     func enqueue(frames: Int = 1, _ work: @escaping (Range<Int>) -> Void) {
+        guard summing == .workers else {
+            for band in bands { work(band) }
+            return
+        }
         let taken = min(frames, depth)
         for _ in 0..<taken { slots.wait() }
         let group = DispatchGroup()

@@ -63,6 +63,15 @@ public struct ReceptionRefusal: Error, Equatable, CustomStringConvertible {
     public var description: String { "device \(device): \(problem)" }
 }
 
+/// Where a streaming receiver sums its frames.
+public enum Summing: String, Sendable, CaseIterable {
+    /// On worker threads, one per band of subcarriers (`add` hands a batch over and returns).
+    case workers
+    /// On the thread that calls `add`, every band in turn: no hand-off between threads, for a
+    /// receiver whose sum is cheap beside the receiving itself (the combiner's few rows).
+    case receivingThread = "receiving-thread"
+}
+
 /// The base station's receive chain as a pipeline over one round's frames.
 ///
 /// `add` (on the caller's thread: the one that receives frames) checks a frame and hands it to
@@ -128,6 +137,8 @@ public final class StreamingReceiver: @unchecked Sendable {
     public static let defaultHoldFrames = 64
     let bands: [Range<Int>]
     let workers: [DispatchQueue]
+    /// Where frames are summed: on `workers`, or on the thread that adds them.
+    public let summing: Summing
     let slots: DispatchSemaphore
     /// Frames that may wait for the workers (the slots).
     let depth: Int
@@ -142,8 +153,9 @@ public final class StreamingReceiver: @unchecked Sendable {
     ///   - space: where the air is summed (prepared channels carry their own).
     public init(air: AirSum, symbols: Int, reals: Int, scale: Float, seed: UInt64, round: Int, threads: Int = 2,
                 queueDepth: Int = 32, holdFrames: Int = StreamingReceiver.defaultHoldFrames, measuring: Bool = true,
-                space: ReceiverSpace = .combiner) throws {
+                space: ReceiverSpace = .combiner, summing: Summing = .workers) throws {
         self.air = air
+        self.summing = summing
         self.symbols = symbols
         self.reals = reals
         self.scale = scale
@@ -204,7 +216,7 @@ public final class StreamingReceiver: @unchecked Sendable {
         referenceRanges = Array(repeating: [], count: devices)
         let w = max(1, min(threads, nsc))
         bands = (0..<w).map { (nsc * $0 / w)..<(nsc * ($0 + 1) / w) }
-        workers = (0..<w).map { DispatchQueue(label: "airfl.receiver.band\($0)") }
+        workers = summing == .workers ? (0..<w).map { DispatchQueue(label: "airfl.receiver.band\($0)") } : []
         depth = max(1, queueDepth)
         holdLimit = max(0, holdFrames)
         slots = DispatchSemaphore(value: depth)
