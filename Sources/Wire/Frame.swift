@@ -74,10 +74,10 @@ public enum SampleFormat: UInt8, Sendable {
 public struct FrameError: Error, Equatable, CustomStringConvertible {
     public var offset: Int
     public var problem: String
-    /// The tally's label: truncated, oversized, bad magic, wrong version, unknown type, bad CRC,
-    /// malformed (anything else: a bad field, a payload that does not decode).
-    public var reason: String
-    public init(offset: Int, problem: String, reason: String = "malformed") {
+    /// Why the frame is dropped: truncated, oversized, bad magic, wrong version, unknown type, bad
+    /// CRC, or malformed (anything else: a bad field, a payload that does not decode).
+    public var reason: DropReason
+    public init(offset: Int, problem: String, reason: DropReason = .malformed) {
         self.offset = offset
         self.problem = problem
         self.reason = reason
@@ -170,13 +170,13 @@ public struct Frame: Equatable, Sendable {
     /// Decodes and validates: magic, version, type, format, reserved bytes, lengths (the sample
     /// count of a symbols frame must match its counts exactly), scale, CRC.
     public init(decoding data: Data) throws {
-        guard data.count >= Frame.headerSize else { throw FrameError(offset: data.count, problem: "\(data.count) bytes, shorter than the \(Frame.headerSize)-byte header", reason: "truncated") }
+        guard data.count >= Frame.headerSize else { throw FrameError(offset: data.count, problem: "\(data.count) bytes, shorter than the \(Frame.headerSize)-byte header", reason: .truncated) }
         var r = PayloadReader(data)
-        guard try r.bytes(4) == Frame.magic else { throw FrameError(offset: 0, problem: "bad magic (not an AirFL frame)", reason: "bad magic") }
+        guard try r.bytes(4) == Frame.magic else { throw FrameError(offset: 0, problem: "bad magic (not an AirFL frame)", reason: .badMagic) }
         let version = try r.u16()
-        guard version == Frame.version else { throw FrameError(offset: 4, problem: "version \(version), this build speaks \(Frame.version)", reason: "wrong version") }
+        guard version == Frame.version else { throw FrameError(offset: 4, problem: "version \(version), this build speaks \(Frame.version)", reason: .wrongVersion) }
         let rawType = try r.u16()
-        guard let type = FrameType(rawValue: rawType) else { throw FrameError(offset: 6, problem: "unknown frame type \(rawType)", reason: "unknown type") }
+        guard let type = FrameType(rawValue: rawType) else { throw FrameError(offset: 6, problem: "unknown frame type \(rawType)", reason: .unknownType) }
         self.type = type
         round = try r.u32()
         node = try r.u32()
@@ -191,16 +191,16 @@ public struct Frame: Equatable, Sendable {
         scale = try r.f32()
         guard scale.isFinite, scale > 0 else { throw FrameError(offset: 36, problem: "scale \(scale) is not a positive finite number") }
         let length = Int(try r.u32())
-        guard length <= Frame.maximumPayload else { throw FrameError(offset: 40, problem: "payload of \(length) bytes exceeds \(Frame.maximumPayload)", reason: "oversized") }
+        guard length <= Frame.maximumPayload else { throw FrameError(offset: 40, problem: "payload of \(length) bytes exceeds \(Frame.maximumPayload)", reason: .oversized) }
         let crc = try r.u32()
         guard data.count == Frame.headerSize + length else {
-            throw FrameError(offset: 40, problem: "payload length field says \(length) bytes, the frame has \(data.count - Frame.headerSize)", reason: length > data.count - Frame.headerSize ? "truncated" : "oversized")
+            throw FrameError(offset: 40, problem: "payload length field says \(length) bytes, the frame has \(data.count - Frame.headerSize)", reason: length > data.count - Frame.headerSize ? .truncated : .oversized)
         }
         // A slice of the message, not a copy (frames of 64 KiB and more arrive at GB/s).
         payload = data[(data.startIndex + Frame.headerSize)..<data.endIndex]
         var computed = data.withUnsafeBytes { CRC32.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<44])) }
         computed = payload.withUnsafeBytes { CRC32.update(computed, $0) }
-        guard computed == crc else { throw FrameError(offset: 44, problem: String(format: "CRC mismatch (frame says %08x, content gives %08x)", crc, computed), reason: "bad CRC") }
+        guard computed == crc else { throw FrameError(offset: 44, problem: String(format: "CRC mismatch (frame says %08x, content gives %08x)", crc, computed), reason: .badCRC) }
         if type == .symbols {
             guard format != .none else { throw FrameError(offset: 32, problem: "a symbols frame needs a sample format") }
             // Counts come off the wire: multiply with overflow checks (a hostile header must not trap).

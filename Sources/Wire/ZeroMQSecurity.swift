@@ -23,8 +23,8 @@ public struct CurveClientSecurity: Sendable {
 
 /// A connection the base station refused before any frame of it was read.
 public struct SecurityRefusal: Sendable, CustomStringConvertible {
-    /// For the dropped-frames tally: `unknown key`, `failed handshake`.
-    public var reason: String
+    /// For the dropped-frames tally: `.unknownKey` or `.failedHandshake`.
+    public var reason: DropReason
     public var detail: String
     public var description: String { detail }
 }
@@ -101,7 +101,7 @@ final class ZAPHandler: @unchecked Sendable {
         } else {
             let key = request.count >= 7 && request[6].count == 32 ? CurveKey(bytes: Array(request[6])).z85 : "none"
             text = mechanism == "CURVE" ? "key not on the allow-list" : "CURVE required"
-            report(SecurityRefusal(reason: "unknown key", detail: "refused a connection from \(address): \(text) (key \(key))"))
+            report(SecurityRefusal(reason: .unknownKey, detail: "refused a connection from \(address): \(text) (key \(key))"))
         }
         try? zap.send([Data("1.0".utf8), request[1], Data(status.utf8), Data(text.utf8), Data(user.utf8), Data()])
     }
@@ -120,6 +120,6 @@ final class ZAPHandler: @unchecked Sendable {
         } else {
             why = String(format: "the CURVE handshake failed (libzmq code 0x%x): a client that does not speak CURVE, or expects another base station's key", value)
         }
-        report(SecurityRefusal(reason: "failed handshake", detail: "refused a connection: \(why)"))
+        report(SecurityRefusal(reason: .failedHandshake, detail: "refused a connection: \(why)"))
     }
 }

@@ -43,10 +43,10 @@ final class InMemoryFleet {
 
     /// A new base station on the same network and results (the old one is dropped as a killed
     /// process is): the nodes that outlived it carry on with it.
-    func restartServer(resume: Bool) throws {
+    func restartServer(start: RunStart) throws {
         let path = directory.appendingPathComponent("fleet.toml").path
         server = try FederationServer(scenario: try Scenario.load(path), scenarioDirectory: directory.path,
-                                      results: directory.appendingPathComponent("results").path, transport: network.server(), resume: resume, log: log)
+                                      results: directory.appendingPathComponent("results").path, transport: network.server(), start: start, log: log)
     }
 
     /// Starts the real firmware of node `name` on its own thread.

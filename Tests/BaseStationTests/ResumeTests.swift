@@ -25,7 +25,7 @@ final class ResumeTests: XCTestCase {
         for crash in crashes {
             fleet.server.crashPoint = { $0 == crash.round && $1 == crash.point }
             XCTAssertThrowsError(try fleet.server.run()) { XCTAssertTrue($0 is SimulatedCrash, "\($0)") }
-            try fleet.restartServer(resume: true)
+            try fleet.restartServer(start: .resume)
         }
         let summary = try fleet.run()
         return Outcome(adapter: try Data(contentsOf: fleet.directory.appendingPathComponent("results/adapter.gguf")),
@@ -71,11 +71,19 @@ final class ResumeTests: XCTestCase {
         try fleet.startFirmware("a", profile: pi4)
         fleet.server.crashPoint = { _, _ in true }
         XCTAssertThrowsError(try fleet.server.run())
-        XCTAssertThrowsError(try fleet.restartServer(resume: false)) { XCTAssertTrue("\($0)".contains("already holds a run"), "\($0)") }
+        XCTAssertThrowsError(try fleet.restartServer(start: .fresh)) { XCTAssertTrue("\($0)".contains("already holds a run"), "\($0)") }
         try FileManager.default.removeItem(at: fleet.directory.appendingPathComponent("results/checkpoint/checkpoint.gguf"))
-        try fleet.restartServer(resume: true)
+        try fleet.restartServer(start: .resume)
         let summary = try fleet.run()
         XCTAssertTrue(summary["resumed_from_round"] is NSNull)
         XCTAssertEqual(try fleet.metrics().filter { $0["node"] == "global" }.map { $0["status"]! }, ["initial", "ok"])
+    }
+
+    /// serve's two flags become one start mode at the boundary; both at once are refused.
+    func testStartModeFromTheFlags() throws {
+        XCTAssertEqual(try RunStart(resume: false, overwrite: false), .fresh)
+        XCTAssertEqual(try RunStart(resume: true, overwrite: false), .resume)
+        XCTAssertEqual(try RunStart(resume: false, overwrite: true), .overwrite)
+        XCTAssertThrowsError(try RunStart(resume: true, overwrite: true)) { XCTAssertTrue("\($0)".contains("give one"), "\($0)") }
     }
 }

@@ -41,25 +41,26 @@ final class FrameTests: XCTestCase {
 
     func testEveryCorruptionIsAClearError() throws {
         let good = Frame.symbols(round: 1, node: 0, firstSymbol: 0, symbolCount: 1, subcarriers: 2, antennas: 2, samples: [1, 2, 3, 4, 5, 6, 7, 8][...], format: .cf32).encoded()
-        func expect(_ data: Data, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        func expect(_ data: Data, _ fragment: String, _ reason: DropReason = .malformed, file: StaticString = #filePath, line: UInt = #line) {
             XCTAssertThrowsError(try Frame(decoding: data), file: file, line: line) {
                 XCTAssertTrue("\($0)".contains(fragment), "\($0)", file: file, line: line)
+                XCTAssertEqual(($0 as? FrameError)?.reason, reason, file: file, line: line)
             }
         }
-        expect(good.prefix(20), "shorter than")
-        expect(good.dropLast(1), "payload length")
+        expect(good.prefix(20), "shorter than", .truncated)
+        expect(good.dropLast(1), "payload length", .truncated)
         var flipped = good
         flipped[good.count - 3] ^= 0x10
-        expect(flipped, "CRC mismatch")
+        expect(flipped, "CRC mismatch", .badCRC)
         var magic = good
         magic[0] = 0x58
-        expect(magic, "bad magic")
+        expect(magic, "bad magic", .badMagic)
         var version = good
         version[4] = 9
-        expect(version, "version 9")
+        expect(version, "version 9", .wrongVersion)
         var type = good
         type[6] = 99
-        expect(type, "unknown frame type")
+        expect(type, "unknown frame type", .unknownType)
         // A symbols frame whose counts disagree with its payload (re-checksummed, so only the count is wrong).
         var f = try Frame(decoding: good)
         f.antennas = 3
@@ -72,6 +73,13 @@ final class FrameTests: XCTestCase {
         var control = Frame(type: .hello, round: 0, node: 0)
         control.format = .cf32
         expect(control.encoded(), "carries no samples")
+    }
+
+    /// Every drop reason has its own label (they are Prometheus label values and summary keys).
+    func testDropReasonsHaveDistinctLabels() {
+        let labels = DropReason.allCases.map(\.label)
+        XCTAssertEqual(Set(labels).count, labels.count, "\(labels)")
+        XCTAssertFalse(labels.contains { $0.isEmpty || $0.contains("\"") || $0.contains("\n") })
     }
 
     func testControlMessagesRoundTripAndRejectTrailingBytes() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Wire
 
 /// The base station's live figures, for `serve` and `stress` alike: kept in a swift-prometheus
 /// registry (scraped at `/metrics`, `MetricsEndpoint`) and in plain values for the JSONL file
@@ -24,7 +25,7 @@ final class LiveMetrics: @unchecked Sendable {
     private let framesIn: Counter, bytesIn: Counter, symbolsCombined: Counter
     private let roundDuration: DurationHistogram
     private let mse: Gauge, heldOutLoss: Gauge, nodes: Gauge
-    private var roundCounters: [String: Counter] = [:], dropCounters: [String: Counter] = [:]
+    private var roundCounters: [RoundStatus: Counter] = [:], dropCounters: [DropReason: Counter] = [:]
 
     /// The plain values (what the JSONL log writes).
     struct Values {
@@ -56,11 +57,11 @@ final class LiveMetrics: @unchecked Sendable {
         locked { $0.framesIn += 1; $0.bytesIn += bytes }
     }
 
-    func dropped(_ reason: String) {
+    func dropped(_ reason: DropReason) {
         let counter = locked { v -> Counter in
-            v.dropped[reason, default: 0] += 1
+            v.dropped[reason.label, default: 0] += 1
             if let c = dropCounters[reason] { return c }
-            let c = registry.makeCounter(name: "airfl_frames_dropped_total", labels: [("reason", reason)], help: "Frames dropped, by reason.")
+            let c = registry.makeCounter(name: "airfl_frames_dropped_total", labels: [("reason", reason.label)], help: "Frames dropped, by reason.")
             dropCounters[reason] = c
             return c
         }
@@ -72,13 +73,13 @@ final class LiveMetrics: @unchecked Sendable {
         locked { $0.symbolsCombined += symbols }
     }
 
-    func roundFinished(status: String, seconds: Double) {
+    func roundFinished(status: RoundStatus, seconds: Double) {
         roundDuration.record(.nanoseconds(Int64(seconds * 1e9)))
         let counter = locked { v -> Counter in
-            v.rounds[status, default: 0] += 1
+            v.rounds[status.rawValue, default: 0] += 1
             v.lastRoundSeconds = seconds
             if let c = roundCounters[status] { return c }
-            let c = registry.makeCounter(name: "airfl_rounds_total", labels: [("status", status)], help: "Rounds finished, by outcome.")
+            let c = registry.makeCounter(name: "airfl_rounds_total", labels: [("status", status.rawValue)], help: "Rounds finished, by outcome.")
             roundCounters[status] = c
             return c
         }

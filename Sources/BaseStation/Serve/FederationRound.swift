@@ -185,7 +185,7 @@ extension FederationServer {
             switch f.type {
             case .symbols:
                 guard Int(f.subcarriers) == grid.subcarriers, Int(f.antennas) == receiver.inputRows else {
-                    throw FrameError(offset: 24, problem: "frame is \(f.subcarriers) subcarriers × \(f.antennas) rows, the round expects \(grid.subcarriers) × \(receiver.inputRows)")
+                    throw FrameError(offset: 24, problem: "frame is \(f.subcarriers) subcarriers × \(f.antennas) rows, the round expects \(grid.subcarriers) × \(receiver.inputRows)", reason: .wrongShape)
                 }
                 try receiver.add(device: j, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples)
             case .reference:

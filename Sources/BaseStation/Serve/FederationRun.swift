@@ -97,7 +97,7 @@ extension FederationServer {
             let roundStarted = DispatchTime.now().uptimeNanoseconds
             var r = try runRound(round)
             r.global.wallS = Self.seconds(since: roundStarted)
-            metrics.roundFinished(status: r.global.status.rawValue, seconds: r.global.wallS)
+            metrics.roundFinished(status: r.global.status, seconds: r.global.wallS)
             metrics.aggregationMSE(r.global.mse)
             metrics.heldOut(loss: r.global.heldOutLoss)
             try recorder.append(r.nodes + [r.global])

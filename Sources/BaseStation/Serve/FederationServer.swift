@@ -82,21 +82,21 @@ final class FederationServer {
     /// Nodes told the run is over whose farewell has not come yet (`awaitFarewells`).
     var awaitingFarewell = Set<Int>()
 
-    convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, resume: Bool = false,
+    convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, start: RunStart = .fresh,
                      log: Logger) throws {
-        try self.init(scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, overwrite: false, resume: resume, identity: nil,
+        try self.init(scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, start: start, identity: nil,
                       bind: { transport }, log: log)
     }
 
     /// `bind` makes the transport once the scenario, profiles, model and data have loaded, so a
-    /// broken configuration is reported as such whatever holds the endpoint. With `resume`, the
-    /// run continues from `results`' checkpoint, which must be `identity`'s (default: the
-    /// scenario's seed and aggregation, no file); without one there, it starts from the beginning.
-    init(scenario: Scenario, scenarioDirectory: String, results: String, overwrite: Bool, resume: Bool, identity: RunIdentity?,
+    /// broken configuration is reported as such whatever holds the endpoint. `start` says what
+    /// happens to a run already in `results` (`RunStart`); a resumed run's checkpoint must be
+    /// `identity`'s (default: the scenario's seed and aggregation, no file).
+    init(scenario: Scenario, scenarioDirectory: String, results: String, start: RunStart, identity: RunIdentity?,
          bind: () throws -> ServerTransport, log: Logger) throws {
         let initStart = DispatchTime.now().uptimeNanoseconds
         // Before anything is loaded or bound: a rerun into an earlier run's directory is refused at once.
-        if !overwrite && !resume { try RunRecorder.refuseExistingRun(in: results) }
+        if start == .fresh { try RunRecorder.refuseExistingRun(in: results) }
         self.scenario = scenario
         let settings = scenario.federation
         self.settings = settings
@@ -138,12 +138,12 @@ final class FederationServer {
                              targets: settings.targets, seed: scenario.seed)
         self.identity = identity ?? RunIdentity(scenario: "", seed: scenario.seed, aggregation: settings.aggregation.name, overrides: [])
         let checkpointPath = RunRecorder.checkpointPath(in: results)
-        if resume && FileManager.default.fileExists(atPath: checkpointPath) {
+        if start == .resume && FileManager.default.fileExists(atPath: checkpointPath) {
             resumed = try RunCheckpoint.load(path: checkpointPath, config: model.config, targets: global.targets, expected: self.identity)
             guard resumed!.round <= settings.rounds else {
                 throw CommandError("\(checkpointPath) is at round \(resumed!.round), beyond this run's \(settings.rounds) rounds (give --rounds)")
             }
-        } else if resume {
+        } else if start == .resume {
             log.warning("no checkpoint in \(results): nothing was committed, so the run starts from the beginning")
         }
         transport = try bind()
@@ -176,18 +176,18 @@ final class FederationServer {
             metrics.received(bytes: data.count)
             let frame: Frame
             do { frame = try Frame(decoding: data) } catch {
-                metrics.dropped((error as? FrameError)?.reason ?? "malformed")
+                metrics.dropped((error as? FrameError)?.reason ?? .malformed)
                 progress("  dropped a frame from \(name): \(error)")
                 continue
             }
             guard let index = nodes.firstIndex(where: { $0.name == name }) else {
-                metrics.dropped("unknown peer")
+                metrics.dropped(.unknownPeer)
                 answerStranger(name)
                 continue
             }
             if frame.type == .hello {
                 do { try register(index, Hello(frame: frame)) } catch {
-                    metrics.dropped("bad hello")
+                    metrics.dropped(.badHello)
                     progress("  bad hello from \(name): \(error)")
                 }
                 continue
@@ -196,17 +196,17 @@ final class FederationServer {
             // frame's: one over another connection than the node registered on, or whose header names
             // another device, is no frame of this node.
             guard transport.lastReceivedOnAdoptedConnection else {
-                metrics.dropped("not the node's registered connection")
+                metrics.dropped(.notTheRegisteredConnection)
                 progress("  dropped a \(frame.type) frame for \(name) from a connection it did not register on")
                 continue
             }
             guard frame.node == UInt32(index) else {
-                metrics.dropped("wrong node field")
+                metrics.dropped(.wrongNodeField)
                 progress("  dropped a \(frame.type) frame from \(name) (device \(index)) whose header names device \(frame.node)")
                 continue
             }
             do { try handle(index, frame) } catch {
-                metrics.dropped((error as? ReceptionRefusal)?.reason ?? (error is StaleFrame ? "wrong round" : "malformed \(frame.type)"))
+                metrics.dropped(DropReason(handling: error))
                 // Late frames of a round already over come in runs (a dropped node's transmission): counted, not logged one by one.
                 if !(error is StaleFrame) { progress("  dropped a \(frame.type) frame from \(name): \(error)") }
             }

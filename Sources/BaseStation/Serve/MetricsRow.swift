@@ -26,6 +26,9 @@ enum RoundStatus: String {
     case rejected
     /// Global: the rank-planning pilot round at r_max; its aggregate fed the planner, not the model.
     case pilot
+    /// Global, stress only (no model there): a round finished without every node's whole
+    /// transmission; its sum is over what arrived.
+    case incomplete
 }
 
 /// One metrics row: a node's round, or the global model's (`node` = "global").

@@ -55,8 +55,8 @@ struct ServeCommand: ParsableCommand {
             }
             let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-            guard !(resume && overwrite) else { throw ValidationError("--resume continues the run in --results, --overwrite replaces it: give one") }
-            guard !resume || results != nil else { throw ValidationError("--resume needs --results: the directory of the run to continue") }
+            let start = try RunStart(resume: resume, overwrite: overwrite)
+            guard start != .resume || results != nil else { throw ValidationError("--resume needs --results: the directory of the run to continue") }
             let out = results ?? "results/\(name)-\(stamp)"
             let identity = RunIdentity(scenarioFile: scenario, seed: s.seed, aggregation: s.federation.aggregation.name, overrides: overrides)
             guard !(insecure && keys != nil) else { throw ValidationError("--insecure and --keys exclude each other") }
@@ -65,7 +65,7 @@ struct ServeCommand: ParsableCommand {
             let refusals = RefusalLog(log: log)
             // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
             let server: FederationServer
-            do { server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, overwrite: overwrite, resume: resume, identity: identity, bind: {
+            do { server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, start: start, identity: identity, bind: {
                 // The keys after the scenario, model and data: a broken configuration is reported as such first.
                 let security = insecure ? nil : try ServerKeys.load(directory: keyDirectory)
                 if let security {
@@ -87,7 +87,7 @@ struct ServeCommand: ParsableCommand {
             let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
             if let endpoint { server.progress("metrics on http://\(endpoint.address)/metrics") }
             // The same figures each second, beside the run's other results.
-            let live = try MetricsLog(path: (out as NSString).appendingPathComponent("live-metrics.jsonl"), metrics: server.metrics, appending: resume)
+            let live = try MetricsLog(path: (out as NSString).appendingPathComponent("live-metrics.jsonl"), metrics: server.metrics, appending: start == .resume)
             defer { live.close() }
             server.summaryExtras = ["scenario": name, "scenario_fingerprint": IdealReference.fingerprint(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides)]
             let summary = try server.run()

@@ -176,18 +176,18 @@ final class StressServer {
         }
         var ended = Set<Int>()
         try pump(for: s.roundTimeoutS, done: { transmitting.isEmpty }) { k, f in
-            guard f.round == r32, transmitting.contains(k) else { return tally.drop("wrong round or not in the round") }
+            guard f.round == r32, transmitting.contains(k) else { return tally.drop(.wrongRound) }
             switch f.type {
             case .symbols:
-                guard credits?.arrived(from: k) ?? true else { return tally.drop("beyond its window") }
+                guard credits?.arrived(from: k) ?? true else { return tally.drop(.beyondTheWindow) }
                 defer { settle() }
                 guard Int(f.subcarriers) == s.subcarriers, Int(f.antennas) == s.txAntennas else {
                     notHeld += 1
-                    return tally.drop("wrong shape")
+                    return tally.drop(.wrongShape)
                 }
                 do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples) } catch {
                     notHeld += 1
-                    return tally.drop("refused by the receiver")
+                    return tally.drop((error as? ReceptionRefusal).map { DropReason($0.kind) } ?? .refusedByTheReceiver)
                 }
                 tally.samplesIn += Int(f.symbolCount) * s.subcarriers * s.txAntennas
             case .roundEnd:
@@ -195,7 +195,7 @@ final class StressServer {
                 transmitting.remove(k)
                 deliver(credits?.ended(k) ?? [])
                 settle()
-            default: tally.drop("unexpected \(f.type)")
+            default: tally.drop(.unexpectedType)
             }
         }
         // At most one round's end at a time: the previous one is collected before this one starts.
@@ -222,7 +222,7 @@ final class StressServer {
         let took = ending.finished - ending.began
         tally.latency(nanoseconds: took)
         metrics.combined(symbols: s.streams * s.subcarriers * s.roundSymbols)
-        metrics.roundFinished(status: ending.complete ? "ok" : "incomplete", seconds: Double(took) / 1e9)
+        metrics.roundFinished(status: ending.complete ? .ok : .incomplete, seconds: Double(took) / 1e9)
     }
 
     /// Receives until `done` or the deadline: hellos register (the first K distinct names), every
@@ -236,12 +236,12 @@ final class StressServer {
             metrics.received(bytes: data.count)
             let frame: Frame
             do { frame = try Frame(decoding: data) } catch {
-                tally.drop("malformed")
+                tally.drop((error as? FrameError)?.reason ?? .malformed)
                 continue
             }
             if frame.type == .hello { try welcome(name); continue }
             guard let k = names.firstIndex(of: name) else {
-                tally.drop("unknown peer")
+                tally.drop(.unknownPeer)
                 continue
             }
             try handle(k, frame)
@@ -250,7 +250,7 @@ final class StressServer {
 
     private func welcome(_ name: String) throws {
         guard let k = names.firstIndex(of: name) ?? (names.count < settings.nodes ? names.count : nil) else {
-            tally.drop("hello beyond the K nodes")
+            tally.drop(.helloBeyondTheNodes)
             try? transport.send(Shutdown(.refused, reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0).encoded(), to: name)
             return
         }

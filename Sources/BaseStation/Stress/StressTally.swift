@@ -30,8 +30,8 @@ struct StressTally {
     /// The whole machine's busy time over the rounds phase (senders and kernel included).
     private var machine = MachineCPU.Span()
 
-    mutating func drop(_ reason: String) {
-        dropped[reason, default: 0] += 1
+    mutating func drop(_ reason: DropReason) {
+        dropped[reason.label, default: 0] += 1
         metrics?.dropped(reason)
     }
     mutating func sendFailed(_ type: FrameType) { sendsFailed["\(type)", default: 0] += 1 }

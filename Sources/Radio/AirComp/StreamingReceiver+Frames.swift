@@ -14,14 +14,14 @@ extension StreamingReceiver {
 
     /// `add` for samples as received (a cf32 frame's payload is summed from its own bytes).
     public func add(device j: Int, first: Int, count: Int, received samples: ReceivedSamples) throws {
-        func refuse(_ problem: String, _ reason: String = "out of range") -> ReceptionRefusal { ReceptionRefusal(device: j, problem: problem, reason: reason) }
+        func refuse(_ problem: String, _ kind: ReceptionRefusal.Kind = .outOfRange) -> ReceptionRefusal { ReceptionRefusal(device: j, problem: problem, kind: kind) }
         guard (0..<devices).contains(j) else { throw refuse("no such device in this round (\(devices) transmit)") }
         guard first >= 0, count >= 1, first <= symbols - count else {
             throw refuse("OFDM symbols \(first)..<\(first + count) lie outside the round's \(symbols)")
         }
         let expected = 2 * count * grid.subcarriers * inputRows
         guard samples.count == expected else { throw refuse("\(samples.count / 2) samples for \(count) OFDM symbols × \(grid.subcarriers) subcarriers × \(inputRows) rows") }
-        if let t = (first..<(first + count)).first(where: { arrived[j][$0] }) { throw refuse("OFDM symbol \(t) arrived before (a duplicate or replay)", "duplicate or replayed") }
+        if let t = (first..<(first + count)).first(where: { arrived[j][$0] }) { throw refuse("OFDM symbol \(t) arrived before (a duplicate or replay)", .duplicateOrReplayed) }
         let largest = try samples.withUnsafeFloats { try Self.largestMagnitude($0, device: j) }
         guard largest * transforms[j].bound < ExactAccumulator.contributionLimit else {
             throw refuse("a sample of magnitude \(largest) is beyond what the receiver can sum (the device's power and channel allow far less)")
@@ -87,7 +87,7 @@ extension StreamingReceiver {
     /// error) and queues it: its symbols s = Δ/c go into Σ_j w_j s_j and, on the air, into the
     /// noiseless Σ_j H_j B_j s_j. Each real is its own rank-1 term, so any split sums the same.
     public func addReference(device j: Int, offset: Int, values: [Float]) throws {
-        func refuse(_ problem: String, _ reason: String = "out of range") -> ReceptionRefusal { ReceptionRefusal(device: j, problem: problem, reason: reason) }
+        func refuse(_ problem: String, _ kind: ReceptionRefusal.Kind = .outOfRange) -> ReceptionRefusal { ReceptionRefusal(device: j, problem: problem, kind: kind) }
         guard (0..<devices).contains(j) else { throw refuse("no such device in this round (\(devices) transmit)") }
         guard target != nil else { throw refuse("this receiver does not measure the error (no references)") }
         guard offset >= 0, !values.isEmpty, offset <= reals - values.count else {
@@ -95,7 +95,7 @@ extension StreamingReceiver {
         }
         let range = offset..<(offset + values.count)
         if let other = referenceRanges[j].first(where: { $0.overlaps(range) }) {
-            throw refuse("reference reals \(range) overlap \(other), which arrived before", "duplicate or replayed")
+            throw refuse("reference reals \(range) overlap \(other), which arrived before", .duplicateOrReplayed)
         }
         let inverse = 1 / scale, grid = self.grid
         try queueReference(device: j, reals: range, largestSymbol: try Self.largestMagnitude(values, device: j) * inverse) { body in
@@ -199,6 +199,6 @@ extension StreamingReceiver {
         for v in values[whole...] { result = max(result, abs(v)); poison[0] += v * 0 }
         guard poison.sum().isNaN else { return result }
         let i = values.firstIndex { !$0.isFinite } ?? 0
-        throw ReceptionRefusal(device: j, problem: "value \(i) of the run is NaN or infinite", reason: "NaN/Inf")
+        throw ReceptionRefusal(device: j, problem: "value \(i) of the run is NaN or infinite", kind: .nonFinite)
     }
 }

@@ -51,14 +51,25 @@ public struct PreparedChannels: Sendable {
 
 /// A device's frame or reference that the receiver refused, and why (nothing of it was summed).
 public struct ReceptionRefusal: Error, Equatable, CustomStringConvertible {
+    /// The kinds of refusal (the base station reports each as its `DropReason`).
+    public enum Kind: Sendable, Equatable {
+        /// Outside the round or of the wrong size.
+        case outOfRange
+        /// Symbols or reals that arrived before.
+        case duplicateOrReplayed
+        /// A NaN or an infinity.
+        case nonFinite
+        /// Anything else: beyond what the sums can hold, or not measured by this receiver.
+        case refused
+    }
+
     public var device: Int
     public var problem: String
-    /// The tally's label: out of range, duplicate or replayed, NaN/Inf, refused by the receiver.
-    public var reason: String
-    public init(device: Int, problem: String, reason: String = "refused by the receiver") {
+    public var kind: Kind
+    public init(device: Int, problem: String, kind: Kind = .refused) {
         self.device = device
         self.problem = problem
-        self.reason = reason
+        self.kind = kind
     }
     public var description: String { "device \(device): \(problem)" }
 }
