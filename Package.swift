@@ -14,8 +14,8 @@ let package = Package(
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "HardwareProfiles", targets: ["HardwareProfiles"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
-        .executable(name: "edgenode", targets: ["EdgeNode"]),
-        .executable(name: "basestation", targets: ["BaseStation"]),
+        .executable(name: "edgenode", targets: ["EdgeNodeCLI"]),
+        .executable(name: "basestation", targets: ["BaseStationCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,7 +70,7 @@ let package = Package(
             exclude: ["README.md"]),
         .target(
             name: "HardwareProfiles", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),
-        .executableTarget(
+        .target(
             name: "EdgeNode",
             dependencies: [
                 "COpenBLAS", "CommandLineSupport", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "Radio", "Randomness", "Wire",
@@ -78,7 +78,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),
-        .executableTarget(
+        .target(
             name: "BaseStation",
             dependencies: [
                 "CommandLineSupport", "Configuration", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "NumpyIO", "Radio", "Randomness", "Wire",
@@ -91,6 +91,9 @@ let package = Package(
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ],
             exclude: ["README.md"]),
+        // The executables only parse the command line and call the libraries above.
+        .executableTarget(name: "EdgeNodeCLI", dependencies: ["EdgeNode"], exclude: ["README.md"]),
+        .executableTarget(name: "BaseStationCLI", dependencies: ["BaseStation"], exclude: ["README.md"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"], exclude: ["Reference"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
@@ -114,6 +117,8 @@ let package = Package(
         .testTarget(
             name: "EdgeNodeTests",
             dependencies: ["EdgeNode", "HardwareProfiles", "LanguageModel", "Wire", .product(name: "Logging", package: "swift-log")]),
+        // The repository itself: docs/architecture.md's module table against Package.swift and the imports.
+        .testTarget(name: "RepositoryTests"),
     ],
     // Swift 5 mode: the hot loops hand raw buffer pointers to worker threads, which Swift 6's
     // strict sendability checking cannot see are disjoint.

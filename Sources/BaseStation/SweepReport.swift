@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 
 /// A sweep: variants that are points (series, x) of a curve, each point's final numbers over the
 /// seeds. Energy (or power), antennas and devices sweeps, and the rank experiment (x = the run's
@@ -51,7 +52,7 @@ extension ExperimentReport {
     /// NMSE averaged over the run's rounds (∞ for ideal FL, whose aggregate has no error).
     static func aggregateSNR(_ run: ExperimentRun) -> Double {
         let nmse = run.number("nmse_mean")
-        if run.summary["aggregation"] as? String == "ideal" { return .infinity }
+        if run.summary["aggregation"] as? String == AggregationMode.ideal.name { return .infinity }
         return nmse > 0 ? -10 * Foundation.log10(nmse) : .nan
     }
 

@@ -5,9 +5,9 @@ import Wire
 
 /// `edgenode`: the edge firmware emulator. Its boot/train/transmit loop arrives with the fleet
 /// (issue 5); today it reports what the firmware would run on.
-@main
-struct EdgeNodeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct EdgeNodeCommand: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         commandName: "edgenode",
         abstract: "AirFL-LoRA edge firmware emulator.",
         subcommands: [InfoCommand.self, TokenizeCommand.self, EvalCommand.self, LoRAInitCommand.self, FinetuneCommand.self, BenchCommand.self, TinyModelCommand.self, CheckCommand.self, RunCommand.self, FloodCommand.self, KeysCommand.self])

@@ -117,7 +117,7 @@ extension FederationServer {
         summary["resumed_from_round"] = resumed.map { $0.round } ?? NSNull()
         summary["wall_time_s"] = Self.seconds(since: started)
         summary["kernel"] = model.kernel.rawValue
-        switch settings.aggregation {  // where the air was summed; ideal and digital sum no air
+        switch settings.scheme {  // where the air was summed; ideal and digital sum no air
         case .aircomp: summary["receiver"] = scenario.aircomp.receiver.rawValue
         case .ideal, .digital: summary["receiver"] = NSNull()
         }

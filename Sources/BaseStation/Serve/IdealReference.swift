@@ -1,5 +1,6 @@
 import CommandLineSupport
 import Foundation
+import Wire
 
 /// The ideal-FL run a fleet run is compared with: the same scenario file, seed and rounds, with
 /// `aggregation = ideal`. A run's summary.json carries its `scenario_fingerprint` (the file's bytes
@@ -39,7 +40,7 @@ enum IdealReference {
             guard URL(fileURLWithPath: dir).standardized != URL(fileURLWithPath: own).standardized,
                   let data = fm.contents(atPath: path),
                   let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  summary["aggregation"] as? String == "ideal", summary["scenario_fingerprint"] as? String == fingerprint,
+                  summary["aggregation"] as? String == AggregationMode.ideal.name, summary["scenario_fingerprint"] as? String == fingerprint,
                   let perplexity = summary["final_perplexity"] as? Double else { continue }
             let date = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
             if best == nil || date > best!.date { best = (dir, perplexity, date) }
@@ -49,7 +50,7 @@ enum IdealReference {
 
     /// The summary's comparison line: the reference's perplexity, or how to produce it.
     static func line(scenarioFile: String, seed: UInt64, rounds: Int, overrides: [String] = [], results: String, aggregation: String) -> String {
-        guard aggregation != "ideal" else { return "this run is the ideal-FL reference for its scenario and seed" }
+        guard aggregation != AggregationMode.ideal.name else { return "this run is the ideal-FL reference for its scenario and seed" }
         let key = fingerprint(scenarioFile: scenarioFile, seed: seed, rounds: rounds, overrides: overrides)
         let sets = runDefining(overrides).map { " --set '\($0)'" }.joined()
         // Not NSString.deletingLastPathComponent: Foundation traps on a one-component relative

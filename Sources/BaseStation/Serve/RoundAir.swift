@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 import LinearAlgebra
 import Numerics
@@ -38,11 +39,13 @@ extension FederationServer {
     /// the exact weighted sum of the symbols for ideal and digital.
     func makeReceiver(_ round: Int, plan: RoundPlan, channels h: ChannelTensor) throws -> StreamingReceiver {
         let air: AirSum
-        if let design = plan.design {
+        switch settings.scheme {
+        case .aircomp:
+            guard let design = plan.design else { throw CommandError("round \(round): AirComp without a receive design") }
             air = .overTheAir(channels: h.selecting(devices: plan.participants), design: design, noisePowerW: scenario.noisePowerW,
                               noiseDomain: .receiveAntennas)
-        } else {
-            air = .exact(weights: plan.weights, grid: plan.grid, quantized: settings.aggregation == .digital)
+        case .ideal: air = .exact(weights: plan.weights, grid: plan.grid, quantized: false)
+        case .digital: air = .exact(weights: plan.weights, grid: plan.grid, quantized: true)
         }
         return try StreamingReceiver(air: air, symbols: plan.symbols, reals: plan.reals, scale: plan.scale, seed: scenario.seed, round: round,
                                      threads: receiverThreads, space: scenario.aircomp.receiver)
@@ -59,14 +62,16 @@ extension FederationServer {
         }
         let error = reception.error?.scaled(by: 1 / (present * present))
         var transmissions = [(participant: Int, airtimeS: Double, energyJ: Double)]()
-        if let design = plan.design {
+        switch settings.scheme {
+        case .aircomp:
+            guard let design = plan.design else { throw CommandError("round \(round): AirComp without a receive design") }
             let airtime = Double(plan.symbols) * scenario.plan.symbolDurationS
             transmissions = delivered.map { j in
                 (j, airtime, (0..<design.subcarriers).reduce(0.0) { $0 + design.transmitPower(device: j, subcarrier: $1) } * airtime)
             }
             return RoundAggregate(sum: reception.aggregate, deliveredWeight: present, error: error, airtimeS: airtime, transmissions: transmissions)
-        }
-        if settings.aggregation == .digital {
+        case .ideal: break  // no air: no airtime, no energy
+        case .digital:
             let rates = try DigitalUplink.rates(channels: h.selecting(devices: plan.participants), powerW: plan.power,
                                                 noisePowerW: scenario.noisePowerW, subcarrierSpacingHz: scenario.channel.subcarrierSpacingHz)
             for j in delivered {

@@ -38,10 +38,14 @@ extension FederationServer {
         // with it): peak power, held to the energy per round over the round's airtime S·T_sym (AirComp
         // and digital in its airtime; digital at fixed resolution sends at peak power).
         let airtime = Double(grid.ofdmSymbols(forReals: reals)) * scenario.plan.symbolDurationS
+        let atPeakPower: Bool
+        switch s.scheme {
+        case .digital(_, let sameAirtime): atPeakPower = !sameAirtime
+        case .aircomp, .ideal: atPeakPower = false
+        }
         let powerOf = { (k: Int) -> Double in
             let p = self.nodes[k].profile
-            return s.aggregation == .digital && !s.digitalSameAirtime
-                ? p.txPowerW : UplinkBudget.averagePower(peakW: p.txPowerW, energyJ: p.txEnergyPerRoundJ, airtimeS: airtime)
+            return atPeakPower ? p.txPowerW : UplinkBudget.averagePower(peakW: p.txPowerW, energyJ: p.txEnergyPerRoundJ, airtimeS: airtime)
         }
         var budgets = try digitalBudgets(participants: reported, power: reported.map(powerOf), estimate: hHat, grid: grid, reals: reals)
         // A node whose rate cannot carry even the full scale and one bit in the round's airtime is not scheduled.
@@ -50,7 +54,9 @@ extension FederationServer {
         for k in reported where !participants.contains(k) { progress("  \(nodes[k].name)'s rate fits nothing in AirComp's airtime; it sits round \(round) out") }
         guard !participants.isEmpty else { throw CommandError("no participant's rate fits a payload in AirComp's airtime") }
         var design: AirCompDesign?
-        if s.aggregation == .aircomp {
+        switch s.scheme {
+        case .ideal, .digital: break
+        case .aircomp:
             design = try designAirComp(round, participants: participants, power: participants.map(powerOf), estimate: hHat)
             if let cut = scenario.aircomp.truncationDB, let kept = Self.truncated(design!, belowMedianDB: cut), kept.count < participants.count {
                 for (j, k) in participants.enumerated() where !kept.contains(j) {
@@ -67,7 +73,7 @@ extension FederationServer {
         for (j, k) in participants.enumerated() {
             let precoders = design.map { $0.precoders[j].interleaved } ?? []
             var seeds = SeededGenerator(seed: scenario.seed, stream: [0x6469_6769, UInt64(round), UInt64(k)])  // "digi"
-            send(Transmit(mode: s.aggregation, scale: plan.scale, subcarriers: hHat.subcarriers, streams: L, antennas: hHat.transmitAntennas,
+            send(Transmit(mode: s.scheme.mode, scale: plan.scale, subcarriers: hHat.subcarriers, streams: L, antennas: hHat.transmitAntennas,
                           precoders: precoders, digitalBudgetBits: budgets[j], digitalSeed: seeds.next(), sampleFormat: s.sampleFormat)
                     .frame(round: UInt32(round), node: UInt32(k)), to: k)
         }
@@ -111,7 +117,10 @@ extension FederationServer {
     /// A budget below 1 bit: the node's rate does not carry the full scale in that time.
     func digitalBudgets(participants: [Int], power: [Double], estimate hHat: ChannelTensor, grid: ResourceGrid,
                                 reals: Int) throws -> [Int] {
-        guard settings.aggregation == .digital, settings.digitalSameAirtime else {
+        switch settings.scheme {
+        case .digital(_, sameAirtime: true): break
+        // (AirComp and ideal FL send no bits; their orders carry digital_bits' budget, which no node reads.)
+        case .aircomp, .ideal, .digital(_, sameAirtime: false):
             return participants.map { _ in DigitalUplink.budget(bitsPerReal: settings.digitalBits, reals: reals) }
         }
         let airtime = Double(grid.ofdmSymbols(forReals: reals)) * scenario.plan.symbolDurationS

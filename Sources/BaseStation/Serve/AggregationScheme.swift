@@ -1,0 +1,34 @@
+import Wire
+
+/// How a run aggregates the round's updates, with what only that way reads: the method
+/// (`aircomp`) or a baseline. The base station switches over this exhaustively, so a new way
+/// cannot compile into another's path.
+enum AggregationScheme: Equatable, Sendable {
+    /// Over-the-air computation with the round's receive beamformer.
+    case aircomp
+    /// The exact weighted sum of the updates (no air, no error).
+    case ideal
+    /// Digital OFDMA: each update quantised to `bits` per real at peak power in whatever airtime
+    /// that takes, or (`sameAirtime`) to what each node's rate fits in AirComp's airtime.
+    case digital(bits: Int, sameAirtime: Bool)
+
+    /// The code the wire's transmit order carries.
+    var mode: AggregationMode {
+        switch self {
+        case .aircomp: .aircomp
+        case .ideal: .ideal
+        case .digital: .digital
+        }
+    }
+}
+
+extension FederationSettings {
+    /// `aggregation` with the digital settings it reads (`digital_bits`, `digital_same_airtime`).
+    var scheme: AggregationScheme {
+        switch aggregation {
+        case .aircomp: .aircomp
+        case .ideal: .ideal
+        case .digital: .digital(bits: digitalBits, sameAirtime: digitalSameAirtime)
+        }
+    }
+}

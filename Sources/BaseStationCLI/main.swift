@@ -1,0 +1,3 @@
+import BaseStation
+
+BaseStationCommand.main()

@@ -1,0 +1,3 @@
+import EdgeNode
+
+EdgeNodeCommand.main()
