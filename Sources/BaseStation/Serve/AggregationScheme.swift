@@ -11,15 +11,6 @@ enum AggregationScheme: Equatable, Sendable {
     /// Digital OFDMA: each update quantised to `bits` per real at peak power in whatever airtime
     /// that takes, or (`sameAirtime`) to what each node's rate fits in AirComp's airtime.
     case digital(bits: Int, sameAirtime: Bool)
-
-    /// The code the wire's transmit order carries.
-    var mode: AggregationMode {
-        switch self {
-        case .aircomp: .aircomp
-        case .ideal: .ideal
-        case .digital: .digital
-        }
-    }
 }
 
 extension FederationSettings {

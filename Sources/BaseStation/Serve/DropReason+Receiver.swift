@@ -12,7 +12,7 @@ extension DropReason {
         }
     }
 
-    /// Why a registered node's frame that its round's handler threw on is dropped.
+    /// Why a registered node's frame that its round's handler (or the receiver) threw on is dropped.
     init(handling error: Error) {
         switch error {
         case let refusal as ReceptionRefusal: self.init(refusal.kind)

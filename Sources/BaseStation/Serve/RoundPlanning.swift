@@ -73,7 +73,7 @@ extension FederationServer {
         for (j, k) in participants.enumerated() {
             let precoders = design.map { $0.precoders[j].interleaved } ?? []
             var seeds = SeededGenerator(seed: scenario.seed, stream: [0x6469_6769, UInt64(round), UInt64(k)])  // "digi"
-            send(Transmit(mode: s.scheme.mode, scale: plan.scale, subcarriers: hHat.subcarriers, streams: L, antennas: hHat.transmitAntennas,
+            send(Transmit(mode: s.aggregation, scale: plan.scale, subcarriers: hHat.subcarriers, streams: L, antennas: hHat.transmitAntennas,
                           precoders: precoders, digitalBudgetBits: budgets[j], digitalSeed: seeds.next(), sampleFormat: s.sampleFormat)
                     .frame(round: UInt32(round), node: UInt32(k)), to: k)
         }
@@ -119,8 +119,10 @@ extension FederationServer {
                                 reals: Int) throws -> [Int] {
         switch settings.scheme {
         case .digital(_, sameAirtime: true): break
-        // (AirComp and ideal FL send no bits; their orders carry digital_bits' budget, which no node reads.)
-        case .aircomp, .ideal, .digital(_, sameAirtime: false):
+        case .digital(let bits, sameAirtime: false):
+            return participants.map { _ in DigitalUplink.budget(bitsPerReal: bits, reals: reals) }
+        // AirComp and ideal FL send no bits; their orders carry digital_bits' budget, which no node reads.
+        case .aircomp, .ideal:
             return participants.map { _ in DigitalUplink.budget(bitsPerReal: settings.digitalBits, reals: reals) }
         }
         let airtime = Double(grid.ofdmSymbols(forReals: reals)) * scenario.plan.symbolDurationS

@@ -187,7 +187,7 @@ final class StressServer {
                 }
                 do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples) } catch {
                     notHeld += 1
-                    return tally.drop((error as? ReceptionRefusal).map { DropReason($0.kind) } ?? .refusedByTheReceiver)
+                    return tally.drop(DropReason(handling: error))
                 }
                 tally.samplesIn += Int(f.symbolCount) * s.subcarriers * s.txAntennas
             case .roundEnd:
