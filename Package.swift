@@ -40,7 +40,8 @@ let package = Package(
         // Debian's zlib, for its CRC-32 (the frames' checksum), found through pkg-config.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // Debian's Intel ISA-L, for the same CRC-32 with carry-less multiplies (5× zlib's: every frame in passes through it).
+        // Debian's Intel ISA-L, for the same CRC-32 with carry-less multiplies (5× zlib's: every frame in
+        // passes through it).
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         // Our own C kernels on quantized blocks (AVX-512 VNNI, AVX2, plain C; chosen at run time).
         // Optimised in debug builds too: the tests run the real model through them.
@@ -51,10 +52,15 @@ let package = Package(
             exclude: ["README.md"]),
         .target(name: "Randomness", exclude: ["README.md"]),
         .target(name: "Configuration", exclude: ["README.md"]),
-        .target(name: "NumpyIO", dependencies: [.product(name: "Numerics", package: "swift-numerics")], exclude: ["README.md"]),
+        .target(
+            name: "NumpyIO", dependencies: [.product(name: "Numerics", package: "swift-numerics")],
+            exclude: ["README.md"]),
         .target(
             name: "CommandLineSupport",
-            dependencies: ["CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CMalloc", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["README.md"]),
         .target(
             name: "Radio",
@@ -66,14 +72,18 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CZeroMQ", "CZlib", "CISAL"], exclude: ["README.md"]),
         .target(
             name: "LanguageModel",
-            dependencies: ["COpenBLAS", "CQuantizedKernels", "Randomness", .product(name: "Numerics", package: "swift-numerics")],
+            dependencies: [
+                "COpenBLAS", "CQuantizedKernels", "Randomness", .product(name: "Numerics", package: "swift-numerics"),
+            ],
             exclude: ["README.md"]),
         .target(
-            name: "HardwareProfiles", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"]),
+            name: "HardwareProfiles", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")],
+            exclude: ["README.md"]),
         .target(
             name: "EdgeNode",
             dependencies: [
-                "COpenBLAS", "CommandLineSupport", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "Radio", "Randomness", "Wire",
+                "COpenBLAS", "CommandLineSupport", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "Radio",
+                "Randomness", "Wire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -81,7 +91,8 @@ let package = Package(
         .target(
             name: "BaseStation",
             dependencies: [
-                "CommandLineSupport", "Configuration", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "NumpyIO", "Radio", "Randomness", "Wire",
+                "CommandLineSupport", "Configuration", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "NumpyIO",
+                "Radio", "Randomness", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -94,29 +105,43 @@ let package = Package(
         // The executables only parse the command line and call the libraries above.
         .executableTarget(name: "EdgeNodeCLI", dependencies: ["EdgeNode"], exclude: ["README.md"]),
         .executableTarget(name: "BaseStationCLI", dependencies: ["BaseStation"], exclude: ["README.md"]),
-        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", .product(name: "Numerics", package: "swift-numerics")]),
+        .testTarget(
+            name: "LinearAlgebraTests",
+            dependencies: ["LinearAlgebra", .product(name: "Numerics", package: "swift-numerics")]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"], exclude: ["Reference"]),
         .testTarget(name: "CommandLineSupportTests", dependencies: ["CommandLineSupport"]),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")]),
         .testTarget(
-            name: "NumpyIOTests", dependencies: ["NumpyIO", .product(name: "Numerics", package: "swift-numerics")], exclude: ["Fixtures"]),
+            name: "ConfigurationTests", dependencies: ["Configuration", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .testTarget(
+            name: "NumpyIOTests", dependencies: ["NumpyIO", .product(name: "Numerics", package: "swift-numerics")],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "RadioTests",
-            dependencies: ["Radio", "Configuration", "LinearAlgebra", "NumpyIO", "Randomness", .product(name: "Numerics", package: "swift-numerics")]),
+            dependencies: [
+                "Radio", "Configuration", "LinearAlgebra", "NumpyIO", "Randomness",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "CZlib"]),
         .testTarget(name: "HardwareProfilesTests", dependencies: ["HardwareProfiles"]),
-        .testTarget(name: "LanguageModelTests", dependencies: ["COpenBLAS", "CQuantizedKernels", "LanguageModel", "NumpyIO", "Randomness"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "LanguageModelTests",
+            dependencies: ["COpenBLAS", "CQuantizedKernels", "LanguageModel", "NumpyIO", "Randomness"],
+            exclude: ["Fixtures"]),
         // BaseStation and EdgeNode: the tests run the built `basestation` and `edgenode` (ProcessRunner.swift) and,
         // in memory, the base station's rounds against the real firmware (InMemoryFleet.swift).
         .testTarget(
             name: "BaseStationTests",
             dependencies: [
-                "BaseStation", "EdgeNode", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "NumpyIO", "Radio", "Wire",
+                "BaseStation", "EdgeNode", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "NumpyIO", "Radio",
+                "Wire",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Numerics", package: "swift-numerics"),
             ]),
         .testTarget(
             name: "EdgeNodeTests",
-            dependencies: ["EdgeNode", "HardwareProfiles", "LanguageModel", "Wire", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "EdgeNode", "HardwareProfiles", "LanguageModel", "Wire",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The repository itself: docs/architecture.md's module table against Package.swift and the imports.
         .testTarget(name: "RepositoryTests"),
     ],

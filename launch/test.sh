@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: setup (packages + build), then every test target (XCTest), then every fuzz
-# target under libFuzzer for a fixed number of iterations (launch/fuzz.sh; AIRFL_FUZZ_RUNS, default 20000).
+# The whole test suite: setup (packages + build), the code's form (launch/lint.sh), then every test
+# target (XCTest), then every fuzz target under libFuzzer for a fixed number of iterations
+# (launch/fuzz.sh; AIRFL_FUZZ_RUNS, default 20000).
 #   launch/test.sh [--sanitize thread|address] [swift test options, e.g. --filter X]
 # --sanitize builds the suite and the executables it spawns with that sanitizer (in .build/sanitize-X)
 # and runs it there; options after it (e.g. --filter) go to swift test. With options, no fuzz stage.
@@ -24,10 +25,13 @@ fi
 # the one-node cluster SlurmFleetTests starts (launch/slurm/local-cluster.sh); iproute2: the test hosts
 # (launch/hosts.sh) of NetworkHostsTests and FaultyBackhaulTests.
 AIRFL_EXTRA_PACKAGES="prometheus slurm-wlm munge iproute2" launch/setup.sh debug
+status=0
+# The code's form first (seconds): a finding fails the suite, and the tests still run.
+lint_status=0
+launch/lint.sh || lint_status=1
 swift build --build-tests "${sanitize[@]}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-status=0
 swift test --skip-build --disable-swift-testing "${sanitize[@]}" "$@" 2>&1 | tee "$log" || status=$?
 # XCTest's own closing line restated plainly ("N passed, M failed"), with every failed test and its
 # failure messages; printed again at the very end so the last lines of a CI log say what failed.
@@ -48,5 +52,9 @@ report_tests
 if [[ $# -eq 0 && ${#sanitize[@]} -eq 0 ]]; then
   launch/fuzz.sh all --runs "${AIRFL_FUZZ_RUNS:-20000}" || status=1
   [[ $status -eq 0 ]] || report_tests
+fi
+if [[ $lint_status -ne 0 ]]; then
+  echo "lint: failed (launch/lint.sh; swift format format -i -r -p Sources Tests Package.swift fixes most)"
+  status=1
 fi
 exit "$status"

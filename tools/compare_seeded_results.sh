@@ -2,7 +2,7 @@
 # Every seeded result stays the same bits across a refactor: builds REF (a commit, tag or branch)
 # in a temporary worktree, runs the tiny fleet (launch/scenarios/tiny.toml, the generated model) with
 # its executables and with this checkout's, in every aggregation (aircomp, ideal, digital at fixed
-# bits and in AirComp's airtime), and compares the final adapter byte for byte and metrics.csv cell
+# bits and in AirComp's airtime) and with the rank planned from a pilot round, and compares the final adapter byte for byte and metrics.csv cell
 # for cell, wall time aside. Exit 0 when all are equal, 1 naming what differs.
 #   tools/compare_seeded_results.sh REF
 # Both builds run on this machine: OpenBLAS chooses its kernels by CPU, so bits are compared
@@ -18,7 +18,8 @@ echo "compare: building $ref and this checkout" >&2
 build "$work/before" before
 build . after
 status=0
-for case in "aircomp" "ideal" "digital" "digital --set federation.digital_same_airtime=true"; do
+for case in "aircomp" "ideal" "digital" "digital --set federation.digital_same_airtime=true" \
+  "aircomp --set federation.rank_planning=true"; do
   read -r -a args <<< "--aggregation $case"
   name=${case// /_}
   same=1

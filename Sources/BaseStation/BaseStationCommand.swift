@@ -7,6 +7,10 @@ public struct BaseStationCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "basestation",
         abstract: "AirFL-LoRA base station: channels, over-the-air aggregation, receive beamforming.",
-        subcommands: [ChannelCommand.self, SolveCommand.self, PlanCommand.self, DemoCommand.self, BenchAirCommand.self, ServeCommand.self, ReportCommand.self, BeamSweepCommand.self, PublishCommand.self, StressCommand.self, WireProbeCommand.self, StressReportCommand.self, LinkCommand.self, KeysCommand.self, FuzzCommand.self, FuzzSeedsCommand.self])
+        subcommands: [
+            ChannelCommand.self, SolveCommand.self, PlanCommand.self, DemoCommand.self, BenchAirCommand.self,
+            ServeCommand.self, ReportCommand.self, BeamSweepCommand.self, PublishCommand.self, StressCommand.self,
+            WireProbeCommand.self, StressReportCommand.self, LinkCommand.self, KeysCommand.self, FuzzCommand.self,
+            FuzzSeedsCommand.self,
+        ])
 }
-

@@ -26,7 +26,8 @@ struct BenchAirCommand: ParsableCommand {
     @Option(help: "Timed passes (the median is reported).") var passes = 9
     @Option(help: "Worker threads.") var threads = 2
     @Option(help: "Size n of the square cgemm that measures the machine's rate.") var cgemmSize = 1536
-    @Option(help: "σ² of the emulated noise, W (0 skips noise generation, to isolate the gemms).") var noisePowerW = 1e-3
+    @Option(help: "σ² of the emulated noise, W (0 skips noise generation, to isolate the gemms).") var noisePowerW =
+        1e-3
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -35,14 +36,16 @@ struct BenchAirCommand: ParsableCommand {
                 throw ValidationError("every size must be ≥ 1")
             }
             guard streams >= 1, streams <= min(rxAntennas, txAntennas) else {
-                throw AirCompError.streamsExceedAntennas(streams: streams, transmitAntennas: txAntennas, receiveAntennas: rxAntennas)
+                throw AirCompError.streamsExceedAntennas(
+                    streams: streams, transmitAntennas: txAntennas, receiveAntennas: rxAntennas)
             }
             let cgemm = measureCGEMM(n: cgemmSize)
 
             // Inputs: i.i.d. CN(0, 1) channels and transmitted samples, orthonormal combiners.
             var g = SeededGenerator(seed: 7)
             let kn = devices * txAntennas
-            var channels = ChannelTensor(subcarriers: subcarriers, devices: devices, receiveAntennas: rxAntennas, transmitAntennas: txAntennas)
+            var channels = ChannelTensor(
+                subcarriers: subcarriers, devices: devices, receiveAntennas: rxAntennas, transmitAntennas: txAntennas)
             for i in channels.elements.indices { channels.elements[i] = gaussian(&g) }
             var stacked = SubcarrierBlocks(subcarriers: subcarriers, rows: kn, columns: ofdmSymbols)
             for i in stacked.elements.indices { stacked.elements[i] = gaussian(&g) }
@@ -51,10 +54,12 @@ struct BenchAirCommand: ParsableCommand {
                 let q = try ComplexMatrix<Double>(rows: rxAntennas, cols: streams) { _, _ in
                     Complex(g.normal(), g.normal())
                 }.qr().q
-                for r in 0..<rxAntennas { for l in 0..<streams {
-                    let v = q[r, l].conjugate
-                    combiners[n, l, r] = Complex(Float(v.real), Float(v.imaginary))
-                } }
+                for r in 0..<rxAntennas {
+                    for l in 0..<streams {
+                        let v = q[r, l].conjugate
+                        combiners[n, l, r] = Complex(Float(v.real), Float(v.imaginary))
+                    }
+                }
             }
             var y = SubcarrierBlocks(subcarriers: subcarriers, rows: rxAntennas, columns: ofdmSymbols)
             var out = SubcarrierBlocks(subcarriers: subcarriers, rows: streams, columns: ofdmSymbols)
@@ -73,16 +78,19 @@ struct BenchAirCommand: ParsableCommand {
             // The batch form: one cgemm per subcarrier over all devices, noise in the combined domain.
             let medianBatch = try timed { pass in
                 try OverTheAir.receive(
-                    channels: channels, stacked: stacked, combiners: combiners, eta: eta, noisePowerW: noisePowerW, seed: 1, round: pass,
+                    channels: channels, stacked: stacked, combiners: combiners, eta: eta, noisePowerW: noisePowerW,
+                    seed: 1, round: pass,
                     threads: threads, signal: &y, into: &out)
             }
             // The streaming receiver `serve` runs: each device's frames summed exactly as they come.
-            let design = try AirCompDesign(channels: channels, beamformers: (0..<subcarriers).map { n in
-                ComplexMatrix<Double>(rows: rxAntennas, cols: streams) { r, l in
-                    let v = combiners[n, l, r]
-                    return Complex(Double(v.real), -Double(v.imaginary))
-                }
-            }, powerW: [Double](repeating: 1, count: devices))
+            let design = try AirCompDesign(
+                channels: channels,
+                beamformers: (0..<subcarriers).map { n in
+                    ComplexMatrix<Double>(rows: rxAntennas, cols: streams) { r, l in
+                        let v = combiners[n, l, r]
+                        return Complex(Double(v.real), -Double(v.imaginary))
+                    }
+                }, powerW: [Double](repeating: 1, count: devices))
             let medians = try streamedMedians(channels: channels, design: design, stacked: stacked)
             try report(medians, batch: medianBatch, cgemm: cgemm)
         }
@@ -98,9 +106,15 @@ struct BenchAirCommand: ParsableCommand {
         var rates = [Double]()
         for i in 0..<7 {
             let start = DispatchTime.now().uptimeNanoseconds
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                Float.gemm(.none, .none, m: n, n: n, k: n, alpha: .one, a: pa.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, beta: .zero, c: pc.baseAddress!, ldc: n)
-            } } }
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        Float.gemm(
+                            .none, .none, m: n, n: n, k: n, alpha: .one, a: pa.baseAddress!, lda: n, b: pb.baseAddress!,
+                            ldb: n, beta: .zero, c: pc.baseAddress!, ldc: n)
+                    }
+                }
+            }
             let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             if i > 0 { rates.append(8 * pow(Double(n), 3) / t / 1e9) }
         }

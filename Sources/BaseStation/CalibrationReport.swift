@@ -14,28 +14,30 @@ extension ExperimentReport {
 
     /// G(r, A*(r)) of every rank a planned run recorded (`rank_planning.gaps_every_rank`).
     static func gaps(of run: ExperimentRun) -> [Int: Double] {
-        guard let planning = run.summary["rank_planning"] as? [String: Any], let gaps = planning["gaps_every_rank"] as? [String: Any] else { return [:] }
-        var out = [Int: Double]()
-        for (k, g) in gaps { if let r = Int(k), let value = (g as? Double) ?? (g as? Int).map(Double.init) { out[r] = value } }
-        return out
+        guard let planning = run.summary.rankPlanning else { return [:] }
+        return Dictionary(uniqueKeysWithValues: planning.gapsEveryRank.compactMap { k, g in Int(k).map { ($0, g) } })
     }
 
     /// Rank experiment: per series, each fixed rank against the planned run of the same seed, G from
     /// that planned run's own pilot.
     func rankCalibration() -> [CalibrationPoint] {
         seriesNames.flatMap { series -> [CalibrationPoint] in
-            let planned = Dictionary(variants.indices.filter { variants[$0].series == series && variants[$0].x == "rank" }
-                .flatMap { runs[$0] }.map { ($0.seed, $0) }) { a, _ in a }
+            let planned = Dictionary(
+                variants.indices.filter { variants[$0].series == series && variants[$0].x == "rank" }
+                    .flatMap { runs[$0] }.map { ($0.seed, $0) }
+            ) { a, _ in a }
             guard !planned.isEmpty else { return [] }
             return points(series).compactMap { p -> CalibrationPoint? in
                 let fixed = p.variants.filter { variants[$0].x != "rank" }.flatMap { runs[$0] }
                 let pairs = fixed.compactMap { run -> (UInt64, Double, Double)? in
                     guard let reference = planned[run.seed], let g = Self.gaps(of: reference)[Int(p.x)],
-                          let g0 = Self.gaps(of: reference)[Int(reference.number("rank"))] else { return nil }
-                    let measured = run.number("final_heldout_loss") - reference.number("final_heldout_loss")
+                        let g0 = Self.gaps(of: reference)[reference.summary.rank]
+                    else { return nil }
+                    let measured = run.summary.finalHeldoutLoss - reference.summary.finalHeldoutLoss
                     return measured.isFinite ? (run.seed, g - g0, measured) : nil
                 }
-                return pairs.isEmpty ? nil : CalibrationPoint(series: series, x: p.x, pairs: pairs.map { ($0.0, $0.1, $0.2) })
+                return pairs.isEmpty
+                    ? nil : CalibrationPoint(series: series, x: p.x, pairs: pairs.map { ($0.0, $0.1, $0.2) })
             }
         }
     }
@@ -46,11 +48,14 @@ extension ExperimentReport {
         let pts = points(series)
         guard let top = pts.last else { return [] }
         let reference = Dictionary(top.runs.map { ($0.seed, $0) }) { a, _ in a }
-        func gap(_ run: ExperimentRun) -> Double { ((run.summary["rank_planning"] as? [String: Any])?["gap"] as? Double) ?? .nan }
+        func gap(_ run: ExperimentRun) -> Double {
+            run.summary.rankPlanning?.gap ?? .nan
+        }
         return pts.dropLast().compactMap { p in
             let pairs = p.runs.compactMap { run -> (seed: UInt64, predicted: Double, measured: Double)? in
                 guard let r = reference[run.seed] else { return nil }
-                let predicted = gap(run) - gap(r), measured = run.number("final_heldout_loss") - r.number("final_heldout_loss")
+                let predicted = gap(run) - gap(r)
+                let measured = run.summary.finalHeldoutLoss - r.summary.finalHeldoutLoss
                 return predicted.isFinite && measured.isFinite ? (run.seed, predicted, measured) : nil
             }
             return pairs.isEmpty ? nil : CalibrationPoint(series: series, x: p.x, pairs: pairs)
@@ -62,15 +67,25 @@ extension ExperimentReport {
     func calibrationMarkdown(_ points: [CalibrationPoint], xLabel: String, against: String) -> String {
         guard !points.isEmpty else { return "" }
         var md = "## The bound's calibration: predicted against measured differences\n\n"
-        md += "Per seed, G's difference (what the planner predicted, nats/token) and the measured final held-out loss's difference (nats/token), "
-        md += "each against \(against) of the same seed. A calibrated bound moves with the loss: the same sign, a similar size.\n\n"
-        md += "| series | \(xLabel) | seeds | predicted ΔG | measured Δloss | 95 % interval | same sign |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        md +=
+            "Per seed, G's difference (what the planner predicted, nats/token) and the measured final held-out "
+            + "loss's difference (nats/token), "
+        md +=
+            "each against \(against) of the same seed. A calibrated bound moves with the loss: the same sign, a "
+            + "similar size.\n\n"
+        md +=
+            "| series | \(xLabel) | seeds | predicted ΔG | measured Δloss | 95 % interval | same sign |\n| --- | "
+            + "---: | ---: | ---: | ---: | ---: | ---: |\n"
         for p in points {
-            let predicted = Self.stats(p.pairs.map(\.predicted)), measured = Self.stats(p.pairs.map(\.measured))
+            let predicted = Self.stats(p.pairs.map(\.predicted))
+            let measured = Self.stats(p.pairs.map(\.measured))
             let half = Self.halfWidth95(measured)
-            let interval = measured.count < 2 ? "—" : String(format: "[%+.4f, %+.4f]", measured.mean - half, measured.mean + half)
+            let interval =
+                measured.count < 2 ? "—" : String(format: "[%+.4f, %+.4f]", measured.mean - half, measured.mean + half)
             let agree = p.pairs.filter { ($0.predicted > 0) == ($0.measured > 0) }.count
-            md += "| \(p.series) | \(String(format: "%g", p.x)) | \(p.pairs.count) | \(String(format: "%+.4f", predicted.mean)) | "
+            md +=
+                "| \(p.series) | \(String(format: "%g", p.x)) | \(p.pairs.count) | "
+                + "\(String(format: "%+.4f", predicted.mean)) | "
             md += "\(String(format: "%+.4f", measured.mean)) | \(interval) | \(agree) of \(p.pairs.count) |\n"
         }
         return md + "\n![predicted against measured differences](calibration.svg)\n"
@@ -80,8 +95,10 @@ extension ExperimentReport {
     /// prediction), beside the diagonal a calibrated bound would lie on.
     func calibrationFigure(_ points: [CalibrationPoint]) -> SVGPlot? {
         guard !points.isEmpty else { return nil }
-        var plot = SVGPlot(title: "Measured Δ final held-out loss against the bound's predicted ΔG (mean over seeds)", xLabel: "predicted ΔG (nats/token)",
-                           yLabel: "measured Δ loss (nats/token)", series: [], integralX: false)
+        var plot = SVGPlot(
+            title: "Measured Δ final held-out loss against the bound's predicted ΔG (mean over seeds)",
+            xLabel: "predicted ΔG (nats/token)",
+            yLabel: "measured Δ loss (nats/token)", series: [], integralX: false)
         var all = [Double]()
         for series in Set(points.map(\.series)).sorted() {
             let line = points.filter { $0.series == series }.map { p in
@@ -91,7 +108,8 @@ extension ExperimentReport {
             plot.series.append((series, line))
             plot.bands.append([])
         }
-        let low = min(all.min() ?? 0, 0), high = max(all.max() ?? 0, 0)
+        let low = min(all.min() ?? 0, 0)
+        let high = max(all.max() ?? 0, 0)
         plot.series.append(("measured = predicted", [(low, low), (high, high)]))
         plot.bands.append([])
         plot.dashed.insert(plot.series.count - 1)

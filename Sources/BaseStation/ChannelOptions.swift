@@ -48,14 +48,18 @@ struct ChannelOptions: ParsableArguments {
         if let v = txAntennas { c.transmitAntennas = v }
         if let v = profile {
             guard let p = TDLProfile(rawValue: v.uppercased()) ?? TDLProfile(rawValue: "TDL-" + v.uppercased()) else {
-                throw ValidationError("--profile must be one of \(TDLProfile.allCases.map(\.rawValue).joined(separator: ", ")), got \(v)")
+                throw ValidationError(
+                    "--profile must be one of \(TDLProfile.allCases.map(\.rawValue).joined(separator: ", ")), got \(v)")
             }
             c.profile = p
         }
         if let v = delaySpreadNs { c.delaySpreadS = v * 1e-9 }
         if let v = pathLoss {
-            if v.lowercased() == "none" { c.pathLoss = nil } else {
-                guard let p = PathLossScenario.allCases.first(where: { $0.rawValue.lowercased() == v.lowercased() }) else {
+            if v.lowercased() == "none" {
+                c.pathLoss = nil
+            } else {
+                guard let p = PathLossScenario.allCases.first(where: { $0.rawValue.lowercased() == v.lowercased() })
+                else {
                     throw ValidationError("--path-loss must be UMi, UMa or none, got \(v)")
                 }
                 c.pathLoss = p

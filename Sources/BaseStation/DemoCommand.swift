@@ -32,16 +32,25 @@ struct DemoCommand: ParsableCommand {
             if let v = updateReals { scenario.aircomp.updateReals = v }
             if let v = powerDbm { scenario.aircomp.powerDBm = [v] }
             guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
-            let c = scenario.channel, a = scenario.aircomp
+            let c = scenario.channel
+            let a = scenario.aircomp
             let power = try a.powerW(devices: c.devices)
             let noise = scenario.noisePowerW
             var model = try ChannelModel(configuration: c, seed: scenario.seed)
             if !json {
-                print("AirComp demo: K=\(c.devices) devices × N_t=\(c.transmitAntennas) → BS N_r=\(c.receiveAntennas), N_sc=\(c.subcarriers), L=\(a.streams), D=\(a.updateReals) reals, \(c.profile.rawValue) \(Int(c.delaySpreadS * 1e9)) ns, \(c.pathLoss?.rawValue ?? "no path loss"), seed \(scenario.seed)")
-                print(String(format: "noise σ² = %.3g W per subcarrier, power %@ dBm per device, CSI NMSE %.3g", noise, a.powerDBm.map { String(format: "%.1f", $0) }.joined(separator: "/"), c.csiNMSE))
+                print(
+                    "AirComp demo: K=\(c.devices) devices × N_t=\(c.transmitAntennas) → BS N_r=\(c.receiveAntennas), "
+                        + "N_sc=\(c.subcarriers), L=\(a.streams), D=\(a.updateReals) reals, \(c.profile.rawValue) "
+                        + "\(Int(c.delaySpreadS * 1e9)) ns, \(c.pathLoss?.rawValue ?? "no path loss"), seed "
+                        + "\(scenario.seed)"
+                )
+                print(
+                    String(
+                        format: "noise σ² = %.3g W per subcarrier, power %@ dBm per device, CSI NMSE %.3g", noise,
+                        a.powerDBm.map { String(format: "%.1f", $0) }.joined(separator: "/"), c.csiNMSE))
                 print("round  OFDM-symbols  measured-MSE  predicted-MSE  ratio   update-NMSE   time")
             }
-            var results = [[String: Any]]()
+            var results = [DemoReport.Round]()
             for r in 0..<rounds {
                 if r > 0 { model.advance() }
                 let start = DispatchTime.now()
@@ -57,20 +66,68 @@ struct DemoCommand: ParsableCommand {
                 let measured = result.measuredMSE.reduce(0, +) / Double(c.subcarriers)
                 let predicted = result.predictedMSE.reduce(0, +) / Double(c.subcarriers)
                 log.debug("round done", metadata: ["round": "\(r)", "seconds": "\(seconds)"])
-                results.append([
-                    "round": r, "ofdm_symbols": result.ofdmSymbols, "scale": Double(result.scale),
-                    "mse_measured": measured, "mse_predicted": predicted, "mse_ratio": result.mseRatio,
-                    "update_nmse": result.normalisedError, "seconds": seconds,
-                ])
+                results.append(
+                    .init(
+                        round: r, ofdmSymbols: result.ofdmSymbols, scale: Double(result.scale), mseMeasured: measured,
+                        msePredicted: predicted, mseRatio: result.mseRatio, updateNmse: result.normalisedError,
+                        seconds: seconds))
                 if !json {
-                    print(String(format: "%5d  %12d  %12.4g  %13.4g  %5.3f  %11.4g  %5.2fs", r, result.ofdmSymbols, measured, predicted, result.mseRatio, result.normalisedError, seconds))
+                    print(
+                        String(
+                            format: "%5d  %12d  %12.4g  %13.4g  %5.3f  %11.4g  %5.2fs", r, result.ofdmSymbols, measured,
+                            predicted, result.mseRatio, result.normalisedError, seconds))
                 }
             }
             if json {
-                try printJSON(["seed": scenario.seed, "devices": c.devices, "streams": a.streams, "subcarriers": c.subcarriers, "noise_power_w": noise, "rounds": results])
+                try printJSON(
+                    DemoReport(
+                        seed: scenario.seed, devices: c.devices, streams: a.streams, subcarriers: c.subcarriers,
+                        noisePowerW: noise, rounds: results))
             } else {
-                print("measured MSE: mean over subcarriers of ‖ŝ − Σ w_k s_k‖² per OFDM symbol; predicted: σ²·L/η[n] (exact for perfect CSI).")
+                print(
+                    "measured MSE: mean over subcarriers of ‖ŝ − Σ w_k s_k‖² per OFDM symbol; predicted: σ²·L/η[n] "
+                        + "(exact for perfect CSI)."
+                )
             }
         }
+    }
+}
+
+/// `demo --json`: each AirComp round's measured MSE (mean over subcarriers of ‖ŝ − Σ w_k s_k‖² per
+/// OFDM symbol) beside the closed form σ²L/η, the update's normalised error, and seconds per round.
+struct DemoReport: Encodable {
+    var seed: UInt64
+    var devices: Int
+    var streams: Int
+    var subcarriers: Int
+    var noisePowerW: Double
+    var rounds: [Round]
+
+    struct Round: Encodable {
+        var round: Int
+        var ofdmSymbols: Int
+        var scale: Double
+        var mseMeasured: Double
+        var msePredicted: Double
+        var mseRatio: Double
+        var updateNmse: Double
+        var seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case round
+            case ofdmSymbols = "ofdm_symbols"
+            case scale
+            case mseMeasured = "mse_measured"
+            case msePredicted = "mse_predicted"
+            case mseRatio = "mse_ratio"
+            case updateNmse = "update_nmse"
+            case seconds
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seed, devices, streams, subcarriers
+        case noisePowerW = "noise_power_w"
+        case rounds
     }
 }

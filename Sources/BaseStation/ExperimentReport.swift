@@ -32,44 +32,74 @@ struct ExperimentReport {
         s.count == 0 ? "—" : String(format: "\(f) ± \(f.replacingOccurrences(of: "+", with: ""))", s.mean, s.sd)
     }
 
-    func finals(_ v: Int, _ key: String) -> [Double] { runs[v].map { $0.number(key) } }
+    func finals(_ v: Int, _ figure: KeyPath<RunSummary, Double>) -> [Double] {
+        runs[v].map { $0.summary[keyPath: figure] }
+    }
 
     func markdown(xLabel: String = "x") -> String {
         var md = "# Experiment `\(name)`\n\n"
-        md += "Scenario `\(scenario)`; seeds \(seeds.map(String.init).joined(separator: ", ")); every number is the mean ± the sample standard deviation over the seeds.\n"
-        let wall = runs.flatMap { $0 }.map { $0.number("wall_time_s") }.filter(\.isFinite).reduce(0, +)
-        md += "Machine: \(Self.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; serve wall time of all runs \(String(format: "%.0f", wall)) s.\n"
+        md +=
+            "Scenario `\(scenario)`; seeds \(seeds.map(String.init).joined(separator: ", ")); every number is the "
+            + "mean ± the sample standard deviation over the seeds.\n"
+        let wall = runs.flatMap { $0 }.map { $0.summary.wallTimeS }.filter(\.isFinite).reduce(0, +)
+        md +=
+            "Machine: \(Self.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; serve wall time of "
+            + "all runs \(String(format: "%.0f", wall)) s.\n"
         md += "Command: `launch/experiments.sh\(scenario.contains("tiny") ? " --quick" : "") --only \(name)`.\n\n"
         if isSweep {
             md += sweepMarkdown(xLabel: xLabel)
             if variants.contains(where: { $0.x == "rank" }) {
                 md += "\n" + rankMarkdown() + "![G(r)](gap.svg)\n\n![measured loss per rank](rank-loss.svg)\n"
-                md += "\n" + calibrationMarkdown(rankCalibration(), xLabel: "rank", against: "the planned run (its rank and its own G)")
+                md +=
+                    "\n"
+                    + calibrationMarkdown(
+                        rankCalibration(), xLabel: "rank", against: "the planned run (its rank and its own G)")
             }
             if isPowerSweep {
-                md += "\n" + calibrationMarkdown(powerCalibration(), xLabel: xLabel, against: "AirFL-LoRA at the highest power swept")
+                md +=
+                    "\n"
+                    + calibrationMarkdown(
+                        powerCalibration(), xLabel: xLabel, against: "AirFL-LoRA at the highest power swept")
             }
-            if seriesNames.contains("ideal") { md += "\n![final held-out perplexity minus ideal FL's](difference.svg)\n" }
-            md += "\n![final held-out perplexity](perplexity.svg)\n\n![final training loss](loss.svg)\n\n![aggregation MSE](mse.svg)\n\n"
+            if seriesNames.contains("ideal") {
+                md += "\n![final held-out perplexity minus ideal FL's](difference.svg)\n"
+            }
+            md +=
+                "\n![final held-out perplexity](perplexity.svg)\n\n![final training loss](loss.svg)\n\n![aggregation "
+                + "MSE](mse.svg)\n\n"
             md += "Raw per-round numbers: `runs.csv`; each run's own files: `<variant>-seed<S>/`.\n"
             return md
         }
         md += Self.columnsNote
-        md += "## Final results\n\n| variant | what it is | rank | held-out perplexity | held-out loss (eval. SE) | train loss (last round) | MSE per real | NMSE | airtime per round (s) | energy (J) | serve options |\n"
+        md +=
+            "## Final results\n\n| variant | what it is | rank | held-out perplexity | held-out loss (eval. SE) | "
+            + "train loss (last round) | MSE per real | NMSE | airtime per round (s) | energy (J) | serve "
+            + "options |\n"
         md += "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n"
         for (v, variant) in variants.enumerated() {
-            let ranks = Set(runs[v].compactMap { $0.summary["rank"] as? Int }).sorted().map(String.init).joined(separator: "/")
-            md += "| \(variant.name) | \(variant.description) | \(ranks) | \(format(Self.stats(finals(v, "final_perplexity")), "%.3f")) | "
-            md += "\(heldOutLoss(v)) | \(format(Self.stats(finals(v, "final_loss")), "%.4f")) | \(format(Self.stats(finals(v, "mse_per_real_mean")), "%.3g")) | "
-            md += "\(format(Self.stats(finals(v, "nmse_mean")), "%.3g")) | \(format(Self.stats(finals(v, "airtime_mean_s")), "%.3g")) | "
-            md += "\(format(Self.stats(finals(v, "energy_total_j")), "%.4g")) | `\(variant.options.isEmpty ? "(the scenario)" : variant.options)` |\n"
+            let ranks = Set(runs[v].compactMap { $0.summary.rank }).sorted().map(String.init).joined(
+                separator: "/")
+            md +=
+                "| \(variant.name) | \(variant.description) | \(ranks) | "
+                + "\(format(Self.stats(finals(v, \.finalPerplexity)), "%.3f")) | "
+            md +=
+                "\(heldOutLoss(v)) | \(format(Self.stats(finals(v, \.finalLoss)), "%.4f")) | "
+                + "\(format(Self.stats(finals(v, \.msePerRealMean)), "%.3g")) | "
+            md +=
+                "\(format(Self.stats(finals(v, \.nmseMean)), "%.3g")) | "
+                + "\(format(Self.stats(finals(v, \.airtimeMeanS)), "%.3g")) | "
+            md +=
+                "\(format(Self.stats(finals(v, \.energyTotalJ)), "%.4g")) | "
+                + "`\(variant.options.isEmpty ? "(the scenario)" : variant.options)` |\n"
         }
         md += "\n" + comparisons() + "\n" + perRoundTable()
         if groups.isEmpty {
             md += "\n![held-out perplexity](perplexity.svg)\n\n![training loss](loss.svg)\n"
         }
         for g in groups {
-            md += "\n### Figures: \(g) (with ideal FL and AirFL-LoRA)\n\n![held-out perplexity minus ideal FL's, \(g)](difference-\(g).svg)\n\n"
+            md +=
+                "\n### Figures: \(g) (with ideal FL and AirFL-LoRA)\n\n![held-out perplexity minus ideal FL's, "
+                + "\(g)](difference-\(g).svg)\n\n"
             md += "![held-out perplexity, \(g)](perplexity-\(g).svg)\n\n![training loss, \(g)](loss-\(g).svg)\n"
         }
         md += "\nRaw per-round numbers: `runs.csv`; each run's own files: `<variant>-seed<S>/`.\n"
@@ -90,8 +120,9 @@ struct ExperimentReport {
 
     /// Mean ± spread over seeds of the final held-out loss, with the mean evaluation SE in brackets.
     func heldOutLoss(_ v: Int) -> String {
-        let se = Self.stats(finals(v, "final_heldout_loss_se"))
-        return format(Self.stats(finals(v, "final_heldout_loss")), "%.4f") + (se.count > 0 ? String(format: " (%.4f)", se.mean) : "")
+        let se = Self.stats(finals(v, \.finalHeldoutLossSe))
+        return format(Self.stats(finals(v, \.finalHeldoutLoss)), "%.4f")
+            + (se.count > 0 ? String(format: " (%.4f)", se.mean) : "")
     }
 
     /// The method against every other variant, paired by seed (same data split, channels and
@@ -99,24 +130,40 @@ struct ExperimentReport {
     /// t-interval excludes zero.
     func comparisons() -> String {
         guard let method = variants.firstIndex(where: { $0.name == "airfl-lora" }) else { return "" }
-        var md = "## AirFL-LoRA against each variant (final held-out perplexity and loss, paired by seed; lower is better)\n\n"
-        md += "Each difference is the mean over seeds of AirFL-LoRA's value less the variant's at the same seed, with its 95 % t-interval.\n\n"
-        md += "| variant | its perplexity | AirFL-LoRA − it (perplexity) | 95 % interval | AirFL-LoRA − it (loss, nats/token) | 95 % interval | reading |\n"
+        var md =
+            "## AirFL-LoRA against each variant (final held-out perplexity and loss, paired by seed; lower is "
+            + "better)\n\n"
+        md +=
+            "Each difference is the mean over seeds of AirFL-LoRA's value less the variant's at the same seed, with "
+            + "its 95 % t-interval.\n\n"
+        md +=
+            "| variant | its perplexity | AirFL-LoRA − it (perplexity) | 95 % interval | AirFL-LoRA − it (loss, "
+            + "nats/token) | 95 % interval | reading |\n"
         md += "| --- | ---: | ---: | ---: | ---: | ---: | --- |\n"
-        let mine = finals(method, "final_perplexity"), mineLoss = finals(method, "final_heldout_loss")
+        let mine = finals(method, \.finalPerplexity)
+        let mineLoss = finals(method, \.finalHeldoutLoss)
         func interval(_ d: (mean: Double, sd: Double, count: Int), _ f: String) -> String {
-            d.count < 2 ? "—" : String(format: "[\(f), \(f)]", d.mean - Self.halfWidth95(d), d.mean + Self.halfWidth95(d))
+            d.count < 2
+                ? "—" : String(format: "[\(f), \(f)]", d.mean - Self.halfWidth95(d), d.mean + Self.halfWidth95(d))
         }
         for (v, variant) in variants.enumerated() where v != method {
-            let theirs = finals(v, "final_perplexity")
+            let theirs = finals(v, \.finalPerplexity)
             let d = Self.stats(zip(mine, theirs).map { $0 - $1 })
-            let dl = Self.stats(zip(mineLoss, finals(v, "final_heldout_loss")).map { $0 - $1 })
-            guard d.count > 0 else { md += "| \(variant.name) | — | — | — | — | — | not measured |\n"; continue }
+            let dl = Self.stats(zip(mineLoss, finals(v, \.finalHeldoutLoss)).map { $0 - $1 })
+            guard d.count > 0 else {
+                md += "| \(variant.name) | — | — | — | — | — | not measured |\n"
+                continue
+            }
             let half = Self.halfWidth95(d)
-            let reading = d.count < 2 ? "one seed: no spread to judge by"
-                : abs(d.mean) <= half ? "no clear difference"
-                : d.mean < 0 ? "AirFL-LoRA better" : "AirFL-LoRA worse"
-            md += "| \(variant.name) | \(format(Self.stats(theirs), "%.3f")) | \(String(format: "%+.3f", d.mean)) | \(interval(d, "%+.3f")) | "
+            let reading =
+                d.count < 2
+                ? "one seed: no spread to judge by"
+                : abs(d.mean) <= half
+                    ? "no clear difference"
+                    : d.mean < 0 ? "AirFL-LoRA better" : "AirFL-LoRA worse"
+            md +=
+                "| \(variant.name) | \(format(Self.stats(theirs), "%.3f")) | \(String(format: "%+.3f", d.mean)) | "
+                + "\(interval(d, "%+.3f")) | "
             md += "\(dl.count > 0 ? String(format: "%+.4f", dl.mean) : "—") | \(interval(dl, "%+.4f")) | \(reading) |\n"
         }
         return md
@@ -125,12 +172,17 @@ struct ExperimentReport {
     func perRoundTable() -> String {
         // The rounds some run evaluated (sweeps evaluate only before training and after the last).
         let count = runs.flatMap { $0 }.map { $0.rounds.count }.max() ?? 0
-        let rounds = (0..<count).filter { r in runs.flatMap { $0 }.contains { r < $0.rounds.count && $0.rounds[r].heldOutPerplexity.isFinite } }
-        var md = "## Held-out perplexity by round (mean over seeds)\n\n| variant | " + rounds.map { "round \($0)" }.joined(separator: " | ") + " |\n"
+        let rounds = (0..<count).filter { r in
+            runs.flatMap { $0 }.contains { r < $0.rounds.count && $0.rounds[r].heldOutPerplexity.isFinite }
+        }
+        var md =
+            "## Held-out perplexity by round (mean over seeds)\n\n| variant | "
+            + rounds.map { "round \($0)" }.joined(separator: " | ") + " |\n"
         md += "| --- |" + String(repeating: " ---: |", count: rounds.count) + "\n"
         for (v, variant) in variants.enumerated() {
             let cells = rounds.map { r in
-                format(Self.stats(runs[v].map { r < $0.rounds.count ? $0.rounds[r].heldOutPerplexity : .nan }), "%.2f").components(separatedBy: " ±").first!
+                format(Self.stats(runs[v].map { r < $0.rounds.count ? $0.rounds[r].heldOutPerplexity : .nan }), "%.2f")
+                    .components(separatedBy: " ±").first!
             }
             md += "| \(variant.name) | " + cells.joined(separator: " | ") + " |\n"
         }
@@ -146,13 +198,19 @@ struct ExperimentReport {
 
     /// A group's variants and those every comparison is read against (ideal FL, AirFL-LoRA).
     func members(_ group: String) -> Set<Int> {
-        Set(variants.indices.filter { variants[$0].group == group || ["ideal", "airfl-lora"].contains(variants[$0].name) })
+        Set(
+            variants.indices.filter {
+                variants[$0].group == group || ["ideal", "airfl-lora"].contains(variants[$0].name)
+            })
     }
 
     /// One line per variant against rounds: the mean over seeds, the band from min to max. `only`:
     /// those variants; `lessIdeal`: each run's value less ideal FL's at the same seed and round
     /// (the seeds' own spread, different data and channels, would hide the differences).
-    func figure(_ value: KeyPath<ExperimentRun.Round, Double>, title: String, y: String, only: Set<Int>? = nil, lessIdeal: Bool = false) -> SVGPlot {
+    func figure(
+        _ value: KeyPath<ExperimentRun.Round, Double>, title: String, y: String, only: Set<Int>? = nil,
+        lessIdeal: Bool = false
+    ) -> SVGPlot {
         var plot = SVGPlot(title: title, xLabel: "round", yLabel: y, series: [])
         let ideal = variants.firstIndex { $0.name == "ideal" }.map { runs[$0] } ?? []
         func reference(_ run: ExperimentRun, _ r: Int) -> Double {
@@ -162,9 +220,12 @@ struct ExperimentReport {
         }
         for (v, variant) in variants.enumerated() where only?.contains(v) ?? true {
             let rounds = runs[v].map(\.rounds.count).max() ?? 0
-            var line = [(x: Double, y: Double)](), band = [(x: Double, low: Double, high: Double)]()
+            var line = [(x: Double, y: Double)]()
+            var band = [(x: Double, low: Double, high: Double)]()
             for r in 0..<rounds {
-                let values = runs[v].map { r < $0.rounds.count ? $0.rounds[r][keyPath: value] - reference($0, r) : .nan }.filter(\.isFinite)
+                let values = runs[v].map {
+                    r < $0.rounds.count ? $0.rounds[r][keyPath: value] - reference($0, r) : .nan
+                }.filter(\.isFinite)
                 guard !values.isEmpty else { continue }
                 line.append((Double(r), values.reduce(0, +) / Double(values.count)))
                 band.append((Double(r), values.min()!, values.max()!))
@@ -181,7 +242,8 @@ struct ExperimentReport {
         for (v, variant) in variants.enumerated() {
             for run in runs[v] {
                 for (r, x) in run.rounds.enumerated() {
-                    out += "\(variant.name),\(run.seed),\(r),\(x.heldOutPerplexity.isFinite ? String(format: "%.6g", x.heldOutPerplexity) : ""),\(x.trainLoss.isFinite ? String(format: "%.6g", x.trainLoss) : "")\n"
+                    func cell(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
+                    out += "\(variant.name),\(run.seed),\(r),\(cell(x.heldOutPerplexity)),\(cell(x.trainLoss))\n"
                 }
             }
         }
@@ -190,8 +252,13 @@ struct ExperimentReport {
 
     static func cpuModel() -> String {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let name = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        let name =
+            info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
+            .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let flags =
+            info.split(separator: "\n").first { $0.hasPrefix("flags") }.map {
+                Set($0.split(separator: " ").map(String.init))
+            } ?? []
         let simd = ["avx2", "avx512f"].filter { flags.contains($0) }
         return simd.isEmpty ? name : "\(name) (\(simd.joined(separator: ", ")))"
     }

@@ -14,14 +14,17 @@ import Radio
 ///
 /// `constants` and `spectrum` replace the scenario's when the caller has better: `serve`'s rank
 /// planning estimates them from a pilot round.
-func makeOptimalityGap(scenario: Scenario, profiles: [HardwareProfile], adapter: AdapterShape,
-                       subcarriers: Int, weights: [Double], constants: LearningConstants? = nil,
-                       spectrum: PilotSpectrum? = nil, symbolPower: Double? = nil) throws -> OptimalityGap {
+func makeOptimalityGap(
+    scenario: Scenario, profiles: [HardwareProfile], adapter: AdapterShape,
+    subcarriers: Int, weights: [Double], constants: LearningConstants? = nil,
+    spectrum: PilotSpectrum? = nil, symbolPower: Double? = nil
+) throws -> OptimalityGap {
     let plan = scenario.plan
     return try OptimalityGap(
         constants: constants ?? plan.constants, spectrum: try spectrum ?? plan.spectrum(), adapter: adapter,
-        uplink: UplinkBudget(peakPowerW: profiles.map(\.txPowerW), energyPerRoundJ: profiles.map(\.txEnergyPerRoundJ),
-                             symbolDurationS: plan.symbolDurationS, noisePowerW: scenario.noisePowerW),
+        uplink: UplinkBudget(
+            peakPowerW: profiles.map(\.txPowerW), energyPerRoundJ: profiles.map(\.txEnergyPerRoundJ),
+            symbolDurationS: plan.symbolDurationS, noisePowerW: scenario.noisePowerW),
         streams: scenario.aircomp.streams, subcarriers: subcarriers, weights: weights, symbolPower: symbolPower,
         scaleExponent: scenario.federation.loraScaling.exponent(alpha: scenario.federation.loraAlpha))
 }

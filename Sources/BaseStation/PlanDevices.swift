@@ -27,7 +27,9 @@ struct PlanDevices {
             return
         }
         guard scenario.plan.profiles.isEmpty else {
-            throw ConfigurationError(key: "plan.profiles", problem: "the scenario lists [[nodes]], whose profiles are planned for; leave plan.profiles out")
+            throw ConfigurationError(
+                key: "plan.profiles",
+                problem: "the scenario lists [[nodes]], whose profiles are planned for; leave plan.profiles out")
         }
         let directory = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().path
         // As `serve` runs them: the `[aircomp]` power and energy offsets applied.
@@ -39,19 +41,26 @@ struct PlanDevices {
         guard scenario.aircomp.streams <= channel.transmitAntennas else {
             throw ConfigurationError(
                 key: "aircomp.streams",
-                problem: "\(scenario.aircomp.streams) exceeds the fewest transmit antennas among the nodes' profiles (\(channel.transmitAntennas))")
+                problem:
+                    "\(scenario.aircomp.streams) exceeds the fewest transmit antennas among the nodes' profiles "
+                    + "(\(channel.transmitAntennas))"
+            )
         }
         do { try channel.validate() } catch let e as ConfigurationError {
             throw ConfigurationError(key: "channel.\(e.key)", problem: e.problem)
         }
         channels = try Self.channels(channelsPath, configuration: channel, seed: scenario.seed)
         guard channels.devices == profiles.count else {
-            throw ConfigurationError(key: "nodes", problem: "lists \(profiles.count) nodes but the channels hold \(channels.devices) devices")
+            throw ConfigurationError(
+                key: "nodes", problem: "lists \(profiles.count) nodes but the channels hold \(channels.devices) devices"
+            )
         }
     }
 
     /// The channels read from `path` when given, else drawn from `configuration`.
-    private static func channels(_ path: String?, configuration: ChannelConfiguration, seed: UInt64) throws -> ChannelTensor {
+    private static func channels(_ path: String?, configuration: ChannelConfiguration, seed: UInt64) throws
+        -> ChannelTensor
+    {
         if let path { return try ChannelTensor.load(npy: path) }
         return try ChannelModel(configuration: configuration, seed: seed).frequencyResponse()
     }

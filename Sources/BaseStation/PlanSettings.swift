@@ -10,11 +10,11 @@ struct PlanSettings: Decodable {
     var profiles: [String] = []
     var symbolDurationS = 35.7e-6
     var constants = LearningConstants()
-    var baseParameters = 134_515_008.0   // SmolLM2-135M
-    var baseBytes = 95.0e6                // Q4_1 weights + Q8_0 embedding
-    var activationBytes = 60.0e6          // ctx 256 with recomputation
+    var baseParameters = 134_515_008.0 // SmolLM2-135M
+    var baseBytes = 95.0e6 // Q4_1 weights + Q8_0 embedding
+    var activationBytes = 60.0e6 // ctx 256 with recomputation
     var layers = 30
-    var adapted: [[Int]] = [[576, 576], [576, 192], [576, 192], [576, 576]]  // q, k, v, o: (d_in, d_out)
+    var adapted: [[Int]] = [[576, 576], [576, 192], [576, 192], [576, 576]] // q, k, v, o: (d_in, d_out)
     var localSteps = 4
     var tokensPerStep = 256
     var pilotSingularValues: [Double]? = nil
@@ -32,16 +32,31 @@ struct PlanSettings: Decodable {
     var sketchRank = 64
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case rankCeiling = "r_max", profiles, symbolDurationS = "symbol_duration_s"
-        case smoothness, rankSmoothness = "rank_smoothness", distortionSmoothness = "distortion_smoothness"
+        case rankCeiling = "r_max"
+        case profiles
+        case symbolDurationS = "symbol_duration_s"
+        case smoothness
+        case rankSmoothness = "rank_smoothness"
+        case distortionSmoothness = "distortion_smoothness"
         case distortionReferenceRank = "distortion_reference_rank"
-        case plConstant = "pl_constant", stepSize = "step_size", gradientVariance = "gradient_variance"
-        case rounds, initialGap = "initial_gap"
-        case baseParameters = "base_parameters", baseBytes = "base_bytes", activationBytes = "activation_bytes"
-        case layers, adapted, localSteps = "local_steps", tokensPerStep = "tokens_per_step"
-        case pilotSingularValues = "pilot_singular_values", pilotPowerLaw = "pilot_power_law"
-        case pilotEnergy = "pilot_energy", pilotCount = "pilot_count", symbolPower = "symbol_power"
-        case calibrationTokens = "calibration_tokens", sketchRank = "sketch_rank"
+        case plConstant = "pl_constant"
+        case stepSize = "step_size"
+        case gradientVariance = "gradient_variance"
+        case rounds
+        case initialGap = "initial_gap"
+        case baseParameters = "base_parameters"
+        case baseBytes = "base_bytes"
+        case activationBytes = "activation_bytes"
+        case layers, adapted
+        case localSteps = "local_steps"
+        case tokensPerStep = "tokens_per_step"
+        case pilotSingularValues = "pilot_singular_values"
+        case pilotPowerLaw = "pilot_power_law"
+        case pilotEnergy = "pilot_energy"
+        case pilotCount = "pilot_count"
+        case symbolPower = "symbol_power"
+        case calibrationTokens = "calibration_tokens"
+        case sketchRank = "sketch_rank"
     }
 
     init() {}
@@ -79,15 +94,23 @@ struct PlanSettings: Decodable {
             if !ok { throw ConfigurationError(key: "plan.\(key.rawValue)", problem: problem) }
         }
         try check((1...4096).contains(rankCeiling), .rankCeiling, "must be in 1…4096, got \(rankCeiling)")
-        try check(symbolDurationS > 0 && symbolDurationS < 1, .symbolDurationS, "must be in (0, 1) s, got \(symbolDurationS)")
+        try check(
+            symbolDurationS > 0 && symbolDurationS < 1, .symbolDurationS, "must be in (0, 1) s, got \(symbolDurationS)")
         try check((1...1024).contains(layers), .layers, "must be in 1…1024, got \(layers)")
-        try check(!adapted.isEmpty && adapted.allSatisfy { $0.count == 2 && $0[0] > 0 && $0[1] > 0 }, .adapted, "must list [d_in, d_out] pairs of positive sizes")
-        try check((0...1_048_576).contains(calibrationTokens), .calibrationTokens, "must be in 0…1048576, got \(calibrationTokens)")
+        try check(
+            !adapted.isEmpty && adapted.allSatisfy { $0.count == 2 && $0[0] > 0 && $0[1] > 0 }, .adapted,
+            "must list [d_in, d_out] pairs of positive sizes")
+        try check(
+            (0...1_048_576).contains(calibrationTokens), .calibrationTokens,
+            "must be in 0…1048576, got \(calibrationTokens)")
         try check((1...4096).contains(sketchRank), .sketchRank, "must be in 1…4096, got \(sketchRank)")
         try check(symbolPower.map { $0 > 0 && $0.isFinite } ?? true, .symbolPower, "must be > 0 and finite")
         try check(localSteps >= 1 && tokensPerStep >= 1, .localSteps, "local_steps and tokens_per_step must be ≥ 1")
-        try check(baseParameters > 0 && baseBytes > 0 && activationBytes >= 0, .baseBytes, "model sizes must be positive")
-        do { try constants.validate() } catch let e as ConfigurationError { throw ConfigurationError(key: "plan.\(e.key)", problem: e.problem) }
+        try check(
+            baseParameters > 0 && baseBytes > 0 && activationBytes >= 0, .baseBytes, "model sizes must be positive")
+        do { try constants.validate() } catch let e as ConfigurationError {
+            throw ConfigurationError(key: "plan.\(e.key)", problem: e.problem)
+        }
     }
 
     /// The pilot spectrum: given singular values, or the power-law prior.
@@ -99,9 +122,13 @@ struct PlanSettings: Decodable {
     /// One profile per device: the list as given, or its single entry for everyone. Relative paths
     /// are tried against the working directory, then against the scenario's folder and its parents.
     func loadProfiles(devices: Int, scenarioPath: String?) throws -> [HardwareProfile] {
-        guard !profiles.isEmpty else { throw ConfigurationError(key: "plan.profiles", problem: "list at least one hwprofiles/*.toml") }
+        guard !profiles.isEmpty else {
+            throw ConfigurationError(key: "plan.profiles", problem: "list at least one hwprofiles/*.toml")
+        }
         guard profiles.count == 1 || profiles.count == devices else {
-            throw ConfigurationError(key: "plan.profiles", problem: "has \(profiles.count) entries for \(devices) devices (give one, or one per device)")
+            throw ConfigurationError(
+                key: "plan.profiles",
+                problem: "has \(profiles.count) entries for \(devices) devices (give one, or one per device)")
         }
         let paths = profiles.count == 1 ? Array(repeating: profiles[0], count: devices) : profiles
         return try paths.map { try HardwareProfile.load(resolve($0, scenarioPath: scenarioPath)) }

@@ -15,13 +15,17 @@ struct PublishCommand: ParsableCommand {
     @Option(help: "Experiments in order, comma-separated.") var order: String
     @Option(help: "Where the document goes (docs/experiments).") var out: String
     @Option(help: "The command that produced the runs (named in the document).") var command: String
-    @Option(help: "Markdown placed after the header: what the numbers say, written by whoever read them.") var preface: String?
+    @Option(help: "Markdown placed after the header: what the numbers say, written by whoever read them.") var preface:
+        String?
 
     func run() throws {
         try failing {
             let fm = FileManager.default
             try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
-            var body = "", serve = 0.0, runs = 0, parts = [String]()
+            var body = ""
+            var serve = 0.0
+            var runs = 0
+            var parts = [String]()
             for name in order.split(separator: ",").map(String.init) {
                 let dir = "\(experiments)/\(name)"
                 guard let text = try? String(contentsOfFile: dir + "/REPORT.md", encoding: .utf8) else {
@@ -29,22 +33,28 @@ struct PublishCommand: ParsableCommand {
                     continue
                 }
                 var section = text
-                for file in (try fm.contentsOfDirectory(atPath: dir)).sorted() where file.hasSuffix(".svg") || file.hasSuffix(".csv") {
+                for file in (try fm.contentsOfDirectory(atPath: dir)).sorted()
+                where file.hasSuffix(".svg") || file.hasSuffix(".csv") {
                     let target = "\(name)-\(file)"
                     if fm.fileExists(atPath: out + "/" + target) { try fm.removeItem(atPath: out + "/" + target) }
                     try fm.copyItem(atPath: dir + "/" + file, toPath: out + "/" + target)
-                    section = section.replacingOccurrences(of: "](\(file))", with: "](\(target))").replacingOccurrences(of: "`\(file)`", with: "`\(target)`")
+                    section = section.replacingOccurrences(of: "](\(file))", with: "](\(target))").replacingOccurrences(
+                        of: "`\(file)`", with: "`\(target)`")
                 }
                 // One level down: the experiment's title becomes a section of this document.
-                section = section.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix("#") ? "#" + $0 : String($0) }.joined(separator: "\n")
+                section = section.split(separator: "\n", omittingEmptySubsequences: false).map {
+                    $0.hasPrefix("#") ? "#" + $0 : String($0)
+                }.joined(separator: "\n")
                 body += section + "\n"
                 // Compute: each run once (a variant that names another experiment's runs is a link).
-                var own = 0.0, count = 0
+                var own = 0.0
+                var count = 0
                 for entry in try fm.contentsOfDirectory(atPath: dir) {
                     let path = dir + "/" + entry
                     guard (try? fm.destinationOfSymbolicLink(atPath: path)) == nil,
-                          let data = fm.contents(atPath: path + "/summary.json"),
-                          let s = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let wall = s["wall_time_s"] as? Double else { continue }
+                        fm.fileExists(atPath: path + "/summary.json"),
+                        let wall = (try? RunSummary.read(directory: path))?.wallTimeS
+                    else { continue }
                     own += wall
                     count += 1
                 }
@@ -52,12 +62,23 @@ struct PublishCommand: ParsableCommand {
                 runs += count
                 parts.append(String(format: "`%@`: %d runs, %.0f min", name, count, own / 60))
             }
-            var md = "# The experiment suite \(command.contains("--quick") ? "on the tiny generated model (--quick)" : "on SmolLM2-135M-Instruct")\n\n"
-            md += "Produced by `\(command)` on \(ExperimentReport.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
-            md += "the base station and every edge node sharing them. Every number below is read from the runs by `basestation report`.\n\n"
-            md += String(format: "Compute: %d fleet runs, %.2f h (%.0f min) of base-station serve time in total (", runs, serve / 3600, serve / 60) + parts.joined(separator: "; ") + ").\n\n"
+            let model =
+                command.contains("--quick") ? "on the tiny generated model (--quick)" : "on SmolLM2-135M-Instruct"
+            var md = "# The experiment suite \(model)\n\n"
+            md +=
+                "Produced by `\(command)` on \(ExperimentReport.cpuModel()), "
+                + "\(ProcessInfo.processInfo.activeProcessorCount) cores, "
+            md +=
+                "the base station and every edge node sharing them. Every number below is read from the runs by "
+                + "`basestation report`.\n\n"
+            md +=
+                String(
+                    format: "Compute: %d fleet runs, %.2f h (%.0f min) of base-station serve time in total (", runs,
+                    serve / 3600, serve / 60) + parts.joined(separator: "; ") + ").\n\n"
             if let preface {
-                guard let text = try? String(contentsOfFile: preface, encoding: .utf8) else { throw CommandError("\(preface): cannot read the preface") }
+                guard let text = try? String(contentsOfFile: preface, encoding: .utf8) else {
+                    throw CommandError("\(preface): cannot read the preface")
+                }
                 md += text + "\n"
             }
             try RunRecorder.write(md + body, to: out + "/REPORT.md")

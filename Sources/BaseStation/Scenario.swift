@@ -52,7 +52,9 @@ struct Scenario: Decodable {
             case noisePowerDBm = "noise_power_dbm"
             case txPowerOffsetDB = "tx_power_offset_db"
             case txEnergyOffsetDB = "tx_energy_offset_db"
-            case powerControl = "power_control", truncationDB = "truncation_db", receiver
+            case powerControl = "power_control"
+            case truncationDB = "truncation_db"
+            case receiver
         }
 
         init() {}
@@ -70,20 +72,27 @@ struct Scenario: Decodable {
             noisePowerDBm = try c.decodeNumberIfPresent(forKey: .noisePowerDBm)
             txPowerOffsetDB = try c.decodeNumberIfPresent(forKey: .txPowerOffsetDB) ?? txPowerOffsetDB
             guard txPowerOffsetDB.isFinite, (-100...20).contains(txPowerOffsetDB) else {
-                throw ConfigurationError(key: "aircomp.tx_power_offset_db", problem: "must be in −100…20 dB, got \(txPowerOffsetDB)")
+                throw ConfigurationError(
+                    key: "aircomp.tx_power_offset_db", problem: "must be in −100…20 dB, got \(txPowerOffsetDB)")
             }
             txEnergyOffsetDB = try c.decodeNumberIfPresent(forKey: .txEnergyOffsetDB) ?? txEnergyOffsetDB
             guard txEnergyOffsetDB.isFinite, (-100...20).contains(txEnergyOffsetDB) else {
-                throw ConfigurationError(key: "aircomp.tx_energy_offset_db", problem: "must be in −100…20 dB, got \(txEnergyOffsetDB)")
+                throw ConfigurationError(
+                    key: "aircomp.tx_energy_offset_db", problem: "must be in −100…20 dB, got \(txEnergyOffsetDB)")
             }
-            try c.updateChoice(&powerControl, forKey: .powerControl, path: "aircomp.power_control",
-                               choices: PowerControlChoice.allCases.map { ($0.rawValue, $0) })
-            try c.updateChoice(&receiver, forKey: .receiver, path: "aircomp.receiver", choices: ReceiverSpace.allCases.map { ($0.rawValue, $0) })
+            try c.updateChoice(
+                &powerControl, forKey: .powerControl, path: "aircomp.power_control",
+                choices: PowerControlChoice.allCases.map { ($0.rawValue, $0) })
+            try c.updateChoice(
+                &receiver, forKey: .receiver, path: "aircomp.receiver",
+                choices: ReceiverSpace.allCases.map { ($0.rawValue, $0) })
             truncationDB = try c.decodeNumberIfPresent(forKey: .truncationDB)
             if let t = truncationDB, !(t.isFinite && (0...100).contains(t)) {
                 throw ConfigurationError(key: "aircomp.truncation_db", problem: "must be in 0…100 dB, got \(t)")
             }
-            guard (1...64).contains(streams) else { throw ConfigurationError(key: "aircomp.streams", problem: "must be in 1…64, got \(streams)") }
+            guard (1...64).contains(streams) else {
+                throw ConfigurationError(key: "aircomp.streams", problem: "must be in 1…64, got \(streams)")
+            }
             guard (1...(1 << 32)).contains(updateReals) else {
                 throw ConfigurationError(key: "aircomp.update_reals", problem: "must be in 1…2³², got \(updateReals)")
             }
@@ -96,7 +105,8 @@ struct Scenario: Decodable {
         func powerW(devices: Int) throws -> [Double] {
             if powerDBm.count == 1 { return Array(repeating: PowerUnits.watts(dBm: powerDBm[0]), count: devices) }
             guard powerDBm.count == devices else {
-                throw ConfigurationError(key: "aircomp.power_dbm", problem: "has \(powerDBm.count) entries for \(devices) devices")
+                throw ConfigurationError(
+                    key: "aircomp.power_dbm", problem: "has \(powerDBm.count) entries for \(devices) devices")
             }
             return powerDBm.map { PowerUnits.watts(dBm: $0) }
         }
@@ -123,12 +133,15 @@ struct Scenario: Decodable {
         try c.update(&devices, forKey: .devices)
         if let k = devices {
             guard (1...256).contains(k), !nodes.isEmpty else {
-                throw ConfigurationError(key: "devices", problem: "must be in 1…256 with at least one [[nodes]] entry (it is \(k))")
+                throw ConfigurationError(
+                    key: "devices", problem: "must be in 1…256 with at least one [[nodes]] entry (it is \(k))")
             }
             nodes = Self.fleet(of: k, from: nodes)
         }
         let names = nodes.map(\.name)
-        if Set(names).count != names.count { throw ConfigurationError(key: "nodes.name", problem: "node names must be unique: \(names)") }
+        if Set(names).count != names.count {
+            throw ConfigurationError(key: "nodes.name", problem: "node names must be unique: \(names)")
+        }
     }
 
     /// The first `k` of `nodes`, the list repeated when k exceeds it (the copies named NAME-2,
@@ -148,7 +161,8 @@ struct Scenario: Decodable {
     ///   syntax (`federation.rank=4`, `federation.beamforming="eigen"`, `aircomp.power_dbm=[10]`),
     ///   applied over the file's values before anything is checked, so they are checked alike.
     static func load(_ path: String, overrides: [String] = []) throws -> Scenario {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw ScenarioError(file: path, key: nil, problem: "cannot read the file")
         }
         do {
@@ -166,7 +180,12 @@ struct Scenario: Decodable {
         } catch let e as TOMLSyntaxError {
             throw ScenarioError(file: path, key: nil, problem: e.description)
         } catch let e as TOMLParseError {
-            throw ScenarioError(file: path, key: nil, problem: "TOML syntax error at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+            throw ScenarioError(
+                file: path, key: nil,
+                problem:
+                    "TOML syntax error at line \(e.source.begin.line), column \(e.source.begin.column): "
+                    + "\(e.description)"
+            )
         } catch {
             throw ScenarioError(file: path, key: nil, problem: "\(error)")
         }
@@ -176,10 +195,14 @@ struct Scenario: Decodable {
 extension Scenario {
     /// One `--set` override written into the parsed document.
     private static func apply(_ override: String, to root: TOMLTable, file: String) throws {
-        func fail(_ problem: String) -> ScenarioError { ScenarioError(file: file, key: nil, problem: "--set \(override): \(problem)") }
+        func fail(_ problem: String) -> ScenarioError {
+            ScenarioError(file: file, key: nil, problem: "--set \(override): \(problem)")
+        }
         guard let eq = override.firstIndex(of: "=") else { throw fail("expected KEY=VALUE") }
         let path = override[..<eq].split(separator: ".").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard (1...2).contains(path.count), path.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } }) else {
+        guard (1...2).contains(path.count),
+            path.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } })
+        else {
             throw fail("the key must be KEY or TABLE.KEY")
         }
         let value: TOMLValueConvertible
@@ -189,7 +212,10 @@ extension Scenario {
             guard let v = try TOMLTable(string: "v = " + text)["v"] else { throw fail("no value") }
             value = v
         } catch let e as ScenarioError { throw e } catch { throw fail("the value is not TOML (strings need quotes)") }
-        guard path.count == 2 else { root[path[0]] = value; return }
+        guard path.count == 2 else {
+            root[path[0]] = value
+            return
+        }
         if root[path[0]] == nil { root[path[0]] = TOMLTable() }
         guard let table = root[path[0]]?.table else { throw fail("'\(path[0])' is not a table") }
         table[path[1]] = value

@@ -1,5 +1,5 @@
 #if os(Linux)
-import CMalloc
+    import CMalloc
 #endif
 
 /// How the C allocator treats memory the process frees, for the base station's data path.
@@ -16,8 +16,8 @@ public enum AllocatorPolicy {
     /// Elsewhere than glibc, nothing.
     public static func keepFreedMemory(trimThresholdBytes: Int32 = 1 << 30) {
         #if os(Linux)
-        _ = mallopt(M_TRIM_THRESHOLD, trimThresholdBytes)
-        _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)
+            _ = mallopt(M_TRIM_THRESHOLD, trimThresholdBytes)
+            _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)
         #endif
     }
 
@@ -30,7 +30,7 @@ public enum AllocatorPolicy {
     /// BENCHMARKS.md). Elsewhere than glibc, nothing.
     public static func returnLargeBlocks(mmapThresholdBytes: Int32 = 1 << 20) {
         #if os(Linux)
-        _ = mallopt(M_MMAP_THRESHOLD, mmapThresholdBytes)
+            _ = mallopt(M_MMAP_THRESHOLD, mmapThresholdBytes)
         #endif
     }
 }

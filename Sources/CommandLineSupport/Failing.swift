@@ -5,7 +5,9 @@ import Foundation
 /// status 1, never a trap. Usage errors (`ValidationError`) and explicit exits keep
 /// swift-argument-parser's own handling (its report, status 64 for usage).
 public func failing<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as ValidationError { throw e } catch let e as ExitCode { throw e } catch let e as CleanExit {
+    do { return try body() } catch let e as ValidationError { throw e } catch let e as ExitCode { throw e } catch let e
+        as CleanExit
+    {
         throw e
     } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -17,11 +19,4 @@ public func failing<T>(_ body: () throws -> T) throws -> T {
 public struct CommandError: Error, CustomStringConvertible {
     public let description: String
     public init(_ message: String) { description = message }
-}
-
-/// Writes a JSON object (sorted keys, pretty-printed) and a newline to standard output.
-public func printJSON(_ object: [String: Any]) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-    FileHandle.standardOutput.write(data)
-    FileHandle.standardOutput.write(Data("\n".utf8))
 }

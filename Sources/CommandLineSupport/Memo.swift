@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Results of deterministic computations, kept on disk and looked up by everything they depend
@@ -52,13 +53,23 @@ public struct Memo: Sendable {
         guard let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int else {
             return .unusable(reason: "\(file): cannot read its size")
         }
-        guard size >= expected + 8 else { return .unusable(reason: "\(file): \(size) bytes, shorter than its header for this key (\(expected + 8))") }
-        guard size - expected - 8 <= maxValueBytes else {
-            return .unusable(reason: "\(file): a value of \(size - expected - 8) bytes, more than the \(maxValueBytes) this entry can hold")
+        guard size >= expected + 8 else {
+            return .unusable(reason: "\(file): \(size) bytes, shorter than its header for this key (\(expected + 8))")
         }
-        guard let data = try? handle.readToEnd(), data.count == size else { return .unusable(reason: "\(file): read short") }
+        guard size - expected - 8 <= maxValueBytes else {
+            return .unusable(
+                reason:
+                    "\(file): a value of \(size - expected - 8) bytes, more than the \(maxValueBytes) this entry can "
+                    + "hold"
+            )
+        }
+        guard let data = try? handle.readToEnd(), data.count == size else {
+            return .unusable(reason: "\(file): read short")
+        }
         let bytes = [UInt8](data)
-        guard Array(bytes[0..<Self.magic.count]) == Self.magic else { return .unusable(reason: "\(file): not a memo entry (bad magic)") }
+        guard Array(bytes[0..<Self.magic.count]) == Self.magic else {
+            return .unusable(reason: "\(file): not a memo entry (bad magic)")
+        }
         var offset = Self.magic.count
         let keyCount = Int(Self.readUInt32(bytes, &offset))
         guard keyCount == key.count, Array(bytes[offset..<(offset + keyCount)]) == key else {
@@ -72,7 +83,9 @@ public struct Memo: Sendable {
         let value = Array(bytes[offset..<(offset + Int(valueCount))])
         offset += Int(valueCount)
         var checksumOffset = offset
-        guard Self.readUInt64(bytes, &checksumOffset) == FNV1a.hash(bytes[0..<offset]) else { return .unusable(reason: "\(file): checksum mismatch (altered or torn)") }
+        guard Self.readUInt64(bytes, &checksumOffset) == FNV1a.hash(bytes[0..<offset]) else {
+            return .unusable(reason: "\(file): checksum mismatch (altered or torn)")
+        }
         return .hit(value)
     }
 
@@ -112,7 +125,7 @@ public struct MemoKey {
 
     public mutating func add(_ name: String, _ field: [UInt8]) {
         bytes += Array(name.utf8)
-        bytes.append(0x3D)  // "="
+        bytes.append(0x3D) // "="
         Memo.append(UInt64(field.count), to: &bytes)
         bytes += field
     }
@@ -133,7 +146,8 @@ public enum FNV1a {
     public static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
 
     /// The hash of `bytes`, continuing from `hash` (the offset basis: from the start).
-    public static func hash<C: Sequence>(_ bytes: C, continuing hash: UInt64 = offsetBasis) -> UInt64 where C.Element == UInt8 {
+    public static func hash<C: Sequence>(_ bytes: C, continuing hash: UInt64 = offsetBasis) -> UInt64
+    where C.Element == UInt8 {
         var hash = hash
         for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return hash
@@ -143,7 +157,8 @@ public enum FNV1a {
     public static func hash(file path: String) -> (hash: UInt64, bytes: Int)? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        var hash = offsetBasis, count = 0
+        var hash = offsetBasis
+        var count = 0
         while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
             hash = chunk.withUnsafeBytes { Self.hash($0, continuing: hash) }
             count += chunk.count

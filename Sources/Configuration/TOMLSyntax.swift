@@ -45,11 +45,21 @@ private struct Scanner {
     func peek(_ offset: Int) -> UInt8? { i + offset < bytes.count ? bytes[i + offset] : nil }
 
     func error(_ problem: String) -> TOMLSyntaxError {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for b in bytes[..<min(i, bytes.count)] {
-            if b == 0x0A { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+            if b == 0x0A {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += 1
+            }
         }
-        let saw = current.map { $0 >= 0x21 && $0 < 0x7F ? "'\(Character(Unicode.Scalar($0)))'" : $0 == 0x0A ? "the end of the line" : "byte \($0)" } ?? "the end of the file"
+        let saw =
+            current.map {
+                $0 >= 0x21 && $0 < 0x7F
+                    ? "'\(Character(Unicode.Scalar($0)))'" : $0 == 0x0A ? "the end of the line" : "byte \($0)"
+            } ?? "the end of the file"
         return TOMLSyntaxError(line: line, column: column, problem: "\(problem) (saw \(saw))")
     }
 
@@ -64,8 +74,14 @@ private struct Scanner {
                 i += 1
             }
         }
-        if current == 0x0D, peek(1) == 0x0A { i += 2; return }
-        if current == 0x0A { i += 1; return }
+        if current == 0x0D, peek(1) == 0x0A {
+            i += 2
+            return
+        }
+        if current == 0x0A {
+            i += 1
+            return
+        }
         if !atEnd { throw error("expected the end of the line") }
     }
 
@@ -81,7 +97,10 @@ private struct Scanner {
         while !atEnd {
             skipSpaces()
             guard let b = current else { return }
-            if b == 0x0A || b == 0x0D || b == UInt8(ascii: "#") { try endOfLine(); continue }
+            if b == 0x0A || b == 0x0D || b == UInt8(ascii: "#") {
+                try endOfLine()
+                continue
+            }
             if b == UInt8(ascii: "[") { try header() } else { try keyValue(depth: 0) }
             try endOfLine()
         }
@@ -103,7 +122,8 @@ private struct Scanner {
     }
 
     static func isBare(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == UInt8(ascii: "_")
+            || b == UInt8(ascii: "-")
     }
 
     /// simple-key *( ws '.' ws simple-key ).
@@ -119,7 +139,10 @@ private struct Scanner {
             }
             let save = i
             skipSpaces()
-            guard current == UInt8(ascii: ".") else { i = save; return }
+            guard current == UInt8(ascii: ".") else {
+                i = save
+                return
+            }
             i += 1
             skipSpaces()
         }
@@ -147,11 +170,18 @@ private struct Scanner {
     /// A number, date-time or boolean: its characters (a date and a time may be joined by one space).
     mutating func scalar() throws {
         let start = i
-        func allowed(_ b: UInt8) -> Bool { Self.isBare(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: ".") || b == UInt8(ascii: ":") }
+        func allowed(_ b: UInt8) -> Bool {
+            Self.isBare(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: ".") || b == UInt8(ascii: ":")
+        }
         while let b = current {
-            if allowed(b) { i += 1; continue }
-            if b == 0x20, i > start, let next = peek(1), next >= 0x30 && next <= 0x39, bytes[i - 1] >= 0x30 && bytes[i - 1] <= 0x39,
-               bytes[start..<i].contains(UInt8(ascii: "-")), !bytes[start..<i].contains(UInt8(ascii: ":")) {
+            if allowed(b) {
+                i += 1
+                continue
+            }
+            if b == 0x20, i > start, let next = peek(1), next >= 0x30 && next <= 0x39,
+                bytes[i - 1] >= 0x30 && bytes[i - 1] <= 0x39,
+                bytes[start..<i].contains(UInt8(ascii: "-")), !bytes[start..<i].contains(UInt8(ascii: ":"))
+            {
                 i += 1
                 continue
             }
@@ -163,14 +193,20 @@ private struct Scanner {
     mutating func array(depth: Int) throws {
         i += 1
         try skipBlank()
-        if current == UInt8(ascii: "]") { i += 1; return }
+        if current == UInt8(ascii: "]") {
+            i += 1
+            return
+        }
         while true {
             try value(depth: depth)
             try skipBlank()
             if current == UInt8(ascii: ",") {
                 i += 1
                 try skipBlank()
-                if current == UInt8(ascii: "]") { i += 1; return }
+                if current == UInt8(ascii: "]") {
+                    i += 1
+                    return
+                }
                 continue
             }
             guard current == UInt8(ascii: "]") else { throw error("expected ',' or ']' in the array") }
@@ -182,11 +218,18 @@ private struct Scanner {
     mutating func inlineTable(depth: Int) throws {
         i += 1
         skipSpaces()
-        if current == UInt8(ascii: "}") { i += 1; return }
+        if current == UInt8(ascii: "}") {
+            i += 1
+            return
+        }
         while true {
             try keyValue(depth: depth)
             skipSpaces()
-            if current == UInt8(ascii: ",") { i += 1; skipSpaces(); continue }
+            if current == UInt8(ascii: ",") {
+                i += 1
+                skipSpaces()
+                continue
+            }
             guard current == UInt8(ascii: "}") else { throw error("expected ',' or '}' in the inline table") }
             i += 1
             return
@@ -201,7 +244,10 @@ private struct Scanner {
         while true {
             guard let b = current else { throw error("the string is not closed") }
             if b == quote {
-                if !multiLine { i += 1; return }
+                if !multiLine {
+                    i += 1
+                    return
+                }
                 if peek(1) == quote, peek(2) == quote {
                     i += 3
                     // Up to two quotes may close a multi-line string's content.
@@ -218,7 +264,10 @@ private struct Scanner {
                 continue
             }
             if b < 0x20 && b != 0x09 || b == 0x7F { throw error("control characters must be escaped in strings") }
-            if b == UInt8(ascii: "\\"), quote == UInt8(ascii: "\"") { try escape(multiLine: multiLine); continue }
+            if b == UInt8(ascii: "\\"), quote == UInt8(ascii: "\"") {
+                try escape(multiLine: multiLine)
+                continue
+            }
             i += 1
         }
     }
@@ -227,20 +276,25 @@ private struct Scanner {
         i += 1
         guard let e = current else { throw error("the string is not closed") }
         switch e {
-        case UInt8(ascii: "b"), UInt8(ascii: "t"), UInt8(ascii: "n"), UInt8(ascii: "f"), UInt8(ascii: "r"), UInt8(ascii: "\""), UInt8(ascii: "\\"):
+        case UInt8(ascii: "b"), UInt8(ascii: "t"), UInt8(ascii: "n"), UInt8(ascii: "f"), UInt8(ascii: "r"),
+            UInt8(ascii: "\""), UInt8(ascii: "\\"):
             i += 1
         case UInt8(ascii: "u"), UInt8(ascii: "U"):
             let count = e == UInt8(ascii: "u") ? 4 : 8
             i += 1
             for _ in 0..<count {
-                guard let h = current, (h >= 0x30 && h <= 0x39) || (h | 0x20 >= 0x61 && h | 0x20 <= 0x66) else { throw error("expected \(count) hex digits after \\\(Character(Unicode.Scalar(e)))") }
+                guard let h = current, (h >= 0x30 && h <= 0x39) || (h | 0x20 >= 0x61 && h | 0x20 <= 0x66) else {
+                    throw error("expected \(count) hex digits after \\\(Character(Unicode.Scalar(e)))")
+                }
                 i += 1
             }
         case 0x20, 0x09, 0x0A, 0x0D:
             // A line-ending backslash (multi-line strings only): spaces, then a newline, then any blank.
             guard multiLine else { throw error("unknown escape") }
             skipSpaces()
-            guard current == 0x0A || (current == 0x0D && peek(1) == 0x0A) else { throw error("a line-ending backslash must end its line") }
+            guard current == 0x0A || (current == 0x0D && peek(1) == 0x0A) else {
+                throw error("a line-ending backslash must end its line")
+            }
             while current == 0x20 || current == 0x09 || current == 0x0A || current == 0x0D { i += 1 }
         default:
             throw error("unknown escape")

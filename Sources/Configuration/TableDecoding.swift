@@ -27,7 +27,7 @@ extension KeyedDecodingContainer {
         guard contains(key) else { return nil }
         if let d = try? decode(Double.self, forKey: key) { return d }
         if let i = try? decode(Int.self, forKey: key) { return Double(i) }
-        return try decode(Double.self, forKey: key)  // rethrows the type mismatch with its coding path
+        return try decode(Double.self, forKey: key) // rethrows the type mismatch with its coding path
     }
 
     /// A list of reals that may be written as integers.
@@ -41,18 +41,25 @@ extension KeyedDecodingContainer {
     /// Overwrites `value` with the key's value when the key is present (settings with defaults).
     /// Through the generic entry point on purpose: TOMLKit's concrete `decodeIfPresent(Int.self, …)`
     /// reports a value of the wrong type as a missing key.
-    public func update<T: Decodable>(_ value: inout T, forKey key: Key) throws { value = try decodeIfPresent(T.self, forKey: key) ?? value }
+    public func update<T: Decodable>(_ value: inout T, forKey key: Key) throws {
+        value = try decodeIfPresent(T.self, forKey: key) ?? value
+    }
 
     /// `update` for a real that may be written as an integer.
-    public func update(_ value: inout Double, forKey key: Key) throws { value = try decodeNumberIfPresent(forKey: key) ?? value }
+    public func update(_ value: inout Double, forKey key: Key) throws {
+        value = try decodeNumberIfPresent(forKey: key) ?? value
+    }
 
     /// Overwrites `value` with one of a closed set of `choices` named by the key's string, when
     /// the key is present; any other name is a `ConfigurationError` for `path` (the key as the
     /// file spells it, e.g. `federation.aggregation`) listing the names known.
-    public func updateChoice<T>(_ value: inout T, forKey key: Key, path: String, choices: [(name: String, value: T)]) throws {
+    public func updateChoice<T>(_ value: inout T, forKey key: Key, path: String, choices: [(name: String, value: T)])
+        throws
+    {
         guard let name = try decodeIfPresent(String.self, forKey: key) else { return }
         guard let match = choices.first(where: { $0.name == name }) else {
-            throw ConfigurationError(key: path, problem: "must be \(choices.map(\.name).joined(separator: ", ")); got '\(name)'")
+            throw ConfigurationError(
+                key: path, problem: "must be \(choices.map(\.name).joined(separator: ", ")); got '\(name)'")
         }
         value = match.value
     }

@@ -26,9 +26,12 @@ struct BenchCommand: ParsableCommand {
             let file = try GGUFFile(path: model)
             let plan = try training.memoryPlan(file, context: ctx)
             if plan.mode == .streamed { AllocatorPolicy.returnLargeBlocks() }
-            let llama = try LlamaModel(gguf: file, residency: plan.mode == .cached ? .cached : .streamed, kernel: plan.kernel)
+            let llama = try LlamaModel(
+                gguf: file, residency: plan.mode == .cached ? .cached : .streamed, kernel: plan.kernel)
             var g = SeededGenerator(seed: seed, stream: [0xBE_4C])
-            let windows = (0...repeats).map { _ in (0..<ctx).map { _ in Int(g.next() % UInt64(llama.config.vocabulary)) } }
+            let windows = (0...repeats).map { _ in
+                (0..<ctx).map { _ in Int(g.next() % UInt64(llama.config.vocabulary)) }
+            }
 
             let meter = FlopMeter()
             let forward = LlamaForward(model: llama, meter: meter)
@@ -45,11 +48,13 @@ struct BenchCommand: ParsableCommand {
             for w in windows.dropFirst() { _ = try forward.lastLogits(w) }
             let promptSeconds = seconds(since: start)
 
-            let adapter = LoRAAdapter(config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank),
-                                      targets: training.targets, seed: seed)
+            let adapter = LoRAAdapter(
+                config: llama.config, rank: training.rank, alpha: training.alpha ?? Float(2 * training.rank),
+                targets: training.targets, seed: seed)
             let trainMeter = FlopMeter()
-            let tuner = LoRAFineTuner(model: llama, adapter: adapter, optimizer: try training.optimizerSettings(), totalSteps: repeats + 1,
-                                      activations: plan.activationPolicy, meter: trainMeter)
+            let tuner = LoRAFineTuner(
+                model: llama, adapter: adapter, optimizer: try training.optimizerSettings(), totalSteps: repeats + 1,
+                activations: plan.activationPolicy, meter: trainMeter)
             try tuner.step([windows[0]])
             trainMeter.reset()
             var timed = windows.dropFirst().makeIterator()
@@ -63,25 +68,30 @@ struct BenchCommand: ParsableCommand {
             let peak = peakResidentBytes()
             let sgemm = measureSgemm()
             let tokens = Double(repeats * ctx)
-            let object: [String: Any] = [
-                "ctx": ctx, "repeats": repeats, "memory_mode": plan.mode.rawValue, "kernel": llama.kernel.rawValue, "rank": training.rank,
-                "forward_tokens_per_s": tokens / forwardSeconds, "forward_gflops": forwardFlops / forwardSeconds / 1e9,
-                "prompt_tokens_per_s": tokens / promptSeconds,
-                "train_tokens_per_s": tokens / trainSeconds, "gflops": trainFlops / trainSeconds / 1e9,
-                "train_gflop_per_step": trainFlops / Double(repeats) / 1e9,
-                "sgemm_gflops": sgemm, "mfu": trainFlops / trainSeconds / 1e9 / sgemm,
-                "forward_mfu": forwardFlops / forwardSeconds / 1e9 / sgemm,
-                "peak_rss_bytes": peak, "planned_bytes": plan.total,
-                "kept_layers": plan.mode == .cached ? llama.config.layers : plan.activationPolicy.keptLayers,
-                "kept_logits": plan.activationPolicy.keepLogits,
-            ]
             if json {
-                FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
-                FileHandle.standardOutput.write(Data("\n".utf8))
+                try printJSONLine(
+                    BenchReport(
+                        ctx: ctx, repeats: repeats, memoryMode: plan.mode.rawValue, kernel: llama.kernel.rawValue,
+                        rank: training.rank, forwardTokensPerS: tokens / forwardSeconds,
+                        forwardGflops: forwardFlops / forwardSeconds / 1e9, promptTokensPerS: tokens / promptSeconds,
+                        trainTokensPerS: tokens / trainSeconds, gflops: trainFlops / trainSeconds / 1e9,
+                        trainGflopPerStep: trainFlops / Double(repeats) / 1e9, sgemmGflops: sgemm,
+                        mfu: trainFlops / trainSeconds / 1e9 / sgemm,
+                        forwardMfu: forwardFlops / forwardSeconds / 1e9 / sgemm,
+                        peakRssBytes: peak, plannedBytes: plan.total,
+                        keptLayers: plan.mode == .cached ? llama.config.layers : plan.activationPolicy.keptLayers,
+                        keptLogits: plan.activationPolicy.keepLogits))
             } else {
-                print(String(format: "ctx %d, %@ mode, %@ kernel: prompt (last token's logits) %.1f tokens/s; forward %.1f tokens/s (%.1f GFLOP/s), train step %.1f tokens/s (%.1f GFLOP/s, %.0f%% of sgemm's %.1f GFLOP/s), peak RSS %.0f MiB",
-                             ctx, plan.mode.rawValue, llama.kernel.rawValue, tokens / promptSeconds, tokens / forwardSeconds, forwardFlops / forwardSeconds / 1e9, tokens / trainSeconds,
-                             trainFlops / trainSeconds / 1e9, 100 * trainFlops / trainSeconds / 1e9 / sgemm, sgemm, Double(peak) / 1_048_576))
+                print(
+                    String(
+                        format:
+                            "ctx %d, %@ mode, %@ kernel: prompt (last token's logits) %.1f tokens/s; forward %.1f "
+                            + "tokens/s (%.1f GFLOP/s), train step %.1f tokens/s (%.1f GFLOP/s, %.0f%% of "
+                            + "sgemm's %.1f GFLOP/s), peak RSS %.0f MiB",
+                        ctx, plan.mode.rawValue, llama.kernel.rawValue, tokens / promptSeconds, tokens / forwardSeconds,
+                        forwardFlops / forwardSeconds / 1e9, tokens / trainSeconds,
+                        trainFlops / trainSeconds / 1e9, 100 * trainFlops / trainSeconds / 1e9 / sgemm, sgemm,
+                        Double(peak) / 1_048_576))
             }
         }
     }
@@ -92,12 +102,15 @@ struct BenchCommand: ParsableCommand {
     func measureSgemm() -> Double {
         let n = 1024
         var g = SeededGenerator(seed: 7, stream: [1])
-        let a = (0..<(n * n)).map { _ in Float(g.uniform()) }, b = a
+        let a = (0..<(n * n)).map { _ in Float(g.uniform()) }
+        let b = a
         var c = [Float](repeating: 0, count: n * n)
         var best = 0.0
         for _ in 0..<5 {
             let start = DispatchTime.now().uptimeNanoseconds
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0,
+                &c, Int32(n))
             best = max(best, 2 * Double(n * n * n) / seconds(since: start) / 1e9)
         }
         return best

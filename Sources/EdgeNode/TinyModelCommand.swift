@@ -7,7 +7,8 @@ import LanguageModel
 /// `tiny` scenario.
 struct TinyModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tiny-model", abstract: "Write a small random Llama as a GGUF file (one token per byte, seconds to train).")
+        commandName: "tiny-model",
+        abstract: "Write a small random Llama as a GGUF file (one token per byte, seconds to train).")
     @Option(help: "Output .gguf.") var out: String
     @Option(help: "Layers.") var layers: Int = 2
     @Option(help: "Embedding width (a multiple of 32 and of --heads).") var embedding: Int = 64
@@ -19,9 +20,14 @@ struct TinyModelCommand: ParsableCommand {
 
     func run() throws {
         try failing {
-            guard layers >= 1, heads >= 1, kvHeads >= 1, heads % kvHeads == 0, embedding % heads == 0, (embedding / heads) % 2 == 0,
-                  embedding % 32 == 0, feedForward % 32 == 0 else {
-                throw ValidationError("need layers ≥ 1, kv-heads dividing heads, an even head width, embedding and feed-forward multiples of 32")
+            guard layers >= 1, heads >= 1, kvHeads >= 1, heads % kvHeads == 0, embedding % heads == 0,
+                (embedding / heads) % 2 == 0,
+                embedding % 32 == 0, feedForward % 32 == 0
+            else {
+                throw ValidationError(
+                    "need layers ≥ 1, kv-heads dividing heads, an even head width, embedding and feed-forward "
+                        + "multiples of 32"
+                )
             }
             guard let t = [TensorType.f32, .f16, .bf16, .q8_0].first(where: { $0.name == type.uppercased() }) else {
                 throw ValidationError("--type must be F32, F16, BF16 or Q8_0")
@@ -38,7 +44,10 @@ struct TinyModelCommand: ParsableCommand {
             let parent = URL(fileURLWithPath: out).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
             try spec.write(to: out)
-            print("wrote \(out): \(layers) layers, d \(embedding), \(heads)/\(kvHeads) heads, ff \(feedForward), \(t.name)")
+            print(
+                "wrote \(out): \(layers) layers, d \(embedding), \(heads)/\(kvHeads) heads, ff \(feedForward), "
+                    + "\(t.name)"
+            )
         }
     }
 }

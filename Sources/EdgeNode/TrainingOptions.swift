@@ -7,8 +7,12 @@ import LanguageModel
 struct TrainingOptions: ParsableArguments {
     @Option(help: "LoRA rank r.") var rank: Int = 8
     @Option(help: "LoRA α (scale α/r); default 2r.") var alpha: Float?
-    @Option(help: "Adapted projections, comma-separated: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down (default: attn_q,attn_k,attn_v,attn_output).",
-            transform: parseTargets)
+    @Option(
+        help:
+            .init(
+                "Adapted projections, comma-separated: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down "
+                    + "(default: attn_q,attn_k,attn_v,attn_output)."),
+        transform: parseTargets)
     var targets: [LoRATarget] = attentionTargets
     @Option(help: "Optimiser.") var optimizer: OptimizerKind = .adamw
     @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate: Float = 1e-3
@@ -18,15 +22,33 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Learning-rate schedule after warm-up.") var schedule: LearningRateSchedule.Shape = .constant
     @Option(help: "Linear warm-up steps.") var warmup: Int = 0
     @Option(help: "Windows per optimiser step (gradient accumulation).") var batch: Int = 1
-    @Option(help: "Memory mode: cached (dequantised weights, activations kept), streamed (per-layer dequantisation, recomputation), or auto (cached when it fits --memory-budget-mb).")
+    @Option(
+        help:
+            .init(
+                "Memory mode: cached (dequantised weights, activations kept), streamed (per-layer dequantisation, "
+                    + "recomputation), or auto (cached when it fits --memory-budget-mb).")
+    )
     var memory: MemoryChoice = .auto
-    @Option(help: "The products with the frozen weights: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks and a Q8_0 transpose for the backward, activations and gradients quantized per block to 8 bits; in either memory mode, the streamed one making a layer's transposes when its backward needs them) or float (dequantised weights and sgemm).")
+    @Option(
+        help:
+            .init(
+                "The products with the frozen weights: quantized (on the file's Q4_0/Q4_1/Q8_0 blocks and a Q8_0 "
+                    + "transpose for the backward, activations and gradients quantized per block to 8 bits; in either "
+                    + "memory mode, the streamed one making a layer's transposes when its backward needs them) or "
+                    + "float "
+                    + "(dequantised weights and sgemm).")
+    )
     var kernel: FrozenKernel = .quantized
-    @Option(help: "RAM budget for --memory auto, MiB (default: this machine's available memory, /proc/meminfo MemAvailable).") var memoryBudgetMb: Int?
+    @Option(
+        help:
+            "RAM budget for --memory auto, MiB (default: this machine's available memory, /proc/meminfo MemAvailable).")
+    var memoryBudgetMb: Int?
 
     func optimizerSettings() throws -> OptimizerSettings {
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--lr must be positive") }
-        guard clip >= 0, weightDecay >= 0, momentum >= 0, momentum < 1 else { throw ValidationError("--clip and --weight-decay must be ≥ 0, --momentum in [0, 1)") }
+        guard clip >= 0, weightDecay >= 0, momentum >= 0, momentum < 1 else {
+            throw ValidationError("--clip and --weight-decay must be ≥ 0, --momentum in [0, 1)")
+        }
         var s = OptimizerSettings()
         s.kind = optimizer
         s.learningRate = learningRate
@@ -45,17 +67,29 @@ struct TrainingOptions: ParsableArguments {
     func memoryPlan(_ file: GGUFFile, context: Int) throws -> TrainingMemoryPlan {
         guard rank >= 1 else { throw ValidationError("--rank must be ≥ 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
-        let settings = try optimizerSettings(), kind = settings.kind, momentum = settings.momentum, list = targets
+        let settings = try optimizerSettings()
+        let kind = settings.kind
+        let momentum = settings.momentum
+        let list = targets
         func plan(_ m: TrainingMemoryPlan.Mode) throws -> TrainingMemoryPlan {
-            try TrainingMemoryPlan(gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context, mode: m, kernel: kernel)
+            try TrainingMemoryPlan(
+                gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context, mode: m,
+                kernel: kernel)
         }
         let budget = memoryBudgetMb.map { $0 << 20 } ?? availableMemoryBytes()
         // Streamed within a budget keeps what fits (logits, then the last layers' activations).
         func streamed(within budget: Int?) throws -> TrainingMemoryPlan {
             guard let budget else { return try plan(.streamed) }
-            guard let filled = try TrainingMemoryPlan.filling(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context,
-                                                              kernel: kernel) else {
-                throw CommandError("fine-tuning needs \(try plan(.streamed).total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
+            guard
+                let filled = try TrainingMemoryPlan.filling(
+                    budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum,
+                    context: context,
+                    kernel: kernel)
+            else {
+                throw CommandError(
+                    "fine-tuning needs \(try plan(.streamed).total >> 20) MiB even streamed; the budget is "
+                        + "\(budget >> 20) MiB"
+                )
             }
             return filled
         }
@@ -64,10 +98,13 @@ struct TrainingOptions: ParsableArguments {
         case .streamed: return try streamed(within: memoryBudgetMb.map { $0 << 20 })
         case .auto:
             guard let budget else { return try plan(.cached) }
-            let best = try TrainingMemoryPlan.best(budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum, context: context,
-                                                   kernel: kernel)
+            let best = try TrainingMemoryPlan.best(
+                budget: budget, gguf: file, rank: rank, targets: list, optimizer: kind, momentum: momentum,
+                context: context,
+                kernel: kernel)
             guard best.total <= budget else {
-                throw CommandError("fine-tuning needs \(best.total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
+                throw CommandError(
+                    "fine-tuning needs \(best.total >> 20) MiB even streamed; the budget is \(budget >> 20) MiB")
             }
             return best
         }

@@ -29,22 +29,35 @@ public struct HardwareProfile: Equatable, Sendable {
     public var dacBits: Int
 
     enum Key: String, CaseIterable {
-        case name, ramBytes = "ram_bytes", flashBytes = "flash_bytes", sustainedGFLOPS = "sustained_gflops"
-        case flopBudgetPerRound = "flop_budget_per_round", joulesPerGFLOP = "joules_per_gflop", txPowerDBm = "tx_power_dbm"
-        case txEnergyPerRoundJ = "tx_energy_per_round_j", airtimeBudgetS = "airtime_budget_s", antennas, dacBits = "dac_bits"
+        case name
+        case ramBytes = "ram_bytes"
+        case flashBytes = "flash_bytes"
+        case sustainedGFLOPS = "sustained_gflops"
+        case flopBudgetPerRound = "flop_budget_per_round"
+        case joulesPerGFLOP = "joules_per_gflop"
+        case txPowerDBm = "tx_power_dbm"
+        case txEnergyPerRoundJ = "tx_energy_per_round_j"
+        case airtimeBudgetS = "airtime_budget_s"
+        case antennas
+        case dacBits = "dac_bits"
     }
 
     /// Loads and validates a profile; errors name the file, the key and the problem.
     public static func load(_ path: String) throws -> HardwareProfile {
-        func fail(_ key: String?, _ problem: String) -> HardwareProfileError { HardwareProfileError(file: path, key: key, problem: problem) }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        func fail(_ key: String?, _ problem: String) -> HardwareProfileError {
+            HardwareProfileError(file: path, key: key, problem: problem)
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw fail(nil, "cannot read the file")
         }
         let table: TOMLTable
         // The structure first: the parser under TOMLKit aborts on some malformed documents.
         do { try TOMLSyntax.check(text) } catch let e as TOMLSyntaxError { throw fail(nil, e.description) }
         do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
-            throw fail(nil, "TOML syntax error at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+            throw fail(
+                nil,
+                "TOML syntax error at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
         }
         let known = Set(Key.allCases.map(\.rawValue))
         for key in table.keys.sorted() where !known.contains(key) {
@@ -53,17 +66,29 @@ public struct HardwareProfile: Equatable, Sendable {
         func number(_ key: Key, _ range: ClosedRange<Double>) throws -> Double {
             guard let value = table[key.rawValue] else { throw fail(key.rawValue, "missing") }
             let v: Double
-            if let d = value.double { v = d } else if let i = value.int { v = Double(i) } else { throw fail(key.rawValue, "must be a number") }
-            guard v.isFinite, range.contains(v) else { throw fail(key.rawValue, "\(v) is outside \(range.lowerBound)…\(range.upperBound)") }
+            if let d = value.double {
+                v = d
+            } else if let i = value.int {
+                v = Double(i)
+            } else {
+                throw fail(key.rawValue, "must be a number")
+            }
+            guard v.isFinite, range.contains(v) else {
+                throw fail(key.rawValue, "\(v) is outside \(range.lowerBound)…\(range.upperBound)")
+            }
             return v
         }
         func integer(_ key: Key, _ range: ClosedRange<Int>) throws -> Int {
             guard let value = table[key.rawValue] else { throw fail(key.rawValue, "missing") }
             guard let i = value.int else { throw fail(key.rawValue, "must be an integer") }
-            guard range.contains(i) else { throw fail(key.rawValue, "\(i) is outside \(range.lowerBound)…\(range.upperBound)") }
+            guard range.contains(i) else {
+                throw fail(key.rawValue, "\(i) is outside \(range.lowerBound)…\(range.upperBound)")
+            }
             return i
         }
-        guard let name = table[Key.name.rawValue]?.string, !name.isEmpty else { throw fail("name", "missing or not a string") }
+        guard let name = table[Key.name.rawValue]?.string, !name.isEmpty else {
+            throw fail("name", "missing or not a string")
+        }
         return HardwareProfile(
             name: name,
             ramBytes: try number(.ramBytes, 1e3...1e13),

@@ -17,7 +17,8 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notSquare(let r, let c): return "matrix is \(r)×\(c), not square"
-        case .notPositiveDefinite(let k): return "matrix is singular or not positive definite (leading minor of order \(k))"
+        case .notPositiveDefinite(let k):
+            return "matrix is singular or not positive definite (leading minor of order \(k))"
         case .shapeMismatch(let why): return "shape mismatch: \(why)"
         case .lapack(let routine, let info): return "LAPACK \(routine) failed with info = \(info)"
         case .nonFinite(let what): return "\(what) holds NaN or infinity"
@@ -49,18 +50,24 @@ extension ComplexMatrix {
     /// R's diagonal is made real and non-negative so the factorisation is unique for full rank.
     @inlinable
     public func qr() throws -> (q: ComplexMatrix, r: ComplexMatrix) {
-        guard rows >= cols else { throw LinearAlgebraError.shapeMismatch("thin QR needs rows ≥ cols, got \(rows)×\(cols)") }
+        guard rows >= cols else {
+            throw LinearAlgebraError.shapeMismatch("thin QR needs rows ≥ cols, got \(rows)×\(cols)")
+        }
         guard isFinite else { throw LinearAlgebraError.nonFinite("matrix") }
         if cols == 0 { return (ComplexMatrix(rows: rows, cols: 0), ComplexMatrix(rows: 0, cols: 0)) }
         var a = self
         var tau = [Complex<T>](repeating: .zero, count: cols)
         var info = a.elements.withUnsafeMutableBufferPointer { pa in
-            tau.withUnsafeMutableBufferPointer { T.geqrf(m: rows, n: cols, a: pa.baseAddress!, lda: rows, tau: $0.baseAddress!) }
+            tau.withUnsafeMutableBufferPointer {
+                T.geqrf(m: rows, n: cols, a: pa.baseAddress!, lda: rows, tau: $0.baseAddress!)
+            }
         }
         guard info == 0 else { throw LinearAlgebraError.lapack(routine: "geqrf", info: info) }
         var r = ComplexMatrix(rows: cols, cols: cols) { i, j in i <= j ? a[i, j] : .zero }
         info = a.elements.withUnsafeMutableBufferPointer { pa in
-            tau.withUnsafeBufferPointer { T.ungqr(m: rows, n: cols, k: cols, a: pa.baseAddress!, lda: rows, tau: $0.baseAddress!) }
+            tau.withUnsafeBufferPointer {
+                T.ungqr(m: rows, n: cols, k: cols, a: pa.baseAddress!, lda: rows, tau: $0.baseAddress!)
+            }
         }
         guard info == 0 else { throw LinearAlgebraError.lapack(routine: "ungqr", info: info) }
         // Rotate each column of Q (and row of R) so R's diagonal is real and ≥ 0.
@@ -92,7 +99,9 @@ extension ComplexMatrix {
     /// Solves A·X = B for Hermitian positive-definite A (self) by Cholesky.
     @inlinable
     public func solvePositiveDefinite(_ b: ComplexMatrix) throws -> ComplexMatrix {
-        guard b.rows == rows else { throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, matrix has \(rows)") }
+        guard b.rows == rows else {
+            throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, matrix has \(rows)")
+        }
         guard b.isFinite else { throw LinearAlgebraError.nonFinite("right-hand side") }
         let l = try cholesky()
         var x = b

@@ -1,5 +1,5 @@
-import Numerics
 import Foundation
+import Numerics
 
 /// Why a `.npy` file could not be read or written.
 public enum NumpyError: Error, Equatable, CustomStringConvertible {
@@ -44,7 +44,10 @@ public enum NumpyError: Error, Equatable, CustomStringConvertible {
 /// and float64 (`<f8`); writing emits version 1.0 (2.0 when the header needs it).
 public struct NumpyArray: Equatable, Sendable {
     /// The element types kept in memory (and written); the raw value is NumPy's `descr`.
-    public enum DType: String, Sendable { case complex64 = "<c8", float32 = "<f4" }
+    public enum DType: String, Sendable {
+        case complex64 = "<c8"
+        case float32 = "<f4"
+    }
     /// The dimensions, C order (the last varies fastest).
     public var shape: [Int]
     /// Which of `complexValues` and `realValues` holds the data.
@@ -110,7 +113,9 @@ public struct NumpyArray: Equatable, Sendable {
     /// Reads and validates a file. `path` only labels errors when `data` is given.
     public static func read(path: String, data: Data? = nil) throws -> NumpyArray {
         let bytes: [UInt8]
-        if let data { bytes = Array(data) } else {
+        if let data {
+            bytes = Array(data)
+        } else {
             guard let d = FileManager.default.contents(atPath: path) else {
                 throw NumpyError.unreadable(path: path, reason: "no such file or not readable")
             }
@@ -120,22 +125,29 @@ public struct NumpyArray: Equatable, Sendable {
             throw NumpyError.badMagic(path: path)
         }
         let major = bytes[6]
-        let headerLength: Int, headerStart: Int
+        let headerLength: Int
+        let headerStart: Int
         switch major {
         case 1:
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
             headerStart = 10
         case 2, 3:
-            guard bytes.count >= 12 else { throw NumpyError.badHeader(path: path, reason: "truncated before header length") }
+            guard bytes.count >= 12 else {
+                throw NumpyError.badHeader(path: path, reason: "truncated before header length")
+            }
             headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
             headerStart = 12
         default:
             throw NumpyError.unsupportedVersion(path: path, major: major)
         }
         guard headerStart + headerLength <= bytes.count else {
-            throw NumpyError.badHeader(path: path, reason: "header length \(headerLength) runs past the end of the file")
+            throw NumpyError.badHeader(
+                path: path, reason: "header length \(headerLength) runs past the end of the file")
         }
-        guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
+        guard
+            let header = String(
+                bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1)
+        else {
             throw NumpyError.badHeader(path: path, reason: "header is not text")
         }
         let fields = try parseHeader(header, path: path)
@@ -143,7 +155,9 @@ public struct NumpyArray: Equatable, Sendable {
         var count = 1
         for d in fields.shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw NumpyError.badHeader(path: path, reason: "shape \(fields.shape) is too large") }
+            guard !overflow else {
+                throw NumpyError.badHeader(path: path, reason: "shape \(fields.shape) is too large")
+            }
             count = product
         }
         let payload = bytes.count - dataStart
@@ -153,7 +167,9 @@ public struct NumpyArray: Equatable, Sendable {
         case "<c16": itemSize = 16
         case "<f4": itemSize = 4
         case "<f8": itemSize = 8
-        default: throw NumpyError.wrongDType(path: path, found: fields.descr, expected: "complex64 '<c8' (or '<c16', '<f4', '<f8')")
+        default:
+            throw NumpyError.wrongDType(
+                path: path, found: fields.descr, expected: "complex64 '<c8' (or '<c16', '<f4', '<f8')")
         }
         guard !fields.fortranOrder else { throw NumpyError.fortranOrder(path: path) }
         let (expected, overflow) = count.multipliedReportingOverflow(by: itemSize)
@@ -163,12 +179,20 @@ public struct NumpyArray: Equatable, Sendable {
         }
         return bytes.withUnsafeBytes { raw -> NumpyArray in
             let base = raw.baseAddress! + dataStart
-            func load<T>(_ i: Int, _: T.Type) -> T { base.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self) }
+            func load<T>(_ i: Int, _: T.Type) -> T {
+                base.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)
+            }
             switch fields.descr {
             case "<c8", "|c8":
-                return NumpyArray(shape: fields.shape, complex: (0..<count).map { Complex(load(2 * $0, Float.self), load(2 * $0 + 1, Float.self)) })
+                return NumpyArray(
+                    shape: fields.shape,
+                    complex: (0..<count).map { Complex(load(2 * $0, Float.self), load(2 * $0 + 1, Float.self)) })
             case "<c16":
-                return NumpyArray(shape: fields.shape, complex: (0..<count).map { Complex(Float(load(2 * $0, Double.self)), Float(load(2 * $0 + 1, Double.self))) })
+                return NumpyArray(
+                    shape: fields.shape,
+                    complex: (0..<count).map {
+                        Complex(Float(load(2 * $0, Double.self)), Float(load(2 * $0 + 1, Double.self)))
+                    })
             case "<f4":
                 return NumpyArray(shape: fields.shape, real: (0..<count).map { load($0, Float.self) })
             default:
@@ -180,7 +204,9 @@ public struct NumpyArray: Equatable, Sendable {
     /// Parses `{'descr': '<c8', 'fortran_order': False, 'shape': (2, 3), }`.
     static func parseHeader(_ text: String, path: String) throws -> (descr: String, fortranOrder: Bool, shape: [Int]) {
         func value(of key: String) throws -> Substring {
-            guard let r = text.range(of: "'\(key)'") else { throw NumpyError.badHeader(path: path, reason: "no '\(key)' entry") }
+            guard let r = text.range(of: "'\(key)'") else {
+                throw NumpyError.badHeader(path: path, reason: "no '\(key)' entry")
+            }
             var rest = text[r.upperBound...].drop { $0 == " " }
             guard rest.first == ":" else { throw NumpyError.badHeader(path: path, reason: "no ':' after '\(key)'") }
             rest = rest.dropFirst().drop { $0 == " " }
@@ -193,7 +219,11 @@ public struct NumpyArray: Equatable, Sendable {
         let descr = String(d[d.index(after: d.startIndex)..<end])
         let f = try value(of: "fortran_order")
         let fortran: Bool
-        if f.hasPrefix("False") { fortran = false } else if f.hasPrefix("True") { fortran = true } else {
+        if f.hasPrefix("False") {
+            fortran = false
+        } else if f.hasPrefix("True") {
+            fortran = true
+        } else {
             throw NumpyError.badHeader(path: path, reason: "fortran_order is neither True nor False")
         }
         let s = try value(of: "shape")
@@ -205,7 +235,9 @@ public struct NumpyArray: Equatable, Sendable {
         for part in inner.split(separator: ",") {
             let t = part.trimmingCharacters(in: .whitespaces)
             if t.isEmpty { continue }
-            guard let v = Int(t), v >= 0 else { throw NumpyError.badHeader(path: path, reason: "shape entry '\(t)' is not a non-negative integer") }
+            guard let v = Int(t), v >= 0 else {
+                throw NumpyError.badHeader(path: path, reason: "shape entry '\(t)' is not a non-negative integer")
+            }
             shape.append(v)
         }
         return (descr, fortran, shape)

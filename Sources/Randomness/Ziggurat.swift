@@ -22,11 +22,12 @@ struct Ziggurat: Sendable {
     private init() {
         var x = [Double](repeating: 0, count: Ziggurat.layers + 1)
         var f = [Double](repeating: 0, count: Ziggurat.layers + 1)
-        let r = Ziggurat.r, v = Ziggurat.v
+        let r = Ziggurat.r
+        let v = Ziggurat.v
         let fr = exp(-0.5 * r * r)
         x[0] = v / fr
         x[1] = r
-        f[0] = fr  // unused by the base layer test below
+        f[0] = fr // unused by the base layer test below
         f[1] = fr
         for i in 2..<Ziggurat.layers {
             x[i] = max(0, -2 * log(v / x[i - 1] + f[i - 1])).squareRoot()
@@ -50,7 +51,8 @@ struct Ziggurat: Sendable {
             if z < x[i + 1] { return negative ? -z : z }
             if i == 0 {
                 // Tail beyond r (Marsaglia 1964).
-                var xt = 0.0, yt = 0.0
+                var xt = 0.0
+                var yt = 0.0
                 repeat {
                     xt = -log(g.uniformPositive()) / Ziggurat.r
                     yt = -log(g.uniformPositive())

@@ -1,7 +1,8 @@
 import CZeroMQ
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A CURVE key (Curve25519, 32 bytes) in Z85 text, 40 characters, as libzmq takes it.
@@ -38,9 +39,11 @@ public struct CurveKeyPair: Sendable {
 
     /// A fresh pair from libzmq (libsodium's randomness: keys are secrets, not seeded draws).
     public static func generate() throws -> CurveKeyPair {
-        var pub = [CChar](repeating: 0, count: 41), sec = [CChar](repeating: 0, count: 41)
+        var pub = [CChar](repeating: 0, count: 41)
+        var sec = [CChar](repeating: 0, count: 41)
         guard zmq_curve_keypair(&pub, &sec) == 0 else { throw ZeroMQError.last("zmq_curve_keypair") }
-        return CurveKeyPair(publicKey: CurveKey(z85: String(cString: pub))!, secretKey: CurveKey(z85: String(cString: sec))!)
+        return CurveKeyPair(
+            publicKey: CurveKey(z85: String(cString: pub))!, secretKey: CurveKey(z85: String(cString: sec))!)
     }
 
     /// The pair of a secret key (its public half derived).
@@ -70,12 +73,18 @@ public enum CurveKeyFile {
         // O_EXCL: never through an existing file or link; the mode is set at creation, before any byte.
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
-            throw KeyFileError(path: path, problem: errno == EEXIST ? "exists (a key is never replaced silently; --force replaces it)" : String(cString: strerror(errno)))
+            throw KeyFileError(
+                path: path,
+                problem: errno == EEXIST
+                    ? "exists (a key is never replaced silently; --force replaces it)"
+                    : String(cString: strerror(errno)))
         }
         defer { close(fd) }
         fchmod(fd, mode)
         let bytes = Array(text.utf8)
-        guard Glibc.write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else { throw KeyFileError(path: path, problem: String(cString: strerror(errno))) }
+        guard Glibc.write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+            throw KeyFileError(path: path, problem: String(cString: strerror(errno)))
+        }
     }
 
     /// A public key file (`.pub`).
@@ -88,15 +97,21 @@ public enum CurveKeyFile {
         var st = stat()
         guard stat(path, &st) == 0 else { throw KeyFileError(path: path, problem: String(cString: strerror(errno))) }
         guard st.st_mode & 0o077 == 0 else {
-            throw KeyFileError(path: path, problem: String(format: "a secret key readable by others (mode %o); chmod 600 it", st.st_mode & 0o777))
+            throw KeyFileError(
+                path: path,
+                problem: String(format: "a secret key readable by others (mode %o); chmod 600 it", st.st_mode & 0o777))
         }
         return try CurveKeyPair(secret: try read(path))
     }
 
     private static func read(_ path: String) throws -> CurveKey {
         let fm = FileManager.default
-        guard let size = (try? fm.attributesOfItem(atPath: path)[.size] as? Int), size <= 4096, let data = fm.contents(atPath: path) else {
-            throw KeyFileError(path: path, problem: fm.fileExists(atPath: path) ? "not a key file (unreadable, or over 4 KiB)" : "no such file")
+        guard let size = (try? fm.attributesOfItem(atPath: path)[.size] as? Int), size <= 4096,
+            let data = fm.contents(atPath: path)
+        else {
+            throw KeyFileError(
+                path: path,
+                problem: fm.fileExists(atPath: path) ? "not a key file (unreadable, or over 4 KiB)" : "no such file")
         }
         guard let key = CurveKey(z85: String(decoding: data, as: UTF8.self)) else {
             throw KeyFileError(path: path, problem: "not a Z85 CURVE key (40 characters of the Z85 alphabet)")
@@ -125,10 +140,15 @@ public struct NodeAllowList: Sendable, Equatable {
 
     public init(contentsOf path: String) throws {
         let fm = FileManager.default
-        guard let size = (try? fm.attributesOfItem(atPath: path)[.size] as? Int), size <= 16 << 20, let data = fm.contents(atPath: path) else {
-            throw KeyFileError(path: path, problem: fm.fileExists(atPath: path) ? "unreadable, or over 16 MiB" : "no such file")
+        guard let size = (try? fm.attributesOfItem(atPath: path)[.size] as? Int), size <= 16 << 20,
+            let data = fm.contents(atPath: path)
+        else {
+            throw KeyFileError(
+                path: path, problem: fm.fileExists(atPath: path) ? "unreadable, or over 16 MiB" : "no such file")
         }
-        for (i, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated()
+        {
             // Z85 has `#` in its alphabet: only a line that starts with it is a comment.
             let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if fields.isEmpty || fields[0].hasPrefix("#") { continue }
@@ -143,7 +163,9 @@ public struct NodeAllowList: Sendable, Equatable {
         guard NodeName.isValid(name), name.utf8.count <= 255 else {
             throw KeyFileError(path: place, problem: "node name '\(name)' must be letters, digits, - or _")
         }
-        guard names[key] == nil else { throw KeyFileError(path: place, problem: "the key of \(name) is already \(names[key]!)'s") }
+        guard names[key] == nil else {
+            throw KeyFileError(path: place, problem: "the key of \(name) is already \(names[key]!)'s")
+        }
         guard !names.values.contains(name) else { throw KeyFileError(path: place, problem: "\(name) is listed twice") }
         names[key] = name
     }

@@ -89,7 +89,7 @@ public struct FrameError: Error, Equatable, CustomStringConvertible {
 ///
 ///     offset size field
 ///      0     4    magic "AFLW"
-///      4     2    version (5)
+///      4     2    version (7)
 ///      6     2    type (FrameType)
 ///      8     4    round
 ///     12     4    node index
@@ -112,7 +112,8 @@ public struct Frame: Equatable, Sendable {
     /// 2: typed mode and sample-format codes in `Transmit`, the `reference` frame. 3: `farewell`.
     /// 4: `Transmit`'s window and the `grant` frame. 5: `Transmit`'s digital bit budget and seed
     /// (unbiased compression), `Welcome`'s held-out seed. 6: `Welcome`'s frozen-product kernel.
-    public static let version: UInt16 = 6
+    /// 7: `RoundStart`'s targets a list of names.
+    public static let version: UInt16 = 7
     public static let headerSize = 48
     /// Frames larger than this are refused before anything is allocated for them.
     public static let maximumPayload = 256 << 20
@@ -170,13 +171,24 @@ public struct Frame: Equatable, Sendable {
     /// Decodes and validates: magic, version, type, format, reserved bytes, lengths (the sample
     /// count of a symbols frame must match its counts exactly), scale, CRC.
     public init(decoding data: Data) throws {
-        guard data.count >= Frame.headerSize else { throw FrameError(offset: data.count, problem: "\(data.count) bytes, shorter than the \(Frame.headerSize)-byte header", reason: .truncated) }
+        guard data.count >= Frame.headerSize else {
+            throw FrameError(
+                offset: data.count, problem: "\(data.count) bytes, shorter than the \(Frame.headerSize)-byte header",
+                reason: .truncated)
+        }
         var r = PayloadReader(data)
-        guard try r.bytes(4) == Frame.magic else { throw FrameError(offset: 0, problem: "bad magic (not an AirFL frame)", reason: .badMagic) }
+        guard try r.bytes(4) == Frame.magic else {
+            throw FrameError(offset: 0, problem: "bad magic (not an AirFL frame)", reason: .badMagic)
+        }
         let version = try r.u16()
-        guard version == Frame.version else { throw FrameError(offset: 4, problem: "version \(version), this build speaks \(Frame.version)", reason: .wrongVersion) }
+        guard version == Frame.version else {
+            throw FrameError(
+                offset: 4, problem: "version \(version), this build speaks \(Frame.version)", reason: .wrongVersion)
+        }
         let rawType = try r.u16()
-        guard let type = FrameType(rawValue: rawType) else { throw FrameError(offset: 6, problem: "unknown frame type \(rawType)", reason: .unknownType) }
+        guard let type = FrameType(rawValue: rawType) else {
+            throw FrameError(offset: 6, problem: "unknown frame type \(rawType)", reason: .unknownType)
+        }
         self.type = type
         round = try r.u32()
         node = try r.u32()
@@ -185,30 +197,52 @@ public struct Frame: Equatable, Sendable {
         subcarriers = try r.u32()
         antennas = try r.u32()
         let rawFormat = try r.u8()
-        guard let format = SampleFormat(rawValue: rawFormat) else { throw FrameError(offset: 32, problem: "unknown sample format \(rawFormat)") }
+        guard let format = SampleFormat(rawValue: rawFormat) else {
+            throw FrameError(offset: 32, problem: "unknown sample format \(rawFormat)")
+        }
         self.format = format
         guard try r.bytes(3) == [0, 0, 0] else { throw FrameError(offset: 33, problem: "reserved bytes are not zero") }
         scale = try r.f32()
-        guard scale.isFinite, scale > 0 else { throw FrameError(offset: 36, problem: "scale \(scale) is not a positive finite number") }
+        guard scale.isFinite, scale > 0 else {
+            throw FrameError(offset: 36, problem: "scale \(scale) is not a positive finite number")
+        }
         let length = Int(try r.u32())
-        guard length <= Frame.maximumPayload else { throw FrameError(offset: 40, problem: "payload of \(length) bytes exceeds \(Frame.maximumPayload)", reason: .oversized) }
+        guard length <= Frame.maximumPayload else {
+            throw FrameError(
+                offset: 40, problem: "payload of \(length) bytes exceeds \(Frame.maximumPayload)", reason: .oversized)
+        }
         let crc = try r.u32()
         guard data.count == Frame.headerSize + length else {
-            throw FrameError(offset: 40, problem: "payload length field says \(length) bytes, the frame has \(data.count - Frame.headerSize)", reason: length > data.count - Frame.headerSize ? .truncated : .oversized)
+            throw FrameError(
+                offset: 40,
+                problem: "payload length field says \(length) bytes, the frame has \(data.count - Frame.headerSize)",
+                reason: length > data.count - Frame.headerSize ? .truncated : .oversized)
         }
         // A slice of the message, not a copy (frames of 64 KiB and more arrive at GB/s).
         payload = data[(data.startIndex + Frame.headerSize)..<data.endIndex]
         var computed = data.withUnsafeBytes { CRC32.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<44])) }
         computed = payload.withUnsafeBytes { CRC32.update(computed, $0) }
-        guard computed == crc else { throw FrameError(offset: 44, problem: String(format: "CRC mismatch (frame says %08x, content gives %08x)", crc, computed), reason: .badCRC) }
+        guard computed == crc else {
+            throw FrameError(
+                offset: 44,
+                problem: String(format: "CRC mismatch (frame says %08x, content gives %08x)", crc, computed),
+                reason: .badCRC)
+        }
         if type == .symbols {
-            guard format != .none else { throw FrameError(offset: 32, problem: "a symbols frame needs a sample format") }
+            guard format != .none else {
+                throw FrameError(offset: 32, problem: "a symbols frame needs a sample format")
+            }
             // Counts come off the wire: multiply with overflow checks (a hostile header must not trap).
             let (a, o1) = Int(symbolCount).multipliedReportingOverflow(by: Int(subcarriers))
             let (samples, o2) = a.multipliedReportingOverflow(by: Int(antennas))
             let (bytes, o3) = samples.multipliedReportingOverflow(by: format.bytesPerSample)
             guard !o1, !o2, !o3, bytes == length else {
-                throw FrameError(offset: 40, problem: "\(symbolCount) symbols × \(subcarriers) subcarriers × \(antennas) antennas do not make the \(length)-byte \(format) payload")
+                throw FrameError(
+                    offset: 40,
+                    problem:
+                        "\(symbolCount) symbols × \(subcarriers) subcarriers × \(antennas) antennas do not make the "
+                        + "\(length)-byte \(format) payload"
+                )
             }
         } else if format != .none {
             throw FrameError(offset: 32, problem: "a \(type) frame carries no samples")
@@ -222,17 +256,26 @@ public struct Frame: Equatable, Sendable {
         case .cf32:
             // Little-endian floats, as this (x86-64, arm64) machine's: one copy.
             return [Float](unsafeUninitializedCapacity: payload.count / 4) { out, n in
-                payload.withUnsafeBytes { raw in UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(4 * out.count)])) }
+                payload.withUnsafeBytes { raw in
+                    UnsafeMutableRawBufferPointer(out).copyMemory(
+                        from: UnsafeRawBufferPointer(rebasing: raw[0..<(4 * out.count)]))
+                }
                 n = out.count
             }
         case .ci16:
-            return payload.withUnsafeBytes { raw in (0..<(payload.count / 2)).map { Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) * scale } }
+            return payload.withUnsafeBytes { raw in
+                (0..<(payload.count / 2)).map {
+                    Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) * scale
+                }
+            }
         }
     }
 
     /// A symbols frame from interleaved (re, im) Floats: cf32 as is, or ci16 codes with `step`.
-    public static func symbols(round: UInt32, node: UInt32, firstSymbol: UInt32, symbolCount: UInt32, subcarriers: UInt32, antennas: UInt32,
-                               samples: ArraySlice<Float>, format: SampleFormat, step: Float = 1) -> Frame {
+    public static func symbols(
+        round: UInt32, node: UInt32, firstSymbol: UInt32, symbolCount: UInt32, subcarriers: UInt32, antennas: UInt32,
+        samples: ArraySlice<Float>, format: SampleFormat, step: Float = 1
+    ) -> Frame {
         var f = Frame(type: .symbols, round: round, node: node)
         f.firstSymbol = firstSymbol
         f.symbolCount = symbolCount

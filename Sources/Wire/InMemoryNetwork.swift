@@ -55,7 +55,9 @@ public final class InMemoryNetwork: @unchecked Sendable {
     fileprivate func post(_ data: Data, to peer: String) throws {
         condition.lock()
         defer { condition.unlock() }
-        guard !closed.contains(peer), toNode[peer] != nil else { throw InMemoryNetworkError(problem: "no peer \(peer) is connected") }
+        guard !closed.contains(peer), toNode[peer] != nil else {
+            throw InMemoryNetworkError(problem: "no peer \(peer) is connected")
+        }
         toNode[peer]!.append(data)
         condition.broadcast()
     }

@@ -31,7 +31,9 @@ extension WireMessage {
     }
 
     public init(frame: Frame) throws {
-        guard frame.type == Self.frameType else { throw FrameError(offset: 6, problem: "expected a \(Self.frameType) frame, got \(frame.type)") }
+        guard frame.type == Self.frameType else {
+            throw FrameError(offset: 6, problem: "expected a \(Self.frameType) frame, got \(frame.type)")
+        }
         var r = PayloadReader(frame.payload)
         try self.init(reading: &r)
         try r.finish("\(Self.frameType)")
@@ -62,18 +64,41 @@ public struct Hello: WireMessage {
     public var joulesPerGFLOP: Double
     /// RAM available to the training state, bytes.
     public var ramBytes: Double
-    public init(name: String, profile: String, txPowerW: Double, antennas: Int, dacBits: Int, sustainedGFLOPS: Double,
-                flopBudgetPerRound: Double, joulesPerGFLOP: Double, ramBytes: Double) {
-        self.name = name; self.profile = profile; self.txPowerW = txPowerW; self.antennas = antennas; self.dacBits = dacBits
-        self.sustainedGFLOPS = sustainedGFLOPS; self.flopBudgetPerRound = flopBudgetPerRound; self.joulesPerGFLOP = joulesPerGFLOP; self.ramBytes = ramBytes
+    public init(
+        name: String, profile: String, txPowerW: Double, antennas: Int, dacBits: Int, sustainedGFLOPS: Double,
+        flopBudgetPerRound: Double, joulesPerGFLOP: Double, ramBytes: Double
+    ) {
+        self.name = name
+        self.profile = profile
+        self.txPowerW = txPowerW
+        self.antennas = antennas
+        self.dacBits = dacBits
+        self.sustainedGFLOPS = sustainedGFLOPS
+        self.flopBudgetPerRound = flopBudgetPerRound
+        self.joulesPerGFLOP = joulesPerGFLOP
+        self.ramBytes = ramBytes
     }
     public func write(to w: inout PayloadWriter) {
-        w.string(name); w.string(profile); w.f64(txPowerW); w.int(antennas); w.int(dacBits)
-        w.f64(sustainedGFLOPS); w.f64(flopBudgetPerRound); w.f64(joulesPerGFLOP); w.f64(ramBytes)
+        w.string(name)
+        w.string(profile)
+        w.f64(txPowerW)
+        w.int(antennas)
+        w.int(dacBits)
+        w.f64(sustainedGFLOPS)
+        w.f64(flopBudgetPerRound)
+        w.f64(joulesPerGFLOP)
+        w.f64(ramBytes)
     }
     public init(reading r: inout PayloadReader) throws {
-        name = try r.string(); profile = try r.string(); txPowerW = try r.f64(); antennas = try r.int(); dacBits = try r.int()
-        sustainedGFLOPS = try r.f64(); flopBudgetPerRound = try r.f64(); joulesPerGFLOP = try r.f64(); ramBytes = try r.f64()
+        name = try r.string()
+        profile = try r.string()
+        txPowerW = try r.f64()
+        antennas = try r.int()
+        dacBits = try r.int()
+        sustainedGFLOPS = try r.f64()
+        flopBudgetPerRound = try r.f64()
+        joulesPerGFLOP = try r.f64()
+        ramBytes = try r.f64()
     }
 }
 
@@ -116,24 +141,64 @@ public struct Welcome: WireMessage {
     /// What runs the products with the frozen base weights: `quantized` (on the GGUF blocks
     /// where the model's types allow) or `float` (dequantised sgemm), the run's one choice.
     public var kernel: String
-    public init(index: Int, devices: Int, seed: UInt64, data: String, partition: String, dirichletAlpha: Double, heldOutFraction: Double,
-                context: Int, batch: Int, optimizer: String, learningRate: Double, clipNorm: Double, weightDecay: Double,
-                realtimeScale: Double = 0, heldOutSeed: UInt64 = 0, kernel: String = "quantized") {
-        self.index = index; self.devices = devices; self.seed = seed; self.data = data; self.partition = partition
-        self.dirichletAlpha = dirichletAlpha; self.heldOutFraction = heldOutFraction; self.context = context; self.batch = batch
-        self.optimizer = optimizer; self.learningRate = learningRate; self.clipNorm = clipNorm; self.weightDecay = weightDecay
-        self.realtimeScale = realtimeScale; self.heldOutSeed = heldOutSeed; self.kernel = kernel
+    public init(
+        index: Int, devices: Int, seed: UInt64, data: String, partition: String, dirichletAlpha: Double,
+        heldOutFraction: Double,
+        context: Int, batch: Int, optimizer: String, learningRate: Double, clipNorm: Double, weightDecay: Double,
+        realtimeScale: Double = 0, heldOutSeed: UInt64 = 0, kernel: String = "quantized"
+    ) {
+        self.index = index
+        self.devices = devices
+        self.seed = seed
+        self.data = data
+        self.partition = partition
+        self.dirichletAlpha = dirichletAlpha
+        self.heldOutFraction = heldOutFraction
+        self.context = context
+        self.batch = batch
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+        self.clipNorm = clipNorm
+        self.weightDecay = weightDecay
+        self.realtimeScale = realtimeScale
+        self.heldOutSeed = heldOutSeed
+        self.kernel = kernel
     }
     public func write(to w: inout PayloadWriter) {
-        w.int(index); w.int(devices); w.u64(seed); w.string(data); w.string(partition); w.f64(dirichletAlpha); w.f64(heldOutFraction)
-        w.int(context); w.int(batch); w.string(optimizer); w.f64(learningRate); w.f64(clipNorm); w.f64(weightDecay); w.f64(realtimeScale)
-        w.u64(heldOutSeed); w.string(kernel)
+        w.int(index)
+        w.int(devices)
+        w.u64(seed)
+        w.string(data)
+        w.string(partition)
+        w.f64(dirichletAlpha)
+        w.f64(heldOutFraction)
+        w.int(context)
+        w.int(batch)
+        w.string(optimizer)
+        w.f64(learningRate)
+        w.f64(clipNorm)
+        w.f64(weightDecay)
+        w.f64(realtimeScale)
+        w.u64(heldOutSeed)
+        w.string(kernel)
     }
     public init(reading r: inout PayloadReader) throws {
-        index = try r.int(); devices = try r.int(); seed = try r.u64(); data = try r.string(); partition = try r.string()
-        dirichletAlpha = try r.f64(); heldOutFraction = try r.f64(); context = try r.int(); batch = try r.int()
-        optimizer = try r.string(); learningRate = try r.f64(); clipNorm = try r.f64(); weightDecay = try r.f64()
-        realtimeScale = try r.f64(); heldOutSeed = try r.u64(); kernel = try r.string()
+        index = try r.int()
+        devices = try r.int()
+        seed = try r.u64()
+        data = try r.string()
+        partition = try r.string()
+        dirichletAlpha = try r.f64()
+        heldOutFraction = try r.f64()
+        context = try r.int()
+        batch = try r.int()
+        optimizer = try r.string()
+        learningRate = try r.f64()
+        clipNorm = try r.f64()
+        weightDecay = try r.f64()
+        realtimeScale = try r.f64()
+        heldOutSeed = try r.u64()
+        kernel = try r.string()
     }
 }
 
@@ -145,18 +210,33 @@ public struct RoundStart: WireMessage {
     public var rank: Int
     /// LoRA α (scale α/r).
     public var alpha: Float
-    /// Comma-separated GGUF target names (`attn_q,attn_v`); decoded by the firmware on arrival.
-    public var targets: String
+    /// The adapted matrices by their GGUF tensor names (`attn_q`, `attn_v`), in the adapter's
+    /// order; the firmware parses them into its targets on arrival (an unknown name refuses the round).
+    public var targets: [String]
     /// Local optimiser steps asked for (the node may do fewer within its FLOP budget).
     public var localSteps: Int
     /// The global adapter's D(r) parameters in wire order.
     public var adapter: [Float]
-    public init(rank: Int, alpha: Float, targets: String, localSteps: Int, adapter: [Float]) {
-        self.rank = rank; self.alpha = alpha; self.targets = targets; self.localSteps = localSteps; self.adapter = adapter
+    public init(rank: Int, alpha: Float, targets: [String], localSteps: Int, adapter: [Float]) {
+        self.rank = rank
+        self.alpha = alpha
+        self.targets = targets
+        self.localSteps = localSteps
+        self.adapter = adapter
     }
-    public func write(to w: inout PayloadWriter) { w.int(rank); w.f32(alpha); w.string(targets); w.int(localSteps); w.floats(adapter) }
+    public func write(to w: inout PayloadWriter) {
+        w.int(rank)
+        w.f32(alpha)
+        w.strings(targets)
+        w.int(localSteps)
+        w.floats(adapter)
+    }
     public init(reading r: inout PayloadReader) throws {
-        rank = try r.int(); alpha = try r.f32(); targets = try r.string(); localSteps = try r.int(); adapter = try r.floats()
+        rank = try r.int()
+        alpha = try r.f32()
+        targets = try r.strings()
+        localSteps = try r.int()
+        adapter = try r.floats()
     }
 }
 
@@ -179,16 +259,38 @@ public struct UpdateReady: WireMessage {
     public var updateEnergy: Double
     /// D, reals in the update.
     public var reals: Int
-    public init(loss: Double, steps: Int, tokens: Int, flops: Double, computeSeconds: Double, energyJ: Double, updateEnergy: Double, reals: Int) {
-        self.loss = loss; self.steps = steps; self.tokens = tokens; self.flops = flops; self.computeSeconds = computeSeconds
-        self.energyJ = energyJ; self.updateEnergy = updateEnergy; self.reals = reals
+    public init(
+        loss: Double, steps: Int, tokens: Int, flops: Double, computeSeconds: Double, energyJ: Double,
+        updateEnergy: Double, reals: Int
+    ) {
+        self.loss = loss
+        self.steps = steps
+        self.tokens = tokens
+        self.flops = flops
+        self.computeSeconds = computeSeconds
+        self.energyJ = energyJ
+        self.updateEnergy = updateEnergy
+        self.reals = reals
     }
     public func write(to w: inout PayloadWriter) {
-        w.f64(loss); w.int(steps); w.int(tokens); w.f64(flops); w.f64(computeSeconds); w.f64(energyJ); w.f64(updateEnergy); w.int(reals)
+        w.f64(loss)
+        w.int(steps)
+        w.int(tokens)
+        w.f64(flops)
+        w.f64(computeSeconds)
+        w.f64(energyJ)
+        w.f64(updateEnergy)
+        w.int(reals)
     }
     public init(reading r: inout PayloadReader) throws {
-        loss = try r.f64(); steps = try r.int(); tokens = try r.int(); flops = try r.f64(); computeSeconds = try r.f64()
-        energyJ = try r.f64(); updateEnergy = try r.f64(); reals = try r.int()
+        loss = try r.f64()
+        steps = try r.int()
+        tokens = try r.int()
+        flops = try r.f64()
+        computeSeconds = try r.f64()
+        energyJ = try r.f64()
+        updateEnergy = try r.f64()
+        reals = try r.int()
     }
 }
 
@@ -218,26 +320,53 @@ public struct Transmit: WireMessage {
     /// count); `nil`: the whole transmission at once. A base station bounds the frames in flight
     /// with it whatever the number of nodes, so what libzmq buffers does not grow with K.
     public var window: Int?
-    public init(mode: AggregationMode, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float],
-                digitalBudgetBits: Int = 0, digitalSeed: UInt64 = 0, sampleFormat: SampleFormat = .ci16, window: Int? = nil) {
-        self.mode = mode; self.scale = scale; self.subcarriers = subcarriers; self.streams = streams; self.antennas = antennas
-        self.precoders = precoders; self.digitalBudgetBits = digitalBudgetBits; self.digitalSeed = digitalSeed
-        self.sampleFormat = sampleFormat; self.window = window
+    public init(
+        mode: AggregationMode, scale: Float, subcarriers: Int, streams: Int, antennas: Int, precoders: [Float],
+        digitalBudgetBits: Int = 0, digitalSeed: UInt64 = 0, sampleFormat: SampleFormat = .ci16, window: Int? = nil
+    ) {
+        self.mode = mode
+        self.scale = scale
+        self.subcarriers = subcarriers
+        self.streams = streams
+        self.antennas = antennas
+        self.precoders = precoders
+        self.digitalBudgetBits = digitalBudgetBits
+        self.digitalSeed = digitalSeed
+        self.sampleFormat = sampleFormat
+        self.window = window
     }
     public func write(to w: inout PayloadWriter) {
-        w.u8(mode.rawValue); w.f32(scale); w.int(subcarriers); w.int(streams); w.int(antennas); w.floats(precoders); w.int(digitalBudgetBits)
-        w.u64(digitalSeed); w.u8(sampleFormat.rawValue)
+        w.u8(mode.rawValue)
+        w.f32(scale)
+        w.int(subcarriers)
+        w.int(streams)
+        w.int(antennas)
+        w.floats(precoders)
+        w.int(digitalBudgetBits)
+        w.u64(digitalSeed)
+        w.u8(sampleFormat.rawValue)
         // −1: no window (the wire's int is signed; a count is never negative).
         w.int(window ?? -1)
     }
     public init(reading r: inout PayloadReader) throws {
-        mode = try r.code(AggregationMode.self, "aggregation mode"); scale = try r.f32(); subcarriers = try r.int(); streams = try r.int()
-        antennas = try r.int(); precoders = try r.floats(); digitalBudgetBits = try r.int(); digitalSeed = try r.u64()
+        mode = try r.code(AggregationMode.self, "aggregation mode")
+        scale = try r.f32()
+        subcarriers = try r.int()
+        streams = try r.int()
+        antennas = try r.int()
+        precoders = try r.floats()
+        digitalBudgetBits = try r.int()
+        digitalSeed = try r.u64()
         let at = r.offset
         sampleFormat = try r.code(SampleFormat.self, "sample format")
-        guard sampleFormat != .none else { throw FrameError(offset: at, problem: "a transmission needs the cf32 or ci16 sample format") }
-        let windowAt = r.offset, frames = try r.int()
-        guard frames >= -1 else { throw FrameError(offset: windowAt, problem: "window \(frames): a frame count, or −1 for none") }
+        guard sampleFormat != .none else {
+            throw FrameError(offset: at, problem: "a transmission needs the cf32 or ci16 sample format")
+        }
+        let windowAt = r.offset
+        let frames = try r.int()
+        guard frames >= -1 else {
+            throw FrameError(offset: windowAt, problem: "window \(frames): a frame count, or −1 for none")
+        }
         window = frames == -1 ? nil : frames
     }
 }
@@ -267,11 +396,16 @@ public struct RoundEnd: WireMessage {
     /// S, OFDM symbols sent.
     public var ofdmSymbols: Int
     public init(frames: Int, ofdmSymbols: Int) {
-        self.frames = frames; self.ofdmSymbols = ofdmSymbols
+        self.frames = frames
+        self.ofdmSymbols = ofdmSymbols
     }
-    public func write(to w: inout PayloadWriter) { w.int(frames); w.int(ofdmSymbols) }
+    public func write(to w: inout PayloadWriter) {
+        w.int(frames)
+        w.int(ofdmSymbols)
+    }
     public init(reading r: inout PayloadReader) throws {
-        frames = try r.int(); ofdmSymbols = try r.int()
+        frames = try r.int()
+        ofdmSymbols = try r.int()
     }
 }
 
@@ -283,9 +417,18 @@ public struct UpdateReference: WireMessage {
     /// Index of the first real.
     public var offset: Int
     public var values: [Float]
-    public init(offset: Int, values: [Float]) { self.offset = offset; self.values = values }
-    public func write(to w: inout PayloadWriter) { w.int(offset); w.floats(values) }
-    public init(reading r: inout PayloadReader) throws { offset = try r.int(); values = try r.floats() }
+    public init(offset: Int, values: [Float]) {
+        self.offset = offset
+        self.values = values
+    }
+    public func write(to w: inout PayloadWriter) {
+        w.int(offset)
+        w.floats(values)
+    }
+    public init(reading r: inout PayloadReader) throws {
+        offset = try r.int()
+        values = try r.floats()
+    }
     /// Reals per frame, well under `Frame.maximumPayload`.
     public static let maximumValues = 1 << 22
 }

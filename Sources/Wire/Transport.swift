@@ -1,5 +1,5 @@
-import Foundation
 import CZeroMQ
+import Foundation
 
 /// The base station's end of the network: encoded frames to and from named peers. Two
 /// implementations: `ZeroMQServerTransport` (a ROUTER socket, the real fleet) and the server end of
@@ -73,8 +73,10 @@ public final class ZeroMQServerTransport: ServerTransport {
     /// messages wait per peer inside libzmq on the way in (a few MB at the frame sizes used), so
     /// memory does not grow with a sender that outpaces the base station: it is held back instead.
     /// Refused connections (CURVE) are reported to `refused`, from the ZAP handler's thread.
-    public init(endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 0, highWaterMark: Int32 = 16,
-                security: CurveServerSecurity? = nil, refused: @escaping @Sendable (SecurityRefusal) -> Void = { _ in }) throws {
+    public init(
+        endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 0, highWaterMark: Int32 = 16,
+        security: CurveServerSecurity? = nil, refused: @escaping @Sendable (SecurityRefusal) -> Void = { _ in }
+    ) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .router)
         try socket.setLivenessChecks(.listener)
@@ -99,7 +101,9 @@ public final class ZeroMQServerTransport: ServerTransport {
 
     public func send(_ data: Data, to peer: String) throws {
         guard zap != nil else { return try socket.send([Data(peer.utf8), data]) }
-        guard let route = routes[peer] else { throw ZeroMQError(call: "zmq_send", code: EHOSTUNREACH, message: "\(peer) has no registered connection") }
+        guard let route = routes[peer] else {
+            throw ZeroMQError(call: "zmq_send", code: EHOSTUNREACH, message: "\(peer) has no registered connection")
+        }
         try socket.send([route, data])
     }
 
@@ -134,8 +138,11 @@ public final class ZeroMQNodeTransport: NodeTransport {
     private let monitor: ZeroMQSocket
     public private(set) var sessions = 0
 
-    public init(endpoint: String, identity: String, receiveTimeoutMs: Int32 = 500, sendTimeoutMs: Int32, highWaterMark: Int32 = 16,
-                security: CurveClientSecurity? = nil) throws {
+    public init(
+        endpoint: String, identity: String, receiveTimeoutMs: Int32 = 500, sendTimeoutMs: Int32,
+        highWaterMark: Int32 = 16,
+        security: CurveClientSecurity? = nil
+    ) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .dealer)
         try socket.setLivenessChecks(.dialler(connectTimeoutMs: 3_000))

@@ -15,7 +15,9 @@ public struct ZeroMQError: Error, CustomStringConvertible, Equatable {
 
 /// libzmq's version (major, minor, patch).
 public var zeroMQVersion: (major: Int, minor: Int, patch: Int) {
-    var a: Int32 = 0, b: Int32 = 0, c: Int32 = 0
+    var a: Int32 = 0
+    var b: Int32 = 0
+    var c: Int32 = 0
     zmq_version(&a, &b, &c)
     return (Int(a), Int(b), Int(c))
 }
@@ -62,7 +64,9 @@ public final class ZeroMQSocket: @unchecked Sendable {
         try setOption(ZMQ_LINGER, 0)
         // Refuse oversized messages inside libzmq, before anything is allocated for them.
         var limit = Int64(Frame.headerSize + Frame.maximumPayload)
-        guard zmq_setsockopt(h, ZMQ_MAXMSGSIZE, &limit, MemoryLayout<Int64>.size) == 0 else { throw ZeroMQError.last("zmq_setsockopt(MAXMSGSIZE)") }
+        guard zmq_setsockopt(h, ZMQ_MAXMSGSIZE, &limit, MemoryLayout<Int64>.size) == 0 else {
+            throw ZeroMQError.last("zmq_setsockopt(MAXMSGSIZE)")
+        }
         if kind == .router { try setOption(ZMQ_ROUTER_MANDATORY, 1) }
     }
 
@@ -111,12 +115,16 @@ public final class ZeroMQSocket: @unchecked Sendable {
 
     /// Publishes `events` of this socket on a PAIR endpoint (`zmq_socket_monitor`).
     func monitor(_ endpoint: String, events: Int32) throws {
-        guard zmq_socket_monitor(try socket("zmq_socket_monitor"), endpoint, events) == 0 else { throw ZeroMQError.last("zmq_socket_monitor") }
+        guard zmq_socket_monitor(try socket("zmq_socket_monitor"), endpoint, events) == 0 else {
+            throw ZeroMQError.last("zmq_socket_monitor")
+        }
     }
 
     /// The indices of `sockets` with a message waiting, after at most `timeoutMs`.
     static func poll(_ sockets: [ZeroMQSocket], timeoutMs: Int) throws -> [Int] {
-        var items = try sockets.map { zmq_pollitem_t(socket: try $0.socket("zmq_poll"), fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+        var items = try sockets.map {
+            zmq_pollitem_t(socket: try $0.socket("zmq_poll"), fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
+        }
         let rc = zmq_poll(&items, Int32(items.count), timeoutMs)
         guard rc >= 0 else {
             if zmq_errno() == EINTR { return [] }
@@ -154,7 +162,8 @@ public final class ZeroMQSocket: @unchecked Sendable {
     ///   the very case of a busy listener.
     /// Set before bind/connect.
     public func setLivenessChecks(_ side: LivenessSide) throws {
-        let probeS: Int32 = 2, timeoutMs = Self.livenessTimeoutMs
+        let probeS: Int32 = 2
+        let timeoutMs = Self.livenessTimeoutMs
         try setOption(ZMQ_TCP_KEEPALIVE, 1)
         try setOption(ZMQ_TCP_KEEPALIVE_IDLE, probeS)
         try setOption(ZMQ_TCP_KEEPALIVE_INTVL, probeS)
@@ -192,12 +201,16 @@ public final class ZeroMQSocket: @unchecked Sendable {
         guard zmq_bind(h, endpoint) == 0 else { throw ZeroMQError.last("zmq_bind(\(endpoint))") }
         var buffer = [CChar](repeating: 0, count: 256)
         var size = buffer.count
-        guard zmq_getsockopt(h, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { throw ZeroMQError.last("zmq_getsockopt(LAST_ENDPOINT)") }
+        guard zmq_getsockopt(h, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else {
+            throw ZeroMQError.last("zmq_getsockopt(LAST_ENDPOINT)")
+        }
         return String(cString: buffer)
     }
 
     public func connect(_ endpoint: String) throws {
-        guard zmq_connect(try socket("zmq_connect"), endpoint) == 0 else { throw ZeroMQError.last("zmq_connect(\(endpoint))") }
+        guard zmq_connect(try socket("zmq_connect"), endpoint) == 0 else {
+            throw ZeroMQError.last("zmq_connect(\(endpoint))")
+        }
     }
 
     /// Sends a multipart message; blocks under backpressure up to the send timeout.
@@ -220,12 +233,18 @@ public final class ZeroMQSocket: @unchecked Sendable {
     /// base station reads every byte of it once anyway).
     public func receiveWithUser() throws -> (parts: [Data], user: String?)? {
         let h = try socket("zmq_msg_recv")
-        var parts = [Data](), user: String?
+        var parts = [Data]()
+        var user: String?
         while true {
             let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
             zmq_msg_init(msg)
             var handedOver = false
-            defer { if !handedOver { zmq_msg_close(msg); msg.deallocate() } }
+            defer {
+                if !handedOver {
+                    zmq_msg_close(msg)
+                    msg.deallocate()
+                }
+            }
             let rc = zmq_msg_recv(msg, h, 0)
             if rc < 0 {
                 if zmq_errno() == EAGAIN && parts.isEmpty { return nil }
@@ -236,10 +255,13 @@ public final class ZeroMQSocket: @unchecked Sendable {
             let size = zmq_msg_size(msg)
             if size >= Self.zeroCopyBytes, let bytes = zmq_msg_data(msg) {
                 handedOver = true
-                parts.append(Data(bytesNoCopy: bytes, count: size, deallocator: .custom { _, _ in
-                    zmq_msg_close(msg)
-                    msg.deallocate()
-                }))
+                parts.append(
+                    Data(
+                        bytesNoCopy: bytes, count: size,
+                        deallocator: .custom { _, _ in
+                            zmq_msg_close(msg)
+                            msg.deallocate()
+                        }))
             } else {
                 parts.append(Data(bytes: zmq_msg_data(msg), count: size))
             }

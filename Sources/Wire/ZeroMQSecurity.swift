@@ -44,7 +44,8 @@ final class ZAPHandler: @unchecked Sendable {
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
 
-    init(context: ZeroMQContext, allowList: NodeAllowList, report: @escaping @Sendable (SecurityRefusal) -> Void) throws {
+    init(context: ZeroMQContext, allowList: NodeAllowList, report: @escaping @Sendable (SecurityRefusal) -> Void) throws
+    {
         zap = try ZeroMQSocket(context, .rep)
         try zap.bind("inproc://zeromq.zap.01")
         self.allowList = allowList
@@ -67,7 +68,11 @@ final class ZAPHandler: @unchecked Sendable {
         t.start()
     }
 
-    private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
 
     func stop() {
         lock.lock()
@@ -95,13 +100,17 @@ final class ZAPHandler: @unchecked Sendable {
         guard request.count >= 6 else { return }
         let address = String(decoding: request[3], as: UTF8.self)
         let mechanism = String(decoding: request[5], as: UTF8.self)
-        var status = "400", text = "", user = ""
+        var status = "400"
+        var text = ""
+        var user = ""
         if mechanism == "CURVE", request.count >= 7, let name = allowList.name(of: Array(request[6])) {
             (status, text, user) = ("200", "OK", name)
         } else {
             let key = request.count >= 7 && request[6].count == 32 ? CurveKey(bytes: Array(request[6])).z85 : "none"
             text = mechanism == "CURVE" ? "key not on the allow-list" : "CURVE required"
-            report(SecurityRefusal(reason: .unknownKey, detail: "refused a connection from \(address): \(text) (key \(key))"))
+            report(
+                SecurityRefusal(
+                    reason: .unknownKey, detail: "refused a connection from \(address): \(text) (key \(key))"))
         }
         try? zap.send([Data("1.0".utf8), request[1], Data(status.utf8), Data(text.utf8), Data(user.utf8), Data()])
     }
@@ -116,9 +125,15 @@ final class ZAPHandler: @unchecked Sendable {
         if Int32(bitPattern: value) == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH {
             why = "it does not speak CURVE (a node without a key, or started with --insecure)"
         } else if Int32(event) == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL {
-            why = "the handshake broke off (\(String(cString: strerror(Int32(bitPattern: value))))): a client that does not speak CURVE, or expects another base station's key"
+            why =
+                "the handshake broke off (\(String(cString: strerror(Int32(bitPattern: value))))): a client that "
+                + "does not speak CURVE, or expects another base station's key"
         } else {
-            why = String(format: "the CURVE handshake failed (libzmq code 0x%x): a client that does not speak CURVE, or expects another base station's key", value)
+            why = String(
+                format:
+                    "the CURVE handshake failed (libzmq code 0x%x): a client that does not speak CURVE, or expects "
+                    + "another base station's key",
+                value)
         }
         report(SecurityRefusal(reason: .failedHandshake, detail: "refused a connection: \(why)"))
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs `executable` in the repository with its output in files and a deadline, and kills its
@@ -13,12 +14,15 @@ import Glibc
 /// spawned with `posix_spawn` as the leader of its own process group and reaped with
 /// `waitpid`, which returns when the child itself exits. The deadline because CI must end with a
 /// failed test, never a timed-out run.
-func runBounded(_ executable: String, _ arguments: [String], env: [String: String]? = nil, mergeOutput: Bool = false,
-                timeoutSeconds: Double) throws -> (status: Int32, stdout: String, stderr: String) {
+func runBounded(
+    _ executable: String, _ arguments: [String], env: [String: String]? = nil, mergeOutput: Bool = false,
+    timeoutSeconds: Double
+) throws -> (status: Int32, stdout: String, stderr: String) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("airfl-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let outPath = dir.appendingPathComponent("out").path, errPath = dir.appendingPathComponent("err").path
+    let outPath = dir.appendingPathComponent("out").path
+    let errPath = dir.appendingPathComponent("err").path
 
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -40,7 +44,7 @@ func runBounded(_ executable: String, _ arguments: [String], env: [String: Strin
     // env -C: the repository as the working directory (Glibc's addchdir_np is not visible from Swift).
     let argv = (["/usr/bin/env", "-C", repositoryRoot.path, "--", executable] + arguments).map { strdup($0) } + [nil]
     let envp = environment.map { strdup($0) } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
+    defer { for p in argv + envp { free(p) } }
     var pid = pid_t()
     let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, envp)
     guard spawned == 0 else {
@@ -48,7 +52,8 @@ func runBounded(_ executable: String, _ arguments: [String], env: [String: Strin
     }
 
     let deadline = Date().addingTimeInterval(timeoutSeconds)
-    var status: Int32 = 0, killed = false
+    var status: Int32 = 0
+    var killed = false
     while waitpid(pid, &status, WNOHANG) == 0 {
         if !killed, Date() > deadline {
             // SIGTERM first, so a launch script's trap can stop what it started; SIGKILL 5 s later.
@@ -62,7 +67,9 @@ func runBounded(_ executable: String, _ arguments: [String], env: [String: Strin
     // The shell's convention: the exit code, or 128 + the signal that ended the child.
     let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     let stdout = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data(), as: UTF8.self)
-    var stderr = mergeOutput ? "" : String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self)
+    var stderr =
+        mergeOutput
+        ? "" : String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self)
     guard killed else { return (exitStatus, stdout, stderr) }
     stderr += "\n[test] \(executable) \(arguments.joined(separator: " ")) killed after \(Int(timeoutSeconds)) s\n"
     return (124, mergeOutput ? stdout + stderr : stdout, stderr)

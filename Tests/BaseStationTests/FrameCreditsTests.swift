@@ -2,6 +2,7 @@ import Foundation
 import Randomness
 import Wire
 import XCTest
+
 @testable import BaseStation
 @testable import EdgeNode
 
@@ -14,16 +15,25 @@ final class FrameCreditsTests: XCTestCase {
     /// below, at and above the pool and blocks of 1 to the pool.
     func testEveryFrameGoesAndNoMoreThanThePoolAreEverInFlight() {
         var g = SeededGenerator(seed: 5, stream: [1])
-        for (k, pool, block, frames) in [(1, 32, 4, 100), (4, 32, 4, 37), (16, 32, 4, 20), (64, 32, 4, 9), (5, 3, 1, 11), (3, 8, 8, 6)] {
+        for (k, pool, block, frames) in [
+            (1, 32, 4, 100), (4, 32, 4, 37), (16, 32, 4, 20), (64, 32, 4, 9), (5, 3, 1, 11), (3, 8, 8, 6),
+        ] {
             var credits = FrameCredits(pool: pool, block: block, nodes: Array(0..<k))
-            var held = (0..<k).map { credits.window(of: $0) }, left = Array(repeating: frames, count: k)
-            var wire: [Int] = [], ended = Set<Int>(), receiverHolds = 0
+            var held = (0..<k).map { credits.window(of: $0) }
+            var left = Array(repeating: frames, count: k)
+            var wire: [Int] = []
+            var ended = Set<Int>()
+            var receiverHolds = 0
             XCTAssertEqual(held.reduce(0, +), pool)
             func take(_ grants: [(node: Int, frames: Int)]) { for (n, f) in grants { held[n] += f } }
             while ended.count < k {
                 // Nodes send what their credit allows; a node with nothing left ends.
                 for j in 0..<k where !ended.contains(j) {
-                    while held[j] > 0, left[j] > 0 { held[j] -= 1; left[j] -= 1; wire.append(j) }
+                    while held[j] > 0, left[j] > 0 {
+                        held[j] -= 1
+                        left[j] -= 1
+                        wire.append(j)
+                    }
                     if left[j] == 0, !wire.contains(j) {
                         ended.insert(j)
                         take(credits.ended(j))
@@ -70,11 +80,16 @@ final class FrameCreditsTests: XCTestCase {
     /// A node's window: grants of its round add to it, late grants of another round and malformed
     /// ones are skipped, any other frame ends the wait, and no window means no wait.
     func testTheNodesWindowTakesGrantsOfItsRoundOnly() throws {
-        let order = Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], sampleFormat: .cf32, window: 1)
+        let order = Transmit(
+            mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], sampleFormat: .cf32,
+            window: 1)
         var window = TransmitWindow(round: 3, order: order)
         let far = Date(timeIntervalSinceNow: 30)
         XCTAssertEqual(window.take(until: far) { nil }, .mayGo)
-        var inbox = [Grant(frames: 5).frame(round: 2, node: 0), Frame(type: .grant, round: 3, node: 0, payload: Data([0])), Grant(frames: 2).frame(round: 3, node: 0)]
+        var inbox = [
+            Grant(frames: 5).frame(round: 2, node: 0), Frame(type: .grant, round: 3, node: 0, payload: Data([0])),
+            Grant(frames: 2).frame(round: 3, node: 0),
+        ]
         XCTAssertEqual(window.take(until: far) { inbox.isEmpty ? nil : inbox.removeFirst() }, .mayGo)
         XCTAssertEqual(window.credit, 1)
         XCTAssertEqual(window.malformedGrants, 1)
@@ -82,12 +97,15 @@ final class FrameCreditsTests: XCTestCase {
         let shutdown = Shutdown(.runOver, reason: "over").frame(round: 0, node: 0)
         XCTAssertEqual(window.take(until: far) { shutdown }, .interrupted(shutdown))
         XCTAssertEqual(window.take(until: Date(timeIntervalSinceNow: 0.05)) { nil }, .timedOut)
-        // A grant of Int.max (a hostile base station) is clamped, not trusted: 0 + Int.max cannot overflow, and the credit stays ≤ Int32.max.
+        // A grant of Int.max (a hostile base station) is clamped, not trusted: 0 + Int.max cannot overflow, and the
+        // credit stays ≤ Int32.max.
         var greedy = TransmitWindow(round: 3, order: order)
         XCTAssertEqual(greedy.take(until: far) { nil }, .mayGo)
         XCTAssertEqual(greedy.take(until: far) { Grant(frames: .max).frame(round: 3, node: 0) }, .mayGo)
         XCTAssertEqual(greedy.credit, Int(Int32.max) - 1)
-        var open = TransmitWindow(round: 3, order: Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0]))
+        var open = TransmitWindow(
+            round: 3,
+            order: Transmit(mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0]))
         for _ in 0..<100 { XCTAssertEqual(open.take(until: far) { nil }, .mayGo) }
     }
 
@@ -96,31 +114,46 @@ final class FrameCreditsTests: XCTestCase {
     /// credit dropped under "beyond its window", and the rounds still complete.
     func testANodeThatIgnoresItsWindowHasTheExcessDropped() throws {
         let network = InMemoryNetwork()
-        let settings = StressSettings(nodes: 2, rxAntennas: 4, txAntennas: 2, streams: 2, subcarriers: 4, roundSymbols: 8, format: .cf32, seconds: 1,
-                                      threads: 2, queueDepth: 4, windowFrames: 2, noisePowerW: 0.01, registerTimeoutS: 20, roundTimeoutS: 20, seed: 3)
+        let settings = StressSettings(
+            nodes: 2, rxAntennas: 4, txAntennas: 2, streams: 2, subcarriers: 4, roundSymbols: 8, format: .cf32,
+            seconds: 1,
+            threads: 2, queueDepth: 4, windowFrames: 2, noisePowerW: 0.01, registerTimeoutS: 20, roundTimeoutS: 20,
+            seed: 3)
         let server = StressServer(settings: settings, transport: network.server()) { _ in }
-        let honest = FloodNode(name: "honest", transport: network.connect("honest"), frameSymbols: 1, format: .cf32,
-                               deadline: Date(timeIntervalSinceNow: 30), seed: 1)
+        let honest = FloodNode(
+            name: "honest", transport: network.connect("honest"), frameSymbols: 1, format: .cf32,
+            deadline: Date(timeIntervalSinceNow: 30), seed: 1)
         let liar = network.connect("liar")
         let done = DispatchGroup()
         let failures = Failures()
         DispatchQueue.global().async(group: done) { do { try honest.run() } catch { failures.add("honest: \(error)") } }
         DispatchQueue.global().async(group: done) {
             do {
-                try liar.send(Hello(name: "liar", profile: "x", txPowerW: 1, antennas: 2, dacBits: 16, sustainedGFLOPS: 1, flopBudgetPerRound: 0,
-                                    joulesPerGFLOP: 0, ramBytes: 0).frame(round: 0, node: 0).encoded())
+                try liar.send(
+                    Hello(
+                        name: "liar", profile: "x", txPowerW: 1, antennas: 2, dacBits: 16, sustainedGFLOPS: 1,
+                        flopBudgetPerRound: 0,
+                        joulesPerGFLOP: 0, ramBytes: 0
+                    ).frame(round: 0, node: 0).encoded())
                 let samples = [Float](repeating: 0.1, count: 2 * 4 * 2)
                 while true {
                     guard let data = try liar.receive() else { continue }
                     let f = try Frame(decoding: data)
                     switch f.type {
                     case .syntheticRound:
-                        try liar.send(UpdateReady(loss: 0, steps: 1, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 1,
-                                                  reals: settings.reals).frame(round: f.round, node: 1).encoded())
+                        try liar.send(
+                            UpdateReady(
+                                loss: 0, steps: 1, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 1,
+                                reals: settings.reals
+                            ).frame(round: f.round, node: 1).encoded())
                     case .transmit:
                         for t in 0..<8 {
-                            try liar.send(Frame.symbols(round: f.round, node: 1, firstSymbol: UInt32(t), symbolCount: 1, subcarriers: 4, antennas: 2,
-                                                        samples: samples[...], format: .cf32).encoded())
+                            try liar.send(
+                                Frame.symbols(
+                                    round: f.round, node: 1, firstSymbol: UInt32(t), symbolCount: 1, subcarriers: 4,
+                                    antennas: 2,
+                                    samples: samples[...], format: .cf32
+                                ).encoded())
                         }
                         try liar.send(RoundEnd(frames: 8, ofdmSymbols: 8).frame(round: f.round, node: 1).encoded())
                     case .shutdown: return
@@ -135,7 +168,8 @@ final class FrameCreditsTests: XCTestCase {
         XCTAssertGreaterThan(server.tally.rounds, 0)
         XCTAssertGreaterThan(server.tally.dropped["beyond its window"] ?? 0, 0, "\(server.tally.dropped)")
         XCTAssertEqual(Set(server.tally.dropped.keys), ["beyond its window"])
-        XCTAssertGreaterThanOrEqual(honest.tally.rounds, server.tally.rounds - 1, "the honest node's transmissions went whole")
+        XCTAssertGreaterThanOrEqual(
+            honest.tally.rounds, server.tally.rounds - 1, "the honest node's transmissions went whole")
         XCTAssertEqual(server.tally.incompleteRounds, 0)
     }
 }
@@ -144,8 +178,16 @@ final class FrameCreditsTests: XCTestCase {
 private final class Failures: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [String] = []
-    func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return list }
+    func add(_ s: String) {
+        lock.lock()
+        list.append(s)
+        lock.unlock()
+    }
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return list
+    }
 }
 
 /// A stress base station whose sends to some nodes fail (a node vanished, or its queue is full).
@@ -155,29 +197,40 @@ final class StressUnreachableNodeTests: XCTestCase {
     /// goes to the others, and "c"'s rounds go on to the end, well before any round's deadline.
     func testANodeThatCannotBeReachedIsLeftOutAndTheRunGoesOn() throws {
         let network = InMemoryNetwork()
-        let settings = StressSettings(nodes: 3, rxAntennas: 4, txAntennas: 2, streams: 2, subcarriers: 4, roundSymbols: 16, format: .cf32, seconds: 1,
-                                      threads: 2, queueDepth: 4, windowFrames: 8, noisePowerW: 0.01, registerTimeoutS: 20, roundTimeoutS: 30, seed: 3)
+        let settings = StressSettings(
+            nodes: 3, rxAntennas: 4, txAntennas: 2, streams: 2, subcarriers: 4, roundSymbols: 16, format: .cf32,
+            seconds: 1,
+            threads: 2, queueDepth: 4, windowFrames: 8, noisePowerW: 0.01, registerTimeoutS: 20, roundTimeoutS: 30,
+            seed: 3)
         let failing = FailingSends(network.server()) { peer, type, count in
             (peer == "a" && type == .transmit) || (peer == "b" && type == .grant && count == 0)
         }
         let lines = Failures()
         let server = StressServer(settings: settings, transport: failing) { lines.add($0) }
         let nodes = ["a", "b", "c"].map {
-            FloodNode(name: $0, transport: network.connect($0), frameSymbols: 1, format: .cf32, deadline: Date(timeIntervalSinceNow: 40), seed: 1)
+            FloodNode(
+                name: $0, transport: network.connect($0), frameSymbols: 1, format: .cf32,
+                deadline: Date(timeIntervalSinceNow: 40), seed: 1)
         }
         let done = DispatchGroup()
         let failures = Failures()
-        for node in nodes { DispatchQueue.global().async(group: done) { do { try node.run() } catch { failures.add("\(node.name): \(error)") } } }
+        for node in nodes {
+            DispatchQueue.global().async(group: done) {
+                do { try node.run() } catch { failures.add("\(node.name): \(error)") }
+            }
+        }
         let began = Date()
         try server.run()
         XCTAssertLessThan(Date().timeIntervalSince(began), 15, "no round waited for its deadline")
-        XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "the run's shutdown ended every node, the left-out ones too")
+        XCTAssertEqual(
+            done.wait(timeout: .now() + 30), .success, "the run's shutdown ended every node, the left-out ones too")
         XCTAssertEqual(failures.all, [])
         XCTAssertEqual(server.tally.nodesLeftOut, 2)
         XCTAssertEqual(server.tally.sendsFailed, ["transmit": 1, "grant": 1])
         XCTAssertEqual(server.names.indices.filter { server.active[$0] }.map { server.names[$0] }, ["c"])
         XCTAssertGreaterThan(server.tally.rounds, 2)
-        XCTAssertEqual(server.tally.incompleteRounds, server.tally.rounds, "a round without a node's transmission is not complete")
+        XCTAssertEqual(
+            server.tally.incompleteRounds, server.tally.rounds, "a round without a node's transmission is not complete")
         XCTAssertGreaterThanOrEqual(nodes[2].tally.rounds, server.tally.rounds - 1, "c's transmissions went whole")
         XCTAssertEqual(lines.all.filter { $0.contains("leaving it out") }.count, 2, "\(lines.all)")
     }

@@ -16,12 +16,16 @@ final class FuzzCorpusTests: XCTestCase {
         }
         // The seeds are what `basestation fuzz-seeds` writes (the committed corpus is its output).
         let fresh = try temporaryDirectory(self).path
-        XCTAssertEqual(try runProduct("basestation", ["fuzz-seeds", "--out", fresh, "--repository", repositoryRoot.path]).status, 0)
+        XCTAssertEqual(
+            try runProduct("basestation", ["fuzz-seeds", "--out", fresh, "--repository", repositoryRoot.path]).status, 0
+        )
         for target in ["frame", "gguf", "npy", "scenario", "profile", "checkpoint"] {
             let committed = repositoryRoot.appendingPathComponent("Tests/Fuzz/corpus/\(target)").path
             for file in try FileManager.default.contentsOfDirectory(atPath: fresh + "/" + target) {
-                XCTAssertEqual(FileManager.default.contents(atPath: fresh + "/\(target)/" + file), FileManager.default.contents(atPath: committed + "/" + file),
-                               "\(target)/\(file) differs from what fuzz-seeds writes")
+                XCTAssertEqual(
+                    FileManager.default.contents(atPath: fresh + "/\(target)/" + file),
+                    FileManager.default.contents(atPath: committed + "/" + file),
+                    "\(target)/\(file) differs from what fuzz-seeds writes")
             }
         }
     }

@@ -1,5 +1,7 @@
+import CommandLineSupport
 import Foundation
 import XCTest
+
 @testable import BaseStation
 
 /// A fleet run's summary names the ideal-FL run of the same scenario and seed, or how to make one.
@@ -14,16 +16,19 @@ final class IdealReferenceTests: XCTestCase {
         func run(_ name: String, _ aggregation: String, _ fingerprint: String, _ perplexity: Double) throws {
             let dir = root.appendingPathComponent("results/\(name)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let summary: [String: Any] = ["aggregation": aggregation, "scenario_fingerprint": fingerprint, "final_perplexity": perplexity]
-            try JSONSerialization.data(withJSONObject: summary).write(to: dir.appendingPathComponent("summary.json"))
+            var summary = RunSummary.fixture(perplexity: perplexity, aggregation: aggregation)
+            summary.scenarioFingerprint = fingerprint
+            try JSONRecord.encoded(summary).write(to: dir.appendingPathComponent("summary.json"))
         }
         let own = root.appendingPathComponent("results/air").path
         try run("air", "aircomp", key, 40)
-        let missing = IdealReference.line(scenarioFile: scenario, seed: 1, rounds: 3, results: own, aggregation: "aircomp")
+        let missing = IdealReference.line(
+            scenarioFile: scenario, seed: 1, rounds: 3, results: own, aggregation: "aircomp")
         XCTAssertTrue(missing.contains("launch/fleet.sh \(scenario) --aggregation ideal --seed 1 --rounds 3"), missing)
         try run("ideal-other-seed", "ideal", IdealReference.fingerprint(scenarioFile: scenario, seed: 2, rounds: 3), 30)
         try run("ideal", "ideal", key, 38.5)
-        let found = IdealReference.line(scenarioFile: scenario, seed: 1, rounds: 3, results: own, aggregation: "aircomp")
+        let found = IdealReference.line(
+            scenarioFile: scenario, seed: 1, rounds: 3, results: own, aggregation: "aircomp")
         XCTAssertTrue(found.hasPrefix("38.500 (ideal FL"), found)
         XCTAssertTrue(found.contains("results/ideal"), found)
     }
@@ -37,6 +42,8 @@ final class IdealReferenceTests: XCTestCase {
         XCTAssertEqual(IdealReference.resultsParent("a/b/r//"), "a/b")
         XCTAssertEqual(IdealReference.resultsParent("/r"), "/")
         XCTAssertEqual(IdealReference.resultsParent("/tmp/x/r"), "/tmp/x")
-        XCTAssertTrue(IdealReference.line(scenarioFile: "s.toml", seed: 1, rounds: 1, results: "r", aggregation: "aircomp").contains("in ./"))
+        XCTAssertTrue(
+            IdealReference.line(scenarioFile: "s.toml", seed: 1, rounds: 1, results: "r", aggregation: "aircomp")
+                .contains("in ./"))
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import XCTest
+
 @testable import BaseStation
 
 /// One direction of `basestation link`: seeded loss at the asked rate, serialisation at the line
@@ -7,7 +8,8 @@ import XCTest
 final class LinkDirectionTests: XCTestCase {
     func testLossIsSeededAndAtTheAskedRate() {
         func delivered(seed: UInt64) -> Int {
-            let line = LinkDirection(name: "t", delayMs: 0, bitsPerSecond: 1e12, loss: 0.05, queueLimit: 100_000, seed: seed, stream: 0)
+            let line = LinkDirection(
+                name: "t", delayMs: 0, bitsPerSecond: 1e12, loss: 0.05, queueLimit: 100_000, seed: seed, stream: 0)
             for _ in 0..<20_000 { line.offer([0], now: 0) }
             return line.snapshot.lost
         }
@@ -20,7 +22,8 @@ final class LinkDirectionTests: XCTestCase {
 
     func testPacketsLeaveAfterSerialisationAndTheDelayInOrder() {
         // 1 Mbit/s: a 1250-byte packet takes 10 ms on the line; then 30 ms of delay.
-        let line = LinkDirection(name: "t", delayMs: 30, bitsPerSecond: 1e6, loss: 0, queueLimit: 10, seed: 1, stream: 0)
+        let line = LinkDirection(
+            name: "t", delayMs: 30, bitsPerSecond: 1e6, loss: 0, queueLimit: 10, seed: 1, stream: 0)
         let start = DispatchTime.now().uptimeNanoseconds
         for i in 0..<3 { line.offer([UInt8](repeating: UInt8(i), count: 1250), now: start) }
         var times: [Double] = []
@@ -34,7 +37,8 @@ final class LinkDirectionTests: XCTestCase {
     }
 
     func testAFullQueueDropsTheNewestAndACutDropsEverything() {
-        let line = LinkDirection(name: "t", delayMs: 10_000, bitsPerSecond: 1e9, loss: 0, queueLimit: 4, seed: 1, stream: 0)
+        let line = LinkDirection(
+            name: "t", delayMs: 10_000, bitsPerSecond: 1e9, loss: 0, queueLimit: 4, seed: 1, stream: 0)
         for _ in 0..<6 { line.offer([1, 2, 3]) }
         XCTAssertEqual(line.snapshot.overflowed, 2)
         line.setCut(true)

@@ -14,17 +14,24 @@ final class NetworkHostsTests: XCTestCase {
             var env = hosts.fleetEnvironment
             let run = try temporaryDirectory(self).appendingPathComponent("run").path
             env["FLEET_RUN_DIR"] = run
-            let fleet = try runScript("launch/fleet.sh launch/scenarios/tiny.toml --rounds 3 --endpoint tcp://10.77.0.1:5590", env: env)
+            let fleet = try runScript(
+                "launch/fleet.sh launch/scenarios/tiny.toml --rounds 3 --endpoint tcp://10.77.0.1:5590", env: env)
             XCTAssertEqual(fleet.status, 0, String(fleet.output.suffix(2000)))
-            let lines = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let lines = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n").map {
+                $0.split(separator: ",", omittingEmptySubsequences: false)
+            }
             let header = lines[0].map(String.init)
-            let node = try XCTUnwrap(header.firstIndex(of: "node")), round = try XCTUnwrap(header.firstIndex(of: "round")),
-                wall = try XCTUnwrap(header.firstIndex(of: "wall_s"))
-            let walls = lines.dropFirst().filter { $0[node] == "global" && $0[round] != "0" }.compactMap { Double($0[wall]) }
+            let node = try XCTUnwrap(header.firstIndex(of: "node"))
+            let round = try XCTUnwrap(header.firstIndex(of: "round"))
+            let wall = try XCTUnwrap(header.firstIndex(of: "wall_s"))
+            let walls = lines.dropFirst().filter { $0[node] == "global" && $0[round] != "0" }.compactMap {
+                Double($0[wall])
+            }
             XCTAssertEqual(walls.count, 3)
             return walls.min() ?? .nan
         }
-        let near = try fastestRound(delayMs: 1), far = try fastestRound(delayMs: 100)
+        let near = try fastestRound(delayMs: 1)
+        let far = try fastestRound(delayMs: 100)
         print(String(format: "hosts: fastest round %.3f s at 1 ms each way, %.3f s at 100 ms", near, far))
         // A round is at least two round trips end to end (round start → report, transmit order →
         // the last frames): at 100 ms each way no round can take under 0.4 s, and 99 ms more each

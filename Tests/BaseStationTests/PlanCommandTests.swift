@@ -2,9 +2,14 @@ import Foundation
 import XCTest
 
 final class PlanCommandTests: XCTestCase {
-    var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+    var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }
 
-    func scenario(profiles: String, distances: String = "[40.0, 80.0]", baseBytes: String = "1.0e6", extra: String = "") -> String {
+    func scenario(profiles: String, distances: String = "[40.0, 80.0]", baseBytes: String = "1.0e6", extra: String = "")
+        -> String
+    {
         """
         seed = 3
         [channel]
@@ -47,7 +52,7 @@ final class PlanCommandTests: XCTestCase {
         let gap = try XCTUnwrap(json["gap"] as? [String: Double])
         XCTAssertNotNil(gap["\(rank)"])
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(json["alternations"] as? Int), 1)
-        XCTAssertEqual(json["binding"] as? String, "none")  // r_max = 16 binds before the Pi's budgets
+        XCTAssertEqual(json["binding"] as? String, "none") // r_max = 16 binds before the Pi's budgets
         XCTAssertEqual(json["brute_force_rank"] as? Int, rank)
     }
 
@@ -58,12 +63,15 @@ final class PlanCommandTests: XCTestCase {
         let r = try runProduct("basestation", ["plan", "--scenario", path, "--json"], timeoutSeconds: 600)
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try r.json()
-        let rank = try XCTUnwrap(json["rank"] as? Int), top = try XCTUnwrap(json["upper_bound"] as? Int)
+        let rank = try XCTUnwrap(json["rank"] as? Int)
+        let top = try XCTUnwrap(json["upper_bound"] as? Int)
         XCTAssertGreaterThanOrEqual(top, 16, "ranks up to at least 16 are open")
         XCTAssertTrue(rank > 1 && rank < top, "rank \(rank) of \(top) is interior")
         let mse = try XCTUnwrap(json["mse_by_rank"] as? [String: Double])
         let ordered = (1...top).map { mse["\($0)"]! }
-        XCTAssertTrue(zip(ordered, ordered.dropFirst()).allSatisfy { $0 <= $1 * (1 + 1e-9) }, "the MSE never falls with r: \(ordered)")
+        XCTAssertTrue(
+            zip(ordered, ordered.dropFirst()).allSatisfy { $0 <= $1 * (1 + 1e-9) },
+            "the MSE never falls with r: \(ordered)")
         XCTAssertGreaterThan(ordered.last!, 4 * ordered.first!, "and grows: the energy budget binds")
     }
 
@@ -103,14 +111,17 @@ final class PlanCommandTests: XCTestCase {
         XCTAssertEqual((json["device_power_w"] as? [Double])?.count, 4, "one device per node")
         // Every binding constraint is named after a node of the scenario.
         let binding = try XCTUnwrap(json["binding"] as? String)
-        XCTAssertTrue(binding == "none" || ["pi4", "pi5", "jetson", "phone"].contains { binding.contains("device \($0)") }, binding)
+        XCTAssertTrue(
+            binding == "none" || ["pi4", "pi5", "jetson", "phone"].contains { binding.contains("device \($0)") },
+            binding)
     }
 
     /// A small fleet scenario, one node per profile name, whose `[channel]` says 2 devices with 4
     /// transmit antennas: the nodes must override both.
     func fleet(_ profiles: [String], streams: Int = 1, extra: String = "") -> String {
         let nodes = zip(0..., profiles).map { k, p in
-            "[[nodes]]\nname = \"n\(k)\"\nprofile = \"\(repository.appendingPathComponent("hwprofiles/\(p).toml").path)\"\n"
+            "[[nodes]]\nname = \"n\(k)\"\nprofile = "
+                + "\"\(repository.appendingPathComponent("hwprofiles/\(p).toml").path)\"\n"
         }
         return """
             seed = 5

@@ -39,14 +39,20 @@ final class FleetChild: @unchecked Sendable {
         try process.run()
     }
 
-    var log: String { lock.lock(); defer { lock.unlock() }; return text }
+    var log: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return text
+    }
 
     /// Waits until the log holds `line` (fails the test after `seconds`).
     func waitFor(_ line: String, seconds: Double = 120, file: StaticString = #filePath, l: UInt = #line) {
         let deadline = Date(timeIntervalSinceNow: seconds)
         while !log.contains(line) {
             guard Date() < deadline, process.isRunning || log.contains(line) else {
-                XCTFail("no '\(line)' in \(process.executableURL!.lastPathComponent)'s log:\n\(log.suffix(3000))", file: file, line: l)
+                XCTFail(
+                    "no '\(line)' in \(process.executableURL!.lastPathComponent)'s log:\n\(log.suffix(3000))",
+                    file: file, line: l)
                 return
             }
             Thread.sleep(forTimeInterval: 0.02)
@@ -72,11 +78,15 @@ struct ProcessFleet {
     let dir: URL, scenario: String, port: Int, model: String
     /// The base station's address: loopback, or its test host's (launch/hosts.sh).
     let host: String
-    let profiles = ["raspberry-pi-4", "raspberry-pi-5"].map { repositoryRoot.appendingPathComponent("hwprofiles/\($0).toml").path }
+    let profiles = ["raspberry-pi-4", "raspberry-pi-5"].map {
+        repositoryRoot.appendingPathComponent("hwprofiles/\($0).toml").path
+    }
     /// The key directory: basestation.key/.pub, nodes/n0.key…, allowed-nodes.
     var keys: String { dir.appendingPathComponent("keys").path }
 
-    init(in dir: URL, rounds: Int, roundTimeoutS: Double = 60, federationExtra: String = "", host: String = "127.0.0.1") throws {
+    init(in dir: URL, rounds: Int, roundTimeoutS: Double = 60, federationExtra: String = "", host: String = "127.0.0.1")
+        throws
+    {
         self.dir = dir
         self.host = host
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -85,8 +95,10 @@ struct ProcessFleet {
         port = 20000 + Int(ProcessInfo.processInfo.processIdentifier % 20000) + Int.random(in: 0..<9000)
         scenario = dir.appendingPathComponent("crash.toml").path
         let profiles = self.profiles
-        try FleetScenario(seed: 6, model: model, rounds: rounds, endpoint: "tcp://\(host):\(port)", roundTimeoutS: roundTimeoutS,
-                          nodes: profiles.enumerated().map { ("n\($0.offset)", $0.element) }, federationExtra: federationExtra).toml
+        try FleetScenario(
+            seed: 6, model: model, rounds: rounds, endpoint: "tcp://\(host):\(port)", roundTimeoutS: roundTimeoutS,
+            nodes: profiles.enumerated().map { ("n\($0.offset)", $0.element) }, federationExtra: federationExtra
+        ).toml
             .write(toFile: scenario, atomically: true, encoding: .utf8)
         XCTAssertEqual(try runProduct("basestation", ["keys", "--dir", keys]).status, 0)
         var allowed = "# node  public key\n"
@@ -99,19 +111,32 @@ struct ProcessFleet {
     }
 
     func baseStation(_ results: String, resume: Bool = false, netns: String? = nil) throws -> FleetChild {
-        try FleetChild("basestation", ["serve", "--scenario", scenario, "--results", results, "--keys", keys] + (resume ? ["--resume"] : []), netns: netns)
+        try FleetChild(
+            "basestation",
+            ["serve", "--scenario", scenario, "--results", results, "--keys", keys] + (resume ? ["--resume"] : []),
+            netns: netns)
     }
 
     /// Node `i` with its own key, or as `name` with the given security options (an impostor).
     func node(_ i: Int, name: String? = nil, security: [String]? = nil, netns: String? = nil) throws -> FleetChild {
-        try FleetChild("edgenode", ["run", "--bs", "tcp://\(host):\(port)", "--name", name ?? "n\(i)", "--model", model, "--profile", profiles[i],
-                                    "--bs-timeout-s", "60"] + (security ?? ["--key", "\(keys)/nodes/n\(i).key", "--server-key", "\(keys)/basestation.pub"]), netns: netns)
+        try FleetChild(
+            "edgenode",
+            [
+                "run", "--bs", "tcp://\(host):\(port)", "--name", name ?? "n\(i)", "--model", model, "--profile",
+                profiles[i],
+                "--bs-timeout-s", "60",
+            ] + (security ?? ["--key", "\(keys)/nodes/n\(i).key", "--server-key", "\(keys)/basestation.pub"]),
+            netns: netns)
     }
 
     /// metrics.csv without the wall clock.
     func metrics(_ results: String) throws -> [[String: String]] {
         let text = try String(contentsOfFile: results + "/metrics.csv", encoding: .utf8)
-        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)).filter { $0.key != "wall_s" } }
+        let lines = text.split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        return lines.dropFirst().map {
+            Dictionary(uniqueKeysWithValues: zip(lines[0], $0)).filter { $0.key != "wall_s" }
+        }
     }
 }

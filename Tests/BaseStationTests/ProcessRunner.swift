@@ -18,24 +18,34 @@ struct ProcessResult {
 func productsDirectory() -> URL { Bundle.main.bundleURL }
 
 func runProduct(_ name: String, _ arguments: [String], timeoutSeconds: Double = 600) throws -> ProcessResult {
-    let run = try runBounded(productsDirectory().appendingPathComponent(name).path, arguments, timeoutSeconds: timeoutSeconds)
+    let run = try runBounded(
+        productsDirectory().appendingPathComponent(name).path, arguments, timeoutSeconds: timeoutSeconds)
     return ProcessResult(status: run.status, stdout: run.stdout, stderr: run.stderr)
 }
 
 /// The repository's root (the launch scripts run from it).
-var repositoryRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+var repositoryRoot: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
 
 /// `bash -c script` in the repository with `env` added to the environment and the built
 /// executables as `AIRFL_BIN_DIR`: its status and its stdout and stderr together.
-func runScript(_ script: String, env: [String: String] = [:], timeoutSeconds: Double = 1200) throws -> (status: Int32, output: String) {
-    let run = try runBounded("/bin/bash", ["-c", script], env: scriptEnvironment(env), mergeOutput: true, timeoutSeconds: timeoutSeconds)
+func runScript(_ script: String, env: [String: String] = [:], timeoutSeconds: Double = 1200) throws -> (
+    status: Int32, output: String
+) {
+    let run = try runBounded(
+        "/bin/bash", ["-c", script], env: scriptEnvironment(env), mergeOutput: true, timeoutSeconds: timeoutSeconds)
     return (run.status, run.stdout)
 }
 
 /// A launch script (`launch/X.sh args…`) with the built executables, its stderr kept (its
 /// stdout, the results it prints, dropped).
-func runLaunchScript(_ path: String, _ arguments: [String], env: [String: String], timeoutSeconds: Double = 1800) throws -> (status: Int32, stderr: String) {
-    let run = try runBounded("/bin/bash", [repositoryRoot.appendingPathComponent(path).path] + arguments, env: scriptEnvironment(env), timeoutSeconds: timeoutSeconds)
+func runLaunchScript(_ path: String, _ arguments: [String], env: [String: String], timeoutSeconds: Double = 1800) throws
+    -> (status: Int32, stderr: String)
+{
+    let run = try runBounded(
+        "/bin/bash", [repositoryRoot.appendingPathComponent(path).path] + arguments, env: scriptEnvironment(env),
+        timeoutSeconds: timeoutSeconds)
     return (run.status, run.stderr)
 }
 

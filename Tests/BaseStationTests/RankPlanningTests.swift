@@ -3,71 +3,86 @@ import LanguageModel
 import LinearAlgebra
 import Numerics
 import XCTest
+
 @testable import BaseStation
 
 /// `rank_planning`: a pilot round at r_max over the air, its aggregate's spectrum, the constants it
 /// supports, the planned rank; in memory with the real firmware.
 final class RankPlanningTests: XCTestCase {
     func testPilotRoundFeedsThePlanner() throws {
-        let pi4 = InMemoryFleet.profile("raspberry-pi-4"), pi5 = InMemoryFleet.profile("raspberry-pi-5")
-        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 2,
-                                      federationExtra: "rank_planning = true")
+        let pi4 = InMemoryFleet.profile("raspberry-pi-4")
+        let pi5 = InMemoryFleet.profile("raspberry-pi-5")
+        let fleet = try InMemoryFleet(
+            in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 2,
+            federationExtra: "rank_planning = true")
         try fleet.startFirmware("a", profile: pi4)
         try fleet.startFirmware("b", profile: pi5)
         let summary = try fleet.run()
-        let record = try XCTUnwrap(summary["rank_planning"] as? [String: Any])
-        let rMax = try XCTUnwrap(record["r_max"] as? Int), rank = try XCTUnwrap(record["rank"] as? Int)
+        let record = try XCTUnwrap(summary.rankPlanning)
+        let rMax = record.rMax
+        let rank = record.rank
         XCTAssertTrue((1...rMax).contains(rank), "rank \(rank) of r_max \(rMax)")
-        XCTAssertEqual(summary["rank"] as? Int, rank, "the run trains at the planned rank")
-        XCTAssertEqual(record["pilot_status"] as? String, "pilot")
-        XCTAssertTrue((record["spectrum_source"] as? String ?? "").hasPrefix("pilot round at rank \(rMax)"))
+        XCTAssertEqual(summary.rank, rank, "the run trains at the planned rank")
+        XCTAssertEqual(record.pilotStatus, "pilot")
+        XCTAssertTrue(record.spectrumSource.hasPrefix("pilot round at rank \(rMax)"))
         // Pooled by rank index: as many values as the widest matrix's update has, min(r_max, 64) in the tiny
         // model, or beyond r_max the sketch's p (32: the tiny model's k/v project 64 → 32).
-        let p = try XCTUnwrap(record["sketch_rank"] as? Int)
+        let p = try XCTUnwrap(record.sketchRank)
         XCTAssertEqual(p, 32)
-        XCTAssertEqual(record["spectrum_count"] as? Int, p > rMax ? p : min(rMax, 64))
-        let top = try XCTUnwrap(record["spectrum_top"] as? [Double])
+        XCTAssertEqual(record.spectrumCount, p > rMax ? p : min(rMax, 64))
+        let top = record.spectrumTop
         XCTAssertTrue(top.first! > 0 && zip(top, top.dropFirst()).allSatisfy { $0 >= $1 })
-        let constants = try XCTUnwrap(record["constants"] as? [String: [String: Any]])
-        XCTAssertEqual(Set(constants.keys), ["smoothness", "rank_smoothness", "distortion_smoothness", "distortion_reference_rank", "pl_constant",
-                                             "step_size", "horizon_weight", "gradient_variance", "rounds", "initial_gap"])
-        XCTAssertEqual(constants["distortion_reference_rank"]?["value"] as? Double, Double(rMax), "the curvatures are measured at r_max")
-        XCTAssertTrue((constants["gradient_variance"]?["source"] as? String ?? "").hasPrefix("pilot round"))
+        let constants = record.constants
+        XCTAssertEqual(
+            Set(constants.keys),
+            [
+                "smoothness", "rank_smoothness", "distortion_smoothness", "distortion_reference_rank", "pl_constant",
+                "step_size", "horizon_weight", "gradient_variance", "rounds", "initial_gap",
+            ])
+        XCTAssertEqual(
+            constants["distortion_reference_rank"]?.value, Double(rMax), "the curvatures are measured at r_max")
+        XCTAssertTrue((constants["gradient_variance"]?.source ?? "").hasPrefix("pilot round"))
         // The step, smoothness and PL constant measured on calibration tokens, within the derivation's conditions.
         for key in ["step_size", "smoothness", "pl_constant"] {
-            XCTAssertTrue((constants[key]?["source"] as? String ?? "").hasPrefix("pilot:"), "\(key): \(constants[key] ?? [:])")
+            XCTAssertTrue(
+                (constants[key]?.source ?? "").hasPrefix("pilot:"), "\(key): \(String(describing: constants[key]))")
         }
-        let value = { (key: String) in constants[key]?["value"] as? Double ?? .nan }
+        let value = { (key: String) in constants[key]?.value ?? .nan }
         XCTAssertLessThanOrEqual(value("step_size"), 1 / value("smoothness") * (1 + 1e-12))
         // The curvature along a random direction is the mean one, below the largest; the rank term's
         // spectrum is the pilot's scaled to the quadratic model's line minimum, recorded beside it.
-        let measured = try XCTUnwrap(record["calibration"] as? [String: Any])
+        guard case .measured(let measured) = try XCTUnwrap(record.calibration) else {
+            return XCTFail("no calibration: \(String(describing: record.calibration))")
+        }
         // Measured (clearly positive, then below the worst case L_s) or L_s itself, and says which.
-        let le = value("distortion_smoothness"), source = constants["distortion_smoothness"]?["source"] as? String ?? ""
-        if measured["distortion_smoothness"] is Double {
+        let le = value("distortion_smoothness")
+        let source = constants["distortion_smoothness"]?.source ?? ""
+        if let measuredLe = measured.distortionSmoothness {
             XCTAssertTrue(source.hasPrefix("pilot:"), source)
-            XCTAssertEqual(measured["distortion_smoothness"] as? Double, le)
+            XCTAssertEqual(measuredLe, le)
         } else {
             XCTAssertTrue(source.hasPrefix("smoothness L_s"), source)
             XCTAssertEqual(le, value("smoothness"))
         }
-        XCTAssertGreaterThan(try XCTUnwrap(measured["probe_radius"] as? Double), 0)
-        let t = try XCTUnwrap(record["displacement_scale"] as? Double)
-        XCTAssertEqual(min(try XCTUnwrap(measured["line_minimum"] as? Double), 2), t, "t*, at most T = 2 rounds")
+        XCTAssertGreaterThan(measured.probeRadius, 0)
+        let t = try XCTUnwrap(record.displacementScale)
+        XCTAssertEqual(min(try XCTUnwrap(measured.lineMinimum), 2), t, "t*, at most T = 2 rounds")
         XCTAssertTrue(t > 0 && t.isFinite)
-        XCTAssertEqual((record["spectrum"] as? [Double])?.count, record["spectrum_count"] as? Int)
+        XCTAssertEqual(record.spectrum.count, record.spectrumCount)
         let lm = value("step_size") * value("pl_constant")
         XCTAssertTrue(lm > 0 && lm < 1)
         XCTAssertEqual(value("horizon_weight"), (1 - pow(1 - lm, 2)) / lm, accuracy: 1e-9 * value("horizon_weight"))
-        let calibration = try XCTUnwrap(record["calibration"] as? [String: Any])
-        XCTAssertEqual(calibration["loss_before"] as? Double ?? 0, constants["initial_gap"]?["value"] as? Double ?? -1, accuracy: 0.5,
-                       "the calibration tokens are of the held-out distribution")
-        XCTAssertGreaterThan(try XCTUnwrap(record["symbol_power"] as? Double), 0)
-        XCTAssertEqual(constants["initial_gap"]?["value"] as? Double ?? 0, summary["initial_perplexity"].flatMap { ($0 as? Double).map(log) } ?? -1, accuracy: 1e-9)
-        XCTAssertEqual(constants["rounds"]?["value"] as? Double, 2)
-        // The pilot's rows are in metrics.csv, its aggregate never reached the model: rounds 1 and 2 train from the base.
+        XCTAssertEqual(
+            measured.lossBefore, value("initial_gap"), accuracy: 0.5,
+            "the calibration tokens are of the held-out distribution")
+        XCTAssertGreaterThan(try XCTUnwrap(record.symbolPower), 0)
+        XCTAssertEqual(value("initial_gap"), log(summary.initialPerplexity), accuracy: 1e-9)
+        XCTAssertEqual(value("rounds"), 2)
+        // The pilot's rows are in metrics.csv, its aggregate never reached the model: rounds 1 and 2 train from the
+        // base.
         let rows = try fleet.metrics()
-        XCTAssertEqual(rows.filter { $0["round"] == "0" && $0["node"] != "global" }.map { $0["status"]! }, ["ok", "ok"])
+        XCTAssertEqual(
+            rows.filter { $0["round"] == "0" && $0["node"] != "global" }.map { $0["status"]! }, ["ok", "ok"])
         XCTAssertEqual(rows.filter { $0["node"] == "global" }.map { $0["status"]! }, ["initial", "pilot", "ok", "ok"])
         XCTAssertEqual(rows.first { $0["round"] == "1" && $0["node"] == "global" }?["rank"], "\(rank)")
     }
@@ -75,18 +90,21 @@ final class RankPlanningTests: XCTestCase {
     /// A calibration that cannot be measured (one calibration token: no window to score) leaves the
     /// scenario's constants, says why, and the run goes on at a planned rank.
     func testUnmeasurableCalibrationLeavesTheScenarioConstants() throws {
-        let pi4 = InMemoryFleet.profile("raspberry-pi-4"), pi5 = InMemoryFleet.profile("raspberry-pi-5")
-        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 1,
-                                      federationExtra: "rank_planning = true", calibrationTokens: 1)
+        let pi4 = InMemoryFleet.profile("raspberry-pi-4")
+        let pi5 = InMemoryFleet.profile("raspberry-pi-5")
+        let fleet = try InMemoryFleet(
+            in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 1,
+            federationExtra: "rank_planning = true", calibrationTokens: 1)
         try fleet.startFirmware("a", profile: pi4)
         try fleet.startFirmware("b", profile: pi5)
         let summary = try fleet.run()
-        let record = try XCTUnwrap(summary["rank_planning"] as? [String: Any])
-        XCTAssertNotNil((record["calibration"] as? [String: Any])?["error"], "\(record["calibration"] ?? "")")
-        let constants = try XCTUnwrap(record["constants"] as? [String: [String: Any]])
-        XCTAssertEqual(constants["step_size"]?["value"] as? Double, 0.5, "the scenario's [plan] step size")
-        XCTAssertTrue((constants["step_size"]?["source"] as? String ?? "").hasPrefix("scenario [plan]"))
-        XCTAssertNotNil(record["rank"] as? Int)
+        let record = try XCTUnwrap(summary.rankPlanning)
+        guard case .failed = try XCTUnwrap(record.calibration) else {
+            return XCTFail("calibrated: \(String(describing: record.calibration))")
+        }
+        XCTAssertEqual(record.constants["step_size"]?.value, 0.5, "the scenario's [plan] step size")
+        XCTAssertTrue((record.constants["step_size"]?.source ?? "").hasPrefix("scenario [plan]"))
+        XCTAssertTrue((1...record.rMax).contains(record.rank))
     }
 
     /// The randomised sketch of the full-weight gradient's spectrum against the exact gradient: with
@@ -121,14 +139,16 @@ final class RankPlanningTests: XCTestCase {
         let sketch = try probe.gradientSpectrum(config: model.config, targets: targets, rank: 32, seed: 9)
         XCTAssertEqual(sketch.squaredSingularValues.count, 32)
         for i in 0..<4 { XCTAssertEqual(sketch.squaredSingularValues[i] / exact[i], 1, accuracy: 0.01, "value \(i)") }
-        XCTAssertLessThanOrEqual(sketch.tail(0), exact.reduce(0, +) * (1 + 1e-9), "a sketch captures no more than the whole")
+        XCTAssertLessThanOrEqual(
+            sketch.tail(0), exact.reduce(0, +) * (1 + 1e-9), "a sketch captures no more than the whole")
     }
 
     /// Each estimate is its formula of the measurements, and an unusable one is nil.
     func testPilotMeasurementsEstimates() {
-        var m = PilotMeasurements(lossBefore: 4, lossAfter: 3.5, gradientEnergyBefore: 2, gradientEnergyAfter: 1, alignment: -0.4,
-                                  gradientChange: 0.3, updateNorm: 0.6, weightUpdateNorm: 2, weightAlignment: -0.9,
-                                  randomDirection: (0.01, 0.002), probeRadius: 0.1)
+        var m = PilotMeasurements(
+            lossBefore: 4, lossAfter: 3.5, gradientEnergyBefore: 2, gradientEnergyAfter: 1, alignment: -0.4,
+            gradientChange: 0.3, updateNorm: 0.6, weightUpdateNorm: 2, weightAlignment: -0.9,
+            randomDirection: (0.01, 0.002), probeRadius: 0.1)
         XCTAssertEqual(m.stepSize!, 0.2, accuracy: 1e-12)
         XCTAssertEqual(m.distortionSmoothness!, 0.01)
         // t* = 0.9 / (L_W · 4) with L_W = 0.2: 1.125 pilot updates to the quadratic model's minimum.
@@ -153,7 +173,9 @@ final class RankPlanningTests: XCTestCase {
         XCTAssertEqual(LoRAScaling.constant.exponent(alpha: 8), 1, accuracy: 1e-12)
         for scaling in LoRAScaling.allCases {
             let p = scaling.exponent(alpha: nil)
-            XCTAssertEqual(scaling.scale(rank: 16, alpha: nil) / scaling.scale(rank: 4, alpha: nil), pow(4, -p), accuracy: 1e-12, "\(scaling)")
+            XCTAssertEqual(
+                scaling.scale(rank: 16, alpha: nil) / scaling.scale(rank: 4, alpha: nil), pow(4, -p), accuracy: 1e-12,
+                "\(scaling)")
         }
     }
 }

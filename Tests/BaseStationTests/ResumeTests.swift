@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import BaseStation
 
 /// A base station that dies and is restarted with `resume` continues from its last checkpoint
@@ -13,13 +14,14 @@ final class ResumeTests: XCTestCase {
         var adapter: Data
         /// metrics.csv without the wall clock.
         var metrics: [[String: String]]
-        var summary: [String: Any]
+        var summary: RunSummary
     }
 
     /// A 3-round run of two real firmwares; the base station dies at `crash` and is restarted
     /// with `resume` (twice when two crashes are given).
     func run(crashes: [(round: Int, point: CrashPoint)], extra: String = "") throws -> Outcome {
-        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 3, federationExtra: extra)
+        let fleet = try InMemoryFleet(
+            in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 3, federationExtra: extra)
         try fleet.startFirmware("a", profile: pi4)
         try fleet.startFirmware("b", profile: pi5)
         for crash in crashes {
@@ -28,27 +30,36 @@ final class ResumeTests: XCTestCase {
             try fleet.restartServer(start: .resume)
         }
         let summary = try fleet.run()
-        return Outcome(adapter: try Data(contentsOf: fleet.directory.appendingPathComponent("results/adapter.gguf")),
-                       metrics: try fleet.metrics().map { $0.filter { $0.key != "wall_s" } }, summary: summary)
+        return Outcome(
+            adapter: try Data(contentsOf: fleet.directory.appendingPathComponent("results/adapter.gguf")),
+            metrics: try fleet.metrics().map { $0.filter { $0.key != "wall_s" } }, summary: summary)
     }
 
     func testAResumedRunEndsInTheSameAdapterAsAnUninterruptedOne() throws {
         let whole = try run(crashes: [])
-        XCTAssertTrue(whole.summary["resumed_from_round"] is NSNull)
+        XCTAssertNil(whole.summary.resumedFromRound)
         // Between rounds, after the nodes reported (they wait for a transmit order that never
         // comes), after the symbols arrived (before the commit), and twice in one run.
-        let cases: [[(round: Int, point: CrashPoint)]] = [[(1, .checkpointed)], [(2, .reported)], [(3, .collected)],
-                                                         [(1, .collected), (2, .checkpointed)]]
+        let cases: [[(round: Int, point: CrashPoint)]] = [
+            [(1, .checkpointed)], [(2, .reported)], [(3, .collected)],
+            [(1, .collected), (2, .checkpointed)],
+        ]
         for crashes in cases {
             let resumed = try run(crashes: crashes)
             let label = "crashes at \(crashes)"
             XCTAssertEqual(resumed.adapter, whole.adapter, label)
             XCTAssertEqual(resumed.metrics, whole.metrics, label)
             let last = crashes.last!
-            XCTAssertEqual(resumed.summary["resumed_from_round"] as? Int, last.point == .checkpointed ? last.round : last.round - 1, label)
-            for key in ["final_perplexity", "final_loss", "mse_mean", "airtime_total_s", "energy_total_j", "last_round_delivered"] {
-                XCTAssertEqual("\(resumed.summary[key]!)", "\(whole.summary[key]!)", "\(key), \(label)")
+            XCTAssertEqual(
+                resumed.summary.resumedFromRound,
+                last.point == .checkpointed ? last.round : last.round - 1, label)
+            let figures: [KeyPath<RunSummary, Double>] = [
+                \.finalPerplexity, \.finalLoss, \.mseMean, \.airtimeTotalS, \.energyTotalJ,
+            ]
+            for figure in figures {
+                XCTAssertEqual(resumed.summary[keyPath: figure], whole.summary[keyPath: figure], "\(figure), \(label)")
             }
+            XCTAssertEqual(resumed.summary.lastRoundDelivered, whole.summary.lastRoundDelivered, label)
         }
     }
 
@@ -59,9 +70,12 @@ final class ResumeTests: XCTestCase {
         let resumed = try run(crashes: [(1, .reported)], extra: "rank_planning = true")
         XCTAssertEqual(resumed.adapter, whole.adapter)
         XCTAssertEqual(resumed.metrics, whole.metrics)
-        let plan = try XCTUnwrap(resumed.summary["rank_planning"] as? [String: Any])
-        XCTAssertEqual(plan["rank"] as? Int, try XCTUnwrap(whole.summary["rank_planning"] as? [String: Any])["rank"] as? Int)
-        XCTAssertEqual(resumed.summary["rank"] as? Int, whole.summary["rank"] as? Int)
+        // The planner's whole record survives the checkpoint, its phases' wall-clock seconds aside.
+        var plan = try XCTUnwrap(resumed.summary.rankPlanning)
+        var wholePlan = try XCTUnwrap(whole.summary.rankPlanning)
+        (plan.seconds, wholePlan.seconds) = ([:], [:])
+        XCTAssertEqual(plan, wholePlan)
+        XCTAssertEqual(resumed.summary.rank, whole.summary.rank)
     }
 
     /// A restart without `resume` into the run's directory is refused; with `resume` and no
@@ -71,11 +85,14 @@ final class ResumeTests: XCTestCase {
         try fleet.startFirmware("a", profile: pi4)
         fleet.server.crashPoint = { _, _ in true }
         XCTAssertThrowsError(try fleet.server.run())
-        XCTAssertThrowsError(try fleet.restartServer(start: .fresh)) { XCTAssertTrue("\($0)".contains("already holds a run"), "\($0)") }
-        try FileManager.default.removeItem(at: fleet.directory.appendingPathComponent("results/checkpoint/checkpoint.gguf"))
+        XCTAssertThrowsError(try fleet.restartServer(start: .fresh)) {
+            XCTAssertTrue("\($0)".contains("already holds a run"), "\($0)")
+        }
+        try FileManager.default.removeItem(
+            at: fleet.directory.appendingPathComponent("results/checkpoint/checkpoint.gguf"))
         try fleet.restartServer(start: .resume)
         let summary = try fleet.run()
-        XCTAssertTrue(summary["resumed_from_round"] is NSNull)
+        XCTAssertNil(summary.resumedFromRound)
         XCTAssertEqual(try fleet.metrics().filter { $0["node"] == "global" }.map { $0["status"]! }, ["initial", "ok"])
     }
 
@@ -84,6 +101,8 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(try RunStart(resume: false, overwrite: false), .fresh)
         XCTAssertEqual(try RunStart(resume: true, overwrite: false), .resume)
         XCTAssertEqual(try RunStart(resume: false, overwrite: true), .overwrite)
-        XCTAssertThrowsError(try RunStart(resume: true, overwrite: true)) { XCTAssertTrue("\($0)".contains("give one"), "\($0)") }
+        XCTAssertThrowsError(try RunStart(resume: true, overwrite: true)) {
+            XCTAssertTrue("\($0)".contains("give one"), "\($0)")
+        }
     }
 }

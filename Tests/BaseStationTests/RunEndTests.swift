@@ -11,9 +11,12 @@ final class RunEndTests: XCTestCase {
     let pi4 = InMemoryFleet.profile("raspberry-pi-4"), pi5 = InMemoryFleet.profile("raspberry-pi-5")
 
     func testAHelloAfterTheRunIsToldItIsOverAndASilentNodeHoldsTheExitOnlyBriefly() throws {
-        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("late", pi5), ("mum", pi5)], rounds: 1, roundTimeoutS: 3)
+        let fleet = try InMemoryFleet(
+            in: try temporaryDirectory(self), nodes: [("a", pi4), ("late", pi5), ("mum", pi5)], rounds: 1,
+            roundTimeoutS: 3)
         try fleet.startFirmware("a", profile: pi4)
-        let late = ScriptedNode("late", on: fleet.network), mum = ScriptedNode("mum", on: fleet.network)
+        let late = ScriptedNode("late", on: fleet.network)
+        let mum = ScriptedNode("mum", on: fleet.network)
         late.saysFarewell = false
         mum.saysFarewell = false
         nonisolated(unsafe) var answer: Frame?
@@ -21,8 +24,12 @@ final class RunEndTests: XCTestCase {
             try late.register()
             try late.serveHonestly()
             // As a node whose shutdown was lost: it says hello again.
-            try late.send(Hello(name: "late", profile: "scripted", txPowerW: 0.2, antennas: 1, dacBits: 12, sustainedGFLOPS: 10, flopBudgetPerRound: 1e12,
-                                joulesPerGFLOP: 1, ramBytes: 1e9).frame(round: 0, node: 0))
+            try late.send(
+                Hello(
+                    name: "late", profile: "scripted", txPowerW: 0.2, antennas: 1, dacBits: 12, sustainedGFLOPS: 10,
+                    flopBudgetPerRound: 1e12,
+                    joulesPerGFLOP: 1, ramBytes: 1e9
+                ).frame(round: 0, node: 0))
             late.saysFarewell = true
             answer = try late.next(.shutdown, within: 10)
         }
@@ -32,11 +39,13 @@ final class RunEndTests: XCTestCase {
         }
         _ = try fleet.run()
 
-        let shutdown = try Shutdown(frame: try XCTUnwrap(answer, "the hello after the run was not answered with a shutdown"))
+        let shutdown = try Shutdown(
+            frame: try XCTUnwrap(answer, "the hello after the run was not answered with a shutdown"))
         XCTAssertEqual(shutdown.kind, .runOver)
         XCTAssertEqual(try XCTUnwrap(answer).node, 1, "addressed to the node's device index")
         XCTAssertEqual(fleet.server.nodes[1].registrations, 1, "a hello after the run is not a registration")
         XCTAssertEqual(fleet.server.awaitingFarewell, [2], "the farewells of a and late came; mum's never did")
-        XCTAssertEqual(try fleet.metrics().filter { $0["round"] == "1" }.map { $0["status"]! }, ["ok", "ok", "ok", "ok"])
+        XCTAssertEqual(
+            try fleet.metrics().filter { $0["round"] == "1" }.map { $0["status"]! }, ["ok", "ok", "ok", "ok"])
     }
 }

@@ -15,11 +15,14 @@ final class StressHarnessTests: XCTestCase {
         let points = try XCTUnwrap(document["points"] as? [[String: Any]])
         XCTAssertEqual(points.compactMap { $0["nodes"] as? Int }, [1, 3])
         for point in points {
-            let k = try XCTUnwrap(point["nodes"] as? Int), rounds = try XCTUnwrap(point["rounds"] as? Int)
+            let k = try XCTUnwrap(point["nodes"] as? Int)
+            let rounds = try XCTUnwrap(point["rounds"] as? Int)
             XCTAssertGreaterThan(rounds, 0)
             XCTAssertEqual(point["incomplete_rounds"] as? Int, 0)
-            XCTAssertEqual(point["round_end"] as? String, "serial", "rounds are played as serve plays them unless asked")
-            XCTAssertEqual((point["dropped"] as? [String: Int])?.isEmpty, true, "nothing dropped: \(point["dropped"] ?? "")")
+            XCTAssertEqual(
+                point["round_end"] as? String, "serial", "rounds are played as serve plays them unless asked")
+            XCTAssertEqual(
+                (point["dropped"] as? [String: Int])?.isEmpty, true, "nothing dropped: \(point["dropped"] ?? "")")
             // Every round: K nodes × S OFDM symbols × N_sc × N_t samples in, L × N_sc × S symbols out.
             let seconds = try XCTUnwrap(point["seconds"] as? Double)
             let ingested = try XCTUnwrap(point["samples_ingested_per_s"] as? Double) * seconds
@@ -33,7 +36,9 @@ final class StressHarnessTests: XCTestCase {
             let raw = try XCTUnwrap(point["raw_zmq"] as? [String: Any])
             XCTAssertGreaterThan(try XCTUnwrap(raw["mb_per_s"] as? Double), 0)
             XCTAssertNotNil(point["ratio_to_raw_zmq"] as? Double)
-            XCTAssertEqual(point["cpus_allowed"] as? String, raw["cpus_allowed"] as? String, "the probe runs where the base station does")
+            XCTAssertEqual(
+                point["cpus_allowed"] as? String, raw["cpus_allowed"] as? String,
+                "the probe runs where the base station does")
             // The machine's busy time in both runs, the senders' own, and the ratio split by them.
             for (run, name) in [(point, "ours"), (raw, "raw")] {
                 XCTAssertGreaterThan(try XCTUnwrap(run["machine_cores_busy"] as? Double, name), 0, name)
@@ -41,13 +46,17 @@ final class StressHarnessTests: XCTestCase {
                 XCTAssertGreaterThan(try XCTUnwrap(run["flood_cores_busy"] as? Double, name), 0, name)
             }
             let split = try XCTUnwrap(point["cost_ratio"] as? Double) * XCTUnwrap(point["busy_ratio"] as? Double)
-            XCTAssertEqual(split, try XCTUnwrap(point["ratio_to_raw_zmq"] as? Double), accuracy: 1e-9 * split, "ours/raw = cost × busy")
+            XCTAssertEqual(
+                split, try XCTUnwrap(point["ratio_to_raw_zmq"] as? Double), accuracy: 1e-9 * split,
+                "ours/raw = cost × busy")
         }
         XCTAssertTrue(run.stderr.contains("of raw libzmq's"), "each point printed: \(run.stderr.suffix(500))")
         let csv = try String(contentsOf: out.appendingPathComponent("stress.csv"), encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 3)
         let header = csv.split(separator: "\n").first.map { $0.split(separator: ",").map(String.init) } ?? []
-        XCTAssertTrue(["cost_ratio", "busy_ratio", "machine_cpu_ns_per_byte", "raw_machine_cpu_ns_per_byte", "flood_cores_busy"].allSatisfy(header.contains), "\(header)")
+        XCTAssertTrue(
+            ["cost_ratio", "busy_ratio", "machine_cpu_ns_per_byte", "raw_machine_cpu_ns_per_byte", "flood_cores_busy"]
+                .allSatisfy(header.contains), "\(header)")
         let svg = try String(contentsOf: out.appendingPathComponent("stress.svg"), encoding: .utf8)
         XCTAssertTrue(svg.contains("raw libzmq, 64 KiB") && svg.contains("base station, 64 KiB"))
     }
@@ -55,14 +64,19 @@ final class StressHarnessTests: XCTestCase {
     /// `--reps 3`: each point measured three times (raw and ours alternating), one row for it.
     func testRepeatedPointIsOneRowOfThreeRuns() throws {
         let out = try temporaryDirectory(self)
-        let run = try runLaunchScript("launch/stress.sh", ["--quick", "--nodes", "2", "--reps", "3"], env: ["STRESS_DIR": out.path])
+        let run = try runLaunchScript(
+            "launch/stress.sh", ["--quick", "--nodes", "2", "--reps", "3"], env: ["STRESS_DIR": out.path])
         XCTAssertEqual(run.status, 0, String(run.stderr.suffix(2000)))
         let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("points").path)
-        XCTAssertEqual(Set(files.filter { $0.hasSuffix(".raw.json") }), ["k2-f64k-cf32-r1.raw.json", "k2-f64k-cf32-r2.raw.json", "k2-f64k-cf32-r3.raw.json"])
+        XCTAssertEqual(
+            Set(files.filter { $0.hasSuffix(".raw.json") }),
+            ["k2-f64k-cf32-r1.raw.json", "k2-f64k-cf32-r2.raw.json", "k2-f64k-cf32-r3.raw.json"])
         let data = try Data(contentsOf: out.appendingPathComponent("stress.json"))
-        let points = try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["points"] as? [[String: Any]])
+        let points = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["points"] as? [[String: Any]])
         XCTAssertEqual(points.count, 1)
-        let point = points[0], ratio = try XCTUnwrap(point["ratio_to_raw_zmq"] as? Double)
+        let point = points[0]
+        let ratio = try XCTUnwrap(point["ratio_to_raw_zmq"] as? Double)
         XCTAssertEqual(point["reps"] as? Int, 3)
         XCTAssertEqual(point["frame_kib"] as? Int, 64)
         let ratios = try XCTUnwrap(point["runs"] as? [[String: Any]]).compactMap { $0["ratio_to_raw_zmq"] as? Double }
@@ -80,16 +94,22 @@ final class StressHarnessTests: XCTestCase {
     /// on the other half, and stress.json says so.
     func testSplitCoresPinsTheBaseStationAndTheProbeApart() throws {
         guard ProcessInfo.processInfo.activeProcessorCount >= 2 else {
-            throw XCTSkip("--cores split needs 2 cores; this machine has \(ProcessInfo.processInfo.activeProcessorCount)")
+            throw XCTSkip(
+                "--cores split needs 2 cores; this machine has \(ProcessInfo.processInfo.activeProcessorCount)")
         }
         let out = try temporaryDirectory(self)
-        let run = try runLaunchScript("launch/stress.sh", ["--quick", "--nodes", "2", "--cores", "split"], env: ["STRESS_DIR": out.path])
+        let run = try runLaunchScript(
+            "launch/stress.sh", ["--quick", "--nodes", "2", "--cores", "split"], env: ["STRESS_DIR": out.path])
         XCTAssertEqual(run.status, 0, String(run.stderr.suffix(2000)))
         let data = try Data(contentsOf: out.appendingPathComponent("stress.json"))
         let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let half = ProcessInfo.processInfo.activeProcessorCount / 2
         let cores = half == 1 ? "0" : "0-\(half - 1)"
-        XCTAssertEqual(document["cores"] as? String, "split: the base station (and the probe) pinned to cores 0-\(half - 1), the flood to cores \(half)-\(ProcessInfo.processInfo.activeProcessorCount - 1)")
+        XCTAssertEqual(
+            document["cores"] as? String,
+            "split: the base station (and the probe) pinned to cores 0-\(half - 1), the flood to cores "
+                + "\(half)-\(ProcessInfo.processInfo.activeProcessorCount - 1)"
+        )
         let point = try XCTUnwrap((document["points"] as? [[String: Any]])?.first)
         XCTAssertEqual(point["cpus_allowed"] as? String, cores)
         XCTAssertEqual((point["raw_zmq"] as? [String: Any])?["cpus_allowed"] as? String, cores)

@@ -15,7 +15,8 @@ struct TestHosts {
         XCTAssertEqual(up.status, 0, "hosts up (root and iproute2): \(up.output)")
         test.addTeardownBlock { _ = try? runScript("launch/hosts.sh down") }
         let line = try XCTUnwrap(up.output.split(separator: "\n").last { $0.hasPrefix("FLEET_BS_NETNS=") }, up.output)
-        var env = [String: String](), key = ""
+        var env = [String: String]()
+        var key = ""
         for word in line.split(separator: " ") {
             if let eq = word.firstIndex(of: "="), word[..<eq].hasPrefix("FLEET_") {
                 key = String(word[..<eq])
@@ -28,13 +29,18 @@ struct TestHosts {
     }
 
     func cut(_ edgeHost: String) throws { XCTAssertEqual(try runScript("launch/hosts.sh cut \(edgeHost)").status, 0) }
-    func restore(_ edgeHost: String) throws { XCTAssertEqual(try runScript("launch/hosts.sh restore \(edgeHost)").status, 0) }
+    func restore(_ edgeHost: String) throws {
+        XCTAssertEqual(try runScript("launch/hosts.sh restore \(edgeHost)").status, 0)
+    }
 
-    /// Brings the hosts down and returns each link's closing counts (`link: A → B: N delivered (…), M lost, C dropped while cut, …`).
+    /// Brings the hosts down and returns each link's closing counts (`link: A → B: N delivered (…), M lost, C dropped
+    /// while cut, …`).
     func down() throws -> [String: String] {
         _ = try runScript("launch/hosts.sh down")
         var logs = [String: String]()
-        for edge in edgeHosts { logs[edge] = (try? String(contentsOfFile: "/tmp/airfl-hosts/\(edge).log", encoding: .utf8)) ?? "" }
+        for edge in edgeHosts {
+            logs[edge] = (try? String(contentsOfFile: "/tmp/airfl-hosts/\(edge).log", encoding: .utf8)) ?? ""
+        }
         return logs
     }
 }
@@ -43,7 +49,9 @@ struct TestHosts {
 func linkCounts(_ log: String) -> (delivered: Int, lost: Int, cut: Int) {
     var sum = (delivered: 0, lost: 0, cut: 0)
     for line in log.split(separator: "\n") where line.contains(" delivered (") {
-        let numbers = line.split(separator: ":").last!.split(separator: ",").map { Int($0.split(separator: " ").first ?? "") ?? 0 }
+        let numbers = line.split(separator: ":").last!.split(separator: ",").map {
+            Int($0.split(separator: " ").first ?? "") ?? 0
+        }
         sum.delivered += numbers[0]
         sum.lost += numbers[1]
         sum.cut += numbers[2]

@@ -17,7 +17,9 @@ final class DurableFileTests: XCTestCase {
         // A target that cannot be replaced (a non-empty directory): the write fails, nothing changes.
         let blocked = dir.appendingPathComponent("blocked").path
         try FileManager.default.createDirectory(atPath: blocked + "/inside", withIntermediateDirectories: true)
-        XCTAssertThrowsError(try DurableFile.write(Data("x".utf8), to: blocked)) { XCTAssertTrue("\($0)".contains("rename"), "\($0)") }
+        XCTAssertThrowsError(try DurableFile.write(Data("x".utf8), to: blocked)) {
+            XCTAssertTrue("\($0)".contains("rename"), "\($0)")
+        }
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)), ["state", "blocked"])
         try Data("torn".utf8).write(to: dir.appendingPathComponent(DurableFile.temporaryPrefix + "state.123"))
         DurableFile.removeLeftovers(in: dir.path)

@@ -29,13 +29,19 @@ final class MemoTests: XCTestCase {
         XCTAssertEqual(memo.lookup(kind: "u", key: key(1), maxValueBytes: 100), .absent)
         try memo.store(kind: "t", key: key(1), value: [])
         XCTAssertEqual(memo.lookup(kind: "t", key: key(1), maxValueBytes: 0), .hit([]))
-        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: directory).allSatisfy { !$0.hasPrefix(DurableFile.temporaryPrefix) })
+        XCTAssertTrue(
+            try FileManager.default.contentsOfDirectory(atPath: directory).allSatisfy {
+                !$0.hasPrefix(DurableFile.temporaryPrefix)
+            })
     }
 
     func testKeyFieldsCannotRunIntoEachOther() {
-        var a = MemoKey("k"), b = MemoKey("k")
-        a.add("x", "ab"); a.add("y", "c")
-        b.add("x", "a"); b.add("y", "bc")
+        var a = MemoKey("k")
+        var b = MemoKey("k")
+        a.add("x", "ab")
+        a.add("y", "c")
+        b.add("x", "a")
+        b.add("y", "bc")
         XCTAssertNotEqual(a.bytes, b.bytes)
     }
 
@@ -43,8 +49,11 @@ final class MemoTests: XCTestCase {
         let memo = try Memo(directory: directory)
         try memo.store(kind: "t", key: key(2), value: [9])
         // As if key(2) hashed to key(1)'s file name.
-        try FileManager.default.moveItem(atPath: memo.path(kind: "t", key: key(2)), toPath: memo.path(kind: "t", key: key(1)))
-        guard case .unusable(let reason) = memo.lookup(kind: "t", key: key(1), maxValueBytes: 100) else { return XCTFail("a collision was used") }
+        try FileManager.default.moveItem(
+            atPath: memo.path(kind: "t", key: key(2)), toPath: memo.path(kind: "t", key: key(1)))
+        guard case .unusable(let reason) = memo.lookup(kind: "t", key: key(1), maxValueBytes: 100) else {
+            return XCTFail("a collision was used")
+        }
         XCTAssertTrue(reason.contains("another key"), reason)
     }
 
@@ -56,13 +65,17 @@ final class MemoTests: XCTestCase {
         // Every cut and every flipped byte.
         for cut in 0..<good.count {
             try good.prefix(cut).write(to: URL(fileURLWithPath: path))
-            guard case .unusable = memo.lookup(kind: "t", key: key(1), maxValueBytes: 100) else { return XCTFail("cut at \(cut) was used") }
+            guard case .unusable = memo.lookup(kind: "t", key: key(1), maxValueBytes: 100) else {
+                return XCTFail("cut at \(cut) was used")
+            }
         }
         for i in 0..<good.count {
             var bad = good
             bad[i] ^= 0x01
             try bad.write(to: URL(fileURLWithPath: path))
-            guard case .unusable(let reason) = memo.lookup(kind: "t", key: key(1), maxValueBytes: 100) else { return XCTFail("byte \(i) flipped was used") }
+            guard case .unusable(let reason) = memo.lookup(kind: "t", key: key(1), maxValueBytes: 100) else {
+                return XCTFail("byte \(i) flipped was used")
+            }
             XCTAssertTrue(reason.hasPrefix(path), reason)
         }
         try good.write(to: URL(fileURLWithPath: path))
@@ -72,7 +85,9 @@ final class MemoTests: XCTestCase {
     func testAValueLargerThanAllowedIsRefusedUnread() throws {
         let memo = try Memo(directory: directory)
         try memo.store(kind: "t", key: key(1), value: [UInt8](repeating: 7, count: 1000))
-        guard case .unusable(let reason) = memo.lookup(kind: "t", key: key(1), maxValueBytes: 999) else { return XCTFail("an oversized value was read") }
+        guard case .unusable(let reason) = memo.lookup(kind: "t", key: key(1), maxValueBytes: 999) else {
+            return XCTFail("an oversized value was read")
+        }
         XCTAssertTrue(reason.contains("more than the 999"), reason)
     }
 

@@ -51,7 +51,9 @@ final class TableDecodingTests: XCTestCase {
 
     private func decode(_ toml: String) throws -> Table { try TOMLDecoder().decode(File.self, from: toml).table }
 
-    private func configurationError(_ toml: String, file: StaticString = #filePath, line: UInt = #line) -> ConfigurationError? {
+    private func configurationError(_ toml: String, file: StaticString = #filePath, line: UInt = #line)
+        -> ConfigurationError?
+    {
         do {
             _ = try decode(toml)
             XCTFail("decoded without an error", file: file, line: line)
@@ -109,14 +111,17 @@ final class TableDecodingTests: XCTestCase {
             default: return nil
             }
         }
-        for (toml, key) in [("[table]\nrate = \"fast\"\n", "table.rate"), ("[table]\nrates = [\"a\"]\n", "table.rates"),
-                            ("[table]\ncount = 2.5\n", "table.count"), ("[table.inner]\ndepth = true\n", "table.inner.depth")] {
+        for (toml, key) in [
+            ("[table]\nrate = \"fast\"\n", "table.rate"), ("[table]\nrates = [\"a\"]\n", "table.rates"),
+            ("[table]\ncount = 2.5\n", "table.count"), ("[table.inner]\ndepth = true\n", "table.inner.depth"),
+        ] {
             XCTAssertThrowsError(try decode(toml), toml) { error in
                 XCTAssertTrue(path(error)?.hasPrefix(key) == true, "\(error)")
             }
         }
         struct Wrapper: Decodable { var table: Table }
-        XCTAssertThrowsError(try JSONDecoder().decode(Wrapper.self, from: Data(#"{"table": {"rate": "fast"}}"#.utf8))) { error in
+        XCTAssertThrowsError(try JSONDecoder().decode(Wrapper.self, from: Data(#"{"table": {"rate": "fast"}}"#.utf8))) {
+            error in
             XCTAssertEqual(path(error), "table.rate", "\(error)")
         }
     }

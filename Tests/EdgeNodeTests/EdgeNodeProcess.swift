@@ -2,14 +2,18 @@ import Foundation
 
 /// Runs the `edgenode` product (built beside the test runner) and collects its output.
 enum EdgeNodeProcess {
-    static var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }
     static var smolLM2: String { repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path }
 
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
         let process = Process()
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("edgenode")
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -18,7 +22,10 @@ enum EdgeNodeProcess {
         let errors = Box()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { errors.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async {
+            errors.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()

@@ -4,15 +4,21 @@ import LanguageModel
 import Logging
 import Wire
 import XCTest
+
 @testable import EdgeNode
 
 /// The firmware's state machine against a base station played by the test, in memory.
 final class FirmwareTests: XCTestCase {
-    var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+    var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }
 
     /// A firmware on its own thread, the base station's end, and the firmware's exit when it stops.
-    func boot(vanishAtRound: Int? = nil, failed: @escaping @Sendable (Error) -> Void = { XCTFail("firmware: \($0)") }) throws
-        -> (bs: ServerTransport, model: String, exit: () -> EdgeFirmware.Exit?) {
+    func boot(vanishAtRound: Int? = nil, failed: @escaping @Sendable (Error) -> Void = { XCTFail("firmware: \($0)") })
+        throws
+        -> (bs: ServerTransport, model: String, exit: () -> EdgeFirmware.Exit?)
+    {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
@@ -21,10 +27,11 @@ final class FirmwareTests: XCTestCase {
         let network = InMemoryNetwork()
         var log = Logger(label: "test.fw")
         log.logLevel = .warning
-        let firmware = try EdgeFirmware(transport: network.connect("n0"), name: "n0",
-                                        profile: try HardwareProfile.load(repository.appendingPathComponent("hwprofiles/raspberry-pi-4.toml").path),
-                                        modelPath: model, watchdog: Watchdog(timeout: 600, expire: { s, _ in XCTFail("watchdog in \(s)") }),
-                                        bsTimeoutS: 30, realtimeScale: nil, frameSymbols: 8, vanishAtRound: vanishAtRound, log: log)
+        let firmware = try EdgeFirmware(
+            transport: network.connect("n0"), name: "n0",
+            profile: try HardwareProfile.load(repository.appendingPathComponent("hwprofiles/raspberry-pi-4.toml").path),
+            modelPath: model, watchdog: Watchdog(timeout: 600, expire: { s, _ in XCTFail("watchdog in \(s)") }),
+            bsTimeoutS: 30, realtimeScale: nil, frameSymbols: 8, vanishAtRound: vanishAtRound, log: log)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var exit: EdgeFirmware.Exit?
         Thread {
@@ -44,8 +51,10 @@ final class FirmwareTests: XCTestCase {
         throw FrameError(offset: 0, problem: "no \(type) frame from the firmware within 30 s")
     }
 
-    let welcome = Welcome(index: 0, devices: 1, seed: 1, data: "fortunes:science", partition: "category", dirichletAlpha: 0.5,
-                          heldOutFraction: 0.1, context: 32, batch: 1, optimizer: "adamw", learningRate: 1e-2, clipNorm: 1, weightDecay: 0)
+    let welcome = Welcome(
+        index: 0, devices: 1, seed: 1, data: "fortunes:science", partition: "category", dirichletAlpha: 0.5,
+        heldOutFraction: 0.1, context: 32, batch: 1, optimizer: "adamw", learningRate: 1e-2, clipNorm: 1, weightDecay: 0
+    )
 
     /// A transmit order with a window of 1: one symbols frame goes, then nothing until a grant;
     /// a grant of 2 lets two more go; a shutdown while the firmware waits for the next grant ends
@@ -54,12 +63,18 @@ final class FirmwareTests: XCTestCase {
         let (bs, model, exit) = try boot()
         _ = try next(bs, .hello)
         try bs.send(welcome.frame(round: 0, node: 0).encoded(), to: "n0")
-        let adapter = LoRAAdapter(config: try LlamaConfig(gguf: try GGUFFile(path: model)), rank: 2, alpha: 4, targets: [.q, .v], seed: 1)
-        try bs.send(RoundStart(rank: 2, alpha: 4, targets: "attn_q,attn_v", localSteps: 1, adapter: adapter.flattened()).frame(round: 1, node: 0).encoded(), to: "n0")
+        let adapter = LoRAAdapter(
+            config: try LlamaConfig(gguf: try GGUFFile(path: model)), rank: 2, alpha: 4, targets: [.q, .v], seed: 1)
+        try bs.send(
+            RoundStart(rank: 2, alpha: 4, targets: ["attn_q", "attn_v"], localSteps: 1, adapter: adapter.flattened())
+                .frame(
+                    round: 1, node: 0
+                ).encoded(), to: "n0")
         _ = try next(bs, .updateReady)
         XCTAssertGreaterThan(adapter.parameterCount, 4 * 64, "the transmission must need more than three frames")
-        try bs.send(Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [], window: 1)
-                        .frame(round: 1, node: 0).encoded(), to: "n0")
+        try bs.send(
+            Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [], window: 1)
+                .frame(round: 1, node: 0).encoded(), to: "n0")
         func symbolsWithin(_ seconds: Double) throws -> Int {
             var n = 0
             let deadline = Date(timeIntervalSinceNow: seconds)
@@ -72,7 +87,7 @@ final class FirmwareTests: XCTestCase {
             return n
         }
         XCTAssertEqual(try symbolsWithin(1), 1)
-        try bs.send(Grant(frames: 5).frame(round: 0, node: 0).encoded(), to: "n0")  // another round's: no credit
+        try bs.send(Grant(frames: 5).frame(round: 0, node: 0).encoded(), to: "n0") // another round's: no credit
         XCTAssertEqual(try symbolsWithin(0.5), 0)
         try bs.send(Grant(frames: 2).frame(round: 1, node: 0).encoded(), to: "n0")
         XCTAssertEqual(try symbolsWithin(1), 2)
@@ -87,17 +102,21 @@ final class FirmwareTests: XCTestCase {
         let (bs, model, exit) = try boot()
         XCTAssertEqual(try Hello(frame: try next(bs, .hello)).name, "n0")
         try bs.send(welcome.frame(round: 0, node: 0).encoded(), to: "n0")
-        let adapter = LoRAAdapter(config: try LlamaConfig(gguf: try GGUFFile(path: model)), rank: 2, alpha: 4, targets: [.q, .v], seed: 1)
-        let start = RoundStart(rank: 2, alpha: 4, targets: "attn_q,attn_v", localSteps: 2, adapter: adapter.flattened())
+        let adapter = LoRAAdapter(
+            config: try LlamaConfig(gguf: try GGUFFile(path: model)), rank: 2, alpha: 4, targets: [.q, .v], seed: 1)
+        let start = RoundStart(
+            rank: 2, alpha: 4, targets: ["attn_q", "attn_v"], localSteps: 2, adapter: adapter.flattened())
         try bs.send(start.frame(round: 1, node: 0).encoded(), to: "n0")
         let ready = try UpdateReady(frame: try next(bs, .updateReady))
         XCTAssertEqual(ready.steps, 2)
         XCTAssertEqual(ready.reals, adapter.parameterCount)
         XCTAssertTrue(ready.updateEnergy > 0 && ready.updateEnergy.isFinite && ready.loss.isFinite)
 
-        try bs.send(Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [])
-                        .frame(round: 1, node: 0).encoded(), to: "n0")
-        var symbols = 0, reference = [Float]()
+        try bs.send(
+            Transmit(mode: .ideal, scale: 0.01, subcarriers: 4, streams: 1, antennas: 1, precoders: [])
+                .frame(round: 1, node: 0).encoded(), to: "n0")
+        var symbols = 0
+        var reference = [Float]()
         while true {
             let (_, data) = try XCTUnwrap(try bs.receive())
             let f = try Frame(decoding: data)
@@ -109,16 +128,20 @@ final class FirmwareTests: XCTestCase {
             }
         }
         XCTAssertEqual(reference.count, adapter.parameterCount)
-        XCTAssertEqual(reference.reduce(0) { $0 + Double($1) * Double($1) }, ready.updateEnergy, accuracy: 1e-9 * ready.updateEnergy)
+        XCTAssertEqual(
+            reference.reduce(0) { $0 + Double($1) * Double($1) }, ready.updateEnergy,
+            accuracy: 1e-9 * ready.updateEnergy)
 
         var broken = start.frame(round: 2, node: 0)
         broken.payload = broken.payload.prefix(5)
         try bs.send(broken.encoded(), to: "n0")
-        XCTAssertEqual(try UpdateReady(frame: try next(bs, .updateReady)).steps, 0, "a malformed round start is sat out")
+        XCTAssertEqual(
+            try UpdateReady(frame: try next(bs, .updateReady)).steps, 0, "a malformed round start is sat out")
         try bs.send(Shutdown(.runOver, reason: "done").frame(round: 2, node: 0).encoded(), to: "n0")
         XCTAssertEqual(exit(), .shutdown("done"))
         let farewell = try next(bs, .farewell)
-        XCTAssertEqual([farewell.round, farewell.node], [2, 0], "the farewell answers the shutdown's round and device")
+        XCTAssertEqual(
+            [farewell.round, farewell.node], [2, 0], "the farewell answers the shutdown's round and device")
     }
 
     /// A node that registers after the run is over is answered with the shutdown: it leaves with a
@@ -133,7 +156,9 @@ final class FirmwareTests: XCTestCase {
         let failure = LockedBox<String>()
         let (refusing, _, refusedExit) = try boot(failed: { failure.set("\($0)") })
         _ = try next(refusing, .hello)
-        try refusing.send(Shutdown(.refused, reason: "'n0' is not a node of this scenario").frame(round: 0, node: 0).encoded(), to: "n0")
+        try refusing.send(
+            Shutdown(.refused, reason: "'n0' is not a node of this scenario").frame(round: 0, node: 0).encoded(),
+            to: "n0")
         XCTAssertNil(refusedExit())
         XCTAssertEqual(failure.get(), "the base station refused n0: 'n0' is not a node of this scenario")
     }
@@ -142,7 +167,9 @@ final class FirmwareTests: XCTestCase {
         let (bs, _, exit) = try boot(vanishAtRound: 1)
         _ = try next(bs, .hello)
         try bs.send(welcome.frame(round: 0, node: 0).encoded(), to: "n0")
-        try bs.send(RoundStart(rank: 1, alpha: 1, targets: "attn_q", localSteps: 1, adapter: []).frame(round: 1, node: 0).encoded(), to: "n0")
+        try bs.send(
+            RoundStart(rank: 1, alpha: 1, targets: ["attn_q"], localSteps: 1, adapter: []).frame(round: 1, node: 0)
+                .encoded(), to: "n0")
         XCTAssertEqual(exit(), .vanished)
         XCTAssertNil(try bs.receive(), "nothing after vanishing")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import NumpyIO
 import XCTest
+
 @testable import LanguageModel
 
 final class GGUFTests: XCTestCase {
@@ -23,8 +24,8 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(f.metadata["llama.block_count"], .uint32(2))
         XCTAssertEqual(f.metadata["llama.rope.freq_base"], .float32(100000))
         XCTAssertEqual(f.metadata["fixture.flag"], .bool(true))
-        XCTAssertEqual(f.metadata["fixture.i64"], .int64(-1234567890123))
-        XCTAssertEqual(f.metadata["fixture.u64"], .uint64(1234567890123))
+        XCTAssertEqual(f.metadata["fixture.i64"], .int64(-1_234_567_890_123))
+        XCTAssertEqual(f.metadata["fixture.u64"], .uint64(1_234_567_890_123))
         XCTAssertEqual(f.metadata["fixture.i8"], .int8(-5))
         XCTAssertEqual(f.metadata["fixture.u16"], .uint16(65000))
         XCTAssertEqual(f.metadata["fixture.i32"], .int32(-70000))
@@ -54,10 +55,13 @@ final class GGUFTests: XCTestCase {
     func testWriterRoundTrip() throws {
         var w = GGUFWriter()
         let values: [(String, GGUFValue)] = [
-            ("general.architecture", .string("llama")), ("a.u8", .uint8(7)), ("a.i8", .int8(-7)), ("a.u16", .uint16(700)),
+            ("general.architecture", .string("llama")), ("a.u8", .uint8(7)), ("a.i8", .int8(-7)),
+            ("a.u16", .uint16(700)),
             ("a.i16", .int16(-700)), ("a.u32", .uint32(70000)), ("a.i32", .int32(-70000)), ("a.f32", .float32(1.5)),
-            ("a.bool", .bool(false)), ("a.u64", .uint64(1 << 40)), ("a.i64", .int64(-(1 << 40))), ("a.f64", .float64(-2.25)),
-            ("a.strings", .array(.string, [.string("x"), .string("ÿ")])), ("a.floats", .array(.float32, [.float32(1), .float32(-1)])),
+            ("a.bool", .bool(false)), ("a.u64", .uint64(1 << 40)), ("a.i64", .int64(-(1 << 40))),
+            ("a.f64", .float64(-2.25)),
+            ("a.strings", .array(.string, [.string("x"), .string("ÿ")])),
+            ("a.floats", .array(.float32, [.float32(1), .float32(-1)])),
         ]
         for (k, v) in values { w.set(k, v) }
         let x = (0..<128).map { Float(sin(Double($0)) * 3) }
@@ -105,17 +109,23 @@ final class GGUFTests: XCTestCase {
         let source = try GGUFFile(path: fixturePath)
         let end = source.tensors.map { $0.fileOffset + $0.byteCount }.max()!
         expectError(bytes.prefix(end - 1), "truncated")
-        var magic = bytes; magic[0] = 0x00
+        var magic = bytes
+        magic[0] = 0x00
         expectError(magic, "not a GGUF file")
-        var version = bytes; version[4] = 9
+        var version = bytes
+        version[4] = 9
         expectError(version, "version 9")
-        var count = bytes; count.replaceSubrange(8..<16, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
+        var count = bytes
+        count.replaceSubrange(8..<16, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
         expectError(count, "tensor count")
         // The first metadata value type (after the 8-byte length and the key "general.architecture").
-        var vtype = bytes; vtype[24 + 8 + 20] = 99
+        var vtype = bytes
+        vtype[24 + 8 + 20] = 99
         expectError(vtype, "unknown value type 99")
         expectError(Data(), "too short")
-        XCTAssertThrowsError(try GGUFFile(path: temp("missing.gguf"))) { XCTAssertTrue("\($0)".contains("cannot open")) }
+        XCTAssertThrowsError(try GGUFFile(path: temp("missing.gguf"))) {
+            XCTAssertTrue("\($0)".contains("cannot open"))
+        }
     }
 
     func testUnknownTensorTypeAndMisalignedOffset() throws {
@@ -131,7 +141,7 @@ final class GGUFTests: XCTestCase {
         try bytes.write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try GGUFFile(path: path)) { XCTAssertTrue("\($0)".contains("ggml type 77"), "\($0)") }
         bytes[typeOffset] = 0
-        bytes[typeOffset + 4] = 3  // data offset 3: not aligned
+        bytes[typeOffset + 4] = 3 // data offset 3: not aligned
         try bytes.write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try GGUFFile(path: path)) { XCTAssertTrue("\($0)".contains("not aligned"), "\($0)") }
     }

@@ -1,12 +1,15 @@
 import Foundation
 import XCTest
+
 @testable import LanguageModel
 
 /// The LoRA gradient pass against central finite differences of the loss, on a tiny generated model,
 /// computed in Double by the same generic kernels (so the check sees the production code).
 final class GradientTests: XCTestCase {
     static func tinyModel(_ spec: TinyModelSpec = TinyModelSpec(), name: String = "tiny") throws -> GGUFFile {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(spec.seed).gguf").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(spec.seed).gguf"
+        ).path
         try spec.write(to: path)
         return try GGUFFile(path: path)
     }
@@ -30,7 +33,8 @@ final class GradientTests: XCTestCase {
         let analytic = try pass.lossAndGradients(tokens)
         XCTAssertEqual(analytic.loss, try pass.loss(tokens), accuracy: 1e-12)
 
-        var checked = 0, worst = 0.0
+        var checked = 0
+        var worst = 0.0
         let h = 1e-5
         for layer in [0, weights.config.layers - 1] {
             for target in LoRATarget.allCases {
@@ -42,14 +46,19 @@ final class GradientTests: XCTestCase {
                         func perturbed(_ delta: Double) throws -> Double {
                             var l = lora
                             l.values[range.lowerBound + index] += delta
-                            return try LlamaForward(weights: weights, lora: l, loraScale: Double(adapter.scale)).loss(tokens)
+                            return try LlamaForward(weights: weights, lora: l, loraScale: Double(adapter.scale)).loss(
+                                tokens)
                         }
                         let numeric = (try perturbed(h) - (try perturbed(-h))) / (2 * h)
                         let g = analytic.gradients
-                        let exact = matrix == "a" ? g.a(layer: layer, target: target)[index] : g.b(layer: layer, target: target)[index]
+                        let exact =
+                            matrix == "a"
+                            ? g.a(layer: layer, target: target)[index] : g.b(layer: layer, target: target)[index]
                         let relative = abs(numeric - exact) / max(abs(numeric), abs(exact), 1e-6)
                         worst = max(worst, relative)
-                        XCTAssertLessThan(relative, 1e-3, "layer \(layer) \(target) \(matrix)[\(index)]: analytic \(exact), numeric \(numeric)")
+                        XCTAssertLessThan(
+                            relative, 1e-3,
+                            "layer \(layer) \(target) \(matrix)[\(index)]: analytic \(exact), numeric \(numeric)")
                         checked += 1
                     }
                 }
@@ -66,21 +75,31 @@ final class GradientTests: XCTestCase {
         let tokens = Array((0..<24).map { ($0 * 37 + 11) % 257 })
         let double = try LlamaWeights<Double>(gguf: file)
         let lora = adapter.parameters.converted(to: Double.self)
-        let reference = try LlamaForward(weights: double, lora: lora, loraScale: Double(adapter.scale)).lossAndGradients(tokens)
+        let reference = try LlamaForward(weights: double, lora: lora, loraScale: Double(adapter.scale))
+            .lossAndGradients(tokens)
 
-        let policies: [ActivationPolicy] = [.keepAll, .recomputeAll, ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true),
-                                            ActivationPolicy(recompute: true, keptLayers: 2, keepLogits: false)]
+        let policies: [ActivationPolicy] = [
+            .keepAll, .recomputeAll, ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true),
+            ActivationPolicy(recompute: true, keptLayers: 2, keepLogits: false),
+        ]
         for residency in [WeightResidency.cached, .streamed] {
-          for policy in policies {
-            let model = try LlamaWeights<Float>(gguf: file, residency: residency, outputChunkRows: 100)
-            let result = try LlamaForward(model: model, adapter: adapter).lossAndGradients(tokens, policy: policy)
-            let recompute = "\(policy)"
-            XCTAssertEqual(result.loss, reference.loss, accuracy: 1e-5 * reference.loss, "\(residency), recompute \(recompute)")
-            var num = 0.0, den = 0.0
-            XCTAssertEqual(result.gradients.layout, reference.gradients.layout)
-            for (x, y) in zip(result.gradients.values, reference.gradients.values) { num += (Double(x) - y) * (Double(x) - y); den += y * y }
-            XCTAssertLessThan((num / den).squareRoot(), 1e-4, "\(residency), \(recompute): Float gradients differ from Double")
-          }
+            for policy in policies {
+                let model = try LlamaWeights<Float>(gguf: file, residency: residency, outputChunkRows: 100)
+                let result = try LlamaForward(model: model, adapter: adapter).lossAndGradients(tokens, policy: policy)
+                let recompute = "\(policy)"
+                XCTAssertEqual(
+                    result.loss, reference.loss, accuracy: 1e-5 * reference.loss, "\(residency), recompute \(recompute)"
+                )
+                var num = 0.0
+                var den = 0.0
+                XCTAssertEqual(result.gradients.layout, reference.gradients.layout)
+                for (x, y) in zip(result.gradients.values, reference.gradients.values) {
+                    num += (Double(x) - y) * (Double(x) - y)
+                    den += y * y
+                }
+                XCTAssertLessThan(
+                    (num / den).squareRoot(), 1e-4, "\(residency), \(recompute): Float gradients differ from Double")
+            }
         }
     }
 
@@ -92,7 +111,9 @@ final class GradientTests: XCTestCase {
         let model = try LlamaWeights<Float>(gguf: file, residency: .streamed, outputChunkRows: 100)
         let pass = LlamaForward(model: model, adapter: adapter)
         let workspace = GradientWorkspace<Float>()
-        let policies: [ActivationPolicy] = [.keepAll, .recomputeAll, ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true), .keepAll]
+        let policies: [ActivationPolicy] = [
+            .keepAll, .recomputeAll, ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true), .keepAll,
+        ]
         for (i, policy) in policies.enumerated() {
             for length in [24, 17, 24] {
                 let tokens = Array((0..<length).map { ($0 * 53 + 7 * i + 1) % 257 })
@@ -112,7 +133,8 @@ final class GradientTests: XCTestCase {
         let file = try Self.tinyModel(spec, name: "tiny-q8")
         let tokens = Array((0..<40).map { ($0 * 91 + 3) % 257 })
         let cached = try LlamaForward(model: try LlamaModel(gguf: file)).logProbabilities(tokens)
-        let streamed = try LlamaForward(model: try LlamaModel(gguf: file, residency: .streamed, outputChunkRows: 64)).logProbabilities(tokens)
+        let streamed = try LlamaForward(model: try LlamaModel(gguf: file, residency: .streamed, outputChunkRows: 64))
+            .logProbabilities(tokens)
         XCTAssertEqual(cached.count, 39)
         for (a, b) in zip(cached, streamed) { XCTAssertEqual(a, b, accuracy: 1e-4) }
         let logits = try LlamaForward(model: try LlamaModel(gguf: file)).logits(tokens)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import LanguageModel
 
 /// The adapter's one flat buffer: its layout, the wire order, the initialiser a node uses, and a
@@ -25,7 +26,8 @@ final class LoRALayoutTests: XCTestCase {
         adapter.randomizeB(standardDeviation: 0.5, seed: 4)
         let layout = adapter.layout
         XCTAssertEqual(layout.targets, [.v, .q, .down])
-        var offset = 0, wire = [Float]()
+        var offset = 0
+        var wire = [Float]()
         for layer in 0..<config.layers {
             for target in layout.targets {
                 let s = try XCTUnwrap(layout.slot(layer: layer, target: target))
@@ -37,7 +39,9 @@ final class LoRALayoutTests: XCTestCase {
         }
         XCTAssertEqual(offset, adapter.parameterCount)
         XCTAssertEqual(adapter.flattened(), wire)
-        XCTAssertEqual(layout.slots.map(\.range.lowerBound), layout.slots.indices.map { i in i == 0 ? 0 : layout.slots[i - 1].range.upperBound })
+        XCTAssertEqual(
+            layout.slots.map(\.range.lowerBound),
+            layout.slots.indices.map { i in i == 0 ? 0 : layout.slots[i - 1].range.upperBound })
     }
 
     /// flattened() is the buffer itself, not a copy; assign and the parameters initialiser check
@@ -47,14 +51,17 @@ final class LoRALayoutTests: XCTestCase {
         var global = LoRAAdapter(config: config, rank: 2, alpha: 4, targets: [.q, .up], seed: 9)
         global.randomizeB(standardDeviation: 0.2, seed: 1)
         let flat = global.flattened()
-        global.parameters.values.withUnsafeBufferPointer { p in flat.withUnsafeBufferPointer { XCTAssertEqual($0.baseAddress, p.baseAddress) } }
+        global.parameters.values.withUnsafeBufferPointer { p in
+            flat.withUnsafeBufferPointer { XCTAssertEqual($0.baseAddress, p.baseAddress) }
+        }
 
         let node = try LoRAAdapter(config: config, rank: 2, alpha: 4, targets: [.q, .up], parameters: flat)
         var drawn = LoRAAdapter(config: config, rank: 2, alpha: 4, targets: [.q, .up], seed: 0)
         try drawn.assign(flattened: flat)
         XCTAssertEqual(node, global)
         XCTAssertEqual(drawn, global)
-        XCTAssertThrowsError(try LoRAAdapter(config: config, rank: 2, alpha: 4, targets: [.q, .up], parameters: Array(flat.dropLast())))
+        XCTAssertThrowsError(
+            try LoRAAdapter(config: config, rank: 2, alpha: 4, targets: [.q, .up], parameters: Array(flat.dropLast())))
         XCTAssertThrowsError(try LoRAAdapter(config: config, rank: 3, alpha: 4, targets: [.q, .up], parameters: flat))
         XCTAssertThrowsError(try drawn.assign(flattened: flat + [0]))
         XCTAssertEqual(drawn, global, "a refused assign leaves the adapter as it was")
@@ -72,12 +79,20 @@ final class LoRALayoutTests: XCTestCase {
         w.set("adapter.type", .string("lora"))
         w.set("adapter.lora.alpha", .float32(full.alpha))
         for s in full.layout.slots where s.target == .q || (s.layer == 1 && s.target == .down) {
-            try w.addTensor("blk.\(s.layer).\(s.target.rawValue).weight.lora_a", dims: [s.dIn, 2], floats: full.a(layer: s.layer, target: s.target))
-            try w.addTensor("blk.\(s.layer).\(s.target.rawValue).weight.lora_b", dims: [2, s.dOut], floats: full.b(layer: s.layer, target: s.target))
+            try w.addTensor(
+                "blk.\(s.layer).\(s.target.rawValue).weight.lora_a", dims: [s.dIn, 2],
+                floats: full.a(layer: s.layer, target: s.target))
+            try w.addTensor(
+                "blk.\(s.layer).\(s.target.rawValue).weight.lora_b", dims: [2, s.dOut],
+                floats: full.b(layer: s.layer, target: s.target))
         }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("partial-\(UUID().uuidString).gguf").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("partial-\(UUID().uuidString).gguf")
+            .path
         let again = path + ".again.gguf"
-        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: again) }
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: again)
+        }
         try w.write(to: path)
         let partial = try LoRAAdapter(gguf: try GGUFFile(path: path), config: config)
         XCTAssertEqual(partial.targets, [.q, .down])
@@ -96,7 +111,8 @@ final class LoRALayoutTests: XCTestCase {
         try zeroed.assign(flattened: values)
         let model = try LlamaModel(gguf: file)
         let tokens = [256, 72, 101, 108, 108, 111]
-        let a = try LlamaForward(model: model, adapter: partial).logits(tokens), b = try LlamaForward(model: model, adapter: zeroed).logits(tokens)
+        let a = try LlamaForward(model: model, adapter: partial).logits(tokens)
+        let b = try LlamaForward(model: model, adapter: zeroed).logits(tokens)
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5) }
         XCTAssertNotEqual(a, try LlamaForward(model: model).logits(tokens))
     }

@@ -28,20 +28,29 @@ final class QuantizedLinearTests: XCTestCase {
     }
 
     /// y = x·Wᵀ through the kernels on `isa`, y starting at `start` when accumulating.
-    func product(_ raw: [UInt8], _ type: TensorType, rows: Int, inner: Int, _ x: [Float], tokens: Int, isa: QuantizedISA,
-                 threads: Int = 1, accumulate: [Float]? = nil) -> [Float] {
+    func product(
+        _ raw: [UInt8], _ type: TensorType, rows: Int, inner: Int, _ x: [Float], tokens: Int, isa: QuantizedISA,
+        threads: Int = 1, accumulate: [Float]? = nil
+    ) -> [Float] {
         var y = accumulate ?? [Float](repeating: .nan, count: tokens * rows)
         raw.withUnsafeBytes { w in
             let m = QuantizedMatrix(type: type, base: w.baseAddress!, rows: rows, inner: inner)
-            let a = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, rows: tokens, inner: inner, isa: isa) }
-            y.withUnsafeMutableBufferPointer { a.linear(m, isa: isa, threads: threads, accumulate: accumulate != nil, into: $0.baseAddress!) }
+            let a = x.withUnsafeBufferPointer {
+                QuantizedActivations($0.baseAddress!, rows: tokens, inner: inner, isa: isa)
+            }
+            y.withUnsafeMutableBufferPointer {
+                a.linear(m, isa: isa, threads: threads, accumulate: accumulate != nil, into: $0.baseAddress!)
+            }
         }
         return y
     }
 
     /// The first index where two results differ in any bit, nil when none does.
     func firstDifference(_ a: [Float], _ b: [Float]) -> String? {
-        guard let i = a.indices.first(where: { $0 >= b.count || a[$0].bitPattern != b[$0].bitPattern }) ?? (a.count == b.count ? nil : a.count) else { return nil }
+        guard
+            let i = a.indices.first(where: { $0 >= b.count || a[$0].bitPattern != b[$0].bitPattern })
+                ?? (a.count == b.count ? nil : a.count)
+        else { return nil }
         return i < min(a.count, b.count) ? "[\(i)]: \(a[i]) against \(b[i])" : "\(a.count) values against \(b.count)"
     }
 
@@ -53,17 +62,22 @@ final class QuantizedLinearTests: XCTestCase {
         // (an odd last group), extreme quants (Q8_0's −128).
         for type in [TensorType.q4_0, .q4_1, .q8_0] {
             for (rows, inner, tokens) in [(13, 96, 7), (8, 64, 4), (130, 576, 33), (5, 32, 1), (6, 160, 16)] {
-                let raw = randomMatrix(type, rows: rows, inner: inner, &g), x = randomFloats(tokens * inner, &g)
+                let raw = randomMatrix(type, rows: rows, inner: inner, &g)
+                let x = randomFloats(tokens * inner, &g)
                 let reference = product(raw, type, rows: rows, inner: inner, x, tokens: tokens, isa: .scalar)
                 XCTAssertFalse(reference.contains { !$0.isFinite })
                 for isa in isas {
                     let y = product(raw, type, rows: rows, inner: inner, x, tokens: tokens, isa: isa)
-                    XCTAssertNil(firstDifference(y, reference), "\(type.name) \(rows)×\(inner), \(tokens) tokens on \(isa)")
+                    XCTAssertNil(
+                        firstDifference(y, reference), "\(type.name) \(rows)×\(inner), \(tokens) tokens on \(isa)")
                     let split = product(raw, type, rows: rows, inner: inner, x, tokens: tokens, isa: isa, threads: 2)
                     XCTAssertNil(firstDifference(split, reference), "\(type.name) on \(isa), two threads")
                     let start = randomFloats(tokens * rows, &g)
-                    let summed = product(raw, type, rows: rows, inner: inner, x, tokens: tokens, isa: isa, accumulate: start)
-                    XCTAssertNil(firstDifference(summed, zip(start, reference).map { $0 + $1 }), "\(type.name) on \(isa), accumulating")
+                    let summed = product(
+                        raw, type, rows: rows, inner: inner, x, tokens: tokens, isa: isa, accumulate: start)
+                    XCTAssertNil(
+                        firstDifference(summed, zip(start, reference).map { $0 + $1 }),
+                        "\(type.name) on \(isa), accumulating")
                 }
             }
         }
@@ -74,12 +88,18 @@ final class QuantizedLinearTests: XCTestCase {
         var g = SeededGenerator(seed: 14, stream: [0x54])
         var x = randomFloats(19 * 96, &g)
         // Ties (x/d exactly k + ½) round to even; a zero block; a non-finite one.
-        for i in 0..<32 { x[i] = Float(i % 7) - 3.5; x[32 + i] = 0 }
+        for i in 0..<32 {
+            x[i] = Float(i % 7) - 3.5
+            x[32 + i] = 0
+        }
         x[0] = 127
         x[96 + 64 + 7] = .infinity
-        let reference = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, rows: 19, inner: 96, isa: .scalar) }.contents
+        let reference = x.withUnsafeBufferPointer {
+            QuantizedActivations($0.baseAddress!, rows: 19, inner: 96, isa: .scalar)
+        }.contents
         for isa in QuantizedISA.allCases where isa.isSupported {
-            let c = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, rows: 19, inner: 96, isa: isa) }.contents
+            let c = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, rows: 19, inner: 96, isa: isa) }
+                .contents
             XCTAssertEqual(c.q, reference.q, "\(isa)")
             XCTAssertEqual(c.d, reference.d, "\(isa)")
             XCTAssertEqual(c.packed, reference.packed, "\(isa)")
@@ -91,27 +111,37 @@ final class QuantizedLinearTests: XCTestCase {
 
     func testProductsEqualTheDequantisedOperands() {
         var g = SeededGenerator(seed: 12, stream: [0x52])
-        let rows = 37, inner = 160, tokens = 6
+        let rows = 37
+        let inner = 160
+        let tokens = 6
         for type in [TensorType.q4_0, .q4_1, .q8_0] {
-            let raw = randomMatrix(type, rows: rows, inner: inner, &g), x = randomFloats(tokens * inner, &g)
+            let raw = randomMatrix(type, rows: rows, inner: inner, &g)
+            let x = randomFloats(tokens * inner, &g)
             var w = [Float](repeating: 0, count: rows * inner)
-            raw.withUnsafeBytes { src in w.withUnsafeMutableBufferPointer { type.dequantize(src.baseAddress!, count: rows * inner, into: $0.baseAddress!) } }
+            raw.withUnsafeBytes { src in
+                w.withUnsafeMutableBufferPointer {
+                    type.dequantize(src.baseAddress!, count: rows * inner, into: $0.baseAddress!)
+                }
+            }
             let a = x.withUnsafeBufferPointer { QuantizedActivations($0.baseAddress!, rows: tokens, inner: inner) }
             let xq = a.dequantized()
             // Round to nearest: every activation within half a step of its block's scale.
             for b in 0..<(tokens * inner / 32) {
-                let block = x[(b * 32)..<(b * 32 + 32)], step = block.map(abs).max()! / 127
+                let block = x[(b * 32)..<(b * 32 + 32)]
+                let step = block.map(abs).max()! / 127
                 for i in block.indices { XCTAssertLessThanOrEqual(abs(xq[i] - x[i]), step / 2 * 1.0001 + 1e-7) }
             }
             let y = product(raw, type, rows: rows, inner: inner, x, tokens: tokens, isa: .best)
             for t in 0..<tokens {
                 for o in 0..<rows {
-                    var exact = 0.0, magnitude = 0.0
+                    var exact = 0.0
+                    var magnitude = 0.0
                     for i in 0..<inner {
                         exact += Double(w[o * inner + i]) * Double(xq[t * inner + i])
                         magnitude += abs(Double(w[o * inner + i]) * Double(xq[t * inner + i]))
                     }
-                    XCTAssertEqual(Double(y[t * rows + o]), exact, accuracy: 2e-6 * magnitude + 1e-9, "\(type.name) y[\(t)][\(o)]")
+                    XCTAssertEqual(
+                        Double(y[t * rows + o]), exact, accuracy: 2e-6 * magnitude + 1e-9, "\(type.name) y[\(t)][\(o)]")
                 }
             }
         }

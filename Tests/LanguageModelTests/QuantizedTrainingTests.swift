@@ -32,10 +32,14 @@ final class QuantizedTrainingTests: XCTestCase {
             XCTAssertEqual(q.loss / f.loss, 1, accuracy: 0.01, "loss \(q.loss) against \(f.loss)")
             let (gf, gq) = (f.gradients.values.map(Double.init), q.gradients.values.map(Double.init))
             let dot = zip(gf, gq).reduce(0) { $0 + $1.0 * $1.1 }
-            let nf = gf.reduce(0) { $0 + $1 * $1 }.squareRoot(), nq = gq.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let nf = gf.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let nq = gq.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let difference = zip(gf, gq).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-            print(String(format: "quantized gradient (untied %@): cosine %.5f, relative error %.4f, loss %.5f against %.5f", "\(untied)",
-                         dot / (nf * nq), difference / nf, q.loss, f.loss))
+            print(
+                String(
+                    format: "quantized gradient (untied %@): cosine %.5f, relative error %.4f, loss %.5f against %.5f",
+                    "\(untied)",
+                    dot / (nf * nq), difference / nf, q.loss, f.loss))
             XCTAssertGreaterThan(dot / (nf * nq), 0.995, "cosine of the two gradients (untied \(untied))")
             XCTAssertLessThan(difference / nf, 0.05, "relative gradient error (untied \(untied))")
         }
@@ -48,7 +52,9 @@ final class QuantizedTrainingTests: XCTestCase {
             let tokens = (0..<200).map { ($0 * 91 + 7) % 256 }
             let pf = try LlamaForward(model: float).perplexity(tokens: tokens, context: 64)
             let pq = try LlamaForward(model: quantized).perplexity(tokens: tokens, context: 64)
-            XCTAssertEqual(pq.perplexity / pf.perplexity, 1, accuracy: 0.01, "\(type.name): \(pq.perplexity) against \(pf.perplexity)")
+            XCTAssertEqual(
+                pq.perplexity / pf.perplexity, 1, accuracy: 0.01,
+                "\(type.name): \(pq.perplexity) against \(pf.perplexity)")
             // The same bits with windows side by side (each on one thread) as one at a time.
             let parallel = try LlamaForward(model: quantized).perplexity(tokens: tokens, context: 64, workers: 2)
             XCTAssertEqual(parallel.logProbabilities, pq.logProbabilities)
@@ -60,19 +66,25 @@ final class QuantizedTrainingTests: XCTestCase {
         var spec = TinyModelSpec()
         spec.matrixType = .q8_0
         let file = try GradientTests.tinyModel(spec, name: "tiny-plan")
-        let plan = try TrainingMemoryPlan(gguf: file, rank: 2, targets: [.q], optimizer: .adamw, context: 32, mode: .cached, kernel: .quantized)
-        let float = try TrainingMemoryPlan(gguf: file, rank: 2, targets: [.q], optimizer: .adamw, context: 32, mode: .cached)
+        let plan = try TrainingMemoryPlan(
+            gguf: file, rank: 2, targets: [.q], optimizer: .adamw, context: 32, mode: .cached, kernel: .quantized)
+        let float = try TrainingMemoryPlan(
+            gguf: file, rank: 2, targets: [.q], optimizer: .adamw, context: 32, mode: .cached)
         XCTAssertEqual(plan.kernel, .quantized)
         XCTAssertEqual(float.kernel, .float)
         let model = try LlamaModel(gguf: file, kernel: plan.kernel)
         XCTAssertEqual(plan.weights, model.residentWeightBytes)
         XCTAssertEqual(plan.mappedModel, model.mappedResidentBytes)
-        let streamed = try TrainingMemoryPlan(gguf: file, rank: 2, targets: [.q], optimizer: .adamw, context: 32, mode: .streamed, kernel: .quantized)
+        let streamed = try TrainingMemoryPlan(
+            gguf: file, rank: 2, targets: [.q], optimizer: .adamw, context: 32, mode: .streamed, kernel: .quantized)
         XCTAssertEqual(streamed.kernel, .quantized)
         let streamedModel = try LlamaModel(gguf: file, residency: .streamed, kernel: streamed.kernel)
         XCTAssertEqual(streamed.weights, streamedModel.residentWeightBytes)
-        XCTAssertLessThan(streamed.weights, try TrainingMemoryPlan(gguf: file, rank: 2, targets: [.q], optimizer: .adamw, context: 32, mode: .streamed).weights,
-                          "a layer's transposes and one matrix's Floats are less than a Float layer")
+        XCTAssertLessThan(
+            streamed.weights,
+            try TrainingMemoryPlan(gguf: file, rank: 2, targets: [.q], optimizer: .adamw, context: 32, mode: .streamed)
+                .weights,
+            "a layer's transposes and one matrix's Floats are less than a Float layer")
     }
 
     /// The streamed residency on blocks: each layer read in place and its transposes made only for
@@ -88,8 +100,10 @@ final class QuantizedTrainingTests: XCTestCase {
         let tokens = (0..<80).map { ($0 * 53 + 5) % 256 }
         let reference = try LlamaForward(model: cached, adapter: adapter)
         let expected = try reference.lossAndGradients(tokens)
-        let policies = [ActivationPolicy.keepAll, ActivationPolicy(recompute: true, keptLayers: 0, keepLogits: false),
-                        ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true)]
+        let policies = [
+            ActivationPolicy.keepAll, ActivationPolicy(recompute: true, keptLayers: 0, keepLogits: false),
+            ActivationPolicy(recompute: true, keptLayers: 1, keepLogits: true),
+        ]
         for chunk in [TinyModelSpec.vocabulary, 64] {
             let streamed = try LlamaModel(gguf: file, residency: .streamed, outputChunkRows: chunk, kernel: .quantized)
             XCTAssertEqual(streamed.kernel, .quantized)
@@ -105,9 +119,11 @@ final class QuantizedTrainingTests: XCTestCase {
                     XCTAssertEqual(got.gradients, expected.gradients, "\(policy)")
                 }
                 XCTAssertEqual(got.loss, expected.loss, accuracy: 1e-5 * expected.loss, "\(policy), chunks of \(chunk)")
-                let g = got.gradients.values.map(Double.init), r = expected.gradients.values.map(Double.init)
+                let g = got.gradients.values.map(Double.init)
+                let r = expected.gradients.values.map(Double.init)
                 let difference = zip(g, r).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-                XCTAssertLessThan(difference / r.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-2, "\(policy), chunks of \(chunk)")
+                XCTAssertLessThan(
+                    difference / r.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-2, "\(policy), chunks of \(chunk)")
             }
         }
     }
@@ -120,13 +136,17 @@ final class QuantizedTrainingTests: XCTestCase {
         spec.matrixType = .q8_0
         let tiny = try GradientTests.tinyModel(spec, name: "tiny-bands")
         let smol = try GGUFFile(path: SharedModel.path)
-        for (file, name) in [(tiny, "blk.0.ffn_down.weight"), (tiny, "blk.1.attn_k.weight"), (smol, "blk.3.ffn_down.weight"),
-                             (smol, "blk.0.attn_q.weight"), (smol, "token_embd.weight")] {
+        for (file, name) in [
+            (tiny, "blk.0.ffn_down.weight"), (tiny, "blk.1.attn_k.weight"), (smol, "blk.3.ffn_down.weight"),
+            (smol, "blk.0.attn_q.weight"), (smol, "token_embd.weight"),
+        ] {
             let info = try XCTUnwrap(file.tensor(name))
             let banded = try QuantizedMatrix.transposed(file, info)
             let (rows, inner) = (info.dims[1], info.dims[0])
             var whole = [UInt8](repeating: 0, count: inner * rows / 32 * 34)
-            try file.floats(name).withUnsafeBufferPointer { qk_quantize_q8_0_transposed($0.baseAddress!, Int32(rows), Int32(inner), &whole) }
+            try file.floats(name).withUnsafeBufferPointer {
+                qk_quantize_q8_0_transposed($0.baseAddress!, Int32(rows), Int32(inner), &whole)
+            }
             let got = UnsafeBufferPointer(start: banded.base.assumingMemoryBound(to: UInt8.self), count: whole.count)
             XCTAssertTrue(got.elementsEqual(whole), "\(info.type.name) \(name)")
         }

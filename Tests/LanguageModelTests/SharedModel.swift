@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import LanguageModel
 
 /// SmolLM2 loaded once for every test that is about it (dequantising it takes seconds in debug).
@@ -15,7 +16,8 @@ enum SharedModel {
         defer { lock.unlock() }
         if let c = cached { return c }
         guard FileManager.default.fileExists(atPath: path) else {
-            throw GGUFError(path: path, offset: nil, problem: "missing: run launch/fetch-model.sh (launch/test.sh does)")
+            throw GGUFError(
+                path: path, offset: nil, problem: "missing: run launch/fetch-model.sh (launch/test.sh does)")
         }
         let file = try GGUFFile(path: path)
         let loaded = (file, try LlamaModel(gguf: file))

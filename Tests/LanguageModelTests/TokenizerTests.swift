@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import LanguageModel
 
 final class TokenizerTests: XCTestCase {
@@ -18,7 +19,9 @@ final class TokenizerTests: XCTestCase {
             for (mode, key) in [(PreTokenizer.gpt2, "gpt2"), (.smollm, "smollm")] {
                 let expected = try XCTUnwrap(c[key] as? [String])
                 let ours = mode.split(text).map { piece -> String in
-                    var s = String.UnicodeScalarView(); s.append(contentsOf: piece); return String(s)
+                    var s = String.UnicodeScalarView()
+                    s.append(contentsOf: piece)
+                    return String(s)
                 }
                 XCTAssertEqual(ours, expected, "\(key): \(text.debugDescription)")
             }
@@ -29,7 +32,9 @@ final class TokenizerTests: XCTestCase {
     /// and decoding gives the text back.
     func testIdsMatchLlamaCpp() throws {
         let model = repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: model) else { return XCTFail("\(model) is missing: run launch/fetch-model.sh") }
+        guard FileManager.default.fileExists(atPath: model) else {
+            return XCTFail("\(model) is missing: run launch/fetch-model.sh")
+        }
         let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: model))
         XCTAssertEqual(tokenizer.preTokenizer, .smollm)
         for c in try json("tokenizer_ids_llamacpp.json") {
@@ -43,7 +48,9 @@ final class TokenizerTests: XCTestCase {
     /// Documents joined with end-of-text and cut into windows; a 1-token tail is dropped.
     func testWindowPacking() throws {
         let model = repository.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: model) else { return XCTFail("\(model) is missing: run launch/fetch-model.sh") }
+        guard FileManager.default.fileExists(atPath: model) else {
+            return XCTFail("\(model) is missing: run launch/fetch-model.sh")
+        }
         let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: model))
         let docs = [Document(text: "Hello world", category: "a"), Document(text: "It's a test.", category: "a")]
         let stream = tokenizer.encode("Hello world") + [2] + tokenizer.encode("It's a test.") + [2]
@@ -65,12 +72,14 @@ final class TokenizerTests: XCTestCase {
     /// Merges apply by rank, one occurrence at a time; unknown strings fall back to byte tokens.
     func testMergeOrderOnATinyVocabulary() throws {
         let (table, _) = BPETokenizer.byteTable()
-        let a = String(table[Int(UInt8(ascii: "a"))]), b = String(table[Int(UInt8(ascii: "b"))])
+        let a = String(table[Int(UInt8(ascii: "a"))])
+        let b = String(table[Int(UInt8(ascii: "b"))])
         let tokens = [a, b, a + b, a + a, a + b + a + b, b + a]
-        let t = try BPETokenizer(tokens: tokens, merges: ["\(a) \(b)", "\(a)\(b) \(a)\(b)", "\(a) \(a)"], preTokenizer: .gpt2)
-        XCTAssertEqual(t.encode("abab"), [4])        // ab ab → abab
-        XCTAssertEqual(t.encode("aab"), [0, 2])      // a·b outranks a·a: a + ab
-        XCTAssertEqual(t.encode("ba"), [1, 0])       // no merge for b·a: two tokens
+        let t = try BPETokenizer(
+            tokens: tokens, merges: ["\(a) \(b)", "\(a)\(b) \(a)\(b)", "\(a) \(a)"], preTokenizer: .gpt2)
+        XCTAssertEqual(t.encode("abab"), [4]) // ab ab → abab
+        XCTAssertEqual(t.encode("aab"), [0, 2]) // a·b outranks a·a: a + ab
+        XCTAssertEqual(t.encode("ba"), [1, 0]) // no merge for b·a: two tokens
         XCTAssertThrowsError(try BPETokenizer(tokens: tokens, merges: ["nospace"], preTokenizer: .gpt2))
     }
 }

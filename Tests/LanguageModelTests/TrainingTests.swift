@@ -1,6 +1,7 @@
 import Foundation
 import Randomness
 import XCTest
+
 @testable import LanguageModel
 
 /// Optimisers, schedules, the fine-tuner and the memory plan.
@@ -42,7 +43,8 @@ final class TrainingTests: XCTestCase {
         var a2 = adapter
         try sgd.step(&a2, gradients: grads)
         for (i, theta) in adapter.b(layer: 0, target: .q).enumerated() {
-            XCTAssertEqual(a2.b(layer: 0, target: .q)[i], theta - 0.01 * grads.b(layer: 0, target: .q)[i] / 4, accuracy: 1e-6)
+            XCTAssertEqual(
+                a2.b(layer: 0, target: .q)[i], theta - 0.01 * grads.b(layer: 0, target: .q)[i] / 4, accuracy: 1e-6)
         }
     }
 
@@ -54,7 +56,9 @@ final class TrainingTests: XCTestCase {
         let file = try GradientTests.tinyModel(spec, name: "tiny-opt")
         let (adapter, grads) = Self.oneLayerAdapter([0.5, -2, 0.25, 3])
         let D = adapter.parameterCount
-        for (kind, momentum, expected) in [(OptimizerKind.adamw, Float(0), 2 * D * 4), (.sgd, 0, 0), (.sgd, 0.9, D * 4)] {
+        for (kind, momentum, expected) in [
+            (OptimizerKind.adamw, Float(0), 2 * D * 4), (.sgd, 0, 0), (.sgd, 0.9, D * 4),
+        ] {
             var s = OptimizerSettings()
             s.kind = kind
             s.momentum = momentum
@@ -63,9 +67,12 @@ final class TrainingTests: XCTestCase {
             var a = adapter
             try opt.step(&a, gradients: grads)
             try opt.step(&a, gradients: grads)
-            let plan = try TrainingMemoryPlan(gguf: file, rank: 1, targets: [.q], optimizer: kind, momentum: momentum, context: 8, mode: .cached)
+            let plan = try TrainingMemoryPlan(
+                gguf: file, rank: 1, targets: [.q], optimizer: kind, momentum: momentum, context: 8, mode: .cached)
             XCTAssertEqual(opt.allocatedStateBytes, expected, "\(kind), momentum \(momentum)")
-            XCTAssertEqual(LoRAOptimizer.stateBytes(parameters: D, kind: kind, momentum: momentum), expected, "\(kind), momentum \(momentum)")
+            XCTAssertEqual(
+                LoRAOptimizer.stateBytes(parameters: D, kind: kind, momentum: momentum), expected,
+                "\(kind), momentum \(momentum)")
             XCTAssertEqual(plan.optimizerState, expected, "\(kind), momentum \(momentum)")
             XCTAssertEqual(plan.adapter, a.flattened().count * 4)
         }
@@ -75,7 +82,9 @@ final class TrainingTests: XCTestCase {
         let (adapter, grads) = Self.oneLayerAdapter([1, .nan, 2])
         var opt = LoRAOptimizer(OptimizerSettings())
         var a = adapter
-        XCTAssertThrowsError(try opt.step(&a, gradients: grads)) { XCTAssertEqual($0 as? TrainingError, .nonFiniteGradient(step: 0)) }
+        XCTAssertThrowsError(try opt.step(&a, gradients: grads)) {
+            XCTAssertEqual($0 as? TrainingError, .nonFiniteGradient(step: 0))
+        }
         XCTAssertEqual(a, adapter)
         XCTAssertEqual(opt.steps, 0)
     }
@@ -86,12 +95,15 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(cosine.rate(peak: 1, step: 4, total: 24), 1, accuracy: 1e-6)
         XCTAssertEqual(cosine.rate(peak: 1, step: 14, total: 24), 0.55, accuracy: 1e-6)
         XCTAssertEqual(cosine.rate(peak: 1, step: 24, total: 24), 0.1, accuracy: 1e-6)
-        XCTAssertEqual(LearningRateSchedule(shape: .linear, warmupSteps: 0, floor: 0).rate(peak: 2, step: 5, total: 10), 1, accuracy: 1e-6)
+        XCTAssertEqual(
+            LearningRateSchedule(shape: .linear, warmupSteps: 0, floor: 0).rate(peak: 2, step: 5, total: 10), 1,
+            accuracy: 1e-6)
     }
 
     /// Sentences from a small seeded grammar: learnable structure for a byte-level model.
     static func grammarText(sentences: Int, seed: UInt64) -> String {
-        let subjects = ["the cat", "a dog", "my friend", "the radio"], verbs = ["sees", "likes", "sends", "hears"]
+        let subjects = ["the cat", "a dog", "my friend", "the radio"]
+        let verbs = ["sees", "likes", "sends", "hears"]
         let objects = ["the signal.", "a fish.", "the base station.", "an update."]
         var g = SeededGenerator(seed: seed, stream: [9])
         return (0..<sentences).map { _ in
@@ -106,18 +118,23 @@ final class TrainingTests: XCTestCase {
         let file = try GradientTests.tinyModel(spec, name: "tiny-ft")
         let tokenizer = try BPETokenizer(gguf: file)
         let model = try LlamaModel(gguf: file)
-        let train = WindowPacker.pack([Document(text: Self.grammarText(sentences: 200, seed: 1), category: "g")], tokenizer: tokenizer, length: 64)
+        let train = WindowPacker.pack(
+            [Document(text: Self.grammarText(sentences: 200, seed: 1), category: "g")], tokenizer: tokenizer, length: 64
+        )
         let heldOut = tokenizer.encode(Self.grammarText(sentences: 40, seed: 2))
         let adapter = LoRAAdapter(config: model.config, rank: 4, alpha: 8, seed: 3)
-        let before = try LlamaForward(model: model, adapter: adapter).perplexity(tokens: heldOut, context: 64).perplexity
+        let before = try LlamaForward(model: model, adapter: adapter).perplexity(tokens: heldOut, context: 64)
+            .perplexity
         var s = OptimizerSettings()
         s.learningRate = 1e-2
         let tuner = LoRAFineTuner(model: model, adapter: adapter, optimizer: s, totalSteps: 40, activations: .keepAll)
         var sampler = try WindowSampler(train, seed: 4)
         for _ in 0..<40 { try tuner.step([sampler.next(), sampler.next()]) }
-        let after = try LlamaForward(model: model, adapter: tuner.adapter).perplexity(tokens: heldOut, context: 64).perplexity
+        let after = try LlamaForward(model: model, adapter: tuner.adapter).perplexity(tokens: heldOut, context: 64)
+            .perplexity
         XCTAssertLessThan(after, 0.8 * before, "held-out perplexity \(before) → \(after)")
-        let firstLosses: [Double] = tuner.history.prefix(5).map(\.loss), lastLosses: [Double] = tuner.history.suffix(5).map(\.loss)
+        let firstLosses: [Double] = tuner.history.prefix(5).map(\.loss)
+        let lastLosses: [Double] = tuner.history.suffix(5).map(\.loss)
         XCTAssertLessThan(lastLosses.reduce(0, +), firstLosses.reduce(0, +))
         XCTAssertGreaterThan(tuner.history[0].flops, 0)
     }
@@ -126,18 +143,25 @@ final class TrainingTests: XCTestCase {
     /// budget; the measured peak RSS is in BENCHMARKS.md), and the cached plan is larger.
     func testStreamedPlanForSmolLM2FitsUnder256MB() throws {
         let (file, _) = try SharedModel.load()
-        let streamed = try TrainingMemoryPlan(gguf: file, rank: 8, targets: [.q, .k, .v, .o], optimizer: .adamw, context: 256, mode: .streamed)
-        let cached = try TrainingMemoryPlan(gguf: file, rank: 8, targets: [.q, .k, .v, .o], optimizer: .adamw, context: 256, mode: .cached)
+        let streamed = try TrainingMemoryPlan(
+            gguf: file, rank: 8, targets: [.q, .k, .v, .o], optimizer: .adamw, context: 256, mode: .streamed)
+        let cached = try TrainingMemoryPlan(
+            gguf: file, rank: 8, targets: [.q, .k, .v, .o], optimizer: .adamw, context: 256, mode: .cached)
         XCTAssertLessThan(streamed.total, 256_000_000, "\(streamed)")
         XCTAssertGreaterThan(cached.total, 3 * streamed.total)
         XCTAssertEqual(cached.adapter, 921_600 * 4)
         // Filling a budget keeps the logits first, then the last layers, and stays within it.
-        let filled = try XCTUnwrap(try TrainingMemoryPlan.filling(budget: 250_000_000, gguf: file, rank: 8, targets: [.q, .k, .v, .o],
-                                                                   optimizer: .adamw, context: 256))
+        let filled = try XCTUnwrap(
+            try TrainingMemoryPlan.filling(
+                budget: 250_000_000, gguf: file, rank: 8, targets: [.q, .k, .v, .o],
+                optimizer: .adamw, context: 256))
         XCTAssertLessThanOrEqual(filled.total, 250_000_000)
         XCTAssertTrue(filled.activationPolicy.keepLogits)
         XCTAssertGreaterThan(filled.activationPolicy.keptLayers, 0)
-        XCTAssertNil(try TrainingMemoryPlan.filling(budget: streamed.total - 1, gguf: file, rank: 8, targets: [.q, .k, .v, .o], optimizer: .adamw, context: 256))
+        XCTAssertNil(
+            try TrainingMemoryPlan.filling(
+                budget: streamed.total - 1, gguf: file, rank: 8, targets: [.q, .k, .v, .o], optimizer: .adamw,
+                context: 256))
         XCTAssertEqual(cached.optimizerState, 2 * 921_600 * 4)
     }
 }

@@ -1,5 +1,6 @@
 import Numerics
 import XCTest
+
 @testable import LinearAlgebra
 
 /// A tiny deterministic generator for test matrices (Knuth's MMIX LCG, top 53 bits), so this
@@ -30,7 +31,8 @@ enum Reference {
     }
 
     /// op(A)[i, p] read straight from A's subscript.
-    static func op<T: LinearAlgebraScalar>(_ a: ComplexMatrix<T>, _ t: Transpose, _ i: Int, _ p: Int) -> Complex<Double> {
+    static func op<T: LinearAlgebraScalar>(_ a: ComplexMatrix<T>, _ t: Transpose, _ i: Int, _ p: Int) -> Complex<Double>
+    {
         switch t {
         case .none: return toDouble(a[i, p])
         case .transpose: return toDouble(a[p, i])
@@ -81,16 +83,22 @@ final class ComplexMatrixTests: XCTestCase {
     private let ops: [Transpose] = [.none, .transpose, .adjoint]
 
     /// Stored shape of an operand whose op() must be rows×cols.
-    private func stored(_ t: Transpose, _ rows: Int, _ cols: Int) -> (Int, Int) { t == .none ? (rows, cols) : (cols, rows) }
+    private func stored(_ t: Transpose, _ rows: Int, _ cols: Int) -> (Int, Int) {
+        t == .none ? (rows, cols) : (cols, rows)
+    }
 
-    private func checkProducts<T: LinearAlgebraScalar>(_: T.Type, tolerance: Double, file: StaticString = #filePath, line: UInt = #line) {
+    private func checkProducts<T: LinearAlgebraScalar>(
+        _: T.Type, tolerance: Double, file: StaticString = #filePath, line: UInt = #line
+    ) {
         var g = TestLCG(seed: 7)
         // Non-square everywhere: op(A) is 5×3, op(B) is 3×4, so C is 5×4.
         let (m, k, n) = (5, 3, 4)
         for ta in ops {
             for tb in ops {
-                let (ar, ac) = stored(ta, m, k), (br, bc) = stored(tb, k, n)
-                let a = g.matrix(ar, ac, T.self), b = g.matrix(br, bc, T.self)
+                let (ar, ac) = stored(ta, m, k)
+                let (br, bc) = stored(tb, k, n)
+                let a = g.matrix(ar, ac, T.self)
+                let b = g.matrix(br, bc, T.self)
                 let c = a.product(b, ta, tb)
                 let expected = Reference.product(a, b, ta, tb)
                 XCTAssertEqual(c.rows, m, "\(ta), \(tb)", file: file, line: line)
@@ -109,7 +117,8 @@ final class ComplexMatrixTests: XCTestCase {
     /// flags differ from each other on complex data (they would agree on real data).
     func testStarOperatorAndConjugation() {
         var g = TestLCG(seed: 11)
-        let a = g.matrix(17, 9, Double.self), b = g.matrix(9, 2, Double.self)
+        let a = g.matrix(17, 9, Double.self)
+        let b = g.matrix(9, 2, Double.self)
         XCTAssertLessThan(Reference.maxDifference(a * b, Reference.product(a, b).values), 1e-13)
 
         let x = g.matrix(4, 3, Double.self)
@@ -127,13 +136,15 @@ final class ComplexMatrixTests: XCTestCase {
     /// The `.adjoint` gemm flag agrees with multiplying the explicit `adjoint` matrix.
     func testAdjointFlagEqualsExplicitAdjoint() {
         var g = TestLCG(seed: 12)
-        let a = g.matrix(6, 4, Double.self), b = g.matrix(6, 3, Double.self)
+        let a = g.matrix(6, 4, Double.self)
+        let b = g.matrix(6, 3, Double.self)
         XCTAssertLessThan(a.product(b, .adjoint).maxAbsDifference(a.adjoint * b), 1e-14)
         XCTAssertLessThan(b.product(a, .adjoint, .none).maxAbsDifference(b.adjoint * a), 1e-14)
     }
 
     func testEmptyInnerDimensionGivesZeros() {
-        let a = ComplexMatrix<Double>(rows: 3, cols: 0), b = ComplexMatrix<Double>(rows: 0, cols: 2)
+        let a = ComplexMatrix<Double>(rows: 3, cols: 0)
+        let b = ComplexMatrix<Double>(rows: 0, cols: 2)
         let c = a * b
         XCTAssertEqual(c.rows, 3)
         XCTAssertEqual(c.cols, 2)
@@ -165,9 +176,13 @@ final class ComplexMatrixTests: XCTestCase {
 
     func testElementwiseArithmeticAndConversion() {
         var g = TestLCG(seed: 3)
-        let a = g.matrix(3, 2, Double.self), b = g.matrix(3, 2, Double.self)
+        let a = g.matrix(3, 2, Double.self)
+        let b = g.matrix(3, 2, Double.self)
         let s = Complex<Double>(0.5, -2)
-        let sum = a + b, diff = a - b, scaled = s * a, real = 3.0 * a
+        let sum = a + b
+        let diff = a - b
+        let scaled = s * a
+        let real = 3.0 * a
         for i in 0..<3 {
             for j in 0..<2 {
                 XCTAssertEqual(sum[i, j], a[i, j] + b[i, j])

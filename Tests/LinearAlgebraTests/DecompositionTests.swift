@@ -1,5 +1,6 @@
 import Numerics
 import XCTest
+
 @testable import LinearAlgebra
 
 final class DecompositionTests: XCTestCase {
@@ -13,7 +14,9 @@ final class DecompositionTests: XCTestCase {
     }
 
     /// A random Hermitian positive-definite matrix B·Bᴴ + n·I (eigenvalues ≥ n), built by loops.
-    private func positiveDefinite<T: LinearAlgebraScalar>(_ n: Int, seed: UInt64, _: T.Type = T.self) -> ComplexMatrix<T> {
+    private func positiveDefinite<T: LinearAlgebraScalar>(_ n: Int, seed: UInt64, _: T.Type = T.self) -> ComplexMatrix<
+        T
+    > {
         var g = TestLCG(seed: seed)
         let b = g.matrix(n, n, T.self)
         return ComplexMatrix(rows: n, cols: n) { i, j in
@@ -29,26 +32,34 @@ final class DecompositionTests: XCTestCase {
 
     // MARK: - Hermitian eigendecomposition
 
-    private func checkEigen<T: LinearAlgebraScalar>(_: T.Type, n: Int, tolerance: Double, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkEigen<T: LinearAlgebraScalar>(
+        _: T.Type, n: Int, tolerance: Double, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let a = hermitian(n, seed: 21, T.self)
         let (values, v) = try a.hermitianEigen()
         XCTAssertEqual(values.count, n, file: file, line: line)
         XCTAssertEqual(v.rows, n, file: file, line: line)
         XCTAssertEqual(v.cols, n, file: file, line: line)
-        for i in 1..<n { XCTAssertLessThanOrEqual(values[i - 1], values[i], "eigenvalues must ascend", file: file, line: line) }
+        for i in 1..<n {
+            XCTAssertLessThanOrEqual(values[i - 1], values[i], "eigenvalues must ascend", file: file, line: line)
+        }
         XCTAssertLessThan(Reference.orthonormalityError(v), tolerance, "VᴴV = I", file: file, line: line)
         // V·diag(λ)·Vᴴ = A, by loops.
         var worst = 0.0
         for i in 0..<n {
             for j in 0..<n {
                 var acc = Complex<Double>.zero
-                for p in 0..<n { acc += Reference.toDouble(v[i, p]) * Complex(Double(values[p])) * Reference.toDouble(v[j, p]).conjugate }
+                for p in 0..<n {
+                    acc +=
+                        Reference.toDouble(v[i, p]) * Complex(Double(values[p])) * Reference.toDouble(v[j, p]).conjugate
+                }
                 worst = max(worst, (acc - Reference.toDouble(a[i, j])).length)
             }
         }
         XCTAssertLessThan(worst, tolerance, "V diag(λ) Vᴴ = A", file: file, line: line)
         // Trace = Σλ (independent of V).
-        XCTAssertEqual(values.reduce(0) { $0 + Double($1) }, Double(a.trace.real), accuracy: tolerance, file: file, line: line)
+        XCTAssertEqual(
+            values.reduce(0) { $0 + Double($1) }, Double(a.trace.real), accuracy: tolerance, file: file, line: line)
     }
 
     func testHermitianEigenDouble() throws { try checkEigen(Double.self, n: 7, tolerance: 1e-12) }
@@ -57,7 +68,8 @@ final class DecompositionTests: XCTestCase {
 
     /// 2×2 closed form: λ = (a+d)/2 ∓ √(((a−d)/2)² + |b|²).
     func testHermitianEigenAnalytic2x2() throws {
-        let (a, d) = (3.0, -1.0), b = Complex<Double>(1, 2)
+        let (a, d) = (3.0, -1.0)
+        let b = Complex<Double>(1, 2)
         let m = ComplexMatrix<Double>(rows: 2, cols: 2, elements: [Complex(a), b.conjugate, b, Complex(d)])
         let r = (((a - d) / 2) * ((a - d) / 2) + b.lengthSquared).squareRoot()
         let (values, _) = try m.hermitianEigen()
@@ -77,7 +89,9 @@ final class DecompositionTests: XCTestCase {
 
     // MARK: - QR
 
-    private func checkQR<T: LinearAlgebraScalar>(_: T.Type, rows: Int, cols: Int, tolerance: Double, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkQR<T: LinearAlgebraScalar>(
+        _: T.Type, rows: Int, cols: Int, tolerance: Double, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         var g = TestLCG(seed: UInt64(rows * 100 + cols))
         let a = g.matrix(rows, cols, T.self)
         let (q, r) = try a.qr()
@@ -87,11 +101,15 @@ final class DecompositionTests: XCTestCase {
         XCTAssertEqual(r.cols, cols, file: file, line: line)
         XCTAssertLessThan(Reference.orthonormalityError(q), tolerance, "QᴴQ = I", file: file, line: line)
         for j in 0..<cols {
-            for i in (j + 1)..<cols { XCTAssertEqual(r[i, j], .zero, "R must be upper triangular", file: file, line: line) }
+            for i in (j + 1)..<cols {
+                XCTAssertEqual(r[i, j], .zero, "R must be upper triangular", file: file, line: line)
+            }
             XCTAssertGreaterThan(Double(r[j, j].real), 0, "R's diagonal must be positive", file: file, line: line)
-            XCTAssertEqual(Double(r[j, j].imaginary), 0, accuracy: tolerance, "R's diagonal must be real", file: file, line: line)
+            XCTAssertEqual(
+                Double(r[j, j].imaginary), 0, accuracy: tolerance, "R's diagonal must be real", file: file, line: line)
         }
-        XCTAssertLessThan(Reference.maxDifference(a, Reference.product(q, r).values), tolerance, "QR = A", file: file, line: line)
+        XCTAssertLessThan(
+            Reference.maxDifference(a, Reference.product(q, r).values), tolerance, "QR = A", file: file, line: line)
     }
 
     func testQRDoubleTall() throws { try checkQR(Double.self, rows: 7, cols: 4, tolerance: 1e-13) }
@@ -118,7 +136,9 @@ final class DecompositionTests: XCTestCase {
 
     // MARK: - Cholesky, solve, inverse
 
-    private func checkCholesky<T: LinearAlgebraScalar>(_: T.Type, n: Int, tolerance: Double, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkCholesky<T: LinearAlgebraScalar>(
+        _: T.Type, n: Int, tolerance: Double, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let a = positiveDefinite(n, seed: 31, T.self)
         let l = try a.cholesky()
         for j in 0..<n {
@@ -127,7 +147,8 @@ final class DecompositionTests: XCTestCase {
             XCTAssertEqual(Double(l[j, j].imaginary), 0, accuracy: tolerance, file: file, line: line)
         }
         let llh = Reference.product(l, l, .none, .adjoint)
-        XCTAssertLessThan(Reference.maxDifference(a, llh.values), tolerance * Double(n), "L·Lᴴ = A", file: file, line: line)
+        XCTAssertLessThan(
+            Reference.maxDifference(a, llh.values), tolerance * Double(n), "L·Lᴴ = A", file: file, line: line)
     }
 
     func testCholeskyDouble() throws { try checkCholesky(Double.self, n: 6, tolerance: 1e-13) }
@@ -135,7 +156,9 @@ final class DecompositionTests: XCTestCase {
     func testCholeskyFloat() throws { try checkCholesky(Float.self, n: 5, tolerance: 4e-6) }
 
     func testCholeskyOfDiagonalIsSquareRoot() throws {
-        let a = ComplexMatrix<Double>(rows: 3, cols: 3) { i, j in i == j ? Complex(Double((i + 1) * (i + 1)) * 4) : .zero }
+        let a = ComplexMatrix<Double>(rows: 3, cols: 3) { i, j in
+            i == j ? Complex(Double((i + 1) * (i + 1)) * 4) : .zero
+        }
         let l = try a.cholesky()
         XCTAssertEqual(l, ComplexMatrix(rows: 3, cols: 3) { i, j in i == j ? Complex(Double(2 * (i + 1))) : .zero })
     }
@@ -170,7 +193,8 @@ final class DecompositionTests: XCTestCase {
         for i in 0..<n { for j in 0..<n { XCTAssertEqual(inv[i, j], inv[j, i].conjugate) } }
         // A·A⁻¹ = I and A⁻¹·A = I, by loops.
         let identity = toDouble(ComplexMatrix<Double>.identity(n))
-        XCTAssertLessThan(Reference.maxDifference(ComplexMatrix<Double>.identity(n), Reference.product(a, inv).values), 1e-13)
+        XCTAssertLessThan(
+            Reference.maxDifference(ComplexMatrix<Double>.identity(n), Reference.product(a, inv).values), 1e-13)
         let left = Reference.product(inv, a).values
         var worst = 0.0
         for i in 0..<n { for j in 0..<n { worst = max(worst, (left[i][j] - identity[i][j]).length) } }
@@ -180,7 +204,8 @@ final class DecompositionTests: XCTestCase {
     func testInversePositiveDefiniteFloat() throws {
         let a = positiveDefinite(4, seed: 52, Float.self)
         let inv = try a.inversePositiveDefinite()
-        XCTAssertLessThan(Reference.maxDifference(ComplexMatrix<Float>.identity(4), Reference.product(a, inv).values), 1e-5)
+        XCTAssertLessThan(
+            Reference.maxDifference(ComplexMatrix<Float>.identity(4), Reference.product(a, inv).values), 1e-5)
     }
 
     func testEmptyMatrices() throws {
@@ -206,7 +231,9 @@ final class DecompositionTests: XCTestCase {
     func testSingularAndIndefinite() {
         // Singular PSD: [[1, 1], [1, 1]] fails at the second leading minor.
         let singular = ComplexMatrix<Double>(rows: 2, cols: 2, elements: [.one, .one, .one, .one])
-        XCTAssertThrowsError(try singular.cholesky()) { XCTAssertEqual($0 as? LinearAlgebraError, .notPositiveDefinite(order: 2)) }
+        XCTAssertThrowsError(try singular.cholesky()) {
+            XCTAssertEqual($0 as? LinearAlgebraError, .notPositiveDefinite(order: 2))
+        }
         XCTAssertThrowsError(try singular.solvePositiveDefinite(ComplexMatrix(rows: 2, cols: 1))) {
             XCTAssertEqual($0 as? LinearAlgebraError, .notPositiveDefinite(order: 2))
         }
@@ -214,8 +241,12 @@ final class DecompositionTests: XCTestCase {
             XCTAssertEqual($0 as? LinearAlgebraError, .notPositiveDefinite(order: 2))
         }
         // Indefinite diag(1, 2, −1, 4): third leading minor.
-        let indefinite = ComplexMatrix<Float>(rows: 4, cols: 4) { i, j in i == j ? Complex<Float>([Float(1), 2, -1, 4][i], 0) : .zero }
-        XCTAssertThrowsError(try indefinite.cholesky()) { XCTAssertEqual($0 as? LinearAlgebraError, .notPositiveDefinite(order: 3)) }
+        let indefinite = ComplexMatrix<Float>(rows: 4, cols: 4) { i, j in
+            i == j ? Complex<Float>([Float(1), 2, -1, 4][i], 0) : .zero
+        }
+        XCTAssertThrowsError(try indefinite.cholesky()) {
+            XCTAssertEqual($0 as? LinearAlgebraError, .notPositiveDefinite(order: 3))
+        }
         // Negative definite fails at once; so does the zero matrix.
         XCTAssertThrowsError(try (-1.0 * ComplexMatrix<Double>.identity(3)).cholesky()) {
             XCTAssertEqual($0 as? LinearAlgebraError, .notPositiveDefinite(order: 1))
@@ -231,10 +262,12 @@ final class DecompositionTests: XCTestCase {
         let expected = LinearAlgebraError.nonFinite("matrix")
         XCTAssertThrowsError(try a.cholesky()) { XCTAssertEqual($0 as? LinearAlgebraError, expected) }
         XCTAssertThrowsError(try a.hermitianEigen()) { XCTAssertEqual($0 as? LinearAlgebraError, expected) }
-        XCTAssertThrowsError(try a.solvePositiveDefinite(ComplexMatrix(rows: 3, cols: 1))) { XCTAssertEqual($0 as? LinearAlgebraError, expected) }
+        XCTAssertThrowsError(try a.solvePositiveDefinite(ComplexMatrix(rows: 3, cols: 1))) {
+            XCTAssertEqual($0 as? LinearAlgebraError, expected)
+        }
         XCTAssertThrowsError(try a.inversePositiveDefinite()) { XCTAssertEqual($0 as? LinearAlgebraError, expected) }
         var b = ComplexMatrix<Float>.identity(2)
-        b[0, 1] = Complex(0, -.infinity)  // upper triangle: not read by LAPACK, still rejected
+        b[0, 1] = Complex(0, -.infinity) // upper triangle: not read by LAPACK, still rejected
         XCTAssertThrowsError(try b.hermitianEigen()) { XCTAssertEqual($0 as? LinearAlgebraError, expected) }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Numerics
-import XCTest
 import NumpyIO
+import XCTest
 
 /// `.npy` reading and writing against files NumPy itself wrote (Fixtures/, made by
 /// Fixtures/make_fixtures.py with NumPy 2.4) and against hand-built malformed files. (The
@@ -10,7 +10,8 @@ final class NumpyArrayTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("NumpyArrayTests-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "NumpyArrayTests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
@@ -20,7 +21,8 @@ final class NumpyArrayTests: XCTestCase {
 
     // MARK: - Helpers
 
-    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures")
 
     private func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent(name).path }
 
@@ -38,13 +40,17 @@ final class NumpyArrayTests: XCTestCase {
     /// The channel fixtures' array: shape (3, 2, 4, 2), values in C order.
     private func fixtureArray() -> NumpyArray {
         var values = [Complex<Float>]()
-        for n in 0..<3 { for k in 0..<2 { for r in 0..<4 { for t in 0..<2 { values.append(fixtureValue(n, k, r, t)) } } } }
+        for n in 0..<3 {
+            for k in 0..<2 { for r in 0..<4 { for t in 0..<2 { values.append(fixtureValue(n, k, r, t)) } } }
+        }
         return NumpyArray(shape: [3, 2, 4, 2], complex: values)
     }
 
     /// Little-endian bytes of complex64 values, built from bit patterns (not from memory layout).
     private func complex64Bytes(_ values: [Complex<Float>]) -> [UInt8] {
-        values.flatMap { z in [z.real, z.imaginary].flatMap { f in (0..<4).map { UInt8((f.bitPattern >> (8 * $0)) & 0xFF) } } }
+        values.flatMap { z in
+            [z.real, z.imaginary].flatMap { f in (0..<4).map { UInt8((f.bitPattern >> (8 * $0)) & 0xFF) } }
+        }
     }
 
     /// A `.npy` file by hand: magic, version, little-endian header length (2 bytes for v1, 4 for
@@ -62,10 +68,14 @@ final class NumpyArrayTests: XCTestCase {
         "{'descr': '\(descr)', 'fortran_order': \(fortran), 'shape': \(shape), }\n"
     }
 
-    private func assertThrows(_ body: @autoclosure () throws -> Any, file: StaticString = #filePath, line: UInt = #line,
-                              _ matches: (NumpyError) -> Bool) {
+    private func assertThrows(
+        _ body: @autoclosure () throws -> Any, file: StaticString = #filePath, line: UInt = #line,
+        _ matches: (NumpyError) -> Bool
+    ) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            guard let e = error as? NumpyError else { return XCTFail("not a NumpyError: \(error)", file: file, line: line) }
+            guard let e = error as? NumpyError else {
+                return XCTFail("not a NumpyError: \(error)", file: file, line: line)
+            }
             XCTAssertTrue(matches(e), "unexpected error \(e)", file: file, line: line)
         }
     }
@@ -74,7 +84,8 @@ final class NumpyArrayTests: XCTestCase {
 
     func testComplexRoundTrip() throws {
         // Distinct value at every index, awkward sizes so a swapped axis cannot go unnoticed.
-        let a = NumpyArray(shape: [5, 3, 4, 2], complex: (0..<120).map { Complex(Float($0) * 0.25 - 3, -Float($0 * $0) / 7) })
+        let a = NumpyArray(
+            shape: [5, 3, 4, 2], complex: (0..<120).map { Complex(Float($0) * 0.25 - 3, -Float($0 * $0) / 7) })
         let path = temp("round.npy")
         try a.write(to: path)
         XCTAssertEqual(try NumpyArray.read(path: path), a)
@@ -129,7 +140,9 @@ final class NumpyArrayTests: XCTestCase {
     /// Hand-built '<c16' in a version 2.0 and a version 3.0 header.
     func testHandBuiltComplex128Version2And3() throws {
         let values: [Complex<Double>] = [Complex(1.5, -2), Complex(1e-3, 3), Complex(-7, 0.25)]
-        let payload = values.flatMap { z in [z.real, z.imaginary].flatMap { d in (0..<8).map { UInt8((d.bitPattern >> (8 * $0)) & 0xFF) } } }
+        let payload = values.flatMap { z in
+            [z.real, z.imaginary].flatMap { d in (0..<8).map { UInt8((d.bitPattern >> (8 * $0)) & 0xFF) } }
+        }
         for version: UInt8 in [2, 3] {
             let data = npy(header(descr: "<c16", shape: "(3,)"), version: version, payload: payload)
             let a = try NumpyArray.read(path: "mem", data: data)
@@ -151,7 +164,7 @@ final class NumpyArrayTests: XCTestCase {
 
     func testBadMagic() {
         var wrong = npy(header(shape: "(1,)"), payload: complex64Bytes([.one]))
-        wrong[5] = UInt8(ascii: "X")  // \x93NUMPX
+        wrong[5] = UInt8(ascii: "X") // \x93NUMPX
         assertThrows(try NumpyArray.read(path: "m", data: wrong)) { $0 == .badMagic(path: "m") }
         var first = npy(header(shape: "(1,)"), payload: complex64Bytes([.one]))
         first[0] = 0x92
@@ -170,10 +183,16 @@ final class NumpyArrayTests: XCTestCase {
     func testTruncatedHeader() {
         // Declared header length runs past the end of the file.
         let data = npy(header(shape: "(1,)"), declaredLength: 500)
-        assertThrows(try NumpyArray.read(path: "m", data: data)) { if case .badHeader(path: "m", _) = $0 { return true }; return false }
+        assertThrows(try NumpyArray.read(path: "m", data: data)) {
+            if case .badHeader(path: "m", _) = $0 { return true }
+            return false
+        }
         // Version 2 file cut inside its 4-byte length field.
         let cut = Data([0x93] + Array("NUMPY".utf8) + [2, 0, 0x10, 0])
-        assertThrows(try NumpyArray.read(path: "m", data: cut)) { if case .badHeader = $0 { return true }; return false }
+        assertThrows(try NumpyArray.read(path: "m", data: cut)) {
+            if case .badHeader = $0 { return true }
+            return false
+        }
     }
 
     func testHeaderWithoutShape() {
@@ -187,7 +206,10 @@ final class NumpyArrayTests: XCTestCase {
     func testMalformedShapeEntries() {
         for shape in ["(2, -3)", "(2, x)", "[2, 3]"] {
             let data = npy(header(shape: shape), payload: [])
-            assertThrows(try NumpyArray.read(path: "m", data: data)) { if case .badHeader = $0 { return true }; return false }
+            assertThrows(try NumpyArray.read(path: "m", data: data)) {
+                if case .badHeader = $0 { return true }
+                return false
+            }
         }
     }
 
@@ -213,32 +235,44 @@ final class NumpyArrayTests: XCTestCase {
     }
 
     func testFortranOrder() {
-        let data = npy(header(fortran: "True", shape: "(2, 2)"), payload: complex64Bytes(Array(repeating: .one, count: 4)))
+        let data = npy(
+            header(fortran: "True", shape: "(2, 2)"), payload: complex64Bytes(Array(repeating: .one, count: 4)))
         assertThrows(try NumpyArray.read(path: "m", data: data)) { $0 == .fortranOrder(path: "m") }
     }
 
     func testWrongSize() {
         let short = npy(header(shape: "(2, 3)"), payload: complex64Bytes(Array(repeating: .one, count: 5)))
-        assertThrows(try NumpyArray.read(path: "m", data: short)) { $0 == .wrongSize(path: "m", expectedBytes: 48, foundBytes: 40) }
+        assertThrows(try NumpyArray.read(path: "m", data: short)) {
+            $0 == .wrongSize(path: "m", expectedBytes: 48, foundBytes: 40)
+        }
         let long = npy(header(shape: "(2, 3)"), payload: complex64Bytes(Array(repeating: .one, count: 6)) + [0])
-        assertThrows(try NumpyArray.read(path: "m", data: long)) { $0 == .wrongSize(path: "m", expectedBytes: 48, foundBytes: 49) }
+        assertThrows(try NumpyArray.read(path: "m", data: long)) {
+            $0 == .wrongSize(path: "m", expectedBytes: 48, foundBytes: 49)
+        }
     }
 
     func testMissingFile() {
         let path = temp("does-not-exist.npy")
-        assertThrows(try NumpyArray.read(path: path)) { if case .unreadable(path: path, _) = $0 { return true }; return false }
+        assertThrows(try NumpyArray.read(path: path)) {
+            if case .unreadable(path: path, _) = $0 { return true }
+            return false
+        }
     }
 
     func testWriteIntoMissingDirectoryFails() {
         let path = temp("no/such/dir/x.npy")
-        assertThrows(try NumpyArray(shape: [1], real: [1]).write(to: path)) { if case .unreadable(path: path, _) = $0 { return true }; return false }
+        assertThrows(try NumpyArray(shape: [1], real: [1]).write(to: path)) {
+            if case .unreadable(path: path, _) = $0 { return true }
+            return false
+        }
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 
     /// Every error message names the file.
     func testDescriptionsNameThePath() {
         let errors: [NumpyError] = [
-            .unreadable(path: "f.npy", reason: "r"), .badMagic(path: "f.npy"), .unsupportedVersion(path: "f.npy", major: 9),
+            .unreadable(path: "f.npy", reason: "r"), .badMagic(path: "f.npy"),
+            .unsupportedVersion(path: "f.npy", major: 9),
             .badHeader(path: "f.npy", reason: "r"), .wrongDType(path: "f.npy", found: "<i4", expected: "e"),
             .fortranOrder(path: "f.npy"), .wrongShape(path: "f.npy", found: [1], expected: "e"),
             .wrongSize(path: "f.npy", expectedBytes: 1, foundBytes: 2), .nonFinite(path: "f.npy", index: 3),

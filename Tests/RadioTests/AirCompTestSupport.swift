@@ -1,16 +1,21 @@
 import LinearAlgebra
 import Numerics
 import Randomness
+
 @testable import Radio
 
 /// i.i.d. Rayleigh channels CN(0, gain) with the project's PRNG.
-func rayleighChannels(subcarriers: Int, devices: Int, rx: Int, tx: Int, seed: UInt64, gains: [Double]? = nil) -> ChannelTensor {
+func rayleighChannels(subcarriers: Int, devices: Int, rx: Int, tx: Int, seed: UInt64, gains: [Double]? = nil)
+    -> ChannelTensor
+{
     var t = ChannelTensor(subcarriers: subcarriers, devices: devices, receiveAntennas: rx, transmitAntennas: tx)
     var g = SeededGenerator(seed: seed, stream: [99])
     for n in 0..<subcarriers {
         for k in 0..<devices {
             let s = ((gains?[k] ?? 1) / 2).squareRoot()
-            for r in 0..<rx { for a in 0..<tx { t[n, k, r, a] = Complex(Float(s * g.normal()), Float(s * g.normal())) } }
+            for r in 0..<rx {
+                for a in 0..<tx { t[n, k, r, a] = Complex(Float(s * g.normal()), Float(s * g.normal())) }
+            }
         }
     }
     return t

@@ -2,14 +2,23 @@ import LinearAlgebra
 import Numerics
 import Randomness
 import XCTest
+
 @testable import Radio
 
 final class BeamformingTests: XCTestCase {
-    func problem(devices: Int = 6, rx: Int = 8, tx: Int = 3, streams: Int = 2, seed: UInt64 = 1) -> (ChannelTensor, BeamformingObjective) {
-        let h = rayleighChannels(subcarriers: 1, devices: devices, rx: rx, tx: tx, seed: seed, gains: (0..<devices).map { pow(10, -Double($0 % 3)) })
+    func problem(devices: Int = 6, rx: Int = 8, tx: Int = 3, streams: Int = 2, seed: UInt64 = 1) -> (
+        ChannelTensor, BeamformingObjective
+    ) {
+        let h = rayleighChannels(
+            subcarriers: 1, devices: devices, rx: rx, tx: tx, seed: seed,
+            gains: (0..<devices).map { pow(10, -Double($0 % 3)) })
         let power = (0..<devices).map { 0.1 * Double($0 + 1) }
         let weights = (0..<devices).map { _ in 1 / Double(devices) }
-        return (h, BeamformingObjective(tensor: h, subcarrier: 0, streams: streams, powerPerSubcarrier: power, weights: weights))
+        return (
+            h,
+            BeamformingObjective(
+                tensor: h, subcarrier: 0, streams: streams, powerPerSubcarrier: power, weights: weights)
+        )
     }
 
     /// The analytic Euclidean gradient of Σ_k π_k f_k matches central finite differences along
@@ -27,7 +36,9 @@ final class BeamformingTests: XCTestCase {
             let d = ComplexMatrix<Double>(rows: 8, cols: 2) { _, _ in Complex(g.normal(), g.normal()) }
             let h = 1e-6
             let numeric = (weighted(a + h * d) - weighted(a - h * d)) / (2 * h)
-            let analytic = zip(gradient.elements, d.elements).reduce(0.0) { $0 + $1.0.real * $1.1.real + $1.0.imaginary * $1.1.imaginary }
+            let analytic = zip(gradient.elements, d.elements).reduce(0.0) {
+                $0 + $1.0.real * $1.1.real + $1.0.imaginary * $1.1.imaginary
+            }
             XCTAssertEqual(analytic / numeric, 1, accuracy: 1e-5, "directional derivative \(analytic) vs \(numeric)")
         }
     }
@@ -39,7 +50,7 @@ final class BeamformingTests: XCTestCase {
         for n in 0..<3 {
             let hn = h.matrix(subcarrier: n, device: 0, as: Double.self)
             let (values, _) = try hn.product(hn, .none, .adjoint).hermitianEigen()
-            let optimum = 3.0 * values.suffix(3).reduce(0) { $0 + 1 / $1 }  // c = w²/P_n = 1/(1 W / 3 subcarriers)
+            let optimum = 3.0 * values.suffix(3).reduce(0) { $0 + 1 / $1 } // c = w²/P_n = 1/(1 W / 3 subcarriers)
             XCTAssertEqual(result.objective[n] / optimum, 1, accuracy: 1e-6, "subcarrier \(n)")
         }
     }
@@ -51,7 +62,10 @@ final class BeamformingTests: XCTestCase {
         let manifold = try ReceiveBeamforming(h, streams: 2, method: .manifold)
         for method in [ReceiveBeamformer.Method.eigen, .weakest, .random] {
             let baseline = try ReceiveBeamforming(h, streams: 2, method: method)
-            for n in 0..<6 { XCTAssertLessThanOrEqual(manifold.objective[n], baseline.objective[n] * (1 + 1e-12), "\(method) subcarrier \(n)") }
+            for n in 0..<6 {
+                XCTAssertLessThanOrEqual(
+                    manifold.objective[n], baseline.objective[n] * (1 + 1e-12), "\(method) subcarrier \(n)")
+            }
         }
         let eigen = try ReceiveBeamforming(h, streams: 2, method: .eigen)
         XCTAssertLessThan(manifold.objectiveMean, 0.8 * eigen.objectiveMean)
@@ -59,7 +73,9 @@ final class BeamformingTests: XCTestCase {
         for (n, a) in manifold.beamformers.enumerated() {
             XCTAssertLessThan(a.product(a, .adjoint, .none).maxAbsDifference(.identity(2)), 1e-10)
             let q = try ComplexMatrix<Double>(rows: 2, cols: 2) { _, _ in Complex(g.normal(), g.normal()) }.qr().q
-            let p = BeamformingObjective(tensor: h, subcarrier: n, streams: 2, powerPerSubcarrier: Array(repeating: 1.0 / 6, count: 10), weights: Array(repeating: 0.1, count: 10))
+            let p = BeamformingObjective(
+                tensor: h, subcarrier: n, streams: 2, powerPerSubcarrier: Array(repeating: 1.0 / 6, count: 10),
+                weights: Array(repeating: 0.1, count: 10))
             XCTAssertEqual(p.value(a * q) / p.value(a), 1, accuracy: 1e-9)
             XCTAssertEqual(p.value(a) / manifold.objective[n], 1, accuracy: 1e-9)
         }
@@ -73,9 +89,12 @@ final class BeamformingTests: XCTestCase {
         let design = try AirCompDesign(channels: h, beamformers: r.beamformers, powerW: Array(repeating: 1, count: 8))
         for n in 0..<2 {
             XCTAssertEqual(design.eta[n] * r.objective[n], 1, accuracy: 1e-9)
-            let p = BeamformingObjective(tensor: h, subcarrier: n, streams: 2, powerPerSubcarrier: Array(repeating: 0.5, count: 8), weights: Array(repeating: 0.125, count: 8))
+            let p = BeamformingObjective(
+                tensor: h, subcarrier: n, streams: 2, powerPerSubcarrier: Array(repeating: 0.5, count: 8),
+                weights: Array(repeating: 0.125, count: 8))
             let terms = p.terms(r.beamformers[n]).sorted(by: >)
-            XCTAssertGreaterThan(terms[1] / terms[0], 0.99, "the two largest terms should be tied at a minimax point: \(terms)")
+            XCTAssertGreaterThan(
+                terms[1] / terms[0], 0.99, "the two largest terms should be tied at a minimax point: \(terms)")
         }
     }
 
@@ -83,19 +102,29 @@ final class BeamformingTests: XCTestCase {
     /// and the same seed gives the same answer.
     func testWarmStartAndDeterminism() throws {
         var config = ChannelConfiguration()
-        config.subcarriers = 8; config.devices = 6; config.receiveAntennas = 6; config.transmitAntennas = 2
-        config.pathLoss = nil; config.dopplerHz = 0.02  // ρ = J0(2π·0.02·1) ≈ 0.996
+        config.subcarriers = 8
+        config.devices = 6
+        config.receiveAntennas = 6
+        config.transmitAntennas = 2
+        config.pathLoss = nil
+        config.dopplerHz = 0.02 // ρ = J0(2π·0.02·1) ≈ 0.996
         var model = try ChannelModel(configuration: config, seed: 3)
         let power = Array(repeating: 1.0, count: 6)
-        let first = try ReceiveBeamformer.solve(channels: model.frequencyResponse(), streams: 2, powerW: power, method: .manifold)
-        let again = try ReceiveBeamformer.solve(channels: model.frequencyResponse(), streams: 2, powerW: power, method: .manifold)
+        let first = try ReceiveBeamformer.solve(
+            channels: model.frequencyResponse(), streams: 2, powerW: power, method: .manifold)
+        let again = try ReceiveBeamformer.solve(
+            channels: model.frequencyResponse(), streams: 2, powerW: power, method: .manifold)
         XCTAssertEqual(first.objective, again.objective)
         model.advance()
         let next = model.frequencyResponse()
         var options = ManifoldSolverOptions()
         options.randomStarts = 0
-        let cold = try ReceiveBeamformer.solve(channels: next, streams: 2, powerW: power, method: .manifold, options: options, warmAcrossSubcarriers: false)
-        let warm = try ReceiveBeamformer.solve(channels: next, streams: 2, powerW: power, method: .manifold, options: options, warmStart: first.beamformers, warmAcrossSubcarriers: false)
+        let cold = try ReceiveBeamformer.solve(
+            channels: next, streams: 2, powerW: power, method: .manifold, options: options, warmAcrossSubcarriers: false
+        )
+        let warm = try ReceiveBeamformer.solve(
+            channels: next, streams: 2, powerW: power, method: .manifold, options: options,
+            warmStart: first.beamformers, warmAcrossSubcarriers: false)
         XCTAssertLessThanOrEqual(warm.objectiveMean, cold.objectiveMean * 1.01)
         XCTAssertGreaterThan(warm.iterations, 0)
     }
@@ -106,15 +135,20 @@ final class BeamformingTests: XCTestCase {
             let x = ComplexMatrix<Double>(rows: n, cols: n + 2) { _, _ in Complex(g.normal(), g.normal()) }
             let m = x.product(x, .none, .adjoint)
             var buffer = m.elements
-            XCTAssertTrue(buffer.withUnsafeMutableBufferPointer { SmallHermitian.invertInPlace($0.baseAddress!, order: n) })
+            XCTAssertTrue(
+                buffer.withUnsafeMutableBufferPointer { SmallHermitian.invertInPlace($0.baseAddress!, order: n) })
             let inverse = ComplexMatrix(rows: n, cols: n, elements: buffer)
             XCTAssertLessThan((m * inverse).maxAbsDifference(.identity(n)), 1e-10)
         }
-        var singular = [Complex<Double>](repeating: .one, count: 4)  // [[1,1],[1,1]]
-        XCTAssertFalse(singular.withUnsafeMutableBufferPointer { SmallHermitian.invertInPlace($0.baseAddress!, order: 2) })
+        var singular = [Complex<Double>](repeating: .one, count: 4) // [[1,1],[1,1]]
+        XCTAssertFalse(
+            singular.withUnsafeMutableBufferPointer { SmallHermitian.invertInPlace($0.baseAddress!, order: 2) })
     }
 
-    private func ReceiveBeamforming(_ h: ChannelTensor, streams: Int, method: ReceiveBeamformer.Method) throws -> ReceiveBeamformer.Result {
-        try ReceiveBeamformer.solve(channels: h, streams: streams, powerW: Array(repeating: 1, count: h.devices), method: method)
+    private func ReceiveBeamforming(_ h: ChannelTensor, streams: Int, method: ReceiveBeamformer.Method) throws
+        -> ReceiveBeamformer.Result
+    {
+        try ReceiveBeamformer.solve(
+            channels: h, streams: streams, powerW: Array(repeating: 1, count: h.devices), method: method)
     }
 }

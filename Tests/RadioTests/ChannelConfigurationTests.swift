@@ -1,11 +1,14 @@
 import Configuration
 import Foundation
 import XCTest
+
 @testable import Radio
 
 /// The `[channel]` table: validation and decoding errors name the key; thermal noise and units.
 final class ChannelConfigurationTests: XCTestCase {
-    private func assertKey(_ key: String, file: StaticString = #filePath, line: UInt = #line, _ edit: (inout ChannelConfiguration) -> Void) {
+    private func assertKey(
+        _ key: String, file: StaticString = #filePath, line: UInt = #line, _ edit: (inout ChannelConfiguration) -> Void
+    ) {
         var cfg = ChannelConfiguration()
         edit(&cfg)
         XCTAssertThrowsError(try cfg.validate(), file: file, line: line) {
@@ -24,7 +27,7 @@ final class ChannelConfigurationTests: XCTestCase {
         assertKey("rx_correlation") { $0.receiveCorrelation = 1.2 }
         assertKey("rx_correlation") { $0.receiveCorrelation = 1.0 }
         assertKey("tx_correlation") { $0.transmitCorrelation = -0.1 }
-        assertKey("distances_m") { $0.distancesM = [50, 60] }  // 4 devices by default
+        assertKey("distances_m") { $0.distancesM = [50, 60] } // 4 devices by default
         assertKey("distances_m") { $0.distancesM = [50, 60, 5, 70] }
         assertKey("carrier_hz") { $0.carrierHz = 200e9 }
         assertKey("delay_spread_s") { $0.delaySpreadS = -1e-9 }
@@ -43,7 +46,10 @@ final class ChannelConfigurationTests: XCTestCase {
     }
 
     func testJSONDecoding() throws {
-        let cfg = try decode(#"{"devices": 8, "profile": "TDL-C", "rx_correlation": 0.5, "path_loss": "UMa", "distances_m": [10, 20, 30, 40, 50, 60, 70, 80]}"#)
+        let cfg = try decode(
+            #"{"devices": 8, "profile": "TDL-C", "rx_correlation": 0.5, "path_loss": "UMa", "#
+                + #""distances_m": [10, 20, 30, 40, 50, 60, 70, 80]}"#
+        )
         XCTAssertEqual(cfg.devices, 8)
         XCTAssertEqual(cfg.profile, .c)
         XCTAssertEqual(cfg.receiveCorrelation, 0.5)
@@ -73,7 +79,9 @@ final class ChannelConfigurationTests: XCTestCase {
         expectKey(#"{"path_loss": "UMx"}"#, "path_loss")
         expectKey(#"{"devices": 4, "bogus_key": 1}"#, "bogus_key")
         // Nested: the unknown key carries its path.
-        XCTAssertThrowsError(try JSONDecoder().decode(Wrapper.self, from: Data(#"{"channel": {"delay_spread": 1e-7}}"#.utf8))) {
+        XCTAssertThrowsError(
+            try JSONDecoder().decode(Wrapper.self, from: Data(#"{"channel": {"delay_spread": 1e-7}}"#.utf8))
+        ) {
             XCTAssertEqual(($0 as? ConfigurationError)?.key, "channel.delay_spread", "\($0)")
         }
     }
@@ -81,10 +89,13 @@ final class ChannelConfigurationTests: XCTestCase {
     // MARK: - Thermal noise and units
 
     func testThermalNoise() {
-        XCTAssertEqual(ThermalNoise.power(bandwidthHz: 30e3, noiseFigureDB: 0), 1.380649e-23 * 290 * 30e3, accuracy: 1e-30)
+        XCTAssertEqual(
+            ThermalNoise.power(bandwidthHz: 30e3, noiseFigureDB: 0), 1.380649e-23 * 290 * 30e3, accuracy: 1e-30)
         XCTAssertEqual(ThermalNoise.power(bandwidthHz: 30e3, noiseFigureDB: 0), 1.2011646e-16, accuracy: 1e-23)
         // 10 dB noise figure multiplies by exactly 10; the temperature enters linearly.
-        XCTAssertEqual(ThermalNoise.power(bandwidthHz: 1e6, noiseFigureDB: 10, temperatureK: 100), 1.380649e-23 * 100 * 1e6 * 10, accuracy: 1e-25)
+        XCTAssertEqual(
+            ThermalNoise.power(bandwidthHz: 1e6, noiseFigureDB: 10, temperatureK: 100), 1.380649e-23 * 100 * 1e6 * 10,
+            accuracy: 1e-25)
         var cfg = ChannelConfiguration()
         cfg.noiseFigureDB = 7
         XCTAssertEqual(cfg.noisePowerW, 1.380649e-23 * 290 * 30e3 * pow(10, 0.7), accuracy: 1e-28)

@@ -2,6 +2,7 @@ import Foundation
 import LinearAlgebra
 import Numerics
 import XCTest
+
 @testable import Radio
 
 /// The channel model over time, across antennas and as estimated: AR(1) evolution against Jakes'
@@ -11,7 +12,8 @@ final class ChannelDynamicsTests: XCTestCase {
 
     /// J0 by its power series Σ (−x²/4)^k / (k!)², independent of libm's j0.
     private func besselJ0(_ x: Double) -> Double {
-        var term = 1.0, sum = 1.0
+        var term = 1.0
+        var sum = 1.0
         let q = x * x / 4
         for k in 1..<40 {
             term *= -q / Double(k * k)
@@ -29,7 +31,9 @@ final class ChannelDynamicsTests: XCTestCase {
             b += y.lengthSquared
             count += 1
         }
-        var value: Complex<Double> { Complex(cross.real / (a * b).squareRoot(), cross.imaginary / (a * b).squareRoot()) }
+        var value: Complex<Double> {
+            Complex(cross.real / (a * b).squareRoot(), cross.imaginary / (a * b).squareRoot())
+        }
     }
 
     // MARK: - (e) AR(1) time evolution
@@ -37,7 +41,9 @@ final class ChannelDynamicsTests: XCTestCase {
     /// Normalised correlation between consecutive rounds' (unit-variance) taps over 16 devices ×
     /// 23 taps × 16 entries × 5 round pairs = 29 440 samples. At ρ = 0.9 the estimator's std is
     /// ≈ (1 − ρ²)/√N ≈ 0.001 (tolerance 0.01); at ρ = 0 it is √(½/N) ≈ 0.004 (tolerance 0.02).
-    private func measuredTimeCorrelation(doppler: Double, interval: Double, lag: Int = 1) throws -> (ChannelModel, Complex<Double>, Double) {
+    private func measuredTimeCorrelation(doppler: Double, interval: Double, lag: Int = 1) throws -> (
+        ChannelModel, Complex<Double>, Double
+    ) {
         var cfg = unitGain(devices: 16, rx: 4, tx: 4)
         cfg.dopplerHz = doppler
         cfg.roundIntervalS = interval
@@ -61,12 +67,13 @@ final class ChannelDynamicsTests: XCTestCase {
     func testAR1CorrelationMatchesJakes() throws {
         let interval = 1e-3
         // Solve J0(2π f_D T) = 0.9 by bisection on [0, 2] (J0 decreases there).
-        var lo = 0.0, hi = 2.0
+        var lo = 0.0
+        var hi = 2.0
         for _ in 0..<80 {
             let mid = (lo + hi) / 2
             if besselJ0(mid) > 0.9 { lo = mid } else { hi = mid }
         }
-        let doppler = lo / (2 * Double.pi * interval)  // ≈ 102 Hz
+        let doppler = lo / (2 * Double.pi * interval) // ≈ 102 Hz
         let (model, rho, power) = try measuredTimeCorrelation(doppler: doppler, interval: interval)
         XCTAssertEqual(model.timeCorrelation, 0.9, accuracy: 1e-9)
         XCTAssertEqual(rho.real, 0.9, accuracy: 0.01)
@@ -96,7 +103,9 @@ final class ChannelDynamicsTests: XCTestCase {
         cfg.receiveCorrelation = 0.7
         cfg.transmitCorrelation = 0.4
         var model = try ChannelModel(configuration: cfg, seed: 41)
-        var rx1 = Correlation(), rx2 = Correlation(), tx1 = Correlation()
+        var rx1 = Correlation()
+        var rx2 = Correlation()
+        var tx1 = Correlation()
         for _ in 0..<4 {
             for k in 0..<16 {
                 for m in normalisedTaps(model, device: k) {
@@ -135,12 +144,18 @@ final class ChannelDynamicsTests: XCTestCase {
         let estimate = h.estimated(nmse: 0.1, seed: 1, round: 0)
         XCTAssertGreaterThan(h.meanGain(device: 0) / h.meanGain(device: 1), 1e3, "devices must differ strongly in gain")
         for k in 0..<2 {
-            var error = 0.0, power = 0.0
-            for n in 0..<64 { for r in 0..<8 { for t in 0..<4 {
-                let a = h[n, k, r, t], b = estimate[n, k, r, t]
-                error += Double((b - a).lengthSquared)
-                power += Double(a.lengthSquared)
-            } } }
+            var error = 0.0
+            var power = 0.0
+            for n in 0..<64 {
+                for r in 0..<8 {
+                    for t in 0..<4 {
+                        let a = h[n, k, r, t]
+                        let b = estimate[n, k, r, t]
+                        error += Double((b - a).lengthSquared)
+                        power += Double(a.lengthSquared)
+                    }
+                }
+            }
             XCTAssertEqual(error / power, 0.1, accuracy: 0.011, "device \(k)")
         }
         XCTAssertEqual(h.estimated(nmse: 0.1, seed: 1, round: 0), estimate, "same seed and round, same estimate")

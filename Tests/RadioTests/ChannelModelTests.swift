@@ -2,6 +2,7 @@ import Foundation
 import LinearAlgebra
 import Numerics
 import XCTest
+
 @testable import Radio
 
 /// Statistical and structural checks of the TDL MIMO channel model.
@@ -29,11 +30,14 @@ final class ChannelModelTests: XCTestCase {
         let (devices, rounds) = (64, 8)
         // A different seed per profile, so the three profile tests use different draws.
         let seed = 2024 + UInt64(TDLProfile.allCases.firstIndex(of: profile)!)
-        var model = try ChannelModel(configuration: unitGain(profile: profile, devices: devices, rx: 4, tx: 4), seed: seed)
+        var model = try ChannelModel(
+            configuration: unitGain(profile: profile, devices: devices, rx: 4, tx: 4), seed: seed)
         let expected = expectedPowers(profile)
         XCTAssertEqual(model.tapPowers.count, expected.count, file: file, line: line)
         XCTAssertEqual(model.tapPowers.reduce(0, +), 1, accuracy: 1e-12, file: file, line: line)
-        for l in expected.indices { XCTAssertEqual(model.tapPowers[l], expected[l], accuracy: 1e-12, file: file, line: line) }
+        for l in expected.indices {
+            XCTAssertEqual(model.tapPowers[l], expected[l], accuracy: 1e-12, file: file, line: line)
+        }
         XCTAssertEqual(model.largeScaleGains, Array(repeating: 1, count: devices), file: file, line: line)
 
         let taps = profile.taps
@@ -46,9 +50,14 @@ final class ChannelModelTests: XCTestCase {
                 for l in taps.indices { sums[l] += m[l].elements.reduce(0) { $0 + $1.lengthSquared } }
                 if taps[0].isLineOfSight {
                     // The specular row: unit-modulus entries times √p_0, and static over rounds.
-                    for z in m[0].elements { XCTAssertEqual(z.lengthSquared, expected[0], accuracy: 1e-12, file: file, line: line) }
-                    if round == 0 { firstLOS.append(m[0]) } else {
-                        XCTAssertEqual(m[0], firstLOS[k], "LOS component must not change between rounds", file: file, line: line)
+                    for z in m[0].elements {
+                        XCTAssertEqual(z.lengthSquared, expected[0], accuracy: 1e-12, file: file, line: line)
+                    }
+                    if round == 0 {
+                        firstLOS.append(m[0])
+                    } else {
+                        XCTAssertEqual(
+                            m[0], firstLOS[k], "LOS component must not change between rounds", file: file, line: line)
                     }
                 }
             }
@@ -58,7 +67,9 @@ final class ChannelModelTests: XCTestCase {
         let tolerance = 5 / Double(samples).squareRoot()
         for l in taps.indices where !taps[l].isLineOfSight {
             let ratio = sums[l] / Double(samples) / expected[l]
-            XCTAssertEqual(ratio, 1, accuracy: tolerance, "\(profile.rawValue) tap \(l): measured/expected power", file: file, line: line)
+            XCTAssertEqual(
+                ratio, 1, accuracy: tolerance, "\(profile.rawValue) tap \(l): measured/expected power", file: file,
+                line: line)
         }
     }
 
@@ -96,7 +107,8 @@ final class ChannelModelTests: XCTestCase {
                     for t in 0..<2 {
                         var h = Complex<Double>.zero
                         for l in taps.indices {
-                            h += taps[l][r, t] * Complex(length: 1, phase: -2 * Double.pi * Double(n) * 30e3 * delays[l])
+                            h +=
+                                taps[l][r, t] * Complex(length: 1, phase: -2 * Double.pi * Double(n) * 30e3 * delays[l])
                         }
                         let got = tensor[n, k, r, t]
                         let diff = (Complex(Double(got.real), Double(got.imaginary)) - h).length
@@ -110,7 +122,7 @@ final class ChannelModelTests: XCTestCase {
     // MARK: - (b) Reproducibility
 
     func testSameSeedSameChannelsDifferentSeedDifferent() throws {
-        var cfg = ChannelConfiguration()  // path loss, shadowing, random distances and LOS all on
+        var cfg = ChannelConfiguration() // path loss, shadowing, random distances and LOS all on
         cfg.devices = 3
         cfg.receiveAntennas = 4
         cfg.transmitAntennas = 2
@@ -125,7 +137,8 @@ final class ChannelModelTests: XCTestCase {
         XCTAssertEqual(a.distancesM, b.distancesM)
         let hc = c.frequencyResponse()
         XCTAssertNotEqual(a.distancesM, c.distancesM)
-        XCTAssertEqual(zip(ha.elements, hc.elements).filter { $0 == $1 }.count, 0, "different seeds must give different channels")
+        XCTAssertEqual(
+            zip(ha.elements, hc.elements).filter { $0 == $1 }.count, 0, "different seeds must give different channels")
 
         // Time evolution is reproducible too, and advance(to:) equals repeated advance().
         a.advance()
@@ -147,7 +160,11 @@ final class ChannelModelTests: XCTestCase {
         let small = try ChannelModel(configuration: cfg, seed: 5).frequencyResponse()
         cfg.devices = 5
         let large = try ChannelModel(configuration: cfg, seed: 5).frequencyResponse()
-        for n in 0..<8 { for k in 0..<3 { for r in 0..<2 { for t in 0..<2 { XCTAssertEqual(small[n, k, r, t], large[n, k, r, t]) } } } }
+        for n in 0..<8 {
+            for k in 0..<3 {
+                for r in 0..<2 { for t in 0..<2 { XCTAssertEqual(small[n, k, r, t], large[n, k, r, t]) } }
+            }
+        }
     }
 
     // MARK: - (c) Delay spread and coherence bandwidth
@@ -156,7 +173,8 @@ final class ChannelModelTests: XCTestCase {
     /// located the same way the statistic does (linear interpolation between subcarriers).
     private func theoreticalCoherenceBandwidth(_ model: ChannelModel) -> (bandwidth: Double?, minimum: Double) {
         let cfg = model.configuration
-        var previous = 1.0, minimum = 1.0
+        var previous = 1.0
+        var minimum = 1.0
         var result: Double? = nil
         for m in 1..<cfg.subcarriers {
             var acc = Complex<Double>.zero
@@ -166,7 +184,9 @@ final class ChannelModelTests: XCTestCase {
             }
             let rho = acc.length
             minimum = min(minimum, rho)
-            if result == nil && rho < 0.5 { result = (Double(m - 1) + (previous - 0.5) / (previous - rho)) * cfg.subcarrierSpacingHz }
+            if result == nil && rho < 0.5 {
+                result = (Double(m - 1) + (previous - 0.5) / (previous - rho)) * cfg.subcarrierSpacingHz
+            }
             previous = rho
         }
         return (result, minimum)
@@ -186,7 +206,8 @@ final class ChannelModelTests: XCTestCase {
         var bandwidths: [Double: Double?] = [:]
         for (spread, devices) in [(30e-9, 8), (300e-9, 16), (1000e-9, 32)] {
             let model = try ChannelModel(
-                configuration: unitGain(devices: devices, rx: 4, tx: 4, subcarriers: 256, delaySpread: spread), seed: 77)
+                configuration: unitGain(devices: devices, rx: 4, tx: 4, subcarriers: 256, delaySpread: spread), seed: 77
+            )
             let stats = ChannelStatistics(model: model, tensor: model.frequencyResponse())
             XCTAssertEqual(stats.meanGain.count, devices)
             XCTAssertEqual(stats.delaySpreadS / spread, 1.0001, accuracy: 0.08, "delay spread at \(spread) s")
@@ -207,7 +228,8 @@ final class ChannelModelTests: XCTestCase {
         }
         let b300 = try XCTUnwrap(bandwidths[300e-9] ?? nil, "300 ns must have a coherence bandwidth inside 7.68 MHz")
         let b1000 = try XCTUnwrap(bandwidths[1000e-9] ?? nil)
-        XCTAssertGreaterThan(b300, 2 * b1000, "coherence bandwidth must shrink as the delay spread grows (theory ratio 3.3)")
+        XCTAssertGreaterThan(
+            b300, 2 * b1000, "coherence bandwidth must shrink as the delay spread grows (theory ratio 3.3)")
         XCTAssertLessThan(b300, 256 * 30e3)
     }
 
@@ -224,7 +246,8 @@ final class ChannelModelTests: XCTestCase {
             two[n, 0, 0, 0] = Complex(Float(h.real), Float(h.imaginary))
             one[n, 0, 0, 0] = Complex(Float(d.real), Float(d.imaginary))
         }
-        XCTAssertEqual(ChannelStatistics(tensor: two, subcarrierSpacingHz: spacing).delaySpreadS, 2 * bin, accuracy: 1e-3 * bin)
+        XCTAssertEqual(
+            ChannelStatistics(tensor: two, subcarrierSpacingHz: spacing).delaySpreadS, 2 * bin, accuracy: 1e-3 * bin)
         let single = ChannelStatistics(tensor: one, subcarrierSpacingHz: spacing)
         XCTAssertEqual(single.delaySpreadS, 0, accuracy: 1e-3 * bin)
         XCTAssertNil(single.coherenceBandwidthHz, "a flat channel stays fully correlated")
@@ -251,8 +274,11 @@ final class ChannelModelTests: XCTestCase {
         let reference = PathLossModel(scenario: .umi, carrierHz: cfg.carrierHz)
         XCTAssertEqual(model.distancesM, [20, 80, 250, 1000])
         for k in 0..<4 {
-            XCTAssertEqual(model.lossDB[k], reference.pathLossDB(distance2D: cfg.distancesM![k], lineOfSight: model.lineOfSight[k]), accuracy: 1e-9)
-            XCTAssertEqual(model.largeScaleGains[k], pow(10, -model.lossDB[k] / 10), accuracy: 1e-12 * model.largeScaleGains[k])
+            XCTAssertEqual(
+                model.lossDB[k],
+                reference.pathLossDB(distance2D: cfg.distancesM![k], lineOfSight: model.lineOfSight[k]), accuracy: 1e-9)
+            XCTAssertEqual(
+                model.largeScaleGains[k], pow(10, -model.lossDB[k] / 10), accuracy: 1e-12 * model.largeScaleGains[k])
         }
         var sums = [Double](repeating: 0, count: 4)
         let rounds = 16
@@ -263,7 +289,9 @@ final class ChannelModelTests: XCTestCase {
                 let stats = ChannelStatistics(model: model, tensor: tensor)
                 for k in 0..<4 {
                     var p = 0.0
-                    for n in 0..<64 { for r in 0..<16 { for t in 0..<4 { p += Double(tensor[n, k, r, t].lengthSquared) } } }
+                    for n in 0..<64 {
+                        for r in 0..<16 { for t in 0..<4 { p += Double(tensor[n, k, r, t].lengthSquared) } }
+                    }
                     XCTAssertEqual(stats.meanGain[k], p / (64 * 64), accuracy: 1e-9 * stats.meanGain[k])
                 }
             }
@@ -272,7 +300,8 @@ final class ChannelModelTests: XCTestCase {
         }
         for k in 0..<4 {
             let ratio = sums[k] / Double(rounds) / pow(10, -model.lossDB[k] / 10)
-            XCTAssertEqual(ratio, 1, accuracy: 0.10, "device \(k) at \(cfg.distancesM![k]) m, loss \(model.lossDB[k]) dB")
+            XCTAssertEqual(
+                ratio, 1, accuracy: 0.10, "device \(k) at \(cfg.distancesM![k]) m, loss \(model.lossDB[k]) dB")
         }
     }
 
@@ -317,7 +346,7 @@ final class ChannelModelTests: XCTestCase {
         cfg.maxDistanceM = 300
         let model = try ChannelModel(configuration: cfg, seed: 12)
         XCTAssertTrue(model.distancesM.allSatisfy { $0 >= 30 && $0 <= 300 })
-        let median = ((30.0 * 30 + 300 * 300) / 2).squareRoot()  // 213.4 m, not the radial midpoint 165 m
+        let median = ((30.0 * 30 + 300 * 300) / 2).squareRoot() // 213.4 m, not the radial midpoint 165 m
         let inner = Double(model.distancesM.filter { $0 <= median }.count) / 1000
         XCTAssertEqual(inner, 0.5, accuracy: 5 * 0.5 / 1000.0.squareRoot())
     }

@@ -2,6 +2,7 @@ import Foundation
 import Numerics
 import NumpyIO
 import XCTest
+
 @testable import Radio
 
 /// `ChannelTensor`'s `.npy` load and save: the (N_sc, K, N_r, N_t) C-order mapping onto the
@@ -11,7 +12,8 @@ final class ChannelTensorNumpyTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ChannelTensorNumpyTests-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ChannelTensorNumpyTests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
@@ -26,10 +28,14 @@ final class ChannelTensorNumpyTests: XCTestCase {
         Complex(Float(n * 1000 + k * 100 + r * 10 + t), Float(t - r) - 0.5 * Float(n))
     }
 
-    private func assertThrows(_ body: @autoclosure () throws -> Any, file: StaticString = #filePath, line: UInt = #line,
-                              _ matches: (NumpyError) -> Bool) {
+    private func assertThrows(
+        _ body: @autoclosure () throws -> Any, file: StaticString = #filePath, line: UInt = #line,
+        _ matches: (NumpyError) -> Bool
+    ) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            guard let e = error as? NumpyError else { return XCTFail("not a NumpyError: \(error)", file: file, line: line) }
+            guard let e = error as? NumpyError else {
+                return XCTFail("not a NumpyError: \(error)", file: file, line: line)
+            }
             XCTAssertTrue(matches(e), "unexpected error \(e)", file: file, line: line)
         }
     }
@@ -38,16 +44,28 @@ final class ChannelTensorNumpyTests: XCTestCase {
     func testTensorLayoutAndCOrderExport() {
         let (N, K, R, T) = (3, 2, 4, 2)
         var tensor = ChannelTensor(subcarriers: N, devices: K, receiveAntennas: R, transmitAntennas: T)
-        for n in 0..<N { for k in 0..<K { for r in 0..<R { for t in 0..<T {
-            tensor.elements[((n * K + k) * T + t) * R + r] = value(n, k, r, t)
-        } } } }
+        for n in 0..<N {
+            for k in 0..<K {
+                for r in 0..<R {
+                    for t in 0..<T {
+                        tensor.elements[((n * K + k) * T + t) * R + r] = value(n, k, r, t)
+                    }
+                }
+            }
+        }
         XCTAssertEqual(tensor[2, 1, 3, 0], value(2, 1, 3, 0))
         let array = tensor.numpyArray()
         XCTAssertEqual(array.shape, [N, K, R, T])
         XCTAssertEqual(array.dtype, .complex64)
-        for n in 0..<N { for k in 0..<K { for r in 0..<R { for t in 0..<T {
-            XCTAssertEqual(array.complexValues[((n * K + k) * R + r) * T + t], value(n, k, r, t))
-        } } } }
+        for n in 0..<N {
+            for k in 0..<K {
+                for r in 0..<R {
+                    for t in 0..<T {
+                        XCTAssertEqual(array.complexValues[((n * K + k) * R + r) * T + t], value(n, k, r, t))
+                    }
+                }
+            }
+        }
     }
 
     /// A C-order array written by the generic writer loads into the tensor at the right indices.
@@ -58,10 +76,17 @@ final class ChannelTensorNumpyTests: XCTestCase {
         let path = temp("c-order.npy")
         try NumpyArray(shape: [N, K, R, T], complex: values).write(to: path)
         let tensor = try ChannelTensor.load(npy: path)
-        XCTAssertEqual([tensor.subcarriers, tensor.devices, tensor.receiveAntennas, tensor.transmitAntennas], [N, K, R, T])
-        for n in 0..<N { for k in 0..<K { for r in 0..<R { for t in 0..<T {
-            XCTAssertEqual(tensor[n, k, r, t], value(n, k, r, t), "[\(n), \(k), \(r), \(t)]")
-        } } } }
+        XCTAssertEqual(
+            [tensor.subcarriers, tensor.devices, tensor.receiveAntennas, tensor.transmitAntennas], [N, K, R, T])
+        for n in 0..<N {
+            for k in 0..<K {
+                for r in 0..<R {
+                    for t in 0..<T {
+                        XCTAssertEqual(tensor[n, k, r, t], value(n, k, r, t), "[\(n), \(k), \(r), \(t)]")
+                    }
+                }
+            }
+        }
     }
 
     func testSaveThenLoadIsIdentity() throws {
@@ -80,17 +105,26 @@ final class ChannelTensorNumpyTests: XCTestCase {
     func testRealArrayIsNotAChannelTensor() throws {
         let path = temp("real4d.npy")
         try NumpyArray(shape: [1, 1, 1, 2], real: [1, 2]).write(to: path)
-        assertThrows(try ChannelTensor.load(npy: path)) { if case .wrongDType(path: path, found: "<f4", _) = $0 { return true }; return false }
+        assertThrows(try ChannelTensor.load(npy: path)) {
+            if case .wrongDType(path: path, found: "<f4", _) = $0 { return true }
+            return false
+        }
     }
 
     func testWrongNumberOfDimensions() throws {
         let path = temp("three.npy")
         try NumpyArray(shape: [2, 3, 4], complex: Array(repeating: .one, count: 24)).write(to: path)
-        assertThrows(try ChannelTensor.load(npy: path)) { if case .wrongShape(path: path, found: [2, 3, 4], _) = $0 { return true }; return false }
+        assertThrows(try ChannelTensor.load(npy: path)) {
+            if case .wrongShape(path: path, found: [2, 3, 4], _) = $0 { return true }
+            return false
+        }
         // Four dimensions but an empty one.
         let empty = temp("empty.npy")
         try NumpyArray(shape: [2, 0, 1, 1], complex: []).write(to: empty)
-        assertThrows(try ChannelTensor.load(npy: empty)) { if case .wrongShape(_, found: [2, 0, 1, 1], _) = $0 { return true }; return false }
+        assertThrows(try ChannelTensor.load(npy: empty)) {
+            if case .wrongShape(_, found: [2, 0, 1, 1], _) = $0 { return true }
+            return false
+        }
     }
 
     func testNonFiniteElement() throws {
@@ -107,6 +141,9 @@ final class ChannelTensorNumpyTests: XCTestCase {
 
     func testMissingFile() {
         let path = temp("does-not-exist.npy")
-        assertThrows(try ChannelTensor.load(npy: path)) { if case .unreadable(path: path, _) = $0 { return true }; return false }
+        assertThrows(try ChannelTensor.load(npy: path)) {
+            if case .unreadable(path: path, _) = $0 { return true }
+            return false
+        }
     }
 }

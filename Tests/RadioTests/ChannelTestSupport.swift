@@ -1,12 +1,15 @@
 import LinearAlgebra
 import XCTest
+
 @testable import Radio
 
 /// Helpers shared by the channel-model tests.
 extension XCTestCase {
     /// Unit mean gain (no path loss), i.i.d. antennas, block fading.
-    func unitGain(profile: TDLProfile = .a, devices: Int, rx: Int, tx: Int, subcarriers: Int = 8,
-                  delaySpread: Double = 100e-9) -> ChannelConfiguration {
+    func unitGain(
+        profile: TDLProfile = .a, devices: Int, rx: Int, tx: Int, subcarriers: Int = 8,
+        delaySpread: Double = 100e-9
+    ) -> ChannelConfiguration {
         var c = ChannelConfiguration()
         c.pathLoss = nil
         c.profile = profile

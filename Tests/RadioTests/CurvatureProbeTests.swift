@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Radio
 
 final class CurvatureProbeTests: XCTestCase {
@@ -7,7 +8,7 @@ final class CurvatureProbeTests: XCTestCase {
     /// spread is √(2 var(h)/D)/mean(h) ≈ 0.6 % for these eigenvalues), while L_s = max h is twice as large.
     func testRandomDirectionCurvatureEstimatesTheMeanEigenvalue() throws {
         let d = 20_000
-        let h = (0..<d).map { 2 * Double($0 % 100) / 99 }   // eigenvalues 0 … 2, mean 1
+        let h = (0..<d).map { 2 * Double($0 % 100) / 99 } // eigenvalues 0 … 2, mean 1
         let b = (0..<d).map { sin(Double($0)) }
         let theta = (0..<d).map { cos(Double($0) / 7) }
         func f(_ x: [Double]) -> Double {
@@ -17,14 +18,17 @@ final class CurvatureProbeTests: XCTestCase {
         }
         let trace = h.reduce(0, +) / Double(d)
         for seed in [UInt64(1), 2, 3] {
-            let m = CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 0.5, seed: seed, loss: f)
+            let m = CurvatureProbe.randomDirectionCurvature(
+                at: theta, lossAtTheta: f(theta), radius: 0.5, seed: seed, loss: f)
             let c = try XCTUnwrap(CurvatureProbe.clearlyPositive(m))
             XCTAssertEqual(c, trace, accuracy: 0.03 * trace, "seed \(seed)")
             XCTAssertLessThan(m.standardError, 0.02 * trace, "four probes agree on a positive-definite quadratic")
         }
         // The radius does not matter on a quadratic; the directions are the seed's.
-        let a = CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 3, seed: 1, loss: f).mean
-        let c = CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 0.5, seed: 1, loss: f).mean
+        let a = CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 3, seed: 1, loss: f)
+            .mean
+        let c = CurvatureProbe.randomDirectionCurvature(at: theta, lossAtTheta: f(theta), radius: 0.5, seed: 1, loss: f)
+            .mean
         XCTAssertEqual(a, c, accuracy: 1e-9 * c)
         let u = CurvatureProbe.randomDirection(count: d, radius: 3, seed: 1)
         XCTAssertEqual(u.reduce(0) { $0 + $1 * $1 }.squareRoot(), 3, accuracy: 1e-12)
@@ -36,7 +40,8 @@ final class CurvatureProbeTests: XCTestCase {
     /// rather than a negative, zero or noise-sized one.
     func testCurvatureThatIsNotClearlyPositiveIsNoMeasurement() {
         func estimate(_ f: ([Double]) -> Double) -> Double? {
-            CurvatureProbe.clearlyPositive(CurvatureProbe.randomDirectionCurvature(at: [0, 0, 0, 0], lossAtTheta: 0, radius: 1, seed: 1, loss: f))
+            CurvatureProbe.clearlyPositive(
+                CurvatureProbe.randomDirectionCurvature(at: [0, 0, 0, 0], lossAtTheta: 0, radius: 1, seed: 1, loss: f))
         }
         XCTAssertNil(estimate { x in -x.reduce(0) { $0 + $1 * $1 } })
         XCTAssertNil(estimate { x in x.reduce(0, +) })
@@ -48,7 +53,9 @@ final class CurvatureProbeTests: XCTestCase {
     /// F(θ + t d) = F + t⟨g, d⟩ + t² κ‖d‖²/2 is smallest at t* = −⟨g, d⟩/(κ‖d‖²): checked against the
     /// minimum of that parabola found by scanning t, and nil uphill or without curvature.
     func testLineMinimumOfTheQuadraticModel() throws {
-        let slope = -0.0688, kappa = 0.049, energy = 0.358
+        let slope = -0.0688
+        let kappa = 0.049
+        let energy = 0.358
         let t = try XCTUnwrap(CurvatureProbe.lineMinimum(slope: slope, curvature: kappa, stepEnergy: energy))
         let scan = stride(from: 0.0, through: 10, by: 1e-4).min { a, b in
             a * slope + a * a * kappa * energy / 2 < b * slope + b * b * kappa * energy / 2

@@ -2,6 +2,7 @@ import Foundation
 import LinearAlgebra
 import Numerics
 import XCTest
+
 @testable import Radio
 
 /// The specular path of TDL-D/E: a random phase per device that turns with Doppler, and present
@@ -11,8 +12,10 @@ import XCTest
 /// and a_r a_tᴴ has entry (0, 0) = 1, so that entry's phase is φ_k.
 final class LineOfSightTests: XCTestCase {
     /// Unit gain (no path loss, so every device is LOS), block fading unless `doppler` > 0.
-    private func losProfile(_ profile: TDLProfile = .d, devices: Int, rx: Int = 2, tx: Int = 2,
-                            doppler: Double = 0, interval: Double = 1e-3) -> ChannelConfiguration {
+    private func losProfile(
+        _ profile: TDLProfile = .d, devices: Int, rx: Int = 2, tx: Int = 2,
+        doppler: Double = 0, interval: Double = 1e-3
+    ) -> ChannelConfiguration {
         var c = unitGain(profile: profile, devices: devices, rx: rx, tx: tx, subcarriers: 1)
         c.dopplerHz = doppler
         c.roundIntervalS = interval
@@ -65,7 +68,8 @@ final class LineOfSightTests: XCTestCase {
     func testLineOfSightPhaseTurnsWithDoppler() throws {
         let (devices, interval) = (6, 1e-3)
         for doppler in [0.0, 100.0] {
-            var model = try ChannelModel(configuration: losProfile(.e, devices: devices, rx: 3, doppler: doppler, interval: interval), seed: 9)
+            var model = try ChannelModel(
+                configuration: losProfile(.e, devices: devices, rx: 3, doppler: doppler, interval: interval), seed: 9)
             let start = (0..<devices).map { model.tapMatrices(device: $0)[0] }
             model.advance()
             let one = (0..<devices).map { model.tapMatrices(device: $0)[0] }
@@ -81,7 +85,9 @@ final class LineOfSightTests: XCTestCase {
                     let turn = Complex<Double>(length: 1, phase: Double(rounds) * step)
                     for e in start[k].elements.indices {
                         let expected = turn * start[k].elements[e]
-                        XCTAssertLessThan((later.elements[e] - expected).length, 1e-12, "f_D \(doppler), device \(k), \(rounds) rounds")
+                        XCTAssertLessThan(
+                            (later.elements[e] - expected).length, 1e-12,
+                            "f_D \(doppler), device \(k), \(rounds) rounds")
                     }
                 }
             }
@@ -117,18 +123,22 @@ final class LineOfSightTests: XCTestCase {
         cfg.lineOfSight = .always
         let forced = try ChannelModel(configuration: cfg, seed: 17)
         for k in nlos {
-            let a = model.tapMatrices(device: k), b = forced.tapMatrices(device: k)
+            let a = model.tapMatrices(device: k)
+            let b = forced.tapMatrices(device: k)
             let scale = (forced.largeScaleGains[k] / model.largeScaleGains[k]).squareRoot()
             for l in 1..<a.count {
-                XCTAssertLessThan((scale * a[l] - b[l]).frobeniusNormSquared, 1e-20 * b[l].frobeniusNormSquared, "device \(k) row \(l)")
+                XCTAssertLessThan(
+                    (scale * a[l] - b[l]).frobeniusNormSquared, 1e-20 * b[l].frobeniusNormSquared,
+                    "device \(k) row \(l)")
             }
         }
 
-        var moments = [Moments(), Moments()]  // [NLOS, LOS]
+        var moments = [Moments(), Moments()] // [NLOS, LOS]
         var constantModulusNLOS = 0
         for _ in 0..<8 {
             for k in 0..<400 {
-                let m = model.tapMatrices(device: k), beta = model.largeScaleGains[k]
+                let m = model.tapMatrices(device: k)
+                let beta = model.largeScaleGains[k]
                 let isLOS = model.lineOfSight[k]
                 for e in m[0].elements.indices {
                     let row0 = m[0].elements[e].lengthSquared / (beta * p0)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Radio
 
 final class PowerDelayProfileTests: XCTestCase {
@@ -72,7 +73,8 @@ final class PowerDelayProfileTests: XCTestCase {
         let powers = taps.map { pow(10.0, $0.powerDB / 10.0) }
         let total = powers.reduce(0, +)
         let mean = zip(powers, taps).map { $0 * $1.normalizedDelay }.reduce(0, +) / total
-        let second = zip(powers, taps).map { $0 * $1.normalizedDelay * $1.normalizedDelay }
+        let second =
+            zip(powers, taps).map { $0 * $1.normalizedDelay * $1.normalizedDelay }
             .reduce(0, +) / total
         return (second - mean * mean).squareRoot()
     }
@@ -133,8 +135,9 @@ final class PathLossTests: XCTestCase {
     func testNLOSNeverBelowLOS() {
         for model in [umi, uma, PathLossModel(scenario: .umi, carrierHz: 28e9, userHeight: 8)] {
             for d in stride(from: 10.0, through: 5000.0, by: 7.5) {
-                XCTAssertGreaterThanOrEqual(model.pathLossDB(distance2D: d, lineOfSight: false),
-                                            model.pathLossDB(distance2D: d, lineOfSight: true))
+                XCTAssertGreaterThanOrEqual(
+                    model.pathLossDB(distance2D: d, lineOfSight: false),
+                    model.pathLossDB(distance2D: d, lineOfSight: true))
             }
         }
     }

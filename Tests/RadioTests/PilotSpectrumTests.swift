@@ -2,6 +2,7 @@ import LinearAlgebra
 import Numerics
 import Randomness
 import XCTest
+
 @testable import Radio
 
 /// The pilot spectrum of a factored update equals the singular values of the product formed whole.
@@ -17,8 +18,9 @@ final class PilotSpectrumTests: XCTestCase {
 
     func testFactoredSingularValuesEqualTheProducts() throws {
         var g = SeededGenerator(seed: 4, stream: [1])
-        for (dOut, q, dIn) in [(12, 3, 9), (5, 4, 30), (3, 6, 4)] {  // thin, wide, q beyond both sides
-            let l = real(dOut, q, &g), r = real(q, dIn, &g)
+        for (dOut, q, dIn) in [(12, 3, 9), (5, 4, 30), (3, 6, 4)] { // thin, wide, q beyond both sides
+            let l = real(dOut, q, &g)
+            let r = real(q, dIn, &g)
             let factored = try FactoredUpdate(left: l, right: r).singularValues()
             let whole = try direct(l.product(r))
             XCTAssertEqual(factored.count, min(q, dOut, dIn))
@@ -30,9 +32,11 @@ final class PilotSpectrumTests: XCTestCase {
 
     /// Two matrices with singular values (3, 1) and (2): s² pooled by index = (9 + 4, 1).
     func testPoolingByRankIndexIsPerMatrixEckartYoung() throws {
-        let diag1 = try FactoredUpdate(left: ComplexMatrix<Double>(rows: 2, cols: 2) { i, j in Complex(i == j ? (i == 0 ? 3 : 1) : 0, 0) },
-                                       right: .identity(2))
-        let diag2 = try FactoredUpdate(left: ComplexMatrix<Double>(rows: 1, cols: 1) { _, _ in Complex(2, 0) }, right: .identity(1))
+        let diag1 = try FactoredUpdate(
+            left: ComplexMatrix<Double>(rows: 2, cols: 2) { i, j in Complex(i == j ? (i == 0 ? 3 : 1) : 0, 0) },
+            right: .identity(2))
+        let diag2 = try FactoredUpdate(
+            left: ComplexMatrix<Double>(rows: 1, cols: 1) { _, _ in Complex(2, 0) }, right: .identity(1))
         let spectrum = try PilotSpectrum(updates: [diag1, diag2])
         XCTAssertEqual(spectrum.squaredSingularValues.count, 2)
         XCTAssertEqual(spectrum.squaredSingularValues[0], 13, accuracy: 1e-9)
@@ -41,9 +45,11 @@ final class PilotSpectrumTests: XCTestCase {
     }
 
     func testRankOneUpdateAndPooling() throws {
-        let u = ComplexMatrix<Double>(rows: 3, cols: 1) { i, _ in Complex(Double(i + 1), 0) }  // |u| = √14
-        let v = ComplexMatrix<Double>(rows: 1, cols: 4) { _, j in Complex(j % 2 == 0 ? 2 : 0, 0) }  // |v| = √8
-        let spectrum = try PilotSpectrum(updates: [try FactoredUpdate(left: u, right: v), try FactoredUpdate(left: v.adjoint, right: u.adjoint)])
+        let u = ComplexMatrix<Double>(rows: 3, cols: 1) { i, _ in Complex(Double(i + 1), 0) } // |u| = √14
+        let v = ComplexMatrix<Double>(rows: 1, cols: 4) { _, j in Complex(j % 2 == 0 ? 2 : 0, 0) } // |v| = √8
+        let spectrum = try PilotSpectrum(updates: [
+            try FactoredUpdate(left: u, right: v), try FactoredUpdate(left: v.adjoint, right: u.adjoint),
+        ])
         // Pooled by rank index: both rank-1 updates' values are index 1, so a rank-1 adapter captures both.
         XCTAssertEqual(spectrum.squaredSingularValues.count, 1)
         XCTAssertEqual(spectrum.head(1), 2 * 14 * 8, accuracy: 1e-9)

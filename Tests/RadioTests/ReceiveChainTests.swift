@@ -1,6 +1,7 @@
 import LinearAlgebra
 import Numerics
 import XCTest
+
 @testable import Radio
 
 /// The receive chain that `serve` runs, checked against the closed form and by cause.
@@ -15,7 +16,8 @@ final class ReceiveChainTests: XCTestCase {
 
     /// 6 devices, 8 × 2 antennas, L = 2, 16 subcarriers, 400 OFDM symbols, 10 dB SNR.
     func setup() throws -> Setup {
-        let subcarriers = 16, devices = 6
+        let subcarriers = 16
+        let devices = 6
         let h = rayleighChannels(subcarriers: subcarriers, devices: devices, rx: 8, tx: 2, seed: 21)
         let power = Array(repeating: 1.0, count: devices)
         let a = try randomBeamformers(subcarriers: subcarriers, rx: 8, streams: 2, seed: 22)
@@ -27,9 +29,11 @@ final class ReceiveChainTests: XCTestCase {
     /// thermal and matches σ²L/η within 5 %; the other parts are float rounding.
     func testServedThermalNoiseMatchesClosedForm() throws {
         let s = try setup()
-        let r = try AirCompRound(updates: s.updates, channels: s.h, beamformers: s.beamformers, powerW: s.power, noisePowerW: s.noise,
-                                 seed: 3, round: 1, noiseDomain: .receiveAntennas)
-        let m = r.error.means, predicted = r.predictedMSE.reduce(0, +) / Double(r.predictedMSE.count)
+        let r = try AirCompRound(
+            updates: s.updates, channels: s.h, beamformers: s.beamformers, powerW: s.power, noisePowerW: s.noise,
+            seed: 3, round: 1, noiseDomain: .receiveAntennas)
+        let m = r.error.means
+        let predicted = r.predictedMSE.reduce(0, +) / Double(r.predictedMSE.count)
         XCTAssertEqual(m.thermal / predicted, 1, accuracy: 0.05, "thermal \(m.thermal) vs σ²L/η \(predicted)")
         XCTAssertEqual(m.total / m.thermal, 1, accuracy: 1e-6)
         XCTAssertLessThan(m.csi, 1e-9 * predicted)
@@ -43,16 +47,19 @@ final class ReceiveChainTests: XCTestCase {
     func testErrorSplitsIntoThermalCSIAndQuantization() throws {
         let s = try setup()
         let hHat = s.h.estimated(nmse: 1e-3, seed: 5, round: 1)
-        let r = try AirCompRound(updates: s.updates, channels: s.h, estimate: hHat, beamformers: s.beamformers, powerW: s.power,
-                                 noisePowerW: s.noise, seed: 3, round: 1, noiseDomain: .receiveAntennas, dac: try DAC(bits: 5))
-        let m = r.error.means, predicted = r.predictedMSE.reduce(0, +) / Double(r.predictedMSE.count)
+        let r = try AirCompRound(
+            updates: s.updates, channels: s.h, estimate: hHat, beamformers: s.beamformers, powerW: s.power,
+            noisePowerW: s.noise, seed: 3, round: 1, noiseDomain: .receiveAntennas, dac: try DAC(bits: 5))
+        let m = r.error.means
+        let predicted = r.predictedMSE.reduce(0, +) / Double(r.predictedMSE.count)
         XCTAssertEqual(m.thermal / predicted, 1, accuracy: 0.05)
         XCTAssertGreaterThan(m.csi, 0.01 * m.thermal, "CSI misalignment \(m.csi)")
         XCTAssertGreaterThan(m.quantization, 0.01 * m.thermal, "DAC quantisation \(m.quantization)")
         XCTAssertEqual((m.thermal + m.csi + m.quantization) / m.total, 1, accuracy: 0.05)
         // Without noise the thermal part vanishes and the rest remains.
-        let quiet = try AirCompRound(updates: s.updates, channels: s.h, estimate: hHat, beamformers: s.beamformers, powerW: s.power,
-                                     noisePowerW: 0, seed: 3, round: 1, noiseDomain: .receiveAntennas, dac: try DAC(bits: 5))
+        let quiet = try AirCompRound(
+            updates: s.updates, channels: s.h, estimate: hHat, beamformers: s.beamformers, powerW: s.power,
+            noisePowerW: 0, seed: 3, round: 1, noiseDomain: .receiveAntennas, dac: try DAC(bits: 5))
         XCTAssertEqual(quiet.error.means.thermal, 0)
         XCTAssertEqual(quiet.error.means.csi / m.csi, 1, accuracy: 1e-6)
     }
@@ -61,7 +68,8 @@ final class ReceiveChainTests: XCTestCase {
     /// their weighted average (rescaled by 1/Σ w_k of the two).
     func testReconstructionRescalesOverTheDevicesThatDelivered() throws {
         let h = rayleighChannels(subcarriers: 4, devices: 3, rx: 6, tx: 2, seed: 31)
-        let power = [1.0, 1.0, 1.0], weights = [0.5, 0.3, 0.2]
+        let power = [1.0, 1.0, 1.0]
+        let weights = [0.5, 0.3, 0.2]
         let a = try ReceiveBeamformer.eigen(channels: h, streams: 2, powerW: power)
         let design = try AirCompDesign(channels: h, beamformers: a, powerW: power, weights: weights)
         let updates = randomUpdates(devices: 3, reals: 64, seed: 32)
@@ -70,7 +78,8 @@ final class ReceiveChainTests: XCTestCase {
         let delivered = [0, 2]
         let s = try delivered.map { try grid.map(update: updates[$0], scale: c) }
         let x = try zip(delivered, s).map { try OverTheAir.precode($1, with: design.precoders[$0]) }
-        let chain = try ReceiveChain(channels: h.selecting(devices: delivered), design: design, devices: delivered, noisePowerW: 0)
+        let chain = try ReceiveChain(
+            channels: h.selecting(devices: delivered), design: design, devices: delivered, noisePowerW: 0)
         let r = try chain.receive(x, intended: s, scale: c, reals: 64, seed: 1, round: 0)
         for i in 0..<64 {
             let expected = (0.5 * updates[0][i] + 0.2 * updates[2][i]) / 0.7

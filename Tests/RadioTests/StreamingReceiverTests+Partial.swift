@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Radio
 
 extension StreamingReceiverTests {
@@ -10,8 +11,9 @@ extension StreamingReceiverTests {
     }
 
     private func partialTransmission(_ r: Round, space: ReceiverSpace) throws {
-        let rx = try StreamingReceiver(air: .overTheAir(channels: r.h, design: r.design, noisePowerW: 0, noiseDomain: .receiveAntennas),
-                                       symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, space: space)
+        let rx = try StreamingReceiver(
+            air: .overTheAir(channels: r.h, design: r.design, noisePowerW: 0, noiseDomain: .receiveAntennas),
+            symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, space: space)
         let half = r.symbols / 2
         for k in 0..<5 {
             let upTo = k == 1 ? half : r.symbols
@@ -26,7 +28,9 @@ extension StreamingReceiverTests {
         XCTAssertEqual(got.presentWeight[0], 1, accuracy: 1e-12)
         XCTAssertEqual(got.presentWeight[r.symbols - 1], 1 - w[1], accuracy: 1e-12)
         let perSymbol = 2 * r.grid.symbolsPerOFDMSymbol
-        var early = 0.0, late = 0.0, scale = 0.0
+        var early = 0.0
+        var late = 0.0
+        var scale = 0.0
         for i in 0..<r.reals {
             let inFirstHalf = i / perSymbol < half
             let devices = (0..<5).filter { inFirstHalf || $0 != 1 }

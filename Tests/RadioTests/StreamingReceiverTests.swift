@@ -3,6 +3,7 @@ import LinearAlgebra
 import Numerics
 import Randomness
 import XCTest
+
 @testable import Radio
 
 /// The streaming receiver that `serve` runs: the same bits as the batch `ReceiveChain` whatever
@@ -21,8 +22,9 @@ final class StreamingReceiverTests: XCTestCase {
         let h = rayleighChannels(subcarriers: 8, devices: 5, rx: 6, tx: 2, seed: 41)
         let power = [Double](repeating: 1, count: 5)
         let a = try randomBeamformers(subcarriers: 8, rx: 6, streams: 2, seed: 42)
-        let design = try AirCompDesign(channels: csiNMSE > 0 ? h.estimated(nmse: csiNMSE, seed: 43, round: 1) : h, beamformers: a, powerW: power,
-                                       weights: [0.3, 0.1, 0.25, 0.15, 0.2])
+        let design = try AirCompDesign(
+            channels: csiNMSE > 0 ? h.estimated(nmse: csiNMSE, seed: 43, round: 1) : h, beamformers: a, powerW: power,
+            weights: [0.3, 0.1, 0.25, 0.15, 0.2])
         let updates = randomUpdates(devices: 5, reals: reals, seed: 44)
         let grid = try ResourceGrid(subcarriers: 8, streams: 2)
         let c = try ResourceGrid.commonScale(updates: updates)
@@ -35,11 +37,15 @@ final class StreamingReceiverTests: XCTestCase {
         return Round(h: h, design: design, grid: grid, updates: updates, scale: c, symbols: s[0].columns, x: x, s: s)
     }
 
-    func receiver(_ r: Round, threads: Int, queueDepth: Int = 16, holdFrames: Int = StreamingReceiver.defaultHoldFrames,
-                  domain: NoiseDomain = .receiveAntennas, space: ReceiverSpace = .combiner, summing: Summing = .workers) throws -> StreamingReceiver {
-        try StreamingReceiver(air: .overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain),
-                              symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: threads, queueDepth: queueDepth,
-                              holdFrames: holdFrames, space: space, summing: summing)
+    func receiver(
+        _ r: Round, threads: Int, queueDepth: Int = 16, holdFrames: Int = StreamingReceiver.defaultHoldFrames,
+        domain: NoiseDomain = .receiveAntennas, space: ReceiverSpace = .combiner, summing: Summing = .workers
+    ) throws -> StreamingReceiver {
+        try StreamingReceiver(
+            air: .overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain),
+            symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: threads,
+            queueDepth: queueDepth,
+            holdFrames: holdFrames, space: space, summing: summing)
     }
 
     /// Every device's frames in runs of 1–9 OFDM symbols and its reference in runs of 1–300 reals,
@@ -68,9 +74,13 @@ final class StreamingReceiverTests: XCTestCase {
     func stream(_ r: Round, into rx: StreamingReceiver, seed: UInt64) throws {
         for f in shuffledFrames(r, seed: seed) {
             if f.reference {
-                try rx.addReference(device: f.device, offset: f.first, values: Array(r.updates[f.device][f.first..<(f.first + f.count)]))
+                try rx.addReference(
+                    device: f.device, offset: f.first, values: Array(r.updates[f.device][f.first..<(f.first + f.count)])
+                )
             } else {
-                try rx.add(device: f.device, first: f.first, count: f.count, samples: r.x[f.device].symbolMajorSamples(f.first..<(f.first + f.count)))
+                try rx.add(
+                    device: f.device, first: f.first, count: f.count,
+                    samples: r.x[f.device].symbolMajorSamples(f.first..<(f.first + f.count)))
             }
         }
     }
@@ -78,14 +88,20 @@ final class StreamingReceiverTests: XCTestCase {
     func testStreamingInAnyOrderIsBitIdenticalToTheBatchChain() throws {
         let r = try makeRound()
         for (space, domain) in ReceiverSpace.allCases.flatMap({ s in NoiseDomain.allCases.map { (s, $0) } }) {
-            let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain, space: space, threads: 2)
+            let chain = try ReceiveChain(
+                channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: domain, space: space, threads: 2)
             let batch = try chain.receive(r.x, intended: r.s, scale: r.scale, reals: r.reals, seed: 7, round: 3)
-            for (threads, seed, depth, summing) in [(1, 1 as UInt64, 1, Summing.workers), (3, 2, 16, .workers), (8, 3, 4, .workers),
-                                                    (2, 4, 8, .receivingThread)] {
-                let rx = try receiver(r, threads: threads, queueDepth: depth, domain: domain, space: space, summing: summing)
+            for (threads, seed, depth, summing) in [
+                (1, 1 as UInt64, 1, Summing.workers), (3, 2, 16, .workers), (8, 3, 4, .workers),
+                (2, 4, 8, .receivingThread),
+            ] {
+                let rx = try receiver(
+                    r, threads: threads, queueDepth: depth, domain: domain, space: space, summing: summing)
                 try stream(r, into: rx, seed: seed)
                 let got = rx.finish()
-                XCTAssertEqual(got.aggregate, batch.aggregate, "\(space) space, \(domain), \(threads) threads summing on \(summing), order \(seed)")
+                XCTAssertEqual(
+                    got.aggregate, batch.aggregate,
+                    "\(space) space, \(domain), \(threads) threads summing on \(summing), order \(seed)")
                 XCTAssertEqual(got.combined, batch.combined)
                 XCTAssertEqual(got.error, batch.error)
             }
@@ -107,7 +123,8 @@ final class StreamingReceiverTests: XCTestCase {
         try stream(r, into: rx, seed: 5)
         let got = rx.finish()
         let weights = [0.3, 0.1, 0.25, 0.15, 0.2]
-        var error = 0.0, signal = 0.0
+        var error = 0.0
+        var signal = 0.0
         for i in 0..<r.reals {
             let target = (0..<5).reduce(0.0) { $0 + weights[$1] * Double(r.updates[$1][i]) }
             error += (Double(got.aggregate[i]) - target) * (Double(got.aggregate[i]) - target)
@@ -126,19 +143,27 @@ final class StreamingReceiverTests: XCTestCase {
         for space in ReceiverSpace.allCases {
             let prepared = try PreparedChannels(r.h, design: r.design, space: space)
             func received(_ air: AirSum) throws -> StreamingReception {
-                let rx = try StreamingReceiver(air: air, symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: 2,
-                                               measuring: false, space: space)
-                for k in 0..<5 { try rx.add(device: k, first: 0, count: r.symbols, samples: r.x[k].symbolMajorSamples(0..<r.symbols)) }
+                let rx = try StreamingReceiver(
+                    air: air, symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3, threads: 2,
+                    measuring: false, space: space)
+                for k in 0..<5 {
+                    try rx.add(device: k, first: 0, count: r.symbols, samples: r.x[k].symbolMajorSamples(0..<r.symbols))
+                }
                 return rx.finish()
             }
-            let direct = try received(.overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
-            let viaPrepared = try received(.overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
+            let direct = try received(
+                .overTheAir(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
+            let viaPrepared = try received(
+                .overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas))
             XCTAssertEqual(viaPrepared.aggregate, direct.aggregate, "\(space)")
             XCTAssertEqual(viaPrepared.combined, direct.combined, "\(space)")
         }
         let prepared = try PreparedChannels(r.h, design: r.design)
-        XCTAssertThrowsError(try StreamingReceiver(air: .overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas),
-                                                   symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3)) { error in
+        XCTAssertThrowsError(
+            try StreamingReceiver(
+                air: .overTheAirPrepared(channels: prepared, noisePowerW: r.noise, noiseDomain: .receiveAntennas),
+                symbols: r.symbols, reals: r.reals, scale: r.scale, seed: 7, round: 3)
+        ) { error in
             guard case AirCompError.cannotMeasure = error else { return XCTFail("\(error)") }
         }
     }
@@ -155,19 +180,25 @@ final class StreamingReceiverTests: XCTestCase {
     }
 
     private func gatherFrames(_ r: Round, space: ReceiverSpace) throws {
-        let chain = try ReceiveChain(channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas, space: space, threads: 2)
+        let chain = try ReceiveChain(
+            channels: r.h, design: r.design, noisePowerW: r.noise, noiseDomain: .receiveAntennas, space: space,
+            threads: 2)
         let batch = try chain.receive(r.x, intended: r.s, scale: r.scale, reals: r.reals, seed: 7, round: 3)
         let lockstep = (0..<r.symbols).flatMap { t in (0..<5).map { (device: $0, first: t) } }
         var g = SeededGenerator(seed: 12)
         var shuffled = lockstep
         for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, Int(g.next() % UInt64(i + 1))) }
         let orders = [("lockstep", lockstep), ("reverse", Array(lockstep.reversed())), ("shuffled", shuffled)]
-        let cases = [StreamingReceiver.defaultHoldFrames, 3].flatMap { hold in orders.map { (hold, "\($0.0), hold \(hold)", $0.1) } }
+        let cases = [StreamingReceiver.defaultHoldFrames, 3].flatMap { hold in
+            orders.map { (hold, "\($0.0), hold \(hold)", $0.1) }
+        }
         for (hold, name, order) in cases {
             let rx = try receiver(r, threads: 2, queueDepth: 4, holdFrames: hold, space: space)
             for k in 0..<5 { try rx.addReference(device: k, offset: 0, values: r.updates[k]) }
             for f in order {
-                try rx.add(device: f.device, first: f.first, count: 1, samples: r.x[f.device].symbolMajorSamples(f.first..<(f.first + 1)))
+                try rx.add(
+                    device: f.device, first: f.first, count: 1,
+                    samples: r.x[f.device].symbolMajorSamples(f.first..<(f.first + 1)))
                 XCTAssertLessThanOrEqual(rx.heldFrames, hold, name)
                 XCTAssertEqual(rx.heldFrames + rx.framesHandedOver, rx.framesAdded.reduce(0, +), name)
             }
@@ -183,7 +214,8 @@ final class StreamingReceiverTests: XCTestCase {
     /// sit at an odd address, which goes through a copy) give the same bits as from Floats.
     func testFramesSummedFromTheirBytesAreBitIdentical() throws {
         let r = try makeRound()
-        let floats = try receiver(r, threads: 2), bytes = try receiver(r, threads: 2)
+        let floats = try receiver(r, threads: 2)
+        let bytes = try receiver(r, threads: 2)
         for (i, f) in shuffledFrames(r, seed: 9).enumerated() {
             if f.reference {
                 let values = Array(r.updates[f.device][f.first..<(f.first + f.count)])
@@ -193,19 +225,22 @@ final class StreamingReceiverTests: XCTestCase {
             }
             let samples = r.x[f.device].symbolMajorSamples(f.first..<(f.first + f.count))
             try floats.add(device: f.device, first: f.first, count: f.count, samples: samples)
-            var data = Data(i % 2 == 0 ? [] : [0xAB])  // every other run one byte off alignment
+            var data = Data(i % 2 == 0 ? [] : [0xAB]) // every other run one byte off alignment
             for v in samples { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
             let payload = data[(data.startIndex + (i % 2))...]
             try bytes.add(device: f.device, first: f.first, count: f.count, received: .littleEndianBytes(payload))
         }
-        let a = floats.finish(), b = bytes.finish()
+        let a = floats.finish()
+        let b = bytes.finish()
         XCTAssertEqual(a.aggregate, b.aggregate)
         XCTAssertEqual(a.combined, b.combined)
         XCTAssertEqual(a.error, b.error)
         // A NaN is still found in bytes.
         let rx = try receiver(r, threads: 1)
         var nan = Data()
-        for v in [Float](repeating: 0, count: 2 * 8 * 2 - 1) + [.nan] { withUnsafeBytes(of: v.bitPattern.littleEndian) { nan.append(contentsOf: $0) } }
+        for v in [Float](repeating: 0, count: 2 * 8 * 2 - 1) + [.nan] {
+            withUnsafeBytes(of: v.bitPattern.littleEndian) { nan.append(contentsOf: $0) }
+        }
         XCTAssertThrowsError(try rx.add(device: 0, first: 0, count: 1, received: .littleEndianBytes(nan))) {
             XCTAssertEqual(($0 as? ReceptionRefusal)?.kind, .nonFinite)
         }
@@ -217,8 +252,9 @@ final class StreamingReceiverTests: XCTestCase {
         let r = try makeRound()
         let weights = r.design.weights
         func run(_ seed: UInt64, threads: Int) throws -> StreamingReception {
-            let rx = try StreamingReceiver(air: .exact(weights: weights, grid: r.grid, quantized: false), symbols: r.symbols, reals: r.reals,
-                                           scale: r.scale, seed: 7, round: 3, threads: threads)
+            let rx = try StreamingReceiver(
+                air: .exact(weights: weights, grid: r.grid, quantized: false), symbols: r.symbols, reals: r.reals,
+                scale: r.scale, seed: 7, round: 3, threads: threads)
             var g = SeededGenerator(seed: seed)
             for k in (0..<5).sorted(by: { _, _ in g.next() % 2 == 0 }) {
                 try rx.add(device: k, first: 0, count: r.symbols, samples: r.s[k].symbolMajorSamples(0..<r.symbols))
@@ -226,7 +262,8 @@ final class StreamingReceiverTests: XCTestCase {
             }
             return rx.finish()
         }
-        let a = try run(1, threads: 1), b = try run(2, threads: 4)
+        let a = try run(1, threads: 1)
+        let b = try run(2, threads: 4)
         XCTAssertEqual(a.aggregate, b.aggregate)
         XCTAssertEqual(try XCTUnwrap(a.error).means.total, 0)
         for i in stride(from: 0, to: r.reals, by: 7) {
@@ -239,7 +276,8 @@ final class StreamingReceiverTests: XCTestCase {
     /// references are refused with the device named, and nothing of them is summed.
     func testRefusedFramesSumNothing() throws {
         let r = try makeRound()
-        let clean = try receiver(r, threads: 2), attacked = try receiver(r, threads: 2)
+        let clean = try receiver(r, threads: 2)
+        let attacked = try receiver(r, threads: 2)
         try stream(r, into: clean, seed: 5)
         let run = r.x[1].symbolMajorSamples(0..<2)
         var nan = run
@@ -254,16 +292,21 @@ final class StreamingReceiverTests: XCTestCase {
         // Before the honest frames (so each reaches its own check) ...
         refused("outside", "outside", { try attacked.add(device: 1, first: r.symbols - 1, count: 2, samples: run) })
         refused("no device", "no such device", { try attacked.add(device: 5, first: 0, count: 2, samples: run) })
-        refused("short", "samples for", { try attacked.add(device: 1, first: 0, count: 2, samples: Array(run.dropLast(2))) })
+        refused(
+            "short", "samples for", { try attacked.add(device: 1, first: 0, count: 2, samples: Array(run.dropLast(2))) }
+        )
         refused("NaN", "NaN", { try attacked.add(device: 1, first: 0, count: 2, samples: nan) })
         refused("huge", "beyond", { try attacked.add(device: 1, first: 0, count: 2, samples: huge) })
-        refused("reference outside", "outside", { try attacked.addReference(device: 2, offset: r.reals - 1, values: [1, 2]) })
+        refused(
+            "reference outside", "outside",
+            { try attacked.addReference(device: 2, offset: r.reals - 1, values: [1, 2]) })
         refused("reference NaN", "NaN", { try attacked.addReference(device: 2, offset: 0, values: [1, .infinity]) })
         try stream(r, into: attacked, seed: 5)
         // ... and after them: replays.
         refused("duplicate", "duplicate", { try attacked.add(device: 1, first: 0, count: 2, samples: run) })
         refused("overlap", "overlap", { try attacked.addReference(device: 2, offset: 10, values: [1, 2, 3]) })
-        let a = clean.finish(), b = attacked.finish()
+        let a = clean.finish()
+        let b = attacked.finish()
         XCTAssertEqual(a.aggregate, b.aggregate)
         XCTAssertEqual(a.error, b.error)
     }

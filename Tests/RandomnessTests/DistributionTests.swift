@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Randomness
 
 /// The distributions drawn from the stream: `uniform()`, `uniformPositive()` and the ziggurat's
@@ -13,11 +14,15 @@ final class DistributionTests: XCTestCase {
     func testUniformIsInTheUnitIntervalWithMeanOneHalf() {
         var g = SeededGenerator(seed: 1)
         let n = 100_000
-        var sum = 0.0, sumSquares = 0.0, positiveSum = 0.0
-        var outside = 0, outsidePositive = 0
+        var sum = 0.0
+        var sumSquares = 0.0
+        var positiveSum = 0.0
+        var outside = 0
+        var outsidePositive = 0
         var bins = [Int](repeating: 0, count: 10)
         for _ in 0..<n {
-            let u = g.uniform(), v = g.uniformPositive()
+            let u = g.uniform()
+            let v = g.uniformPositive()
             if !(u >= 0 && u < 1) { outside += 1 } else { bins[Int(u * 10)] += 1 }
             if !(v > 0 && v <= 1) { outsidePositive += 1 }
             sum += u
@@ -48,8 +53,11 @@ final class DistributionTests: XCTestCase {
     func testNormalHasMeanZeroAndVarianceOne() {
         var g = SeededGenerator(seed: 31_415)
         let n = 100_000
-        var s1 = 0.0, s2 = 0.0, s4 = 0.0
-        var within1 = 0, positive = 0
+        var s1 = 0.0
+        var s2 = 0.0
+        var s4 = 0.0
+        var within1 = 0
+        var positive = 0
         for _ in 0..<n {
             let z = g.normal()
             s1 += z
@@ -76,8 +84,14 @@ final class DistributionTests: XCTestCase {
     func testNormalMomentsAndTailsOverAMillionDraws() {
         var g = SeededGenerator(seed: 2718)
         let n = 1_000_000
-        var s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0
-        var beyond3 = 0, beyondR = 0, within1 = 0, positive = 0
+        var s1 = 0.0
+        var s2 = 0.0
+        var s3 = 0.0
+        var s4 = 0.0
+        var beyond3 = 0
+        var beyondR = 0
+        var within1 = 0
+        var positive = 0
         var excess = 0.0
         let r = 3.6541528853610088
         for _ in 0..<n {
@@ -101,7 +115,7 @@ final class DistributionTests: XCTestCase {
         let kurtosis = (s4 / N) / (variance * variance)
         XCTAssertEqual(mean, 0, accuracy: 0.005)
         XCTAssertEqual(variance, 1, accuracy: 0.007)
-        XCTAssertEqual(s3 / N, 0, accuracy: 0.02)  // skewness: std √(15/n) ≈ 0.004
+        XCTAssertEqual(s3 / N, 0, accuracy: 0.02) // skewness: std √(15/n) ≈ 0.004
         XCTAssertEqual(kurtosis, 3, accuracy: 0.025)
         XCTAssertEqual(Double(beyond3) / N, 0.0026998, accuracy: 2.6e-4)
         XCTAssertEqual(Double(beyondR) / N, 2.5803e-4, accuracy: 8e-5)
@@ -115,7 +129,8 @@ final class DistributionTests: XCTestCase {
     /// x[0]·f(r) is v too, the edges decrease from r to 0, and f is the unnormalised density.
     func testZigguratLayersHaveEqualAreas() {
         let z = Ziggurat.shared
-        let v = 0.00492867323399, r = 3.6541528853610088
+        let v = 0.00492867323399
+        let r = 3.6541528853610088
         XCTAssertEqual(z.x.count, 257)
         XCTAssertEqual(z.x[1], r)
         XCTAssertEqual(z.x[256], 0)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Randomness
 
 /// The stream itself: reference outputs, determinism, independence of substreams.
@@ -11,9 +12,11 @@ final class SeededGeneratorTests: XCTestCase {
 
     func testFirstOutputsMatchTheReference() {
         var g = SeededGenerator(seed: 42)
-        XCTAssertEqual(draws(&g, 4), [0x1578_0B2E_0C2E_C716, 0x6104_D986_6D11_3A7E, 0xAE17_5332_39E4_99A1, 0xECB8_AD47_03B3_60A1])
+        XCTAssertEqual(
+            draws(&g, 4), [0x1578_0B2E_0C2E_C716, 0x6104_D986_6D11_3A7E, 0xAE17_5332_39E4_99A1, 0xECB8_AD47_03B3_60A1])
         var s = SeededGenerator(seed: 42, stream: [1, 3])
-        XCTAssertEqual(draws(&s, 4), [0x8A20_9420_C8BF_729B, 0x3E58_0365_B1F0_68BD, 0x07F0_31C1_3A3E_60D7, 0xD32D_1950_9294_198B])
+        XCTAssertEqual(
+            draws(&s, 4), [0x8A20_9420_C8BF_729B, 0x3E58_0365_B1F0_68BD, 0x07F0_31C1_3A3E_60D7, 0xD32D_1950_9294_198B])
         var u = SeededGenerator(seed: 42)
         XCTAssertEqual(u.uniform(), Double(UInt64(0x1578_0B2E_0C2E_C716) >> 11) * 0x1.0p-53)
         XCTAssertEqual(u.uniformPositive(), (Double(UInt64(0x6104_D986_6D11_3A7E) >> 11) + 1) * 0x1.0p-53)
@@ -39,7 +42,8 @@ final class SeededGeneratorTests: XCTestCase {
             XCTAssertEqual((0..<100).map { _ in a.normal() }, (0..<100).map { _ in b.normal() })
         }
         // The stream-less initialiser is deterministic too.
-        var c = SeededGenerator(seed: 99), d = SeededGenerator(seed: 99)
+        var c = SeededGenerator(seed: 99)
+        var d = SeededGenerator(seed: 99)
         XCTAssertEqual(draws(&c, 100), draws(&d, 100))
     }
 
@@ -51,7 +55,8 @@ final class SeededGeneratorTests: XCTestCase {
         let generators: [(String, SeededGenerator)] = [
             ("seed 42", SeededGenerator(seed: 42)), ("seed 43", SeededGenerator(seed: 43)),
             ("42/[1]", SeededGenerator(seed: 42, stream: [1])), ("42/[2]", SeededGenerator(seed: 42, stream: [2])),
-            ("42/[1, 0]", SeededGenerator(seed: 42, stream: [1, 0])), ("42/[0, 1]", SeededGenerator(seed: 42, stream: [0, 1])),
+            ("42/[1, 0]", SeededGenerator(seed: 42, stream: [1, 0])),
+            ("42/[0, 1]", SeededGenerator(seed: 42, stream: [0, 1])),
             ("43/[1]", SeededGenerator(seed: 43, stream: [1])), ("42/[]", SeededGenerator(seed: 42, stream: [])),
         ]
         let sequences = generators.map { name, g -> (String, [UInt64]) in
@@ -71,8 +76,11 @@ final class SeededGeneratorTests: XCTestCase {
 
     /// The generator plugs into the standard library's random API deterministically.
     func testStandardLibraryDrawsAreReproducible() {
-        var a = SeededGenerator(seed: 5), b = SeededGenerator(seed: 5)
-        XCTAssertEqual((0..<50).map { _ in Int.random(in: 0..<1000, using: &a) }, (0..<50).map { _ in Int.random(in: 0..<1000, using: &b) })
+        var a = SeededGenerator(seed: 5)
+        var b = SeededGenerator(seed: 5)
+        XCTAssertEqual(
+            (0..<50).map { _ in Int.random(in: 0..<1000, using: &a) },
+            (0..<50).map { _ in Int.random(in: 0..<1000, using: &b) })
         XCTAssertEqual(Array(0..<20).shuffled(using: &a), Array(0..<20).shuffled(using: &b))
     }
 }

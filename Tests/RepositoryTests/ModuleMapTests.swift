@@ -5,7 +5,8 @@ import XCTest
 /// (`swift package dump-package`) and to the `import` lines of the module's own files, so the
 /// document a new maintainer reads first cannot drift from the code.
 final class ModuleMapTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     /// The toolchain's and the system's modules, which the table does not list.
     static let platform: Set<String> = ["Foundation", "FoundationEssentials", "Dispatch", "Glibc", "Darwin", "XCTest"]
 
@@ -15,11 +16,17 @@ final class ModuleMapTests: XCTestCase {
         XCTAssertFalse(documented.isEmpty, "no module table found in docs/architecture.md")
         for (module, dependencies) in declared.sorted(by: { $0.key < $1.key }) {
             let imported = try Self.imports(of: module)
-            XCTAssertEqual(imported, dependencies, "\(module): its files import \(imported.sorted()), Package.swift declares \(dependencies.sorted())")
-            XCTAssertEqual(documented[module], dependencies,
-                           "\(module): docs/architecture.md's table says \(documented[module].map { $0.sorted() } ?? []), Package.swift \(dependencies.sorted())")
+            XCTAssertEqual(
+                imported, dependencies,
+                "\(module): its files import \(imported.sorted()), Package.swift declares \(dependencies.sorted())")
+            XCTAssertEqual(
+                documented[module], dependencies,
+                "\(module): docs/architecture.md's table says \(documented[module].map { $0.sorted() } ?? []), "
+                    + "Package.swift \(dependencies.sorted())"
+            )
         }
-        XCTAssertEqual(Set(documented.keys), Set(declared.keys), "the table's modules against Package.swift's Swift targets")
+        XCTAssertEqual(
+            Set(documented.keys), Set(declared.keys), "the table's modules against Package.swift's Swift targets")
     }
 
     /// Module → the project modules and package products the table's second column names (notes in
@@ -47,7 +54,9 @@ final class ModuleMapTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // Its own scratch path: the test runner's build holds .build's lock.
-        process.arguments = ["swift", "package", "--package-path", repository.path, "--scratch-path", scratch.path, "dump-package"]
+        process.arguments = [
+            "swift", "package", "--package-path", repository.path, "--scratch-path", scratch.path, "dump-package",
+        ]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -58,9 +67,12 @@ final class ModuleMapTests: XCTestCase {
         var result = [String: Set<String>]()
         for target in manifest["targets"] as? [[String: Any]] ?? [] {
             guard let name = target["name"] as? String, ["regular", "executable"].contains(target["type"] as? String),
-                  isSwiftModule(name) else { continue }
+                isSwiftModule(name)
+            else { continue }
             let dependencies = (target["dependencies"] as? [[String: Any]] ?? []).compactMap { d -> String? in
-                for kind in ["byName", "target", "product"] { if let v = d[kind] as? [Any], let n = v.first as? String { return n } }
+                for kind in ["byName", "target", "product"] {
+                    if let v = d[kind] as? [Any], let n = v.first as? String { return n }
+                }
                 return nil
             }
             result[name] = Set(dependencies)
@@ -70,7 +82,8 @@ final class ModuleMapTests: XCTestCase {
 
     /// Whether Sources/`name` holds Swift files (C targets such as CQuantizedKernels are not in the table).
     static func isSwiftModule(_ name: String) -> Bool {
-        let files = FileManager.default.enumerator(at: repository.appendingPathComponent("Sources/\(name)"), includingPropertiesForKeys: nil)
+        let files = FileManager.default.enumerator(
+            at: repository.appendingPathComponent("Sources/\(name)"), includingPropertiesForKeys: nil)
         while let file = files?.nextObject() as? URL {
             if file.pathExtension == "swift" { return true }
         }
@@ -86,7 +99,9 @@ final class ModuleMapTests: XCTestCase {
             guard file.pathExtension == "swift" else { continue }
             for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
                 let words = line.split(separator: " ")
-                guard let i = words.firstIndex(of: "import"), words[..<i].allSatisfy({ $0.hasPrefix("@") }), i + 1 < words.count else { continue }
+                guard let i = words.firstIndex(of: "import"), words[..<i].allSatisfy({ $0.hasPrefix("@") }),
+                    i + 1 < words.count
+                else { continue }
                 found.insert(String(words[i + 1]))
             }
         }

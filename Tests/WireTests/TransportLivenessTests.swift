@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Wire
 
 /// The transports' liveness checks must tell a dead link from a busy base station: one that stops
@@ -11,7 +12,8 @@ final class TransportLivenessTests: XCTestCase {
     func testABaseStationThatStopsReadingLongerThanTheLivenessTimeoutLosesNothing() throws {
         let server = try ZeroMQServerTransport(endpoint: "tcp://127.0.0.1:*", receiveTimeoutMs: 2_000)
         let node = try ZeroMQNodeTransport(endpoint: server.address, identity: "n0", sendTimeoutMs: 60_000)
-        let count = 400, size = 64 * 1024
+        let count = 400
+        let size = 64 * 1024
         let frames = (0..<count).map { i in Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }) }
         let sent = DispatchSemaphore(value: 0)
         let failure = SendFailure()
@@ -23,14 +25,16 @@ final class TransportLivenessTests: XCTestCase {
         // for the whole pause.
         Thread.sleep(forTimeInterval: Double(ZeroMQSocket.livenessTimeoutMs) / 1000 + 5)
         for i in 0..<count {
-            guard let (peer, data) = try server.receive() else { return XCTFail("frame \(i) of \(count) never arrived") }
+            guard let (peer, data) = try server.receive() else {
+                return XCTFail("frame \(i) of \(count) never arrived")
+            }
             XCTAssertEqual(peer, "n0")
             XCTAssertEqual(data, frames[i], "frame \(i)")
             if data != frames[i] { return }
         }
         XCTAssertEqual(sent.wait(timeout: .now() + 30), .success)
         XCTAssertNil(failure.error)
-        _ = try node.receive()   // counts the handshakes so far
+        _ = try node.receive() // counts the handshakes so far
         XCTAssertEqual(node.sessions, 1, "the connection was dropped and dialled again")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Wire
 
 final class ZeroMQTests: XCTestCase {
@@ -65,7 +66,8 @@ final class ZeroMQTests: XCTestCase {
         var received: [Data] = []
         do {
             let context = try ZeroMQContext()
-            let pull = try ZeroMQSocket(context, .pull), push = try ZeroMQSocket(context, .push)
+            let pull = try ZeroMQSocket(context, .pull)
+            let push = try ZeroMQSocket(context, .push)
             let endpoint = try pull.bind("tcp://127.0.0.1:*")
             try pull.setReceiveTimeout(ms: 5000)
             try push.setSendTimeout(ms: 5000)
@@ -82,7 +84,7 @@ final class ZeroMQTests: XCTestCase {
         let moved = received
         received = []
         Thread.detachNewThread {
-            _ = moved.map(\.count)  // the last copies go on this thread
+            _ = moved.map(\.count) // the last copies go on this thread
             dropped.signal()
         }
         XCTAssertEqual(dropped.wait(timeout: .now() + 5), .success)
@@ -91,8 +93,9 @@ final class ZeroMQTests: XCTestCase {
     /// The base station's inbound queue per peer shrinks as K grows, so libzmq holds about 32
     /// frames in all: 16 each for one or two peers, 8 for four, 2 for sixteen, 1 from 32 on.
     func testTheInboundQueueIsSharedAmongThePeers() {
-        XCTAssertEqual([0, 1, 2, 3, 4, 16, 31, 32, 33, 64, 4096].map { ZeroMQServerTransport.highWaterMark(forNodes: $0) },
-                       [16, 16, 16, 10, 8, 2, 1, 1, 1, 1, 1])
+        XCTAssertEqual(
+            [0, 1, 2, 3, 4, 16, 31, 32, 33, 64, 4096].map { ZeroMQServerTransport.highWaterMark(forNodes: $0) },
+            [16, 16, 16, 10, 8, 2, 1, 1, 1, 1, 1])
     }
 
     func testReceiveTimeoutReturnsNil() throws {
@@ -118,7 +121,9 @@ final class ZeroMQTests: XCTestCase {
                 XCTAssertFalse(e.message.isEmpty)
             }
         }
-        XCTAssertThrowsError(try socket.bind("bogus://x")) { XCTAssertTrue(($0 as? ZeroMQError)?.call.hasPrefix("zmq_bind") ?? false) }
+        XCTAssertThrowsError(try socket.bind("bogus://x")) {
+            XCTAssertTrue(($0 as? ZeroMQError)?.call.hasPrefix("zmq_bind") ?? false)
+        }
     }
 
     func testClosedSocketThrows() throws {
@@ -127,7 +132,7 @@ final class ZeroMQTests: XCTestCase {
         socket.close()
         XCTAssertThrowsError(try socket.receive()) { XCTAssertEqual(($0 as? ZeroMQError)?.message, "socket is closed") }
         XCTAssertThrowsError(try socket.bind("tcp://127.0.0.1:*")) { XCTAssertNotNil($0 as? ZeroMQError) }
-        socket.close()  // idempotent
+        socket.close() // idempotent
     }
 
     /// DEALER → ROUTER → DEALER: the router sees the peer identity frame and can reply to it.

@@ -3,8 +3,8 @@ import CommandLineSupport
 import Foundation
 import LanguageModel
 import LinearAlgebra
-import NumpyIO
 import Numerics
+import NumpyIO
 import Wire
 
 /// `basestation fuzz-seeds --out DIR`: the seed corpus, one folder per fuzz target, made by the
@@ -12,7 +12,8 @@ import Wire
 /// header, real and complex `.npy` arrays, the shipped scenarios and hardware profiles (copied),
 /// and a run checkpoint. The committed corpus (`Tests/Fuzz/corpus/`) is this command's output.
 struct FuzzSeedsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "fuzz-seeds", abstract: "Write the fuzz targets' seed corpus.")
+    static let configuration = CommandConfiguration(
+        commandName: "fuzz-seeds", abstract: "Write the fuzz targets' seed corpus.")
     @Option(help: "Output directory (one folder per target).") var out: String
     @Option(help: "The repository (for its scenarios and profiles).") var repository: String = "."
 
@@ -39,18 +40,24 @@ struct FuzzSeedsCommand: ParsableCommand {
             let model = try Data(contentsOf: URL(fileURLWithPath: tinyPath))
             try put(.gguf, "tiny-model-head.gguf", model.prefix(64 << 10))
             try put(.npy, "real.npy", NumpyArray(shape: [2, 3], real: [1, 2, 3, 4, 5, 6]).encoded())
-            try put(.npy, "complex.npy", NumpyArray(shape: [2, 2], complex: [Complex(1, 2), Complex(3, 4), Complex(-1, 0), Complex(0, -1)]).encoded())
+            try put(
+                .npy, "complex.npy",
+                NumpyArray(shape: [2, 2], complex: [Complex(1, 2), Complex(3, 4), Complex(-1, 0), Complex(0, -1)])
+                    .encoded())
             for (t, dir) in [(FuzzTarget.scenario, "launch/scenarios"), (.profile, "hwprofiles")] {
                 let path = (repository as NSString).appendingPathComponent(dir)
                 for file in try fm.contentsOfDirectory(atPath: path) where file.hasSuffix(".toml") {
-                    try put(t, file, try Data(contentsOf: URL(fileURLWithPath: (path as NSString).appendingPathComponent(file))))
+                    try put(
+                        t, file,
+                        try Data(contentsOf: URL(fileURLWithPath: (path as NSString).appendingPathComponent(file))))
                 }
             }
             var row = MetricsRow(round: 1, node: "n0", profile: "raspberry-pi-4", status: .ok, rank: 2)
             row.trainLoss = 2.5
             let beams = [ComplexMatrix<Double>(rows: 2, cols: 1, elements: [Complex(1, 0), Complex(0, 1)])]
-            let checkpoint = RunCheckpoint(round: 1, identity: RunIdentity(scenario: "0", seed: 1, aggregation: "aircomp", overrides: []),
-                                           adapter: adapter, rows: [row], rankPlanning: "null", warmParticipants: [0], warmBeamformers: beams)
+            let checkpoint = RunCheckpoint(
+                round: 1, identity: RunIdentity(scenario: "0", seed: 1, aggregation: "aircomp", overrides: []),
+                adapter: adapter, rows: [row], rankPlanning: nil, warmParticipants: [0], warmBeamformers: beams)
             try put(.checkpoint, "checkpoint.gguf", try checkpoint.encoded())
             print("seeds in \(out)")
         }
@@ -59,28 +66,75 @@ struct FuzzSeedsCommand: ParsableCommand {
     /// A frame of every type, as the two sides write them.
     static func frames() -> [(String, Frame)] {
         [
-            ("hello", Hello(name: "n0", profile: "raspberry-pi-4", txPowerW: 0.2, antennas: 2, dacBits: 12, sustainedGFLOPS: 13.5,
-                            flopBudgetPerRound: 2.4e12, joulesPerGFLOP: 0.4, ramBytes: 4e9).frame(round: 0, node: 0)),
-            ("welcome", Welcome(index: 1, devices: 3, seed: 7, data: "fortunes:science", partition: "category", dirichletAlpha: 0.5, heldOutFraction: 0.1,
-                                context: 64, batch: 2, optimizer: "adamw", learningRate: 1e-3, clipNorm: 1, weightDecay: 0).frame(round: 0, node: 1)),
-            ("round-start", RoundStart(rank: 2, alpha: 4, targets: "attn_q,attn_v", localSteps: 3, adapter: [0.1, -0.2, 0.3, 0]).frame(round: 1, node: 1)),
-            ("update-ready", UpdateReady(loss: 2.5, steps: 3, tokens: 192, flops: 1e9, computeSeconds: 0.1, energyJ: 0.04, updateEnergy: 1e-4, reals: 4)
-                .frame(round: 1, node: 1)),
-            ("transmit", Transmit(mode: .aircomp, scale: 0.01, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, 0, 0],
-                                  sampleFormat: .ci16).frame(round: 1, node: 1)),
-            ("transmit-window", Transmit(mode: .aircomp, scale: 0.01, subcarriers: 2, streams: 1, antennas: 2, precoders: [1, 0, 0, 1, 0.5, 0.5, 0, 0],
-                                         sampleFormat: .cf32, window: 2).frame(round: 1, node: 1)),
+            (
+                "hello",
+                Hello(
+                    name: "n0", profile: "raspberry-pi-4", txPowerW: 0.2, antennas: 2, dacBits: 12,
+                    sustainedGFLOPS: 13.5,
+                    flopBudgetPerRound: 2.4e12, joulesPerGFLOP: 0.4, ramBytes: 4e9
+                ).frame(round: 0, node: 0)
+            ),
+            (
+                "welcome",
+                Welcome(
+                    index: 1, devices: 3, seed: 7, data: "fortunes:science", partition: "category", dirichletAlpha: 0.5,
+                    heldOutFraction: 0.1,
+                    context: 64, batch: 2, optimizer: "adamw", learningRate: 1e-3, clipNorm: 1, weightDecay: 0
+                ).frame(round: 0, node: 1)
+            ),
+            (
+                "round-start",
+                RoundStart(
+                    rank: 2, alpha: 4, targets: ["attn_q", "attn_v"], localSteps: 3, adapter: [0.1, -0.2, 0.3, 0]
+                )
+                .frame(round: 1, node: 1)
+            ),
+            (
+                "update-ready",
+                UpdateReady(
+                    loss: 2.5, steps: 3, tokens: 192, flops: 1e9, computeSeconds: 0.1, energyJ: 0.04,
+                    updateEnergy: 1e-4, reals: 4
+                )
+                .frame(round: 1, node: 1)
+            ),
+            (
+                "transmit",
+                Transmit(
+                    mode: .aircomp, scale: 0.01, subcarriers: 2, streams: 1, antennas: 2,
+                    precoders: [1, 0, 0, 1, 0.5, 0.5, 0, 0],
+                    sampleFormat: .ci16
+                ).frame(round: 1, node: 1)
+            ),
+            (
+                "transmit-window",
+                Transmit(
+                    mode: .aircomp, scale: 0.01, subcarriers: 2, streams: 1, antennas: 2,
+                    precoders: [1, 0, 0, 1, 0.5, 0.5, 0, 0],
+                    sampleFormat: .cf32, window: 2
+                ).frame(round: 1, node: 1)
+            ),
             ("grant", Grant(frames: 1).frame(round: 1, node: 1)),
-            ("symbols-cf32", Frame.symbols(round: 1, node: 1, firstSymbol: 0, symbolCount: 1, subcarriers: 2, antennas: 2,
-                                           samples: [0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4][...], format: .cf32)),
-            ("symbols-ci16", Frame.symbols(round: 1, node: 1, firstSymbol: 1, symbolCount: 1, subcarriers: 2, antennas: 2,
-                                           samples: [0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4][...], format: .ci16, step: 1e-3)),
+            (
+                "symbols-cf32",
+                Frame.symbols(
+                    round: 1, node: 1, firstSymbol: 0, symbolCount: 1, subcarriers: 2, antennas: 2,
+                    samples: [0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4][...], format: .cf32)
+            ),
+            (
+                "symbols-ci16",
+                Frame.symbols(
+                    round: 1, node: 1, firstSymbol: 1, symbolCount: 1, subcarriers: 2, antennas: 2,
+                    samples: [0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4][...], format: .ci16, step: 1e-3)
+            ),
             ("reference", UpdateReference(offset: 0, values: [0.1, -0.2, 0.3, 0]).frame(round: 1, node: 1)),
             ("round-end", RoundEnd(frames: 3, ofdmSymbols: 2).frame(round: 1, node: 1)),
             ("shutdown", Shutdown(.runOver, reason: "run complete").frame(round: 3, node: 1)),
             ("farewell", Farewell().frame(round: 3, node: 1)),
             ("synthetic-round", SyntheticRound(reals: 4096).frame(round: 2, node: 0)),
-            ("register-again", RegisterAgain(reason: "this base station has no registration of you").frame(round: 0, node: 2)),
+            (
+                "register-again",
+                RegisterAgain(reason: "this base station has no registration of you").frame(round: 0, node: 2)
+            ),
         ]
     }
 }

@@ -35,8 +35,9 @@ enum FuzzTarget: String, CaseIterable {
         case .scenario: _ = try? Scenario.load(path)
         case .profile: _ = try? HardwareProfile.load(path)
         case .checkpoint:
-            _ = try? RunCheckpoint.load(path: path, config: tiny, targets: [.q, .k, .v, .o],
-                                        expected: RunIdentity(scenario: "0", seed: 1, aggregation: "aircomp", overrides: []))
+            _ = try? RunCheckpoint.load(
+                path: path, config: tiny, targets: [.q, .k, .v, .o],
+                expected: RunIdentity(scenario: "0", seed: 1, aggregation: "aircomp", overrides: []))
         }
     }
 

@@ -12,8 +12,10 @@ import Foundation
 /// it; SIGTERM ends it with a line of counts per direction.
 struct LinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "link", abstract: "Emulate a faulty point-to-point link between two network namespaces (TUN devices).")
-    @Option(help: "One end, NETNS:DEVICE (twice): a TUN device made by `ip -n NETNS tuntap add DEVICE mode tun`.") var end: [String]
+        commandName: "link",
+        abstract: "Emulate a faulty point-to-point link between two network namespaces (TUN devices).")
+    @Option(help: "One end, NETNS:DEVICE (twice): a TUN device made by `ip -n NETNS tuntap add DEVICE mode tun`.")
+    var end: [String]
     @Option(help: "One-way delay in each direction, milliseconds.") var delayMs: Double = 20
     @Option(help: "Line rate in each direction, tc's units (e.g. 100mbit, 500kbit).") var rate: String = "100mbit"
     @Option(help: "Packets lost in each direction, percent.") var lossPercent: Double = 0
@@ -24,9 +26,15 @@ struct LinkCommand: ParsableCommand {
         try failing {
             guard end.count == 2 else { throw ValidationError("--end twice: NETNS:DEVICE of each end") }
             guard delayMs >= 0, delayMs <= 60_000 else { throw ValidationError("--delay-ms \(delayMs): 0…60000") }
-            guard lossPercent >= 0, lossPercent <= 100 else { throw ValidationError("--loss-percent \(lossPercent): 0…100") }
-            guard (1...1_000_000).contains(queuePackets) else { throw ValidationError("--queue-packets \(queuePackets): 1…1000000") }
-            guard let bits = parseLineRate(rate), bits >= 8_000, bits <= 1e11 else { throw ValidationError("--rate '\(rate)': e.g. 100mbit (8kbit…100gbit)") }
+            guard lossPercent >= 0, lossPercent <= 100 else {
+                throw ValidationError("--loss-percent \(lossPercent): 0…100")
+            }
+            guard (1...1_000_000).contains(queuePackets) else {
+                throw ValidationError("--queue-packets \(queuePackets): 1…1000000")
+            }
+            guard let bits = parseLineRate(rate), bits >= 8_000, bits <= 1e11 else {
+                throw ValidationError("--rate '\(rate)': e.g. 100mbit (8kbit…100gbit)")
+            }
             DetachedProcess.closeInheritedPipes()
             let ends = try end.map { spec -> (label: String, fd: Int32) in
                 let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
@@ -34,16 +42,21 @@ struct LinkCommand: ParsableCommand {
                 return (spec, try TUNDevice.open(namespace: parts[0], device: parts[1]))
             }
             let directions = [0, 1].map {
-                LinkDirection(name: "\(ends[$0].label) → \(ends[1 - $0].label)", delayMs: delayMs, bitsPerSecond: bits,
-                              loss: lossPercent / 100, queueLimit: queuePackets, seed: seed, stream: UInt64($0))
+                LinkDirection(
+                    name: "\(ends[$0].label) → \(ends[1 - $0].label)", delayMs: delayMs, bitsPerSecond: bits,
+                    loss: lossPercent / 100, queueLimit: queuePackets, seed: seed, stream: UInt64($0))
             }
             for (i, direction) in directions.enumerated() {
-                let from = ends[i].fd, into = ends[1 - i].fd
+                let from = ends[i].fd
+                let into = ends[1 - i].fd
                 Thread.detachNewThread { TUNDevice.pump(from: from, into: direction) }
                 Thread.detachNewThread { TUNDevice.drain(direction, into: into) }
             }
             let sources = Self.handleSignals(directions)
-            FileHandle.standardError.write(Data("link: ready: \(end[0]) ⇄ \(end[1]), \(delayMs) ms each way, \(rate), \(lossPercent) % loss, seed \(seed)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("link: ready: \(end[0]) ⇄ \(end[1]), \(delayMs) ms each way, \(rate), \(lossPercent) % loss, "
+                        + "seed \(seed)\n").utf8))
             // Not dispatchMain(): it ends the main thread under the caller's frames, which
             // AddressSanitizer then reports as a stack underflow when libdispatch masks signals.
             withExtendedLifetime(sources) { while true { Thread.sleep(forTimeInterval: 3600) } }
@@ -54,10 +67,34 @@ struct LinkCommand: ParsableCommand {
     private static func handleSignals(_ directions: [LinkDirection]) -> [DispatchSourceSignal] {
         let say = { (text: String) in FileHandle.standardError.write(Data("link: \(text)\n".utf8)) }
         let actions: [(Int32, () -> Void)] = [
-            (SIGUSR1, { directions.forEach { $0.setCut(true) }; say("cut") }),
-            (SIGUSR2, { directions.forEach { $0.setCut(false) }; say("restored") }),
-            (SIGTERM, { directions.forEach { say("\($0.name): \($0.snapshot)") }; Glibc.exit(0) }),
-            (SIGINT, { directions.forEach { say("\($0.name): \($0.snapshot)") }; Glibc.exit(0) }),
+            (
+                SIGUSR1,
+                {
+                    for d in directions { d.setCut(true) }
+                    say("cut")
+                }
+            ),
+            (
+                SIGUSR2,
+                {
+                    for d in directions { d.setCut(false) }
+                    say("restored")
+                }
+            ),
+            (
+                SIGTERM,
+                {
+                    for d in directions { say("\(d.name): \(d.snapshot)") }
+                    Glibc.exit(0)
+                }
+            ),
+            (
+                SIGINT,
+                {
+                    for d in directions { say("\(d.name): \(d.snapshot)") }
+                    Glibc.exit(0)
+                }
+            ),
         ]
         let queue = DispatchQueue(label: "airfl-link-signals")
         return actions.map { signalNumber, action in
@@ -74,28 +111,44 @@ struct LinkCommand: ParsableCommand {
 enum TUNDevice {
     private typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
     private static let cloneNewNet: Int32 = 0x4000_0000
-    private static let tunSetInterface: UInt = 0x4004_54CA   // _IOW('T', 202, int)
-    private static let flags: UInt16 = 0x0001 | 0x1000      // IFF_TUN | IFF_NO_PI: bare IP packets
+    private static let tunSetInterface: UInt = 0x4004_54CA // _IOW('T', 202, int)
+    private static let flags: UInt16 = 0x0001 | 0x1000 // IFF_TUN | IFF_NO_PI: bare IP packets
 
     /// Attaches to `device` in `/var/run/netns/<namespace>`: this thread enters the namespace,
     /// opens /dev/net/tun there and returns to its own (Glibc's module has no `setns`, hence dlsym).
     static func open(namespace: String, device: String) throws -> Int32 {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else { throw CommandError("link: this libc has no setns") }
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else {
+            throw CommandError("link: this libc has no setns")
+        }
         let setns = unsafeBitCast(symbol, to: SetNamespace.self)
-        guard device.utf8.count < 16 else { throw CommandError("link: device name '\(device)' is longer than 15 bytes") }
-        let home = Glibc.open("/proc/self/ns/net", O_RDONLY), there = Glibc.open("/var/run/netns/\(namespace)", O_RDONLY)
-        defer { if home >= 0 { close(home) }; if there >= 0 { close(there) } }
-        guard home >= 0, there >= 0 else { throw CommandError("link: no network namespace '\(namespace)' (ip netns add \(namespace))") }
-        guard setns(there, cloneNewNet) == 0 else { throw CommandError("link: cannot enter namespace '\(namespace)': \(String(cString: strerror(errno))) (needs root)") }
+        guard device.utf8.count < 16 else {
+            throw CommandError("link: device name '\(device)' is longer than 15 bytes")
+        }
+        let home = Glibc.open("/proc/self/ns/net", O_RDONLY)
+        let there = Glibc.open("/var/run/netns/\(namespace)", O_RDONLY)
+        defer {
+            if home >= 0 { close(home) }
+            if there >= 0 { close(there) }
+        }
+        guard home >= 0, there >= 0 else {
+            throw CommandError("link: no network namespace '\(namespace)' (ip netns add \(namespace))")
+        }
+        guard setns(there, cloneNewNet) == 0 else {
+            throw CommandError(
+                "link: cannot enter namespace '\(namespace)': \(String(cString: strerror(errno))) (needs root)")
+        }
         defer { _ = setns(home, cloneNewNet) }
         let fd = Glibc.open("/dev/net/tun", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw CommandError("link: /dev/net/tun: \(String(cString: strerror(errno)))") }
-        var request = [UInt8](repeating: 0, count: 40)   // struct ifreq: name[16], then the flags
+        var request = [UInt8](repeating: 0, count: 40) // struct ifreq: name[16], then the flags
         for (i, byte) in device.utf8.enumerated() { request[i] = byte }
         withUnsafeBytes(of: flags.littleEndian) { request.replaceSubrange(16..<18, with: $0) }
         guard ioctl(fd, tunSetInterface, &request) == 0 else {
             close(fd)
-            throw CommandError("link: cannot attach to \(device) in \(namespace): \(String(cString: strerror(errno))) (make it with ip -n \(namespace) tuntap add \(device) mode tun)")
+            throw CommandError(
+                "link: cannot attach to \(device) in \(namespace): \(String(cString: strerror(errno))) (make it with "
+                    + "ip -n \(namespace) tuntap add \(device) mode tun)"
+            )
         }
         return fd
     }
@@ -127,7 +180,9 @@ enum DetachedProcess {
     static func closeInheritedPipes() {
         guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
         for fd in fds.compactMap(Int32.init) where fd > 2 {
-            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"), target.hasPrefix("pipe:") {
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"),
+                target.hasPrefix("pipe:")
+            {
                 Glibc.close(fd)
             }
         }

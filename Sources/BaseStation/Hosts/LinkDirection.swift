@@ -13,7 +13,10 @@ final class LinkDirection: @unchecked Sendable {
     /// What happened to the packets so far (the log's last line on exit).
     struct Counts: CustomStringConvertible {
         var delivered = 0, lost = 0, cut = 0, overflowed = 0, bytes = 0
-        var description: String { "\(delivered) delivered (\(bytes) B), \(lost) lost, \(cut) dropped while cut, \(overflowed) dropped at the full queue" }
+        var description: String {
+            "\(delivered) delivered (\(bytes) B), \(lost) lost, \(cut) dropped while cut, \(overflowed) dropped at "
+                + "the full queue"
+        }
     }
 
     let name: String
@@ -28,13 +31,16 @@ final class LinkDirection: @unchecked Sendable {
 
     /// - Parameters: `delayMs` one-way, milliseconds; `bitsPerSecond` the line rate; `loss` the
     ///   probability in [0, 1]; `seed`/`stream` the loss draws' substream.
-    init(name: String, delayMs: Double, bitsPerSecond: Double, loss: Double, queueLimit: Int, seed: UInt64, stream: UInt64) {
+    init(
+        name: String, delayMs: Double, bitsPerSecond: Double, loss: Double, queueLimit: Int, seed: UInt64,
+        stream: UInt64
+    ) {
         self.name = name
         delay = UInt64(delayMs * 1e6)
         nanosecondsPerBit = 1e9 / bitsPerSecond
         self.loss = loss
         self.queueLimit = queueLimit
-        generator = SeededGenerator(seed: seed, stream: [0x6C696E6B, stream])
+        generator = SeededGenerator(seed: seed, stream: [0x6C69_6E6B, stream])
     }
 
     /// Cuts the link (every packet dropped from now on, the queued ones too) or restores it.
@@ -50,15 +56,28 @@ final class LinkDirection: @unchecked Sendable {
         condition.unlock()
     }
 
-    var snapshot: Counts { condition.lock(); defer { condition.unlock() }; return counts }
+    var snapshot: Counts {
+        condition.lock()
+        defer { condition.unlock() }
+        return counts
+    }
 
     /// A packet read from the sending end: dropped, or queued for its due time.
     func offer(_ packet: [UInt8], now: UInt64 = DispatchTime.now().uptimeNanoseconds) {
         condition.lock()
         defer { condition.unlock() }
-        if isCut { counts.cut += 1; return }
-        if loss > 0, generator.uniform() < loss { counts.lost += 1; return }
-        if queue.count - head >= queueLimit { counts.overflowed += 1; return }
+        if isCut {
+            counts.cut += 1
+            return
+        }
+        if loss > 0, generator.uniform() < loss {
+            counts.lost += 1
+            return
+        }
+        if queue.count - head >= queueLimit {
+            counts.overflowed += 1
+            return
+        }
         let departure = max(now, lastDeparture) + UInt64(Double(packet.count * 8) * nanosecondsPerBit)
         lastDeparture = departure
         queue.append((departure + delay, packet))
@@ -70,7 +89,8 @@ final class LinkDirection: @unchecked Sendable {
         condition.lock()
         while true {
             while head == queue.count { condition.wait() }
-            let now = DispatchTime.now().uptimeNanoseconds, next = queue[head]
+            let now = DispatchTime.now().uptimeNanoseconds
+            let next = queue[head]
             if next.due <= now {
                 head += 1
                 if head > 4096, head * 2 > queue.count {

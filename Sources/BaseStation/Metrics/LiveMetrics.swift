@@ -37,13 +37,18 @@ final class LiveMetrics: @unchecked Sendable {
     }
 
     init() {
-        framesIn = registry.makeCounter(name: "airfl_frames_received_total", help: "Frames received by the base station, every type.")
+        framesIn = registry.makeCounter(
+            name: "airfl_frames_received_total", help: "Frames received by the base station, every type.")
         bytesIn = registry.makeCounter(name: "airfl_bytes_received_total", help: "Bytes received by the base station.")
-        symbolsCombined = registry.makeCounter(name: "airfl_symbols_combined_total", help: "Complex symbols out of the receive combiner.")
-        let buckets: [Duration] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300].map { .microseconds(Int64($0 * 1e6)) }
-        roundDuration = registry.makeDurationHistogram(name: "airfl_round_duration_seconds", buckets: buckets,
-                                                      help: "Round-completion latency: from the round's start to its aggregate.")
-        mse = registry.makeGauge(name: "airfl_aggregation_mse", help: "The last aggregated round's measured MSE per unit-power symbol.")
+        symbolsCombined = registry.makeCounter(
+            name: "airfl_symbols_combined_total", help: "Complex symbols out of the receive combiner.")
+        let buckets: [Duration] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+            .map { .microseconds(Int64($0 * 1e6)) }
+        roundDuration = registry.makeDurationHistogram(
+            name: "airfl_round_duration_seconds", buckets: buckets,
+            help: "Round-completion latency: from the round's start to its aggregate.")
+        mse = registry.makeGauge(
+            name: "airfl_aggregation_mse", help: "The last aggregated round's measured MSE per unit-power symbol.")
         heldOutLoss = registry.makeGauge(name: "airfl_heldout_loss", help: "The last held-out loss, nats per token.")
         nodes = registry.makeGauge(name: "airfl_nodes_registered", help: "Nodes registered with the base station.")
         // Not measured yet (or never, in stress mode): NaN, not a misleading 0.
@@ -54,14 +59,19 @@ final class LiveMetrics: @unchecked Sendable {
     func received(bytes: Int) {
         framesIn.increment()
         bytesIn.increment(by: Int64(bytes))
-        locked { $0.framesIn += 1; $0.bytesIn += bytes }
+        locked {
+            $0.framesIn += 1
+            $0.bytesIn += bytes
+        }
     }
 
     func dropped(_ reason: DropReason) {
         let counter = locked { v -> Counter in
             v.dropped[reason.label, default: 0] += 1
             if let c = dropCounters[reason] { return c }
-            let c = registry.makeCounter(name: "airfl_frames_dropped_total", labels: [("reason", reason.label)], help: "Frames dropped, by reason.")
+            let c = registry.makeCounter(
+                name: "airfl_frames_dropped_total", labels: [("reason", reason.label)],
+                help: "Frames dropped, by reason.")
             dropCounters[reason] = c
             return c
         }
@@ -79,7 +89,8 @@ final class LiveMetrics: @unchecked Sendable {
             v.rounds[status.rawValue, default: 0] += 1
             v.lastRoundSeconds = seconds
             if let c = roundCounters[status] { return c }
-            let c = registry.makeCounter(name: "airfl_rounds_total", labels: [("status", status.rawValue)], help: "Rounds finished, by outcome.")
+            let c = registry.makeCounter(
+                name: "airfl_rounds_total", labels: [("status", status.rawValue)], help: "Rounds finished, by outcome.")
             roundCounters[status] = c
             return c
         }

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Dispatch
 import FlyingFox
 import Foundation
@@ -22,8 +23,9 @@ final class MetricsEndpoint: @unchecked Sendable {
         let outcome = Outcome()
         task = Task.detached {
             await server.appendRoute("GET /metrics") { _ in
-                HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                             body: Data(metrics.exposition().utf8))
+                HTTPResponse(
+                    statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: Data(metrics.exposition().utf8))
             }
             let listening = Task {
                 try? await server.waitUntilListening(timeout: 10)
@@ -64,7 +66,9 @@ final class MetricsLog: @unchecked Sendable {
     /// `appending`: after the lines already there (a resumed run's earlier sittings).
     init(path: String, metrics: LiveMetrics, appending: Bool = false) throws {
         let fresh = !appending || !FileManager.default.fileExists(atPath: path)
-        guard !fresh || FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+        guard !fresh || FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
             throw MetricsError("cannot write the metrics log \(path)")
         }
         if !fresh { handle.seekToEndOfFile() }
@@ -85,14 +89,12 @@ final class MetricsLog: @unchecked Sendable {
 
     private func writeLine() {
         let v = metrics.snapshot
-        func finite(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
-        let object: [String: Any] = [
-            "time": ISO8601DateFormatter().string(from: Date()), "elapsed_s": Date().timeIntervalSince(started),
-            "rounds": v.rounds, "frames_in": v.framesIn, "bytes_in": v.bytesIn, "frames_dropped": v.dropped,
-            "symbols_combined": v.symbolsCombined, "last_round_s": finite(v.lastRoundSeconds), "aggregation_mse": finite(v.mse),
-            "heldout_loss": finite(v.heldOutLoss), "nodes_registered": v.nodes,
-        ]
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        let record = LiveMetricsLine(
+            time: ISO8601DateFormatter().string(from: Date()), elapsedS: Date().timeIntervalSince(started),
+            rounds: v.rounds, framesIn: v.framesIn, bytesIn: v.bytesIn, framesDropped: v.dropped,
+            symbolsCombined: v.symbolsCombined, lastRoundS: v.lastRoundSeconds, aggregationMse: v.mse,
+            heldoutLoss: v.heldOutLoss, nodesRegistered: v.nodes)
+        guard var line = try? JSONRecord.line(record) else { return }
         line.append(0x0A)
         try? handle.write(contentsOf: line)
     }
@@ -101,4 +103,37 @@ final class MetricsLog: @unchecked Sendable {
 struct MetricsError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// One line of live-metrics.jsonl: the live figures at a moment (seconds since the log opened, the
+/// last round's wall time in seconds, the aggregation MSE per unit-power symbol, the held-out loss
+/// in nats/token; null until measured).
+struct LiveMetricsLine: Codable {
+    var time: String
+    var elapsedS: Double
+    /// Rounds finished, by `RoundStatus`.
+    var rounds: [String: Int]
+    var framesIn: Int
+    var bytesIn: Int
+    /// By `DropReason` label.
+    var framesDropped: [String: Int]
+    var symbolsCombined: Int
+    @Measured var lastRoundS: Double
+    @Measured var aggregationMse: Double
+    @Measured var heldoutLoss: Double
+    var nodesRegistered: Int
+
+    enum CodingKeys: String, CodingKey {
+        case time
+        case elapsedS = "elapsed_s"
+        case rounds
+        case framesIn = "frames_in"
+        case bytesIn = "bytes_in"
+        case framesDropped = "frames_dropped"
+        case symbolsCombined = "symbols_combined"
+        case lastRoundS = "last_round_s"
+        case aggregationMse = "aggregation_mse"
+        case heldoutLoss = "heldout_loss"
+        case nodesRegistered = "nodes_registered"
+    }
 }

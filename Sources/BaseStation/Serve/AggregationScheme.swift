@@ -23,3 +23,24 @@ extension FederationSettings {
         }
     }
 }
+
+/// How a run's LoRA rank is chosen; switched over exhaustively like the aggregation.
+enum RankChoice: Equatable, Sendable {
+    /// `federation.rank`, as given.
+    case fixed(Int)
+    /// By the optimality-gap planner from a pilot round (`rank_planning = true`), up to the rank
+    /// every device's budgets allow; `federation.rank` is not read.
+    case planned
+
+    var description: String {
+        switch self {
+        case .fixed(let r): "rank \(r)"
+        case .planned: "rank planned"
+        }
+    }
+}
+
+extension FederationSettings {
+    /// `rank_planning` and `rank` as the one choice they make.
+    var rankChoice: RankChoice { rankPlanning ? .planned : .fixed(rank) }
+}

@@ -22,14 +22,17 @@ struct CalibrationProbe {
     init(model: LlamaModel, tokens: [Int], context: Int) {
         self.model = model
         self.context = context
-        windows = stride(from: 0, to: max(tokens.count - 1, 0), by: context).map { Array(tokens[$0..<min($0 + context, tokens.count)]) }
-            .filter { $0.count >= 2 }
+        windows = stride(from: 0, to: max(tokens.count - 1, 0), by: context).map {
+            Array(tokens[$0..<min($0 + context, tokens.count)])
+        }
+        .filter { $0.count >= 2 }
     }
 
     /// F(θ) and ∇_θ F in `adapter`'s flat layout (`LoRAAdapter.flattened` order).
     func lossAndGradient(_ adapter: LoRAAdapter) throws -> (loss: Double, gradient: [Double]) {
         // The nodes wait while the base station plans: every core takes windows of its own.
-        let r = try LlamaForward(model: model, adapter: adapter).meanLossAndGradient(windows, workers: ProcessInfo.processInfo.activeProcessorCount)
+        let r = try LlamaForward(model: model, adapter: adapter).meanLossAndGradient(
+            windows, workers: ProcessInfo.processInfo.activeProcessorCount)
         guard r.scoredTokens > 0 else { throw CommandError("no calibration tokens to measure the loss on") }
         return (r.loss, r.gradient)
     }
@@ -37,7 +40,9 @@ struct CalibrationProbe {
     /// F(θ) alone (forward passes only), the same token-weighted mean over the same windows.
     func loss(_ adapter: LoRAAdapter) throws -> Double {
         let r = try LlamaForward(model: model, adapter: adapter)
-            .perplexity(tokens: Array(windows.joined()), context: context, workers: ProcessInfo.processInfo.activeProcessorCount)
+            .perplexity(
+                tokens: Array(windows.joined()), context: context, workers: ProcessInfo.processInfo.activeProcessorCount
+            )
         guard r.scoredTokens > 0 else { throw CommandError("no calibration tokens to measure the loss on") }
         return -r.logProbabilities.reduce(0, +) / Double(r.scoredTokens)
     }
@@ -50,27 +55,39 @@ struct CalibrationProbe {
     /// model as it is (B·A = 0). Starting from a Gaussian P, Q = orth(G P); each power iteration
     /// P = orth((Qᵀ G)ᵀ), Q = orth(G P); the singular values of the final Qᵀ G are G's top p
     /// (exactly when p ≥ rank G). 2 + 2·`powerIterations` passes over the calibration tokens.
-    func gradientSpectrum(config: LlamaConfig, targets: [LoRATarget], rank p: Int, seed: UInt64, powerIterations: Int = 1) throws -> PilotSpectrum {
+    func gradientSpectrum(
+        config: LlamaConfig, targets: [LoRATarget], rank p: Int, seed: UInt64, powerIterations: Int = 1
+    ) throws -> PilotSpectrum {
         var probe = LoRAAdapter(config: config, rank: p, alpha: Float(p), targets: targets, seed: seed)
         let slots = probe.layout.slots
-        var gaussian = SeededGenerator(seed: seed, stream: [0x736B_6574])  // "sket"
-        var right = slots.map { s in ComplexMatrix<Double>(rows: s.dIn, cols: s.rank) { _, _ in Complex(gaussian.normal(), 0) } }
+        var gaussian = SeededGenerator(seed: seed, stream: [0x736B_6574]) // "sket"
+        var right = slots.map { s in
+            ComplexMatrix<Double>(rows: s.dIn, cols: s.rank) { _, _ in Complex(gaussian.normal(), 0) }
+        }
         var left = [ComplexMatrix<Double>]()
         /// G P for every slot: A = Pᵀ, B = 0; the B-gradient, d_out × p.
         func timesRight() throws -> [ComplexMatrix<Double>] {
             var values = [Float](repeating: 0, count: probe.layout.parameterCount)
-            for (s, m) in zip(slots, right) { for i in 0..<s.rank { for j in 0..<s.dIn { values[s.a + i * s.dIn + j] = Float(m[j, i].real) } } }
+            for (s, m) in zip(slots, right) {
+                for i in 0..<s.rank { for j in 0..<s.dIn { values[s.a + i * s.dIn + j] = Float(m[j, i].real) } }
+            }
             try probe.assign(flattened: values)
             let g = try lossAndGradient(probe).gradient
-            return slots.map { s in ComplexMatrix<Double>(rows: s.dOut, cols: s.rank) { i, j in Complex(g[s.b + i * s.rank + j], 0) } }
+            return slots.map { s in
+                ComplexMatrix<Double>(rows: s.dOut, cols: s.rank) { i, j in Complex(g[s.b + i * s.rank + j], 0) }
+            }
         }
         /// Qᵀ G for every slot: B = Q, A = 0; the A-gradient, p × d_in.
         func leftTimes() throws -> [ComplexMatrix<Double>] {
             var values = [Float](repeating: 0, count: probe.layout.parameterCount)
-            for (s, m) in zip(slots, left) { for i in 0..<s.dOut { for j in 0..<s.rank { values[s.b + i * s.rank + j] = Float(m[i, j].real) } } }
+            for (s, m) in zip(slots, left) {
+                for i in 0..<s.dOut { for j in 0..<s.rank { values[s.b + i * s.rank + j] = Float(m[i, j].real) } }
+            }
             try probe.assign(flattened: values)
             let g = try lossAndGradient(probe).gradient
-            return slots.map { s in ComplexMatrix<Double>(rows: s.rank, cols: s.dIn) { i, j in Complex(g[s.a + i * s.dIn + j], 0) } }
+            return slots.map { s in
+                ComplexMatrix<Double>(rows: s.rank, cols: s.dIn) { i, j in Complex(g[s.a + i * s.dIn + j], 0) }
+            }
         }
         left = try timesRight().map { try $0.qr().q }
         for _ in 0..<powerIterations {

@@ -6,20 +6,17 @@ import Radio
 import Wire
 
 extension FederationServer {
-    /// A number for JSON (which has no NaN or ∞): the value, or null.
-    func json(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
-
-    /// The mean of a column over the rounds where it is finite (null when none is).
-    func meanOverRounds(_ rows: [MetricsRow], _ column: KeyPath<MetricsRow, Double>) -> Any {
+    /// The mean of a column over the rounds where it is finite (NaN, null in JSON, when none is).
+    func meanOverRounds(_ rows: [MetricsRow], _ column: KeyPath<MetricsRow, Double>) -> Double {
         let values = rows.map { $0[keyPath: column] }.filter(\.isFinite)
-        return values.isEmpty ? NSNull() : values.reduce(0, +) / Double(values.count)
+        return values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
     }
 
     /// Σ measured thermal MSE / Σ σ²L/η over the rounds that have both: 1 when the served air
     /// matches the closed form.
-    func thermalOverPredicted(_ rows: [MetricsRow]) -> Any {
+    func thermalOverPredicted(_ rows: [MetricsRow]) -> Double {
         let both = rows.filter { $0.mseThermal.isFinite && $0.msePredicted.isFinite && $0.msePredicted > 0 }
-        guard !both.isEmpty else { return NSNull() }
+        guard !both.isEmpty else { return .nan }
         return both.reduce(0) { $0 + $1.mseThermal } / both.reduce(0) { $0 + $1.msePredicted }
     }
 
@@ -30,8 +27,10 @@ extension FederationServer {
         defer { evaluationSeconds += Self.seconds(since: start) }
         // The nodes wait while the base station evaluates: every core takes windows of its own.
         let r = try LlamaForward(model: model, adapter: adapted ? global : nil)
-            .perplexity(tokens: heldOutTokens, context: settings.ctx, workers: ProcessInfo.processInfo.activeProcessorCount)
-        return HeldOutScore(loss: Foundation.log(r.perplexity), perplexity: r.perplexity, standardError: r.lossStandardError)
+            .perplexity(
+                tokens: heldOutTokens, context: settings.ctx, workers: ProcessInfo.processInfo.activeProcessorCount)
+        return HeldOutScore(
+            loss: Foundation.log(r.perplexity), perplexity: r.perplexity, standardError: r.lossStandardError)
     }
 
     /// Round 0's evaluation: the base model's (a fresh adapter has B = 0, so the adapted model is
@@ -39,7 +38,9 @@ extension FederationServer {
     /// context; else evaluated, and stored there.
     func evaluateBaseModel() throws -> HeldOutScore {
         guard let memo else { return try evaluate(adapted: false) }
-        guard let identity = FNV1a.hash(file: settings.model) else { throw CommandError("cannot read \(settings.model)") }
+        guard let identity = FNV1a.hash(file: settings.model) else {
+            throw CommandError("cannot read \(settings.model)")
+        }
         var key = MemoKey("heldout-base v2")
         key.add("model_fnv1a", identity.hash)
         key.add("model_bytes", Int64(identity.bytes))
@@ -51,22 +52,26 @@ extension FederationServer {
         switch memo.lookup(kind: "heldout-base", key: key.bytes, maxValueBytes: 16) {
         case .hit(let value) where value.count == 16:
             var r = PayloadReader(Data(value))
-            let p = (try? r.f64()) ?? .nan, se = (try? r.f64()) ?? .nan
+            let p = (try? r.f64()) ?? .nan
+            let se = (try? r.f64()) ?? .nan
             if p.isFinite && p >= 1 && !(se < 0) {
-                memoHits["heldout_base"] = true
+                memoAnswers.heldoutBase = true
                 return HeldOutScore(loss: Foundation.log(p), perplexity: p, standardError: se)
             }
-            log.warning("memo: \(memo.path(kind: "heldout-base", key: key.bytes)) holds perplexity \(p); evaluating again")
+            log.warning(
+                "memo: \(memo.path(kind: "heldout-base", key: key.bytes)) holds perplexity \(p); evaluating again")
         case .hit: break
         case .absent: break
         case .unusable(let reason): log.warning("memo: \(reason); evaluating again")
         }
         let result = try evaluate(adapted: false)
-        memoHits["heldout_base"] = false
+        memoAnswers.heldoutBase = false
         var value = PayloadWriter()
         value.f64(result.perplexity)
         value.f64(result.standardError)
-        do { try memo.store(kind: "heldout-base", key: key.bytes, value: [UInt8](value.data)) } catch { log.warning("memo: not stored: \(error)") }
+        do { try memo.store(kind: "heldout-base", key: key.bytes, value: [UInt8](value.data)) } catch {
+            log.warning("memo: not stored: \(error)")
+        }
         return result
     }
 
@@ -75,11 +80,16 @@ extension FederationServer {
     /// The run: registrations, then either round 0 (the base model's evaluation, the rank
     /// planner's pilot) or the checkpoint to resume from, then the rounds, each ending in a
     /// checkpoint, then the results. Throws when no node delivered in the last round.
-    func run() throws -> [String: Any] {
+    func run() throws -> RunSummary {
         let started = DispatchTime.now().uptimeNanoseconds
-        progress("base station on \(transport.address): \(nodes.count) nodes, \(settings.rounds) rounds, \(settings.aggregation), rank \(settings.rankPlanning ? "planned" : "\(settings.rank)")")
+        progress(
+            "base station on \(transport.address): \(nodes.count) nodes, \(settings.rounds) rounds, "
+                + "\(settings.aggregation), \(settings.rankChoice.description)"
+        )
         try awaitRegistrations()
-        guard nodes.contains(where: \.active) else { throw CommandError("no node registered within \(settings.registerTimeoutS) s") }
+        guard nodes.contains(where: \.active) else {
+            throw CommandError("no node registered within \(settings.registerTimeoutS) s")
+        }
         for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
         let registration = Self.seconds(since: started)
         let pilotStarted = DispatchTime.now().uptimeNanoseconds
@@ -104,31 +114,27 @@ extension FederationServer {
             try checkpoint(round: round)
             if crashPoint?(round, .checkpointed) == true { throw SimulatedCrash() }
             let totals = RunTotals(rows: recorder.rows)
-            let heldOut = settings.evaluatesHeldOut(after: round)
-                ? String(format: "held-out loss %.4f, perplexity %.3f", r.global.heldOutLoss, r.global.heldOutPerplexity) : "held-out not evaluated (eval_every)"
-            progress(String(format: "round %d: train loss %.4f, %@, MSE %@, %d/%d nodes, airtime %.3g s",
-                            round, totals.trainLoss, heldOut, r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",
-                            r.nodes.filter { $0.status == .ok }.count, nodes.count, r.global.airtimeS))
+            let heldOut =
+                settings.evaluatesHeldOut(after: round)
+                ? String(
+                    format: "held-out loss %.4f, perplexity %.3f", r.global.heldOutLoss, r.global.heldOutPerplexity)
+                : "held-out not evaluated (eval_every)"
+            progress(
+                String(
+                    format: "round %d: train loss %.4f, %@, MSE %@, %d/%d nodes, airtime %.3g s",
+                    round, totals.trainLoss, heldOut,
+                    r.global.mse.isFinite ? String(format: "%.3g", r.global.mse) : "-",
+                    r.nodes.filter { $0.status == .ok }.count, nodes.count, r.global.airtimeS))
         }
         // Every node that ever registered is told, so dropped nodes do not wait for a base station that is gone.
         tellEveryNodeTheRunIsOver()
         let totals = RunTotals(rows: recorder.rows)
-        var summary = summaryExtras.merging(summaryFigures(totals)) { _, run in run }
-        summary["resumed_from_round"] = resumed.map { $0.round } ?? NSNull()
-        summary["wall_time_s"] = Self.seconds(since: started)
-        summary["kernel"] = model.kernel.rawValue
-        switch settings.scheme {  // where the air was summed; ideal and digital sum no air
-        case .aircomp: summary["receiver"] = scenario.aircomp.receiver.rawValue
-        case .ideal, .digital: summary["receiver"] = NSNull()
-        }
-        // Where this sitting's time went: loading the model and data (before serving), waiting for
-        // the nodes to register, round 0 (the base model's evaluation and the pilot round; reading the
-        // checkpoint when resumed), held-out evaluation after it, and the rounds' rest (the nodes'
-        // training, the air, aggregation).
-        summary["memo"] = memo == nil ? NSNull() as Any : memoHits as Any
-        summary["time_s"] = ["set_up": setUpSeconds, "registration": registration, "pilot": pilotSeconds,
-                             "heldout_evaluation": evaluationSeconds,
-                             "rounds_without_evaluation": Self.seconds(since: pilotStarted) - pilotSeconds - (evaluationSeconds - firstEvaluation)]
+        let time = RunSummary.TimeSplit(
+            setUp: setUpSeconds, registration: registration, pilot: pilotSeconds,
+            heldoutEvaluation: evaluationSeconds,
+            roundsWithoutEvaluation: Self.seconds(since: pilotStarted) - pilotSeconds
+                - (evaluationSeconds - firstEvaluation))
+        let summary = makeSummary(totals, wallTimeS: Self.seconds(since: started), time: time)
         try recorder.finish(global, config: model.config, summary: summary)
         // The results are whole before the wait: a kill during it loses nothing.
         try awaitFarewells()
@@ -136,7 +142,11 @@ extension FederationServer {
         // though every round "ran" (the results stay, for the post-mortem).
         guard totals.lastDelivered == settings.rounds else {
             let since = totals.lastDelivered + 1
-            throw CommandError("no node delivered an update in round\(since == settings.rounds ? " \(since)" : "s \(since)–\(settings.rounds)") of \(settings.rounds): the run failed (results in \(recorder.directory))")
+            throw CommandError(
+                "no node delivered an update in "
+                    + "round\(since == settings.rounds ? " \(since)" : "s \(since)–\(settings.rounds)") of "
+                    + "\(settings.rounds): the run failed (results in \(recorder.directory))"
+            )
         }
         return summary
     }
@@ -150,8 +160,11 @@ extension FederationServer {
         var row = MetricsRow(round: 0, node: "global", profile: "", status: .initial, rank: global.rank)
         row.heldOut = initial
         try recorder.append([row])
-        if settings.rankPlanning {
-            let h = channelModel.frequencyResponse().estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
+        switch settings.rankChoice {
+        case .fixed: break
+        case .planned:
+            let h = channelModel.frequencyResponse().estimated(
+                nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
             rankPlanning = try planRankFromPilot(channels: h, initialLoss: initial.loss)
         }
         try checkpoint(round: 0)
@@ -165,16 +178,19 @@ extension FederationServer {
         previousParticipants = c.warmParticipants
         previousBeamformers = c.warmBeamformers
         channelModel.advance(to: max(c.round - 1, 0))
-        rankPlanning = (try? JSONSerialization.jsonObject(with: Data(c.rankPlanning.utf8), options: [.fragmentsAllowed])) ?? NSNull()
-        if let loss = c.rows.last(where: { $0.node == "global" && $0.heldOutLoss.isFinite })?.heldOutLoss { metrics.heldOut(loss: loss) }
+        rankPlanning = c.rankPlanning
+        if let loss = c.rows.last(where: { $0.node == "global" && $0.heldOutLoss.isFinite })?.heldOutLoss {
+            metrics.heldOut(loss: loss)
+        }
         progress("resuming \(recorder.directory) after round \(c.round) of \(settings.rounds) (rank \(global.rank))")
     }
 
     /// The state after `round`, replacing the previous checkpoint.
     private func checkpoint(round: Int) throws {
-        let planning = (try? JSONSerialization.data(withJSONObject: rankPlanning, options: [.sortedKeys, .fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-        try recorder.checkpoint(RunCheckpoint(round: round, identity: identity, adapter: global, rows: recorder.rows, rankPlanning: planning,
-                                              warmParticipants: previousParticipants, warmBeamformers: previousBeamformers))
+        try recorder.checkpoint(
+            RunCheckpoint(
+                round: round, identity: identity, adapter: global, rows: recorder.rows, rankPlanning: rankPlanning,
+                warmParticipants: previousParticipants, warmBeamformers: previousBeamformers))
     }
 
     /// Registrations until every node has registered or `register_timeout_s` passes. Nodes not yet
@@ -184,28 +200,37 @@ extension FederationServer {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(settings.registerTimeoutS * 1e9)
         while !nodes.allSatisfy(\.active), DispatchTime.now().uptimeNanoseconds < deadline {
             askToRegister(nodes.indices.filter { !nodes[$0].active }, "this base station has no registration of you")
-            try pump(for: min(1, Double(deadline - min(deadline, DispatchTime.now().uptimeNanoseconds)) / 1e9), { _, _ in }, done: { nodes.allSatisfy(\.active) })
+            try pump(
+                for: min(1, Double(deadline - min(deadline, DispatchTime.now().uptimeNanoseconds)) / 1e9), { _, _ in },
+                done: { nodes.allSatisfy(\.active) })
         }
     }
 
-    /// summary.json's figures of the run from its rows.
-    private func summaryFigures(_ t: RunTotals) -> [String: Any] {
-        [
-            "rounds": settings.rounds, "rank": global.rank, "rank_planned": settings.rankPlanning, "aggregation": settings.aggregation.name, "seed": scenario.seed,
-            "final_loss": json(t.trainLoss), "final_heldout_loss": json(t.finalHeldOut.loss),
-            "final_heldout_loss_se": json(t.finalHeldOut.standardError), "heldout_tokens": heldOutTokens.count,
-            "initial_perplexity": json(t.initialPerplexity), "final_perplexity": json(t.finalHeldOut.perplexity),
-            "mse_mean": meanOverRounds(t.globals, \.mse), "mse_thermal_mean": meanOverRounds(t.globals, \.mseThermal),
-            "mse_csi_mean": meanOverRounds(t.globals, \.mseCSI), "mse_quantization_mean": meanOverRounds(t.globals, \.mseQuantization),
-            "mse_predicted_mean": meanOverRounds(t.globals, \.msePredicted),
-            "mse_per_real_mean": meanOverRounds(t.globals, \.msePerReal), "nmse_mean": meanOverRounds(t.globals, \.nmse),
-            "mse_thermal_over_predicted": thermalOverPredicted(t.globals),
-            "airtime_total_s": t.airtime, "airtime_mean_s": meanOverRounds(t.globals, \.airtimeS), "energy_total_j": t.energy, "frames_dropped": droppedFrames,
-            "frames_dropped_by_reason": metrics.snapshot.dropped,
-            "last_round_delivered": t.lastDelivered,
-            "rank_planning": rankPlanning,
-            "nodes": nodes.map { ["name": $0.name, "profile": $0.profile.name, "active_at_end": $0.active] as [String: Any] },
-        ]
+    /// summary.json: the run's figures from its rows, with who the run was and where its time went.
+    private func makeSummary(_ t: RunTotals, wallTimeS: Double, time: RunSummary.TimeSplit) -> RunSummary {
+        let receiver: String?
+        switch settings.scheme { // where the air was summed; ideal and digital sum no air
+        case .aircomp: receiver = scenario.aircomp.receiver.rawValue
+        case .ideal, .digital: receiver = nil
+        }
+        return RunSummary(
+            scenario: scenarioLabel?.name, scenarioFingerprint: scenarioLabel?.fingerprint, rounds: settings.rounds,
+            rank: global.rank, rankPlanned: settings.rankChoice == .planned, aggregation: settings.aggregation.name,
+            seed: scenario.seed, finalLoss: t.trainLoss, finalHeldoutLoss: t.finalHeldOut.loss,
+            finalHeldoutLossSe: t.finalHeldOut.standardError, finalPerplexity: t.finalHeldOut.perplexity,
+            heldoutTokens: heldOutTokens.count, initialPerplexity: t.initialPerplexity,
+            mseMean: meanOverRounds(t.globals, \.mse), mseThermalMean: meanOverRounds(t.globals, \.mseThermal),
+            mseCsiMean: meanOverRounds(t.globals, \.mseCSI),
+            mseQuantizationMean: meanOverRounds(t.globals, \.mseQuantization),
+            msePredictedMean: meanOverRounds(t.globals, \.msePredicted),
+            msePerRealMean: meanOverRounds(t.globals, \.msePerReal), nmseMean: meanOverRounds(t.globals, \.nmse),
+            mseThermalOverPredicted: thermalOverPredicted(t.globals), airtimeTotalS: t.airtime,
+            airtimeMeanS: meanOverRounds(t.globals, \.airtimeS), energyTotalJ: t.energy, framesDropped: droppedFrames,
+            framesDroppedByReason: metrics.snapshot.dropped, lastRoundDelivered: t.lastDelivered,
+            rankPlanning: rankPlanning,
+            nodes: nodes.map { RunSummary.Node(name: $0.name, profile: $0.profile.name, activeAtEnd: $0.active) },
+            resumedFromRound: resumed?.round, wallTimeS: wallTimeS, kernel: model.kernel.rawValue,
+            receiver: receiver, memo: memo == nil ? nil : memoAnswers, timeS: time)
     }
 }
 

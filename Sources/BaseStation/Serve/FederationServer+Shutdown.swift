@@ -20,14 +20,19 @@ extension FederationServer {
     /// it); that node would then wait out its silence timeout and exit with an error.
     func awaitFarewells() throws {
         let waited = DispatchTime.now().uptimeNanoseconds
-        try pump(for: farewellTimeoutS, { k, f in
-            guard f.type == .farewell else { throw StaleFrame(round: f.round, current: nil) }
-            _ = try Farewell(frame: f)
-            awaitingFarewell.remove(k)
-        }, done: { awaitingFarewell.isEmpty })
+        try pump(
+            for: farewellTimeoutS,
+            { k, f in
+                guard f.type == .farewell else { throw StaleFrame(round: f.round, current: nil) }
+                _ = try Farewell(frame: f)
+                awaitingFarewell.remove(k)
+            }, done: { awaitingFarewell.isEmpty })
         let silent = awaitingFarewell.sorted().map { nodes[$0].name }
         if !silent.isEmpty {
-            progress("  no farewell within \(Int(farewellTimeoutS)) s from \(silent.joined(separator: ", ")) (they may not have heard the shutdown)")
+            progress(
+                "  no farewell within \(Int(farewellTimeoutS)) s from \(silent.joined(separator: ", ")) (they may "
+                    + "not have heard the shutdown)"
+            )
         } else if Self.seconds(since: waited) > 1 {
             progress(String(format: "  every node said farewell after %.1f s", Self.seconds(since: waited)))
         }
@@ -39,7 +44,9 @@ extension FederationServer {
     /// Sends node `index` the run's shutdown; its farewell is then awaited if asked and the
     /// shutdown could be handed over (one that could not will bring no farewell).
     private func tellRunIsOver(_ index: Int, awaitFarewell: Bool) {
-        let sent = send(Shutdown(.runOver, reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(index)), to: index)
+        let sent = send(
+            Shutdown(.runOver, reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(index)),
+            to: index)
         if sent && awaitFarewell { awaitingFarewell.insert(index) }
     }
 }

@@ -1,5 +1,5 @@
-import Configuration
 import CommandLineSupport
+import Configuration
 import Dispatch
 import Foundation
 import HardwareProfiles
@@ -52,11 +52,9 @@ final class FederationServer {
     /// Seconds spent loading the model, the data and the channel model.
     let setUpSeconds: Double
     let log: Logger
-    /// While true, a round's aggregate is captured for the rank planner instead of committed.
-    var capturingPilot = false
-    var pilotCapture: PilotCapture?
-    /// Fields added to summary.json (who the run is: the scenario's name and fingerprint).
-    var summaryExtras: [String: Any] = [:]
+    /// Who the run is in summary.json (the scenario's name and fingerprint); nil for a run not
+    /// started from a scenario file.
+    var scenarioLabel: ScenarioLabel?
     /// The live figures (`/metrics`, the JSONL log); the receiving loop updates them.
     let metrics = LiveMetrics()
     /// Worker threads of each round's streaming receiver (the result does not depend on it).
@@ -65,8 +63,8 @@ final class FederationServer {
     let identity: RunIdentity
     /// The checkpoint this run resumes from (`resume`), if there was one.
     var resumed: RunCheckpoint?
-    /// summary.json's `rank_planning` (null without planning).
-    var rankPlanning: Any = NSNull()
+    /// summary.json's `rank_planning` (nil without planning).
+    var rankPlanning: RankPlanningRecord?
     /// A test seam: the base station dies (throws `SimulatedCrash`) where this says so: at a
     /// round's `.reported`, `.collected` or `.checkpointed` point.
     var crashPoint: ((_ round: Int, _ point: CrashPoint) -> Bool)?
@@ -74,7 +72,7 @@ final class FederationServer {
     /// model's held-out evaluation. Nil: everything is computed.
     var memo: Memo?
     /// What this run took from the memo (summary.json's `memo`).
-    var memoHits: [String: Any] = [:]
+    var memoAnswers = RunSummary.MemoAnswers()
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
     /// Set once the last round is done: hellos are answered with the shutdown, not a welcome.
@@ -82,18 +80,24 @@ final class FederationServer {
     /// Nodes told the run is over whose farewell has not come yet (`awaitFarewells`).
     var awaitingFarewell = Set<Int>()
 
-    convenience init(scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport, start: RunStart = .fresh,
-                     log: Logger) throws {
-        try self.init(scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, start: start, identity: nil,
-                      bind: { transport }, log: log)
+    convenience init(
+        scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport,
+        start: RunStart = .fresh,
+        log: Logger
+    ) throws {
+        try self.init(
+            scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, start: start, identity: nil,
+            bind: { transport }, log: log)
     }
 
     /// `bind` makes the transport once the scenario, profiles, model and data have loaded, so a
     /// broken configuration is reported as such whatever holds the endpoint. `start` says what
     /// happens to a run already in `results` (`RunStart`); a resumed run's checkpoint must be
     /// `identity`'s (default: the scenario's seed and aggregation, no file).
-    init(scenario: Scenario, scenarioDirectory: String, results: String, start: RunStart, identity: RunIdentity?,
-         bind: () throws -> ServerTransport, log: Logger) throws {
+    init(
+        scenario: Scenario, scenarioDirectory: String, results: String, start: RunStart, identity: RunIdentity?,
+        bind: () throws -> ServerTransport, log: Logger
+    ) throws {
         let initStart = DispatchTime.now().uptimeNanoseconds
         // Before anything is loaded or bound: a rerun into an earlier run's directory is refused at once.
         if start == .fresh { try RunRecorder.refuseExistingRun(in: results) }
@@ -102,46 +106,73 @@ final class FederationServer {
         self.settings = settings
         self.log = log
         guard !scenario.nodes.isEmpty else { throw CommandError("the scenario lists no [[nodes]]") }
-        nodes = zip(scenario.nodes, try scenario.nodeProfiles(relativeTo: scenarioDirectory)).map { Node(name: $0.name, profile: $1) }
+        nodes = zip(scenario.nodes, try scenario.nodeProfiles(relativeTo: scenarioDirectory)).map {
+            Node(name: $0.name, profile: $1)
+        }
         var channel = scenario.channel
         channel.devices = nodes.count
         channel.transmitAntennas = nodes.map(\.profile.antennas).min()!
         guard scenario.aircomp.streams <= channel.transmitAntennas else {
-            throw CommandError("aircomp.streams = \(scenario.aircomp.streams) exceeds the fewest transmit antennas among the nodes' profiles (\(channel.transmitAntennas))")
+            throw CommandError(
+                "aircomp.streams = \(scenario.aircomp.streams) exceeds the fewest transmit antennas among the nodes' "
+                    + "profiles (\(channel.transmitAntennas))"
+            )
         }
         try channel.validate()
         let file = try GGUFFile(path: settings.model)
         let config = try LlamaConfig(gguf: file)
         if let limit = file.metadata["llama.context_length"]?.int, settings.ctx > limit {
-            throw ConfigurationError(key: "federation.ctx", problem: "\(settings.ctx) tokens exceed the model's context length \(limit) (\(settings.model))")
+            throw ConfigurationError(
+                key: "federation.ctx",
+                problem: "\(settings.ctx) tokens exceed the model's context length \(limit) (\(settings.model))")
         }
         // Everything large this run will hold, against this machine's memory, before any of it is made.
         let modelBytes = (try? FileManager.default.attributesOfItem(atPath: settings.model)[.size] as? Int) ?? 0
-        try MemoryPlan(channel: channel, streams: scenario.aircomp.streams, settings: settings, config: config, modelBytes: modelBytes,
-                       receiver: scenario.aircomp.receiver).check()
+        try MemoryPlan(
+            channel: channel, streams: scenario.aircomp.streams, settings: settings, config: config,
+            modelBytes: modelBytes,
+            receiver: scenario.aircomp.receiver
+        ).check()
         channelModel = try ChannelModel(configuration: channel, seed: scenario.seed)
 
         model = try LlamaModel(gguf: file, kernel: settings.kernel)
         let tokenizer = try BPETokenizer(gguf: file)
-        let data = try FederatedData(spec: settings.data, partition: settings.partition, devices: nodes.count, dirichletAlpha: settings.dirichletAlpha,
-                                     heldOutFraction: settings.heldOut, seed: scenario.seed,
-                                     heldOutSeed: UInt64(settings.heldOutSeed))
+        let data = try FederatedData(
+            spec: settings.data, partition: settings.partition, devices: nodes.count,
+            dirichletAlpha: settings.dirichletAlpha,
+            heldOutFraction: settings.heldOut, seed: scenario.seed,
+            heldOutSeed: UInt64(settings.heldOutSeed))
         let sample = data.heldOutSample(tokens: settings.evalTokens) { tokenizer.encode($0).count }
         var tokens = tokenizer.encode(FederatedData.stream(sample))
         if settings.evalTokens > 0 { tokens = Array(tokens.prefix(settings.evalTokens)) }
         heldOutTokens = tokens
-        let calibration = settings.rankPlanning
-            ? data.calibrationSample(excluding: sample, tokens: scenario.plan.calibrationTokens) { tokenizer.encode($0).count } : []
-        calibrationTokens = calibration.isEmpty ? [] : Array(tokenizer.encode(FederatedData.stream(calibration)).prefix(scenario.plan.calibrationTokens))
+        let calibration: [Document]
+        switch settings.rankChoice {
+        case .fixed: calibration = []
+        case .planned:
+            calibration = data.calibrationSample(excluding: sample, tokens: scenario.plan.calibrationTokens) {
+                tokenizer.encode($0).count
+            }
+        }
+        calibrationTokens =
+            calibration.isEmpty
+            ? [] : Array(tokenizer.encode(FederatedData.stream(calibration)).prefix(scenario.plan.calibrationTokens))
         shardSizes = data.shards.map { WindowPacker.pack($0, tokenizer: tokenizer, length: settings.ctx).count }
-        global = LoRAAdapter(config: model.config, rank: settings.rank, alpha: settings.adapterAlpha(rank: settings.rank),
-                             targets: settings.targets, seed: scenario.seed)
-        self.identity = identity ?? RunIdentity(scenario: "", seed: scenario.seed, aggregation: settings.aggregation.name, overrides: [])
+        global = LoRAAdapter(
+            config: model.config, rank: settings.rank, alpha: settings.adapterAlpha(rank: settings.rank),
+            targets: settings.targets, seed: scenario.seed)
+        self.identity =
+            identity
+            ?? RunIdentity(scenario: "", seed: scenario.seed, aggregation: settings.aggregation.name, overrides: [])
         let checkpointPath = RunRecorder.checkpointPath(in: results)
         if start == .resume && FileManager.default.fileExists(atPath: checkpointPath) {
-            resumed = try RunCheckpoint.load(path: checkpointPath, config: model.config, targets: global.targets, expected: self.identity)
+            resumed = try RunCheckpoint.load(
+                path: checkpointPath, config: model.config, targets: global.targets, expected: self.identity)
             guard resumed!.round <= settings.rounds else {
-                throw CommandError("\(checkpointPath) is at round \(resumed!.round), beyond this run's \(settings.rounds) rounds (give --rounds)")
+                throw CommandError(
+                    "\(checkpointPath) is at round \(resumed!.round), beyond this run's \(settings.rounds) rounds "
+                        + "(give --rounds)"
+                )
             }
         } else if start == .resume {
             log.warning("no checkpoint in \(results): nothing was committed, so the run starts from the beginning")
@@ -202,12 +233,16 @@ final class FederationServer {
             }
             guard frame.node == UInt32(index) else {
                 metrics.dropped(.wrongNodeField)
-                progress("  dropped a \(frame.type) frame from \(name) (device \(index)) whose header names device \(frame.node)")
+                progress(
+                    "  dropped a \(frame.type) frame from \(name) (device \(index)) whose header names device "
+                        + "\(frame.node)"
+                )
                 continue
             }
             do { try handle(index, frame) } catch {
                 metrics.dropped(DropReason(handling: error))
-                // Late frames of a round already over come in runs (a dropped node's transmission): counted, not logged one by one.
+                // Late frames of a round already over come in runs (a dropped node's transmission): counted, not logged
+                // one by one.
                 if !(error is StaleFrame) { progress("  dropped a \(frame.type) frame from \(name): \(error)") }
             }
         }
@@ -219,7 +254,9 @@ final class FederationServer {
     private func answerStranger(_ name: String) {
         guard answeredStrangers.count < Self.strangersAnswered, answeredStrangers.insert(name).inserted else { return }
         progress("  ignoring unknown peer '\(name)' (not a node of this scenario)")
-        try? transport.send(Shutdown(.refused, reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(), to: name)
+        try? transport.send(
+            Shutdown(.refused, reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(),
+            to: name)
     }
 
     static let strangersAnswered = 1024
@@ -228,7 +265,8 @@ final class FederationServer {
     /// waiting: one that is not connected (not started, or gone) is simply not reached.
     func askToRegister(_ indices: [Int], _ reason: String) {
         for i in indices {
-            try? transport.send(RegisterAgain(reason: reason).frame(round: 0, node: UInt32(i)).encoded(), to: nodes[i].name)
+            try? transport.send(
+                RegisterAgain(reason: reason).frame(round: 0, node: UInt32(i)).encoded(), to: nodes[i].name)
         }
     }
 
@@ -236,7 +274,10 @@ final class FederationServer {
         // The name a hello claims must be the one its key (or connection) is: a node started with
         // another node's key, or a hello naming someone else, is refused and changes nothing.
         guard hello.name == nodes[index].name else {
-            throw CommandError("it claims to be '\(hello.name)' but \(transport.secure ? "its key is" : "it connected as") '\(nodes[index].name)'; refused")
+            throw CommandError(
+                "it claims to be '\(hello.name)' but \(transport.secure ? "its key is" : "it connected as") "
+                    + "'\(nodes[index].name)'; refused"
+            )
         }
         transport.adoptLastConnection()
         guard !runOver else { return answerHelloAfterRun(index) }
@@ -245,10 +286,15 @@ final class FederationServer {
         nodes[index].registrations += 1
         metrics.registered(nodes: nodes.filter(\.active).count)
         let s = settings
-        send(Welcome(index: index, devices: nodes.count, seed: scenario.seed, data: s.data, partition: s.partition.rawValue, dirichletAlpha: s.dirichletAlpha,
-                     heldOutFraction: s.heldOut, context: s.ctx, batch: s.batch, optimizer: s.optimizer.rawValue, learningRate: s.learningRate,
-                     clipNorm: s.clip, weightDecay: s.weightDecay, realtimeScale: s.realtimeScale,
-                     heldOutSeed: UInt64(s.heldOutSeed), kernel: s.kernel.rawValue).frame(round: 0, node: UInt32(index)), to: index)
+        send(
+            Welcome(
+                index: index, devices: nodes.count, seed: scenario.seed, data: s.data, partition: s.partition.rawValue,
+                dirichletAlpha: s.dirichletAlpha,
+                heldOutFraction: s.heldOut, context: s.ctx, batch: s.batch, optimizer: s.optimizer.rawValue,
+                learningRate: s.learningRate,
+                clipNorm: s.clip, weightDecay: s.weightDecay, realtimeScale: s.realtimeScale,
+                heldOutSeed: UInt64(s.heldOutSeed), kernel: s.kernel.rawValue
+            ).frame(round: 0, node: UInt32(index)), to: index)
         progress("  registered \(nodes[index].name) (\(hello.profile)) as device \(index)")
     }
 }

@@ -17,8 +17,8 @@ struct FederationSettings: Decodable {
     /// seed varies channels, partitions, initialisation and data order, not the yardstick).
     var heldOutSeed = 0
     var rounds = 5
+    /// The fixed rank, and whether the planner chooses it instead: read as `rankChoice`.
     var rank = 8
-    /// Choose the rank with the optimality-gap planner before the first round (`rank` is then ignored).
     var rankPlanning = false
     /// α of the LoRA scale γ(r); nil: 4 for `rslora` and `standard`, 2r for `constant`.
     var loraAlpha: Double? = nil
@@ -69,11 +69,32 @@ struct FederationSettings: Decodable {
     var realtimeScale = 0.0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, data, partition, dirichletAlpha = "dirichlet_alpha", heldOut = "held_out", rounds, rank, rankPlanning = "rank_planning"
-        case loraAlpha = "lora_alpha", loraScaling = "lora_scaling", heldOutSeed = "held_out_seed", targets, localSteps = "local_steps", batch, ctx, learningRate = "learning_rate"
-        case optimizer, clip, weightDecay = "weight_decay", aggregation, digitalBits = "digital_bits", digitalSameAirtime = "digital_same_airtime", beamforming
-        case evalTokens = "eval_tokens", evalEvery = "eval_every", endpoint, registerTimeoutS = "register_timeout_s", roundTimeoutS = "round_timeout_s"
-        case sampleFormat = "sample_format", realtimeScale = "realtime_scale", kernel
+        case model, data, partition
+        case dirichletAlpha = "dirichlet_alpha"
+        case heldOut = "held_out"
+        case rounds, rank
+        case rankPlanning = "rank_planning"
+        case loraAlpha = "lora_alpha"
+        case loraScaling = "lora_scaling"
+        case heldOutSeed = "held_out_seed"
+        case targets
+        case localSteps = "local_steps"
+        case batch, ctx
+        case learningRate = "learning_rate"
+        case optimizer, clip
+        case weightDecay = "weight_decay"
+        case aggregation
+        case digitalBits = "digital_bits"
+        case digitalSameAirtime = "digital_same_airtime"
+        case beamforming
+        case evalTokens = "eval_tokens"
+        case evalEvery = "eval_every"
+        case endpoint
+        case registerTimeoutS = "register_timeout_s"
+        case roundTimeoutS = "round_timeout_s"
+        case sampleFormat = "sample_format"
+        case realtimeScale = "realtime_scale"
+        case kernel
     }
 
     init() {}
@@ -101,7 +122,9 @@ struct FederationSettings: Decodable {
         try choice(&loraScaling, .loraScaling, LoRAScaling.allCases.map { ($0.rawValue, $0) })
         try c.update(&heldOutSeed, forKey: .heldOutSeed)
         if let list = try c.decodeIfPresent(String.self, forKey: .targets) {
-            do { targets = try LoRATarget.list(list) } catch { throw ConfigurationError(key: "federation.targets", problem: "\(error)") }
+            do { targets = try LoRATarget.list(list) } catch {
+                throw ConfigurationError(key: "federation.targets", problem: "\(error)")
+            }
         }
         try c.update(&localSteps, forKey: .localSteps)
         try c.update(&batch, forKey: .batch)
@@ -130,7 +153,8 @@ struct FederationSettings: Decodable {
             if !ok { throw ConfigurationError(key: "federation.\(key.rawValue)", problem: problem) }
         }
         // Upper bounds are what a run can mean, not what this machine holds (`MemoryPlan` checks that).
-        try check(dirichletAlpha > 0 && dirichletAlpha <= 1e6, .dirichletAlpha, "must be in (0, 1e6], got \(dirichletAlpha)")
+        try check(
+            dirichletAlpha > 0 && dirichletAlpha <= 1e6, .dirichletAlpha, "must be in (0, 1e6], got \(dirichletAlpha)")
         try check(heldOut > 0 && heldOut < 1, .heldOut, "must be in (0, 1), got \(heldOut)")
         try check((1...100_000).contains(rounds), .rounds, "must be in 1…100000, got \(rounds)")
         try check((1...4096).contains(rank), .rank, "must be in 1…4096, got \(rank)")
@@ -145,10 +169,17 @@ struct FederationSettings: Decodable {
         try check(heldOutSeed >= 0, .heldOutSeed, "must be ≥ 0, got \(heldOutSeed)")
         try check((0...16_777_216).contains(evalTokens), .evalTokens, "must be in 0…16777216, got \(evalTokens)")
         try check((1...1_000_000).contains(evalEvery), .evalEvery, "must be in 1…1000000, got \(evalEvery)")
-        try check(endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://"), .endpoint, "must be a tcp:// or ipc:// endpoint")
-        try check(registerTimeoutS > 0 && registerTimeoutS <= 86_400, .registerTimeoutS, "must be in (0, 86400] s, got \(registerTimeoutS)")
-        try check(roundTimeoutS > 0 && roundTimeoutS <= 86_400, .roundTimeoutS, "must be in (0, 86400] s, got \(roundTimeoutS)")
-        try check(realtimeScale >= 0 && realtimeScale <= 1e6, .realtimeScale, "must be in [0, 1e6], got \(realtimeScale)")
+        try check(
+            endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://"), .endpoint,
+            "must be a tcp:// or ipc:// endpoint")
+        try check(
+            registerTimeoutS > 0 && registerTimeoutS <= 86_400, .registerTimeoutS,
+            "must be in (0, 86400] s, got \(registerTimeoutS)")
+        try check(
+            roundTimeoutS > 0 && roundTimeoutS <= 86_400, .roundTimeoutS,
+            "must be in (0, 86400] s, got \(roundTimeoutS)")
+        try check(
+            realtimeScale >= 0 && realtimeScale <= 1e6, .realtimeScale, "must be in [0, 1e6], got \(realtimeScale)")
     }
 }
 

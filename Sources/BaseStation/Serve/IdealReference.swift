@@ -31,17 +31,21 @@ enum IdealReference {
 
     /// The newest ideal run under `root` (each subdirectory's summary.json) with `fingerprint`:
     /// its directory and final held-out perplexity.
-    static func find(under root: String, fingerprint: String, excluding own: String) -> (directory: String, perplexity: Double)? {
+    static func find(under root: String, fingerprint: String, excluding own: String) -> (
+        directory: String, perplexity: Double
+    )? {
         let fm = FileManager.default
         guard let entries = try? fm.contentsOfDirectory(atPath: root) else { return nil }
         var best: (directory: String, perplexity: Double, date: Date)?
         for entry in entries {
-            let dir = (root as NSString).appendingPathComponent(entry), path = dir + "/summary.json"
+            let dir = (root as NSString).appendingPathComponent(entry)
+            let path = dir + "/summary.json"
             guard URL(fileURLWithPath: dir).standardized != URL(fileURLWithPath: own).standardized,
-                  let data = fm.contents(atPath: path),
-                  let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  summary["aggregation"] as? String == AggregationMode.ideal.name, summary["scenario_fingerprint"] as? String == fingerprint,
-                  let perplexity = summary["final_perplexity"] as? Double else { continue }
+                fm.fileExists(atPath: path), let summary = try? RunSummary.read(directory: dir),
+                summary.aggregation == AggregationMode.ideal.name, summary.scenarioFingerprint == fingerprint,
+                summary.finalPerplexity.isFinite
+            else { continue }
+            let perplexity = summary.finalPerplexity
             let date = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
             if best == nil || date > best!.date { best = (dir, perplexity, date) }
         }
@@ -49,8 +53,12 @@ enum IdealReference {
     }
 
     /// The summary's comparison line: the reference's perplexity, or how to produce it.
-    static func line(scenarioFile: String, seed: UInt64, rounds: Int, overrides: [String] = [], results: String, aggregation: String) -> String {
-        guard aggregation != AggregationMode.ideal.name else { return "this run is the ideal-FL reference for its scenario and seed" }
+    static func line(
+        scenarioFile: String, seed: UInt64, rounds: Int, overrides: [String] = [], results: String, aggregation: String
+    ) -> String {
+        guard aggregation != AggregationMode.ideal.name else {
+            return "this run is the ideal-FL reference for its scenario and seed"
+        }
         let key = fingerprint(scenarioFile: scenarioFile, seed: seed, rounds: rounds, overrides: overrides)
         let sets = runDefining(overrides).map { " --set '\($0)'" }.joined()
         // Not NSString.deletingLastPathComponent: Foundation traps on a one-component relative
@@ -59,7 +67,9 @@ enum IdealReference {
         if let r = find(under: root, fingerprint: key, excluding: results) {
             return String(format: "%.3f (ideal FL, same scenario and seed: %@)", r.perplexity, r.directory)
         }
-        return "no ideal-FL run of this scenario and seed in \(root)/; make one with: launch/fleet.sh \(scenarioFile) --aggregation ideal --seed \(seed) --rounds \(rounds)\(sets)"
+        return
+            "no ideal-FL run of this scenario and seed in \(root)/; make one with: launch/fleet.sh \(scenarioFile) "
+            + "--aggregation ideal --seed \(seed) --rounds \(rounds)\(sets)"
     }
 }
 

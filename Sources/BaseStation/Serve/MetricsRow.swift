@@ -73,24 +73,33 @@ struct MetricsRow {
 
     /// Every Double column, in the order a checkpoint stores them.
     static let reals: [WritableKeyPath<MetricsRow, Double>] = [
-        \.trainLoss, \.heldOutLoss, \.heldOutPerplexity, \.mse, \.mseThermal, \.mseCSI, \.mseQuantization, \.msePredicted,
+        \.trainLoss, \.heldOutLoss, \.heldOutPerplexity, \.mse, \.mseThermal, \.mseCSI, \.mseQuantization,
+        \.msePredicted,
         \.airtimeS, \.flops, \.energyJ, \.computeS, \.wallS, \.heldOutLossSE, \.msePerReal, \.nmse,
     ]
 
     /// The held-out columns as one score.
     var heldOut: HeldOutScore {
         get { HeldOutScore(loss: heldOutLoss, perplexity: heldOutPerplexity, standardError: heldOutLossSE) }
-        set { (heldOutLoss, heldOutPerplexity, heldOutLossSE) = (newValue.loss, newValue.perplexity, newValue.standardError) }
+        set {
+            (heldOutLoss, heldOutPerplexity, heldOutLossSE) = (
+                newValue.loss, newValue.perplexity, newValue.standardError
+            )
+        }
     }
 
-    static let header = "round,node,profile,status,train_loss,train_perplexity,heldout_loss,heldout_perplexity,heldout_loss_se,"
-        + "mse,mse_thermal,mse_csi,mse_quantization,mse_predicted,mse_per_real,nmse,rank,airtime_s,flops,energy_j,compute_s,steps,wall_s"
+    static let header =
+        "round,node,profile,status,train_loss,train_perplexity,heldout_loss,heldout_perplexity,heldout_loss_se,"
+        + "mse,mse_thermal,mse_csi,mse_quantization,mse_predicted,mse_per_real,nmse,rank,airtime_s,flops,energy_j,"
+        + "compute_s,steps,wall_s"
 
     var csv: String {
         func f(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
         return [
-            "\(round)", node, profile, status.rawValue, f(trainLoss), f(exp(trainLoss)), f(heldOutLoss), f(heldOutPerplexity), f(heldOutLossSE),
-            f(mse), f(mseThermal), f(mseCSI), f(mseQuantization), f(msePredicted), f(msePerReal), f(nmse), "\(rank)", f(airtimeS), f(flops), f(energyJ), f(computeS), "\(steps)", f(wallS),
+            "\(round)", node, profile, status.rawValue, f(trainLoss), f(exp(trainLoss)), f(heldOutLoss),
+            f(heldOutPerplexity), f(heldOutLossSE),
+            f(mse), f(mseThermal), f(mseCSI), f(mseQuantization), f(msePredicted), f(msePerReal), f(nmse), "\(rank)",
+            f(airtimeS), f(flops), f(energyJ), f(computeS), "\(steps)", f(wallS),
         ].joined(separator: ",")
     }
 

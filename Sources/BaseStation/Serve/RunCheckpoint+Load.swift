@@ -1,3 +1,4 @@
+import CommandLineSupport
 import Foundation
 import LanguageModel
 import LinearAlgebra
@@ -9,8 +10,12 @@ extension RunCheckpoint {
     /// and the field: not a GGUF or cut short (torn), no `airfl.checkpoint.format` (not ours), a
     /// CRC that does not match its contents (torn or altered), another run's identity (foreign),
     /// rows or beamformers whose sizes disagree.
-    static func load(path: String, config: LlamaConfig, targets: [LoRATarget], expected: RunIdentity) throws -> RunCheckpoint {
-        func fail(_ field: String, _ problem: String) -> CheckpointError { CheckpointError(path: path, field: field, problem: problem) }
+    static func load(path: String, config: LlamaConfig, targets: [LoRATarget], expected: RunIdentity) throws
+        -> RunCheckpoint
+    {
+        func fail(_ field: String, _ problem: String) -> CheckpointError {
+            CheckpointError(path: path, field: field, problem: problem)
+        }
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw fail("file", "unreadable, torn or not a GGUF (\(error))") }
         let m = file.metadata
@@ -27,11 +32,15 @@ extension RunCheckpoint {
             return v
         }
         func strings(_ key: String) throws -> [String] {
-            guard let a = try value(key).array, let v = Optional(a.compactMap(\.string)), v.count == a.count else { throw fail(prefix + key, "not a string array") }
+            guard let a = try value(key).array, let v = Optional(a.compactMap(\.string)), v.count == a.count else {
+                throw fail(prefix + key, "not a string array")
+            }
             return v
         }
         func ints(_ key: String) throws -> [Int] {
-            guard let a = try value(key).array, let v = Optional(a.compactMap(\.int)), v.count == a.count else { throw fail(prefix + key, "not an integer array") }
+            guard let a = try value(key).array, let v = Optional(a.compactMap(\.int)), v.count == a.count else {
+                throw fail(prefix + key, "not an integer array")
+            }
             return v
         }
         func doubles(_ key: String) throws -> [Double] {
@@ -41,10 +50,13 @@ extension RunCheckpoint {
             return v
         }
         guard m[prefix + "format"] != nil else {
-            throw fail(prefix + "format", "missing: this GGUF is not a run checkpoint of this project (a plain adapter?)")
+            throw fail(
+                prefix + "format", "missing: this GGUF is not a run checkpoint of this project (a plain adapter?)")
         }
         let format = try int("format")
-        guard format == Int(Self.format) else { throw fail(prefix + "format", "format \(format); this base station reads format \(Self.format)") }
+        guard format == Int(Self.format) else {
+            throw fail(prefix + "format", "format \(format); this base station reads format \(Self.format)")
+        }
 
         // The adapter: checked against the model, then laid out as the run's buffer.
         let stored = try strings("targets").map { name -> LoRATarget in
@@ -61,21 +73,34 @@ extension RunCheckpoint {
         guard case .uint64(let seed) = try value("run.seed") else { throw fail(prefix + "run.seed", "not a uint64") }
         var checkpoint = RunCheckpoint(
             round: try int("round"),
-            identity: RunIdentity(scenario: try string("run.scenario"), seed: seed, aggregation: try string("run.aggregation"), overrides: try strings("run.overrides")),
-            adapter: adapter, rows: [], rankPlanning: try string("rank_planning"), warmParticipants: try ints("warm_start.participants"), warmBeamformers: nil)
+            identity: RunIdentity(
+                scenario: try string("run.scenario"), seed: seed, aggregation: try string("run.aggregation"),
+                overrides: try strings("run.overrides")),
+            adapter: adapter, rows: [], rankPlanning: nil,
+            warmParticipants: try ints("warm_start.participants"), warmBeamformers: nil)
 
         // Integrity before meaning: a torn or altered file says nothing reliable.
         guard case .uint32(let crc) = try value("crc32") else { throw fail(crcKey, "not a uint32") }
         let computed = digest(adapter: adapter, metadata: m.map { ($0.key, $0.value) })
         guard computed == crc else {
-            throw fail(crcKey, String(format: "the contents' CRC-32 is %08x, the file records %08x: torn or altered", computed, crc))
+            throw fail(
+                crcKey,
+                String(format: "the contents' CRC-32 is %08x, the file records %08x: torn or altered", computed, crc))
         }
         try checkpoint.checkIdentity(expected, fail)
+        do { checkpoint.rankPlanning = try RankPlanningRecord.fromCheckpoint(try string("rank_planning")) } catch let e
+            as DecodingError
+        {
+            throw fail(prefix + "rank_planning", "not a rank-planning record (\(JSONRecord.describe(e)))")
+        }
         checkpoint.rows = try readRows(ints: ints, strings: strings, doubles: doubles, fail)
         guard checkpoint.round >= 0, checkpoint.rows.allSatisfy({ $0.round <= checkpoint.round }) else {
-            throw fail(prefix + "round", "\(checkpoint.round), but rows reach round \(checkpoint.rows.map(\.round).max() ?? 0)")
+            throw fail(
+                prefix + "round", "\(checkpoint.round), but rows reach round \(checkpoint.rows.map(\.round).max() ?? 0)"
+            )
         }
-        checkpoint.warmBeamformers = try readBeamformers(shape: try ints("warm_start.shape"), values: try doubles("warm_start.beamformers"), fail)
+        checkpoint.warmBeamformers = try readBeamformers(
+            shape: try ints("warm_start.shape"), values: try doubles("warm_start.beamformers"), fail)
         return checkpoint
     }
 
@@ -83,46 +108,70 @@ extension RunCheckpoint {
     private func checkIdentity(_ expected: RunIdentity, _ fail: (String, String) -> CheckpointError) throws {
         let p = Self.prefix
         guard identity.scenario == expected.scenario else {
-            throw fail(p + "run.scenario", "made from another scenario file (FNV-1a \(identity.scenario), this one's is \(expected.scenario))")
+            throw fail(
+                p + "run.scenario",
+                "made from another scenario file (FNV-1a \(identity.scenario), this one's is \(expected.scenario))")
         }
-        guard identity.seed == expected.seed else { throw fail(p + "run.seed", "made with seed \(identity.seed), this run's is \(expected.seed)") }
+        guard identity.seed == expected.seed else {
+            throw fail(p + "run.seed", "made with seed \(identity.seed), this run's is \(expected.seed)")
+        }
         guard identity.aggregation == expected.aggregation else {
-            throw fail(p + "run.aggregation", "made with aggregation \(identity.aggregation), this run's is \(expected.aggregation)")
+            throw fail(
+                p + "run.aggregation",
+                "made with aggregation \(identity.aggregation), this run's is \(expected.aggregation)")
         }
         guard identity.overrides == expected.overrides else {
             throw fail(p + "run.overrides", "made with --set \(identity.overrides), this run has \(expected.overrides)")
         }
     }
 
-    private static func readRows(ints: (String) throws -> [Int], strings: (String) throws -> [String], doubles: (String) throws -> [Double],
-                                 _ fail: (String, String) -> CheckpointError) throws -> [MetricsRow] {
-        let rounds = try ints("rows.round"), nodes = try strings("rows.node"), profiles = try strings("rows.profile")
-        let statuses = try strings("rows.status"), ranks = try ints("rows.rank"), steps = try ints("rows.steps"), reals = try doubles("rows.reals")
+    private static func readRows(
+        ints: (String) throws -> [Int], strings: (String) throws -> [String], doubles: (String) throws -> [Double],
+        _ fail: (String, String) -> CheckpointError
+    ) throws -> [MetricsRow] {
+        let rounds = try ints("rows.round")
+        let nodes = try strings("rows.node")
+        let profiles = try strings("rows.profile")
+        let statuses = try strings("rows.status")
+        let ranks = try ints("rows.rank")
+        let steps = try ints("rows.steps")
+        let reals = try doubles("rows.reals")
         let n = rounds.count
         guard [nodes.count, profiles.count, statuses.count, ranks.count, steps.count].allSatisfy({ $0 == n }),
-              reals.count == n * MetricsRow.reals.count else {
+            reals.count == n * MetricsRow.reals.count
+        else {
             throw fail(prefix + "rows", "columns of unequal length (\(n) rounds, \(reals.count) reals)")
         }
         return try (0..<n).map { i in
-            guard let status = RoundStatus(rawValue: statuses[i]) else { throw fail(prefix + "rows.status", "unknown status '\(statuses[i])'") }
+            guard let status = RoundStatus(rawValue: statuses[i]) else {
+                throw fail(prefix + "rows.status", "unknown status '\(statuses[i])'")
+            }
             var row = MetricsRow(round: rounds[i], node: nodes[i], profile: profiles[i], status: status, rank: ranks[i])
             row.steps = steps[i]
-            for (j, path) in MetricsRow.reals.enumerated() { row[keyPath: path] = reals[i * MetricsRow.reals.count + j] }
+            for (j, path) in MetricsRow.reals.enumerated() {
+                row[keyPath: path] = reals[i * MetricsRow.reals.count + j]
+            }
             return row
         }
     }
 
-    private static func readBeamformers(shape: [Int], values: [Double], _ fail: (String, String) -> CheckpointError) throws -> [ComplexMatrix<Double>]? {
+    private static func readBeamformers(shape: [Int], values: [Double], _ fail: (String, String) -> CheckpointError)
+        throws -> [ComplexMatrix<Double>]?
+    {
         guard !shape.isEmpty else { return nil }
         // Each side at most 2^20, so the products cannot overflow; the values are already in memory.
-        guard shape.count == 3, shape.allSatisfy({ (0...(1 << 20)).contains($0) }), shape[0] * shape[1] * shape[2] * 2 == values.count else {
+        guard shape.count == 3, shape.allSatisfy({ (0...(1 << 20)).contains($0) }),
+            shape[0] * shape[1] * shape[2] * 2 == values.count
+        else {
             throw fail(prefix + "warm_start.shape", "\(shape) does not fit \(values.count) reals")
         }
         let size = shape[1] * shape[2]
         return (0..<shape[0]).map { k in
-            ComplexMatrix(rows: shape[1], cols: shape[2], elements: (0..<size).map { i in
-                Complex(values[2 * (k * size + i)], values[2 * (k * size + i) + 1])
-            })
+            ComplexMatrix(
+                rows: shape[1], cols: shape[2],
+                elements: (0..<size).map { i in
+                    Complex(values[2 * (k * size + i)], values[2 * (k * size + i) + 1])
+                })
         }
     }
 }

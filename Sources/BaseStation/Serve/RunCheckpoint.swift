@@ -1,7 +1,7 @@
 import Foundation
 import LanguageModel
-import Numerics
 import LinearAlgebra
+import Numerics
 import Wire
 
 /// Who a run is, for telling its checkpoint from another run's: the scenario file's bytes, the
@@ -19,8 +19,9 @@ struct RunIdentity: Equatable {
     }
 
     init(scenarioFile: String, seed: UInt64, aggregation: String, overrides: [String]) {
-        self.init(scenario: IdealReference.fnv1a(FileManager.default.contents(atPath: scenarioFile) ?? Data()), seed: seed,
-                  aggregation: aggregation, overrides: overrides)
+        self.init(
+            scenario: IdealReference.fnv1a(FileManager.default.contents(atPath: scenarioFile) ?? Data()), seed: seed,
+            aggregation: aggregation, overrides: overrides)
     }
 }
 
@@ -43,8 +44,8 @@ struct RunCheckpoint {
     /// In the run's target order (its buffer is the wire's).
     var adapter: LoRAAdapter
     var rows: [MetricsRow]
-    /// summary.json's `rank_planning`, as JSON ("null" without planning).
-    var rankPlanning: String
+    /// summary.json's `rank_planning` (nil without planning), held as its JSON text.
+    var rankPlanning: RankPlanningRecord?
     /// The participants and beamformers the next round's design warm-starts from.
     var warmParticipants: [Int]
     var warmBeamformers: [ComplexMatrix<Double>]?
@@ -54,7 +55,7 @@ struct RunCheckpoint {
     /// The file's bytes.
     func encoded() throws -> Data {
         var w = try adapter.ggufWriter()
-        for (key, value) in metadata() { w.set(Self.prefix + key, value) }
+        for (key, value) in try metadata() { w.set(Self.prefix + key, value) }
         w.set(Self.crcKey, .uint32(Self.digest(adapter: adapter, metadata: w.metadata)))
         return w.encoded()
     }
@@ -62,7 +63,7 @@ struct RunCheckpoint {
     static let crcKey = prefix + "crc32"
 
     /// The state's metadata, keys without the prefix.
-    private func metadata() -> [(String, GGUFValue)] {
+    private func metadata() throws -> [(String, GGUFValue)] {
         func ints(_ v: [Int]) -> GGUFValue { .array(.int64, v.map { .int64(Int64($0)) }) }
         func strings(_ v: [String]) -> GGUFValue { .array(.string, v.map { .string($0) }) }
         let beams = warmBeamformers ?? []
@@ -75,10 +76,18 @@ struct RunCheckpoint {
             ("rows.profile", strings(rows.map(\.profile))), ("rows.status", strings(rows.map(\.status.rawValue))),
             ("rows.rank", ints(rows.map(\.rank))), ("rows.steps", ints(rows.map(\.steps))),
             ("rows.reals", .array(.float64, rows.flatMap { r in MetricsRow.reals.map { .float64(r[keyPath: $0]) } })),
-            ("rank_planning", .string(rankPlanning)),
+            ("rank_planning", .string(try RankPlanningRecord.checkpointText(rankPlanning))),
             ("warm_start.participants", ints(warmParticipants)),
-            ("warm_start.shape", ints(warmBeamformers.map { [$0.count, $0.first?.rows ?? 0, $0.first?.cols ?? 0] } ?? [])),
-            ("warm_start.beamformers", .array(.float64, beams.flatMap { $0.elements.flatMap { [GGUFValue.float64($0.real), .float64($0.imaginary)] } })),
+            (
+                "warm_start.shape",
+                ints(warmBeamformers.map { [$0.count, $0.first?.rows ?? 0, $0.first?.cols ?? 0] } ?? [])
+            ),
+            (
+                "warm_start.beamformers",
+                .array(
+                    .float64,
+                    beams.flatMap { $0.elements.flatMap { [GGUFValue.float64($0.real), .float64($0.imaginary)] } })
+            ),
         ]
     }
 

@@ -39,13 +39,17 @@ struct RunRecorder {
     }
 
     /// What marks a directory as holding a run.
-    static let runFiles = ["metrics.csv", "summary.json", "checkpoint/checkpoint.gguf", "checkpoint/state.json", "checkpoint/adapter.gguf", "adapter.gguf"]
+    static let runFiles = [
+        "metrics.csv", "summary.json", "checkpoint/checkpoint.gguf", "checkpoint/state.json", "checkpoint/adapter.gguf",
+        "adapter.gguf",
+    ]
 
     static func write(_ text: String, to path: String) throws { try DurableFile.write(Data(text.utf8), to: path) }
 
     mutating func append(_ new: [MetricsRow]) throws {
         rows += new
-        try Self.write(([MetricsRow.header] + rows.map(\.csv)).joined(separator: "\n") + "\n", to: directory + "/metrics.csv")
+        try Self.write(
+            ([MetricsRow.header] + rows.map(\.csv)).joined(separator: "\n") + "\n", to: directory + "/metrics.csv")
     }
 
     /// Replaces the checkpoint: a crash at any moment leaves the previous one or this one.
@@ -53,10 +57,12 @@ struct RunRecorder {
         try DurableFile.write(try checkpoint.encoded(), to: Self.checkpointPath(in: directory))
     }
 
-    func finish(_ adapter: LoRAAdapter, config: LlamaConfig, summary: [String: Any]) throws {
+    func finish(_ adapter: LoRAAdapter, config: LlamaConfig, summary: RunSummary) throws {
         try DurableFile.write(try adapter.ggufWriter().encoded(), to: directory + "/adapter.gguf")
         try PEFTExport.write(adapter, config: config, to: directory + "/peft")
-        try DurableFile.write(try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted]), to: directory + "/summary.json")
+        try DurableFile.write(
+            try JSONRecord.encoded(summary),
+            to: directory + "/summary.json")
         // Round 0 is the base model; a pilot round's row (whatever its status) is no training round.
         let global = rows.filter { $0.node == "global" && ($0.round > 0 || $0.status == .initial) }
         var trainLoss = [(x: Double, y: Double)]()
@@ -64,12 +70,21 @@ struct RunRecorder {
             let losses = rows.filter { $0.round == r && $0.node != "global" && $0.trainLoss.isFinite }.map(\.trainLoss)
             if !losses.isEmpty { trainLoss.append((Double(r), losses.reduce(0, +) / Double(losses.count))) }
         }
-        try Self.write(SVGPlot(title: "Loss", xLabel: "round", yLabel: "loss (nats/token)", series: [
-            ("held-out", global.map { (Double($0.round), $0.heldOutLoss) }), ("train (mean over nodes)", trainLoss),
-        ]).render(), to: directory + "/loss.svg")
-        try Self.write(SVGPlot(title: "Held-out perplexity", xLabel: "round", yLabel: "perplexity", series: [
-            ("held-out", global.map { (Double($0.round), $0.heldOutPerplexity) }),
-        ]).render(), to: directory + "/perplexity.svg")
+        try Self.write(
+            SVGPlot(
+                title: "Loss", xLabel: "round", yLabel: "loss (nats/token)",
+                series: [
+                    ("held-out", global.map { (Double($0.round), $0.heldOutLoss) }),
+                    ("train (mean over nodes)", trainLoss),
+                ]
+            ).render(), to: directory + "/loss.svg")
+        try Self.write(
+            SVGPlot(
+                title: "Held-out perplexity", xLabel: "round", yLabel: "perplexity",
+                series: [
+                    ("held-out", global.map { (Double($0.round), $0.heldOutPerplexity) })
+                ]
+            ).render(), to: directory + "/perplexity.svg")
     }
 }
 

@@ -16,7 +16,8 @@ enum RunStart: Sendable, Equatable {
         case (false, false): self = .fresh
         case (true, false): self = .resume
         case (false, true): self = .overwrite
-        case (true, true): throw ValidationError("--resume continues the run in --results, --overwrite replaces it: give one")
+        case (true, true):
+            throw ValidationError("--resume continues the run in --results, --overwrite replaces it: give one")
         }
     }
 }

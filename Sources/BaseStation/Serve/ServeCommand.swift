@@ -14,24 +14,59 @@ extension AggregationMode: ExpressibleByArgument {
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve a federated LoRA run: register the scenario's edge nodes, run the rounds over the emulated air, write results/<run>/.")
+        abstract:
+            "Serve a federated LoRA run: register the scenario's edge nodes, run the rounds over the emulated air, "
+            + "write results/<run>/."
+    )
     @Option(help: "Scenario TOML ([channel], [aircomp], [plan], [federation], [[nodes]]).") var scenario: String
     @Option(help: "Results directory (default results/<scenario>-<time>).") var results: String?
     @Option(help: "Override federation.rounds.") var rounds: Int?
     @Option(help: "Override federation.aggregation (aircomp, ideal, digital).") var aggregation: AggregationMode?
     @Option(help: "Override the scenario's seed.") var seed: UInt64?
     @Option(help: "Override federation.endpoint.") var endpoint: String?
-    @Option(name: .customLong("set"), help: "Override any scenario value: TABLE.KEY=VALUE in TOML syntax, e.g. --set federation.rank=4 --set 'federation.beamforming=\"eigen\"' (repeatable).")
+    @Option(
+        name: .customLong("set"),
+        help:
+            .init(
+                "Override any scenario value: TABLE.KEY=VALUE in TOML syntax, e.g. --set federation.rank=4 --set "
+                    + "'federation.beamforming=\"eigen\"' (repeatable).")
+    )
     var overrides: [String] = []
-    @Flag(help: "Replace the run already in --results (without it, a directory holding a run is refused).") var overwrite = false
-    @Flag(help: "Continue the run in --results from its checkpoint (the last finished round; the same scenario, seed, aggregation and --set values; --rounds may be larger). Without a checkpoint there, the run starts from the beginning.")
+    @Flag(help: "Replace the run already in --results (without it, a directory holding a run is refused).")
+    var overwrite = false
+    @Flag(
+        help:
+            .init(
+                "Continue the run in --results from its checkpoint (the last finished round; the same scenario, seed, "
+                    + "aggregation and --set values; --rounds may be larger). Without a checkpoint there, the run "
+                    + "starts "
+                    + "from the beginning.")
+    )
     var resume = false
-    @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.") var printFleet = false
+    @Flag(help: "Print the fleet this scenario needs (model, endpoint, nodes) for launch scripts, and exit.")
+    var printFleet = false
     @Flag(help: "Print the summary as JSON.") var json = false
-    @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.") var metricsListen: String?
-    @Option(help: "CURVE key directory: basestation.key and allowed-nodes (default keys/<scenario name>; `basestation keys` makes it).") var keys: String?
-    @Flag(help: "Plaintext, no authentication: any process that connects with a node's name is that node (logged as a warning).") var insecure = false
-    @Option(help: "Memo directory: results of deterministic work shared between runs (the base model's held-out evaluation) are looked up there by everything they depend on, and stored. The experiment suite uses it; results are the same bits with or without it.")
+    @Option(help: "Serve live metrics (Prometheus text format) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464.")
+    var metricsListen: String?
+    @Option(
+        help:
+            .init(
+                "CURVE key directory: basestation.key and allowed-nodes (default keys/<scenario name>; `basestation "
+                    + "keys` makes it).")
+    ) var keys: String?
+    @Flag(
+        help:
+            .init(
+                "Plaintext, no authentication: any process that connects with a node's name is that node (logged as a "
+                    + "warning).")
+    ) var insecure = false
+    @Option(
+        help:
+            .init(
+                "Memo directory: results of deterministic work shared between runs (the base model's held-out "
+                    + "evaluation) are looked up there by everything they depend on, and stored. The experiment suite "
+                    + "uses it; results are the same bits with or without it.")
+    )
     var memo: String?
     @OptionGroup var logging: LogOptions
 
@@ -39,7 +74,10 @@ struct ServeCommand: ParsableCommand {
         AllocatorPolicy.keepFreedMemory()
         try failing {
             var s = try Scenario.load(scenario, overrides: overrides)
-            if let v = rounds { guard v >= 1 else { throw ValidationError("--rounds must be ≥ 1") }; s.federation.rounds = v }
+            if let v = rounds {
+                guard v >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
+                s.federation.rounds = v
+            }
             if let v = aggregation { s.federation.aggregation = v }
             if let v = seed { s.seed = v }
             if let v = endpoint { s.federation.endpoint = v }
@@ -56,29 +94,42 @@ struct ServeCommand: ParsableCommand {
             let name = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
             let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
             let start = try RunStart(resume: resume, overwrite: overwrite)
-            guard start != .resume || results != nil else { throw ValidationError("--resume needs --results: the directory of the run to continue") }
+            guard start != .resume || results != nil else {
+                throw ValidationError("--resume needs --results: the directory of the run to continue")
+            }
             let out = results ?? "results/\(name)-\(stamp)"
-            let identity = RunIdentity(scenarioFile: scenario, seed: s.seed, aggregation: s.federation.aggregation.name, overrides: overrides)
+            let identity = RunIdentity(
+                scenarioFile: scenario, seed: s.seed, aggregation: s.federation.aggregation.name, overrides: overrides)
             guard !(insecure && keys != nil) else { throw ValidationError("--insecure and --keys exclude each other") }
             let log = logging.logger("basestation.serve")
             let keyDirectory = keys ?? "keys/\(name)"
             let refusals = RefusalLog(log: log)
             // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
             let server: FederationServer
-            do { server = try FederationServer(scenario: s, scenarioDirectory: directory, results: out, start: start, identity: identity, bind: {
-                // The keys after the scenario, model and data: a broken configuration is reported as such first.
-                let security = insecure ? nil : try ServerKeys.load(directory: keyDirectory)
-                if let security {
-                    let missing = s.nodes.map(\.name).filter { !security.allowList.names.values.contains($0) }
-                    if !missing.isEmpty { log.warning("not on \(keyDirectory)/allowed-nodes, so they cannot join: \(missing.joined(separator: ", "))") }
-                } else {
-                    log.warning("\(ServerKeys.insecureWarning)")
-                }
-                let transport = try ZeroMQServerTransport(endpoint: s.federation.endpoint, highWaterMark: ZeroMQServerTransport.highWaterMark(forNodes: s.nodes.count),
-                                                          security: security, refused: { refusals.report($0) })
-                try transport.setLinger(ms: 2000)
-                return transport
-            }, log: log) } catch let e as ConfigurationError {
+            do {
+                server = try FederationServer(
+                    scenario: s, scenarioDirectory: directory, results: out, start: start, identity: identity,
+                    bind: {
+                        // The keys after the scenario, model and data: a broken configuration is reported as such
+                        // first.
+                        let security = insecure ? nil : try ServerKeys.load(directory: keyDirectory)
+                        if let security {
+                            let missing = s.nodes.map(\.name).filter { !security.allowList.names.values.contains($0) }
+                            if !missing.isEmpty {
+                                let names = missing.joined(separator: ", ")
+                                log.warning("not on \(keyDirectory)/allowed-nodes, so they cannot join: \(names)")
+                            }
+                        } else {
+                            log.warning("\(ServerKeys.insecureWarning)")
+                        }
+                        let transport = try ZeroMQServerTransport(
+                            endpoint: s.federation.endpoint,
+                            highWaterMark: ZeroMQServerTransport.highWaterMark(forNodes: s.nodes.count),
+                            security: security, refused: { refusals.report($0) })
+                        try transport.setLinger(ms: 2000)
+                        return transport
+                    }, log: log)
+            } catch let e as ConfigurationError {
                 // What the scenario asks of the model and the machine: named like its other errors.
                 throw ScenarioError(file: scenario, key: e.key, problem: e.problem)
             }
@@ -87,25 +138,21 @@ struct ServeCommand: ParsableCommand {
             let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
             if let endpoint { server.progress("metrics on http://\(endpoint.address)/metrics") }
             // The same figures each second, beside the run's other results.
-            let live = try MetricsLog(path: (out as NSString).appendingPathComponent("live-metrics.jsonl"), metrics: server.metrics, appending: start == .resume)
+            let live = try MetricsLog(
+                path: (out as NSString).appendingPathComponent("live-metrics.jsonl"), metrics: server.metrics,
+                appending: start == .resume)
             defer { live.close() }
-            server.summaryExtras = ["scenario": name, "scenario_fingerprint": IdealReference.fingerprint(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides)]
+            let fingerprint = IdealReference.fingerprint(
+                scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides)
+            server.scenarioLabel = ScenarioLabel(name: name, fingerprint: fingerprint)
             let summary = try server.run()
-            if json { try printJSON(summary) } else {
-                func number(_ key: String, _ format: String) -> String {
-                    (summary[key] as? Double).map { String(format: format, $0) } ?? "-"
-                }
-                print("""
-                    run:                  \(s.federation.rounds) rounds, \(s.federation.aggregation), \(s.nodes.count) nodes, seed \(s.seed)
-                    rank:                 \(summary["rank"] as? Int ?? s.federation.rank)\(s.federation.rankPlanning ? " (planned)" : "")
-                    aggregation MSE:      \(number("mse_mean", "%.4g")) per symbol (thermal \(number("mse_thermal_mean", "%.3g")), CSI \(number("mse_csi_mean", "%.3g")), quantisation \(number("mse_quantization_mean", "%.3g")); closed form \(number("mse_predicted_mean", "%.3g")))
-                    train loss (last):    \(number("final_loss", "%.4f"))
-                    held-out perplexity:  \(number("initial_perplexity", "%.3f")) → \(number("final_perplexity", "%.3f"))
-                    compared with:        \(IdealReference.line(scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides, results: out, aggregation: s.federation.aggregation.name))
-                    airtime, energy:      \(number("airtime_total_s", "%.4g")) s, \(number("energy_total_j", "%.4g")) J
-                    wall time:            \(number("wall_time_s", "%.1f")) s
-                    results:              \(out)
-                    """)
+            if json {
+                try printJSON(summary)
+            } else {
+                let reference = IdealReference.line(
+                    scenarioFile: scenario, seed: s.seed, rounds: s.federation.rounds, overrides: overrides,
+                    results: out, aggregation: s.federation.aggregation.name)
+                print(summary.text(nodes: s.nodes.count, comparedWith: reference, results: out))
             }
         }
     }
@@ -125,8 +172,16 @@ final class RefusalLog: @unchecked Sendable {
     private let log: Logger
     private var _metrics: LiveMetrics?
     var metrics: LiveMetrics? {
-        get { lock.lock(); defer { lock.unlock() }; return _metrics }
-        set { lock.lock(); _metrics = newValue; lock.unlock() }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return _metrics
+        }
+        set {
+            lock.lock()
+            _metrics = newValue
+            lock.unlock()
+        }
     }
     init(log: Logger) { self.log = log }
     func report(_ r: SecurityRefusal) {

@@ -19,14 +19,20 @@ import LanguageModel
 /// magnitude below (Adam's steps are ≈ lr per element), so the bound still lets a liar raise c
 /// that far: it limits the damage to a bounded, finite perturbation, not to none.
 enum UpdateBound {
-    static func maximumEnergy(optimizer: OptimizerKind, learningRate: Double, clip: Double, weightDecay: Double, steps: Int,
-                              adapter: [Float]) -> Double {
-        let lr = learningRate, lambda = weightDecay, d = Double(adapter.count)
+    static func maximumEnergy(
+        optimizer: OptimizerKind, learningRate: Double, clip: Double, weightDecay: Double, steps: Int,
+        adapter: [Float]
+    ) -> Double {
+        let lr = learningRate
+        let lambda = weightDecay
+        let d = Double(adapter.count)
         switch optimizer {
         case .adamw:
-            let b1 = 0.9, b2 = 0.999
+            let b1 = 0.9
+            let b2 = 0.999
             let b = (1 - b1) / ((1 - b2).squareRoot() * (1 - b1 / b2.squareRoot()))
-            var theta = Double(adapter.reduce(Float(0)) { max($0, abs($1)) }), drift = 0.0
+            var theta = Double(adapter.reduce(Float(0)) { max($0, abs($1)) })
+            var drift = 0.0
             for _ in 0..<max(1, steps) {
                 let step = lr * (b + lambda * theta)
                 drift += step
@@ -35,7 +41,8 @@ enum UpdateBound {
             return d * drift * drift
         case .sgd:
             guard clip > 0 else { return .infinity }
-            var theta = adapter.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot(), drift = 0.0
+            var theta = adapter.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            var drift = 0.0
             for _ in 0..<max(1, steps) {
                 let step = lr * (clip + lambda * theta)
                 drift += step

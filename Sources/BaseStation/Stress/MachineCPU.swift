@@ -11,7 +11,9 @@ enum MachineCPU {
     /// Busy core-seconds since boot: user, nice, system, irq and softirq time over all cores (idle,
     /// iowait and the hypervisor's steal left out). nil where /proc/stat does not say.
     static func busySeconds() -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let ticks = busyTicks(procStat: stat) else { return nil }
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let ticks = busyTicks(procStat: stat)
+        else { return nil }
         let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
         return hz > 0 ? ticks / hz : nil
     }

@@ -84,7 +84,11 @@ final class StressServer {
         }
         collectFinishedRound()
         tally.endRounds()
-        for k in names.indices { try? transport.send(Shutdown(.runOver, reason: "the stress run is over").frame(round: 0, node: UInt32(k)).encoded(), to: names[k]) }
+        for k in names.indices {
+            try? transport.send(
+                Shutdown(.runOver, reason: "the stress run is over").frame(round: 0, node: UInt32(k)).encoded(),
+                to: names[k])
+        }
     }
 
     /// Hands `frame` to node k; false, counted and logged, and k left out of the rounds until it
@@ -96,7 +100,10 @@ final class StressServer {
             if active[k] {
                 active[k] = false
                 tally.nodesLeftOut += 1
-                log("stress: could not send \(frame.type) to \(names[k]): \(error); leaving it out until it says hello again")
+                log(
+                    "stress: could not send \(frame.type) to \(names[k]): \(error); leaving it out until it says "
+                        + "hello again"
+                )
             }
             return false
         }
@@ -106,8 +113,10 @@ final class StressServer {
     /// Waits for K distinct nodes' hellos.
     private func register() throws {
         let s = settings
-        try pump(for: s.registerTimeoutS, done: { names.count == s.nodes }) { _, _ in }
-        guard names.count == s.nodes else { throw StressError("only \(names.count) of \(s.nodes) nodes registered within \(s.registerTimeoutS) s") }
+        try pump(for: s.registerTimeoutS, until: names.count == s.nodes)
+        guard names.count == s.nodes else {
+            throw StressError("only \(names.count) of \(s.nodes) nodes registered within \(s.registerTimeoutS) s")
+        }
         log("stress: \(s.nodes) nodes registered")
     }
 
@@ -115,22 +124,32 @@ final class StressServer {
     private func makeDesign() throws -> PreparedChannels {
         let s = settings
         var g = SeededGenerator(seed: s.seed, stream: [RandomStream.channelTaps.rawValue])
-        var h = ChannelTensor(subcarriers: s.subcarriers, devices: s.nodes, receiveAntennas: s.rxAntennas, transmitAntennas: s.txAntennas)
-        for i in h.elements.indices { h.elements[i] = Complex(Float(g.normal() * 0.5.squareRoot()), Float(g.normal() * 0.5.squareRoot())) }
+        var h = ChannelTensor(
+            subcarriers: s.subcarriers, devices: s.nodes, receiveAntennas: s.rxAntennas, transmitAntennas: s.txAntennas)
+        for i in h.elements.indices {
+            h.elements[i] = Complex(Float(g.normal() * 0.5.squareRoot()), Float(g.normal() * 0.5.squareRoot()))
+        }
         let power = [Double](repeating: 1, count: s.nodes)
         let beamformers = try ReceiveBeamformer.eigen(channels: h, streams: s.streams, powerW: power)
-        return try PreparedChannels(h, design: try AirCompDesign(channels: h, beamformers: beamformers, powerW: power), space: s.receiver)
+        return try PreparedChannels(
+            h, design: try AirCompDesign(channels: h, beamformers: beamformers, powerW: power), space: s.receiver)
     }
 
     /// One round: the synthetic round out, every report in, transmit orders out, every frame in
     /// (summed as it arrives), the round finished. Its latency goes to the histogram.
     private func playRound(_ round: Int, channels: PreparedChannels) throws {
-        let s = settings, r32 = UInt32(round), began = DispatchTime.now().uptimeNanoseconds
+        let s = settings
+        let r32 = UInt32(round)
+        let began = DispatchTime.now().uptimeNanoseconds
         var asked = Set(names.indices.filter { active[$0] })
-        guard !asked.isEmpty else { throw StressError("every node was left out (no frame could be handed to any): the run cannot go on") }
-        for k in asked.sorted() where !send(SyntheticRound(reals: s.reals).frame(round: r32, node: UInt32(k)), to: k) { asked.remove(k) }
+        guard !asked.isEmpty else {
+            throw StressError("every node was left out (no frame could be handed to any): the run cannot go on")
+        }
+        for k in asked.sorted() where !send(SyntheticRound(reals: s.reals).frame(round: r32, node: UInt32(k)), to: k) {
+            asked.remove(k)
+        }
         var reported = Set<Int>()
-        try pump(for: s.roundTimeoutS, done: { reported.count == asked.count }) { k, f in
+        try pump(for: s.roundTimeoutS, until: reported.count == asked.count) { k, f in
             guard f.type == .updateReady, f.round == r32, asked.contains(k) else { return }
             _ = try UpdateReady(frame: f)
             reported.insert(k)
@@ -140,15 +159,18 @@ final class StressServer {
         var transmitting = reported
         var unreached: [Int] = []
         for k in reported.sorted() {
-            let order = Transmit(mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
-                                 precoders: channels.design.precoders[k].interleaved, sampleFormat: s.format, window: credits?.window(of: k))
+            let order = Transmit(
+                mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
+                precoders: channels.design.precoders[k].interleaved, sampleFormat: s.format,
+                window: credits?.window(of: k))
             if !send(order.frame(round: r32, node: UInt32(k)), to: k) { unreached.append(k) }
         }
         /// Sends grants; a node one cannot reach leaves the round, and its credit is granted on.
         func deliver(_ grants: [(node: Int, frames: Int)]) {
             var due = grants[...]
             while let (k, frames) = due.popFirst() {
-                guard transmitting.contains(k), !send(Grant(frames: frames).frame(round: r32, node: UInt32(k)), to: k) else { continue }
+                guard transmitting.contains(k), !send(Grant(frames: frames).frame(round: r32, node: UInt32(k)), to: k)
+                else { continue }
                 transmitting.remove(k)
                 due += credits?.ended(k) ?? []
             }
@@ -160,11 +182,13 @@ final class StressServer {
         }
         let receiver = try StreamingReceiver(
             air: .overTheAirPrepared(channels: channels, noisePowerW: s.noisePowerW, noiseDomain: .receiveAntennas),
-            symbols: s.roundSymbols, reals: s.reals, scale: 1, seed: s.seed, round: round, threads: s.threads, queueDepth: s.queueDepth,
+            symbols: s.roundSymbols, reals: s.reals, scale: 1, seed: s.seed, round: round, threads: s.threads,
+            queueDepth: s.queueDepth,
             holdFrames: s.windowFrames.map { $0 / 2 } ?? StreamingReceiver.defaultHoldFrames, measuring: false,
             summing: s.summing)
         // Frames whose credit went back: handed to the workers, or taken in and not held.
-        var settled = 0, notHeld = 0
+        var settled = 0
+        var notHeld = 0
         /// The credit of the frames done with goes on; when none is on its way any more, the
         /// frames held for batching go to the workers, so the senders waiting for it are not stuck.
         func settle() {
@@ -175,7 +199,7 @@ final class StressServer {
             settled = done
         }
         var ended = Set<Int>()
-        try pump(for: s.roundTimeoutS, done: { transmitting.isEmpty }) { k, f in
+        try pump(for: s.roundTimeoutS, until: transmitting.isEmpty) { k, f in
             guard f.round == r32, transmitting.contains(k) else { return tally.drop(.wrongRound) }
             switch f.type {
             case .symbols:
@@ -185,7 +209,10 @@ final class StressServer {
                     notHeld += 1
                     return tally.drop(.wrongShape)
                 }
-                do { try receiver.add(device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples) } catch {
+                do {
+                    try receiver.add(
+                        device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples)
+                } catch {
                     notHeld += 1
                     return tally.drop(DropReason(handling: error))
                 }
@@ -227,7 +254,9 @@ final class StressServer {
 
     /// Receives until `done` or the deadline: hellos register (the first K distinct names), every
     /// other frame of a registered node goes to `handle`.
-    private func pump(for seconds: Double, done: () -> Bool, _ handle: (Int, Frame) throws -> Void) throws {
+    private func pump(
+        for seconds: Double, until done: @autoclosure () -> Bool, _ handle: (Int, Frame) throws -> Void = { _, _ in }
+    ) throws {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 1e6) * 1e9)
         while !done(), DispatchTime.now().uptimeNanoseconds < deadline {
             guard let (name, data) = try transport.receive() else { continue }
@@ -239,7 +268,10 @@ final class StressServer {
                 tally.drop((error as? FrameError)?.reason ?? .malformed)
                 continue
             }
-            if frame.type == .hello { try welcome(name); continue }
+            if frame.type == .hello {
+                try welcome(name)
+                continue
+            }
             guard let k = names.firstIndex(of: name) else {
                 tally.drop(.unknownPeer)
                 continue
@@ -251,7 +283,9 @@ final class StressServer {
     private func welcome(_ name: String) throws {
         guard let k = names.firstIndex(of: name) ?? (names.count < settings.nodes ? names.count : nil) else {
             tally.drop(.helloBeyondTheNodes)
-            try? transport.send(Shutdown(.refused, reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0).encoded(), to: name)
+            try? transport.send(
+                Shutdown(.refused, reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0)
+                    .encoded(), to: name)
             return
         }
         transport.adoptLastConnection()
@@ -261,9 +295,14 @@ final class StressServer {
             metrics.registered(nodes: names.count)
         }
         active[k] = true
-        _ = send(Welcome(index: k, devices: settings.nodes, seed: settings.seed, data: "synthetic", partition: "iid", dirichletAlpha: 1,
-                                   heldOutFraction: 0.1, context: 1, batch: 1, optimizer: "sgd", learningRate: 0, clipNorm: 0, weightDecay: 0)
-                            .frame(round: 0, node: UInt32(k)), to: k)
+        _ = send(
+            Welcome(
+                index: k, devices: settings.nodes, seed: settings.seed, data: "synthetic", partition: "iid",
+                dirichletAlpha: 1,
+                heldOutFraction: 0.1, context: 1, batch: 1, optimizer: "sgd", learningRate: 0, clipNorm: 0,
+                weightDecay: 0
+            )
+            .frame(round: 0, node: UInt32(k)), to: k)
     }
 }
 

@@ -55,46 +55,43 @@ struct StressTally {
         machine.sample()
     }
 
-    /// The JSON object of one stress point.
-    func summary(settings s: StressSettings) -> [String: Any] {
+    /// One stress point of a run with `settings`, its security and round-end modes named.
+    func point(settings s: StressSettings, security: String, roundEnd: String) -> StressPoint {
         let t = max(roundSeconds, 1e-9)
         func ms(_ us: UInt64) -> Double { Double(us) / 1000 }
-        var point: [String: Any] = [
-            "nodes": s.nodes, "rx_antennas": s.rxAntennas, "tx_antennas": s.txAntennas, "streams": s.streams, "subcarriers": s.subcarriers,
-            "round_symbols": s.roundSymbols, "format": s.format.name, "threads": s.threads, "queue_depth": s.queueDepth, "high_water_mark": Int(s.highWaterMark),
-            "window_frames": s.windowFrames ?? 0, "receiver": s.receiver.rawValue, "summing": s.summing.rawValue,
-            "rounds": rounds, "incomplete_rounds": incompleteRounds, "seconds": roundSeconds,
-            "frames_in": framesIn, "bytes_in": bytesIn, "frames_per_s": Double(framesIn) / t, "mb_per_s": Double(bytesIn) / t / 1e6,
-            "samples_ingested_per_s": Double(samplesIn) / t, "symbols_combined_per_s": Double(symbolsCombined) / t,
-            "latency_ms": ["p50": ms(latencies.valueAtPercentile(50)), "p99": ms(latencies.valueAtPercentile(99)), "max": ms(latencies.max)],
-            "cpu_seconds": cpuSeconds, "cpu_cores_busy": cpuSeconds / t, "peak_rss_bytes": Self.peakResidentBytes(),
-            "cpus_allowed": Self.allowedCPUs(), "dropped": dropped,
-            "sends_failed": sendsFailed, "nodes_left_out": nodesLeftOut,
-        ]
-        point.merge(Self.machineCost(coresBusy: machine.coresBusy, bytes: bytesIn, seconds: t)) { $1 }
-        return point
-    }
-
-    /// `machine_cores_busy` and `machine_cpu_ns_per_byte` (busy core-nanoseconds of the whole
-    /// machine per byte received) of a run that moved `bytes` in `seconds`; empty where unknown.
-    static func machineCost(coresBusy: Double?, bytes: Int, seconds: Double) -> [String: Any] {
-        guard let coresBusy, bytes > 0 else { return [:] }
-        return ["machine_cores_busy": coresBusy, "machine_cpu_ns_per_byte": coresBusy * seconds * 1e9 / Double(bytes)]
+        let cost = MachineCost(coresBusy: machine.coresBusy, bytes: bytesIn, seconds: t)
+        return StressPoint(
+            nodes: s.nodes, rxAntennas: s.rxAntennas, txAntennas: s.txAntennas, streams: s.streams,
+            subcarriers: s.subcarriers, roundSymbols: s.roundSymbols, format: s.format.name, threads: s.threads,
+            queueDepth: s.queueDepth, highWaterMark: Int(s.highWaterMark), windowFrames: s.windowFrames ?? 0,
+            receiver: s.receiver.rawValue, summing: s.summing.rawValue, rounds: rounds,
+            incompleteRounds: incompleteRounds, seconds: roundSeconds, framesIn: framesIn, bytesIn: bytesIn,
+            framesPerS: Double(framesIn) / t, mbPerS: Double(bytesIn) / t / 1e6,
+            samplesIngestedPerS: Double(samplesIn) / t, symbolsCombinedPerS: Double(symbolsCombined) / t,
+            latencyMs: .init(
+                p50: ms(latencies.valueAtPercentile(50)), p99: ms(latencies.valueAtPercentile(99)),
+                max: ms(latencies.max)),
+            cpuSeconds: cpuSeconds, cpuCoresBusy: cpuSeconds / t, peakRssBytes: Self.peakResidentBytes(),
+            cpusAllowed: Self.allowedCPUs(), dropped: dropped, sendsFailed: sendsFailed, nodesLeftOut: nodesLeftOut,
+            machineCoresBusy: cost?.coresBusy, machineCpuNsPerByte: cost?.nsPerByte, security: security,
+            roundEnd: roundEnd)
     }
 
     /// The cores this process may run on, as Linux lists them (`Cpus_allowed_list`, e.g. "0-1" or
     /// "0"): how `launch/stress.sh --cores` placed it. "" where /proc does not say.
     static func allowedCPUs() -> String {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return "" }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+        else { return "" }
         return line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)
     }
 
     /// The process's peak resident set (VmHWM), bytes.
     static func peakResidentBytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else {
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else {
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             return usage.ru_maxrss * 1024

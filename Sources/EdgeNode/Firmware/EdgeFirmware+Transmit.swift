@@ -11,10 +11,15 @@ extension EdgeFirmware {
         do {
             for frame in frames {
                 if frame.type == .symbols {
-                    switch try window.take(until: Date(timeIntervalSinceNow: bsTimeoutS), receive: { try receive(within: 1) }) {
+                    switch try window.take(
+                        until: Date(timeIntervalSinceNow: bsTimeoutS), receive: { try receive(within: 1) })
+                    {
                     case .mayGo: break
                     case .interrupted(let next):
-                        note("round \(round): a \(next.type) frame came before the grant the transmission waited for; it stops here")
+                        note(
+                            "round \(round): a \(next.type) frame came before the grant the transmission waited for; "
+                                + "it stops here"
+                        )
                         interrupting = next
                         return
                     case .timedOut:

@@ -12,7 +12,8 @@ import Wire
 ///
 /// held to its hardware profile: the training state is planned before anything is allocated and
 /// must fit the RAM budget (cached weights when they fit, else streamed); a FLOP meter counts every
-/// matrix product, elementwise kernel and optimiser update, and local training stops before a step would pass the round's FLOP budget
+/// matrix product, elementwise kernel and optimiser update, and local training stops before a step would pass the
+/// round's FLOP budget
 /// (`LocalTrainer`); compute time and energy are emulated from the profile (and slept at the
 /// real-time scale); the transmission is quantised by the profile's DAC (`Modulator`). A watchdog
 /// resets a hung loop. It talks through a `NodeTransport`: ZeroMQ in `run`, in memory in tests.
@@ -91,8 +92,11 @@ final class EdgeFirmware {
     /// A frame from the base station that cut a windowed transmission short: the next order.
     var interrupting: Frame?
 
-    init(transport: NodeTransport, name: String, profile: HardwareProfile, modelPath: String, watchdog: Watchdog, bsTimeoutS: Double,
-         realtimeScale: Double?, frameSymbols: Int, vanishAtRound: Int? = nil, memo: Memo? = nil, log: Logger) throws {
+    init(
+        transport: NodeTransport, name: String, profile: HardwareProfile, modelPath: String, watchdog: Watchdog,
+        bsTimeoutS: Double,
+        realtimeScale: Double?, frameSymbols: Int, vanishAtRound: Int? = nil, memo: Memo? = nil, log: Logger
+    ) throws {
         self.name = name
         self.profile = profile
         self.watchdog = watchdog
@@ -108,7 +112,10 @@ final class EdgeFirmware {
         tokenizer = try BPETokenizer(gguf: file)
         config = try LlamaConfig(gguf: file)
         guard Double(file.byteCount) <= profile.flashBytes else {
-            throw CommandError("\(profile.name) cannot hold \(modelPath): \(file.byteCount) bytes of model, \(Int(profile.flashBytes)) bytes of flash")
+            throw CommandError(
+                "\(profile.name) cannot hold \(modelPath): \(file.byteCount) bytes of model, "
+                    + "\(Int(profile.flashBytes)) bytes of flash"
+            )
         }
     }
 
@@ -122,7 +129,10 @@ final class EdgeFirmware {
             watchdog.kick(state.name)
             switch state {
             case .boot:
-                note("profile \(profile.name): \(Int(profile.ramBytes)) B RAM, \(profile.sustainedGFLOPS) GFLOP/s, budget \(profile.flopBudgetPerRound) FLOP/round, DAC \(profile.dacBits) bits")
+                note(
+                    "profile \(profile.name): \(Int(profile.ramBytes)) B RAM, \(profile.sustainedGFLOPS) GFLOP/s, "
+                        + "budget \(profile.flopBudgetPerRound) FLOP/round, DAC \(profile.dacBits) bits"
+                )
                 state = .register
             case .register:
                 state = try register()
@@ -186,7 +196,7 @@ final class EdgeFirmware {
                     }
                 case .transmit: return .modulate(round: frame.round, try Transmit(frame: frame))
                 case .shutdown: return try leave(frame)
-                case .welcome: continue  // a repeated welcome after re-registration
+                case .welcome: continue // a repeated welcome after re-registration
                 case .registerAgain:
                     note("the base station asks for registration again: \(try RegisterAgain(frame: frame).reason)")
                     return .register
@@ -210,7 +220,10 @@ final class EdgeFirmware {
             return .transmit(round: round, frames: nothing, window: window)
         }
         do {
-            return .transmit(round: round, frames: try modulator.frames(for: update, order: order, round: round, node: UInt32(w.index)), window: window)
+            return .transmit(
+                round: round,
+                frames: try modulator.frames(for: update, order: order, round: round, node: UInt32(w.index)),
+                window: window)
         } catch {
             note("round \(round): cannot carry out the transmit order (\(error)); sending an empty round end")
             return .transmit(round: round, frames: nothing, window: window)
@@ -223,18 +236,24 @@ final class EdgeFirmware {
     /// registration hears it again if it stands.
     private func leave(_ frame: Frame) throws -> State {
         let shutdown = try Shutdown(frame: frame)
-        guard shutdown.kind == .runOver else { throw CommandError("the base station refused \(name): \(shutdown.reason)") }
+        guard shutdown.kind == .runOver else {
+            throw CommandError("the base station refused \(name): \(shutdown.reason)")
+        }
         note("shutdown: \(shutdown.reason)")
-        do { try send(Farewell().frame(round: frame.round, node: frame.node)) } catch { note("could not say farewell: \(error)") }
+        do { try send(Farewell().frame(round: frame.round, node: frame.node)) } catch {
+            note("could not say farewell: \(error)")
+        }
         return .halted(.shutdown(shutdown.reason))
     }
 
     /// Sends hello until the base station welcomes (or refuses) this node; a base station whose
     /// run is over answers with its shutdown instead, and the node leaves.
     private func register() throws -> State {
-        let hello = Hello(name: name, profile: profile.name, txPowerW: profile.txPowerW, antennas: profile.antennas, dacBits: profile.dacBits,
-                          sustainedGFLOPS: profile.sustainedGFLOPS, flopBudgetPerRound: profile.flopBudgetPerRound,
-                          joulesPerGFLOP: profile.joulesPerGFLOP, ramBytes: profile.ramBytes)
+        let hello = Hello(
+            name: name, profile: profile.name, txPowerW: profile.txPowerW, antennas: profile.antennas,
+            dacBits: profile.dacBits,
+            sustainedGFLOPS: profile.sustainedGFLOPS, flopBudgetPerRound: profile.flopBudgetPerRound,
+            joulesPerGFLOP: profile.joulesPerGFLOP, ramBytes: profile.ramBytes)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         while elapsed() < bsTimeoutS {
@@ -269,7 +288,10 @@ final class EdgeFirmware {
         update = []
         updateRound = round
         guard let w = welcome else { return }
-        try send(UpdateReady(loss: .nan, steps: 0, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 0, reals: 0)
-                    .frame(round: round, node: UInt32(w.index)))
+        try send(
+            UpdateReady(
+                loss: .nan, steps: 0, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 0, reals: 0
+            )
+            .frame(round: round, node: UInt32(w.index)))
     }
 }

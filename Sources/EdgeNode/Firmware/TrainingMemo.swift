@@ -12,7 +12,8 @@ import Wire
 /// seed, device index, context, batch, optimiser, kernel), the profile's budgets, the round
 /// (which fixes the data draws), the round start (rank, α, targets, steps and the adapter
 /// itself), the kernel the memory plan runs and the FLOP estimate carried from the previous step;
-/// it holds the update, the report and the estimate after. Rounds from a trained adapter are never memoised: no other run sends the same one.
+/// it holds the update, the report and the estimate after. Rounds from a trained adapter are never memoised: no other
+/// run sends the same one.
 extension EdgeFirmware {
     /// What a memoised training left: the report, the update, the FLOP estimate it measured.
     struct RecalledTraining {
@@ -22,7 +23,9 @@ extension EdgeFirmware {
     }
 
     /// The memo key of this round's training (nil: no memo, or not from a fresh adapter).
-    func trainingMemoKey(_ round: UInt32, _ start: RoundStart, adapter: LoRAAdapter, kernel: FrozenKernel) throws -> [UInt8]? {
+    func trainingMemoKey(_ round: UInt32, _ start: RoundStart, adapter: LoRAAdapter, kernel: FrozenKernel) throws
+        -> [UInt8]?
+    {
         guard memo != nil, let w = welcome, adapter.leavesBaseModelUnchanged else { return nil }
         var key = MemoKey("train v1")
         let model = try modelIdentity()
@@ -59,8 +62,11 @@ extension EdgeFirmware {
                 let estimate = try r.f64()
                 let update = try r.floats()
                 try r.finish("memoised training")
-                guard update.count == reals, ready.reals == reals, update.allSatisfy(\.isFinite), estimate.isFinite, estimate >= 0 else {
-                    throw FrameError(offset: 0, problem: "\(update.count) reals (expected \(reals)) or a non-finite value")
+                guard update.count == reals, ready.reals == reals, update.allSatisfy(\.isFinite), estimate.isFinite,
+                    estimate >= 0
+                else {
+                    throw FrameError(
+                        offset: 0, problem: "\(update.count) reals (expected \(reals)) or a non-finite value")
                 }
                 return RecalledTraining(ready: ready, update: update, lastStepFlops: estimate)
             } catch {
@@ -77,7 +83,9 @@ extension EdgeFirmware {
         ready.write(to: &w)
         w.f64(lastStepFlops)
         w.floats(update)
-        do { try memo.store(kind: "train", key: key, value: [UInt8](w.data)) } catch { note("memo: not stored: \(error)") }
+        do { try memo.store(kind: "train", key: key, value: [UInt8](w.data)) } catch {
+            note("memo: not stored: \(error)")
+        }
     }
 
     /// The model file's FNV-1a-64 and size, read once.

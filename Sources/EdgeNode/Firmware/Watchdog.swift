@@ -12,7 +12,8 @@ final class Watchdog: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     private let expire: @Sendable (_ state: String, _ idleSeconds: Double) -> Void
 
-    init(timeout: Double, expire: @escaping @Sendable (_ state: String, _ idleSeconds: Double) -> Void = Watchdog.reset) {
+    init(timeout: Double, expire: @escaping @Sendable (_ state: String, _ idleSeconds: Double) -> Void = Watchdog.reset)
+    {
         self.timeout = timeout
         self.expire = expire
         let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "watchdog"))
@@ -26,7 +27,8 @@ final class Watchdog: @unchecked Sendable {
 
     /// The device reset: a line on stderr and exit status 3.
     static let reset: @Sendable (String, Double) -> Void = { state, idle in
-        FileHandle.standardError.write(Data("watchdog: no progress for \(Int(idle)) s in state \(state); resetting\n".utf8))
+        FileHandle.standardError.write(
+            Data("watchdog: no progress for \(Int(idle)) s in state \(state); resetting\n".utf8))
         exit(3)
     }
 
@@ -39,7 +41,8 @@ final class Watchdog: @unchecked Sendable {
 
     private func check() {
         lock.lock()
-        let idle = Double(DispatchTime.now().uptimeNanoseconds - lastKick) / 1e9, s = state
+        let idle = Double(DispatchTime.now().uptimeNanoseconds - lastKick) / 1e9
+        let s = state
         lock.unlock()
         if idle > timeout { expire(s, idle) }
     }

@@ -15,7 +15,8 @@ struct FloodTally: Sendable {
 ///
 /// Protocol mode: hello → welcome; then per `SyntheticRound` an `UpdateReady` for its size, and
 /// per `Transmit` the round's OFDM symbols as symbols frames of `frameSymbols` each (within the
-/// order's window and the grants that follow), then the round end, until a shutdown or the deadline. Raw mode (the throughput probe's peer): no
+/// order's window and the grants that follow), then the round end, until a shutdown or the deadline. Raw mode (the
+/// throughput probe's peer): no
 /// protocol at all, the same symbols frames sent back to back until the deadline.
 ///
 /// Frames are built once per shape: the payload (random CN(0, 1/rows) samples) is shared by every
@@ -31,7 +32,8 @@ final class FloodNode {
     /// The payload of a frame of `count` OFDM symbols × N_sc × rows, and its CRC, by shape.
     private var payloads: [String: (data: Data, crc: UInt32, step: Float)] = [:]
 
-    init(name: String, transport: NodeTransport, frameSymbols: Int, format: SampleFormat, deadline: Date, seed: UInt64) {
+    init(name: String, transport: NodeTransport, frameSymbols: Int, format: SampleFormat, deadline: Date, seed: UInt64)
+    {
         self.name = name
         self.transport = transport
         self.frameSymbols = frameSymbols
@@ -44,8 +46,12 @@ final class FloodNode {
     func run() throws {
         let start = Date()
         defer { tally.seconds = Date().timeIntervalSince(start) }
-        try send(Hello(name: name, profile: "synthetic", txPowerW: 1, antennas: 4, dacBits: 16, sustainedGFLOPS: 1, flopBudgetPerRound: 0,
-                       joulesPerGFLOP: 0, ramBytes: 0).frame(round: 0, node: 0))
+        try send(
+            Hello(
+                name: name, profile: "synthetic", txPowerW: 1, antennas: 4, dacBits: 16, sustainedGFLOPS: 1,
+                flopBudgetPerRound: 0,
+                joulesPerGFLOP: 0, ramBytes: 0
+            ).frame(round: 0, node: 0))
         var index: UInt32?
         var reals = 0
         // A frame that cut a windowed transmission short, acted on next.
@@ -58,8 +64,12 @@ final class FloodNode {
             case .syntheticRound:
                 guard let node = index else { continue }
                 reals = try SyntheticRound(frame: frame).reals
-                try send(UpdateReady(loss: 0, steps: 1, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: Double(reals) / 2,
-                                     reals: reals).frame(round: frame.round, node: node))
+                try send(
+                    UpdateReady(
+                        loss: 0, steps: 1, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0,
+                        updateEnergy: Double(reals) / 2,
+                        reals: reals
+                    ).frame(round: frame.round, node: node))
             case .transmit:
                 guard let node = index, reals > 0 else { continue }
                 interrupting = try transmit(try Transmit(frame: frame), reals: reals, round: frame.round, node: node)
@@ -75,7 +85,8 @@ final class FloodNode {
         defer { tally.seconds = Date().timeIntervalSince(start) }
         var first = 0
         while Date() < deadline {
-            try sendSymbols(round: 0, node: 0, first: UInt32(first), count: frameSymbols, subcarriers: subcarriers, rows: rows)
+            try sendSymbols(
+                round: 0, node: 0, first: UInt32(first), count: frameSymbols, subcarriers: subcarriers, rows: rows)
             first = (first + frameSymbols) % (1 << 30)
         }
     }
@@ -95,8 +106,9 @@ final class FloodNode {
             case .interrupted(let frame): return frame
             case .timedOut: return nil
             }
-            try sendSymbols(round: round, node: node, first: UInt32(first), count: min(frameSymbols, symbols - first),
-                            subcarriers: order.subcarriers, rows: rows)
+            try sendSymbols(
+                round: round, node: node, first: UInt32(first), count: min(frameSymbols, symbols - first),
+                subcarriers: order.subcarriers, rows: rows)
             frames += 1
         }
         try send(RoundEnd(frames: frames, ofdmSymbols: symbols).frame(round: round, node: node))
@@ -110,7 +122,8 @@ final class FloodNode {
         return try Frame(decoding: data)
     }
 
-    private func sendSymbols(round: UInt32, node: UInt32, first: UInt32, count: Int, subcarriers: Int, rows: Int) throws {
+    private func sendSymbols(round: UInt32, node: UInt32, first: UInt32, count: Int, subcarriers: Int, rows: Int) throws
+    {
         let payload = self.payload(count: count, subcarriers: subcarriers, rows: rows)
         var f = Frame(type: .symbols, round: round, node: node, payload: payload.data)
         f.firstSymbol = first
@@ -135,8 +148,9 @@ final class FloodNode {
         let sigma = Float((0.5 / Double(rows)).squareRoot())
         let samples = (0..<(2 * count * subcarriers * rows)).map { _ in Float(g.normal()) * sigma }
         let step: Float = format == .ci16 ? 8 * sigma / 32767 : 1
-        let frame = Frame.symbols(round: 0, node: 0, firstSymbol: 0, symbolCount: UInt32(count), subcarriers: UInt32(subcarriers),
-                                  antennas: UInt32(rows), samples: samples[...], format: format, step: step)
+        let frame = Frame.symbols(
+            round: 0, node: 0, firstSymbol: 0, symbolCount: UInt32(count), subcarriers: UInt32(subcarriers),
+            antennas: UInt32(rows), samples: samples[...], format: format, step: step)
         let p = (frame.payload, frame.payload.withUnsafeBytes { CRC32.update(0, $0) }, frame.scale)
         payloads[key] = p
         return p

@@ -15,19 +15,31 @@ public struct FederatedData: Sendable {
     public let shards: [[Document]]
     public let heldOut: [Document]
 
-    public init(spec: String, partition: Partition, devices k: Int, dirichletAlpha: Double, heldOutFraction: Double, seed: UInt64,
-                heldOutSeed: UInt64? = nil) throws {
+    public init(
+        spec: String, partition: Partition, devices k: Int, dirichletAlpha: Double, heldOutFraction: Double,
+        seed: UInt64,
+        heldOutSeed: UInt64? = nil
+    ) throws {
         let docs = try TextCorpus.load(spec)
         let split = DataPartition.split(docs, heldOutFraction: heldOutFraction, seed: heldOutSeed ?? seed)
-        guard !split.heldOut.isEmpty else { throw DataSourceError(path: spec, line: nil, problem: "too few documents to hold \(heldOutFraction) out") }
+        guard !split.heldOut.isEmpty else {
+            throw DataSourceError(path: spec, line: nil, problem: "too few documents to hold \(heldOutFraction) out")
+        }
         heldOut = split.heldOut
         switch partition {
         case .category: shards = DataPartition.byCategory(split.train, devices: k)
         case .dirichlet: shards = DataPartition.dirichlet(split.train, devices: k, alpha: dirichletAlpha, seed: seed)
-        case .iid: shards = DataPartition.dirichlet(split.train.map { Document(text: $0.text, category: "all") }, devices: k, alpha: 1e6, seed: seed)
+        case .iid:
+            shards = DataPartition.dirichlet(
+                split.train.map { Document(text: $0.text, category: "all") }, devices: k, alpha: 1e6, seed: seed)
         }
         for (i, s) in shards.enumerated() where s.isEmpty {
-            throw DataSourceError(path: spec, line: nil, problem: "device \(i) gets no documents (\(partition.rawValue) partition of \(k) devices); use more categories or another partition")
+            throw DataSourceError(
+                path: spec, line: nil,
+                problem:
+                    "device \(i) gets no documents (\(partition.rawValue) partition of \(k) devices); use more "
+                    + "categories or another partition"
+            )
         }
     }
 
@@ -44,10 +56,13 @@ public struct FederatedData: Sendable {
     /// Held-out documents outside the evaluation sample `evaluated` (balanced the same way, up to
     /// `budget` tokens): the base station's calibration set for the bound's constants, never trained
     /// on and never scored. Empty when the evaluation takes every held-out document.
-    public func calibrationSample(excluding evaluated: [Document], tokens budget: Int, countTokens: (String) -> Int) -> [Document] {
+    public func calibrationSample(excluding evaluated: [Document], tokens budget: Int, countTokens: (String) -> Int)
+        -> [Document]
+    {
         guard budget > 0 else { return [] }
         let scored = Set(evaluated.map(\.text))
-        return DataPartition.balancedSample(heldOut.filter { !scored.contains($0.text) }, tokens: budget, countTokens: countTokens)
+        return DataPartition.balancedSample(
+            heldOut.filter { !scored.contains($0.text) }, tokens: budget, countTokens: countTokens)
     }
 
     /// Documents as one stream, separated by a blank line.

@@ -5,9 +5,12 @@ import Randomness
 public enum DataPartition {
     /// A seeded permutation per category; the last `fraction` of each category is held out, so the
     /// held-out set covers every category and is never trained on.
-    public static func split(_ docs: [Document], heldOutFraction fraction: Double, seed: UInt64) -> (train: [Document], heldOut: [Document]) {
+    public static func split(_ docs: [Document], heldOutFraction fraction: Double, seed: UInt64) -> (
+        train: [Document], heldOut: [Document]
+    ) {
         precondition(fraction >= 0 && fraction < 1, "held-out fraction must be in [0, 1)")
-        var train = [Document](), held = [Document]()
+        var train = [Document]()
+        var held = [Document]()
         for (c, category) in categories(docs).enumerated() {
             var items = docs.filter { $0.category == category }
             var g = DataRandom(seed: seed, stream: UInt64(c))
@@ -23,9 +26,12 @@ public enum DataPartition {
     /// counts (plus one separator each) reach `budget`, so every category weighs alike however
     /// the documents are ordered: a prefix of the held-out stream would score only its first
     /// category.
-    public static func balancedSample(_ docs: [Document], tokens budget: Int, countTokens: (String) -> Int) -> [Document] {
+    public static func balancedSample(_ docs: [Document], tokens budget: Int, countTokens: (String) -> Int)
+        -> [Document]
+    {
         var queues = categories(docs).map { c in ArraySlice(docs.filter { $0.category == c }) }
-        var picked = [Document](), total = 0
+        var picked = [Document]()
+        var total = 0
         while total < budget, queues.contains(where: { !$0.isEmpty }) {
             for c in queues.indices where total < budget {
                 guard let d = queues[c].popFirst() else { continue }
@@ -54,7 +60,8 @@ public enum DataPartition {
             let items = g.shuffled(docs.filter { $0.category == category })
             let weights = (0..<k).map { _ in g.gamma(alpha) }
             let total = weights.reduce(0, +)
-            var start = 0, cumulative = 0.0
+            var start = 0
+            var cumulative = 0.0
             for d in 0..<k {
                 cumulative += weights[d] / total
                 let end = d == k - 1 ? items.count : Int((cumulative * Double(items.count)).rounded())
@@ -66,7 +73,8 @@ public enum DataPartition {
     }
 
     static func categories(_ docs: [Document]) -> [String] {
-        var seen = Set<String>(), order = [String]()
+        var seen = Set<String>()
+        var order = [String]()
         for d in docs where seen.insert(d.category).inserted { order.append(d.category) }
         return order
     }
@@ -81,10 +89,15 @@ struct DataRandom {
     /// Gamma(shape, 1) by Marsaglia & Tsang (2000); shape < 1 by the boost U^(1/shape).
     mutating func gamma(_ shape: Double) -> Double {
         if shape < 1 { return gamma(shape + 1) * pow(g.uniformPositive(), 1 / shape) }
-        let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        let d = shape - 1.0 / 3
+        let c = 1 / (9 * d).squareRoot()
         while true {
-            var x = 0.0, v = 0.0
-            repeat { x = g.normal(); v = 1 + c * x } while v <= 0
+            var x = 0.0
+            var v = 0.0
+            repeat {
+                x = g.normal()
+                v = 1 + c * x
+            } while v <= 0
             v = v * v * v
             let u = g.uniformPositive()
             if u < 1 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
@@ -109,6 +122,7 @@ public enum WindowPacker {
             stream += tokenizer.encode(d.text)
             if let eos = tokenizer.eosID { stream.append(eos) }
         }
-        return stride(from: 0, to: stream.count, by: length).map { Array(stream[$0..<min($0 + length, stream.count)]) }.filter { $0.count >= 2 }
+        return stride(from: 0, to: stream.count, by: length).map { Array(stream[$0..<min($0 + length, stream.count)]) }
+            .filter { $0.count >= 2 }
     }
 }

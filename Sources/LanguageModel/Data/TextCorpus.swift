@@ -29,8 +29,12 @@ public struct DataSourceError: Error, Equatable, CustomStringConvertible {
 public enum TextCorpus {
     public static let fortunesDirectory = "/usr/share/games/fortunes"
 
-    public static func load(_ spec: String, fortunesDirectory: String = TextCorpus.fortunesDirectory) throws -> [Document] {
-        if spec.hasPrefix("fortunes:") { return try fortunes(String(spec.dropFirst("fortunes:".count)), directory: fortunesDirectory) }
+    public static func load(_ spec: String, fortunesDirectory: String = TextCorpus.fortunesDirectory) throws
+        -> [Document]
+    {
+        if spec.hasPrefix("fortunes:") {
+            return try fortunes(String(spec.dropFirst("fortunes:".count)), directory: fortunesDirectory)
+        }
         if spec.hasSuffix(".jsonl") { return try jsonLines(spec) }
         return try plainText(spec)
     }
@@ -45,25 +49,36 @@ public enum TextCorpus {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let languages = entries.filter { e in
             var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: "\(directory)/\(e)", isDirectory: &isDirectory) && isDirectory.boolValue
+            return FileManager.default.fileExists(atPath: "\(directory)/\(e)", isDirectory: &isDirectory)
+                && isDirectory.boolValue
         }
-        return (indexed(directory, prefix: "") + languages.flatMap { indexed("\(directory)/\($0)", prefix: "\($0)/") }).sorted()
+        return (indexed(directory, prefix: "") + languages.flatMap { indexed("\(directory)/\($0)", prefix: "\($0)/") })
+            .sorted()
     }
 
     static func fortunes(_ list: String, directory: String) throws -> [Document] {
         let available = fortuneCategories(directory: directory)
         guard !available.isEmpty else {
-            throw DataSourceError(path: directory, line: nil, problem: "no fortune files (install Debian's 'fortunes' package; launch/setup.sh does)")
+            throw DataSourceError(
+                path: directory, line: nil,
+                problem: "no fortune files (install Debian's 'fortunes' package; launch/setup.sh does)")
         }
         // `all`: the English files (the top level), not another language's.
-        let wanted = list == "all" ? available.filter { !$0.contains("/") } : list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let wanted =
+            list == "all"
+            ? available.filter { !$0.contains("/") }
+            : list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var docs = [Document]()
         for category in wanted {
             guard available.contains(category) else {
-                throw DataSourceError(path: "\(directory)/\(category)", line: nil, problem: "no such fortune category (available: \(available.joined(separator: ", ")))")
+                throw DataSourceError(
+                    path: "\(directory)/\(category)", line: nil,
+                    problem: "no such fortune category (available: \(available.joined(separator: ", ")))")
             }
             let path = "\(directory)/\(category)"
-            guard let data = FileManager.default.contents(atPath: path) else { throw DataSourceError(path: path, line: nil, problem: "cannot read") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DataSourceError(path: path, line: nil, problem: "cannot read")
+            }
             // A few fortune files are Latin-1; decode each as UTF-8 first.
             let text = String(data: data, encoding: .utf8) ?? String(decoding: data, as: UTF8.self)
             var current = [Substring]()
@@ -81,21 +96,30 @@ public enum TextCorpus {
     }
 
     static func plainText(_ path: String) throws -> [Document] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataSourceError(path: path, line: nil, problem: "cannot read") }
-        guard let text = String(data: data, encoding: .utf8) else { throw DataSourceError(path: path, line: nil, problem: "not valid UTF-8") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataSourceError(path: path, line: nil, problem: "cannot read")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataSourceError(path: path, line: nil, problem: "not valid UTF-8")
+        }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return text.components(separatedBy: "\n\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { !$0.isEmpty }.map { Document(text: $0, category: name) }
     }
 
     static func jsonLines(_ path: String) throws -> [Document] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataSourceError(path: path, line: nil, problem: "cannot read") }
-        guard let text = String(data: data, encoding: .utf8) else { throw DataSourceError(path: path, line: nil, problem: "not valid UTF-8") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataSourceError(path: path, line: nil, problem: "cannot read")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataSourceError(path: path, line: nil, problem: "not valid UTF-8")
+        }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         var docs = [Document]()
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
+            // A JSON boundary: a user's line may hold any fields; the three read here are checked one by one.
             guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
                 throw DataSourceError(path: path, line: i + 1, problem: "not a JSON object")
             }
@@ -103,9 +127,11 @@ public enum TextCorpus {
             if let t = object["text"] as? String {
                 docs.append(Document(text: t, category: category))
             } else if let instruction = object["instruction"] as? String, let response = object["response"] as? String {
-                docs.append(Document(text: ChatTemplate.render(user: instruction, assistant: response), category: category))
+                docs.append(
+                    Document(text: ChatTemplate.render(user: instruction, assistant: response), category: category))
             } else {
-                throw DataSourceError(path: path, line: i + 1, problem: "needs a string 'text', or strings 'instruction' and 'response'")
+                throw DataSourceError(
+                    path: path, line: i + 1, problem: "needs a string 'text', or strings 'instruction' and 'response'")
             }
         }
         return docs

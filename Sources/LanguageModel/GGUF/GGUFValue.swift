@@ -1,9 +1,18 @@
 /// One metadata value of a GGUF file, with its on-disk type (GGUF v3 `gguf_type`).
 public indirect enum GGUFValue: Equatable, Sendable {
-    case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
-    case float32(Float), bool(Bool), string(String)
+    case uint8(UInt8)
+    case int8(Int8)
+    case uint16(UInt16)
+    case int16(Int16)
+    case uint32(UInt32)
+    case int32(Int32)
+    case float32(Float)
+    case bool(Bool)
+    case string(String)
     case array(GGUFValueType, [GGUFValue])
-    case uint64(UInt64), int64(Int64), float64(Double)
+    case uint64(UInt64)
+    case int64(Int64)
+    case float64(Double)
 
     public var type: GGUFValueType {
         switch self {
@@ -55,8 +64,19 @@ public indirect enum GGUFValue: Equatable, Sendable {
 
 /// GGUF metadata value types (values as in the GGUF specification).
 public enum GGUFValueType: UInt32, Sendable {
-    case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5, float32 = 6, bool = 7
-    case string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12
+    case uint8 = 0
+    case int8 = 1
+    case uint16 = 2
+    case int16 = 3
+    case uint32 = 4
+    case int32 = 5
+    case float32 = 6
+    case bool = 7
+    case string = 8
+    case array = 9
+    case uint64 = 10
+    case int64 = 11
+    case float64 = 12
 
     /// Bytes of a fixed-size scalar, nil for string and array.
     var scalarSize: Int? {

@@ -10,16 +10,27 @@ public struct GGUFWriter {
     public init() {}
 
     public mutating func set(_ key: String, _ value: GGUFValue) {
-        if let i = metadata.firstIndex(where: { $0.0 == key }) { metadata[i].1 = value } else { metadata.append((key, value)) }
+        if let i = metadata.firstIndex(where: { $0.0 == key }) {
+            metadata[i].1 = value
+        } else {
+            metadata.append((key, value))
+        }
     }
 
     /// Adds a tensor from raw bytes of `type` (dims fastest first, as in ggml).
     public mutating func addTensor(_ name: String, dims: [Int], type: TensorType, raw: [UInt8]) throws {
         let count = dims.reduce(1, *)
         guard let bytes = type.byteCount(elements: count), bytes == raw.count, dims[0] % type.blockSize == 0 else {
-            throw GGUFError(path: name, offset: nil, problem: "tensor data is \(raw.count) bytes, \(type.name) × \(dims) needs \(type.byteCount(elements: count).map(String.init) ?? "whole blocks")")
+            throw GGUFError(
+                path: name, offset: nil,
+                problem:
+                    "tensor data is \(raw.count) bytes, \(type.name) × \(dims) needs "
+                    + "\(type.byteCount(elements: count).map(String.init) ?? "whole blocks")"
+            )
         }
-        guard !tensors.contains(where: { $0.name == name }) else { throw GGUFError(path: name, offset: nil, problem: "tensor added twice") }
+        guard !tensors.contains(where: { $0.name == name }) else {
+            throw GGUFError(path: name, offset: nil, problem: "tensor added twice")
+        }
         tensors.append((name, dims, type, raw))
     }
 
@@ -39,7 +50,9 @@ public struct GGUFWriter {
             halves.withUnsafeBytes { raw = Array($0) }
         case .q8_0: raw = Quantizer.q8_0(floats)
         default:
-            throw GGUFError(path: name, offset: nil, problem: "writing \(type.name) from floats is not supported (F32, F16, BF16, Q8_0)")
+            throw GGUFError(
+                path: name, offset: nil,
+                problem: "writing \(type.name) from floats is not supported (F32, F16, BF16, Q8_0)")
         }
         try addTensor(name, dims: dims, type: type, raw: raw)
     }
@@ -49,13 +62,18 @@ public struct GGUFWriter {
         var out = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
-        func string(_ s: String) { u64(UInt64(s.utf8.count)); out.append(contentsOf: Array(s.utf8)) }
+        func string(_ s: String) {
+            u64(UInt64(s.utf8.count))
+            out.append(contentsOf: Array(s.utf8))
+        }
         func value(_ v: GGUFValue) { Self.append(v, to: &out) }
         out.append(contentsOf: Array("GGUF".utf8))
         u32(3)
         u64(UInt64(tensors.count))
         var meta = metadata
-        if alignment != 32, !meta.contains(where: { $0.0 == "general.alignment" }) { meta.append(("general.alignment", .uint32(UInt32(alignment)))) }
+        if alignment != 32, !meta.contains(where: { $0.0 == "general.alignment" }) {
+            meta.append(("general.alignment", .uint32(UInt32(alignment))))
+        }
         u64(UInt64(meta.count))
         for (k, v) in meta {
             string(k)

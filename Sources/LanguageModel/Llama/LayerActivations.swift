@@ -27,23 +27,37 @@ struct LayerActivations<S: LlamaScalar> {
     var x, h1, inv1, q, k, v, p, a, x2, h2, inv2, g, u, m: [S]
 
     init(_ c: LlamaConfig, tokens T: Int, recordsAllHeads: Bool) {
-        let d = c.embedding, kv = c.kvDimension, ff = c.feedForward
+        let d = c.embedding
+        let kv = c.kvDimension
+        let ff = c.feedForward
         tokens = T
         self.recordsAllHeads = recordsAllHeads
         func zeros(_ n: Int) -> [S] { [S](repeating: 0, count: n) }
-        x = zeros(T * d); h1 = zeros(T * d); inv1 = zeros(T)
-        q = zeros(T * d); k = zeros(T * kv); v = zeros(T * kv)
+        x = zeros(T * d)
+        h1 = zeros(T * d)
+        inv1 = zeros(T)
+        q = zeros(T * d)
+        k = zeros(T * kv)
+        v = zeros(T * kv)
         p = zeros((recordsAllHeads ? c.heads : 1) * T * T)
-        a = zeros(T * d); x2 = zeros(T * d); h2 = zeros(T * d); inv2 = zeros(T)
-        g = zeros(T * ff); u = zeros(T * ff); m = zeros(T * ff)
+        a = zeros(T * d)
+        x2 = zeros(T * d)
+        h2 = zeros(T * d)
+        inv2 = zeros(T)
+        g = zeros(T * ff)
+        u = zeros(T * ff)
+        m = zeros(T * ff)
     }
 
     /// Offset of head `h`'s probabilities in `p`.
     func probabilityOffset(head h: Int) -> Int { recordsAllHeads ? h * tokens * tokens : 0 }
 
     static func byteCount(_ c: LlamaConfig, tokens T: Int, recordsAllHeads: Bool) -> Int {
-        let d = c.embedding, kv = c.kvDimension, ff = c.feedForward
-        return (6 * T * d + 2 * T + 2 * T * kv + 3 * T * ff + (recordsAllHeads ? c.heads : 1) * T * T) * MemoryLayout<S>.stride
+        let d = c.embedding
+        let kv = c.kvDimension
+        let ff = c.feedForward
+        return (6 * T * d + 2 * T + 2 * T * kv + 3 * T * ff + (recordsAllHeads ? c.heads : 1) * T * T)
+            * MemoryLayout<S>.stride
     }
 }
 
@@ -53,7 +67,8 @@ struct RotaryTables<S: LlamaScalar> {
     let headDimension: Int
 
     init(positions: Int, headDimension hd: Int, base: Float) {
-        var c = [S](repeating: 0, count: positions * hd / 2), s = c
+        var c = [S](repeating: 0, count: positions * hd / 2)
+        var s = c
         for p in 0..<positions {
             for i in 0..<(hd / 2) {
                 let angle = Double(p) * Double.pow(Double(base), -2 * Double(i) / Double(hd))
@@ -69,14 +84,17 @@ struct RotaryTables<S: LlamaScalar> {
     /// Rotates adjacent pairs (x₂ᵢ, x₂ᵢ₊₁) of every head of x [rows][width] by +angle (forward) or
     /// −angle (backward: the rotation's transpose carries the gradient back).
     func rotate(_ x: inout [S], rows: Int, width: Int, inverse: Bool) {
-        let hd = headDimension, sign: S = inverse ? -1 : 1
+        let hd = headDimension
+        let sign: S = inverse ? -1 : 1
         x.withUnsafeMutableBufferPointer { px in
             for r in 0..<rows {
                 for head in 0..<(width / hd) {
                     let o = r * width + head * hd
                     for i in 0..<(hd / 2) {
-                        let c = cosines[r * hd / 2 + i], s = sign * sines[r * hd / 2 + i]
-                        let a = px[o + 2 * i], b = px[o + 2 * i + 1]
+                        let c = cosines[r * hd / 2 + i]
+                        let s = sign * sines[r * hd / 2 + i]
+                        let a = px[o + 2 * i]
+                        let b = px[o + 2 * i + 1]
                         px[o + 2 * i] = a * c - b * s
                         px[o + 2 * i + 1] = a * s + b * c
                     }

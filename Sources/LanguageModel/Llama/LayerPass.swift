@@ -21,11 +21,19 @@ struct LayerPass<S: LlamaScalar> {
     // MARK: Forward
 
     /// Runs layer `layer` on `acts.x` (already filled), filling the rest of `acts`; y ← the output.
-    func forward(_ w: LlamaLayer<S>, _ lora: LoRAParameters<S>?, layer: Int, _ acts: inout LayerActivations<S>, into y: inout [S]) {
-        let c = config, T = acts.tokens, d = c.embedding, kv = c.kvDimension, ff = c.feedForward
+    func forward(
+        _ w: LlamaLayer<S>, _ lora: LoRAParameters<S>?, layer: Int, _ acts: inout LayerActivations<S>, into y: inout [S]
+    ) {
+        let c = config
+        let T = acts.tokens
+        let d = c.embedding
+        let kv = c.kvDimension
+        let ff = c.feedForward
         /// y += s·(x·Aᵀ)·Bᵀ when `target` is adapted in this layer.
         func adapt(_ target: LoRATarget, _ x: [S], _ y: inout [S]) {
-            if let lora, let s = lora.layout.slot(layer: layer, target: target) { loraForward(x, lora.values, s, rows: T, into: &y) }
+            if let lora, let s = lora.layout.slot(layer: layer, target: target) {
+                loraForward(x, lora.values, s, rows: T, into: &y)
+            }
         }
         // The frozen products on the file's blocks when the weights carry them (each activation
         // quantized once for the products that read it), else sgemm on the Float copies.
@@ -45,7 +53,7 @@ struct LayerPass<S: LlamaScalar> {
         adapt(.v, acts.h1, &acts.v)
         rope.rotate(&acts.q, rows: T, width: d, inverse: false)
         rope.rotate(&acts.k, rows: T, width: kv, inverse: false)
-        matmul.elementwise(T * (d + kv), 3)  // a rotation is 6 FLOPs per pair
+        matmul.elementwise(T * (d + kv), 3) // a rotation is 6 FLOPs per pair
         attentionForward(&acts)
         copy(acts.x, into: &acts.x2)
         if let b = blocks, let a = matmul.quantize(acts.a, rows: T, inner: d) {
@@ -78,26 +86,37 @@ struct LayerPass<S: LlamaScalar> {
     /// dst would then copy); dst is resized when its count differs.
     func copy(_ src: [S], into dst: inout [S]) {
         if dst.count != src.count { dst = [S](repeating: 0, count: src.count) }
-        dst.withUnsafeMutableBufferPointer { d in src.withUnsafeBufferPointer { s in d.baseAddress!.update(from: s.baseAddress!, count: s.count) } }
+        dst.withUnsafeMutableBufferPointer { d in
+            src.withUnsafeBufferPointer { s in d.baseAddress!.update(from: s.baseAddress!, count: s.count) }
+        }
     }
 
     // MARK: Backward
 
     /// Given dy = ∂L/∂y, returns ∂L/∂x in `dx` and adds layer `layer`'s LoRA gradients into
     /// `grads`, a buffer of `lora.layout` (other layers' slots untouched).
-    func backward(_ w: LlamaLayer<S>, _ lora: LoRAParameters<S>, layer: Int, _ acts: LayerActivations<S>,
-                  dy: [S], dx: inout [S], grads: inout [S]) {
-        let c = config, T = acts.tokens, d = c.embedding, kv = c.kvDimension, ff = c.feedForward
+    func backward(
+        _ w: LlamaLayer<S>, _ lora: LoRAParameters<S>, layer: Int, _ acts: LayerActivations<S>,
+        dy: [S], dx: inout [S], grads: inout [S]
+    ) {
+        let c = config
+        let T = acts.tokens
+        let d = c.embedding
+        let kv = c.kvDimension
+        let ff = c.feedForward
         /// Adds `target`'s gradients and its dIn contribution when it is adapted in this layer.
         func adapt(_ target: LoRATarget, _ x: [S], _ dOut: [S], _ dIn: inout [S]) {
-            if let s = lora.layout.slot(layer: layer, target: target) { loraBackward(x, lora.values, s, dOut: dOut, rows: T, dIn: &dIn, grads: &grads) }
+            if let s = lora.layout.slot(layer: layer, target: target) {
+                loraBackward(x, lora.values, s, dOut: dOut, rows: T, dIn: &dIn, grads: &grads)
+            }
         }
         // y = x2 + m·Wdᵀ
         var dm = [S](repeating: 0, count: T * ff)
         backProject(dy, w.down, w.blocks?.transposed?.down, rows: T, inner: ff, outputs: d, into: &dm)
         adapt(.down, acts.m, dy, &dm)
         // m = SiLU(g)⊙u
-        var dg = [S](repeating: 0, count: T * ff), du = dg
+        var dg = [S](repeating: 0, count: T * ff)
+        var du = dg
         swiGLUBackward(acts.g, acts.u, dm: dm, dg: &dg, du: &du)
         // g = h2·Wgᵀ, u = h2·Wuᵀ
         var dh2 = [S](repeating: 0, count: T * d)
@@ -113,7 +132,9 @@ struct LayerPass<S: LlamaScalar> {
         backProject(dx2, w.wo, w.blocks?.transposed?.wo, rows: T, inner: d, outputs: d, into: &da)
         adapt(.o, acts.a, dx2, &da)
         // attention, then RoPE's transpose
-        var dq = [S](repeating: 0, count: T * d), dk = [S](repeating: 0, count: T * kv), dv = dk
+        var dq = [S](repeating: 0, count: T * d)
+        var dk = [S](repeating: 0, count: T * kv)
+        var dv = dk
         attentionBackward(acts, da: da, dq: &dq, dk: &dk, dv: &dv)
         rope.rotate(&dq, rows: T, width: d, inverse: true)
         rope.rotate(&dk, rows: T, width: kv, inverse: true)
@@ -133,11 +154,15 @@ struct LayerPass<S: LlamaScalar> {
 
     /// dIn[rows][inner] ← dOut[rows][outputs]·W (+ dIn when β = 1): on W's Q8_0 transpose when the
     /// layer carries blocks (dOut quantized per block), else sgemm on the Float W.
-    func backProject(_ dOut: [S], _ w: [S], _ wT: QuantizedMatrix?, rows: Int, inner: Int, outputs: Int, beta: S = 0, into dIn: inout [S]) {
+    func backProject(
+        _ dOut: [S], _ w: [S], _ wT: QuantizedMatrix?, rows: Int, inner: Int, outputs: Int, beta: S = 0,
+        into dIn: inout [S]
+    ) {
         if let wT, let q = matmul.quantize(dOut, rows: rows, inner: outputs) {
             matmul.linear(q, wT, beta: beta, into: &dIn)
         } else {
-            precondition(w.count == inner * outputs, "a backward through blocks needs the layer asked for with its transposes")
+            precondition(
+                w.count == inner * outputs, "a backward through blocks needs the layer asked for with its transposes")
             matmul.linearBackward(dOut, w, rows: rows, inner: inner, outputs: outputs, beta: beta, into: &dIn)
         }
     }
@@ -146,8 +171,9 @@ struct LayerPass<S: LlamaScalar> {
 
     /// out = x·inv·gain per row, inv = 1/√(mean(x²)+ε).
     func rmsNorm(_ x: [S], _ gain: [S], rows: Int, into out: inout [S], inverse: inout [S]) {
-        let n = gain.count, eps = S(config.rmsEpsilon)
-        matmul.elementwise(rows * n, 4)  // square, sum, two products
+        let n = gain.count
+        let eps = S(config.rmsEpsilon)
+        matmul.elementwise(rows * n, 4) // square, sum, two products
         for r in 0..<rows {
             var s: S = 0
             for j in 0..<n { s += x[r * n + j] * x[r * n + j] }
@@ -160,7 +186,7 @@ struct LayerPass<S: LlamaScalar> {
     /// dx += inv·(gain⊙dh) − x·inv³/n·Σ(x⊙gain⊙dh), per row.
     func rmsNormBackward(_ x: [S], _ inverse: [S], _ gain: [S], dh: [S], rows: Int, accumulateInto dx: inout [S]) {
         let n = gain.count
-        matmul.elementwise(rows * n, 8)  // the dot (3) and the update (5)
+        matmul.elementwise(rows * n, 8) // the dot (3) and the update (5)
         for r in 0..<rows {
             let inv = inverse[r]
             var dot: S = 0
@@ -174,7 +200,7 @@ struct LayerPass<S: LlamaScalar> {
 
     /// m = SiLU(g)⊙u, SiLU(g) = g·σ(g).
     func swiGLU(_ g: [S], _ u: [S], into m: inout [S]) {
-        matmul.elementwise(g.count, 5)  // negate, exp, add, divide, multiply
+        matmul.elementwise(g.count, 5) // negate, exp, add, divide, multiply
         for i in 0..<g.count { m[i] = g[i] / (1 + S.exp(-g[i])) * u[i] }
     }
 
@@ -195,16 +221,22 @@ struct LayerPass<S: LlamaScalar> {
         let r = p.rank
         var t = [S](repeating: 0, count: rows * r)
         matmul(false, true, m: rows, n: r, k: p.dIn, x, lda: p.dIn, ab, p.a, ldb: p.dIn, &t, ldc: r)
-        matmul(false, true, m: rows, n: p.dOut, k: r, alpha: loraScale, t, lda: r, ab, p.b, ldb: r, beta: 1, &y, ldc: p.dOut)
+        matmul(
+            false, true, m: rows, n: p.dOut, k: r, alpha: loraScale, t, lda: r, ab, p.b, ldb: r, beta: 1, &y,
+            ldc: p.dOut)
     }
 
     /// With t = x·Aᵀ (recomputed, it is cheap): dB += s·dyᵀ·t;  dt = s·dy·B;  dA += dtᵀ·x;  dx += dt·A.
     /// A, B are `p`'s slot of `ab`; dA, dB the same slot of `grads`.
-    func loraBackward(_ x: [S], _ ab: [S], _ p: LoRALayout.Slot, dOut dy: [S], rows: Int, dIn dx: inout [S], grads: inout [S]) {
+    func loraBackward(
+        _ x: [S], _ ab: [S], _ p: LoRALayout.Slot, dOut dy: [S], rows: Int, dIn dx: inout [S], grads: inout [S]
+    ) {
         let r = p.rank
         var t = [S](repeating: 0, count: rows * r)
         matmul(false, true, m: rows, n: r, k: p.dIn, x, lda: p.dIn, ab, p.a, ldb: p.dIn, &t, ldc: r)
-        matmul(true, false, m: p.dOut, n: r, k: rows, alpha: loraScale, dy, lda: p.dOut, t, ldb: r, beta: 1, &grads, p.b, ldc: r)
+        matmul(
+            true, false, m: p.dOut, n: r, k: rows, alpha: loraScale, dy, lda: p.dOut, t, ldb: r, beta: 1, &grads, p.b,
+            ldc: r)
         var dt = [S](repeating: 0, count: rows * r)
         matmul(false, false, m: rows, n: r, k: p.dOut, alpha: loraScale, dy, lda: p.dOut, ab, p.b, ldb: r, &dt, ldc: r)
         matmul(true, false, m: r, n: p.dIn, k: rows, dt, lda: r, x, ldb: p.dIn, beta: 1, &grads, p.a, ldc: p.dIn)

@@ -20,7 +20,11 @@ public struct LlamaForward<S: LlamaScalar> {
 
     public init(weights: LlamaWeights<S>, lora: LoRAParameters<S>? = nil, loraScale: S = 1, meter: FlopMeter? = nil) {
         if let l = lora {
-            precondition(l.layout.fits(weights.config), "the adapter's layout (\(l.layout.layers) layers) does not fit the model's shapes (\(weights.config.layers) layers)")
+            precondition(
+                l.layout.fits(weights.config),
+                "the adapter's layout (\(l.layout.layers) layers) does not fit the model's shapes "
+                    + "(\(weights.config.layers) layers)"
+            )
         }
         self.weights = weights
         self.lora = lora
@@ -32,13 +36,17 @@ public struct LlamaForward<S: LlamaScalar> {
     var matmul: Matmul<S> { Matmul(meter: meter) }
 
     func layerPass(tokens T: Int) -> LayerPass<S> {
-        LayerPass(config: config, rope: RotaryTables(positions: T, headDimension: config.headDimension, base: config.ropeBase),
-                  matmul: matmul, loraScale: loraScale)
+        LayerPass(
+            config: config,
+            rope: RotaryTables(positions: T, headDimension: config.headDimension, base: config.ropeBase),
+            matmul: matmul, loraScale: loraScale)
     }
 
     func validate(_ tokens: [Int]) throws {
         for (i, t) in tokens.enumerated() where t < 0 || t >= config.vocabulary {
-            throw GGUFError(path: "tokens", offset: nil, problem: "token \(i) = \(t) is outside the vocabulary of \(config.vocabulary)")
+            throw GGUFError(
+                path: "tokens", offset: nil,
+                problem: "token \(i) = \(t) is outside the vocabulary of \(config.vocabulary)")
         }
     }
 
@@ -74,7 +82,8 @@ public struct LlamaForward<S: LlamaScalar> {
         guard !tokens.isEmpty else { return [] }
         try validate(tokens)
         let pass = layerPass(tokens: tokens.count)
-        let x = try residualStream(tokens, pass: pass), d = config.embedding
+        let x = try residualStream(tokens, pass: pass)
+        let d = config.embedding
         return OutputHead(weights: weights, matmul: matmul).logits(Array(x[(x.count - d)...]), pass: pass)
     }
 
@@ -86,7 +95,8 @@ public struct LlamaForward<S: LlamaScalar> {
         try validate(tokens)
         let pass = layerPass(tokens: tokens.count)
         let x = try residualStream(tokens, pass: pass)
-        return OutputHead(weights: weights, matmul: matmul).forward(x, tokens: tokens, pass: pass, keepLogits: false).logProbabilities
+        return OutputHead(weights: weights, matmul: matmul).forward(x, tokens: tokens, pass: pass, keepLogits: false)
+            .logProbabilities
     }
 }
 
@@ -112,18 +122,22 @@ public struct PerplexityResult: Sendable {
     public var lossStandardError: Double
 
     public init(perplexity: Double, scoredTokens: Int, logProbabilities: [Double], lossStandardError: Double = .nan) {
-        self.perplexity = perplexity; self.scoredTokens = scoredTokens; self.logProbabilities = logProbabilities
+        self.perplexity = perplexity
+        self.scoredTokens = scoredTokens
+        self.logProbabilities = logProbabilities
         self.lossStandardError = lossStandardError
     }
 
     /// The standard error above from each window's log p.
     static func standardError(windows: [[Double]]) -> Double {
         let scored = windows.filter { !$0.isEmpty }
-        let n = Double(scored.reduce(0) { $0 + $1.count }), w = Double(scored.count)
+        let n = Double(scored.reduce(0) { $0 + $1.count })
+        let w = Double(scored.count)
         guard scored.count >= 2 else { return .nan }
         let mean = -scored.reduce(0.0) { $0 + $1.reduce(0, +) } / n
         let spread = scored.reduce(0.0) { acc, window in
-            let count = Double(window.count), m = -window.reduce(0, +) / count
+            let count = Double(window.count)
+            let m = -window.reduce(0, +) / count
             return acc + count * count * (m - mean) * (m - mean)
         }
         return (w / (w - 1) * spread).squareRoot() / n
@@ -161,8 +175,9 @@ extension LlamaForward {
         }
         let logps = perWindow.flatMap { $0 }
         let nll = -logps.reduce(0, +) / Double(max(logps.count, 1))
-        return PerplexityResult(perplexity: Double.exp(nll), scoredTokens: logps.count, logProbabilities: logps,
-                                lossStandardError: PerplexityResult.standardError(windows: perWindow))
+        return PerplexityResult(
+            perplexity: Double.exp(nll), scoredTokens: logps.count, logProbabilities: logps,
+            lossStandardError: PerplexityResult.standardError(windows: perWindow))
     }
 }
 

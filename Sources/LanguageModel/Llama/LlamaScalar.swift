@@ -20,8 +20,9 @@ extension Float: LlamaScalar {
         _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
         beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     public static func array(_ floats: [Float]) -> [Float] { floats }
 }
@@ -32,8 +33,9 @@ extension Double: LlamaScalar {
         _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
         beta: Double, _ c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_dgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     public static func array(_ floats: [Float]) -> [Double] { floats.map(Double.init) }
 }
@@ -69,17 +71,23 @@ struct Matmul<S: LlamaScalar> {
         beta: S = 0, _ out: inout [S], _ outOffset: Int = 0, ldc: Int
     ) {
         meter?.add(2 * Double(m) * Double(n) * Double(k))
-        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
-            S.gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, pa.baseAddress! + aOffset, lda: lda,
-                   pb.baseAddress! + bOffset, ldb: ldb, beta: beta, po.baseAddress! + outOffset, ldc: ldc)
-        } } }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { po in
+                    S.gemm(
+                        transA, transB, m: m, n: n, k: k, alpha: alpha, pa.baseAddress! + aOffset, lda: lda,
+                        pb.baseAddress! + bOffset, ldb: ldb, beta: beta, po.baseAddress! + outOffset, ldc: ldc)
+                }
+            }
+        }
     }
 
     /// x [rows][inner] quantized for the block kernels (nil for Double, or rows of partial blocks).
     func quantize(_ x: [S], rows: Int, inner: Int) -> QuantizedActivations? {
         guard S.self == Float.self, inner % 32 == 0 else { return nil }
         return x.withUnsafeBufferPointer { p in
-            QuantizedActivations(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self), rows: rows, inner: inner)
+            QuantizedActivations(
+                UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self), rows: rows, inner: inner)
         }
     }
 
@@ -89,8 +97,9 @@ struct Matmul<S: LlamaScalar> {
         precondition(S.self == Float.self && (beta == 0 || beta == 1), "the block kernels are Float, β 0 or 1")
         meter?.add(2 * Double(x.rows) * Double(w.rows) * Double(x.inner))
         out.withUnsafeMutableBufferPointer { p in
-            x.linear(w, isa: .best, threads: threads, accumulate: beta == 1,
-                     into: UnsafeMutableRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self))
+            x.linear(
+                w, isa: .best, threads: threads, accumulate: beta == 1,
+                into: UnsafeMutableRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self))
         }
     }
 

@@ -13,12 +13,16 @@ struct OutputHead<S: LlamaScalar> {
 
     /// z [T][C] ← hN·E[chunk]ᵀ: on E's blocks when the weights carry them (hNq, hN quantized once
     /// per pass; forward and backward's recomputation then see the same logits), else sgemm.
-    func chunkLogits(_ hN: [S], _ hNq: QuantizedActivations?, _ chunk: Range<Int>, _ e: @autoclosure () -> [S], into z: inout [S]) {
+    func chunkLogits(
+        _ hN: [S], _ hNq: QuantizedActivations?, _ chunk: Range<Int>, _ e: @autoclosure () -> [S], into z: inout [S]
+    ) {
         if let hNq, let blocks = weights.outputBlocks {
             matmul.linear(hNq, blocks.rows(chunk), into: &z)
             weights.releaseOutput(rows: chunk)
         } else {
-            matmul.linear(hN, e(), rows: hN.count / weights.config.embedding, inner: weights.config.embedding, outputs: chunk.count, into: &z)
+            matmul.linear(
+                hN, e(), rows: hN.count / weights.config.embedding, inner: weights.config.embedding,
+                outputs: chunk.count, into: &z)
         }
     }
 
@@ -29,24 +33,29 @@ struct OutputHead<S: LlamaScalar> {
 
     /// What backward needs: the normalised input, its row scales, the logits when kept, the log-sum-exp.
     struct Saved {
-        var x: [S]            // [T][d] final residual stream
-        var hN: [S]           // [T][d]
-        var inv: [S]          // [T]
-        var logits: [[S]]?    // [T][C] per vocabulary chunk, when kept
-        var logSumExp: [S]    // [T]
+        var x: [S] // [T][d] final residual stream
+        var hN: [S] // [T][d]
+        var inv: [S] // [T]
+        var logits: [[S]]? // [T][C] per vocabulary chunk, when kept
+        var logSumExp: [S] // [T]
     }
 
     var chunks: [Range<Int>] {
-        let V = weights.config.vocabulary, n = weights.outputChunkRows
+        let V = weights.config.vocabulary
+        let n = weights.outputChunkRows
         return stride(from: 0, to: V, by: n).map { $0..<min($0 + n, V) }
     }
 
     /// Log-probabilities of tokens[1...] ([T−1]) from the final residual stream x [T][d].
-    func forward(_ x: [S], tokens: [Int], pass: LayerPass<S>, keepLogits: Bool) -> (logProbabilities: [S], saved: Saved) {
-        let T = tokens.count, d = weights.config.embedding
-        var hN = [S](repeating: 0, count: T * d), inv = [S](repeating: 0, count: T)
+    func forward(_ x: [S], tokens: [Int], pass: LayerPass<S>, keepLogits: Bool) -> (logProbabilities: [S], saved: Saved)
+    {
+        let T = tokens.count
+        let d = weights.config.embedding
+        var hN = [S](repeating: 0, count: T * d)
+        var inv = [S](repeating: 0, count: T)
         pass.rmsNorm(x, weights.outputNorm, rows: T, into: &hN, inverse: &inv)
-        var runningMax = [S](repeating: -S.infinity, count: T), runningSum = [S](repeating: 0, count: T)
+        var runningMax = [S](repeating: -S.infinity, count: T)
+        var runningSum = [S](repeating: 0, count: T)
         var target = [S](repeating: 0, count: T)
         var kept: [[S]]? = keepLogits ? [] : nil
         let hNq = quantizedInput(hN, rows: T)
@@ -54,7 +63,7 @@ struct OutputHead<S: LlamaScalar> {
             let C = chunk.count
             var z = [S](repeating: 0, count: T * C)
             chunkLogits(hN, hNq, chunk, weights.outputRows(chunk), into: &z)
-            matmul.elementwise(T * C, 4)  // online log-sum-exp: max, subtract, exp, add
+            matmul.elementwise(T * C, 4) // online log-sum-exp: max, subtract, exp, add
             z.withUnsafeBufferPointer { pz in
                 for t in 0..<T {
                     let row = pz.baseAddress! + t * C
@@ -78,7 +87,8 @@ struct OutputHead<S: LlamaScalar> {
     /// on every scored row, dhN = dz·E, then RMSNorm's backward.
     /// Consumes the kept logits (they become the gradient in place, no [T][V] copy).
     func backward(_ saved: inout Saved, tokens: [Int], pass: LayerPass<S>, weight: S) -> [S] {
-        let T = tokens.count, d = weights.config.embedding
+        let T = tokens.count
+        let d = weights.config.embedding
         var dhN = [S](repeating: 0, count: T * d)
         let hNq = saved.logits == nil ? quantizedInput(saved.hN, rows: T) : nil
         let blocksT = weights.quantized?.outputTransposed
@@ -87,15 +97,21 @@ struct OutputHead<S: LlamaScalar> {
             let e = blocksT == nil ? weights.outputRows(chunk) : []
             let C = chunk.count
             var z: [S]
-            if saved.logits != nil { z = []; swap(&z, &saved.logits![i]) } else {
+            if saved.logits != nil {
+                z = []
+                swap(&z, &saved.logits![i])
+            } else {
                 z = [S](repeating: 0, count: T * C)
                 chunkLogits(saved.hN, hNq, chunk, e, into: &z)
             }
-            matmul.elementwise(T * C, 3)  // softmax − one-hot: subtract, exp, scale
+            matmul.elementwise(T * C, 3) // softmax − one-hot: subtract, exp, scale
             z.withUnsafeMutableBufferPointer { pz in
                 for t in 0..<T {
                     let row = pz.baseAddress! + t * C
-                    guard t + 1 < T else { for j in 0..<C { row[j] = 0 }; continue }
+                    guard t + 1 < T else {
+                        for j in 0..<C { row[j] = 0 }
+                        continue
+                    }
                     let lse = saved.logSumExp[t]
                     for j in 0..<C { row[j] = weight * S.exp(row[j] - lse) }
                     if chunk.contains(tokens[t + 1]) { row[tokens[t + 1] - chunk.lowerBound] -= weight }
@@ -116,8 +132,11 @@ struct OutputHead<S: LlamaScalar> {
 
     /// Full logits [T][V] (for tests and callers that want them).
     func logits(_ x: [S], pass: LayerPass<S>) -> [S] {
-        let V = weights.config.vocabulary, d = weights.config.embedding, T = x.count / d
-        var hN = [S](repeating: 0, count: T * d), inv = [S](repeating: 0, count: T)
+        let V = weights.config.vocabulary
+        let d = weights.config.embedding
+        let T = x.count / d
+        var hN = [S](repeating: 0, count: T * d)
+        var inv = [S](repeating: 0, count: T)
         pass.rmsNorm(x, weights.outputNorm, rows: T, into: &hN, inverse: &inv)
         var out = [S](repeating: 0, count: T * V)
         let hNq = quantizedInput(hN, rows: T)
@@ -125,7 +144,9 @@ struct OutputHead<S: LlamaScalar> {
             if hNq != nil {
                 var z = [S](repeating: 0, count: T * chunk.count)
                 chunkLogits(hN, hNq, chunk, [], into: &z)
-                for t in 0..<T { for j in 0..<chunk.count { out[t * V + chunk.lowerBound + j] = z[t * chunk.count + j] } }
+                for t in 0..<T {
+                    for j in 0..<chunk.count { out[t * V + chunk.lowerBound + j] = z[t * chunk.count + j] }
+                }
             } else {
                 let e = weights.outputRows(chunk)
                 matmul(false, true, m: T, n: chunk.count, k: d, hN, lda: d, e, ldb: d, &out, chunk.lowerBound, ldc: V)

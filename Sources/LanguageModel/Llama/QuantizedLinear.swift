@@ -15,7 +15,9 @@ public enum FrozenKernel: String, Sendable, CaseIterable {
 /// The instruction sets of the quantized kernels. All three compute the same bits (the
 /// kernels' header says how), so a run reproduces across machines.
 public enum QuantizedISA: Int, Sendable, CaseIterable {
-    case scalar = 0, avx2 = 1, avx512VNNI = 2
+    case scalar = 0
+    case avx2 = 1
+    case avx512VNNI = 2
 
     /// The best this CPU runs.
     public static var best: QuantizedISA { QuantizedISA(rawValue: Int(qk_best_isa().rawValue))! }
@@ -34,13 +36,21 @@ struct QuantizedMatrix: @unchecked Sendable {
     let owner: AnyObject?
 
     init(type: TensorType, base: UnsafeRawPointer, rows: Int, inner: Int, owner: AnyObject? = nil) {
-        precondition([.q4_0, .q4_1, .q8_0].contains(type) && inner % 32 == 0, "the kernels take Q4_0, Q4_1 and Q8_0 rows of whole blocks")
-        self.type = type; self.base = base; self.rows = rows; self.inner = inner; self.owner = owner
+        precondition(
+            [.q4_0, .q4_1, .q8_0].contains(type) && inner % 32 == 0,
+            "the kernels take Q4_0, Q4_1 and Q8_0 rows of whole blocks")
+        self.type = type
+        self.base = base
+        self.rows = rows
+        self.inner = inner
+        self.owner = owner
     }
 
     /// The tensor as blocks, or nil when the kernels do not take its type or shape.
     init?(_ file: GGUFFile, _ info: GGUFTensorInfo) {
-        guard [.q4_0, .q4_1, .q8_0].contains(info.type), info.dims.count == 2, info.dims[0] % 32 == 0 else { return nil }
+        guard [.q4_0, .q4_1, .q8_0].contains(info.type), info.dims.count == 2, info.dims[0] % 32 == 0 else {
+            return nil
+        }
         self.init(type: info.type, base: file.rawData(info).baseAddress!, rows: info.dims[1], inner: info.dims[0])
     }
 
@@ -48,7 +58,9 @@ struct QuantizedMatrix: @unchecked Sendable {
 
     /// Rows `r` of this matrix (whole rows are whole blocks).
     func rows(_ r: Range<Int>) -> QuantizedMatrix {
-        QuantizedMatrix(type: type, base: base + r.lowerBound * (inner / 32) * type.bytesPerBlock, rows: r.count, inner: inner, owner: owner)
+        QuantizedMatrix(
+            type: type, base: base + r.lowerBound * (inner / 32) * type.bytesPerBlock, rows: r.count, inner: inner,
+            owner: owner)
     }
 }
 
@@ -64,7 +76,8 @@ final class QuantizedActivations {
         precondition(inner % 32 == 0, "quantized activations need rows of whole 32-element blocks")
         self.rows = rows
         self.inner = inner
-        let nb = inner / 32, padded = (rows + Int(QK_GROUP) - 1) / Int(QK_GROUP) * Int(QK_GROUP)
+        let nb = inner / 32
+        let padded = (rows + Int(QK_GROUP) - 1) / Int(QK_GROUP) * Int(QK_GROUP)
         q = [Int8](repeating: 0, count: rows * inner)
         d = [Float](repeating: 0, count: rows * nb)
         ds = d
@@ -81,12 +94,23 @@ final class QuantizedActivations {
     }
 
     func withLayout<R>(_ body: (qk_activations) -> R) -> R {
-        q.withUnsafeMutableBufferPointer { q in d.withUnsafeMutableBufferPointer { d in ds.withUnsafeMutableBufferPointer { ds in
-            packed.withUnsafeMutableBufferPointer { p in dT.withUnsafeMutableBufferPointer { dT in dsT.withUnsafeMutableBufferPointer { dsT in
-                body(qk_activations(q: q.baseAddress, d: d.baseAddress, ds: ds.baseAddress, packed: p.baseAddress, dT: dT.baseAddress,
-                                    dsT: dsT.baseAddress))
-            } } }
-        } } }
+        q.withUnsafeMutableBufferPointer { q in
+            d.withUnsafeMutableBufferPointer { d in
+                ds.withUnsafeMutableBufferPointer { ds in
+                    packed.withUnsafeMutableBufferPointer { p in
+                        dT.withUnsafeMutableBufferPointer { dT in
+                            dsT.withUnsafeMutableBufferPointer { dsT in
+                                body(
+                                    qk_activations(
+                                        q: q.baseAddress, d: d.baseAddress, ds: ds.baseAddress, packed: p.baseAddress,
+                                        dT: dT.baseAddress,
+                                        dsT: dsT.baseAddress))
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The quantized bytes and scales, to compare two quantizations.
@@ -94,17 +118,25 @@ final class QuantizedActivations {
 
     /// out[rows][w.rows] ← x·Wᵀ (+ out when `accumulate`), W's rows split over `threads` threads
     /// (each output is computed the same way whatever the split).
-    func linear(_ w: QuantizedMatrix, isa: QuantizedISA, threads: Int, accumulate: Bool, into out: UnsafeMutablePointer<Float>) {
+    func linear(
+        _ w: QuantizedMatrix, isa: QuantizedISA, threads: Int, accumulate: Bool, into out: UnsafeMutablePointer<Float>
+    ) {
         precondition(w.inner == inner, "a \(w.rows)×\(w.inner) matrix cannot take activations of \(inner)")
-        let outputs = w.rows, chunks = max(1, min(threads, outputs / 64)), inner = self.inner, rows = self.rows
+        let outputs = w.rows
+        let chunks = max(1, min(threads, outputs / 64))
+        let inner = self.inner
+        let rows = self.rows
         // Chunks of whole 4-row tiles.
         let per = ((outputs + chunks - 1) / chunks + 3) / 4 * 4
         withLayout { layout in
             let run = { (c: Int) in
-                let lo = c * per, hi = min(outputs, lo + per)
+                let lo = c * per
+                let hi = min(outputs, lo + per)
                 if lo < hi {
-                    qk_linear(isa.c, w.kernelType, w.base, Int32(inner), Int32(lo), Int32(hi), layout, Int32(rows), out, Int32(outputs),
-                              accumulate ? 1 : 0)
+                    qk_linear(
+                        isa.c, w.kernelType, w.base, Int32(inner), Int32(lo), Int32(hi), layout, Int32(rows), out,
+                        Int32(outputs),
+                        accumulate ? 1 : 0)
                 }
             }
             if chunks == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }

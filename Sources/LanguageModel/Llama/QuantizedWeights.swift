@@ -31,7 +31,10 @@ struct QuantizedLayer: @unchecked Sendable {
     init(_ f: GGUFFile, _ infos: [GGUFTensorInfo], transposes: Bool) throws {
         let m = QuantizedWeights.matrixIndices.map { QuantizedMatrix(f, infos[$0])! }
         (wq, wk, wv, wo, gate, up, down) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6])
-        guard transposes else { transposed = nil; return }
+        guard transposes else {
+            transposed = nil
+            return
+        }
         let t = try QuantizedWeights.matrixIndices.map { try QuantizedMatrix.transposed(f, infos[$0]) }
         transposed = Transposed(wq: t[0], wk: t[1], wv: t[2], wo: t[3], gate: t[4], up: t[5], down: t[6])
     }
@@ -47,19 +50,25 @@ extension QuantizedMatrix {
     /// The Q8_0 transpose of a matrix tensor ([inner][rows] of the file's [rows][inner]), made band
     /// by band from its rows dequantised 32 at a time (32 rows of Floats held, not the matrix's).
     static func transposed(_ f: GGUFFile, _ info: GGUFTensorInfo) throws -> QuantizedMatrix {
-        let rows = info.dims[1], inner = info.dims[0]
+        let rows = info.dims[1]
+        let inner = info.dims[0]
         guard rows % 32 == 0, inner % info.type.blockSize == 0 else {
-            throw GGUFError(path: f.path, offset: nil, problem: "\(info.name): \(rows) rows of \(inner) are not whole 32-row bands of whole blocks")
+            throw GGUFError(
+                path: f.path, offset: nil,
+                problem: "\(info.name): \(rows) rows of \(inner) are not whole 32-row bands of whole blocks")
         }
         let storage = QuantizedStorage(count: inner * rows / 32 * 34)
         var band = [Float](repeating: 0, count: 32 * inner)
         band.withUnsafeMutableBufferPointer { band in
             for b in 0..<(rows / 32) {
                 f.dequantizeRows(info, rows: (32 * b)..<(32 * b + 32), into: band.baseAddress!)
-                qk_quantize_q8_0_transposed_band(band.baseAddress!, Int32(b), Int32(rows), Int32(inner), storage.bytes.assumingMemoryBound(to: UInt8.self))
+                qk_quantize_q8_0_transposed_band(
+                    band.baseAddress!, Int32(b), Int32(rows), Int32(inner),
+                    storage.bytes.assumingMemoryBound(to: UInt8.self))
             }
         }
-        return QuantizedMatrix(type: .q8_0, base: UnsafeRawPointer(storage.bytes), rows: inner, inner: rows, owner: storage)
+        return QuantizedMatrix(
+            type: .q8_0, base: UnsafeRawPointer(storage.bytes), rows: inner, inner: rows, owner: storage)
     }
 }
 
@@ -80,12 +89,17 @@ struct QuantizedWeights: @unchecked Sendable {
     /// What the cached residency would hold, without building it: the transposes' bytes, the
     /// mapped tensors' bytes, and whether the head runs on blocks; nil when the kernel cannot take
     /// the model.
-    static func footprint(_ f: GGUFFile, layers: [[GGUFTensorInfo]], output: GGUFTensorInfo) -> (owned: Int, mapped: Int, outputOnBlocks: Bool)? {
+    static func footprint(_ f: GGUFFile, layers: [[GGUFTensorInfo]], output: GGUFTensorInfo) -> (
+        owned: Int, mapped: Int, outputOnBlocks: Bool
+    )? {
         let matrices = layers.flatMap { infos in matrixIndices.map { infos[$0] } }
         guard matrices.allSatisfy({ QuantizedMatrix(f, $0) != nil && $0.dims[1] % 32 == 0 }) else { return nil }
         let head = QuantizedMatrix(f, output) != nil && output.dims[1] % 32 == 0
         let heads = head ? [output] : []
-        return ((matrices + heads).reduce(0) { $0 + $1.elementCount / 32 * 34 }, (matrices + heads).reduce(0) { $0 + $1.byteCount }, head)
+        return (
+            (matrices + heads).reduce(0) { $0 + $1.elementCount / 32 * 34 },
+            (matrices + heads).reduce(0) { $0 + $1.byteCount }, head
+        )
     }
 
     static let matrixIndices = [1, 2, 3, 4, 6, 7, 8]
@@ -102,7 +116,7 @@ struct QuantizedWeights: @unchecked Sendable {
         }
         self.layers = try layers.map { infos in
             let layer = try QuantizedLayer(f, infos, transposes: true)
-            for i in Self.matrixIndices { f.releasePages(infos[i]) }  // read again by the forward only
+            for i in Self.matrixIndices { f.releasePages(infos[i]) } // read again by the forward only
             return layer
         }
         outputTransposed = footprint.outputOnBlocks ? try QuantizedMatrix.transposed(f, output) : nil

@@ -25,7 +25,10 @@ public struct TinyModelSpec: Sendable, Equatable {
     /// logits have unit scale and the loss starts near ln V; norms 1 ± 0.1.
     public func write(to path: String) throws {
         var w = GGUFWriter()
-        let d = embedding, kv = embedding / heads * kvHeads, ff = feedForward, V = Self.vocabulary
+        let d = embedding
+        let kv = embedding / heads * kvHeads
+        let ff = feedForward
+        let V = Self.vocabulary
         w.set("general.architecture", .string("llama"))
         w.set("general.name", .string("tiny-llama"))
         w.set("llama.block_count", .uint32(UInt32(layers)))
@@ -48,15 +51,23 @@ public struct TinyModelSpec: Sendable, Equatable {
         var g = SeededGenerator(seed: seed, stream: [0x71_4E])
         func normal(_ n: Int, _ sigma: Double) -> [Float] { (0..<n).map { _ in Float(g.normal() * sigma) } }
         func norm(_ n: Int) -> [Float] { (0..<n).map { _ in Float(1 + 0.1 * (2 * g.uniform() - 1)) } }
-        try w.addTensor("token_embd.weight", dims: [d, V], floats: normal(d * V, 1 / Double(d).squareRoot()), as: matrixType)
+        try w.addTensor(
+            "token_embd.weight", dims: [d, V], floats: normal(d * V, 1 / Double(d).squareRoot()), as: matrixType)
         try w.addTensor("output_norm.weight", dims: [d], floats: norm(d))
-        if untiedOutput { try w.addTensor("output.weight", dims: [d, V], floats: normal(d * V, 1 / Double(d).squareRoot()), as: matrixType) }
+        if untiedOutput {
+            try w.addTensor(
+                "output.weight", dims: [d, V], floats: normal(d * V, 1 / Double(d).squareRoot()), as: matrixType)
+        }
         for i in 0..<layers {
             let p = "blk.\(i)."
             try w.addTensor(p + "attn_norm.weight", dims: [d], floats: norm(d))
-            for (name, dIn, dOut) in [("attn_q", d, d), ("attn_k", d, kv), ("attn_v", d, kv), ("attn_output", d, d),
-                                      ("ffn_gate", d, ff), ("ffn_up", d, ff), ("ffn_down", ff, d)] {
-                try w.addTensor(p + name + ".weight", dims: [dIn, dOut], floats: normal(dIn * dOut, 1 / Double(dIn).squareRoot()), as: matrixType)
+            for (name, dIn, dOut) in [
+                ("attn_q", d, d), ("attn_k", d, kv), ("attn_v", d, kv), ("attn_output", d, d),
+                ("ffn_gate", d, ff), ("ffn_up", d, ff), ("ffn_down", ff, d),
+            ] {
+                try w.addTensor(
+                    p + name + ".weight", dims: [dIn, dOut], floats: normal(dIn * dOut, 1 / Double(dIn).squareRoot()),
+                    as: matrixType)
             }
             try w.addTensor(p + "ffn_norm.weight", dims: [d], floats: norm(d))
         }

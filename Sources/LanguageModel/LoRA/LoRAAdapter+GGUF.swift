@@ -30,7 +30,9 @@ extension LoRAAdapter {
     public func laidOut(targets: [LoRATarget], config c: LlamaConfig) throws -> LoRAAdapter {
         let to = LoRALayout(config: c, rank: rank, targets: targets) { layout.slot(layer: $0, target: $1) != nil }
         guard to.slots.count == layout.slots.count, Set(to.targets) == Set(self.targets) else {
-            throw GGUFError(path: "adapter", offset: nil, problem: "targets \(targets.map(\.rawValue)) are not the adapter's \(self.targets.map(\.rawValue))")
+            throw GGUFError(
+                path: "adapter", offset: nil,
+                problem: "targets \(targets.map(\.rawValue)) are not the adapter's \(self.targets.map(\.rawValue))")
         }
         var values = [Float](repeating: 0, count: to.parameterCount)
         for s in to.slots {
@@ -46,7 +48,10 @@ extension LoRAAdapter {
     public init(gguf f: GGUFFile, config c: LlamaConfig) throws {
         func fail(_ problem: String) -> GGUFError { GGUFError(path: f.path, offset: nil, problem: problem) }
         guard f.metadata["general.type"]?.string == "adapter", f.metadata["adapter.type"]?.string == "lora" else {
-            throw fail("not a LoRA adapter (general.type = \(f.metadata["general.type"]?.string ?? "missing"), adapter.type = \(f.metadata["adapter.type"]?.string ?? "missing"))")
+            throw fail(
+                "not a LoRA adapter (general.type = \(f.metadata["general.type"]?.string ?? "missing"), adapter.type "
+                    + "= \(f.metadata["adapter.type"]?.string ?? "missing"))"
+            )
         }
         var rank = 0
         var found = [[LoRATarget: (a: String, b: String)]](repeating: [:], count: c.layers)
@@ -54,15 +59,20 @@ extension LoRAAdapter {
             let base = String(info.name.dropLast(".lora_a".count))
             let parts = base.split(separator: ".")
             guard parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), layer >= 0, layer < c.layers,
-                  let target = LoRATarget(rawValue: String(parts[2])), parts[3] == "weight" else {
+                let target = LoRATarget(rawValue: String(parts[2])), parts[3] == "weight"
+            else {
                 throw fail("tensor \(info.name) does not name a llama projection")
             }
             guard let bInfo = f.tensor(base + ".lora_b") else { throw fail("\(base).lora_b is missing") }
             let (dIn, dOut) = target.shape(c)
-            guard info.dims.count == 2, info.dims[0] == dIn, bInfo.dims.count == 2, bInfo.dims[1] == dOut, info.dims[1] == bInfo.dims[0] else {
+            guard info.dims.count == 2, info.dims[0] == dIn, bInfo.dims.count == 2, bInfo.dims[1] == dOut,
+                info.dims[1] == bInfo.dims[0]
+            else {
                 throw fail("\(base): lora_a \(info.dims) / lora_b \(bInfo.dims) do not fit a \(dIn)→\(dOut) projection")
             }
-            guard rank == 0 || rank == info.dims[1] else { throw fail("\(base): rank \(info.dims[1]) differs from \(rank)") }
+            guard rank == 0 || rank == info.dims[1] else {
+                throw fail("\(base): rank \(info.dims[1]) differs from \(rank)")
+            }
             rank = info.dims[1]
             found[layer][target] = (info.name, bInfo.name)
         }
@@ -75,6 +85,7 @@ extension LoRAAdapter {
             values.replaceSubrange(s.aRange, with: try f.floats(names.a))
             values.replaceSubrange(s.bRange, with: try f.floats(names.b))
         }
-        try self.init(alpha: Float(f.metadata["adapter.lora.alpha"]?.double ?? Double(rank)), layout: layout, values: values)
+        try self.init(
+            alpha: Float(f.metadata["adapter.lora.alpha"]?.double ?? Double(rank)), layout: layout, values: values)
     }
 }

@@ -24,7 +24,8 @@ public struct LoRAAdapter: Sendable, Equatable {
     public var parameterCount: Int { layout.parameterCount }
 
     /// A fresh adapter: A drawn from the seed (one stream per layer and target), B = 0.
-    public init(config c: LlamaConfig, rank: Int, alpha: Float, targets: [LoRATarget] = [.q, .k, .v, .o], seed: UInt64) {
+    public init(config c: LlamaConfig, rank: Int, alpha: Float, targets: [LoRATarget] = [.q, .k, .v, .o], seed: UInt64)
+    {
         let layout = LoRALayout(config: c, rank: rank, targets: targets)
         var values = [Float](repeating: 0, count: layout.parameterCount)
         for slot in layout.slots {
@@ -40,9 +41,12 @@ public struct LoRAAdapter: Sendable, Equatable {
     /// An adapter with the given parameters in `flattened()`'s layout (a node starting its round
     /// from the global adapter: nothing is drawn). Throws when the count is not the layout's.
     public init(config c: LlamaConfig, rank: Int, alpha: Float, targets: [LoRATarget], parameters: [Float]) throws {
-        guard rank >= 1 else { throw GGUFError(path: "adapter", offset: nil, problem: "LoRA rank \(rank) is not positive") }
+        guard rank >= 1 else {
+            throw GGUFError(path: "adapter", offset: nil, problem: "LoRA rank \(rank) is not positive")
+        }
         self.alpha = alpha
-        self.parameters = try LoRAParameters(layout: LoRALayout(config: c, rank: rank, targets: targets), values: parameters)
+        self.parameters = try LoRAParameters(
+            layout: LoRALayout(config: c, rank: rank, targets: targets), values: parameters)
     }
 
     /// An adapter of the given layout and buffer (checked against each other).

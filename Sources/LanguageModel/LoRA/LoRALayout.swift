@@ -48,16 +48,23 @@ public struct LoRALayout: Sendable, Equatable {
 
     /// The layout of an adapter of `rank` on `targets` (a repeated target counts once) over every
     /// layer of the model, or over the (layer, target)s `adapts` accepts.
-    public init(config c: LlamaConfig, rank: Int, targets: [LoRATarget], adapts: (Int, LoRATarget) -> Bool = { _, _ in true }) {
+    public init(
+        config c: LlamaConfig, rank: Int, targets: [LoRATarget], adapts: (Int, LoRATarget) -> Bool = { _, _ in true }
+    ) {
         precondition(rank >= 1, "LoRA rank must be at least 1")
         let unique = targets.reduce(into: [LoRATarget]()) { if !$0.contains($1) { $0.append($1) } }
         let kinds = Self.kinds
-        var slots = [Slot](), lookup = [Int](repeating: -1, count: c.layers * kinds), offset = 0
+        var slots = [Slot]()
+        var lookup = [Int](repeating: -1, count: c.layers * kinds)
+        var offset = 0
         for layer in 0..<c.layers {
             for target in unique where adapts(layer, target) {
                 let (dIn, dOut) = target.shape(c)
                 lookup[layer * kinds + target.ordinal] = slots.count
-                slots.append(Slot(layer: layer, target: target, a: offset, b: offset + rank * dIn, dIn: dIn, dOut: dOut, rank: rank))
+                slots.append(
+                    Slot(
+                        layer: layer, target: target, a: offset, b: offset + rank * dIn, dIn: dIn, dOut: dOut,
+                        rank: rank))
                 offset += rank * (dIn + dOut)
             }
         }
@@ -78,7 +85,11 @@ public struct LoRALayout: Sendable, Equatable {
 
     /// Whether the model's shapes are the layout's (every slot's d_in, d_out are its target's).
     public func fits(_ c: LlamaConfig) -> Bool {
-        c.layers == layers && slots.allSatisfy { let s = $0.target.shape(c); return s.dIn == $0.dIn && s.dOut == $0.dOut }
+        c.layers == layers
+            && slots.allSatisfy {
+                let s = $0.target.shape(c)
+                return s.dIn == $0.dIn && s.dOut == $0.dOut
+            }
     }
 }
 
@@ -92,7 +103,9 @@ public struct LoRAParameters<S: LlamaScalar>: Sendable, Equatable {
     /// Throws when `values` does not have the layout's count.
     public init(layout: LoRALayout, values: [S]) throws {
         guard values.count == layout.parameterCount else {
-            throw GGUFError(path: "adapter", offset: nil, problem: "a flattened adapter of \(values.count) reals for \(layout.parameterCount) parameters")
+            throw GGUFError(
+                path: "adapter", offset: nil,
+                problem: "a flattened adapter of \(values.count) reals for \(layout.parameterCount) parameters")
         }
         self.layout = layout
         self.values = values
@@ -110,7 +123,9 @@ public struct LoRAParameters<S: LlamaScalar>: Sendable, Equatable {
     public func b(layer: Int, target: LoRATarget) -> [S] { Array(values[slot(layer, target).bRange]) }
 
     func slot(_ layer: Int, _ target: LoRATarget) -> LoRALayout.Slot {
-        guard let s = layout.slot(layer: layer, target: target) else { preconditionFailure("layer \(layer) has no LoRA pair on \(target)") }
+        guard let s = layout.slot(layer: layer, target: target) else {
+            preconditionFailure("layer \(layer) has no LoRA pair on \(target)")
+        }
         return s
     }
 

@@ -2,7 +2,13 @@ import Foundation
 
 /// The projections LoRA can adapt, with their GGUF tensor names.
 public enum LoRATarget: String, CaseIterable, Sendable {
-    case q = "attn_q", k = "attn_k", v = "attn_v", o = "attn_output", gate = "ffn_gate", up = "ffn_up", down = "ffn_down"
+    case q = "attn_q"
+    case k = "attn_k"
+    case v = "attn_v"
+    case o = "attn_output"
+    case gate = "ffn_gate"
+    case up = "ffn_up"
+    case down = "ffn_down"
     /// (d_in, d_out) of the projection.
     public func shape(_ c: LlamaConfig) -> (dIn: Int, dOut: Int) {
         switch self {
@@ -29,15 +35,23 @@ public enum LoRATarget: String, CaseIterable, Sendable {
     /// A comma-separated list of GGUF names ("attn_q,attn_v"), each once, in the order given.
     public static func list(_ text: String) throws -> [LoRATarget] {
         let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty else { throw LoRATargetListError(problem: "no LoRA targets in '\(text)'") }
+        return try list(names: names)
+    }
+
+    /// GGUF names ("attn_q", "attn_v"), each once, in the order given; at least one.
+    public static func list(names: [String]) throws -> [LoRATarget] {
         var out = [LoRATarget]()
         for name in names {
             guard let t = LoRATarget(rawValue: name) else {
-                throw LoRATargetListError(problem: "unknown LoRA target '\(name)' (known: \(allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw LoRATargetListError(
+                    problem:
+                        "unknown LoRA target '\(name)' (known: \(allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard !out.contains(t) else { throw LoRATargetListError(problem: "LoRA target '\(name)' is listed twice") }
             out.append(t)
         }
-        guard !out.isEmpty else { throw LoRATargetListError(problem: "no LoRA targets in '\(text)'") }
+        guard !out.isEmpty else { throw LoRATargetListError(problem: "no LoRA targets") }
         return out
     }
 }

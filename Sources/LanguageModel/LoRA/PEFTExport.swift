@@ -31,7 +31,8 @@ public enum PEFTExport {
         for head in 0..<heads {
             for i in 0..<(hd / 2) {
                 for h in 0..<2 {
-                    let hf = head * hd + h * hd / 2 + i, gguf = head * hd + 2 * i + h
+                    let hf = head * hd + h * hd / 2 + i
+                    let gguf = head * hd + 2 * i + h
                     for j in 0..<r { out[hf * r + j] = b[gguf * r + j] }
                 }
             }
@@ -40,16 +41,25 @@ public enum PEFTExport {
     }
 
     /// Writes `directory`/adapter_model.safetensors and adapter_config.json (each atomically).
-    public static func write(_ adapter: LoRAAdapter, config c: LlamaConfig, to directory: String,
-                             baseModel: String = "HuggingFaceTB/SmolLM2-135M-Instruct") throws {
+    public static func write(
+        _ adapter: LoRAAdapter, config c: LlamaConfig, to directory: String,
+        baseModel: String = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    ) throws {
         var tensors = [(name: String, shape: [Int], values: [Float])]()
-        let v = adapter.parameters.values, r = adapter.rank
+        let v = adapter.parameters.values
+        let r = adapter.rank
         for s in adapter.layout.slots {
             let prefix = "base_model.model.model.layers.\(s.layer).\(moduleName(s.target))"
             let b = Array(v[s.bRange])
             tensors.append((prefix + ".lora_A.weight", [r, s.dIn], Array(v[s.aRange])))
-            tensors.append((prefix + ".lora_B.weight", [s.dOut, r], (s.target == .q || s.target == .k) ? unpermuteRows(b, rank: r, headDimension: c.headDimension) : b))
+            tensors.append(
+                (
+                    prefix + ".lora_B.weight", [s.dOut, r],
+                    (s.target == .q || s.target == .k) ? unpermuteRows(b, rank: r, headDimension: c.headDimension) : b
+                ))
         }
+        // A JSON boundary: PEFT's own adapter_config.json, keys and nulls as PEFT reads them, written
+        // here and read by nothing of ours.
         let config: [String: Any] = [
             "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": baseModel,
             "r": adapter.rank, "lora_alpha": Double(adapter.alpha), "lora_dropout": 0.0, "bias": "none",
@@ -59,17 +69,21 @@ public enum PEFTExport {
         ]
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try safetensors(tensors).write(to: URL(fileURLWithPath: directory + "/adapter_model.safetensors"), options: .atomic)
+            try safetensors(tensors).write(
+                to: URL(fileURLWithPath: directory + "/adapter_model.safetensors"), options: .atomic)
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
                 .write(to: URL(fileURLWithPath: directory + "/adapter_config.json"), options: .atomic)
         } catch {
-            throw GGUFError(path: directory, offset: nil, problem: "cannot write the PEFT adapter: \(error.localizedDescription)")
+            throw GGUFError(
+                path: directory, offset: nil, problem: "cannot write the PEFT adapter: \(error.localizedDescription)")
         }
     }
 
     /// The safetensors encoding: u64 little-endian header length, the JSON header (padded with
     /// spaces to 8 bytes) mapping each name to dtype, shape and [begin, end) byte offsets, the data.
     static func safetensors(_ tensors: [(name: String, shape: [Int], values: [Float])]) throws -> Data {
+        // A JSON boundary: the format's header maps each tensor's name to its entry and
+        // `__metadata__` to a string table, values of two shapes in one object.
         var header = [String: Any]()
         var offset = 0
         for t in tensors {

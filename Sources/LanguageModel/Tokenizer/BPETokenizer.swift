@@ -26,7 +26,9 @@ public final class BPETokenizer: @unchecked Sendable {
         let left: String, right: String
     }
 
-    public init(tokens: [String], merges: [String], preTokenizer: PreTokenizer, bosID: Int? = nil, eosID: Int? = nil) throws {
+    public init(tokens: [String], merges: [String], preTokenizer: PreTokenizer, bosID: Int? = nil, eosID: Int? = nil)
+        throws
+    {
         self.tokens = tokens
         self.preTokenizer = preTokenizer
         self.bosID = bosID
@@ -48,14 +50,26 @@ public final class BPETokenizer: @unchecked Sendable {
     /// The tokenizer a GGUF file describes.
     public convenience init(gguf f: GGUFFile) throws {
         guard f.metadata["tokenizer.ggml.model"]?.string == "gpt2" else {
-            throw TokenizerError.unsupported("tokenizer.ggml.model is \(f.metadata["tokenizer.ggml.model"]?.string ?? "missing"), only gpt2 (byte-level BPE) is supported")
+            throw TokenizerError.unsupported(
+                "tokenizer.ggml.model is \(f.metadata["tokenizer.ggml.model"]?.string ?? "missing"), only gpt2 "
+                    + "(byte-level BPE) is supported"
+            )
         }
-        guard let tokens = f.metadata["tokenizer.ggml.tokens"]?.strings, !tokens.isEmpty else { throw TokenizerError.unsupported("tokenizer.ggml.tokens is missing") }
-        guard let merges = f.metadata["tokenizer.ggml.merges"]?.strings else { throw TokenizerError.unsupported("tokenizer.ggml.merges is missing") }
+        guard let tokens = f.metadata["tokenizer.ggml.tokens"]?.strings, !tokens.isEmpty else {
+            throw TokenizerError.unsupported("tokenizer.ggml.tokens is missing")
+        }
+        guard let merges = f.metadata["tokenizer.ggml.merges"]?.strings else {
+            throw TokenizerError.unsupported("tokenizer.ggml.merges is missing")
+        }
         let preName = f.metadata["tokenizer.ggml.pre"]?.string ?? "gpt2"
-        guard let pre = PreTokenizer(ggufName: preName) else { throw TokenizerError.unsupported("pre-tokenizer '\(preName)' is not supported (gpt2, smollm and their aliases are)") }
-        try self.init(tokens: tokens, merges: merges, preTokenizer: pre,
-                      bosID: f.metadata["tokenizer.ggml.bos_token_id"]?.int, eosID: f.metadata["tokenizer.ggml.eos_token_id"]?.int)
+        guard let pre = PreTokenizer(ggufName: preName) else {
+            throw TokenizerError.unsupported(
+                "pre-tokenizer '\(preName)' is not supported (gpt2, smollm and their aliases are)")
+        }
+        try self.init(
+            tokens: tokens, merges: merges, preTokenizer: pre,
+            bosID: f.metadata["tokenizer.ggml.bos_token_id"]?.int, eosID: f.metadata["tokenizer.ggml.eos_token_id"]?.int
+        )
     }
 
     /// Token ids of `text` (no BOS).
@@ -74,7 +88,11 @@ public final class BPETokenizer: @unchecked Sendable {
         var bytes = [UInt8]()
         for id in ids where id >= 0 && id < tokens.count {
             for ch in tokens[id] {
-                if let b = characterToByte[ch] { bytes.append(b) } else { bytes.append(contentsOf: Array(String(ch).utf8)) }
+                if let b = characterToByte[ch] {
+                    bytes.append(b)
+                } else {
+                    bytes.append(contentsOf: Array(String(ch).utf8))
+                }
             }
         }
         return String(decoding: bytes, as: UTF8.self)
@@ -82,14 +100,21 @@ public final class BPETokenizer: @unchecked Sendable {
 
     func encodePiece(_ piece: String) -> [Int] {
         lock.lock()
-        if let hit = cache[piece] { lock.unlock(); return hit }
+        if let hit = cache[piece] {
+            lock.unlock()
+            return hit
+        }
         lock.unlock()
         var symbols = piece.utf8.map { String(byteToCharacter[Int($0)]) }
         // Merge the lowest-ranked adjacent pair (leftmost among equals) until none is ranked.
         while symbols.count > 1 {
-            var best = Int.max, at = -1
+            var best = Int.max
+            var at = -1
             for i in 0..<(symbols.count - 1) {
-                if let r = ranks[PairKey(left: symbols[i], right: symbols[i + 1])], r < best { best = r; at = i }
+                if let r = ranks[PairKey(left: symbols[i], right: symbols[i + 1])], r < best {
+                    best = r
+                    at = i
+                }
             }
             guard at >= 0 else { break }
             // One occurrence at a time, as llama.cpp's queue does: a merge can create a pair that
@@ -99,7 +124,10 @@ public final class BPETokenizer: @unchecked Sendable {
         }
         var out = [Int]()
         for s in symbols {
-            if let id = ids[s] { out.append(id); continue }
+            if let id = ids[s] {
+                out.append(id)
+                continue
+            }
             // Not in the vocabulary: one token per byte.
             for ch in s { if let id = ids[String(ch)] { out.append(id) } }
         }

@@ -51,10 +51,16 @@ public enum PreTokenizer: String, Sendable {
             // 's|'t|'re|'ve|'m|'ll|'d (case-sensitive, as GPT-2's pattern)
             if c == "'", pos + 1 < end {
                 let n = s[pos + 1]
-                if n == "s" || n == "t" || n == "m" || n == "d" { emit(pos + 2); continue }
+                if n == "s" || n == "t" || n == "m" || n == "d" {
+                    emit(pos + 2)
+                    continue
+                }
                 if pos + 2 < end {
                     let nn = s[pos + 2]
-                    if (n == "r" && nn == "e") || (n == "v" && nn == "e") || (n == "l" && nn == "l") { emit(pos + 3); continue }
+                    if (n == "r" && nn == "e") || (n == "v" && nn == "e") || (n == "l" && nn == "l") {
+                        emit(pos + 3)
+                        continue
+                    }
                 }
             }
             let lead = c == " " ? cls(pos + 1) : cls(pos)
@@ -63,26 +69,35 @@ public enum PreTokenizer: String, Sendable {
             if lead.isLetter {
                 var i = pos + skip
                 while cls(i).isLetter { i += 1 }
-                emit(i); continue
+                emit(i)
+                continue
             }
             // ?\p{N}+
             if lead.isNumber {
                 var i = pos + skip
                 while cls(i).isNumber { i += 1 }
-                emit(i); continue
+                emit(i)
+                continue
             }
             // ?[^\s\p{L}\p{N}]+
             if lead.isOther {
                 var i = pos + skip
                 while cls(i).isOther { i += 1 }
-                emit(i); continue
+                emit(i)
+                continue
             }
             // \s+(?!\S) | \s+
             var spaces = 0
             while cls(pos + spaces).isWhitespace { spaces += 1 }
-            if spaces > 1 && pos + spaces < end { emit(pos + spaces - 1); continue }
-            if spaces > 0 { emit(pos + spaces); continue }
-            emit(pos + 1)  // no rule matched
+            if spaces > 1 && pos + spaces < end {
+                emit(pos + spaces - 1)
+                continue
+            }
+            if spaces > 0 {
+                emit(pos + spaces)
+                continue
+            }
+            emit(pos + 1) // no rule matched
         }
     }
 }
@@ -92,11 +107,14 @@ enum CharacterClass {
     case letter, number, whitespace, other, outOfRange
 
     init(_ s: Unicode.Scalar) {
-        if s.properties.isWhitespace { self = .whitespace; return }
+        if s.properties.isWhitespace {
+            self = .whitespace
+            return
+        }
         switch s.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: self = .letter
         case .decimalNumber, .letterNumber, .otherNumber: self = .number
-        case .unassigned: self = .outOfRange  // llama.cpp gives unassigned codepoints no flags
+        case .unassigned: self = .outOfRange // llama.cpp gives unassigned codepoints no flags
         default: self = .other
         }
     }

@@ -19,7 +19,8 @@ public struct LearningRateSchedule: Sendable, Equatable {
     /// The rate at 0-based `step` of `total`.
     public func rate(peak: Float, step: Int, total: Int) -> Float {
         if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
-        let span = max(1, total - warmupSteps), progress = min(1, Float(step - warmupSteps) / Float(span))
+        let span = max(1, total - warmupSteps)
+        let progress = min(1, Float(step - warmupSteps) / Float(span))
         switch shape {
         case .constant: return peak
         case .cosine: return peak * (floor + (1 - floor) * 0.5 * (1 + Float.cos(.pi * progress)))
@@ -69,8 +70,11 @@ public final class LoRAFineTuner {
     /// - Parameter workspace: activation buffers to reuse (a caller that fine-tunes round after
     ///   round keeps one, so each round does not fault its activations' pages in again; their
     ///   contents are always written before they are read). Default: new ones.
-    public init(model: LlamaModel, adapter: LoRAAdapter, optimizer: OptimizerSettings, schedule: LearningRateSchedule = .init(),
-                totalSteps: Int, activations: ActivationPolicy, meter: FlopMeter = FlopMeter(), workspace: GradientWorkspace<Float>? = nil) {
+    public init(
+        model: LlamaModel, adapter: LoRAAdapter, optimizer: OptimizerSettings, schedule: LearningRateSchedule = .init(),
+        totalSteps: Int, activations: ActivationPolicy, meter: FlopMeter = FlopMeter(),
+        workspace: GradientWorkspace<Float>? = nil
+    ) {
         self.workspace = workspace ?? GradientWorkspace<Float>()
         self.model = model
         self.adapter = adapter
@@ -94,9 +98,10 @@ public final class LoRAFineTuner {
         // Accumulation (2 per parameter and window), the norm (2), the update (AdamW 12, SGD 4).
         let parameters = Double(adapter.parameterCount)
         meter.add(parameters * (2 * Double(windows.count) + 2 + (optimizer.settings.kind == .adamw ? 12 : 4)))
-        let record = TrainingStepRecord(step: history.count + 1, loss: loss, gradientNorm: norm, learningRate: rate,
-                                        tokens: windows.reduce(0) { $0 + $1.count },
-                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, flops: meter.flops - flops0)
+        let record = TrainingStepRecord(
+            step: history.count + 1, loss: loss, gradientNorm: norm, learningRate: rate,
+            tokens: windows.reduce(0) { $0 + $1.count },
+            seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, flops: meter.flops - flops0)
         history.append(record)
         return record
     }
@@ -109,7 +114,8 @@ public final class LoRAFineTuner {
     private func accumulatedGradients(_ windows: [[Int]]) throws -> (LoRAParameters<Float>, loss: Double) {
         let pass = LlamaForward(model: model, adapter: adapter, meter: meter)
         var total: LoRAParameters<Float>? = nil
-        var lossSum = 0.0, scored = 0
+        var lossSum = 0.0
+        var scored = 0
         for w in windows {
             var r = try pass.lossAndGradients(w, policy: activations, workspace: workspace)
             guard r.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: history.count) }
@@ -150,7 +156,9 @@ public struct WindowSampler: Sendable {
     /// process that restarts (or a round that is replayed) draws what it would have.
     public func positioned(at draws: Int) -> WindowSampler {
         var s = self
-        let n = max(draws, 0), epochs = n / windows.count, within = n % windows.count
+        let n = max(draws, 0)
+        let epochs = n / windows.count
+        let within = n % windows.count
         if within == 0 && epochs > 0 {
             // At an epoch's end: the next draw begins epoch `epochs` + 1.
             s.shuffle(epoch: epochs)
@@ -179,7 +187,10 @@ public struct WindowSampler: Sendable {
 
     public mutating func next() -> [Int] {
         if position == order.count { shuffle(epoch: epoch + 1) }
-        defer { position += 1; drawn += 1 }
+        defer {
+            position += 1
+            drawn += 1
+        }
         return windows[order[position]]
     }
 }

@@ -66,7 +66,7 @@ struct ActivationStore<S: LlamaScalar> {
         config = c
         tokens = T
         spare = (workspace?.layers ?? []).filter { $0.tokens == T && $0.recordsAllHeads }
-        workspace?.layers = []  // the buffers are ours now (one owner: writes need no copy)
+        workspace?.layers = [] // the buffers are ours now (one owner: writes need no copy)
     }
 
     /// Buffers to write a layer's activations into (their contents are stale): the scratch
@@ -84,11 +84,17 @@ struct ActivationStore<S: LlamaScalar> {
 extension LlamaForward {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func lossAndGradients(_ tokens: [Int], policy: ActivationPolicy = .keepAll, workspace: GradientWorkspace<S>? = nil) throws -> LoRAGradients<S> {
+    public func lossAndGradients(
+        _ tokens: [Int], policy: ActivationPolicy = .keepAll, workspace: GradientWorkspace<S>? = nil
+    ) throws -> LoRAGradients<S> {
         guard let lora else { preconditionFailure("the gradient pass needs LoRA pairs") }
-        guard tokens.count >= 2 else { throw GGUFError(path: "tokens", offset: nil, problem: "a training window needs at least 2 tokens, got \(tokens.count)") }
+        guard tokens.count >= 2 else {
+            throw GGUFError(
+                path: "tokens", offset: nil, problem: "a training window needs at least 2 tokens, got \(tokens.count)")
+        }
         try validate(tokens)
-        let T = tokens.count, L = config.layers
+        let T = tokens.count
+        let L = config.layers
         let pass = layerPass(tokens: T)
         let head = OutputHead(weights: weights, matmul: matmul)
         var store = ActivationStore<S>(config, tokens: T, workspace: workspace)
@@ -96,19 +102,20 @@ extension LlamaForward {
         // Forward, keeping each layer's activations, or only its input when it will be recomputed.
         let firstKept = policy.recompute ? max(0, L - policy.keptLayers) : 0
         var inputs = [[S]]()
-        var x = [S](repeating: 0, count: T * config.embedding), y = x
+        var x = [S](repeating: 0, count: T * config.embedding)
+        var y = x
         weights.embed(tokens, into: &x)
         for index in 0..<L {
             let w = try weights.layer(index)
             if index < firstKept {
                 inputs.append(x)
                 var acts = store.takeScratch()
-                acts.x = x  // shared with inputs: the layer only reads its x
+                acts.x = x // shared with inputs: the layer only reads its x
                 pass.forward(w, lora, layer: index, &acts, into: &y)
                 store.scratch = acts
             } else {
-                var acts = store.takeScratch()  // the first kept layer takes the recomputed layers' buffers
-                pass.copy(x, into: &acts.x)  // its own input, kept
+                var acts = store.takeScratch() // the first kept layer takes the recomputed layers' buffers
+                pass.copy(x, into: &acts.x) // its own input, kept
                 pass.forward(w, lora, layer: index, &acts, into: &y)
                 store.kept.append(acts)
             }
@@ -158,7 +165,8 @@ extension LlamaForward {
     /// Double: the same bits for any `workers` (as `perplexity`). What the base station measures
     /// its calibration figures with.
     public func meanLossAndGradient(_ windows: [[Int]], workers: Int = 1, policy: ActivationPolicy = .keepAll) throws
-        -> (loss: Double, gradient: [Double], scoredTokens: Int) {
+        -> (loss: Double, gradient: [Double], scoredTokens: Int)
+    {
         let blasThreads = openblas_get_num_threads()
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(blasThreads) }
@@ -169,7 +177,9 @@ extension LlamaForward {
                 results.set(i, Result { try lossAndGradients(windows[i], policy: policy) })
             }
         }
-        var gradient = [Double](), loss = 0.0, scored = 0
+        var gradient = [Double]()
+        var loss = 0.0
+        var scored = 0
         for g in try results.values() {
             let n = Double(g.scoredTokens)
             if gradient.isEmpty { gradient = [Double](repeating: 0, count: g.gradients.values.count) }

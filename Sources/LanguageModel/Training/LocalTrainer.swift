@@ -20,7 +20,9 @@ public final class LocalTrainer {
         /// FLOPs of the run (the tuner's meter).
         public var flops: Double
         /// Mean loss over the steps (NaN when none ran).
-        public var meanLoss: Double { records.isEmpty ? .nan : records.reduce(0) { $0 + $1.loss } / Double(records.count) }
+        public var meanLoss: Double {
+            records.isEmpty ? .nan : records.reduce(0) { $0 + $1.loss } / Double(records.count)
+        }
         public var tokens: Int { records.reduce(0) { $0 + $1.tokens } }
 
         /// The time the run takes on hardware sustaining `gflops` GFLOP/s, seconds.
@@ -45,9 +47,12 @@ public final class LocalTrainer {
 
     /// Up to `steps` steps, each on the windows `batch()` returns; `onStep` sees each step's record.
     /// A refused step ends the run (`Stop.refused`); any other error is thrown.
-    public func run(steps: Int, batch: () -> [[Int]], onStep: (TrainingStepRecord) throws -> Void = { _ in }) throws -> Outcome {
+    public func run(steps: Int, batch: () -> [[Int]], onStep: (TrainingStepRecord) throws -> Void = { _ in }) throws
+        -> Outcome
+    {
         let start = tuner.meter.flops
-        var records = [TrainingStepRecord](), stop = Stop.completed
+        var records = [TrainingStepRecord]()
+        var stop = Stop.completed
         for _ in 0..<steps {
             if let budget = flopBudget, lastStepFlops > 0, tuner.meter.flops - start + lastStepFlops > budget {
                 stop = .flopBudget

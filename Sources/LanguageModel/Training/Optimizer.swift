@@ -68,14 +68,17 @@ public struct LoRAOptimizer: Sendable {
     /// schedule's value) or the settings'. Returns the gradient norm before clipping. A
     /// non-finite gradient is refused before anything is written: adapter and state stay untouched.
     @discardableResult
-    public mutating func step(_ adapter: inout LoRAAdapter, gradients: LoRAParameters<Float>, learningRate: Float? = nil) throws -> Double {
+    public mutating func step(
+        _ adapter: inout LoRAAdapter, gradients: LoRAParameters<Float>, learningRate: Float? = nil
+    ) throws -> Double {
         precondition(gradients.layout == adapter.layout, "the gradient's layout is not the adapter's")
         let norm = Self.norm(gradients)
         guard norm.isFinite else { throw TrainingError.nonFiniteGradient(step: steps) }
         var s = settings
         if let lr = learningRate { s.learningRate = lr }
         let clip: Float = s.clipNorm > 0 && norm > Double(s.clipNorm) ? Float(Double(s.clipNorm) / norm) : 1
-        let n = adapter.parameterCount, keeps = Self.buffers(kind: s.kind, momentum: s.momentum)
+        let n = adapter.parameterCount
+        let keeps = Self.buffers(kind: s.kind, momentum: s.momentum)
         if keeps.first && first.count != n { first = [Float](repeating: 0, count: n) }
         if keeps.second && second.count != n { second = [Float](repeating: 0, count: n) }
         steps += 1
@@ -86,7 +89,9 @@ public struct LoRAOptimizer: Sendable {
                     second.withUnsafeMutableBufferPointer { v in
                         switch s.kind {
                         case .adamw:
-                            Self.adamw(theta, g, m, v, s, clip: clip, correction1: 1 - Float.pow(s.beta1, t), correction2: 1 - Float.pow(s.beta2, t))
+                            Self.adamw(
+                                theta, g, m, v, s, clip: clip, correction1: 1 - Float.pow(s.beta1, t),
+                                correction2: 1 - Float.pow(s.beta2, t))
                         case .sgd: Self.sgd(theta, g, m, s, clip: clip)
                         }
                     }
@@ -97,8 +102,12 @@ public struct LoRAOptimizer: Sendable {
     }
 
     /// θ ← θ − lr·λ·θ − lr·m̂/(√v̂ + ε), m, v the moments of the clipped gradient, bias-corrected.
-    static func adamw(_ theta: UnsafeMutableBufferPointer<Float>, _ grad: UnsafeBufferPointer<Float>, _ m: UnsafeMutableBufferPointer<Float>,
-                      _ v: UnsafeMutableBufferPointer<Float>, _ s: OptimizerSettings, clip: Float, correction1: Float, correction2: Float) {
+    static func adamw(
+        _ theta: UnsafeMutableBufferPointer<Float>, _ grad: UnsafeBufferPointer<Float>,
+        _ m: UnsafeMutableBufferPointer<Float>,
+        _ v: UnsafeMutableBufferPointer<Float>, _ s: OptimizerSettings, clip: Float, correction1: Float,
+        correction2: Float
+    ) {
         for i in theta.indices {
             let gi = grad[i] * clip
             m[i] = s.beta1 * m[i] + (1 - s.beta1) * gi
@@ -109,8 +118,11 @@ public struct LoRAOptimizer: Sendable {
     }
 
     /// g' = clipped g + λ·θ;  with momentum μ: u ← μ·u + g', θ ← θ − lr·u;  without: θ ← θ − lr·g'.
-    static func sgd(_ theta: UnsafeMutableBufferPointer<Float>, _ grad: UnsafeBufferPointer<Float>, _ u: UnsafeMutableBufferPointer<Float>,
-                    _ s: OptimizerSettings, clip: Float) {
+    static func sgd(
+        _ theta: UnsafeMutableBufferPointer<Float>, _ grad: UnsafeBufferPointer<Float>,
+        _ u: UnsafeMutableBufferPointer<Float>,
+        _ s: OptimizerSettings, clip: Float
+    ) {
         if s.momentum != 0 {
             for i in theta.indices {
                 let gi = grad[i] * clip + s.weightDecay * theta[i]
@@ -130,7 +142,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .nonFiniteGradient(let s): return "training step \(s): the gradient is not finite (NaN or ∞); the adapter was left as it was"
+        case .nonFiniteGradient(let s):
+            return "training step \(s): the gradient is not finite (NaN or ∞); the adapter was left as it was"
         case .nonFiniteLoss(let s): return "training step \(s): the loss is not finite; the adapter was left as it was"
         case .noData(let what): return "no training data: \(what)"
         }

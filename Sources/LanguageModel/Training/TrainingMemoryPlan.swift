@@ -43,14 +43,24 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
     /// plan). Device checks pass 0: a device's budget is for the training state, not our process.
     public var runtime: Int
 
-    public var total: Int { weights + mappedModel + activations + backwardScratch + adapter + gradients + optimizerState + runtime }
+    public var total: Int {
+        weights + mappedModel + activations + backwardScratch + adapter + gradients + optimizerState + runtime
+    }
 
     public static let runtimeBytes = 24 << 20
 
-    public init(config c: LlamaConfig, quantizedLayerBytes: Int, untiedOutput: Bool, adapterParameters: Int,
-                optimizer: OptimizerKind, momentum: Float = 0, context T: Int, mode: Mode, outputChunkRows: Int = 4096, runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes,
-                keptLayers: Int = 0, keepLogits: Bool = false, quantized: (owned: Int, mapped: Int, outputOnBlocks: Bool)? = nil) {
-        let f = 4, d = c.embedding, kv = c.kvDimension, ff = c.feedForward, V = c.vocabulary, L = c.layers
+    public init(
+        config c: LlamaConfig, quantizedLayerBytes: Int, untiedOutput: Bool, adapterParameters: Int,
+        optimizer: OptimizerKind, momentum: Float = 0, context T: Int, mode: Mode, outputChunkRows: Int = 4096,
+        runtimeBytes: Int = TrainingMemoryPlan.runtimeBytes,
+        keptLayers: Int = 0, keepLogits: Bool = false, quantized: (owned: Int, mapped: Int, outputOnBlocks: Bool)? = nil
+    ) {
+        let f = 4
+        let d = c.embedding
+        let kv = c.kvDimension
+        let ff = c.feedForward
+        let V = c.vocabulary
+        let L = c.layers
         let layer = LlamaLayer<Float>.byteCount(c)
         let stored = LayerActivations<Float>.byteCount(c, tokens: T, recordsAllHeads: true)
         self.mode = mode
@@ -67,14 +77,17 @@ public struct TrainingMemoryPlan: Sendable, Equatable {
             activations = L * stored + T * V * f + 3 * T * d * f
             activationPolicy = .keepAll
         case .streamed:
-            let C = min(outputChunkRows, V), k = min(max(0, keptLayers), L)
+            let C = min(outputChunkRows, V)
+            let k = min(max(0, keptLayers), L)
             // On blocks `quantized` is one layer's (owned: transposes and 32 rows of Floats; mapped:
             // an output chunk's pages), `TrainingMemoryPlan(gguf:…)` says.
             weights = (quantized?.owned ?? layer) + 2 * C * d * f
             mappedModel = quantizedLayerBytes + (quantized?.mapped ?? 0)
             // Inputs of the recomputed layers, the kept layers' activations plus one to recompute
             // into, the logits ([T][V] kept, or a chunk and its gradient), the head's [T][d] buffers.
-            activations = (L - k) * T * d * f + (k + 1) * stored + (keepLogits ? T * V * f + T * C * f : 2 * T * C * f) + 3 * T * d * f
+            activations =
+                (L - k) * T * d * f + (k + 1) * stored + (keepLogits ? T * V * f + T * C * f : 2 * T * C * f) + 3 * T
+                * d * f
             activationPolicy = ActivationPolicy(recompute: true, keptLayers: k, keepLogits: keepLogits)
         }
         backwardScratch = (3 * T * ff + 6 * T * d + 2 * T * kv + T * T) * f

@@ -57,7 +57,9 @@ public struct AirCompDesign: Sendable {
     /// n (∞ for a zero weight). `deviceEta[n][k]`.
     public var deviceEta: [[Double]] {
         (0..<subcarriers).map { n in
-            (0..<devices).map { k in weights[k] > 0 ? powerPerSubcarrier[k] / (weights[k] * weights[k] * inverseTraces[n][k]) : .infinity }
+            (0..<devices).map { k in
+                weights[k] > 0 ? powerPerSubcarrier[k] / (weights[k] * weights[k] * inverseTraces[n][k]) : .infinity
+            }
         }
     }
 
@@ -65,10 +67,11 @@ public struct AirCompDesign: Sendable {
     /// (zero under zero forcing), in units of symbol power.
     public var misalignmentMSE: [Double] {
         zip(deviceEta, eta).map { etas, eta in
-            Double(streams) * zip(etas, weights).reduce(0.0) { acc, e in
-                let a = 1 - (min(e.0, eta) / eta).squareRoot()
-                return acc + e.1 * e.1 * a * a
-            }
+            Double(streams)
+                * zip(etas, weights).reduce(0.0) { acc, e in
+                    let a = 1 - (min(e.0, eta) / eta).squareRoot()
+                    return acc + e.1 * e.1 * a * a
+                }
         }
     }
 
@@ -80,13 +83,15 @@ public struct AirCompDesign: Sendable {
         guard let first = sorted.first?.0 else { return .infinity }
         guard sigma2 > 0 else { return first }
         func error(_ eta: Double) -> Double {
-            sigma2 / eta + sorted.reduce(0.0) { acc, e in
-                let a = 1 - (min(e.0, eta) / eta).squareRoot()
-                return acc + e.1 * e.1 * a * a
-            }
+            sigma2 / eta
+                + sorted.reduce(0.0) { acc, e in
+                    let a = 1 - (min(e.0, eta) / eta).squareRoot()
+                    return acc + e.1 * e.1 * a * a
+                }
         }
         var best = (eta: first, error: error(first))
-        var sumRoot = 0.0, sumEta = 0.0
+        var sumRoot = 0.0
+        var sumEta = 0.0
         for i in sorted.indices {
             let (e, w) = sorted[i]
             sumRoot += w * w * e.squareRoot()
@@ -108,26 +113,37 @@ public struct AirCompDesign: Sendable {
     ///   - beamformers: A[n] for every subcarrier, N_r × L, orthonormal columns (checked to 1e-6).
     ///   - powerW: each device's total transmit power budget P_k in watts, spread evenly over subcarriers.
     ///   - weights: aggregation weights w_k ≥ 0 with Σ w_k = 1 (nil: equal weights 1/K).
-    public init(channels: ChannelTensor, beamformers: [ComplexMatrix<Double>], powerW: [Double], weights: [Double]? = nil,
-                powerControl: PowerControl = .zeroForcing) throws {
-        let K = channels.devices, N = channels.subcarriers
+    public init(
+        channels: ChannelTensor, beamformers: [ComplexMatrix<Double>], powerW: [Double], weights: [Double]? = nil,
+        powerControl: PowerControl = .zeroForcing
+    ) throws {
+        let K = channels.devices
+        let N = channels.subcarriers
         let L = beamformers.first?.cols ?? 0
         try AirCompDesign.validate(channels: channels, streams: L, powerW: powerW)
-        guard beamformers.count == N else { throw AirCompError.shapeMismatch("\(beamformers.count) beamformers for \(N) subcarriers") }
+        guard beamformers.count == N else {
+            throw AirCompError.shapeMismatch("\(beamformers.count) beamformers for \(N) subcarriers")
+        }
         let w = try AirCompDesign.validatedWeights(weights, devices: K)
 
         let perSubcarrier = powerW.map { $0 / Double(N) }
-        var etas = [Double](), traces = [[Double]]()
-        var precoders = (0..<K).map { _ in SubcarrierBlocks(subcarriers: N, rows: channels.transmitAntennas, columns: L) }
+        var etas = [Double]()
+        var traces = [[Double]]()
+        var precoders = (0..<K).map { _ in SubcarrierBlocks(subcarriers: N, rows: channels.transmitAntennas, columns: L)
+        }
         for n in 0..<N {
             let a = beamformers[n]
             guard a.rows == channels.receiveAntennas, a.cols == L else {
-                throw AirCompError.shapeMismatch("beamformer \(n) is \(a.rows)×\(a.cols), expected \(channels.receiveAntennas)×\(L)")
+                throw AirCompError.shapeMismatch(
+                    "beamformer \(n) is \(a.rows)×\(a.cols), expected \(channels.receiveAntennas)×\(L)")
             }
             let deviation = a.product(a, .adjoint, .none).maxAbsDifference(.identity(L))
-            guard deviation < 1e-6 else { throw AirCompError.beamformerNotOrthonormal(subcarrier: n, deviation: deviation) }
+            guard deviation < 1e-6 else {
+                throw AirCompError.beamformerNotOrthonormal(subcarrier: n, deviation: deviation)
+            }
             // Per device: M = Aᴴ H (L × N_t), Q = M Mᴴ, Q⁻¹, and the unscaled precoder Mᴴ Q⁻¹.
-            var unscaled = [ComplexMatrix<Double>](), tr = [Double]()
+            var unscaled = [ComplexMatrix<Double>]()
+            var tr = [Double]()
             for k in 0..<K {
                 let h = channels.matrix(subcarrier: n, device: k, as: Double.self)
                 guard h.isFinite else { throw AirCompError.nonFiniteChannel(device: k, subcarrier: n) }
@@ -138,7 +154,9 @@ public struct AirCompDesign: Sendable {
                 }
                 let t = qInv.trace.real
                 // A numerically singular Q passes Cholesky with a huge inverse; treat as singular.
-                guard t > 0, t.isFinite, t * q.trace.real < 1e12 else { throw AirCompError.singularEffectiveChannel(device: k, subcarrier: n) }
+                guard t > 0, t.isFinite, t * q.trace.real < 1e12 else {
+                    throw AirCompError.singularEffectiveChannel(device: k, subcarrier: n)
+                }
                 tr.append(t)
                 unscaled.append(m.product(qInv, .adjoint, .none))
             }
@@ -186,10 +204,16 @@ public struct AirCompDesign: Sendable {
         guard channels.devices >= 1 else { throw AirCompError.noDevices }
         guard streams >= 1 else { throw AirCompError.invalidStreams(streams) }
         guard streams <= channels.transmitAntennas, streams <= channels.receiveAntennas else {
-            throw AirCompError.streamsExceedAntennas(streams: streams, transmitAntennas: channels.transmitAntennas, receiveAntennas: channels.receiveAntennas)
+            throw AirCompError.streamsExceedAntennas(
+                streams: streams, transmitAntennas: channels.transmitAntennas, receiveAntennas: channels.receiveAntennas
+            )
         }
-        guard powerW.count == channels.devices else { throw AirCompError.shapeMismatch("\(powerW.count) power budgets for \(channels.devices) devices") }
-        for (k, p) in powerW.enumerated() where !(p > 0 && p.isFinite) { throw AirCompError.invalidPower(device: k, watts: p) }
+        guard powerW.count == channels.devices else {
+            throw AirCompError.shapeMismatch("\(powerW.count) power budgets for \(channels.devices) devices")
+        }
+        for (k, p) in powerW.enumerated() where !(p > 0 && p.isFinite) {
+            throw AirCompError.invalidPower(device: k, watts: p)
+        }
     }
 
     static func validatedWeights(_ weights: [Double]?, devices k: Int) throws -> [Double] {

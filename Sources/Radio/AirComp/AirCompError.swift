@@ -20,7 +20,9 @@ public enum AirCompError: Error, Equatable, CustomStringConvertible {
             return "L = \(l) streams exceeds the antennas: need L ≤ N_t = \(nt) and L ≤ N_r = \(nr)"
         case .invalidStreams(let l): return "L = \(l) streams: must be at least 1"
         case .singularEffectiveChannel(let k, let n):
-            return "device \(k), subcarrier \(n): the effective channel Aᴴ H_k is rank-deficient, zero-forcing is impossible"
+            return
+                "device \(k), subcarrier \(n): the effective channel Aᴴ H_k is rank-deficient, zero-forcing is "
+                + "impossible"
         case .nonFiniteUpdate(let k, let i): return "device \(k): update element \(i) is NaN or infinite"
         case .nonFiniteChannel(let k, let n): return "device \(k), subcarrier \(n): channel holds NaN or infinity"
         case .invalidPower(let k, let w): return "device \(k): power budget \(w) W must be positive and finite"

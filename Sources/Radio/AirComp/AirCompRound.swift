@@ -37,9 +37,11 @@ public struct AirCompRound: Sendable {
     ///   - dac: each device's DAC, quantising its precoded samples (nil: ideal analog front ends).
     ///   - powerControl: how η is chosen (zero forcing, the method's; or minimum MSE).
     public init(
-        updates: [[Float]], channels: ChannelTensor, estimate: ChannelTensor? = nil, beamformers: [ComplexMatrix<Double>],
+        updates: [[Float]], channels: ChannelTensor, estimate: ChannelTensor? = nil,
+        beamformers: [ComplexMatrix<Double>],
         powerW: [Double], weights: [Double]? = nil, noisePowerW: Double, seed: UInt64, round: Int, threads: Int = 2,
-        noiseDomain: NoiseDomain = .combinedStreams, dac: UniformQuantizer? = nil, powerControl: AirCompDesign.PowerControl = .zeroForcing
+        noiseDomain: NoiseDomain = .combinedStreams, dac: UniformQuantizer? = nil,
+        powerControl: AirCompDesign.PowerControl = .zeroForcing
     ) throws {
         guard !updates.isEmpty else { throw AirCompError.noDevices }
         guard updates.count == channels.devices else {
@@ -49,13 +51,15 @@ public struct AirCompRound: Sendable {
         for (k, u) in updates.enumerated() where u.count != d {
             throw AirCompError.shapeMismatch("device \(k) sent \(u.count) reals, device 0 sent \(d)")
         }
-        let design = try AirCompDesign(channels: estimate ?? channels, beamformers: beamformers, powerW: powerW, weights: weights,
-                                       powerControl: powerControl)
+        let design = try AirCompDesign(
+            channels: estimate ?? channels, beamformers: beamformers, powerW: powerW, weights: weights,
+            powerControl: powerControl)
         let grid = try ResourceGrid(subcarriers: channels.subcarriers, streams: design.streams)
         let c = try ResourceGrid.commonScale(updates: updates)
 
         // Devices: map, precode, and quantise in the DAC when there is one.
-        var symbols = [SubcarrierBlocks](), transmissions = [SubcarrierBlocks]()
+        var symbols = [SubcarrierBlocks]()
+        var transmissions = [SubcarrierBlocks]()
         for (k, u) in updates.enumerated() {
             let s = try grid.map(update: u, scale: c, device: k)
             var x = try OverTheAir.precode(s, with: design.precoders[k])
@@ -64,8 +68,10 @@ public struct AirCompRound: Sendable {
             transmissions.append(x)
         }
         // The base station.
-        let chain = try ReceiveChain(channels: channels, design: design, noisePowerW: noisePowerW, noiseDomain: noiseDomain, threads: threads)
-        let reception = try chain.receive(transmissions, intended: symbols, scale: c, reals: d, seed: seed, round: round)
+        let chain = try ReceiveChain(
+            channels: channels, design: design, noisePowerW: noisePowerW, noiseDomain: noiseDomain, threads: threads)
+        let reception = try chain.receive(
+            transmissions, intended: symbols, scale: c, reals: d, seed: seed, round: round)
         var sum = [Float](repeating: 0, count: d)
         for (k, u) in updates.enumerated() {
             let w = Float(design.weights[k])
@@ -88,7 +94,8 @@ public struct AirCompRound: Sendable {
 
     /// ‖estimate − target‖² / ‖target‖².
     public var normalisedError: Double {
-        var e = 0.0, t = 0.0
+        var e = 0.0
+        var t = 0.0
         for i in 0..<target.count {
             let diff = Double(estimate[i]) - Double(target[i])
             e += diff * diff

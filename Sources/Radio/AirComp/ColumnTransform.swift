@@ -26,7 +26,10 @@ public struct ColumnTransform: Sendable {
     /// - Parameters:
     ///   - entry: G[n]_{r,a} in the contributions' units.
     ///   - lsb: the accumulator's LSB per subcarrier.
-    public init(subcarriers: Int, rows: Int, inputs: Int, lsb: [Float], entry: (_ n: Int, _ r: Int, _ a: Int) -> (re: Float, im: Float)) {
+    public init(
+        subcarriers: Int, rows: Int, inputs: Int, lsb: [Float],
+        entry: (_ n: Int, _ r: Int, _ a: Int) -> (re: Float, im: Float)
+    ) {
         self.subcarriers = subcarriers
         self.rows = rows
         self.inputs = inputs
@@ -49,14 +52,19 @@ public struct ColumnTransform: Sendable {
         }
         self.planes = planes
         self.bound = bound
-        paired = rows <= 4 ? Self.pairs(planes, subcarriers: subcarriers, rows: rows, inputs: inputs, paddedRows: paddedRows) : nil
+        paired =
+            rows <= 4
+            ? Self.pairs(planes, subcarriers: subcarriers, rows: rows, inputs: inputs, paddedRows: paddedRows) : nil
     }
 
     /// `paired` from the planes (rows 4…7 of P and Q hold the imaginary and real rows 0…3).
-    private static func pairs(_ planes: PlaneBuffer, subcarriers: Int, rows: Int, inputs: Int, paddedRows p: Int) -> PlaneBuffer {
+    private static func pairs(_ planes: PlaneBuffer, subcarriers: Int, rows: Int, inputs: Int, paddedRows p: Int)
+        -> PlaneBuffer
+    {
         let paired = PlaneBuffer(count: subcarriers * inputs * 16)
         for column in 0..<(subcarriers * inputs) {
-            let g = planes.pointer + column * 2 * p, out = paired.pointer + column * 16
+            let g = planes.pointer + column * 2 * p
+            let out = paired.pointer + column * 16
             for r in 0..<rows {
                 let (re, im) = (g[r], g[p + r])
                 (out[r], out[4 + r]) = (re, im)
@@ -73,9 +81,13 @@ extension ColumnTransform {
     /// Fused multiply-adds in a fixed order: the same bits on every machine and build mode. Four
     /// inputs (the devices' N_t = 4, L = 4) have their own loop with G held in registers.
     @inline(__always)
-    func products(subcarrier n: Int, x: UnsafePointer<Float>, stride: Int, count: Int,
-                  _ body: (_ t: Int, _ chunk: Int, _ re: SIMD8<Float>, _ im: SIMD8<Float>) -> Void) {
-        let g = UnsafeRawPointer(planes.pointer), p = paddedRows, inputs = self.inputs
+    func products(
+        subcarrier n: Int, x: UnsafePointer<Float>, stride: Int, count: Int,
+        _ body: (_ t: Int, _ chunk: Int, _ re: SIMD8<Float>, _ im: SIMD8<Float>) -> Void
+    ) {
+        let g = UnsafeRawPointer(planes.pointer)
+        let p = paddedRows
+        let inputs = self.inputs
         for c in 0..<(p / 8) {
             var t = 0
             if inputs != 4 {
@@ -83,8 +95,9 @@ extension ColumnTransform {
                 // multiply-adds (32 for the combiner's 16 antennas), four chains keep the FMA
                 // units busy. Each column's own operations are unchanged.
                 while t + 4 <= count {
-                    let q = Self.product4(g, paddedRows: p, inputs: inputs, subcarrier: n, chunk: c,
-                                          column: x + 2 &* t &* stride, stride: 2 &* stride)
+                    let q = Self.product4(
+                        g, paddedRows: p, inputs: inputs, subcarrier: n, chunk: c,
+                        column: x + 2 &* t &* stride, stride: 2 &* stride)
                     body(t, c, q.0.re, q.0.im)
                     body(t + 1, c, q.1.re, q.1.im)
                     body(t + 2, c, q.2.re, q.2.im)
@@ -93,7 +106,8 @@ extension ColumnTransform {
                 }
             }
             while t < count {
-                let (re, im) = Self.product(g, paddedRows: p, inputs: inputs, subcarrier: n, chunk: c, column: x + 2 &* t &* stride)
+                let (re, im) = Self.product(
+                    g, paddedRows: p, inputs: inputs, subcarrier: n, chunk: c, column: x + 2 &* t &* stride)
                 body(t, c, re, im)
                 t += 1
             }
@@ -104,12 +118,17 @@ extension ColumnTransform {
 
     /// `product`'s general loop for four columns x, x + step, x + 2·step, x + 3·step at once.
     @inline(__always)
-    static func product4(_ planes: UnsafeRawPointer, paddedRows p: Int, inputs: Int, subcarrier n: Int, chunk c: Int,
-                         column x: UnsafePointer<Float>, stride step: Int) -> (Rows, Rows, Rows, Rows) {
+    static func product4(
+        _ planes: UnsafeRawPointer, paddedRows p: Int, inputs: Int, subcarrier n: Int, chunk c: Int,
+        column x: UnsafePointer<Float>, stride step: Int
+    ) -> (Rows, Rows, Rows, Rows) {
         let g = planes + 4 &* (n &* inputs &* 2 &* p &+ 8 &* c)
         var q: (Rows, Rows, Rows, Rows) = ((.zero, .zero), (.zero, .zero), (.zero, .zero), (.zero, .zero))
-        @inline(__always) func accumulate(_ r: inout Rows, _ x: UnsafePointer<Float>, _ a: Int, _ gr: SIMD8<Float>, _ gi: SIMD8<Float>) {
-            let xr = x[2 &* a], xi = x[2 &* a &+ 1]
+        @inline(__always) func accumulate(
+            _ r: inout Rows, _ x: UnsafePointer<Float>, _ a: Int, _ gr: SIMD8<Float>, _ gi: SIMD8<Float>
+        ) {
+            let xr = x[2 &* a]
+            let xi = x[2 &* a &+ 1]
             r.re = r.re.addingProduct(gr, xr)
             r.re = r.re.addingProduct(gi, -xi)
             r.im = r.im.addingProduct(gr, xi)
@@ -131,26 +150,40 @@ extension ColumnTransform {
     /// inputs (N_t = 4, L = 4: the common case) are unrolled.
     /// (Static, over the planes' raw address: the hot loops must not retain the transform.)
     @inline(__always)
-    static func product(_ planes: UnsafeRawPointer, paddedRows p: Int, inputs: Int, subcarrier n: Int, chunk c: Int,
-                        column x: UnsafePointer<Float>) -> (re: SIMD8<Float>, im: SIMD8<Float>) {
+    static func product(
+        _ planes: UnsafeRawPointer, paddedRows p: Int, inputs: Int, subcarrier n: Int, chunk c: Int,
+        column x: UnsafePointer<Float>
+    ) -> (re: SIMD8<Float>, im: SIMD8<Float>) {
         let g = planes + 4 &* (n &* inputs &* 2 &* p &+ 8 &* c)
         @inline(__always) func load(_ a: Int, _ part: Int) -> SIMD8<Float> {
             g.loadUnaligned(fromByteOffset: 4 &* (a &* 2 &+ part) &* p, as: SIMD8<Float>.self)
         }
         if inputs == 4 {
-            var re = load(0, 0) * x[0], im = load(0, 0) * x[1]
-            re = re.addingProduct(load(0, 1), -x[1]); im = im.addingProduct(load(0, 1), x[0])
-            re = re.addingProduct(load(1, 0), x[2]); im = im.addingProduct(load(1, 0), x[3])
-            re = re.addingProduct(load(1, 1), -x[3]); im = im.addingProduct(load(1, 1), x[2])
-            re = re.addingProduct(load(2, 0), x[4]); im = im.addingProduct(load(2, 0), x[5])
-            re = re.addingProduct(load(2, 1), -x[5]); im = im.addingProduct(load(2, 1), x[4])
-            re = re.addingProduct(load(3, 0), x[6]); im = im.addingProduct(load(3, 0), x[7])
-            re = re.addingProduct(load(3, 1), -x[7]); im = im.addingProduct(load(3, 1), x[6])
+            var re = load(0, 0) * x[0]
+            var im = load(0, 0) * x[1]
+            re = re.addingProduct(load(0, 1), -x[1])
+            im = im.addingProduct(load(0, 1), x[0])
+            re = re.addingProduct(load(1, 0), x[2])
+            im = im.addingProduct(load(1, 0), x[3])
+            re = re.addingProduct(load(1, 1), -x[3])
+            im = im.addingProduct(load(1, 1), x[2])
+            re = re.addingProduct(load(2, 0), x[4])
+            im = im.addingProduct(load(2, 0), x[5])
+            re = re.addingProduct(load(2, 1), -x[5])
+            im = im.addingProduct(load(2, 1), x[4])
+            re = re.addingProduct(load(3, 0), x[6])
+            im = im.addingProduct(load(3, 0), x[7])
+            re = re.addingProduct(load(3, 1), -x[7])
+            im = im.addingProduct(load(3, 1), x[6])
             return (re, im)
         }
-        var re = SIMD8<Float>(), im = SIMD8<Float>()
+        var re = SIMD8<Float>()
+        var im = SIMD8<Float>()
         for a in 0..<inputs {
-            let xr = x[2 &* a], xi = x[2 &* a &+ 1], gr = load(a, 0), gi = load(a, 1)
+            let xr = x[2 &* a]
+            let xi = x[2 &* a &+ 1]
+            let gr = load(a, 0)
+            let gi = load(a, 1)
             re = re.addingProduct(gr, xr)
             re = re.addingProduct(gi, -xi)
             im = im.addingProduct(gr, xi)
@@ -161,7 +194,9 @@ extension ColumnTransform {
 
     /// out_t = G[n]·x_t for t in 0..<count, in Float (no LSB: build the transform with LSB 1),
     /// interleaved complex, column t at out + 2·t·rows; x as in `products`.
-    public func apply(subcarrier n: Int, x: UnsafePointer<Float>, stride: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+    public func apply(
+        subcarrier n: Int, x: UnsafePointer<Float>, stride: Int, count: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         let rows = self.rows
         products(subcarrier: n, x: x, stride: stride, count: count) { t, c, re, im in
             let o = out + 2 * t * rows
@@ -186,7 +221,8 @@ final class PlaneBuffer: @unchecked Sendable {
 extension ColumnTransform {
     /// G = H_k[n] (N_r × N_t): what device k's transmitted samples pass through on the air.
     public static func channel(_ h: ChannelTensor, device k: Int, lsb: [Float]) -> ColumnTransform {
-        ColumnTransform(subcarriers: h.subcarriers, rows: h.receiveAntennas, inputs: h.transmitAntennas, lsb: lsb) { n, r, a in
+        ColumnTransform(subcarriers: h.subcarriers, rows: h.receiveAntennas, inputs: h.transmitAntennas, lsb: lsb) {
+            n, r, a in
             let v = h[n, k, r, a]
             return (v.real, v.imaginary)
         }
@@ -198,9 +234,13 @@ extension ColumnTransform {
     }
 
     /// G = H_k[n]·B_k[n] (N_r × L): the air of device k's intended symbols, unquantised.
-    public static func effective(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
+    public static func effective(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float])
+        -> ColumnTransform
+    {
         var hb = [Complex<Float>](repeating: .zero, count: h.subcarriers * h.receiveAntennas * design.streams)
-        let nr = h.receiveAntennas, nt = h.transmitAntennas, l = design.streams
+        let nr = h.receiveAntennas
+        let nt = h.transmitAntennas
+        let l = design.streams
         for n in 0..<h.subcarriers {
             let b = design.precoders[k]
             for c in 0..<l {
@@ -219,7 +259,8 @@ extension ColumnTransform {
 
     /// G = w·I_L: a weighted exact sum of symbols.
     public static func diagonal(_ w: Float, subcarriers: Int, streams: Int, lsb: [Float]) -> ColumnTransform {
-        ColumnTransform(subcarriers: subcarriers, rows: streams, inputs: streams, lsb: lsb) { _, r, a in (r == a ? w : 0, 0) }
+        ColumnTransform(subcarriers: subcarriers, rows: streams, inputs: streams, lsb: lsb) { _, r, a in
+            (r == a ? w : 0, 0)
+        }
     }
 }
-

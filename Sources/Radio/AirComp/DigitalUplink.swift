@@ -12,9 +12,14 @@ import LinearAlgebra
 /// is the compression alone.
 public enum DigitalUplink {
     /// R_k for each device, bit/s.
-    public static func rates(channels: ChannelTensor, powerW: [Double], noisePowerW: Double, subcarrierSpacingHz: Double) throws -> [Double] {
-        let K = channels.devices, N = channels.subcarriers
-        guard powerW.count == K else { throw AirCompError.shapeMismatch("\(powerW.count) power budgets for \(K) devices") }
+    public static func rates(
+        channels: ChannelTensor, powerW: [Double], noisePowerW: Double, subcarrierSpacingHz: Double
+    ) throws -> [Double] {
+        let K = channels.devices
+        let N = channels.subcarriers
+        guard powerW.count == K else {
+            throw AirCompError.shapeMismatch("\(powerW.count) power budgets for \(K) devices")
+        }
         return try (0..<K).map { k in
             let owned = stride(from: k % N, to: N, by: K).map { $0 }
             guard !owned.isEmpty else { return 0 }

@@ -64,7 +64,8 @@ public final class ExactAccumulator: @unchecked Sendable {
     /// The sum on subcarrier n as complex64, `rows × S` column-major into `out` (Float(sum) · LSB:
     /// one rounding, the same for every order of the contributions).
     public func values(subcarrier n: Int, into out: UnsafeMutablePointer<Float>) {
-        let scale = lsb[n], p = storage
+        let scale = lsb[n]
+        let p = storage
         for t in 0..<columns {
             let o = offset(subcarrier: n, column: t)
             guard written[n * columns + t] else {
@@ -79,10 +80,13 @@ public final class ExactAccumulator: @unchecked Sendable {
                 continue
             }
             // Eight rows at a time, the same roundings (Double → Float, then × a power of two).
-            let from = UnsafeRawPointer(p + o), to = UnsafeMutableRawPointer(out + 2 * t * rows)
+            let from = UnsafeRawPointer(p + o)
+            let to = UnsafeMutableRawPointer(out + 2 * t * rows)
             for c in Swift.stride(from: 0, to: rows, by: 8) {
                 let re = SIMD8<Float>(from.loadUnaligned(fromByteOffset: 8 &* c, as: SIMD8<Double>.self)) * scale
-                let im = SIMD8<Float>(from.loadUnaligned(fromByteOffset: 8 &* (c &+ paddedRows), as: SIMD8<Double>.self)) * scale
+                let im =
+                    SIMD8<Float>(from.loadUnaligned(fromByteOffset: 8 &* (c &+ paddedRows), as: SIMD8<Double>.self))
+                    * scale
                 var pair = SIMD16<Float>()
                 pair.evenHalf = re
                 pair.oddHalf = im
@@ -111,11 +115,17 @@ extension ExactAccumulator {
     /// `x_d` is interleaved complex in the wire's order: input a of subcarrier n at OFDM symbol t
     /// is at ((t·N_sc + n)·inputs + a). The caller has checked |x_d| · G_d.bound <
     /// `contributionLimit` (else the sum would not be exact).
-    public func add(_ gs: [ColumnTransform], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>) {
+    public func add(
+        _ gs: [ColumnTransform], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>
+    ) {
         precondition(gs.count == xs.count && first >= 0 && first + count <= columns)
-        precondition(gs.allSatisfy { $0.subcarriers == subcarriers && $0.paddedRows == paddedRows && $0.inputs == gs[0].inputs })
+        precondition(
+            gs.allSatisfy { $0.subcarriers == subcarriers && $0.paddedRows == paddedRows && $0.inputs == gs[0].inputs })
         guard let inputs = gs.first?.inputs else { return }
-        let p = paddedRows, nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = gs.count
+        let p = paddedRows
+        let nsc = subcarriers
+        let sraw = UnsafeMutableRawPointer(storage)
+        let devices = gs.count
         // Raw addresses, so the loops below retain nothing (shared refcounts would ping-pong between workers).
         let planes = gs.map { UnsafeRawPointer($0.planes.pointer) }
         defer { withExtendedLifetime(gs) {} }
@@ -128,16 +138,20 @@ extension ExactAccumulator {
             return
         }
         for n in band {
-            let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first)
+            let flags = written + (n * columns + first)
+            let base = offset(subcarrier: n, column: first)
             for c in 0..<(p / 8) {
                 for t in 0..<count {
                     let so = (base &+ t &* 2 &* p &+ 8 &* c) &* 8
                     var re = flags[t] ? sraw.loadUnaligned(fromByteOffset: so, as: SIMD8<Double>.self) : SIMD8<Double>()
-                    var im = flags[t] ? sraw.loadUnaligned(fromByteOffset: so &+ 8 &* p, as: SIMD8<Double>.self) : SIMD8<Double>()
+                    var im =
+                        flags[t]
+                        ? sraw.loadUnaligned(fromByteOffset: so &+ 8 &* p, as: SIMD8<Double>.self) : SIMD8<Double>()
                     let column = 2 &* (t &* nsc &+ n) &* inputs
                     for d in 0..<devices {
-                        let (gr, gi) = ColumnTransform.product(planes[d], paddedRows: p, inputs: inputs, subcarrier: n, chunk: c,
-                                                               column: xs[d] + column)
+                        let (gr, gi) = ColumnTransform.product(
+                            planes[d], paddedRows: p, inputs: inputs, subcarrier: n, chunk: c,
+                            column: xs[d] + column)
                         re += SIMD8<Double>(gr.rounded(.toNearestOrEven))
                         im += SIMD8<Double>(gi.rounded(.toNearestOrEven))
                     }
@@ -155,35 +169,52 @@ extension ExactAccumulator {
     /// batch rather than once per device; each device's G[n] (512 bytes) is read from L1.
     /// The same fused multiply-adds in the same order as `ColumnTransform.product`, lane for lane,
     /// and integer sums, so the same bits as the general loop.
-    private func addSixteenByFour(_ planes: [UnsafeRawPointer], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>) {
-        let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = planes.count
+    private func addSixteenByFour(
+        _ planes: [UnsafeRawPointer], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>
+    ) {
+        let nsc = subcarriers
+        let sraw = UnsafeMutableRawPointer(storage)
+        let devices = planes.count
         @inline(__always) func wide(_ v: SIMD8<Float>) -> SIMD8<Double> { SIMD8<Double>(v) }
         for n in band {
-            let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first) &* 8
+            let flags = written + (n * columns + first)
+            let base = offset(subcarrier: n, column: first) &* 8
             for t in 0..<count {
                 // (n, t): real rows 0–7, 8–15, then imaginary rows 0–7, 8–15 (256 bytes).
-                let so = base &+ 256 &* t, fresh = !flags[t]
+                let so = base &+ 256 &* t
+                let fresh = !flags[t]
                 @inline(__always) func old(_ o: Int) -> SIMD8<Double> {
                     fresh ? SIMD8<Double>() : sraw.loadUnaligned(fromByteOffset: so &+ o, as: SIMD8<Double>.self)
                 }
                 var (re0, re1, im0, im1) = (old(0), old(64), old(128), old(192))
                 for d in 0..<devices {
-                    let g = planes[d] + 4 &* (n &* 128), x = xs[d] + 8 &* (n &+ t &* nsc)
+                    let g = planes[d] + 4 &* (n &* 128)
+                    let x = xs[d] + 8 &* (n &+ t &* nsc)
                     @inline(__always) func load(_ a: Int, _ part: Int) -> SIMD16<Float> {
                         g.loadUnaligned(fromByteOffset: 64 &* (a &* 2 &+ part), as: SIMD16<Float>.self)
                     }
-                    var re = load(0, 0) * x[0], im = load(0, 0) * x[1]
-                    re = re.addingProduct(load(0, 1), -x[1]); im = im.addingProduct(load(0, 1), x[0])
-                    re = re.addingProduct(load(1, 0), x[2]); im = im.addingProduct(load(1, 0), x[3])
-                    re = re.addingProduct(load(1, 1), -x[3]); im = im.addingProduct(load(1, 1), x[2])
-                    re = re.addingProduct(load(2, 0), x[4]); im = im.addingProduct(load(2, 0), x[5])
-                    re = re.addingProduct(load(2, 1), -x[5]); im = im.addingProduct(load(2, 1), x[4])
-                    re = re.addingProduct(load(3, 0), x[6]); im = im.addingProduct(load(3, 0), x[7])
-                    re = re.addingProduct(load(3, 1), -x[7]); im = im.addingProduct(load(3, 1), x[6])
+                    var re = load(0, 0) * x[0]
+                    var im = load(0, 0) * x[1]
+                    re = re.addingProduct(load(0, 1), -x[1])
+                    im = im.addingProduct(load(0, 1), x[0])
+                    re = re.addingProduct(load(1, 0), x[2])
+                    im = im.addingProduct(load(1, 0), x[3])
+                    re = re.addingProduct(load(1, 1), -x[3])
+                    im = im.addingProduct(load(1, 1), x[2])
+                    re = re.addingProduct(load(2, 0), x[4])
+                    im = im.addingProduct(load(2, 0), x[5])
+                    re = re.addingProduct(load(2, 1), -x[5])
+                    im = im.addingProduct(load(2, 1), x[4])
+                    re = re.addingProduct(load(3, 0), x[6])
+                    im = im.addingProduct(load(3, 0), x[7])
+                    re = re.addingProduct(load(3, 1), -x[7])
+                    im = im.addingProduct(load(3, 1), x[6])
                     re = re.rounded(.toNearestOrEven)
                     im = im.rounded(.toNearestOrEven)
-                    re0 += wide(re.lowHalf); re1 += wide(re.highHalf)
-                    im0 += wide(im.lowHalf); im1 += wide(im.highHalf)
+                    re0 += wide(re.lowHalf)
+                    re1 += wide(re.highHalf)
+                    im0 += wide(im.lowHalf)
+                    im1 += wide(im.highHalf)
                 }
                 sraw.storeBytes(of: re0, toByteOffset: so, as: SIMD8<Double>.self)
                 sraw.storeBytes(of: re1, toByteOffset: so &+ 64, as: SIMD8<Double>.self)
@@ -203,12 +234,18 @@ extension ExactAccumulator {
     /// these shapes takes (`ExactAccumulatorTests` holds it to a scalar reference). The batch's
     /// devices innermost: the column's sum is read and written once per batch. Rows 4–7 of the
     /// layout's padding are never written (nor read).
-    private func addFewRows(_ gs: [ColumnTransform], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>) {
-        let nsc = subcarriers, sraw = UnsafeMutableRawPointer(storage), devices = gs.count, inputs = gs[0].inputs
+    private func addFewRows(
+        _ gs: [ColumnTransform], samples xs: [UnsafePointer<Float>], first: Int, count: Int, band: Range<Int>
+    ) {
+        let nsc = subcarriers
+        let sraw = UnsafeMutableRawPointer(storage)
+        let devices = gs.count
+        let inputs = gs[0].inputs
         precondition(inputs >= 1 && rows <= 4, "the few-rows kernel takes at most four rows and at least one input")
         let paired = gs.map { UnsafeRawPointer($0.paired!.pointer) }
         for n in band {
-            let flags = written + (n * columns + first), base = offset(subcarrier: n, column: first) &* 8
+            let flags = written + (n * columns + first)
+            let base = offset(subcarrier: n, column: first) &* 8
             for t in 0..<count {
                 // (n, t): real rows 0–7 (64 bytes), then imaginary rows 0–7; rows 0–3 used.
                 let so = base &+ 128 &* t
@@ -218,12 +255,15 @@ extension ExactAccumulator {
                     sum.highHalf = sraw.loadUnaligned(fromByteOffset: so &+ 64, as: SIMD4<Double>.self)
                 }
                 for d in 0..<devices {
-                    let g = paired[d] + 64 &* (n &* inputs), x = xs[d] + 2 &* inputs &* (n &+ t &* nsc)
+                    let g = paired[d] + 64 &* (n &* inputs)
+                    let x = xs[d] + 2 &* inputs &* (n &+ t &* nsc)
                     var acc = g.loadUnaligned(as: SIMD8<Float>.self) * x[0]
                     acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x[1])
                     for a in 1..<inputs {
-                        acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 64 &* a, as: SIMD8<Float>.self), x[2 &* a])
-                        acc = acc.addingProduct(g.loadUnaligned(fromByteOffset: 64 &* a &+ 32, as: SIMD8<Float>.self), x[2 &* a &+ 1])
+                        acc = acc.addingProduct(
+                            g.loadUnaligned(fromByteOffset: 64 &* a, as: SIMD8<Float>.self), x[2 &* a])
+                        acc = acc.addingProduct(
+                            g.loadUnaligned(fromByteOffset: 64 &* a &+ 32, as: SIMD8<Float>.self), x[2 &* a &+ 1])
                     }
                     sum += SIMD8<Double>(acc.rounded(.toNearestOrEven))
                 }
@@ -236,19 +276,27 @@ extension ExactAccumulator {
 
     /// sum[n][:, t] += round(G[n][:, l] · v) for each entry (n, t, l, v): single symbols of a
     /// device's intended block (rank-1 terms, so any split of a block into runs sums the same).
-    public func addEntries(_ g: ColumnTransform, band: Range<Int>, entries: (_ body: (_ n: Int, _ t: Int, _ l: Int, _ v: (Float, Float)) -> Void) -> Void) {
+    public func addEntries(
+        _ g: ColumnTransform, band: Range<Int>,
+        entries: (_ body: (_ n: Int, _ t: Int, _ l: Int, _ v: (Float, Float)) -> Void) -> Void
+    ) {
         precondition(g.subcarriers == subcarriers && g.paddedRows == paddedRows)
-        let p = paddedRows, chunks = p / 8, inputs = g.inputs
-        let graw = UnsafeRawPointer(g.planes.pointer), sraw = UnsafeMutableRawPointer(storage)
+        let p = paddedRows
+        let chunks = p / 8
+        let inputs = g.inputs
+        let graw = UnsafeRawPointer(g.planes.pointer)
+        let sraw = UnsafeMutableRawPointer(storage)
         entries { n, t, l, v in
             guard band.contains(n) else { return }
-            let so = offset(subcarrier: n, column: t), fresh = !written[n * columns + t]
+            let so = offset(subcarrier: n, column: t)
+            let fresh = !written[n * columns + t]
             written[n * columns + t] = true
             for c in 0..<chunks {
                 let o = ((n * inputs + l) * 2 * p + 8 * c) * 4
                 let gr = graw.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
                 let gi = graw.loadUnaligned(fromByteOffset: o + 4 * p, as: SIMD8<Float>.self)
-                let re = (gr * v.0).addingProduct(gi, -v.1), im = (gr * v.1).addingProduct(gi, v.0)
+                let re = (gr * v.0).addingProduct(gi, -v.1)
+                let im = (gr * v.1).addingProduct(gi, v.0)
                 Self.accumulate(re, into: sraw, byteOffset: (so + 8 * c) * 8, fresh: fresh)
                 Self.accumulate(im, into: sraw, byteOffset: (so + p + 8 * c) * 8, fresh: fresh)
             }
@@ -257,7 +305,9 @@ extension ExactAccumulator {
 
     /// Eight integer lanes += round-to-nearest-even(v); `fresh`: the lanes hold nothing yet (0 + q,
     /// so a −0 is stored as +0, exactly as the sum from zero would be).
-    @inline(__always) static func accumulate(_ v: SIMD8<Float>, into base: UnsafeMutableRawPointer, byteOffset: Int, fresh: Bool) {
+    @inline(__always) static func accumulate(
+        _ v: SIMD8<Float>, into base: UnsafeMutableRawPointer, byteOffset: Int, fresh: Bool
+    ) {
         let q = SIMD8<Double>(v.rounded(.toNearestOrEven))
         let old = fresh ? SIMD8<Double>() : base.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<Double>.self)
         base.storeBytes(of: old + q, toByteOffset: byteOffset, as: SIMD8<Double>.self)

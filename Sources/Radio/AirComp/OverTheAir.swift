@@ -11,11 +11,17 @@ public enum OverTheAir {
     /// - Parameters:
     ///   - symbols: s_k, L rows × S OFDM symbols per subcarrier.
     ///   - precoder: B_k, N_t rows × L columns per subcarrier.
-    public static func precode(_ symbols: SubcarrierBlocks, with precoder: SubcarrierBlocks) throws -> SubcarrierBlocks {
+    public static func precode(_ symbols: SubcarrierBlocks, with precoder: SubcarrierBlocks) throws -> SubcarrierBlocks
+    {
         guard symbols.subcarriers == precoder.subcarriers, symbols.rows == precoder.columns else {
-            throw AirCompError.shapeMismatch("symbols are \(symbols.subcarriers)×\(symbols.rows)×S, precoder \(precoder.subcarriers)×\(precoder.rows)×\(precoder.columns)")
+            throw AirCompError.shapeMismatch(
+                "symbols are \(symbols.subcarriers)×\(symbols.rows)×S, precoder "
+                    + "\(precoder.subcarriers)×\(precoder.rows)×\(precoder.columns)"
+            )
         }
-        let nt = precoder.rows, l = precoder.columns, s = symbols.columns
+        let nt = precoder.rows
+        let l = precoder.columns
+        let s = symbols.columns
         var x = SubcarrierBlocks(subcarriers: symbols.subcarriers, rows: nt, columns: s)
         guard s > 0 else { return x }
         precoder.elements.withUnsafeBufferPointer { pb in
@@ -24,7 +30,8 @@ public enum OverTheAir {
                     for n in 0..<symbols.subcarriers {
                         Float.gemm(
                             .none, .none, m: nt, n: s, k: l, alpha: .one, a: pb.baseAddress! + n * nt * l, lda: nt,
-                            b: ps.baseAddress! + n * l * s, ldb: l, beta: .zero, c: px.baseAddress! + n * nt * s, ldc: nt)
+                            b: ps.baseAddress! + n * l * s, ldb: l, beta: .zero, c: px.baseAddress! + n * nt * s,
+                            ldc: nt)
                     }
                 }
             }
@@ -36,10 +43,16 @@ public enum OverTheAir {
     /// whose rows k·N_t ..< (k+1)·N_t are device k's antennas, matching [H_1[n] … H_K[n]].
     public static func stack(_ transmissions: [SubcarrierBlocks]) throws -> SubcarrierBlocks {
         guard let first = transmissions.first else { throw AirCompError.noDevices }
-        for (k, x) in transmissions.enumerated() where x.subcarriers != first.subcarriers || x.rows != first.rows || x.columns != first.columns {
-            throw AirCompError.shapeMismatch("device \(k) sent \(x.subcarriers)×\(x.rows)×\(x.columns), device 0 sent \(first.subcarriers)×\(first.rows)×\(first.columns)")
+        for (k, x) in transmissions.enumerated()
+        where x.subcarriers != first.subcarriers || x.rows != first.rows || x.columns != first.columns {
+            throw AirCompError.shapeMismatch(
+                "device \(k) sent \(x.subcarriers)×\(x.rows)×\(x.columns), device 0 sent "
+                    + "\(first.subcarriers)×\(first.rows)×\(first.columns)"
+            )
         }
-        let k = transmissions.count, nt = first.rows, s = first.columns
+        let k = transmissions.count
+        let nt = first.rows
+        let s = first.columns
         var out = SubcarrierBlocks(subcarriers: first.subcarriers, rows: k * nt, columns: s)
         for n in 0..<first.subcarriers {
             for (d, x) in transmissions.enumerated() {
@@ -64,21 +77,28 @@ public enum OverTheAir {
     ///   - stacked: output of `stack`, (K·N_t) × S per subcarrier.
     ///   - noisePowerW: σ², watts per subcarrier and receive antenna; 0 gives the noiseless sum.
     public static func superpose(
-        channels: ChannelTensor, stacked: SubcarrierBlocks, noisePowerW: Double, seed: UInt64, round: Int, threads: Int = 2
+        channels: ChannelTensor, stacked: SubcarrierBlocks, noisePowerW: Double, seed: UInt64, round: Int,
+        threads: Int = 2
     ) throws -> SubcarrierBlocks {
-        var y = SubcarrierBlocks(subcarriers: channels.subcarriers, rows: channels.receiveAntennas, columns: stacked.columns)
-        try superpose(channels: channels, stacked: stacked, noisePowerW: noisePowerW, seed: seed, round: round, threads: threads, into: &y)
+        var y = SubcarrierBlocks(
+            subcarriers: channels.subcarriers, rows: channels.receiveAntennas, columns: stacked.columns)
+        try superpose(
+            channels: channels, stacked: stacked, noisePowerW: noisePowerW, seed: seed, round: round, threads: threads,
+            into: &y)
         return y
     }
 
     /// `superpose` into a caller-owned buffer (no allocation in the hot loop).
     public static func superpose(
-        channels: ChannelTensor, stacked: SubcarrierBlocks, noisePowerW: Double, seed: UInt64, round: Int, threads: Int = 2,
+        channels: ChannelTensor, stacked: SubcarrierBlocks, noisePowerW: Double, seed: UInt64, round: Int,
+        threads: Int = 2,
         into y: inout SubcarrierBlocks
     ) throws {
-        let nr = channels.receiveAntennas, kn = channels.devices * channels.transmitAntennas
+        let nr = channels.receiveAntennas
+        let kn = channels.devices * channels.transmitAntennas
         guard stacked.subcarriers == channels.subcarriers, stacked.rows == kn else {
-            throw AirCompError.shapeMismatch("air input is \(stacked.subcarriers)×\(stacked.rows)×S, channels need \(channels.subcarriers)×\(kn)×S")
+            throw AirCompError.shapeMismatch(
+                "air input is \(stacked.subcarriers)×\(stacked.rows)×S, channels need \(channels.subcarriers)×\(kn)×S")
         }
         guard y.subcarriers == channels.subcarriers, y.rows == nr, y.columns == stacked.columns else {
             throw AirCompError.shapeMismatch("receive buffer has the wrong shape")
@@ -89,12 +109,17 @@ public enum OverTheAir {
         channels.elements.withUnsafeBufferPointer { ph in
             stacked.elements.withUnsafeBufferPointer { px in
                 y.elements.withUnsafeMutableBufferPointer { py in
-                    let h = ph.baseAddress!, x = px.baseAddress!, out = py.baseAddress!
+                    let h = ph.baseAddress!
+                    let x = px.baseAddress!
+                    let out = py.baseAddress!
                     parallelOverSubcarriers(channels.subcarriers, threads: threads) { n in
                         let yn = out + n * nr * s
                         if sigma > 0 {
-                            var seeder = SeededGenerator(seed: seed, stream: [RandomStream.noise.rawValue, UInt64(round), UInt64(n)])
-                            NoiseGenerator(&seeder).fill(UnsafeMutableRawPointer(yn).assumingMemoryBound(to: Float.self), count: 2 * nr * s, sigma: sigma)
+                            var seeder = SeededGenerator(
+                                seed: seed, stream: [RandomStream.noise.rawValue, UInt64(round), UInt64(n)])
+                            NoiseGenerator(&seeder).fill(
+                                UnsafeMutableRawPointer(yn).assumingMemoryBound(to: Float.self), count: 2 * nr * s,
+                                sigma: sigma)
                         }
                         Float.gemm(
                             .none, .none, m: nr, n: s, k: kn, alpha: .one, a: h + n * nr * kn, lda: nr,
@@ -106,7 +131,9 @@ public enum OverTheAir {
     }
 
     /// ŝ[n] = A[n]ᴴ y[n] / √η[n], L × S per subcarrier: the estimate of Σ_k w_k s_k[n].
-    public static func combine(_ y: SubcarrierBlocks, design: AirCompDesign, threads: Int = 2) throws -> SubcarrierBlocks {
+    public static func combine(_ y: SubcarrierBlocks, design: AirCompDesign, threads: Int = 2) throws
+        -> SubcarrierBlocks
+    {
         var out = SubcarrierBlocks(subcarriers: y.subcarriers, rows: design.streams, columns: y.columns)
         let combiners = design.combiners()
         try combine(y, combiners: combiners, into: &out, threads: threads)
@@ -115,16 +142,27 @@ public enum OverTheAir {
 
     /// `combine` with precomputed combiners A[n]ᴴ/√η[n] (see `AirCompDesign.combiners()`) into a
     /// caller-owned buffer.
-    public static func combine(_ y: SubcarrierBlocks, combiners: SubcarrierBlocks, into out: inout SubcarrierBlocks, threads: Int = 2) throws {
-        let nr = y.rows, l = combiners.rows, s = y.columns
-        guard combiners.subcarriers == y.subcarriers, combiners.columns == nr, out.rows == l, out.columns == s, out.subcarriers == y.subcarriers else {
-            throw AirCompError.shapeMismatch("combiners \(combiners.subcarriers)×\(combiners.rows)×\(combiners.columns) do not fit y \(y.subcarriers)×\(nr)×\(s)")
+    public static func combine(
+        _ y: SubcarrierBlocks, combiners: SubcarrierBlocks, into out: inout SubcarrierBlocks, threads: Int = 2
+    ) throws {
+        let nr = y.rows
+        let l = combiners.rows
+        let s = y.columns
+        guard combiners.subcarriers == y.subcarriers, combiners.columns == nr, out.rows == l, out.columns == s,
+            out.subcarriers == y.subcarriers
+        else {
+            throw AirCompError.shapeMismatch(
+                "combiners \(combiners.subcarriers)×\(combiners.rows)×\(combiners.columns) do not fit y "
+                    + "\(y.subcarriers)×\(nr)×\(s)"
+            )
         }
         guard s > 0 else { return }
         combiners.elements.withUnsafeBufferPointer { pc in
             y.elements.withUnsafeBufferPointer { py in
                 out.elements.withUnsafeMutableBufferPointer { po in
-                    let c = pc.baseAddress!, yy = py.baseAddress!, o = po.baseAddress!
+                    let c = pc.baseAddress!
+                    let yy = py.baseAddress!
+                    let o = po.baseAddress!
                     parallelOverSubcarriers(y.subcarriers, threads: threads) { n in
                         Float.gemm(
                             .none, .none, m: l, n: s, k: nr, alpha: .one, a: c + n * l * nr, lda: l,
@@ -148,18 +186,26 @@ public enum OverTheAir {
     ///   - signal: scratch buffer for the noiseless air sum, N_r × S per subcarrier.
     ///   - out: ŝ, L × S per subcarrier.
     public static func receive(
-        channels: ChannelTensor, stacked: SubcarrierBlocks, combiners: SubcarrierBlocks, eta: [Double], noisePowerW: Double,
+        channels: ChannelTensor, stacked: SubcarrierBlocks, combiners: SubcarrierBlocks, eta: [Double],
+        noisePowerW: Double,
         seed: UInt64, round: Int, threads: Int = 2, signal: inout SubcarrierBlocks, into out: inout SubcarrierBlocks
     ) throws {
-        let nr = channels.receiveAntennas, kn = channels.devices * channels.transmitAntennas, l = combiners.rows
+        let nr = channels.receiveAntennas
+        let kn = channels.devices * channels.transmitAntennas
+        let l = combiners.rows
         let s = stacked.columns
         guard stacked.subcarriers == channels.subcarriers, stacked.rows == kn else {
-            throw AirCompError.shapeMismatch("air input is \(stacked.subcarriers)×\(stacked.rows)×S, channels need \(channels.subcarriers)×\(kn)×S")
+            throw AirCompError.shapeMismatch(
+                "air input is \(stacked.subcarriers)×\(stacked.rows)×S, channels need \(channels.subcarriers)×\(kn)×S")
         }
         guard combiners.subcarriers == channels.subcarriers, combiners.columns == nr, eta.count == channels.subcarriers,
-              signal.subcarriers == channels.subcarriers, signal.rows == nr, signal.columns == s,
-              out.subcarriers == channels.subcarriers, out.rows == l, out.columns == s else {
-            throw AirCompError.shapeMismatch("receive buffers, combiners or η do not fit \(channels.subcarriers) subcarriers × N_r = \(nr) × S = \(s)")
+            signal.subcarriers == channels.subcarriers, signal.rows == nr, signal.columns == s,
+            out.subcarriers == channels.subcarriers, out.rows == l, out.columns == s
+        else {
+            throw AirCompError.shapeMismatch(
+                "receive buffers, combiners or η do not fit \(channels.subcarriers) subcarriers × N_r = \(nr) × S = "
+                    + "\(s)"
+            )
         }
         guard s > 0 else { return }
         let sigmas = eta.map { Float((noisePowerW / $0 / 2).squareRoot()) }
@@ -168,16 +214,25 @@ public enum OverTheAir {
                 combiners.elements.withUnsafeBufferPointer { pc in
                     signal.elements.withUnsafeMutableBufferPointer { py in
                         out.elements.withUnsafeMutableBufferPointer { po in
-                            let h = ph.baseAddress!, x = px.baseAddress!, c = pc.baseAddress!, y = py.baseAddress!, o = po.baseAddress!
+                            let h = ph.baseAddress!
+                            let x = px.baseAddress!
+                            let c = pc.baseAddress!
+                            let y = py.baseAddress!
+                            let o = po.baseAddress!
                             parallelOverSubcarriers(channels.subcarriers, threads: threads) { n in
-                                let yn = y + n * nr * s, on = o + n * l * s
+                                let yn = y + n * nr * s
+                                let on = o + n * l * s
                                 Float.gemm(
                                     .none, .none, m: nr, n: s, k: kn, alpha: .one, a: h + n * nr * kn, lda: nr,
                                     b: x + n * kn * s, ldb: kn, beta: .zero, c: yn, ldc: nr)
                                 let sigma = sigmas[n]
                                 if sigma > 0 {
-                                    var seeder = SeededGenerator(seed: seed, stream: [RandomStream.combinedNoise.rawValue, UInt64(round), UInt64(n)])
-                                    NoiseGenerator(&seeder).fill(UnsafeMutableRawPointer(on).assumingMemoryBound(to: Float.self), count: 2 * l * s, sigma: sigma)
+                                    var seeder = SeededGenerator(
+                                        seed: seed,
+                                        stream: [RandomStream.combinedNoise.rawValue, UInt64(round), UInt64(n)])
+                                    NoiseGenerator(&seeder).fill(
+                                        UnsafeMutableRawPointer(on).assumingMemoryBound(to: Float.self),
+                                        count: 2 * l * s, sigma: sigma)
                                 }
                                 Float.gemm(
                                     .none, .none, m: l, n: s, k: nr, alpha: .one, a: c + n * l * nr, lda: l,
@@ -202,7 +257,8 @@ public enum OverTheAir {
         BLASRuntime.threads = 1
         defer { BLASRuntime.threads = previous }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let lo = count * w / workers, hi = count * (w + 1) / workers
+            let lo = count * w / workers
+            let hi = count * (w + 1) / workers
             for n in lo..<hi { body(n) }
         }
     }

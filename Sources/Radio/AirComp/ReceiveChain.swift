@@ -37,18 +37,29 @@ public struct ReceiveChain: Sendable {
     public let space: ReceiverSpace
     public let threads: Int
 
-    public init(channels: ChannelTensor, design: AirCompDesign, devices: [Int]? = nil, noisePowerW: Double,
-                noiseDomain: NoiseDomain = .receiveAntennas, space: ReceiverSpace = .combiner, threads: Int = 2) throws {
+    public init(
+        channels: ChannelTensor, design: AirCompDesign, devices: [Int]? = nil, noisePowerW: Double,
+        noiseDomain: NoiseDomain = .receiveAntennas, space: ReceiverSpace = .combiner, threads: Int = 2
+    ) throws {
         let chosen = devices ?? Array(0..<design.devices)
         guard !chosen.isEmpty else { throw AirCompError.noDevices }
         guard chosen.count == channels.devices, chosen.allSatisfy({ (0..<design.devices).contains($0) }) else {
-            throw AirCompError.shapeMismatch("\(chosen.count) transmitting devices \(chosen) for \(channels.devices) channels and a design of \(design.devices)")
+            throw AirCompError.shapeMismatch(
+                "\(chosen.count) transmitting devices \(chosen) for \(channels.devices) channels and a design of "
+                    + "\(design.devices)"
+            )
         }
         guard channels.subcarriers == design.subcarriers, channels.receiveAntennas == design.receiveAntennas,
-              channels.transmitAntennas == design.transmitAntennas else {
-            throw AirCompError.shapeMismatch("channels \(channels.subcarriers)×\(channels.receiveAntennas)×\(channels.transmitAntennas) do not fit the design's \(design.subcarriers)×\(design.receiveAntennas)×\(design.transmitAntennas)")
+            channels.transmitAntennas == design.transmitAntennas
+        else {
+            throw AirCompError.shapeMismatch(
+                "channels \(channels.subcarriers)×\(channels.receiveAntennas)×\(channels.transmitAntennas) do not "
+                    + "fit the design's \(design.subcarriers)×\(design.receiveAntennas)×\(design.transmitAntennas)"
+            )
         }
-        guard noisePowerW >= 0, noisePowerW.isFinite else { throw AirCompError.shapeMismatch("noise power \(noisePowerW) W must be finite and ≥ 0") }
+        guard noisePowerW >= 0, noisePowerW.isFinite else {
+            throw AirCompError.shapeMismatch("noise power \(noisePowerW) W must be finite and ≥ 0")
+        }
         self.channels = channels
         self.design = design
         self.devices = chosen
@@ -65,20 +76,33 @@ public struct ReceiveChain: Sendable {
     /// order: the same bits as the streaming base station for the same inputs. `x` (N_t × S each,
     /// `devices` order) is what left the devices; `intended` (s_k, L × S each) what they meant to
     /// send; without it the error is not measured.
-    public func receive(_ x: [SubcarrierBlocks], intended: [SubcarrierBlocks]?, scale c: Float, reals: Int,
-                        seed: UInt64, round: Int) throws -> AirCompReception {
+    public func receive(
+        _ x: [SubcarrierBlocks], intended: [SubcarrierBlocks]?, scale c: Float, reals: Int,
+        seed: UInt64, round: Int
+    ) throws -> AirCompReception {
         guard x.count == devices.count, intended.map({ $0.count == devices.count }) ?? true else {
-            throw AirCompError.shapeMismatch("\(x.count) transmissions and \(intended?.count ?? 0) intended blocks for \(devices.count) devices")
+            throw AirCompError.shapeMismatch(
+                "\(x.count) transmissions and \(intended?.count ?? 0) intended blocks for \(devices.count) devices")
         }
-        let symbols = try ResourceGrid(subcarriers: channels.subcarriers, streams: design.streams).ofdmSymbols(forReals: reals)
+        let symbols = try ResourceGrid(subcarriers: channels.subcarriers, streams: design.streams).ofdmSymbols(
+            forReals: reals)
         let receiver = try StreamingReceiver(
-            air: .overTheAir(channels: channelsOfEveryDevice(), design: design, noisePowerW: noisePowerW, noiseDomain: noiseDomain),
-            symbols: symbols, reals: reals, scale: c, seed: seed, round: round, threads: threads, measuring: intended != nil, space: space)
+            air: .overTheAir(
+                channels: channelsOfEveryDevice(), design: design, noisePowerW: noisePowerW, noiseDomain: noiseDomain),
+            symbols: symbols, reals: reals, scale: c, seed: seed, round: round, threads: threads,
+            measuring: intended != nil, space: space)
         for (j, k) in devices.enumerated() {
-            guard x[j].subcarriers == channels.subcarriers, x[j].rows == design.transmitAntennas, x[j].columns == symbols else {
-                throw AirCompError.shapeMismatch("device \(k) sent \(x[j].subcarriers)×\(x[j].rows)×\(x[j].columns), the round needs \(channels.subcarriers)×\(design.transmitAntennas)×\(symbols)")
+            guard x[j].subcarriers == channels.subcarriers, x[j].rows == design.transmitAntennas,
+                x[j].columns == symbols
+            else {
+                throw AirCompError.shapeMismatch(
+                    "device \(k) sent \(x[j].subcarriers)×\(x[j].rows)×\(x[j].columns), the round needs "
+                        + "\(channels.subcarriers)×\(design.transmitAntennas)×\(symbols)"
+                )
             }
-            if symbols > 0 { try receiver.add(device: k, first: 0, count: symbols, samples: x[j].symbolMajorSamples(0..<symbols)) }
+            if symbols > 0 {
+                try receiver.add(device: k, first: 0, count: symbols, samples: x[j].symbolMajorSamples(0..<symbols))
+            }
             if let s = intended?[j] { try receiver.addIntended(device: k, symbols: s) }
         }
         let reception = receiver.finish()
@@ -89,11 +113,13 @@ public struct ReceiveChain: Sendable {
     /// own, zero for the others (which send nothing).
     func channelsOfEveryDevice() -> ChannelTensor {
         guard devices != Array(0..<design.devices) else { return channels }
-        var all = ChannelTensor(subcarriers: channels.subcarriers, devices: design.devices, receiveAntennas: channels.receiveAntennas,
-                                transmitAntennas: channels.transmitAntennas)
+        var all = ChannelTensor(
+            subcarriers: channels.subcarriers, devices: design.devices, receiveAntennas: channels.receiveAntennas,
+            transmitAntennas: channels.transmitAntennas)
         for n in 0..<channels.subcarriers {
             for (j, k) in devices.enumerated() {
-                let from = channels.offset(subcarrier: n, device: j), to = all.offset(subcarrier: n, device: k)
+                let from = channels.offset(subcarrier: n, device: j)
+                let to = all.offset(subcarrier: n, device: k)
                 for i in 0..<channels.matrixSize { all.elements[to + i] = channels.elements[from + i] }
             }
         }
@@ -137,8 +163,9 @@ public struct AggregationError: Sendable, Equatable {
     /// Every part multiplied by `factor` (an aggregate divided by ρ has its error divided by ρ²),
     /// and so the signal, which the same rescale divides.
     public func scaled(by factor: Double) -> AggregationError {
-        AggregationError(total: total.map { $0 * factor }, thermal: thermal.map { $0 * factor }, csi: csi.map { $0 * factor },
-                         quantization: quantization.map { $0 * factor }, signal: signal.map { $0 * factor })
+        AggregationError(
+            total: total.map { $0 * factor }, thermal: thermal.map { $0 * factor }, csi: csi.map { $0 * factor },
+            quantization: quantization.map { $0 * factor }, signal: signal.map { $0 * factor })
     }
 
     /// ‖ŝ − Σ w s‖² / ‖Σ w s‖² over the whole round (NaN without the signal or when it is zero):

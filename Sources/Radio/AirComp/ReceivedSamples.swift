@@ -27,11 +27,13 @@ public enum ReceivedSamples: Sendable {
             let n = d.count / 4
             return try d.withUnsafeBytes { raw in
                 #if _endian(little)
-                if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-                    return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: n))
-                }
+                    if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+                        return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: n))
+                    }
                 #endif
-                let copy = (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+                let copy = (0..<n).map {
+                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+                }
                 return try copy.withUnsafeBufferPointer(body)
             }
         }

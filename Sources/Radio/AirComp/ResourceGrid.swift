@@ -14,7 +14,9 @@ public struct ResourceGrid: Equatable, Sendable {
 
     public init(subcarriers: Int, streams: Int) throws {
         guard streams >= 1 else { throw AirCompError.invalidStreams(streams) }
-        guard subcarriers >= 1 else { throw AirCompError.shapeMismatch("a resource grid needs at least one subcarrier") }
+        guard subcarriers >= 1 else {
+            throw AirCompError.shapeMismatch("a resource grid needs at least one subcarrier")
+        }
         self.subcarriers = subcarriers
         self.streams = streams
     }
@@ -86,23 +88,33 @@ public struct ResourceGrid: Equatable, Sendable {
     /// Walks tiles of `tile` OFDM symbols × every subcarrier, so the block (read along t) and the
     /// reals (written along n) both stay in L1; index arithmetic without divisions (this runs on
     /// every round's D reals).
-    public func demap(_ block: SubcarrierBlocks, scale c: Float, reals d: Int, dividingOFDMSymbolsBy divisors: [Double]?) throws -> [Float] {
+    public func demap(
+        _ block: SubcarrierBlocks, scale c: Float, reals d: Int, dividingOFDMSymbolsBy divisors: [Double]?
+    ) throws -> [Float] {
         let s = ofdmSymbols(forReals: d)
         guard block.rows == streams, block.subcarriers == subcarriers, block.columns == s else {
-            throw AirCompError.shapeMismatch("symbol block is \(block.subcarriers)×\(block.rows)×\(block.columns), an update of \(d) reals needs \(subcarriers)×\(streams)×\(s)")
+            throw AirCompError.shapeMismatch(
+                "symbol block is \(block.subcarriers)×\(block.rows)×\(block.columns), an update of \(d) reals needs "
+                    + "\(subcarriers)×\(streams)×\(s)"
+            )
         }
         guard divisors == nil || divisors!.count == s else {
             throw AirCompError.shapeMismatch("\(divisors!.count) divisors for \(s) OFDM symbols")
         }
-        let nsc = subcarriers, l2 = 2 * streams, tile = 8
+        let nsc = subcarriers
+        let l2 = 2 * streams
+        let tile = 8
         return [Float](unsafeUninitializedCapacity: d) { out, initialized in
             block.elements.withUnsafeBytes { raw in
-                let from = raw.baseAddress!.assumingMemoryBound(to: Float.self), to = out.baseAddress!
+                let from = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                let to = out.baseAddress!
                 for t0 in stride(from: 0, to: s, by: tile) {
                     for n in 0..<nsc {
                         for t in t0..<min(t0 + tile, s) {
-                            let src = from + (n &* s &+ t) &* l2, dst = to + (t &* nsc &+ n) &* l2
-                            let count = min(l2, d - (t &* nsc &+ n) &* l2)  // the last OFDM symbol's padding is not a real
+                            let src = from + (n &* s &+ t) &* l2
+                            let dst = to + (t &* nsc &+ n) &* l2
+                            // the last OFDM symbol's padding is not a real sample
+                            let count = min(l2, d - (t &* nsc &+ n) &* l2)
                             guard count > 0 else { continue }
                             guard let divisors else {
                                 for i in 0..<count { dst[i] = src[i] * c }

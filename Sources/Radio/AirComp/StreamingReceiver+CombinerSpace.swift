@@ -21,7 +21,9 @@ public enum ReceiverSpace: String, Sendable, CaseIterable {
 
 extension ColumnTransform {
     /// Every device's transform of the air in `space`: A[n]ᴴH_k[n]/√η[n] or H_k[n].
-    static func airChannels(_ h: ChannelTensor, _ design: AirCompDesign, space: ReceiverSpace, lsb: [Float]) -> [ColumnTransform] {
+    static func airChannels(_ h: ChannelTensor, _ design: AirCompDesign, space: ReceiverSpace, lsb: [Float])
+        -> [ColumnTransform]
+    {
         switch space {
         case .combiner: (0..<h.devices).map { combinedChannel(h, design, device: $0, lsb: lsb) }
         case .antennas: channels(h, lsb: lsb)
@@ -30,9 +32,12 @@ extension ColumnTransform {
 
     /// G = A[n]ᴴ H_k[n] / √η[n] (L × N_t): device k's samples as the combiner sees them. Products
     /// in Double from the design's own A and η, rounded to Float once.
-    public static func combinedChannel(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
+    public static func combinedChannel(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float])
+        -> ColumnTransform
+    {
         let nt = h.transmitAntennas
-        return combined(design, subcarriers: h.subcarriers, receiveAntennas: h.receiveAntennas, inputs: nt, lsb: lsb) { n, m in
+        return combined(design, subcarriers: h.subcarriers, receiveAntennas: h.receiveAntennas, inputs: nt, lsb: lsb) {
+            n, m in
             for r in 0..<h.receiveAntennas {
                 for a in 0..<nt {
                     let v = h[n, k, r, a]
@@ -44,15 +49,23 @@ extension ColumnTransform {
 
     /// G = A[n]ᴴ H_k[n] B_k[n] / √η[n] (L × L): device k's intended symbols, unquantised, as the
     /// combiner sees them (the measurement's noiseless reference in the combiner's space).
-    public static func combinedEffective(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float]) -> ColumnTransform {
-        let b = design.precoders[k], nr = h.receiveAntennas, nt = h.transmitAntennas, l = design.streams
+    public static func combinedEffective(_ h: ChannelTensor, _ design: AirCompDesign, device k: Int, lsb: [Float])
+        -> ColumnTransform
+    {
+        let b = design.precoders[k]
+        let nr = h.receiveAntennas
+        let nt = h.transmitAntennas
+        let l = design.streams
         return combined(design, subcarriers: h.subcarriers, receiveAntennas: nr, inputs: l, lsb: lsb) { n, m in
             for r in 0..<nr {
                 for c in 0..<l {
                     var v = Complex<Double>.zero
                     for a in 0..<nt {
-                        let hv = h[n, k, r, a], bv = b[n, a, c]
-                        v += Complex(Double(hv.real), Double(hv.imaginary)) * Complex(Double(bv.real), Double(bv.imaginary))
+                        let hv = h[n, k, r, a]
+                        let bv = b[n, a, c]
+                        v +=
+                            Complex(Double(hv.real), Double(hv.imaginary))
+                            * Complex(Double(bv.real), Double(bv.imaginary))
                     }
                     m[r * l + c] = v
                 }
@@ -63,30 +76,38 @@ extension ColumnTransform {
     /// Aᴴ M[n] / √η[n] for the N_r × `inputs` matrices M[n] (row-major) that `fill(n, m)` writes.
     /// Made every round for every device: plain loops over raw storage, the columns side by side
     /// (independent sums, each over r in order).
-    private static func combined(_ design: AirCompDesign, subcarriers: Int, receiveAntennas nr: Int, inputs: Int, lsb: [Float],
-                                 fill: (_ n: Int, _ m: UnsafeMutablePointer<Complex<Double>>) -> Void) -> ColumnTransform {
+    private static func combined(
+        _ design: AirCompDesign, subcarriers: Int, receiveAntennas nr: Int, inputs: Int, lsb: [Float],
+        fill: (_ n: Int, _ m: UnsafeMutablePointer<Complex<Double>>) -> Void
+    ) -> ColumnTransform {
         let l = design.streams
         var g = [Complex<Float>](repeating: .zero, count: subcarriers * l * inputs)
         let m = UnsafeMutablePointer<Complex<Double>>.allocate(capacity: nr * inputs)
         let sums = UnsafeMutablePointer<Complex<Double>>.allocate(capacity: inputs)
-        defer { m.deallocate(); sums.deallocate() }
+        defer {
+            m.deallocate()
+            sums.deallocate()
+        }
         g.withUnsafeMutableBufferPointer { g in
             for n in 0..<subcarriers {
                 fill(n, m)
                 let scale = 1 / design.eta[n].squareRoot()
-                design.beamformers[n].elements.withUnsafeBufferPointer { a in  // A column-major: A[r, row] at row·N_r + r
+                // A column-major: A[r, row] at row·N_r + r
+                design.beamformers[n].elements.withUnsafeBufferPointer { a in
                     for row in 0..<l {
                         for column in 0..<inputs { sums[column] = .zero }
                         for r in 0..<nr {
                             let av = a[row &* nr &+ r]
                             for column in 0..<inputs {
                                 let mv = m[r &* inputs &+ column]
-                                sums[column] = Complex(sums[column].real + (av.real * mv.real + av.imaginary * mv.imaginary),
-                                                       sums[column].imaginary + (av.real * mv.imaginary - av.imaginary * mv.real))
+                                sums[column] = Complex(
+                                    sums[column].real + (av.real * mv.real + av.imaginary * mv.imaginary),
+                                    sums[column].imaginary + (av.real * mv.imaginary - av.imaginary * mv.real))
                             }
                         }
                         for column in 0..<inputs {
-                            g[(n &* l &+ row) &* inputs &+ column] = Complex(Float(sums[column].real * scale), Float(sums[column].imaginary * scale))
+                            g[(n &* l &+ row) &* inputs &+ column] = Complex(
+                                Float(sums[column].real * scale), Float(sums[column].imaginary * scale))
                         }
                     }
                 }
@@ -109,10 +130,12 @@ struct CombinerNoise: Sendable {
     let factors: [Complex<Double>]
 
     init(design: AirCompDesign, noisePowerW sigma2: Double) {
-        let l = design.streams, nr = design.receiveAntennas
+        let l = design.streams
+        let nr = design.receiveAntennas
         var factors = [Complex<Double>](repeating: .zero, count: design.subcarriers * l * l)
         for n in 0..<design.subcarriers {
-            let a = design.beamformers[n], scale = sigma2 / design.eta[n]
+            let a = design.beamformers[n]
+            let scale = sigma2 / design.eta[n]
             var m = [Complex<Double>](repeating: .zero, count: l * l)
             for i in 0..<l {
                 for j in 0..<l {
@@ -150,18 +173,27 @@ struct CombinerNoise: Sendable {
 
     /// out (L × S interleaved, column-major) += F[n]·w_t for S columns, w drawn from (seed,
     /// `combinerNoise`, round, n): the same bits for any thread and band split.
-    func add(subcarrier n: Int, seed: UInt64, round: Int, columns: Int, draws: inout [Float], into out: UnsafeMutablePointer<Float>) {
-        let l = streams, count = 2 * l * columns
-        var seeder = SeededGenerator(seed: seed, stream: [RandomStream.combinerNoise.rawValue, UInt64(round), UInt64(n)])
+    func add(
+        subcarrier n: Int, seed: UInt64, round: Int, columns: Int, draws: inout [Float],
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        let l = streams
+        let count = 2 * l * columns
+        var seeder = SeededGenerator(
+            seed: seed, stream: [RandomStream.combinerNoise.rawValue, UInt64(round), UInt64(n)])
         if draws.count < count { draws = [Float](repeating: 0, count: count) }
-        draws.withUnsafeMutableBufferPointer { NoiseGenerator(&seeder).fill($0.baseAddress!, count: count, sigma: Float(0.5.squareRoot())) }
+        draws.withUnsafeMutableBufferPointer {
+            NoiseGenerator(&seeder).fill($0.baseAddress!, count: count, sigma: Float(0.5.squareRoot()))
+        }
         factors.withUnsafeBufferPointer { factors in
             let f = factors.baseAddress! + n * l * l
             for t in 0..<columns {
                 let w = 2 * t * l
                 for i in 0..<l {
                     var v = Complex<Double>.zero
-                    for k in 0...i { v += f[i * l + k] * Complex(Double(draws[w + 2 * k]), Double(draws[w + 2 * k + 1])) }
+                    for k in 0...i {
+                        v += f[i * l + k] * Complex(Double(draws[w + 2 * k]), Double(draws[w + 2 * k + 1]))
+                    }
                     out[w + 2 * i] += Float(v.real)
                     out[w + 2 * i + 1] += Float(v.imaginary)
                 }

@@ -21,48 +21,69 @@ extension StreamingReceiver {
     public func finish() -> StreamingReception {
         drain()
         let present = (0..<symbols).map { t in (0..<devices).reduce(0.0) { $0 + (arrived[$1][t] ? weights[$1] : 0) } }
-        let measured = target != nil && (0..<devices).allSatisfy { j in
-            let sent = arrived[j].contains(true) || !referenceRanges[j].isEmpty
-            return !sent || (isComplete(device: j) && isReferenceComplete(device: j))
-        }
-        let nsc = grid.subcarriers, l = grid.streams
+        let measured =
+            target != nil
+            && (0..<devices).allSatisfy { j in
+                let sent = arrived[j].contains(true) || !referenceRanges[j].isEmpty
+                return !sent || (isComplete(device: j) && isReferenceComplete(device: j))
+            }
+        let nsc = grid.subcarriers
+        let l = grid.streams
         var combined = SubcarrierBlocks(subcarriers: nsc, rows: l, columns: symbols)
-        var total = [Double](repeating: 0, count: nsc), thermal = total, csi = total, quantization = total, signalPower = total
+        var total = [Double](repeating: 0, count: nsc)
+        var thermal = total
+        var csi = total
+        var quantization = total
+        var signalPower = total
         combined.elements.withUnsafeMutableBufferPointer { out in
             let floats = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
-            total.withUnsafeMutableBufferPointer { total in thermal.withUnsafeMutableBufferPointer { thermal in
-                csi.withUnsafeMutableBufferPointer { csi in quantization.withUnsafeMutableBufferPointer { quantization in
-                    signalPower.withUnsafeMutableBufferPointer { signalPower in
-                    let errors = ErrorParts(total: total.baseAddress!, thermal: thermal.baseAddress!, csi: csi.baseAddress!,
-                                            quantization: quantization.baseAddress!, signal: signalPower.baseAddress!)
-                    let combiners = space == .antennas ? self.combiningTransform() : nil
-                    let noise = self.combinerNoise()
-                    DispatchQueue.concurrentPerform(iterations: bands.count) { b in
-                        var scratch = BandScratch(rows: signal.rows, streams: l, columns: symbols)
-                        for n in bands[b] {
-                            if space == .combiner, air.radio != nil {
-                                finishCombined(n, noise: noise, measured: measured, scratch: &scratch,
-                                               out: floats + 2 * n * l * symbols, errors: errors)
-                            } else {
-                                finishSubcarrier(n, combiners: combiners, measured: measured, scratch: &scratch,
-                                                 out: floats + 2 * n * l * symbols, errors: errors)
+            total.withUnsafeMutableBufferPointer { total in
+                thermal.withUnsafeMutableBufferPointer { thermal in
+                    csi.withUnsafeMutableBufferPointer { csi in
+                        quantization.withUnsafeMutableBufferPointer { quantization in
+                            signalPower.withUnsafeMutableBufferPointer { signalPower in
+                                let errors = ErrorParts(
+                                    total: total.baseAddress!, thermal: thermal.baseAddress!, csi: csi.baseAddress!,
+                                    quantization: quantization.baseAddress!, signal: signalPower.baseAddress!)
+                                let combiners = space == .antennas ? self.combiningTransform() : nil
+                                let noise = self.combinerNoise()
+                                DispatchQueue.concurrentPerform(iterations: bands.count) { b in
+                                    var scratch = BandScratch(rows: signal.rows, streams: l, columns: symbols)
+                                    for n in bands[b] {
+                                        if space == .combiner, air.radio != nil {
+                                            finishCombined(
+                                                n, noise: noise, measured: measured, scratch: &scratch,
+                                                out: floats + 2 * n * l * symbols, errors: errors)
+                                        } else {
+                                            finishSubcarrier(
+                                                n, combiners: combiners, measured: measured, scratch: &scratch,
+                                                out: floats + 2 * n * l * symbols, errors: errors)
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
-                    }
-                } }
-            } }
+                }
+            }
         }
-        let error = measured ? AggregationError(total: total, thermal: thermal, csi: csi, quantization: quantization, signal: signalPower) : nil
-        return StreamingReception(combined: combined, aggregate: reconstruct(combined, present: present), presentWeight: present, error: error)
+        let error =
+            measured
+            ? AggregationError(
+                total: total, thermal: thermal, csi: csi, quantization: quantization, signal: signalPower) : nil
+        return StreamingReception(
+            combined: combined, aggregate: reconstruct(combined, present: present), presentWeight: present, error: error
+        )
     }
 
     /// A[n]ᴴ/√η[n] as a float transform (LSB 1: no rounding grid), air only.
     func combiningTransform() -> ColumnTransform? {
         guard let design = air.radio?.design else { return nil }
         let c = design.combiners()
-        return ColumnTransform(subcarriers: grid.subcarriers, rows: grid.streams, inputs: design.receiveAntennas,
-                               lsb: [Float](repeating: 1, count: grid.subcarriers)) { n, l, r in
+        return ColumnTransform(
+            subcarriers: grid.subcarriers, rows: grid.streams, inputs: design.receiveAntennas,
+            lsb: [Float](repeating: 1, count: grid.subcarriers)
+        ) { n, l, r in
             let v = c[n, l, r]
             return (v.real, v.imaginary)
         }
@@ -70,16 +91,21 @@ extension StreamingReceiver {
 
     /// The combiner-space noise's factors, when the air is summed there with noise at the antennas.
     func combinerNoise() -> CombinerNoise? {
-        guard space == .combiner, let (design, sigma2, domain) = air.radio, domain == .receiveAntennas, sigma2 > 0 else { return nil }
+        guard space == .combiner, let (design, sigma2, domain) = air.radio, domain == .receiveAntennas, sigma2 > 0
+        else { return nil }
         return CombinerNoise(design: design, noisePowerW: sigma2)
     }
 
     /// Subcarrier n of an air summed in the combiner's space: ŝ is the sum plus Aᴴz/√η (or, with
     /// the noise in the combined streams, i.i.d. σ²/η per stream, as the antennas' path draws it).
-    private func finishCombined(_ n: Int, noise: CombinerNoise?, measured: Bool, scratch s: inout BandScratch,
-                                out: UnsafeMutablePointer<Float>, errors: ErrorParts) {
+    private func finishCombined(
+        _ n: Int, noise: CombinerNoise?, measured: Bool, scratch s: inout BandScratch,
+        out: UnsafeMutablePointer<Float>, errors: ErrorParts
+    ) {
         guard let (design, sigma2, domain) = air.radio else { return }
-        let l = grid.streams, cols = symbols, count = l * cols
+        let l = grid.streams
+        let cols = symbols
+        let count = l * cols
         signal.values(subcarrier: n, into: out)
         if measured { for i in 0..<(2 * count) { s.clean[i] = out[i] } }
         switch domain {
@@ -95,10 +121,14 @@ extension StreamingReceiver {
     }
 
     /// i.i.d. CN(0, σ²/η[n]) per stream and OFDM symbol, from (seed, `combinedNoise`, round, n).
-    private func addCombinedStreamNoise(_ n: Int, sigma2: Double, eta: Double, scratch s: inout BandScratch, into out: UnsafeMutablePointer<Float>) {
-        let count = 2 * grid.streams * symbols, sigma = Float((sigma2 / eta / 2).squareRoot())
+    private func addCombinedStreamNoise(
+        _ n: Int, sigma2: Double, eta: Double, scratch s: inout BandScratch, into out: UnsafeMutablePointer<Float>
+    ) {
+        let count = 2 * grid.streams * symbols
+        let sigma = Float((sigma2 / eta / 2).squareRoot())
         guard sigma > 0 else { return }
-        var seeder = SeededGenerator(seed: seed, stream: [RandomStream.combinedNoise.rawValue, UInt64(round), UInt64(n)])
+        var seeder = SeededGenerator(
+            seed: seed, stream: [RandomStream.combinedNoise.rawValue, UInt64(round), UInt64(n)])
         NoiseGenerator(&seeder).fill(&s.noise, count: count, sigma: sigma)
         for i in 0..<count { out[i] += s.noise[i] }
     }
@@ -106,7 +136,8 @@ extension StreamingReceiver {
     /// The error parts of subcarrier n from ŝ (`out`), its noiseless sum (`clean`), the sum of the
     /// unquantised intended symbols (`exact`) and Σ w s (`target`).
     private func recordErrors(_ n: Int, out: UnsafeMutablePointer<Float>, scratch s: BandScratch, errors: ErrorParts) {
-        let cols = symbols, count = grid.streams * cols
+        let cols = symbols
+        let count = grid.streams * cols
         errors.total[n] = Self.meanSquaredDifference(out, s.target, count: count, columns: cols)
         errors.thermal[n] = Self.meanSquaredDifference(out, s.clean, count: count, columns: cols)
         errors.csi[n] = Self.meanSquaredDifference(s.exact, s.target, count: count, columns: cols)
@@ -115,9 +146,12 @@ extension StreamingReceiver {
     }
 
     /// Subcarrier n: ŝ into `out` (L × S interleaved) and the four error parts at index n.
-    private func finishSubcarrier(_ n: Int, combiners: ColumnTransform?, measured: Bool, scratch s: inout BandScratch,
-                                  out: UnsafeMutablePointer<Float>, errors: ErrorParts) {
-        let l = grid.streams, cols = symbols
+    private func finishSubcarrier(
+        _ n: Int, combiners: ColumnTransform?, measured: Bool, scratch s: inout BandScratch,
+        out: UnsafeMutablePointer<Float>, errors: ErrorParts
+    ) {
+        let l = grid.streams
+        let cols = symbols
         guard let (design, sigma2, domain) = air.radio, let combiners else {
             // An exact sum: ŝ is the sum itself; all its error is the devices' quantisation, if any.
             signal.values(subcarrier: n, into: out)
@@ -134,7 +168,8 @@ extension StreamingReceiver {
         case .receiveAntennas:
             s.received = s.signal
             if sigma2 > 0 {
-                var seeder = SeededGenerator(seed: seed, stream: [RandomStream.noise.rawValue, UInt64(round), UInt64(n)])
+                var seeder = SeededGenerator(
+                    seed: seed, stream: [RandomStream.noise.rawValue, UInt64(round), UInt64(n)])
                 NoiseGenerator(&seeder).fill(&s.noise, count: 2 * nr * cols, sigma: Float((sigma2 / 2).squareRoot()))
                 for i in 0..<(2 * nr * cols) { s.received[i] += s.noise[i] }
             }
@@ -168,7 +203,9 @@ extension StreamingReceiver {
     }
 
     /// Σ|a − b|² over `count` complex values (interleaved), divided by `columns`.
-    static func meanSquaredDifference(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, columns: Int) -> Double {
+    static func meanSquaredDifference(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, columns: Int)
+        -> Double
+    {
         guard columns > 0 else { return 0 }
         var e = 0.0
         for i in 0..<(2 * count) {
@@ -192,8 +229,14 @@ private struct BandScratch {
     var clean: [Float], exact: [Float], target: [Float]
 
     init(rows: Int, streams: Int, columns: Int) {
-        let wide = 2 * max(rows, streams) * columns, narrow = 2 * streams * columns
-        (signal, received, noise) = ([Float](repeating: 0, count: wide), [Float](repeating: 0, count: wide), [Float](repeating: 0, count: wide))
-        (clean, exact, target) = ([Float](repeating: 0, count: narrow), [Float](repeating: 0, count: narrow), [Float](repeating: 0, count: narrow))
+        let wide = 2 * max(rows, streams) * columns
+        let narrow = 2 * streams * columns
+        (signal, received, noise) = (
+            [Float](repeating: 0, count: wide), [Float](repeating: 0, count: wide), [Float](repeating: 0, count: wide)
+        )
+        (clean, exact, target) = (
+            [Float](repeating: 0, count: narrow), [Float](repeating: 0, count: narrow),
+            [Float](repeating: 0, count: narrow)
+        )
     }
 }

@@ -162,9 +162,11 @@ public final class StreamingReceiver: @unchecked Sendable {
     ///   - holdFrames: frames the batches being gathered may hold (and 4 MiB at most), besides
     ///     the one just added; beyond, the largest batch goes to the workers.
     ///   - space: where the air is summed (prepared channels carry their own).
-    public init(air: AirSum, symbols: Int, reals: Int, scale: Float, seed: UInt64, round: Int, threads: Int = 2,
-                queueDepth: Int = 32, holdFrames: Int = StreamingReceiver.defaultHoldFrames, measuring: Bool = true,
-                space: ReceiverSpace = .combiner, summing: Summing = .workers) throws {
+    public init(
+        air: AirSum, symbols: Int, reals: Int, scale: Float, seed: UInt64, round: Int, threads: Int = 2,
+        queueDepth: Int = 32, holdFrames: Int = StreamingReceiver.defaultHoldFrames, measuring: Bool = true,
+        space: ReceiverSpace = .combiner, summing: Summing = .workers
+    ) throws {
         self.air = air
         self.summing = summing
         self.symbols = symbols
@@ -181,7 +183,10 @@ public final class StreamingReceiver: @unchecked Sendable {
             lsb = Self.airLSB(design, space: space)
             self.space = space
         case .overTheAirPrepared(let p, _, _):
-            guard !measuring else { throw AirCompError.cannotMeasure("prepared channels keep no H (make the receiver with measuring: false)") }
+            guard !measuring else {
+                throw AirCompError.cannotMeasure(
+                    "prepared channels keep no H (make the receiver with measuring: false)")
+            }
             grid = try ResourceGrid(subcarriers: p.design.subcarriers, streams: p.design.streams)
             (inputRows, weights, lsb) = (p.design.transmitAntennas, p.design.weights, p.lsb)
             self.space = p.space
@@ -192,25 +197,37 @@ public final class StreamingReceiver: @unchecked Sendable {
             lsb = Array(repeating: Self.symbolLSB, count: g.subcarriers)
         }
         devices = weights.count
-        guard scale.isFinite, scale > 0 else { throw AirCompError.shapeMismatch("common scale \(scale) must be finite and > 0") }
-        guard symbols == grid.ofdmSymbols(forReals: reals) else {
-            throw AirCompError.shapeMismatch("\(reals) reals fill \(grid.ofdmSymbols(forReals: reals)) OFDM symbols of \(grid.subcarriers)×\(grid.streams), not \(symbols)")
+        guard scale.isFinite, scale > 0 else {
+            throw AirCompError.shapeMismatch("common scale \(scale) must be finite and > 0")
         }
-        let nsc = grid.subcarriers, l = grid.streams
+        guard symbols == grid.ofdmSymbols(forReals: reals) else {
+            throw AirCompError.shapeMismatch(
+                "\(reals) reals fill \(grid.ofdmSymbols(forReals: reals)) OFDM symbols of "
+                    + "\(grid.subcarriers)×\(grid.streams), not \(symbols)"
+            )
+        }
+        let nsc = grid.subcarriers
+        let l = grid.streams
         let symbolLSB = [Float](repeating: Self.symbolLSB, count: nsc)
         switch air {
         case .overTheAir(let h, let design, _, _) where space == .combiner:
             signal = ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: lsb)
             transforms = ColumnTransform.airChannels(h, design, space: space, lsb: lsb)
-            noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.combinedEffective(h, design, device: k, lsb: lsb) } : []
+            noiselessTransforms =
+                measuring
+                ? (0..<devices).map { k in ColumnTransform.combinedEffective(h, design, device: k, lsb: lsb) } : []
             noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: lsb) : nil
         case .overTheAir(let h, let design, _, _):
             signal = ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb)
             transforms = ColumnTransform.airChannels(h, design, space: space, lsb: lsb)
-            noiselessTransforms = measuring ? (0..<devices).map { k in ColumnTransform.effective(h, design, device: k, lsb: lsb) } : []
-            noiseless = measuring ? ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb) : nil
+            noiselessTransforms =
+                measuring ? (0..<devices).map { k in ColumnTransform.effective(h, design, device: k, lsb: lsb) } : []
+            noiseless =
+                measuring
+                ? ExactAccumulator(subcarriers: nsc, rows: h.receiveAntennas, columns: symbols, lsb: lsb) : nil
         case .overTheAirPrepared(let p, _, _):
-            signal = ExactAccumulator(subcarriers: nsc, rows: p.space == .combiner ? l : p.design.receiveAntennas, columns: symbols, lsb: lsb)
+            signal = ExactAccumulator(
+                subcarriers: nsc, rows: p.space == .combiner ? l : p.design.receiveAntennas, columns: symbols, lsb: lsb)
             transforms = p.transforms
             noiselessTransforms = []
             noiseless = nil
@@ -220,7 +237,9 @@ public final class StreamingReceiver: @unchecked Sendable {
             noiselessTransforms = []
             noiseless = nil
         }
-        targetTransforms = measuring ? weights.map { ColumnTransform.diagonal(Float($0), subcarriers: nsc, streams: l, lsb: symbolLSB) } : []
+        targetTransforms =
+            measuring
+            ? weights.map { ColumnTransform.diagonal(Float($0), subcarriers: nsc, streams: l, lsb: symbolLSB) } : []
         target = measuring ? ExactAccumulator(subcarriers: nsc, rows: l, columns: symbols, lsb: symbolLSB) : nil
         arrived = Array(repeating: Array(repeating: false, count: symbols), count: devices)
         framesAdded = Array(repeating: 0, count: devices)
@@ -247,9 +266,15 @@ public final class StreamingReceiver: @unchecked Sendable {
     }
 
     static func checkShapes(_ h: ChannelTensor, _ design: AirCompDesign) throws {
-        guard h.devices == design.devices, h.subcarriers == design.subcarriers, h.receiveAntennas == design.receiveAntennas,
-              h.transmitAntennas == design.transmitAntennas else {
-            throw AirCompError.shapeMismatch("channels \(h.devices)×\(h.subcarriers)×\(h.receiveAntennas)×\(h.transmitAntennas) do not fit the design's \(design.devices)×\(design.subcarriers)×\(design.receiveAntennas)×\(design.transmitAntennas)")
+        guard h.devices == design.devices, h.subcarriers == design.subcarriers,
+            h.receiveAntennas == design.receiveAntennas,
+            h.transmitAntennas == design.transmitAntennas
+        else {
+            throw AirCompError.shapeMismatch(
+                "channels \(h.devices)×\(h.subcarriers)×\(h.receiveAntennas)×\(h.transmitAntennas) do not fit the "
+                    + "design's "
+                    + "\(design.devices)×\(design.subcarriers)×\(design.receiveAntennas)×\(design.transmitAntennas)"
+            )
         }
     }
 

@@ -58,7 +58,10 @@ extension SubcarrierBlocks {
     /// Writes OFDM symbols first..<first+count from `symbolMajorSamples`' order.
     public mutating func setSymbols(first: Int, count: Int, from samples: [Float]) throws {
         guard first >= 0, first + count <= columns, samples.count == 2 * count * subcarriers * rows else {
-            throw AirCompError.shapeMismatch("symbols \(first)..<\(first + count) with \(samples.count / 2) samples do not fit \(subcarriers)×\(rows)×\(columns)")
+            throw AirCompError.shapeMismatch(
+                "symbols \(first)..<\(first + count) with \(samples.count / 2) samples do not fit "
+                    + "\(subcarriers)×\(rows)×\(columns)"
+            )
         }
         var i = 0
         for t in first..<(first + count) {
@@ -75,7 +78,8 @@ extension SubcarrierBlocks {
     /// From interleaved (re, im) Floats in `elements` order (how precoders travel).
     public init(subcarriers: Int, rows: Int, columns: Int, interleaved: [Float]) throws {
         guard interleaved.count == 2 * subcarriers * rows * columns else {
-            throw AirCompError.shapeMismatch("\(interleaved.count / 2) complex values for \(subcarriers)×\(rows)×\(columns)")
+            throw AirCompError.shapeMismatch(
+                "\(interleaved.count / 2) complex values for \(subcarriers)×\(rows)×\(columns)")
         }
         self.init(subcarriers: subcarriers, rows: rows, columns: columns)
         for i in 0..<elements.count { elements[i] = Complex(interleaved[2 * i], interleaved[2 * i + 1]) }

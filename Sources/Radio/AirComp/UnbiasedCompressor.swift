@@ -29,7 +29,11 @@ public enum UnbiasedCompressor {
         public let kept: Int
         /// e, reals sent with b + 1 bits (0 when sparse).
         public let extraBit: Int
-        public init(bits: Int, kept: Int, extraBit: Int) { self.bits = bits; self.kept = kept; self.extraBit = extraBit }
+        public init(bits: Int, kept: Int, extraBit: Int) {
+            self.bits = bits
+            self.kept = kept
+            self.extraBit = extraBit
+        }
         /// Bits of the values: m·b + e (the 32-bit full scale comes on top).
         public var payloadBits: Int { kept * bits + extraBit }
     }
@@ -42,12 +46,17 @@ public enum UnbiasedCompressor {
     /// The variance-minimising layout for `budgetBits` (B ≥ 1) over `reals` (D ≥ 1) values whose
     /// squared norm is `energy` and whose largest magnitude is `fullScale`.
     public static func plan(budgetBits: Int, reals: Int, energy: Double, fullScale: Double) -> Plan {
-        let d = reals, budget = max(1, budgetBits)
+        let d = reals
+        let budget = max(1, budgetBits)
         let fs2 = fullScale * fullScale
-        func levels(_ b: Int) -> Double { let l = Double((1 << b) - 1); return l * l }
+        func levels(_ b: Int) -> Double {
+            let l = Double((1 << b) - 1)
+            return l * l
+        }
         var best: (v: Double, plan: Plan)?
         for b in 1...maximumBits {
-            let candidate: Plan, v: Double
+            let candidate: Plan
+            let v: Double
             // b bits on every real with some at b + 1; a budget of (b + 1)·D or more is b + 1's case.
             if b * d <= budget && budget >= (b + 1) * d && b < maximumBits { continue }
             if b * d <= budget {
@@ -72,8 +81,12 @@ public enum UnbiasedCompressor {
     public static func compress(_ update: [Float], budgetBits: Int, seed: UInt64) -> (decoded: [Float], plan: Plan) {
         let d = update.count
         guard d > 0 else { return ([], Plan(bits: 1, kept: 0, extraBit: 0)) }
-        var energy = 0.0, fullScale: Float = 0
-        for v in update { energy += Double(v) * Double(v); fullScale = max(fullScale, abs(v)) }
+        var energy = 0.0
+        var fullScale: Float = 0
+        for v in update {
+            energy += Double(v) * Double(v)
+            fullScale = max(fullScale, abs(v))
+        }
         let plan = plan(budgetBits: budgetBits, reals: d, energy: energy, fullScale: Double(fullScale))
         var selection = SeededGenerator(seed: seed, stream: [Stream.selection])
         var rounding = SeededGenerator(seed: seed, stream: [Stream.rounding])
@@ -82,12 +95,15 @@ public enum UnbiasedCompressor {
             let chosen = sample(plan.kept, of: d, using: &selection)
             let gain = Float(Double(d) / Double(plan.kept))
             let scale = chosen.reduce(Float(0)) { max($0, abs(update[$1])) }
-            for i in chosen { decoded[i] = gain * round(update[i], bits: plan.bits, fullScale: scale, using: &rounding) }
+            for i in chosen {
+                decoded[i] = gain * round(update[i], bits: plan.bits, fullScale: scale, using: &rounding)
+            }
         } else {
             var finer = [Bool](repeating: false, count: d)
             for i in sample(plan.extraBit, of: d, using: &selection) { finer[i] = true }
             for i in 0..<d {
-                decoded[i] = round(update[i], bits: plan.bits + (finer[i] ? 1 : 0), fullScale: fullScale, using: &rounding)
+                decoded[i] = round(
+                    update[i], bits: plan.bits + (finer[i] ? 1 : 0), fullScale: fullScale, using: &rounding)
             }
         }
         return (decoded, plan)
@@ -97,7 +113,8 @@ public enum UnbiasedCompressor {
     @inline(__always)
     static func round(_ v: Float, bits: Int, fullScale: Float, using g: inout SeededGenerator) -> Float {
         guard fullScale > 0 else { return 0 }
-        let steps = Double((1 << bits) - 1), step = 2 * Double(fullScale) / steps
+        let steps = Double((1 << bits) - 1)
+        let step = 2 * Double(fullScale) / steps
         let position = min(max((Double(v) + Double(fullScale)) / step, 0), steps)
         var level = position.rounded(.down)
         if g.uniform() < position - level { level += 1 }
@@ -118,7 +135,7 @@ public enum UnbiasedCompressor {
 
     /// Substream labels under the transmission's seed.
     enum Stream {
-        static let selection: UInt64 = 0x6D61_736B  // "mask"
-        static let rounding: UInt64 = 0x726E_6464  // "rndd"
+        static let selection: UInt64 = 0x6D61_736B // "mask"
+        static let rounding: UInt64 = 0x726E_6464 // "rndd"
     }
 }

@@ -10,7 +10,9 @@ public struct UniformQuantizer: Sendable, Equatable {
     public let bits: Int
 
     public init(bits: Int) throws {
-        guard (2...16).contains(bits) else { throw AirCompError.shapeMismatch("quantiser resolution \(bits) bits is outside 2…16") }
+        guard (2...16).contains(bits) else {
+            throw AirCompError.shapeMismatch("quantiser resolution \(bits) bits is outside 2…16")
+        }
         self.bits = bits
     }
 

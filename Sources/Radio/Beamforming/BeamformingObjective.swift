@@ -29,13 +29,16 @@ public struct BeamformingObjective: Sendable {
     ///   - channels: H_k[n] of this subcarrier, taken from `tensor`.
     ///   - powerPerSubcarrier: P_{k,n} in watts.
     ///   - weights: w_k.
-    public init(tensor: ChannelTensor, subcarrier n: Int, streams: Int, powerPerSubcarrier: [Double], weights: [Double]) {
+    public init(tensor: ChannelTensor, subcarrier n: Int, streams: Int, powerPerSubcarrier: [Double], weights: [Double])
+    {
         receiveAntennas = tensor.receiveAntennas
         transmitAntennas = tensor.transmitAntennas
         devices = tensor.devices
         self.streams = streams
         let o = tensor.offset(subcarrier: n, device: 0)
-        stacked = tensor.elements[o..<(o + tensor.subcarrierStride)].map { Complex(Double($0.real), Double($0.imaginary)) }
+        stacked = tensor.elements[o..<(o + tensor.subcarrierStride)].map {
+            Complex(Double($0.real), Double($0.imaginary))
+        }
         coefficients = (0..<tensor.devices).map { weights[$0] * weights[$0] / powerPerSubcarrier[$0] }
         inversePowers = powerPerSubcarrier.map { 1 / $0 }
     }
@@ -45,7 +48,8 @@ public struct BeamformingObjective: Sendable {
     /// H_k, N_r × N_t.
     public func channel(_ k: Int) -> ComplexMatrix<Double> {
         let size = receiveAntennas * transmitAntennas
-        return ComplexMatrix(rows: receiveAntennas, cols: transmitAntennas, elements: Array(stacked[(k * size)..<((k + 1) * size)]))
+        return ComplexMatrix(
+            rows: receiveAntennas, cols: transmitAntennas, elements: Array(stacked[(k * size)..<((k + 1) * size)]))
     }
 
     /// Per-device terms f_k(A); +∞ where Aᴴ H_k is rank-deficient.
@@ -59,13 +63,14 @@ public struct BeamformingObjective: Sendable {
 
     /// Scratch buffers reused across evaluations (no allocation in the solver loop).
     struct Workspace {
-        var b: [Complex<Double>]        // L × K·N_t
-        var z: [Complex<Double>]        // K·N_t × L
+        var b: [Complex<Double>] // L × K·N_t
+        var z: [Complex<Double>] // K·N_t × L
         var gradient: [Complex<Double>] // N_r × L
         var inverses: [Complex<Double>] // K blocks of L×L, M_k⁻¹
         var terms: [Double]
         init(_ p: BeamformingObjective) {
-            let kn = p.devices * p.transmitAntennas, l = p.streams
+            let kn = p.devices * p.transmitAntennas
+            let l = p.streams
             b = Array(repeating: .zero, count: l * kn)
             z = Array(repeating: .zero, count: kn * l)
             gradient = Array(repeating: .zero, count: p.receiveAntennas * l)
@@ -77,7 +82,9 @@ public struct BeamformingObjective: Sendable {
     /// Terms f_k(A) and, when `weights` (π_k) are given, the Euclidean gradient of Σ_k π_k f_k
     /// into `workspace.gradient` (N_r × L).
     @discardableResult
-    func evaluate(_ a: ComplexMatrix<Double>, weights: [Double]?, workspace w: inout Workspace) -> (terms: [Double], finite: Bool) {
+    func evaluate(_ a: ComplexMatrix<Double>, weights: [Double]?, workspace w: inout Workspace) -> (
+        terms: [Double], finite: Bool
+    ) {
         let result = evaluateTerms(a, workspace: &w)
         if let pi = weights, result.finite { accumulateGradient(weights: pi, workspace: &w) }
         return result
@@ -85,12 +92,16 @@ public struct BeamformingObjective: Sendable {
 
     /// f_k(A) for every k; leaves B = Aᴴ Hs and the M_k⁻¹ in the workspace for the gradient.
     func evaluateTerms(_ a: ComplexMatrix<Double>, workspace w: inout Workspace) -> (terms: [Double], finite: Bool) {
-        let nr = receiveAntennas, nt = transmitAntennas, l = streams, kn = devices * nt
+        let nr = receiveAntennas
+        let nt = transmitAntennas
+        let l = streams
+        let kn = devices * nt
         a.elements.withUnsafeBufferPointer { pa in
             stacked.withUnsafeBufferPointer { ph in
                 w.b.withUnsafeMutableBufferPointer { pb in
-                    Double.gemm(.adjoint, .none, m: l, n: kn, k: nr, alpha: .one, a: pa.baseAddress!, lda: nr,
-                                b: ph.baseAddress!, ldb: nr, beta: .zero, c: pb.baseAddress!, ldc: l)
+                    Double.gemm(
+                        .adjoint, .none, m: l, n: kn, k: nr, alpha: .one, a: pa.baseAddress!, lda: nr,
+                        b: ph.baseAddress!, ldb: nr, beta: .zero, c: pb.baseAddress!, ldc: l)
                 }
             }
         }
@@ -116,7 +127,10 @@ public struct BeamformingObjective: Sendable {
 
     /// ∇(Σ_k π_k f_k) at the A of the last `evaluateTerms`, into `workspace.gradient`.
     func accumulateGradient(weights pi: [Double], workspace w: inout Workspace) {
-        let nr = receiveAntennas, nt = transmitAntennas, l = streams, kn = devices * nt
+        let nr = receiveAntennas
+        let nt = transmitAntennas
+        let l = streams
+        let kn = devices * nt
         // Z_k = −2 π_k c_k B_kᴴ M_k⁻², N_t × L, stacked into Z (K·N_t × L).
         var square = [Complex<Double>](repeating: .zero, count: l * l)
         for k in 0..<devices {
@@ -146,8 +160,9 @@ public struct BeamformingObjective: Sendable {
         stacked.withUnsafeBufferPointer { ph in
             w.z.withUnsafeBufferPointer { pz in
                 w.gradient.withUnsafeMutableBufferPointer { pg in
-                    Double.gemm(.none, .none, m: nr, n: l, k: kn, alpha: .one, a: ph.baseAddress!, lda: nr,
-                                b: pz.baseAddress!, ldb: kn, beta: .zero, c: pg.baseAddress!, ldc: nr)
+                    Double.gemm(
+                        .none, .none, m: nr, n: l, k: kn, alpha: .one, a: ph.baseAddress!, lda: nr,
+                        b: pz.baseAddress!, ldb: kn, beta: .zero, c: pg.baseAddress!, ldc: nr)
                 }
             }
         }
@@ -160,7 +175,9 @@ public struct BeamformingObjective: Sendable {
 enum SmallHermitian {
     /// out = X Xᴴ (rows × rows, column-major) for X rows × cols column-major.
     @inline(__always)
-    static func gram(_ x: UnsafePointer<Complex<Double>>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Complex<Double>>) {
+    static func gram(
+        _ x: UnsafePointer<Complex<Double>>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Complex<Double>>
+    ) {
         for j in 0..<rows {
             for i in j..<rows {
                 var s = Complex<Double>.zero
@@ -214,14 +231,14 @@ enum SmallHermitian {
             for i in j..<n {
                 var s = Complex<Double>.zero
                 for m in i..<n { s += a[i * n + m].conjugate * a[j * n + m] }
-                a[i * n + j] = s  // parked in the upper triangle (row j, column i), never read again
+                a[i * n + j] = s // parked in the upper triangle (row j, column i), never read again
             }
         }
         for j in 0..<n {
             for i in j..<n {
-                let v = a[i * n + j]        // A⁻¹[i, j]
-                a[j * n + i] = v            // (i, j), lower
-                a[i * n + j] = v.conjugate  // (j, i), upper
+                let v = a[i * n + j] // A⁻¹[i, j]
+                a[j * n + i] = v // (i, j), lower
+                a[i * n + j] = v.conjugate // (j, i), upper
             }
         }
         return true

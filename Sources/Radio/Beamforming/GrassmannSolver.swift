@@ -62,13 +62,17 @@ struct GrassmannSolver {
 
     /// Runs the stages `temperatures` from A (orthonormal); returns the final iterate, the number
     /// of iterations and the last relative gradient norm. nil if A makes some Aᴴ H_k singular.
-    func run(from start: ComplexMatrix<Double>, temperatures: [Double], maxIterations: Int? = nil) -> (a: ComplexMatrix<Double>, iterations: Int, gradientNorm: Double)? {
+    func run(from start: ComplexMatrix<Double>, temperatures: [Double], maxIterations: Int? = nil) -> (
+        a: ComplexMatrix<Double>, iterations: Int, gradientNorm: Double
+    )? {
         var w = Buffers(problem)
         w.a = start.elements
         var iterations = 0
         var lastNorm = Double.infinity
         for (stage, t) in temperatures.enumerated() {
-            let tolerance = stage == temperatures.count - 1 && t == options.temperatures.last ? options.gradientTolerance : options.intermediateTolerance
+            let tolerance =
+                stage == temperatures.count - 1 && t == options.temperatures.last
+                ? options.gradientTolerance : options.intermediateTolerance
             // Objective scale fixed per stage so F and its gradient are O(1) whatever the path loss.
             guard evaluate(&w, point: \.a, temperature: t, scale: nil) else { return nil }
             var gg = w.dot(w.gradient, w.gradient)
@@ -87,8 +91,10 @@ struct GrassmannSolver {
                 let current = w.smoothed
                 for _ in 0..<40 {
                     w.retract(alpha)
-                    if evaluate(&w, point: \.candidate, temperature: t, scale: w.scale, storeGradientIn: \.candidateGradient),
-                       w.candidateSmoothed <= current + options.armijo * alpha * slope {
+                    if evaluate(
+                        &w, point: \.candidate, temperature: t, scale: w.scale, storeGradientIn: \.candidateGradient),
+                        w.candidateSmoothed <= current + options.armijo * alpha * slope
+                    {
                         accepted = true
                         break
                     }
@@ -102,7 +108,9 @@ struct GrassmannSolver {
                 w.project(\.gradient, onto: \.candidate)
                 let ggNew = w.dot(w.candidateGradient, w.candidateGradient)
                 let beta = max(0, (ggNew - w.dot(w.candidateGradient, w.gradient)) / gg)
-                for i in w.direction.indices { w.direction[i] = w.direction[i].multiplied(by: beta) - w.candidateGradient[i] }
+                for i in w.direction.indices {
+                    w.direction[i] = w.direction[i].multiplied(by: beta) - w.candidateGradient[i]
+                }
                 swap(&w.a, &w.candidate)
                 swap(&w.gradient, &w.candidateGradient)
                 let decrease = current - w.candidateSmoothed
@@ -112,7 +120,9 @@ struct GrassmannSolver {
             }
             lastNorm = gg.squareRoot() / max(abs(w.smoothed), 1e-300)
         }
-        return (ComplexMatrix(rows: problem.receiveAntennas, cols: problem.streams, elements: w.a), iterations, lastNorm)
+        return (
+            ComplexMatrix(rows: problem.receiveAntennas, cols: problem.streams, elements: w.a), iterations, lastNorm
+        )
     }
 
     /// Evaluates F_t and its Riemannian gradient at `point`. With `scale` nil, fixes the stage's
@@ -156,8 +166,8 @@ struct GrassmannSolver {
         var a: [Complex<Double>], candidate: [Complex<Double>]
         var gradient: [Complex<Double>], candidateGradient: [Complex<Double>]
         var direction: [Complex<Double>]
-        var step: [Complex<Double>]        // A + α d before normalisation
-        var small: [Complex<Double>]       // L × L scratch (Aᴴ X, the retraction's Gram)
+        var step: [Complex<Double>] // A + α d before normalisation
+        var small: [Complex<Double>] // L × L scratch (Aᴴ X, the retraction's Gram)
         var pi: [Double]
         var smoothed = 0.0, candidateSmoothed = 0.0, scale = 1.0
         var objective: BeamformingObjective.Workspace
@@ -167,7 +177,11 @@ struct GrassmannSolver {
             l = p.streams
             let size = nr * l
             a = Array(repeating: .zero, count: size)
-            candidate = a; gradient = a; candidateGradient = a; direction = a; step = a
+            candidate = a
+            gradient = a
+            candidateGradient = a
+            direction = a
+            step = a
             small = Array(repeating: .zero, count: l * l)
             pi = Array(repeating: 0, count: p.devices)
             objective = BeamformingObjective.Workspace(p)
@@ -180,8 +194,11 @@ struct GrassmannSolver {
         }
 
         /// x ← x − P (Pᴴ x): projection onto the horizontal space at P.
-        mutating func project(_ x: WritableKeyPath<Buffers, [Complex<Double>]>, onto p: WritableKeyPath<Buffers, [Complex<Double>]>) {
-            let nr = self.nr, l = self.l
+        mutating func project(
+            _ x: WritableKeyPath<Buffers, [Complex<Double>]>, onto p: WritableKeyPath<Buffers, [Complex<Double>]>
+        ) {
+            let nr = self.nr
+            let l = self.l
             // Move the arrays out so the writes below do not trigger copy-on-write.
             var xs: [Complex<Double>] = []
             swap(&xs, &self[keyPath: x])
@@ -190,8 +207,12 @@ struct GrassmannSolver {
             xs.withUnsafeMutableBufferPointer { px in
                 ps.withUnsafeBufferPointer { pp in
                     small.withUnsafeMutableBufferPointer { s in
-                        Double.gemm(.adjoint, .none, m: l, n: l, k: nr, alpha: .one, a: pp.baseAddress!, lda: nr, b: px.baseAddress!, ldb: nr, beta: .zero, c: s.baseAddress!, ldc: l)
-                        Double.gemm(.none, .none, m: nr, n: l, k: l, alpha: Complex(-1), a: pp.baseAddress!, lda: nr, b: s.baseAddress!, ldb: l, beta: .one, c: px.baseAddress!, ldc: nr)
+                        Double.gemm(
+                            .adjoint, .none, m: l, n: l, k: nr, alpha: .one, a: pp.baseAddress!, lda: nr,
+                            b: px.baseAddress!, ldb: nr, beta: .zero, c: s.baseAddress!, ldc: l)
+                        Double.gemm(
+                            .none, .none, m: nr, n: l, k: l, alpha: Complex(-1), a: pp.baseAddress!, lda: nr,
+                            b: s.baseAddress!, ldb: l, beta: .one, c: px.baseAddress!, ldc: nr)
                     }
                 }
             }
@@ -203,22 +224,27 @@ struct GrassmannSolver {
         /// rounding in Aᴴ d ≈ 0 is not amplified by large steps and cannot accumulate across
         /// iterations (badly scaled objectives take steps with α‖d‖ ≫ 1).
         mutating func retract(_ alpha: Double) {
-            let nr = self.nr, l = self.l
+            let nr = self.nr
+            let l = self.l
             for i in step.indices { step[i] = a[i] + direction[i].multiplied(by: alpha) }
             step.withUnsafeBufferPointer { px in
                 small.withUnsafeMutableBufferPointer { g in
-                    Double.gemm(.adjoint, .none, m: l, n: l, k: nr, alpha: .one, a: px.baseAddress!, lda: nr, b: px.baseAddress!, ldb: nr, beta: .zero, c: g.baseAddress!, ldc: l)
+                    Double.gemm(
+                        .adjoint, .none, m: l, n: l, k: nr, alpha: .one, a: px.baseAddress!, lda: nr,
+                        b: px.baseAddress!, ldb: nr, beta: .zero, c: g.baseAddress!, ldc: l)
                 }
             }
             small.withUnsafeMutableBufferPointer { s in
-                _ = SmallHermitian.lowerInverseCholesky(s.baseAddress!, order: l)  // s ← L⁻¹ (lower)
+                _ = SmallHermitian.lowerInverseCholesky(s.baseAddress!, order: l) // s ← L⁻¹ (lower)
             }
-            for j in 0..<l { for i in 0..<j { small[j * l + i] = .zero } }     // clear the strict upper part
+            for j in 0..<l { for i in 0..<j { small[j * l + i] = .zero } } // clear the strict upper part
             // candidate ← (A + αd) · L⁻ᴴ: one gemm with the adjoint flag.
             step.withUnsafeBufferPointer { px in
                 small.withUnsafeBufferPointer { s in
                     candidate.withUnsafeMutableBufferPointer { pc in
-                        Double.gemm(.none, .adjoint, m: nr, n: l, k: l, alpha: .one, a: px.baseAddress!, lda: nr, b: s.baseAddress!, ldb: l, beta: .zero, c: pc.baseAddress!, ldc: nr)
+                        Double.gemm(
+                            .none, .adjoint, m: nr, n: l, k: l, alpha: .one, a: px.baseAddress!, lda: nr,
+                            b: s.baseAddress!, ldb: l, beta: .zero, c: pc.baseAddress!, ldc: nr)
                     }
                 }
             }

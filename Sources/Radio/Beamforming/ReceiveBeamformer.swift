@@ -48,8 +48,14 @@ public enum ReceiveBeamformer {
     ) throws -> Result {
         try validate(channels: channels, streams: streams, powerW: powerW)
         let w = try AirCompDesign.validatedWeights(weights, devices: channels.devices)
-        if let warm = warmStart, warm.count != channels.subcarriers || warm.contains(where: { $0.rows != channels.receiveAntennas || $0.cols != streams }) {
-            throw AirCompError.shapeMismatch("warm-start beamformers do not match \(channels.subcarriers) subcarriers of \(channels.receiveAntennas)×\(streams)")
+        if let warm = warmStart,
+            warm.count != channels.subcarriers
+                || warm.contains(where: { $0.rows != channels.receiveAntennas || $0.cols != streams })
+        {
+            throw AirCompError.shapeMismatch(
+                "warm-start beamformers do not match \(channels.subcarriers) subcarriers of "
+                    + "\(channels.receiveAntennas)×\(streams)"
+            )
         }
         let perSubcarrier = powerW.map { $0 / Double(channels.subcarriers) }
         let N = channels.subcarriers
@@ -62,15 +68,18 @@ public enum ReceiveBeamformer {
         defer { BLASRuntime.threads = previousBLAS }
         let lock = DispatchQueue(label: "beamformer.results")
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let lo = N * worker / workers, hi = N * (worker + 1) / workers
+            let lo = N * worker / workers
+            let hi = N * (worker + 1) / workers
             var previous: ComplexMatrix<Double>? = nil
             for n in lo..<hi {
-                let problem = BeamformingObjective(tensor: channels, subcarrier: n, streams: streams, powerPerSubcarrier: perSubcarrier, weights: w)
+                let problem = BeamformingObjective(
+                    tensor: channels, subcarrier: n, streams: streams, powerPerSubcarrier: perSubcarrier, weights: w)
                 do {
                     var warm = [ComplexMatrix<Double>]()
                     if let p = previous, warmAcrossSubcarriers { warm.append(p) }
                     if let r = warmStart?[n] { warm.append(r) }
-                    let answer = try solveOne(problem, method: method, options: options, warm: warm, seed: seed, subcarrier: n)
+                    let answer = try solveOne(
+                        problem, method: method, options: options, warm: warm, seed: seed, subcarrier: n)
                     previous = answer.beamformer
                     lock.sync { answers[n] = answer }
                 } catch {
@@ -87,7 +96,8 @@ public enum ReceiveBeamformer {
     }
 
     /// `eigen` beamformers only (kept for callers that need nothing else).
-    public static func eigen(channels: ChannelTensor, streams: Int, powerW: [Double]) throws -> [ComplexMatrix<Double>] {
+    public static func eigen(channels: ChannelTensor, streams: Int, powerW: [Double]) throws -> [ComplexMatrix<Double>]
+    {
         try solve(channels: channels, streams: streams, powerW: powerW, method: .eigen).beamformers
     }
 
@@ -101,7 +111,8 @@ public enum ReceiveBeamformer {
     }
 
     static func solveOne(
-        _ p: BeamformingObjective, method: Method, options: ManifoldSolverOptions, warm: [ComplexMatrix<Double>], seed: UInt64, subcarrier n: Int
+        _ p: BeamformingObjective, method: Method, options: ManifoldSolverOptions, warm: [ComplexMatrix<Double>],
+        seed: UInt64, subcarrier n: Int
     ) throws -> BeamformerSolution {
         func finish(_ a: ComplexMatrix<Double>, iterations: Int = 0, gradientNorm: Double = 0) -> BeamformerSolution {
             BeamformerSolution(beamformer: a, objective: p.value(a), iterations: iterations, gradientNorm: gradientNorm)
@@ -117,7 +128,10 @@ public enum ReceiveBeamformer {
                 var best: BeamformerSolution? = nil
                 var iterations = 0
                 for s in warm {
-                    guard let r = solver.run(from: s, temperatures: Array(options.temperatures.suffix(options.warmStages))) else { continue }
+                    guard
+                        let r = solver.run(
+                            from: s, temperatures: Array(options.temperatures.suffix(options.warmStages)))
+                    else { continue }
                     iterations += r.iterations
                     let candidate = finish(r.a, gradientNorm: r.gradientNorm)
                     if best == nil || candidate.objective < best!.objective { best = candidate }
@@ -133,7 +147,11 @@ public enum ReceiveBeamformer {
             var iterations = 0
             var firstStage = [(a: ComplexMatrix<Double>, value: Double)]()
             for s in starts {
-                guard let r = solver.run(from: s, temperatures: Array(options.temperatures.prefix(1)), maxIterations: options.screeningIterations) else { continue }
+                guard
+                    let r = solver.run(
+                        from: s, temperatures: Array(options.temperatures.prefix(1)),
+                        maxIterations: options.screeningIterations)
+                else { continue }
                 iterations += r.iterations
                 firstStage.append((r.a, p.value(r.a)))
             }
@@ -141,14 +159,17 @@ public enum ReceiveBeamformer {
             firstStage.sort { $0.value < $1.value }
             var best: BeamformerSolution? = nil
             for candidate in firstStage.prefix(max(1, options.survivors)) {
-                guard let r = solver.run(from: candidate.a, temperatures: Array(options.temperatures.dropFirst())) else { continue }
+                guard let r = solver.run(from: candidate.a, temperatures: Array(options.temperatures.dropFirst()))
+                else { continue }
                 iterations += r.iterations
                 let solution = finish(r.a, iterations: 0, gradientNorm: r.gradientNorm)
                 if best == nil || solution.objective < best!.objective { best = solution }
             }
             // Never return worse than a start (continuation can only be trusted so far).
             var answer = best ?? finish(firstStage[0].a)
-            for s in starts where p.value(s) < answer.objective { answer = finish(s, gradientNorm: answer.gradientNorm) }
+            for s in starts where p.value(s) < answer.objective {
+                answer = finish(s, gradientNorm: answer.gradientNorm)
+            }
             answer.iterations = iterations
             return answer
         }
@@ -166,11 +187,15 @@ public enum ReceiveBeamformer {
 
     /// Top-L eigenvectors of G_k for the device with the largest c_k / tr G_k.
     static func weakestStart(_ p: BeamformingObjective) throws -> ComplexMatrix<Double> {
-        var worst = 0, worstScore = -Double.infinity
+        var worst = 0
+        var worstScore = -Double.infinity
         for k in 0..<p.devices {
             let h = p.channel(k)
             let score = p.coefficients[k] / max(h.frobeniusNormSquared, 1e-300)
-            if score > worstScore { worst = k; worstScore = score }
+            if score > worstScore {
+                worst = k
+                worstScore = score
+            }
         }
         let h = p.channel(worst)
         return try dominantSubspace(h.product(h, .none, .adjoint), streams: p.streams)
@@ -178,7 +203,9 @@ public enum ReceiveBeamformer {
 
     static func randomStart(_ p: BeamformingObjective, _ g: inout SeededGenerator) throws -> ComplexMatrix<Double> {
         let s = 0.5.squareRoot()
-        return try ComplexMatrix<Double>(rows: p.receiveAntennas, cols: p.streams) { _, _ in Complex(s * g.normal(), s * g.normal()) }.qr().q
+        return try ComplexMatrix<Double>(rows: p.receiveAntennas, cols: p.streams) { _, _ in
+            Complex(s * g.normal(), s * g.normal())
+        }.qr().q
     }
 
     static func dominantSubspace(_ m: ComplexMatrix<Double>, streams: Int) throws -> ComplexMatrix<Double> {

@@ -67,25 +67,41 @@ public struct ChannelConfiguration: Equatable, Sendable {
         }
         // Upper bounds: NR's widest carrier (275 resource blocks × 12), a massive-MIMO array, a
         // large device; what fits this machine's memory is checked where the run is planned.
-        try check((1...3300).contains(subcarriers), .subcarriers, "must be in 1…3300 (NR's 275 resource blocks × 12), got \(subcarriers)")
-        try check(subcarrierSpacingHz > 0 && subcarrierSpacingHz.isFinite, .subcarrierSpacingHz, "must be a positive frequency in Hz, got \(subcarrierSpacingHz)")
-        try check(carrierHz >= 0.5e9 && carrierHz <= 100e9, .carrierHz, "38.901 covers 0.5–100 GHz, got \(carrierHz) Hz")
+        try check(
+            (1...3300).contains(subcarriers), .subcarriers,
+            "must be in 1…3300 (NR's 275 resource blocks × 12), got \(subcarriers)")
+        try check(
+            subcarrierSpacingHz > 0 && subcarrierSpacingHz.isFinite, .subcarrierSpacingHz,
+            "must be a positive frequency in Hz, got \(subcarrierSpacingHz)")
+        try check(
+            carrierHz >= 0.5e9 && carrierHz <= 100e9, .carrierHz, "38.901 covers 0.5–100 GHz, got \(carrierHz) Hz")
         try check((1...1024).contains(receiveAntennas), .receiveAntennas, "must be in 1…1024, got \(receiveAntennas)")
         try check((1...64).contains(transmitAntennas), .transmitAntennas, "must be in 1…64, got \(transmitAntennas)")
         try check((1...4096).contains(devices), .devices, "must be in 1…4096, got \(devices)")
-        try check(delaySpreadS >= 0 && delaySpreadS < 1e-3, .delaySpreadS, "must be in [0, 1 ms), got \(delaySpreadS) s")
-        try check(receiveCorrelation >= 0 && receiveCorrelation < 1, .receiveCorrelation, "must be in [0, 1), got \(receiveCorrelation)")
-        try check(transmitCorrelation >= 0 && transmitCorrelation < 1, .transmitCorrelation, "must be in [0, 1), got \(transmitCorrelation)")
+        try check(
+            delaySpreadS >= 0 && delaySpreadS < 1e-3, .delaySpreadS, "must be in [0, 1 ms), got \(delaySpreadS) s")
+        try check(
+            receiveCorrelation >= 0 && receiveCorrelation < 1, .receiveCorrelation,
+            "must be in [0, 1), got \(receiveCorrelation)")
+        try check(
+            transmitCorrelation >= 0 && transmitCorrelation < 1, .transmitCorrelation,
+            "must be in [0, 1), got \(transmitCorrelation)")
         if let d = distancesM {
             try check(d.count == devices, .distancesM, "has \(d.count) entries for \(devices) devices")
             try check(d.allSatisfy { $0 >= 10 && $0 <= 5000 }, .distancesM, "every distance must be in [10, 5000] m")
         }
         try check(minDistanceM >= 10, .minDistanceM, "must be at least 10 m (38.901's range), got \(minDistanceM)")
-        try check(maxDistanceM >= minDistanceM && maxDistanceM <= 5000, .maxDistanceM, "must be in [min_distance_m, 5000] m, got \(maxDistanceM)")
-        try check(noiseFigureDB >= 0 && noiseFigureDB < 40, .noiseFigureDB, "must be in [0, 40) dB, got \(noiseFigureDB)")
-        try check(temperatureK > 0 && temperatureK < 1e4, .temperatureK, "must be a positive temperature in K, got \(temperatureK)")
+        try check(
+            maxDistanceM >= minDistanceM && maxDistanceM <= 5000, .maxDistanceM,
+            "must be in [min_distance_m, 5000] m, got \(maxDistanceM)")
+        try check(
+            noiseFigureDB >= 0 && noiseFigureDB < 40, .noiseFigureDB, "must be in [0, 40) dB, got \(noiseFigureDB)")
+        try check(
+            temperatureK > 0 && temperatureK < 1e4, .temperatureK,
+            "must be a positive temperature in K, got \(temperatureK)")
         try check(dopplerHz >= 0 && dopplerHz.isFinite, .dopplerHz, "must be ≥ 0 Hz, got \(dopplerHz)")
-        try check(roundIntervalS > 0 && roundIntervalS.isFinite, .roundIntervalS, "must be > 0 s, got \(roundIntervalS)")
+        try check(
+            roundIntervalS > 0 && roundIntervalS.isFinite, .roundIntervalS, "must be > 0 s, got \(roundIntervalS)")
         try check(csiNMSE >= 0 && csiNMSE.isFinite, .csiNMSE, "must be ≥ 0, got \(csiNMSE)")
     }
 
@@ -130,8 +146,13 @@ extension ChannelConfiguration: Codable {
         s.receiveCorrelation = try c.decodeNumberIfPresent(forKey: .receiveCorrelation) ?? s.receiveCorrelation
         s.transmitCorrelation = try c.decodeNumberIfPresent(forKey: .transmitCorrelation) ?? s.transmitCorrelation
         if let pl = try c.decodeIfPresent(String.self, forKey: .pathLoss) {
-            if pl == "none" { s.pathLoss = nil } else if let m = PathLossScenario(rawValue: pl) { s.pathLoss = m } else {
-                throw ConfigurationError(key: CodingKeys.pathLoss.rawValue, problem: "must be one of UMi, UMa, none; got \"\(pl)\"")
+            if pl == "none" {
+                s.pathLoss = nil
+            } else if let m = PathLossScenario(rawValue: pl) {
+                s.pathLoss = m
+            } else {
+                throw ConfigurationError(
+                    key: CodingKeys.pathLoss.rawValue, problem: "must be one of UMi, UMa, none; got \"\(pl)\"")
             }
         }
         s.distancesM = try c.decodeNumbersIfPresent(forKey: .distancesM) ?? s.distancesM

@@ -1,6 +1,6 @@
-import Numerics
 import Foundation
 import LinearAlgebra
+import Numerics
 import Randomness
 
 /// A seeded MIMO-OFDM uplink channel that evolves from round to round.
@@ -73,8 +73,10 @@ public struct ChannelModel: Sendable {
         tapDelaysS = taps.map { $0.normalizedDelay * cfg.delaySpreadS }
         timeCorrelation = cfg.dopplerHz > 0 ? j0(2 * Double.pi * cfg.dopplerHz * cfg.roundIntervalS) : 0
 
-        receiveFactor = try ChannelModel.exponentialCorrelationFactor(size: cfg.receiveAntennas, rho: cfg.receiveCorrelation)
-        transmitFactor = try ChannelModel.exponentialCorrelationFactor(size: cfg.transmitAntennas, rho: cfg.transmitCorrelation)
+        receiveFactor = try ChannelModel.exponentialCorrelationFactor(
+            size: cfg.receiveAntennas, rho: cfg.receiveCorrelation)
+        transmitFactor = try ChannelModel.exponentialCorrelationFactor(
+            size: cfg.transmitAntennas, rho: cfg.transmitCorrelation)
 
         var spec = [LineOfSightComponent?]()
         var diff = [[ComplexMatrix<Double>]]()
@@ -82,10 +84,16 @@ public struct ChannelModel: Sendable {
             var g = SeededGenerator(seed: seed, stream: [RandomStream.channelTaps.rawValue, UInt64(k)])
             // LOS geometry: uniform angles of arrival and departure for half-wavelength ULAs. Drawn
             // for NLOS devices too, so the diffuse draws after them do not depend on the LOS state.
-            let aoa = (g.uniform() - 0.5) * Double.pi, aod = (g.uniform() - 0.5) * Double.pi
+            let aoa = (g.uniform() - 0.5) * Double.pi
+            let aod = (g.uniform() - 0.5) * Double.pi
             let hasSpecularPath = cfg.profile.isLineOfSight && large.lineOfSight[k]
-            spec.append(hasSpecularPath ? LineOfSightComponent(configuration: cfg, seed: seed, device: k, arrivalRad: aoa, departureRad: aod) : nil)
-            diff.append(taps.map { _ in ChannelModel.standardGaussian(rows: cfg.receiveAntennas, cols: cfg.transmitAntennas, &g) })
+            spec.append(
+                hasSpecularPath
+                    ? LineOfSightComponent(
+                        configuration: cfg, seed: seed, device: k, arrivalRad: aoa, departureRad: aod) : nil)
+            diff.append(
+                taps.map { _ in ChannelModel.standardGaussian(rows: cfg.receiveAntennas, cols: cfg.transmitAntennas, &g)
+                })
         }
         specular = spec
         diffuse = diff
@@ -95,11 +103,14 @@ public struct ChannelModel: Sendable {
     /// fading); specular paths, whose phase is a function of `round`, turn by 2π·0.7 f_D·T.
     public mutating func advance() {
         round += 1
-        let rho = timeCorrelation, innovation = (1 - rho * rho).squareRoot()
+        let rho = timeCorrelation
+        let innovation = (1 - rho * rho).squareRoot()
         for k in 0..<configuration.devices {
-            var g = SeededGenerator(seed: seed, stream: [RandomStream.timeEvolution.rawValue, UInt64(k), UInt64(round)])
+            var g = SeededGenerator(
+                seed: seed, stream: [RandomStream.timeEvolution.rawValue, UInt64(k), UInt64(round)])
             for l in diffuse[k].indices {
-                let w = ChannelModel.standardGaussian(rows: configuration.receiveAntennas, cols: configuration.transmitAntennas, &g)
+                let w = ChannelModel.standardGaussian(
+                    rows: configuration.receiveAntennas, cols: configuration.transmitAntennas, &g)
                 diffuse[k][l] = rho * diffuse[k][l] + innovation * w
             }
         }
@@ -132,7 +143,9 @@ public struct ChannelModel: Sendable {
     /// exp(−j2π n Δf τ_l) times the L × (N_r·N_t) matrix of vectorised taps.
     public func frequencyResponse() -> ChannelTensor {
         let cfg = configuration
-        var tensor = ChannelTensor(subcarriers: cfg.subcarriers, devices: cfg.devices, receiveAntennas: cfg.receiveAntennas, transmitAntennas: cfg.transmitAntennas)
+        var tensor = ChannelTensor(
+            subcarriers: cfg.subcarriers, devices: cfg.devices, receiveAntennas: cfg.receiveAntennas,
+            transmitAntennas: cfg.transmitAntennas)
         let phases = ComplexMatrix<Double>(rows: cfg.subcarriers, cols: tapDelaysS.count) { n, l in
             Complex(length: 1, phase: -2 * Double.pi * Double(n) * cfg.subcarrierSpacingHz * tapDelaysS[l])
         }
@@ -153,9 +166,13 @@ public struct ChannelModel: Sendable {
     }
 
     /// Distance (m), LOS state and path loss + shadowing (dB) of every device, K entries each.
-    static func drawLargeScale(_ cfg: ChannelConfiguration, seed: UInt64) -> (distances: [Double], lineOfSight: [Bool], loss: [Double]) {
+    static func drawLargeScale(_ cfg: ChannelConfiguration, seed: UInt64) -> (
+        distances: [Double], lineOfSight: [Bool], loss: [Double]
+    ) {
         let K = cfg.devices
-        var distances = [Double](), los = [Bool](), loss = [Double]()
+        var distances = [Double]()
+        var los = [Bool]()
+        var loss = [Double]()
         for k in 0..<K {
             var g = SeededGenerator(seed: seed, stream: [RandomStream.largeScale.rawValue, UInt64(k)])
             let d: Double
@@ -163,7 +180,9 @@ public struct ChannelModel: Sendable {
                 d = given[k]
             } else {
                 let u = g.uniform()
-                d = (cfg.minDistanceM * cfg.minDistanceM + u * (cfg.maxDistanceM * cfg.maxDistanceM - cfg.minDistanceM * cfg.minDistanceM)).squareRoot()
+                d =
+                    (cfg.minDistanceM * cfg.minDistanceM + u
+                    * (cfg.maxDistanceM * cfg.maxDistanceM - cfg.minDistanceM * cfg.minDistanceM)).squareRoot()
             }
             distances.append(d)
             guard let scenario = cfg.pathLoss else {

@@ -1,5 +1,5 @@
-import Numerics
 import Foundation
+import Numerics
 
 /// Summary statistics of drawn channels, as `basestation channel` prints them.
 public struct ChannelStatistics: Codable, Equatable, Sendable {
@@ -20,7 +20,8 @@ public struct ChannelStatistics: Codable, Equatable, Sendable {
 
     /// Statistics of a generated channel: the delay spread from the realised tap powers.
     public init(model: ChannelModel, tensor: ChannelTensor) {
-        precondition(tensor.devices == model.configuration.devices, "tensor and model disagree on the number of devices")
+        precondition(
+            tensor.devices == model.configuration.devices, "tensor and model disagree on the number of devices")
         let K = tensor.devices
         var pdp = [Double](repeating: 0, count: model.tapDelaysS.count)
         for k in 0..<K {
@@ -30,7 +31,9 @@ public struct ChannelStatistics: Codable, Equatable, Sendable {
             guard total > 0 else { continue }
             for l in powers.indices { pdp[l] += powers[l] / total / Double(K) }
         }
-        self.init(tensor: tensor, delaySpreadS: ChannelStatistics.rmsDelaySpread(delays: model.tapDelaysS, powers: pdp), subcarrierSpacingHz: model.configuration.subcarrierSpacingHz)
+        self.init(
+            tensor: tensor, delaySpreadS: ChannelStatistics.rmsDelaySpread(delays: model.tapDelaysS, powers: pdp),
+            subcarrierSpacingHz: model.configuration.subcarrierSpacingHz)
     }
 
     /// Statistics of channels known only by their frequency response (e.g. loaded from `.npy`):
@@ -56,7 +59,9 @@ public struct ChannelStatistics: Codable, Equatable, Sendable {
             }
         }
         let delays = (0..<N).map { Double($0) / (Double(N) * subcarrierSpacingHz) }
-        self.init(tensor: tensor, delaySpreadS: ChannelStatistics.rmsDelaySpread(delays: delays, powers: pdp), subcarrierSpacingHz: subcarrierSpacingHz)
+        self.init(
+            tensor: tensor, delaySpreadS: ChannelStatistics.rmsDelaySpread(delays: delays, powers: pdp),
+            subcarrierSpacingHz: subcarrierSpacingHz)
     }
 
     private init(tensor: ChannelTensor, delaySpreadS: Double, subcarrierSpacingHz: Double) {
@@ -88,10 +93,15 @@ public struct ChannelStatistics: Codable, Equatable, Sendable {
                 let gain = gains[k]
                 guard gain > 0 else { continue }
                 for n in 0..<(N - m) {
-                    let a = t.offset(subcarrier: n, device: k), b = t.offset(subcarrier: n + m, device: k)
+                    let a = t.offset(subcarrier: n, device: k)
+                    let b = t.offset(subcarrier: n + m, device: k)
                     for e in 0..<t.matrixSize {
-                        let x = t.elements[a + e], y = t.elements[b + e]
-                        let xr = Double(x.real), xi = Double(x.imaginary), yr = Double(y.real), yi = Double(y.imaginary)
+                        let x = t.elements[a + e]
+                        let y = t.elements[b + e]
+                        let xr = Double(x.real)
+                        let xi = Double(x.imaginary)
+                        let yr = Double(y.real)
+                        let yi = Double(y.imaginary)
                         // x · conj(y) / β
                         acc += Complex<Double>((xr * yr + xi * yi) / gain, (xi * yr - xr * yi) / gain)
                     }
@@ -99,7 +109,10 @@ public struct ChannelStatistics: Codable, Equatable, Sendable {
                 }
             }
             let value = count > 0 ? acc.length / Double(count) : 0
-            if m == 0 { r0 = value; continue }
+            if m == 0 {
+                r0 = value
+                continue
+            }
             let rho = r0 > 0 ? value / r0 : 0
             if rho < 0.5 {
                 let fraction = (previous - 0.5) / (previous - rho)

@@ -1,5 +1,5 @@
-import Numerics
 import LinearAlgebra
+import Numerics
 
 /// The channel matrices H_k[n] ∈ C^{N_r×N_t} of every device k on every subcarrier n.
 ///
@@ -28,8 +28,11 @@ public struct ChannelTensor: Equatable, Sendable {
         self.elements = Array(repeating: .zero, count: subcarriers * devices * receiveAntennas * transmitAntennas)
     }
 
-    public init(subcarriers: Int, devices: Int, receiveAntennas: Int, transmitAntennas: Int, elements: [Complex<Float>]) {
-        precondition(elements.count == subcarriers * devices * receiveAntennas * transmitAntennas, "channel tensor size mismatch")
+    public init(subcarriers: Int, devices: Int, receiveAntennas: Int, transmitAntennas: Int, elements: [Complex<Float>])
+    {
+        precondition(
+            elements.count == subcarriers * devices * receiveAntennas * transmitAntennas, "channel tensor size mismatch"
+        )
         self.subcarriers = subcarriers
         self.devices = devices
         self.receiveAntennas = receiveAntennas
@@ -54,7 +57,9 @@ public struct ChannelTensor: Equatable, Sendable {
     }
 
     /// H_k[n] as a matrix in the given precision.
-    public func matrix<T: LinearAlgebraScalar>(subcarrier n: Int, device k: Int, as: T.Type = T.self) -> ComplexMatrix<T> {
+    public func matrix<T: LinearAlgebraScalar>(subcarrier n: Int, device k: Int, as: T.Type = T.self) -> ComplexMatrix<
+        T
+    > {
         let o = offset(subcarrier: n, device: k)
         return ComplexMatrix(
             rows: receiveAntennas, cols: transmitAntennas,
@@ -78,10 +83,13 @@ public struct ChannelTensor: Equatable, Sendable {
 extension ChannelTensor {
     /// The channels of `devices` (in that order), N_sc × devices.count × N_r × N_t.
     public func selecting(devices selected: [Int]) -> ChannelTensor {
-        var out = ChannelTensor(subcarriers: subcarriers, devices: selected.count, receiveAntennas: receiveAntennas, transmitAntennas: transmitAntennas)
+        var out = ChannelTensor(
+            subcarriers: subcarriers, devices: selected.count, receiveAntennas: receiveAntennas,
+            transmitAntennas: transmitAntennas)
         for n in 0..<subcarriers {
             for (j, k) in selected.enumerated() {
-                let src = offset(subcarrier: n, device: k), dst = out.offset(subcarrier: n, device: j)
+                let src = offset(subcarrier: n, device: k)
+                let dst = out.offset(subcarrier: n, device: j)
                 for i in 0..<matrixSize { out.elements[dst + i] = elements[src + i] }
             }
         }

@@ -1,6 +1,6 @@
-import Numerics
 import Foundation
 import LinearAlgebra
+import Numerics
 import Randomness
 
 /// The specular (LOS) path of one device's first tap under TDL-D/E: e^{jφ_k(r)} · a_r a_tᴴ,
@@ -28,7 +28,8 @@ struct LineOfSightComponent: Sendable {
 
     /// - Parameters:
     ///   - arrivalRad, departureRad: AoA and AoD in radians, in (−π/2, π/2).
-    init(configuration cfg: ChannelConfiguration, seed: UInt64, device k: Int, arrivalRad: Double, departureRad: Double) {
+    init(configuration cfg: ChannelConfiguration, seed: UInt64, device k: Int, arrivalRad: Double, departureRad: Double)
+    {
         steering = ComplexMatrix(rows: cfg.receiveAntennas, cols: cfg.transmitAntennas) { r, t in
             Complex(length: 1, phase: Double.pi * (Double(r) * sin(arrivalRad) - Double(t) * sin(departureRad)))
         }

@@ -55,8 +55,10 @@ public struct PathLossModel: Sendable {
     ///     scenario's path loss and LOS probability were fitted for
     ///     (10 m for UMi, 25 m for UMa).
     ///   - userHeight: hUT in metres (default 1.5 m).
-    public init(scenario: PathLossScenario, carrierHz: Double,
-                baseStationHeight: Double? = nil, userHeight: Double = 1.5) {
+    public init(
+        scenario: PathLossScenario, carrierHz: Double,
+        baseStationHeight: Double? = nil, userHeight: Double = 1.5
+    ) {
         precondition(carrierHz > 0, "carrier frequency must be positive")
         self.scenario = scenario
         self.carrierHz = carrierHz
@@ -126,7 +128,8 @@ public struct PathLossModel: Sendable {
             return near + exp(-distance2D / 36.0) * (1.0 - near)
         case .uma:
             let base = near + exp(-distance2D / 63.0) * (1.0 - near)
-            let tallTerminal = Self.heightFactor(userHeight: userHeight)
+            let tallTerminal =
+                Self.heightFactor(userHeight: userHeight)
                 * 5.0 / 4.0 * pow(distance2D / 100.0, 3.0) * exp(-distance2D / 150.0)
             // The spec's product overshoots 1 just beyond 18 m for tall
             // terminals (about 1.006 at hUT = 23 m), so clamp it.

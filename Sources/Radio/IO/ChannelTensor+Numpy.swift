@@ -10,17 +10,26 @@ extension ChannelTensor {
             throw NumpyError.wrongDType(path: path, found: array.dtype.rawValue, expected: "complex64 '<c8'")
         }
         guard array.shape.count == 4, array.shape.allSatisfy({ $0 > 0 }) else {
-            throw NumpyError.wrongShape(path: path, found: array.shape, expected: "(N_sc, K, N_r, N_t) with every dimension > 0")
+            throw NumpyError.wrongShape(
+                path: path, found: array.shape, expected: "(N_sc, K, N_r, N_t) with every dimension > 0")
         }
         let (N, K, R, T) = (array.shape[0], array.shape[1], array.shape[2], array.shape[3])
         var tensor = ChannelTensor(subcarriers: N, devices: K, receiveAntennas: R, transmitAntennas: T)
         var i = 0
-        for n in 0..<N { for k in 0..<K { for r in 0..<R { for t in 0..<T {
-            let h = array.complexValues[i]
-            guard h.real.isFinite && h.imaginary.isFinite else { throw NumpyError.nonFinite(path: path, index: i) }
-            tensor[n, k, r, t] = h
-            i += 1
-        } } } }
+        for n in 0..<N {
+            for k in 0..<K {
+                for r in 0..<R {
+                    for t in 0..<T {
+                        let h = array.complexValues[i]
+                        guard h.real.isFinite && h.imaginary.isFinite else {
+                            throw NumpyError.nonFinite(path: path, index: i)
+                        }
+                        tensor[n, k, r, t] = h
+                        i += 1
+                    }
+                }
+            }
+        }
         return tensor
     }
 
@@ -28,9 +37,15 @@ extension ChannelTensor {
     public func numpyArray() -> NumpyArray {
         var values = [Complex<Float>]()
         values.reserveCapacity(elements.count)
-        for n in 0..<subcarriers { for k in 0..<devices { for r in 0..<receiveAntennas { for t in 0..<transmitAntennas {
-            values.append(self[n, k, r, t])
-        } } } }
+        for n in 0..<subcarriers {
+            for k in 0..<devices {
+                for r in 0..<receiveAntennas {
+                    for t in 0..<transmitAntennas {
+                        values.append(self[n, k, r, t])
+                    }
+                }
+            }
+        }
         return NumpyArray(shape: [subcarriers, devices, receiveAntennas, transmitAntennas], complex: values)
     }
 

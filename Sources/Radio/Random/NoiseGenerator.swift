@@ -1,4 +1,5 @@
 import Randomness
+
 /// Gaussian noise in bulk: 64 lanes of xoshiro128+ and the Box–Muller transform, written as plain
 /// loops over lanes that the compiler vectorises.
 ///
@@ -16,10 +17,10 @@ import Randomness
 public final class NoiseGenerator {
     /// Independent xoshiro128+ streams; one block yields 2·lanes floats.
     public static let lanes = 64
-    private let state: UnsafeMutablePointer<UInt32>  // s0 | s1 | s2 | s3, `lanes` each
-    private let bits: UnsafeMutablePointer<UInt32>   // two words per lane per block
-    private let radius: UnsafeMutablePointer<Float>  // one per lane: −2 ln u₁, then its root · σ
-    private let spare: UnsafeMutablePointer<Float>   // one block, for a ragged tail
+    private let state: UnsafeMutablePointer<UInt32> // s0 | s1 | s2 | s3, `lanes` each
+    private let bits: UnsafeMutablePointer<UInt32> // two words per lane per block
+    private let radius: UnsafeMutablePointer<Float> // one per lane: −2 ln u₁, then its root · σ
+    private let spare: UnsafeMutablePointer<Float> // one block, for a ragged tail
 
     public init(_ seeder: inout SeededGenerator) {
         let n = NoiseGenerator.lanes
@@ -59,7 +60,10 @@ public final class NoiseGenerator {
     @inline(__always)
     private func next(into out: UnsafeMutablePointer<Float>, sigma: Float) {
         let n = NoiseGenerator.lanes
-        let s0 = state, s1 = state + n, s2 = state + 2 * n, s3 = state + 3 * n
+        let s0 = state
+        let s1 = state + n
+        let s2 = state + 2 * n
+        let s3 = state + 3 * n
         for j in 0..<n {
             var (a, b, c, d) = (s0[j], s1[j], s2[j], s3[j])
             for word in 0..<2 {
@@ -94,9 +98,11 @@ public final class NoiseGenerator {
             out[n + j] = c
         }
         for j in 0..<n {
-            let q = bits[n + j], s = out[j], c = out[n + j]
-            let swap = (q & 1) != 0          // +π/2: (cos, sin) → (−sin, cos)
-            let sign: Float = (q & 2) != 0 ? -1 : 1  // +π: both flip
+            let q = bits[n + j]
+            let s = out[j]
+            let c = out[n + j]
+            let swap = (q & 1) != 0 // +π/2: (cos, sin) → (−sin, cos)
+            let sign: Float = (q & 2) != 0 ? -1 : 1 // +π: both flip
             out[j] = r[j] * sign * (swap ? -s : c)
             out[n + j] = r[j] * sign * (swap ? c : s)
         }

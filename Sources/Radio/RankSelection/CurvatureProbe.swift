@@ -19,8 +19,10 @@ public enum CurvatureProbe {
     /// tr(∇²F)/D (Hutchinson's trace estimator): the curvature an error white over the coordinates
     /// meets, E eᵀ∇²F e = E‖e‖² tr(∇²F)/D. One draw can land far from it when the Hessian is
     /// indefinite (LoRA's A–B blocks are), hence several and their spread. 2·`probes` evaluations of F.
-    public static func randomDirectionCurvature(at theta: [Double], lossAtTheta: Double, radius: Double, seed: UInt64, probes: Int = 4,
-                                                loss: ([Double]) throws -> Double) rethrows -> (mean: Double, standardError: Double) {
+    public static func randomDirectionCurvature(
+        at theta: [Double], lossAtTheta: Double, radius: Double, seed: UInt64, probes: Int = 4,
+        loss: ([Double]) throws -> Double
+    ) rethrows -> (mean: Double, standardError: Double) {
         var values = [Double]()
         for i in 0..<max(probes, 1) {
             let u = randomDirection(count: theta.count, radius: radius, seed: seed, index: i)

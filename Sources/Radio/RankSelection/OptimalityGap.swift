@@ -37,13 +37,17 @@ public struct LearningConstants: Sendable, Equatable {
     }
 
     public func validate() throws {
-        func check(_ ok: Bool, _ key: String, _ problem: String) throws { if !ok { throw ConfigurationError(key: key, problem: problem) } }
+        func check(_ ok: Bool, _ key: String, _ problem: String) throws {
+            if !ok { throw ConfigurationError(key: key, problem: problem) }
+        }
         try check(smoothness > 0 && smoothness.isFinite, "smoothness", "must be > 0")
         if let lw = rankSmoothness { try check(lw > 0 && lw.isFinite, "rank_smoothness", "must be > 0") }
         if let le = distortionSmoothness { try check(le > 0 && le.isFinite, "distortion_smoothness", "must be > 0") }
         if let r0 = distortionReferenceRank { try check(r0 >= 1, "distortion_reference_rank", "must be ≥ 1") }
         try check(plConstant > 0 && plConstant.isFinite, "pl_constant", "must be > 0")
-        try check(stepSize > 0 && stepSize <= 1 / smoothness, "step_size", "must be in (0, 1/smoothness] = (0, \(1 / smoothness)], got \(stepSize)")
+        try check(
+            stepSize > 0 && stepSize <= 1 / smoothness, "step_size",
+            "must be in (0, 1/smoothness] = (0, \(1 / smoothness)], got \(stepSize)")
         try check(stepSize * plConstant < 1, "pl_constant", "step_size · pl_constant must be < 1")
         try check(gradientVariance >= 0 && gradientVariance.isFinite, "gradient_variance", "must be ≥ 0")
         try check(rounds >= 1, "rounds", "must be ≥ 1")
@@ -59,7 +63,8 @@ public struct PilotSpectrum: Sendable, Equatable {
 
     public init(singularValues: [Double]) throws {
         guard !singularValues.isEmpty, singularValues.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
-            throw ConfigurationError(key: "plan.pilot.singular_values", problem: "need at least one finite, non-negative singular value")
+            throw ConfigurationError(
+                key: "plan.pilot.singular_values", problem: "need at least one finite, non-negative singular value")
         }
         squaredSingularValues = singularValues.map { $0 * $0 }.sorted(by: >)
         var p = [0.0]
@@ -159,12 +164,15 @@ public struct OptimalityGap: Sendable {
     /// term's curvature moves with r from `constants.distortionReferenceRank`.
     public let scaleExponent: Double
 
-    public init(constants: LearningConstants, spectrum: PilotSpectrum, adapter: AdapterShape, uplink: UplinkBudget,
-                streams: Int, subcarriers: Int, weights: [Double], symbolPower: Double? = nil, scaleExponent: Double = 0) throws {
+    public init(
+        constants: LearningConstants, spectrum: PilotSpectrum, adapter: AdapterShape, uplink: UplinkBudget,
+        streams: Int, subcarriers: Int, weights: [Double], symbolPower: Double? = nil, scaleExponent: Double = 0
+    ) throws {
         try constants.validate()
         self.scaleExponent = scaleExponent
         guard uplink.peakPowerW.count == weights.count, uplink.energyPerRoundJ.count == weights.count else {
-            throw AirCompError.shapeMismatch("radio budgets for \(uplink.peakPowerW.count) devices, weights for \(weights.count)")
+            throw AirCompError.shapeMismatch(
+                "radio budgets for \(uplink.peakPowerW.count) devices, weights for \(weights.count)")
         }
         self.constants = constants
         self.spectrum = spectrum
@@ -185,15 +193,21 @@ public struct OptimalityGap: Sendable {
     /// P_k(r) = min(P_k^max, E_k / (S(r) T_sym)), watts over the whole band.
     public func devicePowers(rank r: Int) -> [Double] {
         let airtime = Double(ofdmSymbols(rank: r)) * uplink.symbolDurationS
-        return zip(uplink.peakPowerW, uplink.energyPerRoundJ).map { UplinkBudget.averagePower(peakW: $0, energyJ: $1, airtimeS: airtime) }
+        return zip(uplink.peakPowerW, uplink.energyPerRoundJ).map {
+            UplinkBudget.averagePower(peakW: $0, energyJ: $1, airtimeS: airtime)
+        }
     }
 
     /// max_k w_k² tr((A[n]ᴴ G_k A[n])⁻¹) / P_{k,n} per subcarrier at rank r's powers.
-    public func beamformingObjectives(rank r: Int, channels: ChannelTensor, beamformers: [ComplexMatrix<Double>]) -> [Double] {
+    public func beamformingObjectives(rank r: Int, channels: ChannelTensor, beamformers: [ComplexMatrix<Double>])
+        -> [Double]
+    {
         let perSubcarrier = devicePowers(rank: r).map { $0 / Double(channels.subcarriers) }
         return (0..<channels.subcarriers).map { n in
-            BeamformingObjective(tensor: channels, subcarrier: n, streams: streams, powerPerSubcarrier: perSubcarrier, weights: weights)
-                .value(beamformers[n])
+            BeamformingObjective(
+                tensor: channels, subcarrier: n, streams: streams, powerPerSubcarrier: perSubcarrier, weights: weights
+            )
+            .value(beamformers[n])
         }
     }
 
@@ -209,7 +223,9 @@ public struct OptimalityGap: Sendable {
         let c = constants
         let rho = (c.rankSmoothness ?? c.smoothness) / 2 * spectrum.tail(r)
         let s = ofdmSymbols(rank: r)
-        let mse = beamformingObjectives(rank: r, channels: channels, beamformers: beamformers).map { uplink.noisePowerW * Double(streams) * $0 }
+        let mse = beamformingObjectives(rank: r, channels: channels, beamformers: beamformers).map {
+            uplink.noisePowerW * Double(streams) * $0
+        }
         let d = Double(adapter.parameters(rank: r))
         let scale2 = symbolPower ?? (d > 0 ? 2 * spectrum.head(r) / d : 0)
         let v = scale2 * Double(s) * mse.reduce(0, +)

@@ -10,7 +10,8 @@ public struct FactoredUpdate: Sendable {
 
     public init(left: ComplexMatrix<Double>, right: ComplexMatrix<Double>) throws {
         guard left.cols == right.rows, left.rows >= 1, right.cols >= 1 else {
-            throw AirCompError.shapeMismatch("update factors \(left.rows)×\(left.cols) and \(right.rows)×\(right.cols) do not multiply")
+            throw AirCompError.shapeMismatch(
+                "update factors \(left.rows)×\(left.cols) and \(right.rows)×\(right.cols) do not multiply")
         }
         guard left.isFinite, right.isFinite else { throw AirCompError.shapeMismatch("update factors are not finite") }
         self.left = left
@@ -24,7 +25,8 @@ public struct FactoredUpdate: Sendable {
         let q = left.cols
         let core: ComplexMatrix<Double>
         if q <= left.rows && q <= right.cols {
-            let rl = try left.qr().r, rr = try right.adjoint.qr().r
+            let rl = try left.qr().r
+            let rr = try right.adjoint.qr().r
             core = rl.product(rr, .none, .adjoint)
         } else {
             core = left.product(right, .none, .none)

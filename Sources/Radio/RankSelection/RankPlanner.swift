@@ -29,7 +29,8 @@ public struct TrainingLoad: Sendable, Equatable {
     /// Local steps per round and tokens per step.
     public var localSteps: Int
     public var tokensPerStep: Int
-    public init(baseParameters: Double, baseBytes: Double, activationBytes: Double, localSteps: Int, tokensPerStep: Int) {
+    public init(baseParameters: Double, baseBytes: Double, activationBytes: Double, localSteps: Int, tokensPerStep: Int)
+    {
         self.baseParameters = baseParameters
         self.baseBytes = baseBytes
         self.activationBytes = activationBytes
@@ -46,7 +47,8 @@ public struct RankInfeasibleError: Error, Equatable, CustomStringConvertible {
     public var available: Double
     public var unit: String
     public var description: String {
-        "device \(device): the \(budget) budget cannot fit rank 1: needs \(format(needed)) \(unit), has \(format(available)) \(unit)"
+        "device \(device): the \(budget) budget cannot fit rank 1: needs \(format(needed)) \(unit), has "
+            + "\(format(available)) \(unit)"
     }
     private func format(_ v: Double) -> String { String(format: "%.4g", v) }
 }
@@ -69,23 +71,40 @@ public enum RankPlanner {
     public static let sufficientDecrease = 1e-4
 
     /// The largest rank ≤ `ceiling` every device can afford, and which budget stopped it.
-    public static func upperBound(ceiling: Int, devices: [DeviceComputeBudget], load: TrainingLoad, gap: OptimalityGap) throws -> (rank: Int, binding: String) {
-        var bound = ceiling, binding = "none"
+    public static func upperBound(ceiling: Int, devices: [DeviceComputeBudget], load: TrainingLoad, gap: OptimalityGap)
+        throws -> (rank: Int, binding: String)
+    {
+        var bound = ceiling
+        var binding = "none"
         let width = Double(gap.adapter.widthSum)
         let tokens = Double(load.localSteps * load.tokensPerStep)
         for d in devices {
             // Memory: base + activations + 16 bytes per adapter real (weight, gradient, two AdamW moments).
             let free = d.ramBytes - load.baseBytes - load.activationBytes
             let memoryRank = Int((free / (16 * width)).rounded(.down))
-            if memoryRank < 1 { throw RankInfeasibleError(budget: "memory", device: d.name, needed: load.baseBytes + load.activationBytes + 16 * width, available: d.ramBytes, unit: "bytes") }
+            if memoryRank < 1 {
+                throw RankInfeasibleError(
+                    budget: "memory", device: d.name, needed: load.baseBytes + load.activationBytes + 16 * width,
+                    available: d.ramBytes, unit: "bytes")
+            }
             // Compute: steps · tokens · 6 (N_base + D(r)) FLOPs.
             let computeRank = Int(((d.flopBudgetPerRound / tokens / 6 - load.baseParameters) / width).rounded(.down))
-            if computeRank < 1 { throw RankInfeasibleError(budget: "FLOP", device: d.name, needed: tokens * 6 * (load.baseParameters + width), available: d.flopBudgetPerRound, unit: "FLOPs per round") }
+            if computeRank < 1 {
+                throw RankInfeasibleError(
+                    budget: "FLOP", device: d.name, needed: tokens * 6 * (load.baseParameters + width),
+                    available: d.flopBudgetPerRound, unit: "FLOPs per round")
+            }
             // Latency: S(r) T_sym ≤ airtime ⇔ D(r) ≤ 2 L N_sc ⌊airtime / T_sym⌋.
             let symbols = (d.airtimeBudgetS / gap.uplink.symbolDurationS).rounded(.down)
             let latencyRank = Int((2 * Double(gap.streams * gap.subcarriers) * symbols / width).rounded(.down))
-            if latencyRank < 1 { throw RankInfeasibleError(budget: "latency", device: d.name, needed: Double(gap.ofdmSymbols(rank: 1)) * gap.uplink.symbolDurationS, available: d.airtimeBudgetS, unit: "s of airtime") }
-            for (rank, name) in [(memoryRank, "memory"), (computeRank, "compute"), (latencyRank, "latency")] where rank < bound {
+            if latencyRank < 1 {
+                throw RankInfeasibleError(
+                    budget: "latency", device: d.name,
+                    needed: Double(gap.ofdmSymbols(rank: 1)) * gap.uplink.symbolDurationS, available: d.airtimeBudgetS,
+                    unit: "s of airtime")
+            }
+            for (rank, name) in [(memoryRank, "memory"), (computeRank, "compute"), (latencyRank, "latency")]
+            where rank < bound {
                 bound = rank
                 binding = "\(name) (device \(d.name))"
             }
@@ -94,10 +113,15 @@ public enum RankPlanner {
     }
 
     /// Manifold beamformers for the powers of rank r.
-    static func beamformers(_ gap: OptimalityGap, rank r: Int, channels: ChannelTensor, options: ManifoldSolverOptions, warm: [ComplexMatrix<Double>]?) throws -> [ComplexMatrix<Double>] {
+    static func beamformers(
+        _ gap: OptimalityGap, rank r: Int, channels: ChannelTensor, options: ManifoldSolverOptions,
+        warm: [ComplexMatrix<Double>]?
+    ) throws -> [ComplexMatrix<Double>] {
         try ReceiveBeamformer.solve(
-            channels: channels, streams: gap.streams, powerW: gap.devicePowers(rank: r), weights: gap.weights, method: .manifold,
-            options: options, warmStart: warm).beamformers
+            channels: channels, streams: gap.streams, powerW: gap.devicePowers(rank: r), weights: gap.weights,
+            method: .manifold,
+            options: options, warmStart: warm
+        ).beamformers
     }
 
     /// The backtracking-based alternating algorithm (docs/optimality-gap.md, "The algorithm").
@@ -108,8 +132,10 @@ public enum RankPlanner {
     /// test G(r ± s) ≤ G(r) − c·s·(G(r) − G(r ± 1)); repeat until neither neighbour is better. It
     /// stops when neither step moves; the last check solves the neighbours' own beamformers, so the
     /// answer is a discrete local minimum of r ↦ G(r, A*(r)) — the global one when that is unimodal.
-    public static func plan(gap: OptimalityGap, channels: ChannelTensor, upperBound: (rank: Int, binding: String),
-                            options: ManifoldSolverOptions = ManifoldSolverOptions()) throws -> RankPlan {
+    public static func plan(
+        gap: OptimalityGap, channels: ChannelTensor, upperBound: (rank: Int, binding: String),
+        options: ManifoldSolverOptions = ManifoldSolverOptions()
+    ) throws -> RankPlan {
         let top = upperBound.rank
         var gaps = [Int: Double]()
         var alternations = 0
@@ -152,7 +178,9 @@ public enum RankPlanner {
                 let direction = down <= up ? -1 : 1
                 let decrease = here - min(down, up)
                 var step = max(1, ((direction < 0 ? r - 1 : top - r) + 1) / 2)
-                while step > 1, g(r + direction * step, a) > here - sufficientDecrease * Double(step) * decrease { step /= 2 }
+                while step > 1, g(r + direction * step, a) > here - sufficientDecrease * Double(step) * decrease {
+                    step /= 2
+                }
                 r += direction * step
                 moved = true
             }
@@ -175,13 +203,16 @@ public enum RankPlanner {
         }
         let components = gap.evaluate(rank: r, channels: channels, beamformers: a)
         gaps[r] = components.total
-        return RankPlan(rank: r, gaps: gaps, components: components, alternations: alternations, binding: upperBound.binding,
-                        upperBound: top, beamformers: a)
+        return RankPlan(
+            rank: r, gaps: gaps, components: components, alternations: alternations, binding: upperBound.binding,
+            upperBound: top, beamformers: a)
     }
 
     /// min over r = 1…maxRank of G(r, A*(r)), every rank with its own manifold solve.
-    public static func bruteForce(gap: OptimalityGap, channels: ChannelTensor, maxRank: Int,
-                                  options: ManifoldSolverOptions = ManifoldSolverOptions()) throws -> (rank: Int, gaps: [Int: Double]) {
+    public static func bruteForce(
+        gap: OptimalityGap, channels: ChannelTensor, maxRank: Int,
+        options: ManifoldSolverOptions = ManifoldSolverOptions()
+    ) throws -> (rank: Int, gaps: [Int: Double]) {
         var gaps = [Int: Double]()
         for r in 1...maxRank {
             let a = try beamformers(gap, rank: r, channels: channels, options: options, warm: nil)
