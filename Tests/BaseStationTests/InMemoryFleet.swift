@@ -18,7 +18,9 @@ final class InMemoryFleet {
     }
     static func profile(_ name: String) -> String { repository.appendingPathComponent("hwprofiles/\(name).toml").path }
 
-    let network = InMemoryNetwork()
+    let network: InMemoryNetwork
+    /// The base station's clock: the machine's, or (virtual time) one its empty receives move on.
+    let clock: MonotonicClock
     let directory: URL
     private(set) var server: FederationServer
     private let log: Logger
@@ -30,15 +32,19 @@ final class InMemoryFleet {
         in directory: URL, nodes: [(name: String, profile: String)], aggregation: String = "aircomp",
         beamforming: String = "manifold",
         rounds: Int = 2, roundTimeoutS: Double = 30, seed: Int = 3, federationExtra: String = "",
-        aircompExtra: String = "", calibrationTokens: Int = 256, model spec: TinyModelSpec = TinyModelSpec()
+        aircompExtra: String = "", calibrationTokens: Int = 256, model spec: TinyModelSpec = TinyModelSpec(),
+        registerTimeoutS: Double = 20, virtualClock: ManualClock? = nil
     ) throws {
         self.directory = directory
+        network = InMemoryNetwork(virtualClock: virtualClock)
+        clock = virtualClock ?? SystemClock.shared
         let model = directory.appendingPathComponent("tiny.gguf").path
         if !FileManager.default.fileExists(atPath: model) { try spec.write(to: model) }
         let toml = FleetScenario(
             seed: seed, model: model, rounds: rounds, rank: 2, localSteps: 2, batch: 1, ctx: 32,
             aggregation: aggregation,
-            beamforming: beamforming, evalTokens: 256, registerTimeoutS: 20, roundTimeoutS: roundTimeoutS, nodes: nodes,
+            beamforming: beamforming, evalTokens: 256, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS,
+            nodes: nodes,
             federationExtra: federationExtra, aircompExtra: aircompExtra,
             calibrationTokens: calibrationTokens
         ).toml
@@ -49,7 +55,8 @@ final class InMemoryFleet {
         self.log = log
         server = try FederationServer(
             scenario: try Scenario.load(path), scenarioDirectory: directory.path,
-            results: directory.appendingPathComponent("results").path, transport: network.server(), log: log)
+            results: directory.appendingPathComponent("results").path, transport: network.server(), clock: clock,
+            log: log)
     }
 
     /// A new base station on the same network and results (the old one is dropped as a killed
@@ -59,7 +66,7 @@ final class InMemoryFleet {
         server = try FederationServer(
             scenario: try Scenario.load(path), scenarioDirectory: directory.path,
             results: directory.appendingPathComponent("results").path, transport: network.server(), start: start,
-            log: log)
+            clock: clock, log: log)
     }
 
     /// Starts the real firmware of node `name` on its own thread.
@@ -123,13 +130,18 @@ final class ScriptedNode {
 
     /// Hello, then the welcome (its index kept).
     func register() throws {
+        try sayHello()
+        index = try Welcome(frame: try XCTUnwrap(next(.welcome))).index
+    }
+
+    /// The hello alone (queued for the base station; the welcome is left unread).
+    func sayHello() throws {
         try send(
             Hello(
                 name: name, profile: "scripted", txPowerW: 0.2, antennas: 1, dacBits: 12, sustainedGFLOPS: 10,
                 flopBudgetPerRound: 1e12,
                 joulesPerGFLOP: 1, ramBytes: 1e9
             ).frame(round: 0, node: 0))
-        index = try Welcome(frame: try XCTUnwrap(next(.welcome))).index
     }
 
     /// The next frame of `type` within `seconds` (others skipped); nil on a shutdown (answered with a

@@ -23,7 +23,7 @@ final class MemoRunTests: XCTestCase {
             in: directory, nodes: [("a", pi4), ("b", pi5)], aggregation: aggregation, rounds: 2,
             federationExtra: "rank_planning = true")
         let store = try memo.map { try Memo(directory: $0) }
-        fleet.server.memo = store
+        fleet.server.evaluator.memo = store
         try fleet.startFirmware("a", profile: pi4, memo: store)
         try fleet.startFirmware("b", profile: pi5, memo: store)
         let summary = try fleet.run()

@@ -27,6 +27,11 @@ final class StressHarnessTests: XCTestCase {
             let seconds = try XCTUnwrap(point["seconds"] as? Double)
             let ingested = try XCTUnwrap(point["samples_ingested_per_s"] as? Double) * seconds
             XCTAssertEqual(ingested, Double(rounds * k * 256 * 64 * 4), accuracy: 1)
+            // Against the air: K × N_t antennas × N_sc subcarriers at 30 kHz (μ = 1: 28,000 OFDM symbols a second).
+            let air = try XCTUnwrap(point["air_samples_per_s"] as? Double)
+            XCTAssertEqual(air, Double(k * 4 * 64 * 28_000))
+            XCTAssertEqual(
+                try XCTUnwrap(point["real_time_factor"] as? Double), ingested / seconds / air, accuracy: 1e-9 * air)
             let combined = try XCTUnwrap(point["symbols_combined_per_s"] as? Double) * seconds
             XCTAssertEqual(combined, Double(rounds * 4 * 64 * 256), accuracy: 1)
             let latency = try XCTUnwrap(point["latency_ms"] as? [String: Double])

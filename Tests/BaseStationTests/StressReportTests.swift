@@ -77,7 +77,8 @@ extension StressPoint {
             nodes: 4, rxAntennas: 16, txAntennas: 2, streams: 2, subcarriers: 64, roundSymbols: 10, format: "cf32",
             threads: 2, queueDepth: 4, highWaterMark: 16, windowFrames: 0, receiver: "combiner", summing: "workers",
             rounds: 3, incompleteRounds: 0, seconds: 1, framesIn: 10, bytesIn: 1000, framesPerS: 10, mbPerS: mbPerS,
-            samplesIngestedPerS: 0, symbolsCombinedPerS: 0, latencyMs: .init(p50: 1, p99: 2, max: 3), cpuSeconds: 1,
+            samplesIngestedPerS: 0, symbolsCombinedPerS: 0, subcarrierSpacingHz: 30e3, airSamplesPerS: 1,
+            realTimeFactor: 0, latencyMs: .init(p50: 1, p99: 2, max: 3), cpuSeconds: 1,
             cpuCoresBusy: 1, peakRssBytes: peakRssBytes, cpusAllowed: "0-1", dropped: [:], sendsFailed: [:],
             nodesLeftOut: 0, machineCoresBusy: nil, machineCpuNsPerByte: nil, security: "plaintext",
             roundEnd: "serial")

@@ -72,13 +72,13 @@ extension FederationServer {
         }
         // A pilot round leaves the global adapter as it was (the base model, evaluated as round 0).
         if purpose == .training, settings.evaluatesHeldOut(after: round) {
-            aggregateRow.heldOut = try evaluate()
+            aggregateRow.heldOut = try evaluator.score(global)
             // An adapter whose held-out loss is not finite is never kept: the round is undone.
             if !aggregateRow.heldOutLoss.isFinite, case .committed = outcome {
                 progress("  round \(round): the held-out loss of the new adapter is not finite; the round is undone")
                 global = before
                 aggregateRow.status = .rejected
-                aggregateRow.heldOut = try evaluate()
+                aggregateRow.heldOut = try evaluator.score(global)
             }
         }
         if case .pilotCaptured(let capture) = outcome {

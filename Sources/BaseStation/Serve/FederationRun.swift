@@ -20,68 +20,13 @@ extension FederationServer {
         return both.reduce(0) { $0 + $1.mseThermal } / both.reduce(0) { $0 + $1.msePredicted }
     }
 
-    /// The held-out loss, its standard error and perplexity of the global adapter (`adapted`) or
-    /// of the base model.
-    func evaluate(adapted: Bool = true) throws -> HeldOutScore {
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { evaluationSeconds += Self.seconds(since: start) }
-        // The nodes wait while the base station evaluates: every core takes windows of its own.
-        let r = try LlamaForward(model: model, adapter: adapted ? global : nil)
-            .perplexity(
-                tokens: heldOutTokens, context: settings.ctx, workers: ProcessInfo.processInfo.activeProcessorCount)
-        return HeldOutScore(
-            loss: Foundation.log(r.perplexity), perplexity: r.perplexity, standardError: r.lossStandardError)
-    }
-
-    /// Round 0's evaluation: the base model's (a fresh adapter has B = 0, so the adapted model is
-    /// the base model at any rank), from the memo when it holds this model, held-out set and
-    /// context; else evaluated, and stored there.
-    func evaluateBaseModel() throws -> HeldOutScore {
-        guard let memo else { return try evaluate(adapted: false) }
-        guard let identity = FNV1a.hash(file: settings.model) else {
-            throw CommandError("cannot read \(settings.model)")
-        }
-        var key = MemoKey("heldout-base v2")
-        key.add("model_fnv1a", identity.hash)
-        key.add("model_bytes", Int64(identity.bytes))
-        key.add("ctx", Int64(settings.ctx))
-        key.add("kernel", model.kernel.rawValue)
-        var tokens = PayloadWriter()
-        for t in heldOutTokens { tokens.int(t) }
-        key.add("tokens", [UInt8](tokens.data))
-        switch memo.lookup(kind: "heldout-base", key: key.bytes, maxValueBytes: 16) {
-        case .hit(let value) where value.count == 16:
-            var r = PayloadReader(Data(value))
-            let p = (try? r.f64()) ?? .nan
-            let se = (try? r.f64()) ?? .nan
-            if p.isFinite && p >= 1 && !(se < 0) {
-                memoAnswers.heldoutBase = true
-                return HeldOutScore(loss: Foundation.log(p), perplexity: p, standardError: se)
-            }
-            log.warning(
-                "memo: \(memo.path(kind: "heldout-base", key: key.bytes)) holds perplexity \(p); evaluating again")
-        case .hit: break
-        case .absent: break
-        case .unusable(let reason): log.warning("memo: \(reason); evaluating again")
-        }
-        let result = try evaluate(adapted: false)
-        memoAnswers.heldoutBase = false
-        var value = PayloadWriter()
-        value.f64(result.perplexity)
-        value.f64(result.standardError)
-        do { try memo.store(kind: "heldout-base", key: key.bytes, value: [UInt8](value.data)) } catch {
-            log.warning("memo: not stored: \(error)")
-        }
-        return result
-    }
-
-    static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    func seconds(since start: UInt64) -> Double { clock.seconds(since: start) }
 
     /// The run: registrations, then either round 0 (the base model's evaluation, the rank
     /// planner's pilot) or the checkpoint to resume from, then the rounds, each ending in a
     /// checkpoint, then the results. Throws when no node delivered in the last round.
     func run() throws -> RunSummary {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = clock.nanoseconds
         progress(
             "base station on \(transport.address): \(nodes.count) nodes, \(settings.rounds) rounds, "
                 + "\(settings.aggregation), \(settings.rankChoice.description)"
@@ -91,8 +36,8 @@ extension FederationServer {
             throw CommandError("no node registered within \(settings.registerTimeoutS) s")
         }
         for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
-        let registration = Self.seconds(since: started)
-        let pilotStarted = DispatchTime.now().uptimeNanoseconds
+        let registration = seconds(since: started)
+        let pilotStarted = clock.nanoseconds
         let first: Int
         if let c = resumed {
             try resume(from: c)
@@ -101,12 +46,12 @@ extension FederationServer {
             try startFromTheBaseModel()
             first = 1
         }
-        let pilotSeconds = Self.seconds(since: pilotStarted)
-        let firstEvaluation = evaluationSeconds
+        let pilotSeconds = seconds(since: pilotStarted)
+        let firstEvaluation = evaluator.seconds
         for round in first..<(settings.rounds + 1) {
-            let roundStarted = DispatchTime.now().uptimeNanoseconds
+            let roundStarted = clock.nanoseconds
             var r = try runRound(round)
-            r.global.wallS = Self.seconds(since: roundStarted)
+            r.global.wallS = seconds(since: roundStarted)
             metrics.roundFinished(status: r.global.status, seconds: r.global.wallS)
             metrics.aggregationMSE(r.global.mse)
             metrics.heldOut(loss: r.global.heldOutLoss)
@@ -131,10 +76,10 @@ extension FederationServer {
         let totals = RunTotals(rows: recorder.rows)
         let time = RunSummary.TimeSplit(
             setUp: setUpSeconds, registration: registration, pilot: pilotSeconds,
-            heldoutEvaluation: evaluationSeconds,
-            roundsWithoutEvaluation: Self.seconds(since: pilotStarted) - pilotSeconds
-                - (evaluationSeconds - firstEvaluation))
-        let summary = makeSummary(totals, wallTimeS: Self.seconds(since: started), time: time)
+            heldoutEvaluation: evaluator.seconds,
+            roundsWithoutEvaluation: seconds(since: pilotStarted) - pilotSeconds
+                - (evaluator.seconds - firstEvaluation))
+        let summary = makeSummary(totals, wallTimeS: seconds(since: started), time: time)
         try recorder.finish(global, config: model.config, summary: summary)
         // The results are whole before the wait: a kill during it loses nothing.
         try awaitFarewells()
@@ -154,7 +99,7 @@ extension FederationServer {
     /// Round 0 of a fresh run: the base model (every fresh adapter has B = 0) evaluated, the rank
     /// planned from a pilot round when asked, and the first checkpoint.
     private func startFromTheBaseModel() throws {
-        let initial = try evaluateBaseModel()
+        let initial = try evaluator.scoreBaseModel()
         metrics.heldOut(loss: initial.loss)
         progress(String(format: "round 0: held-out loss %.4f, perplexity %.3f", initial.loss, initial.perplexity))
         var row = MetricsRow(round: 0, node: "global", profile: "", status: .initial, rank: global.rank)
@@ -197,11 +142,11 @@ extension FederationServer {
     /// registered are asked every second: those that outlived an earlier base station of this run
     /// (resumed) answer at once instead of after their silence timeout.
     private func awaitRegistrations() throws {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(settings.registerTimeoutS * 1e9)
-        while !nodes.allSatisfy(\.active), DispatchTime.now().uptimeNanoseconds < deadline {
+        let deadline = clock.nanoseconds + UInt64(settings.registerTimeoutS * 1e9)
+        while !nodes.allSatisfy(\.active), clock.nanoseconds < deadline {
             askToRegister(nodes.indices.filter { !nodes[$0].active }, "this base station has no registration of you")
             try pump(
-                for: min(1, Double(deadline - min(deadline, DispatchTime.now().uptimeNanoseconds)) / 1e9), { _, _ in },
+                for: min(1, Double(deadline - min(deadline, clock.nanoseconds)) / 1e9), { _, _ in },
                 done: { nodes.allSatisfy(\.active) })
         }
     }
@@ -218,7 +163,7 @@ extension FederationServer {
             rank: global.rank, rankPlanned: settings.rankChoice == .planned, aggregation: settings.aggregation.name,
             seed: scenario.seed, finalLoss: t.trainLoss, finalHeldoutLoss: t.finalHeldOut.loss,
             finalHeldoutLossSe: t.finalHeldOut.standardError, finalPerplexity: t.finalHeldOut.perplexity,
-            heldoutTokens: heldOutTokens.count, initialPerplexity: t.initialPerplexity,
+            heldoutTokens: evaluator.tokens.count, initialPerplexity: t.initialPerplexity,
             mseMean: meanOverRounds(t.globals, \.mse), mseThermalMean: meanOverRounds(t.globals, \.mseThermal),
             mseCsiMean: meanOverRounds(t.globals, \.mseCSI),
             mseQuantizationMean: meanOverRounds(t.globals, \.mseQuantization),
@@ -230,7 +175,7 @@ extension FederationServer {
             rankPlanning: rankPlanning,
             nodes: nodes.map { RunSummary.Node(name: $0.name, profile: $0.profile.name, activeAtEnd: $0.active) },
             resumedFromRound: resumed?.round, wallTimeS: wallTimeS, kernel: model.kernel.rawValue,
-            receiver: receiver, memo: memo == nil ? nil : memoAnswers, timeS: time)
+            receiver: receiver, memo: evaluator.memo == nil ? nil : evaluator.memoAnswers, timeS: time)
     }
 }
 

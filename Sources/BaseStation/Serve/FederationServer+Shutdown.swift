@@ -19,7 +19,7 @@ extension FederationServer {
     /// node's data arriving at a closed socket resets it, and the unacknowledged shutdown with
     /// it); that node would then wait out its silence timeout and exit with an error.
     func awaitFarewells() throws {
-        let waited = DispatchTime.now().uptimeNanoseconds
+        let waited = clock.nanoseconds
         try pump(
             for: farewellTimeoutS,
             { k, f in
@@ -33,8 +33,8 @@ extension FederationServer {
                 "  no farewell within \(Int(farewellTimeoutS)) s from \(silent.joined(separator: ", ")) (they may "
                     + "not have heard the shutdown)"
             )
-        } else if Self.seconds(since: waited) > 1 {
-            progress(String(format: "  every node said farewell after %.1f s", Self.seconds(since: waited)))
+        } else if seconds(since: waited) > 1 {
+            progress(String(format: "  every node said farewell after %.1f s", seconds(since: waited)))
         }
     }
 

@@ -31,7 +31,8 @@ final class FederationServer {
     let settings: FederationSettings
     let transport: ServerTransport
     let model: LlamaModel
-    let heldOutTokens: [Int]
+    /// Scores the model on the held-out tokens (and keeps the memo).
+    let evaluator: HeldOutEvaluator
     /// Held-out tokens outside the evaluation sample, for the bound's constants (rank planning only;
     /// empty otherwise, or when the evaluation takes every held-out document).
     let calibrationTokens: [Int]
@@ -47,11 +48,11 @@ final class FederationServer {
     var droppedFrames: Int { metrics.snapshot.dropped.values.reduce(0, +) }
     /// Unknown peers told once that they are not nodes of this scenario.
     var answeredStrangers = Set<String>()
-    /// Seconds spent on held-out evaluation (summary.json's `time_s`: where a run's time goes).
-    var evaluationSeconds = 0.0
     /// Seconds spent loading the model, the data and the channel model.
     let setUpSeconds: Double
     let log: Logger
+    /// Where deadlines, timeouts and the run's timings are read.
+    let clock: MonotonicClock
     /// Who the run is in summary.json (the scenario's name and fingerprint); nil for a run not
     /// started from a scenario file.
     var scenarioLabel: ScenarioLabel?
@@ -68,11 +69,6 @@ final class FederationServer {
     /// A test seam: the base station dies (throws `SimulatedCrash`) where this says so: at a
     /// round's `.reported`, `.collected` or `.checkpointed` point.
     var crashPoint: ((_ round: Int, _ point: CrashPoint) -> Bool)?
-    /// Results of deterministic work shared with other runs (`serve --memo DIR`): the base
-    /// model's held-out evaluation. Nil: everything is computed.
-    var memo: Memo?
-    /// What this run took from the memo (summary.json's `memo`).
-    var memoAnswers = RunSummary.MemoAnswers()
     /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
     var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
     /// Set once the last round is done: hellos are answered with the shutdown, not a welcome.
@@ -82,23 +78,24 @@ final class FederationServer {
 
     convenience init(
         scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport,
-        start: RunStart = .fresh,
-        log: Logger
+        start: RunStart = .fresh, clock: MonotonicClock = SystemClock.shared, log: Logger
     ) throws {
         try self.init(
             scenario: scenario, scenarioDirectory: scenarioDirectory, results: results, start: start, identity: nil,
-            bind: { transport }, log: log)
+            clock: clock, bind: { transport }, log: log)
     }
 
     /// `bind` makes the transport once the scenario, profiles, model and data have loaded, so a
     /// broken configuration is reported as such whatever holds the endpoint. `start` says what
     /// happens to a run already in `results` (`RunStart`); a resumed run's checkpoint must be
-    /// `identity`'s (default: the scenario's seed and aggregation, no file).
+    /// `identity`'s (default: the scenario's seed and aggregation, no file). Every deadline, timeout
+    /// and timing is read from `clock` (a test's moves only when its network's empty receives move it).
     init(
         scenario: Scenario, scenarioDirectory: String, results: String, start: RunStart, identity: RunIdentity?,
-        bind: () throws -> ServerTransport, log: Logger
+        clock: MonotonicClock = SystemClock.shared, bind: () throws -> ServerTransport, log: Logger
     ) throws {
-        let initStart = DispatchTime.now().uptimeNanoseconds
+        self.clock = clock
+        let initStart = clock.nanoseconds
         // Before anything is loaded or bound: a rerun into an earlier run's directory is refused at once.
         if start == .fresh { try RunRecorder.refuseExistingRun(in: results) }
         self.scenario = scenario
@@ -145,7 +142,8 @@ final class FederationServer {
         let sample = data.heldOutSample(tokens: settings.evalTokens) { tokenizer.encode($0).count }
         var tokens = tokenizer.encode(FederatedData.stream(sample))
         if settings.evalTokens > 0 { tokens = Array(tokens.prefix(settings.evalTokens)) }
-        heldOutTokens = tokens
+        evaluator = HeldOutEvaluator(
+            model: model, tokens: tokens, context: settings.ctx, modelPath: settings.model, clock: clock, log: log)
         let calibration: [Document]
         switch settings.rankChoice {
         case .fixed: calibration = []
@@ -179,7 +177,7 @@ final class FederationServer {
         }
         transport = try bind()
         recorder = try RunRecorder(directory: results)
-        setUpSeconds = Self.seconds(since: initStart)
+        setUpSeconds = clock.seconds(since: initStart)
     }
 
     /// A line of the run's progress on the log.
@@ -201,8 +199,8 @@ final class FederationServer {
     /// Receives until `done` says so or the deadline passes; registrations are handled on the way,
     /// malformed frames reported and dropped.
     func pump(for seconds: Double, _ handle: (Int, Frame) throws -> Void, done: () -> Bool) throws {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-        while !done(), DispatchTime.now().uptimeNanoseconds < deadline {
+        let deadline = clock.deadline(in: seconds)
+        while !done(), clock.nanoseconds < deadline {
             guard let (name, data) = try transport.receive() else { continue }
             metrics.received(bytes: data.count)
             let frame: Frame

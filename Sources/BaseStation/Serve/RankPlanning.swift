@@ -3,6 +3,7 @@ import LanguageModel
 import LinearAlgebra
 import Numerics
 import Radio
+import Wire
 
 /// What a pilot round leaves for the rank planner: the aggregate as the base station received it
 /// and what it can check it against.
@@ -24,16 +25,17 @@ extension FederationServer {
     /// summary.json records (each constant with how it was obtained).
     func planRankFromPilot(channels h: ChannelTensor, initialLoss: Double) throws -> RankPlanningRecord {
         let budget = try rankBudget(channels: h)
-        var clock = PhaseClock()
+        var phases = PhaseClock(clock: clock)
         global = freshAdapter(rank: budget.bound.rank)
         let base = global
         let pilotRound = try runRound(0, purpose: .pilot)
         try recorder.append(pilotRound.nodes + [pilotRound.global])
-        clock.lap("pilot_round")
+        phases.lap("pilot_round")
         var learned = PilotLearning(constants: scenario.plan.constants)
         if let captured = pilotRound.pilot {
             try learn(
-                &learned, from: captured, base: base, rMax: budget.bound.rank, initialLoss: initialLoss, clock: &clock)
+                &learned, from: captured, base: base, rMax: budget.bound.rank, initialLoss: initialLoss, phases: &phases
+            )
         } else {
             learned.spectrum = try scenario.plan.spectrum()
             learned.spectrumSource =
@@ -51,12 +53,12 @@ extension FederationServer {
             scenario: scenario, profiles: nodes.map(\.profile), adapter: budget.shape, subcarriers: h.subcarriers,
             weights: shardWeights, constants: learned.constants, spectrum: spectrum, symbolPower: symbolPower)
         let plan = try RankPlanner.plan(gap: gap, channels: h, upperBound: budget.bound)
-        clock.lap("search")
+        phases.lap("search")
         global = freshAdapter(rank: plan.rank)
         // G(r, A*(r)) at every rank up to r_max, each with its own beamformers: what the search
         // did not need, for setting the bound beside the loss each rank reaches (experiment `paper-rank`).
         let every = try RankPlanner.bruteForce(gap: gap, channels: h, maxRank: budget.bound.rank)
-        clock.lap("every_rank")
+        phases.lap("every_rank")
         let singularValues = spectrum.squaredSingularValues.map { $0.squareRoot() }
         progress(
             String(
@@ -67,7 +69,7 @@ extension FederationServer {
             calibration: learned.calibration, spectrumSource: learned.spectrumSource, sketchRank: learned.sketchRank,
             displacementScale: learned.displacementScale, symbolPower: symbolPower, rank: plan.rank,
             gap: plan.components.total, gaps: Self.byRank(plan.gaps), gapsEveryRank: Self.byRank(every.gaps),
-            seconds: clock.laps, spectrumTop: Array(singularValues.prefix(16)), spectrumCount: singularValues.count,
+            seconds: phases.laps, spectrumTop: Array(singularValues.prefix(16)), spectrumCount: singularValues.count,
             // All of it, so `basestation plan` can replay this bound (`[plan] pilot_singular_values`).
             spectrum: singularValues, constants: constantsRecord(learned.constants, learned.sources))
     }
@@ -89,10 +91,10 @@ extension FederationServer {
     /// the gradient sketch beyond r_max, and the spectrum scaled to the way to the minimum.
     private func learn(
         _ learned: inout PilotLearning, from captured: PilotCapture, base: LoRAAdapter, rMax: Int,
-        initialLoss: Double, clock: inout PhaseClock
+        initialLoss: Double, phases: inout PhaseClock
     ) throws {
         let pilot = try PilotSpectrum(updates: try factoredUpdates(from: base, moved: captured.aggregate))
-        let calibration = calibrationTokens.isEmpty ? heldOutTokens : calibrationTokens
+        let calibration = calibrationTokens.isEmpty ? evaluator.tokens : calibrationTokens
         let label =
             calibrationTokens.isEmpty
             ? "the evaluation's \(calibration.count) held-out tokens (no other held-out document left)"
@@ -108,7 +110,7 @@ extension FederationServer {
             calibrate(&learned.constants, &learned.sources, measured, tokens: label, rank: rMax)
             lineMinimum = measured.lineMinimum
             learned.calibration = .measured(measured.record)
-            clock.lap("calibration")
+            phases.lap("calibration")
         } catch {
             learned.calibration = .failed(error: "\(error)")
             log.warning(
@@ -122,7 +124,7 @@ extension FederationServer {
             p > rMax
             ? try? probe.gradientSpectrum(config: model.config, targets: settings.targets, rank: p, seed: scenario.seed)
             : nil
-        clock.lap("gradient_sketch")
+        phases.lap("gradient_sketch")
         let pooled =
             "pilot round at rank \(rMax): singular values of every adapted matrix's aggregated update, "
             + "pooled by rank index (s_i² = Σ_j s_{j,i}²)"
@@ -163,11 +165,16 @@ extension FederationServer {
     /// Wall-clock seconds of each phase of the planning, for the compute accounting (summary.json
     /// `rank_planning.seconds`); they never feed a result.
     private struct PhaseClock {
-        private var last = DispatchTime.now().uptimeNanoseconds
+        let clock: MonotonicClock
+        private var last: UInt64
         private(set) var laps = [String: Double]()
+        init(clock: MonotonicClock) {
+            self.clock = clock
+            last = clock.nanoseconds
+        }
         mutating func lap(_ name: String) {
-            laps[name] = FederationServer.seconds(since: last)
-            last = DispatchTime.now().uptimeNanoseconds
+            laps[name] = clock.seconds(since: last)
+            last = clock.nanoseconds
         }
     }
 

@@ -134,7 +134,7 @@ struct ServeCommand: ParsableCommand {
                 throw ScenarioError(file: scenario, key: e.key, problem: e.problem)
             }
             refusals.metrics = server.metrics
-            server.memo = try memo.map { try Memo(directory: $0) }
+            server.evaluator.memo = try memo.map { try Memo(directory: $0) }
             let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
             if let endpoint { server.progress("metrics on http://\(endpoint.address)/metrics") }
             // The same figures each second, beside the run's other results.

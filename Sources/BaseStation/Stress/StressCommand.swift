@@ -19,6 +19,9 @@ struct StressCommand: ParsableCommand {
     @Option(help: "N_t, antennas per node.") var txAntennas: Int = 4
     @Option(help: "L, streams.") var streams: Int = 4
     @Option(help: "N_sc, subcarriers.") var subcarriers: Int = 64
+    @Option(
+        help: "Subcarrier spacing in kHz (15, 30, 60, 120 or 240: a 5G NR numerology), for the real-time factor.")
+    var subcarrierSpacingKhz: Double = 30
     @Option(help: "S, OFDM symbols per node per round.") var roundSymbols: Int = 1024
     @Option(help: "Sample format the nodes are told to send: cf32 or ci16.") var format: String = "cf32"
     @Option(help: "Seconds of rounds (after registration).") var seconds: Double = 10
@@ -93,6 +96,9 @@ struct StressCommand: ParsableCommand {
             else {
                 throw ValidationError("a size, count or time is out of range (see --help)")
             }
+            guard let numerology = Numerology(subcarrierSpacingHz: subcarrierSpacingKhz * 1000) else {
+                throw ValidationError("--subcarrier-spacing-khz must be 15, 30, 60, 120 or 240")
+            }
             guard let format = SampleFormat(transmissionName: format) else {
                 throw ValidationError("--format must be cf32 or ci16")
             }
@@ -109,6 +115,7 @@ struct StressCommand: ParsableCommand {
             settings.windowFrames = windowFrames == 0 ? nil : windowFrames
             settings.receiver = receiver
             settings.summing = summing
+            settings.numerology = numerology
             let transport = try ZeroMQServerTransport(
                 endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark,
                 security: try stressSecurity(publicKeyFile: curve))

@@ -29,6 +29,13 @@ struct StressPoint: Codable, Equatable {
     var mbPerS: Double
     var samplesIngestedPerS: Double
     var symbolsCombinedPerS: Double
+    /// The carrier the point emulates (`Numerology`), and the complex samples per second its K·N_t
+    /// antennas would put on the air: N_sc × K·N_t × 14 symbols per slot × 2^μ slots per ms.
+    var subcarrierSpacingHz: Double
+    var airSamplesPerS: Double
+    /// Samples ingested per second ÷ what the air carries: at least 1, the base station keeps up
+    /// with the carrier it emulates in real time.
+    var realTimeFactor: Double
     var latencyMs: Latency
     var cpuSeconds: Double
     var cpuCoresBusy: Double
@@ -72,6 +79,9 @@ struct StressPoint: Codable, Equatable {
         case mbPerS = "mb_per_s"
         case samplesIngestedPerS = "samples_ingested_per_s"
         case symbolsCombinedPerS = "symbols_combined_per_s"
+        case subcarrierSpacingHz = "subcarrier_spacing_hz"
+        case airSamplesPerS = "air_samples_per_s"
+        case realTimeFactor = "real_time_factor"
         case latencyMs = "latency_ms"
         case cpuSeconds = "cpu_seconds"
         case cpuCoresBusy = "cpu_cores_busy"

@@ -105,6 +105,8 @@ struct StressReportCommand: ParsableCommand {
         let raw = r.rawZmq
         return
             "stress: K = \(p.nodes), \(r.frameKib) KiB, \(p.security): \(f(p.mbPerS, 0)) MB/s, "
+            + "\(f(p.realTimeFactor, 2))× real time (N_sc = \(p.subcarriers) at "
+            + "\(f(p.subcarrierSpacingHz / 1000, 0)) kHz), "
             + "\(f(r.ratioToRawZmq, 2)) of raw libzmq's \(f(raw.mbPerS, 0)) (cost \(f(r.costRatio, 2)) "
             + "× busy \(f(r.busyRatio, 2)); "
             + "machine \(f(p.machineCpuNsPerByte, 2)) core-ns/B vs \(f(raw.machineCpuNsPerByte, 2)); "
@@ -118,7 +120,8 @@ struct StressReportCommand: ParsableCommand {
         func cell(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
         let header = [
             "security", "round_end", "frame_kib", "nodes", "format", "rounds", "mb_per_s", "frames_per_s",
-            "samples_ingested_per_s", "symbols_combined_per_s", "ratio_to_raw_zmq", "reps", "ratio_min", "ratio_max",
+            "samples_ingested_per_s", "symbols_combined_per_s", "real_time_factor", "ratio_to_raw_zmq", "reps",
+            "ratio_min", "ratio_max",
             "cost_ratio", "busy_ratio", "cpu_cores_busy", "flood_cores_busy", "machine_cores_busy",
             "machine_cpu_ns_per_byte", "peak_rss_bytes", "raw_mb_per_s", "raw_cpu_cores_busy", "raw_flood_cores_busy",
             "raw_machine_cores_busy", "raw_machine_cpu_ns_per_byte", "latency_p50_ms", "latency_p99_ms",
@@ -130,7 +133,8 @@ struct StressReportCommand: ParsableCommand {
             let raw = r.rawZmq
             let cells: [String] = [
                 p.security, p.roundEnd, "\(r.frameKib)", "\(p.nodes)", p.format, "\(p.rounds)", cell(p.mbPerS),
-                cell(p.framesPerS), cell(p.samplesIngestedPerS), cell(p.symbolsCombinedPerS), cell(r.ratioToRawZmq),
+                cell(p.framesPerS), cell(p.samplesIngestedPerS), cell(p.symbolsCombinedPerS), cell(p.realTimeFactor),
+                cell(r.ratioToRawZmq),
                 "\(r.reps)", cell(r.ratioMin), cell(r.ratioMax), cell(r.costRatio), cell(r.busyRatio),
                 cell(p.cpuCoresBusy), cell(r.floodCoresBusy), cell(p.machineCoresBusy), cell(p.machineCpuNsPerByte),
                 "\(p.peakRssBytes)", cell(raw.mbPerS), cell(raw.cpuCoresBusy), cell(raw.floodCoresBusy),

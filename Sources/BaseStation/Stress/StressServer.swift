@@ -15,6 +15,8 @@ struct StressSettings {
     var txAntennas: Int
     var streams: Int
     var subcarriers: Int
+    /// The carrier's numerology, for the real-time factor (stress emulates no timing itself).
+    var numerology = Numerology(subcarrierSpacingHz: 30e3)!
     /// S, OFDM symbols per node per round.
     var roundSymbols: Int
     var format: SampleFormat

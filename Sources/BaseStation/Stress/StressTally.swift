@@ -60,6 +60,7 @@ struct StressTally {
         let t = max(roundSeconds, 1e-9)
         func ms(_ us: UInt64) -> Double { Double(us) / 1000 }
         let cost = MachineCost(coresBusy: machine.coresBusy, bytes: bytesIn, seconds: t)
+        let air = s.numerology.samplesPerSecond(subcarriers: s.subcarriers, transmitters: s.nodes * s.txAntennas)
         return StressPoint(
             nodes: s.nodes, rxAntennas: s.rxAntennas, txAntennas: s.txAntennas, streams: s.streams,
             subcarriers: s.subcarriers, roundSymbols: s.roundSymbols, format: s.format.name, threads: s.threads,
@@ -68,6 +69,8 @@ struct StressTally {
             incompleteRounds: incompleteRounds, seconds: roundSeconds, framesIn: framesIn, bytesIn: bytesIn,
             framesPerS: Double(framesIn) / t, mbPerS: Double(bytesIn) / t / 1e6,
             samplesIngestedPerS: Double(samplesIn) / t, symbolsCombinedPerS: Double(symbolsCombined) / t,
+            subcarrierSpacingHz: s.numerology.subcarrierSpacingHz, airSamplesPerS: air,
+            realTimeFactor: Double(samplesIn) / t / air,
             latencyMs: .init(
                 p50: ms(latencies.valueAtPercentile(50)), p99: ms(latencies.valueAtPercentile(99)),
                 max: ms(latencies.max)),
