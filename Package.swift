@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "HardwareProfiles", targets: ["HardwareProfiles"]),
         .library(name: "LanguageModel", targets: ["LanguageModel"]),
         .executable(name: "edgenode", targets: ["EdgeNodeCLI"]),
+        .executable(name: "lab", targets: ["LabCLI"]),
         .executable(name: "basestation", targets: ["BaseStationCLI"]),
     ],
     dependencies: [
@@ -102,9 +103,40 @@ let package = Package(
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ],
             exclude: ["README.md"]),
+        // The lab's tools, beside the base station rather than in it: the experiment suite's reports,
+        // the emulated network link between hosts, and the fuzz targets.
+        .target(
+            name: "ExperimentReports",
+            dependencies: [
+                "BaseStation", "CommandLineSupport", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: ["README.md"]),
+        .target(
+            name: "LinkEmulator",
+            dependencies: [
+                "CommandLineSupport", "Randomness", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: ["README.md"]),
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "BaseStation", "CommandLineSupport", "Configuration", "HardwareProfiles", "LanguageModel",
+                "LinearAlgebra", "NumpyIO", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Numerics", package: "swift-numerics"),
+            ],
+            exclude: ["README.md"]),
         // The executables only parse the command line and call the libraries above.
         .executableTarget(name: "EdgeNodeCLI", dependencies: ["EdgeNode"], exclude: ["README.md"]),
         .executableTarget(name: "BaseStationCLI", dependencies: ["BaseStation"], exclude: ["README.md"]),
+        .executableTarget(
+            name: "LabCLI",
+            dependencies: [
+                "ExperimentReports", "FuzzTargets", "LinkEmulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: ["README.md"]),
         .testTarget(
             name: "LinearAlgebraTests",
             dependencies: ["LinearAlgebra", .product(name: "Numerics", package: "swift-numerics")]),
@@ -132,7 +164,8 @@ let package = Package(
         .testTarget(
             name: "BaseStationTests",
             dependencies: [
-                "BaseStation", "EdgeNode", "HardwareProfiles", "LanguageModel", "LinearAlgebra", "NumpyIO", "Radio",
+                "BaseStation", "EdgeNode", "ExperimentReports", "HardwareProfiles", "LanguageModel", "LinearAlgebra",
+                "NumpyIO", "Radio",
                 "Wire",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Numerics", package: "swift-numerics"),
             ]),
@@ -142,6 +175,7 @@ let package = Package(
                 "EdgeNode", "HardwareProfiles", "LanguageModel", "Wire",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "LinkEmulatorTests", dependencies: ["LinkEmulator"]),
         // The repository itself: docs/architecture.md's module table against Package.swift and the imports.
         .testTarget(name: "RepositoryTests"),
     ],

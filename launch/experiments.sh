@@ -172,7 +172,7 @@ run_experiment() {
     paper-rank) xlabel=(--x-label "LoRA rank r") ;;
     paper-power) xlabel=(--x-label "transmit energy offset (dB)") ;;
   esac
-  "$bin/basestation" report --experiment "$dir" --scenario "$(scenario_of "$exp")" --seeds "$(IFS=,; echo "${exp_seeds[*]}")" "${xlabel[@]}"
+  "$bin/lab" report --experiment "$dir" --scenario "$(scenario_of "$exp")" --seeds "$(IFS=,; echo "${exp_seeds[*]}")" "${xlabel[@]}"
   echo "experiments: $dir/REPORT.md" >&2
 }
 
@@ -194,7 +194,7 @@ done
 if [[ -n $publish ]]; then
   # DIR/findings.md, when there is one, is what a reader of the tables wrote: it goes first.
   preface=(); [[ -f $publish/findings.md ]] && preface=(--preface "$publish/findings.md")
-  "$bin/basestation" publish --experiments "$root" --order "${all// /,}" --out "$publish" "${preface[@]}" \
+  "$bin/lab" publish --experiments "$root" --order "${all// /,}" --out "$publish" "${preface[@]}" \
     --command "launch/experiments.sh$( ((quick)) && echo " --quick")"
   echo "experiments: $publish/REPORT.md" >&2
 fi

@@ -2,9 +2,9 @@
 # Fuzz the parsers that read what peers and files hand the project (libFuzzer, AddressSanitizer):
 #   launch/fuzz.sh TARGET SECONDS [libFuzzer options…]     TARGET: frame gguf npy scenario profile checkpoint, or all
 #   launch/fuzz.sh TARGET --runs N                          a fixed number of iterations (the test suite's run)
-# Builds basestation with ASan, coverage instrumentation and libFuzzer into .build/fuzz (the first
-# time: minutes), then runs `basestation fuzz TARGET` from the committed seed corpus
-# (Tests/Fuzz/corpus/TARGET, made by `basestation fuzz-seeds`); new inputs go to
+# Builds lab with ASan, coverage instrumentation and libFuzzer into .build/fuzz (the first
+# time: minutes), then runs `lab fuzz TARGET` from the committed seed corpus
+# (Tests/Fuzz/corpus/TARGET, made by `lab fuzz-seeds`); new inputs go to
 # results/fuzz/TARGET/corpus, findings (crash-*, timeout-*, oom-*, leak-*) and the log to
 # results/fuzz/TARGET/. Exits non-zero when a target finds something. An allocation over 1 GB
 # (-malloc_limit_mb) or an input taking over 10 s counts as a finding.
@@ -24,11 +24,11 @@ swiftc_dir=$(dirname "$(readlink -f "$(command -v swiftc)")")
 runtime=$(ls "$swiftc_dir"/../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a 2>/dev/null | head -n 1 || true)
 [[ -n $runtime ]] || { echo "fuzz: no libclang_rt.fuzzer_no_main in the Swift toolchain ($swiftc_dir/../lib/clang)" >&2; exit 1; }
 launch/setup.sh packages >&2
-echo "fuzz: building the instrumented basestation (.build/fuzz)" >&2
+echo "fuzz: building the instrumented lab (.build/fuzz)" >&2
 # gold warns once per ASan symbol it cannot export (hundreds of lines, harmless): filtered out.
 mkdir -p .build
 build_log=.build/fuzz-build.log
-if ! swift build --build-path .build/fuzz --product basestation \
+if ! swift build --build-path .build/fuzz --product lab \
   -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -DAIRFL_FUZZ \
   -Xlinker "$runtime" -Xlinker -lstdc++ > "$build_log" 2>&1; then
   grep -v "ld.gold: warning: Cannot export local symbol" "$build_log" | tail -n 40 >&2
@@ -36,7 +36,7 @@ if ! swift build --build-path .build/fuzz --product basestation \
   exit 1
 fi
 grep -v "ld.gold: warning: Cannot export local symbol" "$build_log" | tail -n 3 >&2
-bin=.build/fuzz/debug/basestation
+bin=.build/fuzz/debug/lab
 
 status=0
 for t in "${targets[@]}"; do

@@ -6,7 +6,7 @@
 #   launch/hosts.sh cut EDGE-HOST | restore EDGE-HOST     (pull the host's cable out, put it back)
 #   launch/hosts.sh down
 # Hosts: airfl-bs (10.77.0.1, and 10.77.i.1 towards edge host i) and airfl-edge0 … airfl-edge{N-1}
-# (10.77.i.2). Each link is `basestation link` (user space, two TUN devices): netem's impairments in
+# (10.77.i.2). Each link is `lab link` (user space, two TUN devices): netem's impairments in
 # the packet path, so TCP retransmits a lost segment after a round trip of the emulated delay, as on
 # a real backhaul, on any kernel (sch_netem is not needed) and with seeded losses. A cut drops every
 # packet silently (no reset, no ICMP) until restored. R is in tc's units (e.g. 100mbit).
@@ -58,7 +58,7 @@ esac
 [[ $(id -u) -eq 0 ]] || { echo "hosts: needs root (network namespaces)" >&2; exit 1; }
 command -v ip >/dev/null || { echo "hosts: needs iproute2 (ip)" >&2; exit 1; }
 [[ $hosts =~ ^[0-9]+$ && $hosts -ge 1 && $hosts -le 200 ]] || { echo "hosts: --edge-hosts $hosts: 1…200" >&2; exit 2; }
-[[ -x $bin/basestation ]] || { echo "hosts: no $bin/basestation (launch/setup.sh release, or AIRFL_BIN_DIR)" >&2; exit 1; }
+[[ -x $bin/lab ]] || { echo "hosts: no $bin/lab (launch/setup.sh release, or AIRFL_BIN_DIR)" >&2; exit 1; }
 if [[ ! -c /dev/net/tun ]]; then   # a container may come without the TUN device node
   modprobe tun 2>/dev/null || true
   mkdir -p /dev/net && mknod -m 0666 /dev/net/tun c 10 200 \
@@ -81,7 +81,7 @@ for ((i = 0; i < hosts; i++)); do
   ip -n "$bs" link set "airfl-bs$i" up
   ip -n "$edge" link set "$edge" up
   ip -n "$edge" route add 10.77.0.0/16 dev "$edge"
-  setsid "$bin/basestation" link --end "$bs:airfl-bs$i" --end "$edge:$edge" --delay-ms "$delay" --rate "$rate" \
+  setsid "$bin/lab" link --end "$bs:airfl-bs$i" --end "$edge:$edge" --delay-ms "$delay" --rate "$rate" \
     --loss-percent "$loss" --seed "$((seed + i))" < /dev/null > "$state/$edge.log" 2>&1 &
   echo $! > "$state/$edge.pid"
 done
@@ -89,5 +89,5 @@ for edge in "${edges[@]}"; do
   for _ in $(seq 100); do grep -q "link: ready" "$state/$edge.log" 2>/dev/null && break; sleep 0.05; done
   grep -q "link: ready" "$state/$edge.log" || { echo "hosts: the link to $edge did not start:" >&2; cat "$state/$edge.log" >&2; down; exit 1; }
 done
-echo "hosts: $bs (10.77.0.1) and ${edges[*]}; each link ${delay} ms each way, $rate, ${loss} % loss (basestation link, seed $seed)" >&2
+echo "hosts: $bs (10.77.0.1) and ${edges[*]}; each link ${delay} ms each way, $rate, ${loss} % loss (lab link, seed $seed)" >&2
 echo "FLEET_BS_NETNS=$bs FLEET_EDGE_NETNS='${edges[*]}' FLEET_CONNECT=tcp://10.77.0.1:$port"

@@ -9,8 +9,8 @@ public struct BaseStationCommand: ParsableCommand {
         abstract: "AirFL-LoRA base station: channels, over-the-air aggregation, receive beamforming.",
         subcommands: [
             ChannelCommand.self, SolveCommand.self, PlanCommand.self, DemoCommand.self, BenchAirCommand.self,
-            ServeCommand.self, ReportCommand.self, BeamSweepCommand.self, PublishCommand.self, StressCommand.self,
-            WireProbeCommand.self, StressReportCommand.self, LinkCommand.self, KeysCommand.self, FuzzCommand.self,
-            FuzzSeedsCommand.self,
+            ServeCommand.self, BeamSweepCommand.self, StressCommand.self, WireProbeCommand.self,
+            StressReportCommand.self,
+            KeysCommand.self,
         ])
 }

@@ -74,7 +74,8 @@ struct BeamSweepCommand: ParsableCommand {
             try RunRecorder.write(csv, to: out + "/beam-sweep.csv")
             var plot = SVGPlot(
                 title: "Aggregation MSE against BS antennas (mean over \(draws) draws, band: 10–90 %)",
-                xLabel: "BS antennas N_r", yLabel: "MSE per unit-power symbol", series: [], xLog: true, yLog: true)
+                xLabel: "BS antennas N_r", yLabel: "MSE per unit-power symbol", series: [])
+            (plot.xLog, plot.yLog) = (true, true)
             var md = "# Experiment `radio`: receive beamformers against N_r\n\n"
             md +=
                 "Scenario `\(scenario)` (K = \(channel.devices), N_t = \(channel.transmitAntennas), L = \(streams), "
@@ -83,7 +84,7 @@ struct BeamSweepCommand: ParsableCommand {
                 "\(draws) channel draws (seeds 1…\(draws)) per N_r; MSE = σ²·L·max_k w_k² tr((Aᴴ G_k A)⁻¹)/P_k "
                 + "averaged over subcarriers (the closed form the served MSE matches).\n"
             md +=
-                "Machine: \(ExperimentReport.cpuModel()). Command: `basestation beam-sweep --scenario \(scenario) "
+                "Machine: \(MachineDescription.cpuModel()). Command: `basestation beam-sweep --scenario \(scenario) "
                 + "--antennas \(antennas) --draws \(draws) --methods \(methods) --out DIR`.\n\n"
             md +=
                 "| N_r | " + chosen.map { "\($0.rawValue) (mean, [10 %, 90 %])" }.joined(separator: " | ")

@@ -7,7 +7,7 @@ import TOMLKit
 /// A scenario file (TOML): the seed, the `[channel]` table (see `ChannelConfiguration.CodingKeys`
 /// for its keys) and the `[aircomp]` table. Missing keys keep their defaults; unknown keys and bad
 /// values are errors naming the file and the key.
-struct Scenario: Decodable {
+package struct Scenario: Decodable {
     var seed: UInt64 = 1
     var channel = ChannelConfiguration()
     var aircomp = AirCompSettings()
@@ -116,7 +116,7 @@ struct Scenario: Decodable {
 
     init() {}
 
-    init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
@@ -160,7 +160,7 @@ struct Scenario: Decodable {
     /// - Parameter overrides: `TABLE.KEY=VALUE` (or `KEY=VALUE` at the top level), VALUE in TOML
     ///   syntax (`federation.rank=4`, `federation.beamforming="eigen"`, `aircomp.power_dbm=[10]`),
     ///   applied over the file's values before anything is checked, so they are checked alike.
-    static func load(_ path: String, overrides: [String] = []) throws -> Scenario {
+    package static func load(_ path: String, overrides: [String] = []) throws -> Scenario {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
             throw ScenarioError(file: path, key: nil, problem: "cannot read the file")

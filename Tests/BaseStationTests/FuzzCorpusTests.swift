@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// The fuzz targets over their committed seed corpus in the normal build (`basestation fuzz
+/// The fuzz targets over their committed seed corpus in the normal build (`lab fuzz
 /// TARGET DIR`), so a parser change that breaks on a seed fails here; `launch/test.sh` then runs
 /// each target under libFuzzer for a fixed number of iterations (`launch/fuzz.sh all --runs N`).
 final class FuzzCorpusTests: XCTestCase {
@@ -10,14 +10,14 @@ final class FuzzCorpusTests: XCTestCase {
             let corpus = repositoryRoot.appendingPathComponent("Tests/Fuzz/corpus/\(target)").path
             let files = try FileManager.default.contentsOfDirectory(atPath: corpus)
             XCTAssertFalse(files.isEmpty, "no seeds for \(target)")
-            let run = try runProduct("basestation", ["fuzz", target, corpus], timeoutSeconds: 120)
+            let run = try runProduct("lab", ["fuzz", target, corpus], timeoutSeconds: 120)
             XCTAssertEqual(run.status, 0, run.stderr)
             XCTAssertTrue(run.stdout.contains("\(files.count) inputs, no crash"), run.stdout)
         }
-        // The seeds are what `basestation fuzz-seeds` writes (the committed corpus is its output).
+        // The seeds are what `lab fuzz-seeds` writes (the committed corpus is its output).
         let fresh = try temporaryDirectory(self).path
         XCTAssertEqual(
-            try runProduct("basestation", ["fuzz-seeds", "--out", fresh, "--repository", repositoryRoot.path]).status, 0
+            try runProduct("lab", ["fuzz-seeds", "--out", fresh, "--repository", repositoryRoot.path]).status, 0
         )
         for target in ["frame", "gguf", "npy", "scenario", "profile", "checkpoint"] {
             let committed = repositoryRoot.appendingPathComponent("Tests/Fuzz/corpus/\(target)").path

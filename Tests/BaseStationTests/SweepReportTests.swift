@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import BaseStation
+@testable import ExperimentReports
 
 /// The sweep report's arithmetic on made-up runs: points by x, the knee, differences paired by
 /// seed, the rank table's verdict, and log-axis ticks.

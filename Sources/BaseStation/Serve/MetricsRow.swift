@@ -2,7 +2,7 @@ import Foundation
 import Radio
 
 /// The status column of metrics.csv: how a node's round, or the global model's, went.
-enum RoundStatus: String {
+package enum RoundStatus: String {
     /// Round 0: the global model before training.
     case initial
     /// A node trained and delivered; the global model moved.
@@ -42,13 +42,13 @@ enum RoundStatus: String {
 /// `mse_per_real`, the mean squared error of one real of the aggregate update in the adapter's
 /// own units (squared parameter units: c²·mse/(2L), a complex entry carrying two reals), and
 /// `nmse`, ‖error‖²/‖Σ w Δ‖², dimensionless.
-struct MetricsRow {
+package struct MetricsRow {
     var round: Int
     var node: String
     var profile: String
     var status: RoundStatus
     /// Mean local training loss (nats/token) over the node's steps; its exp is the train perplexity.
-    var trainLoss: Double = .nan
+    package var trainLoss: Double = .nan
     var heldOutLoss: Double = .nan
     var heldOutPerplexity: Double = .nan
     /// The held-out loss's standard error over the evaluation's windows, nats/token.
@@ -116,5 +116,13 @@ struct MetricsRow {
         }
         msePredicted = predicted / (a.deliveredWeight * a.deliveredWeight)
         airtimeS = a.airtimeS
+    }
+}
+
+extension MetricsRow {
+    /// A node's row of `round` before anything is measured (for tools outside the base station:
+    /// the fuzz targets' seed checkpoint).
+    package init(round: Int, node: String, profile: String, status: RoundStatus, rank: Int) {
+        self.init(round: round, node: node, profile: profile, status: status, heldOutLoss: .nan, rank: rank)
     }
 }

@@ -10,7 +10,7 @@ extension RunCheckpoint {
     /// and the field: not a GGUF or cut short (torn), no `airfl.checkpoint.format` (not ours), a
     /// CRC that does not match its contents (torn or altered), another run's identity (foreign),
     /// rows or beamformers whose sizes disagree.
-    static func load(path: String, config: LlamaConfig, targets: [LoRATarget], expected: RunIdentity) throws
+    package static func load(path: String, config: LlamaConfig, targets: [LoRATarget], expected: RunIdentity) throws
         -> RunCheckpoint
     {
         func fail(_ field: String, _ problem: String) -> CheckpointError {

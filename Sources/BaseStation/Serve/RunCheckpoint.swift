@@ -7,14 +7,14 @@ import Wire
 /// Who a run is, for telling its checkpoint from another run's: the scenario file's bytes, the
 /// seed, the aggregation mode and every `--set` override. The rounds and the endpoint are not in
 /// it: a resumed run may run longer, or listen elsewhere.
-struct RunIdentity: Equatable {
+package struct RunIdentity: Equatable {
     /// FNV-1a (64-bit) of the scenario file, hex.
     var scenario: String
     var seed: UInt64
     var aggregation: String
     var overrides: [String]
 
-    init(scenario: String, seed: UInt64, aggregation: String, overrides: [String]) {
+    package init(scenario: String, seed: UInt64, aggregation: String, overrides: [String]) {
         (self.scenario, self.seed, self.aggregation, self.overrides) = (scenario, seed, aggregation, overrides)
     }
 
@@ -33,7 +33,7 @@ struct RunIdentity: Equatable {
 ///
 /// What is not in it is a function of the seed and the round: the channel (advanced to the
 /// round), the CSI error, the air's noise, the beamformer's restarts, every node's data draws.
-struct RunCheckpoint {
+package struct RunCheckpoint {
     /// 2: this build's arithmetic differs from format 1's at the same settings (the frozen
     /// products on the quantized blocks and the air summed in the combiner's space by default),
     /// so a run checkpointed before cannot continue bit for bit and is refused.
@@ -50,10 +50,20 @@ struct RunCheckpoint {
     var warmParticipants: [Int]
     var warmBeamformers: [ComplexMatrix<Double>]?
 
+    package init(
+        round: Int, identity: RunIdentity, adapter: LoRAAdapter, rows: [MetricsRow], rankPlanning: RankPlanningRecord?,
+        warmParticipants: [Int], warmBeamformers: [ComplexMatrix<Double>]?
+    ) {
+        (self.round, self.identity, self.adapter, self.rows) = (round, identity, adapter, rows)
+        (self.rankPlanning, self.warmParticipants, self.warmBeamformers) = (
+            rankPlanning, warmParticipants, warmBeamformers
+        )
+    }
+
     static let prefix = "airfl.checkpoint."
 
     /// The file's bytes.
-    func encoded() throws -> Data {
+    package func encoded() throws -> Data {
         var w = try adapter.ggufWriter()
         for (key, value) in try metadata() { w.set(Self.prefix + key, value) }
         w.set(Self.crcKey, .uint32(Self.digest(adapter: adapter, metadata: w.metadata)))

@@ -2,67 +2,67 @@ import CommandLineSupport
 import Foundation
 
 /// summary.json: what a finished run records, written by `serve` and read back by the reports
-/// (`basestation report`, `publish`, the ideal-FL reference) through this one type. Figures a run
+/// (`lab report`, `publish`, the ideal-FL reference) through this one type. Figures a run
 /// did not measure are `null` (NaN here); every key is always written. Units: losses in nats/token,
 /// MSE per unit-power complex symbol, airtime and times in seconds, energy in joules.
-struct RunSummary: Codable, Equatable {
+package struct RunSummary: Codable, Equatable {
     /// The scenario file's name and the fingerprint of everything that defines the run but its
     /// aggregation (`IdealReference.fingerprint`); nil for runs not started from a scenario file.
-    @Nullable var scenario: String?
-    @Nullable var scenarioFingerprint: String?
-    var rounds: Int
+    @Nullable package var scenario: String?
+    @Nullable package var scenarioFingerprint: String?
+    package var rounds: Int
     /// The rank the run trained at, and whether the base station planned it.
-    var rank: Int
-    var rankPlanned: Bool
+    package var rank: Int
+    package var rankPlanned: Bool
     /// `AggregationMode`'s name: aircomp, ideal or digital.
-    var aggregation: String
-    var seed: UInt64
+    package var aggregation: String
+    package var seed: UInt64
     /// The mean train loss over the nodes of the last round that had one.
-    @Measured var finalLoss: Double
+    @Measured package var finalLoss: Double
     /// The last round's held-out loss, its standard error over the evaluation's windows, and exp of it.
-    @Measured var finalHeldoutLoss: Double
-    @Measured var finalHeldoutLossSe: Double
-    @Measured var finalPerplexity: Double
-    var heldoutTokens: Int
-    @Measured var initialPerplexity: Double
+    @Measured package var finalHeldoutLoss: Double
+    @Measured package var finalHeldoutLossSe: Double
+    @Measured package var finalPerplexity: Double
+    package var heldoutTokens: Int
+    @Measured package var initialPerplexity: Double
     /// Means over the rounds where each is finite: the aggregation MSE and its parts, the closed form,
     /// per real and normalised.
-    @Measured var mseMean: Double
-    @Measured var mseThermalMean: Double
-    @Measured var mseCsiMean: Double
-    @Measured var mseQuantizationMean: Double
-    @Measured var msePredictedMean: Double
-    @Measured var msePerRealMean: Double
-    @Measured var nmseMean: Double
+    @Measured package var mseMean: Double
+    @Measured package var mseThermalMean: Double
+    @Measured package var mseCsiMean: Double
+    @Measured package var mseQuantizationMean: Double
+    @Measured package var msePredictedMean: Double
+    @Measured package var msePerRealMean: Double
+    @Measured package var nmseMean: Double
     /// Σ measured thermal MSE / Σ closed form: 1 when the served air matches the closed form.
-    @Measured var mseThermalOverPredicted: Double
-    var airtimeTotalS: Double
-    @Measured var airtimeMeanS: Double
-    var energyTotalJ: Double
-    var framesDropped: Int
+    @Measured package var mseThermalOverPredicted: Double
+    package var airtimeTotalS: Double
+    @Measured package var airtimeMeanS: Double
+    package var energyTotalJ: Double
+    package var framesDropped: Int
     /// By `DropReason` label.
-    var framesDroppedByReason: [String: Int]
+    package var framesDroppedByReason: [String: Int]
     /// The last round in which a node delivered (0: none).
-    var lastRoundDelivered: Int
+    package var lastRoundDelivered: Int
     /// What the rank planner measured and chose; nil when the rank was fixed.
-    @Nullable var rankPlanning: RankPlanningRecord?
-    var nodes: [Node]
+    @Nullable package var rankPlanning: RankPlanningRecord?
+    package var nodes: [Node]
     /// The round a resumed run continued after; nil for a run served in one sitting.
-    @Nullable var resumedFromRound: Int?
-    var wallTimeS: Double
+    @Nullable package var resumedFromRound: Int?
+    package var wallTimeS: Double
     /// `EdgeKernel`'s name.
-    var kernel: String
+    package var kernel: String
     /// Where the air was summed (`aircomp.receiver`); nil for ideal and digital, which sum no air.
-    @Nullable var receiver: String?
+    @Nullable package var receiver: String?
     /// The memo's answers; nil without `--memo`.
-    @Nullable var memo: MemoAnswers?
-    var timeS: TimeSplit
+    @Nullable package var memo: MemoAnswers?
+    package var timeS: TimeSplit
 
     /// A node of the run as it ended.
-    struct Node: Codable, Equatable, Sendable {
-        var name: String
-        var profile: String
-        var activeAtEnd: Bool
+    package struct Node: Codable, Equatable, Sendable {
+        package var name: String
+        package var profile: String
+        package var activeAtEnd: Bool
 
         enum CodingKeys: String, CodingKey {
             case name, profile
@@ -71,8 +71,8 @@ struct RunSummary: Codable, Equatable {
     }
 
     /// Whether each memoised figure came from the memo (true) or was computed and stored (false).
-    struct MemoAnswers: Codable, Equatable, Sendable {
-        @Nullable var heldoutBase: Bool?
+    package struct MemoAnswers: Codable, Equatable, Sendable {
+        @Nullable package var heldoutBase: Bool?
 
         enum CodingKeys: String, CodingKey { case heldoutBase = "heldout_base" }
     }
@@ -81,12 +81,12 @@ struct RunSummary: Codable, Equatable {
     /// nodes to register, round 0 (the base model's evaluation and the pilot round; reading the
     /// checkpoint when resumed), held-out evaluation after it, and the rounds' rest (the nodes'
     /// training, the air, aggregation).
-    struct TimeSplit: Codable, Equatable, Sendable {
-        var setUp: Double
-        var registration: Double
-        var pilot: Double
-        var heldoutEvaluation: Double
-        var roundsWithoutEvaluation: Double
+    package struct TimeSplit: Codable, Equatable, Sendable {
+        package var setUp: Double
+        package var registration: Double
+        package var pilot: Double
+        package var heldoutEvaluation: Double
+        package var roundsWithoutEvaluation: Double
 
         enum CodingKeys: String, CodingKey {
             case setUp = "set_up"
@@ -131,13 +131,13 @@ struct RunSummary: Codable, Equatable {
     }
 
     /// The summary of the run in `directory`.
-    static func read(directory: String) throws -> RunSummary {
+    package static func read(directory: String) throws -> RunSummary {
         try JSONRecord.read(RunSummary.self, from: directory + "/summary.json")
     }
 }
 
 /// The scenario a run was started from, as summary.json names it (`ServeCommand` sets it).
-struct ScenarioLabel: Equatable, Sendable {
-    var name: String
-    var fingerprint: String
+package struct ScenarioLabel: Equatable, Sendable {
+    package var name: String
+    package var fingerprint: String
 }

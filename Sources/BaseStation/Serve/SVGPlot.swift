@@ -3,22 +3,31 @@ import Foundation
 /// A line chart as a standalone SVG file: one or more series against rounds, each with an optional
 /// band (e.g. the spread over seeds), axes with ticks, a legend beside the plot (never over the
 /// data). Enough to look at a run without Python.
-struct SVGPlot {
-    var title: String
-    var xLabel: String
-    var yLabel: String
-    var series: [(name: String, points: [(x: Double, y: Double)])]
+package struct SVGPlot {
+    package var title: String
+    package var xLabel: String
+    package var yLabel: String
+    package var series: [(name: String, points: [(x: Double, y: Double)])]
     /// Per series (same order), the band drawn under its line; empty: none.
-    var bands: [[(x: Double, low: Double, high: Double)]] = []
+    package var bands: [[(x: Double, low: Double, high: Double)]] = []
     /// Logarithmic axes (for MSE, power in watts, antenna counts): values ≤ 0 are left out.
-    var xLog = false
-    var yLog = false
+    package var xLog = false
+    package var yLog = false
     /// Whole-number x ticks only (rounds, ranks).
-    var integralX = true
+    package var integralX = true
     /// Series drawn dashed (a reference line such as ideal FL).
-    var dashed: Set<Int> = []
+    package var dashed: Set<Int> = []
 
-    func render(width: Double = 780, height: Double = 400) -> String {
+    package init(
+        title: String, xLabel: String, yLabel: String, series: [(name: String, points: [(x: Double, y: Double)])],
+        bands: [[(x: Double, low: Double, high: Double)]] = [], xLog: Bool = false, yLog: Bool = false,
+        integralX: Bool = true, dashed: Set<Int> = []
+    ) {
+        (self.title, self.xLabel, self.yLabel, self.series, self.bands) = (title, xLabel, yLabel, series, bands)
+        (self.xLog, self.yLog, self.integralX, self.dashed) = (xLog, yLog, integralX, dashed)
+    }
+
+    package func render(width: Double = 780, height: Double = 400) -> String {
         let left = 70.0
         let right = 180.0
         let top = 40.0
@@ -108,7 +117,7 @@ struct SVGPlot {
 
     /// Ticks of a log axis given in log10 coordinates: each decade 10^k inside it, and 2 and 5 ×
     /// 10^k too when it spans fewer than three decades.
-    static func logTicks(from low: Double, to high: Double) -> [Double] {
+    package static func logTicks(from low: Double, to high: Double) -> [Double] {
         guard high > low, low.isFinite, high.isFinite else { return [pow(10, low)] }
         let mantissas: [Double] = high - low < 3 ? [1, 2, 5] : [1]
         var out = [Double]()
@@ -123,7 +132,7 @@ struct SVGPlot {
 
     /// Round-number ticks (1, 2 or 5 × 10^k apart, about five of them) inside [low, high]; whole
     /// numbers only when `integral` (rounds).
-    static func ticks(from low: Double, to high: Double, integral: Bool = false) -> [Double] {
+    package static func ticks(from low: Double, to high: Double, integral: Bool = false) -> [Double] {
         guard high > low, low.isFinite, high.isFinite else { return [low] }
         let raw = (high - low) / 5
         let magnitude = pow(10, floor(log10(raw)))

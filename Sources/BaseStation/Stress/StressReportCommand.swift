@@ -32,7 +32,7 @@ struct StressReportCommand: ParsableCommand {
                 ($0.point.security, $0.frameKib, $0.point.nodes) < ($1.point.security, $1.frameKib, $1.point.nodes)
             }
             let document = StressReport(
-                machine: "\(ExperimentReport.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores",
+                machine: "\(MachineDescription.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores",
                 cores: cores, points: rows)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let data = try JSONRecord.encoded(document)

@@ -1,3 +1,5 @@
+import BaseStation
+import CommandLineSupport
 import Foundation
 import Wire
 

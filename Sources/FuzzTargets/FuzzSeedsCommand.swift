@@ -1,4 +1,5 @@
 import ArgumentParser
+import BaseStation
 import CommandLineSupport
 import Foundation
 import LanguageModel
@@ -7,17 +8,18 @@ import Numerics
 import NumpyIO
 import Wire
 
-/// `basestation fuzz-seeds --out DIR`: the seed corpus, one folder per fuzz target, made by the
+/// `lab fuzz-seeds --out DIR`: the seed corpus, one folder per fuzz target, made by the
 /// project's own writers: a frame of every type, a small LoRA adapter and the tiny model's GGUF
 /// header, real and complex `.npy` arrays, the shipped scenarios and hardware profiles (copied),
 /// and a run checkpoint. The committed corpus (`Tests/Fuzz/corpus/`) is this command's output.
-struct FuzzSeedsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct FuzzSeedsCommand: ParsableCommand {
+    package init() {}
+    package static let configuration = CommandConfiguration(
         commandName: "fuzz-seeds", abstract: "Write the fuzz targets' seed corpus.")
     @Option(help: "Output directory (one folder per target).") var out: String
     @Option(help: "The repository (for its scenarios and profiles).") var repository: String = "."
 
-    func run() throws {
+    package func run() throws {
         try failing {
             let fm = FileManager.default
             func folder(_ t: FuzzTarget) throws -> String {

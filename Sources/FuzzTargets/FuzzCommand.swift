@@ -1,14 +1,16 @@
 import ArgumentParser
+import BaseStation
 import CommandLineSupport
 import Foundation
 import LanguageModel
 
-/// `basestation fuzz TARGET ARGS…`: in a normal build, runs the target over the given files and
+/// `lab fuzz TARGET ARGS…`: in a normal build, runs the target over the given files and
 /// directories (a seed corpus, a crash to reproduce); in the fuzzing build (`launch/fuzz.sh`:
 /// ASan, coverage instrumentation, libFuzzer, `-D AIRFL_FUZZ`) hands ARGS to libFuzzer
 /// (corpus directories, `-runs=N`, `-max_total_time=S`, …).
-struct FuzzCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct FuzzCommand: ParsableCommand {
+    package init() {}
+    package static let configuration = CommandConfiguration(
         commandName: "fuzz",
         abstract:
             "Run a parser fuzz target: over files (normal build) or under libFuzzer (the build launch/fuzz.sh makes).",
@@ -19,7 +21,7 @@ struct FuzzCommand: ParsableCommand {
         help: "Files or directories (normal build); libFuzzer's arguments (fuzzing build).") var arguments: [String] =
             []
 
-    func run() throws {
+    package func run() throws {
         try failing {
             guard let t = FuzzTarget(rawValue: target) else {
                 throw ValidationError(

@@ -1,3 +1,5 @@
+import BaseStation
+import CommandLineSupport
 import Foundation
 
 /// An experiment's report from its runs: every variant over every seed, as tables (mean and
@@ -43,7 +45,8 @@ struct ExperimentReport {
             + "mean ± the sample standard deviation over the seeds.\n"
         let wall = runs.flatMap { $0 }.map { $0.summary.wallTimeS }.filter(\.isFinite).reduce(0, +)
         md +=
-            "Machine: \(Self.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; serve wall time of "
+            "Machine: \(MachineDescription.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; "
+            + "serve wall time of "
             + "all runs \(String(format: "%.0f", wall)) s.\n"
         md += "Command: `launch/experiments.sh\(scenario.contains("tiny") ? " --quick" : "") --only \(name)`.\n\n"
         if isSweep {
@@ -248,18 +251,5 @@ struct ExperimentReport {
             }
         }
         return out
-    }
-
-    static func cpuModel() -> String {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let name =
-            info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
-            .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        let flags =
-            info.split(separator: "\n").first { $0.hasPrefix("flags") }.map {
-                Set($0.split(separator: " ").map(String.init))
-            } ?? []
-        let simd = ["avx2", "avx512f"].filter { flags.contains($0) }
-        return simd.isEmpty ? name : "\(name) (\(simd.joined(separator: ", ")))"
     }
 }

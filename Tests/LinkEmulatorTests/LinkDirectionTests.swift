@@ -1,9 +1,9 @@
 import Dispatch
 import XCTest
 
-@testable import BaseStation
+@testable import LinkEmulator
 
-/// One direction of `basestation link`: seeded loss at the asked rate, serialisation at the line
+/// One direction of `lab link`: seeded loss at the asked rate, serialisation at the line
 /// rate plus the delay, the queue limit, and a cut that drops what is queued and what arrives.
 final class LinkDirectionTests: XCTestCase {
     func testLossIsSeededAndAtTheAskedRate() {

@@ -3,15 +3,16 @@ import CommandLineSupport
 import Dispatch
 import Foundation
 
-/// `basestation link`: a point-to-point link between two network namespaces, emulated in user
+/// `lab link`: a point-to-point link between two network namespaces, emulated in user
 /// space over a TUN device in each, with netem's impairments (one-way delay, line rate, random
 /// loss, a bounded queue) in the packet path, so TCP sees them as it would on a real faulty
 /// backhaul: a lost segment is retransmitted after a round trip of the emulated delay. It needs no
 /// `sch_netem` in the kernel (`launch/hosts.sh` starts one per edge host) and its losses come from
 /// the seeded generator. SIGUSR1 cuts the link (every packet dropped, silently), SIGUSR2 restores
 /// it; SIGTERM ends it with a line of counts per direction.
-struct LinkCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct LinkCommand: ParsableCommand {
+    package init() {}
+    package static let configuration = CommandConfiguration(
         commandName: "link",
         abstract: "Emulate a faulty point-to-point link between two network namespaces (TUN devices).")
     @Option(help: "One end, NETNS:DEVICE (twice): a TUN device made by `ip -n NETNS tuntap add DEVICE mode tun`.")
@@ -22,7 +23,7 @@ struct LinkCommand: ParsableCommand {
     @Option(help: "Most packets queued per direction (netem's limit).") var queuePackets: Int = 1000
     @Option(help: "Seed of the loss draws.") var seed: UInt64 = 1
 
-    func run() throws {
+    package func run() throws {
         try failing {
             guard end.count == 2 else { throw ValidationError("--end twice: NETNS:DEVICE of each end") }
             guard delayMs >= 0, delayMs <= 60_000 else { throw ValidationError("--delay-ms \(delayMs): 0…60000") }

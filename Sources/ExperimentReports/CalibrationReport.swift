@@ -1,3 +1,5 @@
+import BaseStation
+import CommandLineSupport
 import Foundation
 
 /// The bound's calibration (docs/optimality-gap.md): the differences G predicts between ranks or

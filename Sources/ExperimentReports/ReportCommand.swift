@@ -1,11 +1,13 @@
 import ArgumentParser
+import BaseStation
 import CommandLineSupport
 import Foundation
 
-/// `basestation report`: one experiment's REPORT.md, figures and raw CSV from its finished runs
+/// `lab report`: one experiment's REPORT.md, figures and raw CSV from its finished runs
 /// (`launch/experiments.sh` calls it; every number in the report is read from the runs).
-struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct ReportCommand: ParsableCommand {
+    package init() {}
+    package static let configuration = CommandConfiguration(
         commandName: "report",
         abstract:
             "Write DIR/REPORT.md, DIR/perplexity.svg, DIR/loss.svg and DIR/runs.csv from an experiment's runs "
@@ -18,7 +20,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "A sweep's x axis (its variants give series and x).") var xLabel: String = "x"
     @Flag(help: "A sweep's x axis on a log scale.") var xLog = false
 
-    func run() throws {
+    package func run() throws {
         try failing {
             let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
             guard !seedList.isEmpty else { throw ValidationError("--seeds must list at least one seed") }
@@ -29,8 +31,8 @@ struct ReportCommand: ParsableCommand {
             let report = ExperimentReport(
                 name: URL(fileURLWithPath: experiment).lastPathComponent, scenario: scenario, seeds: seedList,
                 variants: variants, runs: runs)
-            try RunRecorder.write(report.markdown(xLabel: xLabel), to: experiment + "/REPORT.md")
-            try RunRecorder.write(report.csv(), to: experiment + "/runs.csv")
+            try ReportFile.write(report.markdown(xLabel: xLabel), to: experiment + "/REPORT.md")
+            try ReportFile.write(report.csv(), to: experiment + "/runs.csv")
             if report.isSweep {
                 try writeSweepFigures(report)
                 return
@@ -40,19 +42,19 @@ struct ReportCommand: ParsableCommand {
             let figureSets: [(suffix: String, only: Set<Int>?)] =
                 report.groups.isEmpty ? [("", nil)] : report.groups.map { ("-" + $0, report.members($0)) }
             for (suffix, only) in figureSets {
-                try RunRecorder.write(
+                try ReportFile.write(
                     report.figure(
                         \.heldOutPerplexity, title: "Held-out perplexity (\(band))", y: "perplexity", only: only
                     ).render(),
                     to: experiment + "/perplexity\(suffix).svg")
-                try RunRecorder.write(
+                try ReportFile.write(
                     report.figure(
                         \.trainLoss, title: "Training loss, mean over nodes (\(band))", y: "loss (nats/token)",
                         only: only
                     ).render(),
                     to: experiment + "/loss\(suffix).svg")
                 if !suffix.isEmpty {
-                    try RunRecorder.write(
+                    try ReportFile.write(
                         report.figure(
                             \.heldOutPerplexity,
                             title: "Held-out perplexity minus ideal FL's, paired by seed (\(band))", y: "Δ perplexity",
@@ -65,26 +67,26 @@ struct ReportCommand: ParsableCommand {
 
     func writeSweepFigures(_ report: ExperimentReport) throws {
         let band = "mean over seeds, band: min–max"
-        try RunRecorder.write(
+        try ReportFile.write(
             report.sweepFigure(
                 \.finalPerplexity, title: "Final held-out perplexity (\(band))", xLabel: xLabel, y: "perplexity",
                 xLog: xLog
             ).render(),
             to: experiment + "/perplexity.svg")
-        try RunRecorder.write(
+        try ReportFile.write(
             report.sweepFigure(
                 \.finalLoss, title: "Final training loss, mean over nodes (\(band))", xLabel: xLabel,
                 y: "loss (nats/token)", xLog: xLog
             ).render(),
             to: experiment + "/loss.svg")
-        try RunRecorder.write(
+        try ReportFile.write(
             report.sweepFigure(
                 \.mseMean, title: "Aggregation MSE per unit-power symbol (\(band))", xLabel: xLabel, y: "MSE",
                 xLog: xLog, yLog: true
             ).render(),
             to: experiment + "/mse.svg")
         if let plot = report.differenceFigure(xLabel: xLabel, xLog: xLog) {
-            try RunRecorder.write(plot.render(), to: experiment + "/difference.svg")
+            try ReportFile.write(plot.render(), to: experiment + "/difference.svg")
         }
         if report.variants.contains(where: { $0.x == "rank" }) {
             var plot = SVGPlot(
@@ -93,8 +95,8 @@ struct ReportCommand: ParsableCommand {
             for s in report.seriesNames {
                 plot.series.append((s, report.gapByRank(s).map { (Double($0.rank), $0.gap) }))
             }
-            try RunRecorder.write(plot.render(), to: experiment + "/gap.svg")
-            try RunRecorder.write(
+            try ReportFile.write(plot.render(), to: experiment + "/gap.svg")
+            try ReportFile.write(
                 report.sweepFigure(
                     \.finalHeldoutLoss, title: "Measured final held-out loss per rank (\(band))",
                     xLabel: "LoRA rank r", y: "loss (nats/token)"
@@ -105,10 +107,10 @@ struct ReportCommand: ParsableCommand {
             report.variants.contains { $0.x == "rank" }
             ? report.rankCalibration() : report.isPowerSweep ? report.powerCalibration() : []
         if let plot = report.calibrationFigure(calibration) {
-            try RunRecorder.write(plot.render(), to: experiment + "/calibration.svg")
+            try ReportFile.write(plot.render(), to: experiment + "/calibration.svg")
         }
         if report.isPowerSweep, let knee = report.knee() {
-            try RunRecorder.write(String(format: "%g\n", knee), to: experiment + "/knee.txt")
+            try ReportFile.write(String(format: "%g\n", knee), to: experiment + "/knee.txt")
         }
     }
 }
@@ -188,4 +190,10 @@ struct ExperimentRun {
                 trainLoss: losses.isEmpty ? .nan : losses.reduce(0, +) / Double(losses.count))
         }
     }
+}
+
+/// A report's text files (REPORT.md, CSVs, SVGs), each replaced durably: a crash leaves the
+/// previous complete file or this one.
+enum ReportFile {
+    static func write(_ text: String, to path: String) throws { try DurableFile.write(Data(text.utf8), to: path) }
 }

@@ -1,13 +1,15 @@
 import ArgumentParser
+import BaseStation
 import CommandLineSupport
 import Foundation
 
-/// `basestation publish`: the experiment suite's reports as one document a reader of the repository
+/// `lab publish`: the experiment suite's reports as one document a reader of the repository
 /// sees without running anything (`launch/experiments.sh --publish DIR` calls it): every
 /// experiment's REPORT.md in the suite's order, its figures and raw CSV copied beside it under the
 /// experiment's name, and the compute the suite took.
-struct PublishCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct PublishCommand: ParsableCommand {
+    package init() {}
+    package static let configuration = CommandConfiguration(
         commandName: "publish",
         abstract: "Gather the experiments' REPORT.md, SVGs and CSVs of a suite directory into DIR/REPORT.md.")
 
@@ -18,7 +20,7 @@ struct PublishCommand: ParsableCommand {
     @Option(help: "Markdown placed after the header: what the numbers say, written by whoever read them.") var preface:
         String?
 
-    func run() throws {
+    package func run() throws {
         try failing {
             let fm = FileManager.default
             try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -66,11 +68,11 @@ struct PublishCommand: ParsableCommand {
                 command.contains("--quick") ? "on the tiny generated model (--quick)" : "on SmolLM2-135M-Instruct"
             var md = "# The experiment suite \(model)\n\n"
             md +=
-                "Produced by `\(command)` on \(ExperimentReport.cpuModel()), "
+                "Produced by `\(command)` on \(MachineDescription.cpuModel()), "
                 + "\(ProcessInfo.processInfo.activeProcessorCount) cores, "
             md +=
                 "the base station and every edge node sharing them. Every number below is read from the runs by "
-                + "`basestation report`.\n\n"
+                + "`lab report`.\n\n"
             md +=
                 String(
                     format: "Compute: %d fleet runs, %.2f h (%.0f min) of base-station serve time in total (", runs,
@@ -81,7 +83,7 @@ struct PublishCommand: ParsableCommand {
                 }
                 md += text + "\n"
             }
-            try RunRecorder.write(md + body, to: out + "/REPORT.md")
+            try ReportFile.write(md + body, to: out + "/REPORT.md")
         }
     }
 }

@@ -1,3 +1,4 @@
+import BaseStation
 import Configuration
 import Foundation
 import HardwareProfiles
