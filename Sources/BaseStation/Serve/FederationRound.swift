@@ -139,7 +139,7 @@ extension FederationServer {
                         ? "; the symbols that arrived are in the sum, each rescaled by the weight present on it"
                         : "; summing without it"))
             rows[k].status = .dropped
-            if !collection.ended(j) && !collection.registeredAgain[j] { nodes[k].active = false }
+            if !collection.ended(j) && !collection.registeredAgain[j] { registry.leaveOut(k) }
         }
         guard !delivered.isEmpty else {
             collection.receiver.drain()
@@ -210,7 +210,7 @@ extension FederationServer {
         for k in asked where ready[k] == nil {
             progress("  \(nodes[k].name) did not report within \(s.roundTimeoutS) s; left out of round \(round)")
             // One that registered again meanwhile never saw this round's start: it stays for the next.
-            if nodes[k].registrations == epoch[k] { nodes[k].active = false }
+            if nodes[k].registrations == epoch[k] { registry.leaveOut(k) }
         }
         return (ready, epoch)
     }

@@ -17,16 +17,6 @@ import Wire
 ///
 /// It talks through a `ServerTransport`: ZeroMQ in `serve`, an `InMemoryNetwork` in unit tests.
 final class FederationServer {
-    struct Node {
-        let name: String
-        let profile: HardwareProfile
-        var hello: Hello?
-        var active = false
-        /// Welcomes sent so far: a node that registered again after a round began is not
-        /// blamed for that round's silence.
-        var registrations = 0
-    }
-
     let scenario: Scenario
     let settings: FederationSettings
     let transport: ServerTransport
@@ -37,7 +27,9 @@ final class FederationServer {
     /// empty otherwise, or when the evaluation takes every held-out document).
     let calibrationTokens: [Int]
     let shardSizes: [Int]
-    var nodes: [Node]
+    /// Who registered, who takes part, who was told it is no node of this scenario.
+    var registry: NodeRegistry
+    var nodes: [NodeRegistry.Node] { registry.nodes }
     var global: LoRAAdapter
     var recorder: RunRecorder
     var channelModel: ChannelModel
@@ -46,8 +38,6 @@ final class FederationServer {
     /// Frames dropped (malformed, from unknown peers, or failing a round's checks): the sum of the
     /// live metrics' counts by reason.
     var droppedFrames: Int { metrics.snapshot.dropped.values.reduce(0, +) }
-    /// Unknown peers told once that they are not nodes of this scenario.
-    var answeredStrangers = Set<String>()
     /// Seconds spent loading the model, the data and the channel model.
     let setUpSeconds: Double
     let log: Logger
@@ -103,12 +93,11 @@ final class FederationServer {
         self.settings = settings
         self.log = log
         guard !scenario.nodes.isEmpty else { throw CommandError("the scenario lists no [[nodes]]") }
-        nodes = zip(scenario.nodes, try scenario.nodeProfiles(relativeTo: scenarioDirectory)).map {
-            Node(name: $0.name, profile: $1)
-        }
+        registry = NodeRegistry(
+            zip(scenario.nodes, try scenario.nodeProfiles(relativeTo: scenarioDirectory)).map { ($0.name, $1) })
         var channel = scenario.channel
-        channel.devices = nodes.count
-        channel.transmitAntennas = nodes.map(\.profile.antennas).min()!
+        channel.devices = registry.nodes.count
+        channel.transmitAntennas = registry.nodes.map(\.profile.antennas).min()!
         guard scenario.aircomp.streams <= channel.transmitAntennas else {
             throw CommandError(
                 "aircomp.streams = \(scenario.aircomp.streams) exceeds the fewest transmit antennas among the nodes' "
@@ -135,7 +124,7 @@ final class FederationServer {
         model = try LlamaModel(gguf: file, kernel: settings.kernel)
         let tokenizer = try BPETokenizer(gguf: file)
         let data = try FederatedData(
-            spec: settings.data, partition: settings.partition, devices: nodes.count,
+            spec: settings.data, partition: settings.partition, devices: registry.nodes.count,
             dirichletAlpha: settings.dirichletAlpha,
             heldOutFraction: settings.heldOut, seed: scenario.seed,
             heldOutSeed: UInt64(settings.heldOutSeed))
@@ -190,7 +179,7 @@ final class FederationServer {
     func send(_ frame: Frame, to node: Int) -> Bool {
         do { try transport.send(frame.encoded(), to: nodes[node].name) } catch {
             progress("  could not send \(frame.type) to \(nodes[node].name): \(error); leaving it out")
-            nodes[node].active = false
+            registry.leaveOut(node)
             return false
         }
         return true
@@ -209,7 +198,7 @@ final class FederationServer {
                 progress("  dropped a frame from \(name): \(error)")
                 continue
             }
-            guard let index = nodes.firstIndex(where: { $0.name == name }) else {
+            guard let index = registry.index(of: name) else {
                 metrics.dropped(.unknownPeer)
                 answerStranger(name)
                 continue
@@ -247,17 +236,15 @@ final class FederationServer {
     }
 
     /// Tells an unknown peer once why it is ignored (a flood of hellos gets one answer, and at
-    /// most `strangersAnswered` names are ever answered), without waiting: if its queue is full or
+    /// most `NodeRegistry.strangersAnswered` names are ever answered), without waiting: if its queue is full or
     /// it is gone, so be it.
     private func answerStranger(_ name: String) {
-        guard answeredStrangers.count < Self.strangersAnswered, answeredStrangers.insert(name).inserted else { return }
+        guard registry.firstWord(toStranger: name) else { return }
         progress("  ignoring unknown peer '\(name)' (not a node of this scenario)")
         try? transport.send(
             Shutdown(.refused, reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(),
             to: name)
     }
-
-    static let strangersAnswered = 1024
 
     /// Asks scenario nodes this base station has no registration of to say hello, without
     /// waiting: one that is not connected (not started, or gone) is simply not reached.
@@ -271,18 +258,11 @@ final class FederationServer {
     private func register(_ index: Int, _ hello: Hello) throws {
         // The name a hello claims must be the one its key (or connection) is: a node started with
         // another node's key, or a hello naming someone else, is refused and changes nothing.
-        guard hello.name == nodes[index].name else {
-            throw CommandError(
-                "it claims to be '\(hello.name)' but \(transport.secure ? "its key is" : "it connected as") "
-                    + "'\(nodes[index].name)'; refused"
-            )
-        }
+        try registry.check(hello, from: index, secure: transport.secure)
         transport.adoptLastConnection()
         guard !runOver else { return answerHelloAfterRun(index) }
-        nodes[index].hello = hello
-        nodes[index].active = true
-        nodes[index].registrations += 1
-        metrics.registered(nodes: nodes.filter(\.active).count)
+        registry.admit(index, hello: hello)
+        metrics.registered(nodes: registry.activeCount)
         let s = settings
         send(
             Welcome(
