@@ -74,7 +74,8 @@ struct PlanCommand: ParsableCommand {
                 let c = plan.components
                 try printJSON(
                     PlanReport(
-                        rank: plan.rank, gap: Self.byRank(plan.gaps), alternations: plan.alternations,
+                        rank: plan.rank, gap: RankPlanningRecord.keyed(byRank: plan.gaps),
+                        alternations: plan.alternations,
                         binding: plan.binding, upperBound: plan.upperBound,
                         components: .init(
                             rank: c.rank, contraction: c.contraction, variance: c.variance, distortion: c.distortion,
@@ -83,7 +84,8 @@ struct PlanCommand: ParsableCommand {
                         devicePowerW: gap.devicePowers(rank: plan.rank), mseMean: mse.reduce(0, +) / Double(mse.count),
                         mseByRank: Dictionary(
                             uniqueKeysWithValues: mseByRank.enumerated().map { ("\($0.offset + 1)", $0.element) }),
-                        timeMs: ms, bruteForceRank: brute?.rank, bruteForceGap: brute.map { Self.byRank($0.gaps) }))
+                        timeMs: ms, bruteForceRank: brute?.rank,
+                        bruteForceGap: brute.map { RankPlanningRecord.keyed(byRank: $0.gaps) }))
                 return
             }
             print(
@@ -100,13 +102,6 @@ struct PlanCommand: ParsableCommand {
                     mse.reduce(0, +) / Double(mse.count)))
             if let brute { print("brute force over every rank: \(brute.rank)") }
         }
-    }
-}
-
-extension PlanCommand {
-    /// A rank-keyed table as JSON keys them.
-    static func byRank(_ table: [Int: Double]) -> [String: Double] {
-        Dictionary(uniqueKeysWithValues: table.map { ("\($0.key)", $0.value) })
     }
 }
 

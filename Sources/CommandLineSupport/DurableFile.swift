@@ -10,6 +10,9 @@ import Foundation
 /// the directory is fsync'd so the rename itself is on disk. (Foundation's `.atomic` write renames
 /// but never fsyncs, so after a power loss the new name may point at unwritten blocks.)
 public enum DurableFile {
+    /// `text` as UTF-8, replaced the same way.
+    public static func write(text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
+
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path

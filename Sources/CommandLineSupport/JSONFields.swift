@@ -102,3 +102,9 @@ public func printJSON<T: Encodable>(_ value: T) throws {
     FileHandle.standardOutput.write(try JSONRecord.encoded(value))
     FileHandle.standardOutput.write(Data("\n".utf8))
 }
+
+/// Prints `value` as one line of JSON (`JSONRecord.line`), as the edge commands' `--json` has it.
+public func printJSONLine<T: Encodable>(_ value: T) throws {
+    FileHandle.standardOutput.write(try JSONRecord.line(value))
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}

@@ -199,9 +199,3 @@ struct FloodSummary: Codable {
         case cpuCoresBusy = "cpu_cores_busy"
     }
 }
-
-/// Prints `value` as one line of JSON (keys sorted), as the edge commands' `--json` always has.
-func printJSONLine<T: Encodable>(_ value: T) throws {
-    FileHandle.standardOutput.write(try JSONRecord.line(value))
-    FileHandle.standardOutput.write(Data("\n".utf8))
-}

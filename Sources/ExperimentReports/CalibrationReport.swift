@@ -16,8 +16,7 @@ extension ExperimentReport {
 
     /// G(r, A*(r)) of every rank a planned run recorded (`rank_planning.gaps_every_rank`).
     static func gaps(of run: ExperimentRun) -> [Int: Double] {
-        guard let planning = run.summary.rankPlanning else { return [:] }
-        return Dictionary(uniqueKeysWithValues: planning.gapsEveryRank.compactMap { k, g in Int(k).map { ($0, g) } })
+        run.summary.rankPlanning?.gapByRank ?? [:]
     }
 
     /// Rank experiment: per series, each fixed rank against the planned run of the same seed, G from

@@ -83,7 +83,7 @@ package struct PublishCommand: ParsableCommand {
                 }
                 md += text + "\n"
             }
-            try ReportFile.write(md + body, to: out + "/REPORT.md")
+            try DurableFile.write(text: md + body, to: out + "/REPORT.md")
         }
     }
 }

@@ -31,8 +31,8 @@ package struct ReportCommand: ParsableCommand {
             let report = ExperimentReport(
                 name: URL(fileURLWithPath: experiment).lastPathComponent, scenario: scenario, seeds: seedList,
                 variants: variants, runs: runs)
-            try ReportFile.write(report.markdown(xLabel: xLabel), to: experiment + "/REPORT.md")
-            try ReportFile.write(report.csv(), to: experiment + "/runs.csv")
+            try DurableFile.write(text: report.markdown(xLabel: xLabel), to: experiment + "/REPORT.md")
+            try DurableFile.write(text: report.csv(), to: experiment + "/runs.csv")
             if report.isSweep {
                 try writeSweepFigures(report)
                 return
@@ -42,24 +42,28 @@ package struct ReportCommand: ParsableCommand {
             let figureSets: [(suffix: String, only: Set<Int>?)] =
                 report.groups.isEmpty ? [("", nil)] : report.groups.map { ("-" + $0, report.members($0)) }
             for (suffix, only) in figureSets {
-                try ReportFile.write(
-                    report.figure(
-                        \.heldOutPerplexity, title: "Held-out perplexity (\(band))", y: "perplexity", only: only
-                    ).render(),
+                try DurableFile.write(
+                    text:
+                        report.figure(
+                            \.heldOutPerplexity, title: "Held-out perplexity (\(band))", y: "perplexity", only: only
+                        ).render(),
                     to: experiment + "/perplexity\(suffix).svg")
-                try ReportFile.write(
-                    report.figure(
-                        \.trainLoss, title: "Training loss, mean over nodes (\(band))", y: "loss (nats/token)",
-                        only: only
-                    ).render(),
+                try DurableFile.write(
+                    text:
+                        report.figure(
+                            \.trainLoss, title: "Training loss, mean over nodes (\(band))", y: "loss (nats/token)",
+                            only: only
+                        ).render(),
                     to: experiment + "/loss\(suffix).svg")
                 if !suffix.isEmpty {
-                    try ReportFile.write(
-                        report.figure(
-                            \.heldOutPerplexity,
-                            title: "Held-out perplexity minus ideal FL's, paired by seed (\(band))", y: "Δ perplexity",
-                            only: only, lessIdeal: true
-                        ).render(), to: experiment + "/difference\(suffix).svg")
+                    try DurableFile.write(
+                        text:
+                            report.figure(
+                                \.heldOutPerplexity,
+                                title: "Held-out perplexity minus ideal FL's, paired by seed (\(band))",
+                                y: "Δ perplexity",
+                                only: only, lessIdeal: true
+                            ).render(), to: experiment + "/difference\(suffix).svg")
                 }
             }
         }
@@ -67,26 +71,29 @@ package struct ReportCommand: ParsableCommand {
 
     func writeSweepFigures(_ report: ExperimentReport) throws {
         let band = "mean over seeds, band: min–max"
-        try ReportFile.write(
-            report.sweepFigure(
-                \.finalPerplexity, title: "Final held-out perplexity (\(band))", xLabel: xLabel, y: "perplexity",
-                xLog: xLog
-            ).render(),
+        try DurableFile.write(
+            text:
+                report.sweepFigure(
+                    \.finalPerplexity, title: "Final held-out perplexity (\(band))", xLabel: xLabel, y: "perplexity",
+                    xLog: xLog
+                ).render(),
             to: experiment + "/perplexity.svg")
-        try ReportFile.write(
-            report.sweepFigure(
-                \.finalLoss, title: "Final training loss, mean over nodes (\(band))", xLabel: xLabel,
-                y: "loss (nats/token)", xLog: xLog
-            ).render(),
+        try DurableFile.write(
+            text:
+                report.sweepFigure(
+                    \.finalLoss, title: "Final training loss, mean over nodes (\(band))", xLabel: xLabel,
+                    y: "loss (nats/token)", xLog: xLog
+                ).render(),
             to: experiment + "/loss.svg")
-        try ReportFile.write(
-            report.sweepFigure(
-                \.mseMean, title: "Aggregation MSE per unit-power symbol (\(band))", xLabel: xLabel, y: "MSE",
-                xLog: xLog, yLog: true
-            ).render(),
+        try DurableFile.write(
+            text:
+                report.sweepFigure(
+                    \.mseMean, title: "Aggregation MSE per unit-power symbol (\(band))", xLabel: xLabel, y: "MSE",
+                    xLog: xLog, yLog: true
+                ).render(),
             to: experiment + "/mse.svg")
         if let plot = report.differenceFigure(xLabel: xLabel, xLog: xLog) {
-            try ReportFile.write(plot.render(), to: experiment + "/difference.svg")
+            try DurableFile.write(text: plot.render(), to: experiment + "/difference.svg")
         }
         if report.variants.contains(where: { $0.x == "rank" }) {
             var plot = SVGPlot(
@@ -95,22 +102,23 @@ package struct ReportCommand: ParsableCommand {
             for s in report.seriesNames {
                 plot.series.append((s, report.gapByRank(s).map { (Double($0.rank), $0.gap) }))
             }
-            try ReportFile.write(plot.render(), to: experiment + "/gap.svg")
-            try ReportFile.write(
-                report.sweepFigure(
-                    \.finalHeldoutLoss, title: "Measured final held-out loss per rank (\(band))",
-                    xLabel: "LoRA rank r", y: "loss (nats/token)"
-                ).render(),
+            try DurableFile.write(text: plot.render(), to: experiment + "/gap.svg")
+            try DurableFile.write(
+                text:
+                    report.sweepFigure(
+                        \.finalHeldoutLoss, title: "Measured final held-out loss per rank (\(band))",
+                        xLabel: "LoRA rank r", y: "loss (nats/token)"
+                    ).render(),
                 to: experiment + "/rank-loss.svg")
         }
         let calibration =
             report.variants.contains { $0.x == "rank" }
             ? report.rankCalibration() : report.isPowerSweep ? report.powerCalibration() : []
         if let plot = report.calibrationFigure(calibration) {
-            try ReportFile.write(plot.render(), to: experiment + "/calibration.svg")
+            try DurableFile.write(text: plot.render(), to: experiment + "/calibration.svg")
         }
         if report.isPowerSweep, let knee = report.knee() {
-            try ReportFile.write(String(format: "%g\n", knee), to: experiment + "/knee.txt")
+            try DurableFile.write(text: String(format: "%g\n", knee), to: experiment + "/knee.txt")
         }
     }
 }
@@ -190,10 +198,4 @@ struct ExperimentRun {
                 trainLoss: losses.isEmpty ? .nan : losses.reduce(0, +) / Double(losses.count))
         }
     }
-}
-
-/// A report's text files (REPORT.md, CSVs, SVGs), each replaced durably: a crash leaves the
-/// previous complete file or this one.
-enum ReportFile {
-    static func write(_ text: String, to path: String) throws { try DurableFile.write(Data(text.utf8), to: path) }
 }

@@ -192,9 +192,7 @@ extension ExperimentReport {
         var values = [Int: [Double]]()
         for (v, variant) in variants.enumerated() where variant.series == series {
             for run in runs[v] {
-                for (k, g) in run.summary.rankPlanning?.gapsEveryRank ?? [:] {
-                    if let r = Int(k) { values[r, default: []].append(g) }
-                }
+                for (r, g) in run.summary.rankPlanning?.gapByRank ?? [:] { values[r, default: []].append(g) }
             }
         }
         return values.keys.sorted().map { ($0, values[$0]!.reduce(0, +) / Double(values[$0]!.count)) }

@@ -159,10 +159,11 @@ extension FederationServer {
             if rows[k].status == .ok { rows[k].mse = aggregateRow.mse }
         }
         let largest = delivered.map { ready[plan.participants[$0]]!.updateEnergy.squareRoot() }.max() ?? 0
-        if let refused = refusal(of: result.sum, onto: flat, largestReportedNorm: largest) { return refused }
+        let updated = zip(flat, result.sum).map { $0 + $1 }
+        if let refused = refusal(of: result.sum, updated: updated, largestReportedNorm: largest) { return refused }
         switch purpose {
         case .training:
-            try global.assign(flattened: zip(flat, result.sum).map { $0 + $1 })
+            try global.assign(flattened: updated)
             return .committed
         case .pilot:
             let reports = delivered.map {
@@ -262,8 +263,7 @@ extension FederationServer {
     /// Why the aggregate cannot be committed, or nil: the global adapter moves only to finite
     /// parameters, by an aggregate no larger than `aggregateGuard` × the largest update a node
     /// reported (a poisoned or noise-swamped sum).
-    private func refusal(of sum: [Float], onto flat: [Float], largestReportedNorm largest: Double) -> RoundOutcome? {
-        let updated = zip(flat, sum).map { $0 + $1 }
+    private func refusal(of sum: [Float], updated: [Float], largestReportedNorm largest: Double) -> RoundOutcome? {
         let norm = sum.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         if let bad = updated.firstIndex(where: { !$0.isFinite }) {
             return .aggregateRejected("the updated adapter is not finite at element \(bad)")

@@ -20,8 +20,6 @@ extension FederationServer {
         return both.reduce(0) { $0 + $1.mseThermal } / both.reduce(0) { $0 + $1.msePredicted }
     }
 
-    func seconds(since start: UInt64) -> Double { clock.seconds(since: start) }
-
     /// The run: registrations, then either round 0 (the base model's evaluation, the rank
     /// planner's pilot) or the checkpoint to resume from, then the rounds, each ending in a
     /// checkpoint, then the results. Throws when no node delivered in the last round.
@@ -36,7 +34,7 @@ extension FederationServer {
             throw CommandError("no node registered within \(settings.registerTimeoutS) s")
         }
         for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
-        let registration = seconds(since: started)
+        let registration = clock.seconds(since: started)
         let pilotStarted = clock.nanoseconds
         let first: Int
         if let c = resumed {
@@ -46,12 +44,12 @@ extension FederationServer {
             try startFromTheBaseModel()
             first = 1
         }
-        let pilotSeconds = seconds(since: pilotStarted)
+        let pilotSeconds = clock.seconds(since: pilotStarted)
         let firstEvaluation = evaluator.seconds
         for round in first..<(settings.rounds + 1) {
             let roundStarted = clock.nanoseconds
             var r = try runRound(round)
-            r.global.wallS = seconds(since: roundStarted)
+            r.global.wallS = clock.seconds(since: roundStarted)
             metrics.roundFinished(status: r.global.status, seconds: r.global.wallS)
             metrics.aggregationMSE(r.global.mse)
             metrics.heldOut(loss: r.global.heldOutLoss)
@@ -77,9 +75,9 @@ extension FederationServer {
         let time = RunSummary.TimeSplit(
             setUp: setUpSeconds, registration: registration, pilot: pilotSeconds,
             heldoutEvaluation: evaluator.seconds,
-            roundsWithoutEvaluation: seconds(since: pilotStarted) - pilotSeconds
+            roundsWithoutEvaluation: clock.seconds(since: pilotStarted) - pilotSeconds
                 - (evaluator.seconds - firstEvaluation))
-        let summary = makeSummary(totals, wallTimeS: seconds(since: started), time: time)
+        let summary = makeSummary(totals, wallTimeS: clock.seconds(since: started), time: time)
         try recorder.finish(global, config: model.config, summary: summary)
         // The results are whole before the wait: a kill during it loses nothing.
         try awaitFarewells()

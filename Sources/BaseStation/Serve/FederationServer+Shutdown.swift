@@ -33,8 +33,8 @@ extension FederationServer {
                 "  no farewell within \(Int(farewellTimeoutS)) s from \(silent.joined(separator: ", ")) (they may "
                     + "not have heard the shutdown)"
             )
-        } else if seconds(since: waited) > 1 {
-            progress(String(format: "  every node said farewell after %.1f s", seconds(since: waited)))
+        } else if clock.seconds(since: waited) > 1 {
+            progress(String(format: "  every node said farewell after %.1f s", clock.seconds(since: waited)))
         }
     }
 

@@ -68,7 +68,8 @@ extension FederationServer {
             rMax: budget.bound.rank, rMaxBinding: budget.bound.binding, pilotStatus: pilotRound.global.status.rawValue,
             calibration: learned.calibration, spectrumSource: learned.spectrumSource, sketchRank: learned.sketchRank,
             displacementScale: learned.displacementScale, symbolPower: symbolPower, rank: plan.rank,
-            gap: plan.components.total, gaps: Self.byRank(plan.gaps), gapsEveryRank: Self.byRank(every.gaps),
+            gap: plan.components.total, gaps: RankPlanningRecord.keyed(byRank: plan.gaps),
+            gapsEveryRank: RankPlanningRecord.keyed(byRank: every.gaps),
             seconds: phases.laps, spectrumTop: Array(singularValues.prefix(16)), spectrumCount: singularValues.count,
             // All of it, so `basestation plan` can replay this bound (`[plan] pilot_singular_values`).
             spectrum: singularValues, constants: constantsRecord(learned.constants, learned.sources))
@@ -155,11 +156,6 @@ extension FederationServer {
                 + "its slope not downhill)"
         }
         learned.spectrum = spectrum
-    }
-
-    /// A rank-keyed table as JSON keys them.
-    private static func byRank(_ table: [Int: Double]) -> [String: Double] {
-        Dictionary(uniqueKeysWithValues: table.map { ("\($0.key)", $0.value) })
     }
 
     /// Wall-clock seconds of each phase of the planning, for the compute accounting (summary.json

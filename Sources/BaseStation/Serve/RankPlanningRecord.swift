@@ -82,12 +82,20 @@ package struct RankPlanningRecord: Codable, Equatable, Sendable {
         case spectrum, constants
     }
 
-    /// The record as the checkpoint holds it (compact JSON; "null" for a fixed-rank run).
+    /// The record as the checkpoint holds it (one JSON line; "null" for a fixed-rank run).
     package static func checkpointText(_ record: RankPlanningRecord?) throws -> String {
         guard let record else { return "null" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(record), as: UTF8.self)
+        return String(decoding: try JSONRecord.line(record), as: UTF8.self)
+    }
+
+    /// A rank-keyed table as JSON keys it (`gaps`, `gaps_every_rank`, `plan --json`'s tables).
+    package static func keyed(byRank table: [Int: Double]) -> [String: Double] {
+        Dictionary(uniqueKeysWithValues: table.map { ("\($0.key)", $0.value) })
+    }
+
+    /// G(r, A*(r)) at every rank up to r_max, keyed by the rank again.
+    package var gapByRank: [Int: Double] {
+        Dictionary(uniqueKeysWithValues: gapsEveryRank.compactMap { k, g in Int(k).map { ($0, g) } })
     }
 
     /// The checkpoint's text back; "null" is a fixed-rank run's.

@@ -44,7 +44,7 @@ struct RunRecorder {
         "adapter.gguf",
     ]
 
-    static func write(_ text: String, to path: String) throws { try DurableFile.write(Data(text.utf8), to: path) }
+    package static func write(_ text: String, to path: String) throws { try DurableFile.write(text: text, to: path) }
 
     mutating func append(_ new: [MetricsRow]) throws {
         rows += new
