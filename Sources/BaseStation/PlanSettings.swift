@@ -104,10 +104,22 @@ struct PlanSettings: Decodable {
             (0...1_048_576).contains(calibrationTokens), .calibrationTokens,
             "must be in 0…1048576, got \(calibrationTokens)")
         try check((1...4096).contains(sketchRank), .sketchRank, "must be in 1…4096, got \(sketchRank)")
+        // The prior's singular values are allocated: one per count.
+        try check((1...1_048_576).contains(pilotCount), .pilotCount, "must be in 1…1048576, got \(pilotCount)")
         try check(symbolPower.map { $0 > 0 && $0.isFinite } ?? true, .symbolPower, "must be > 0 and finite")
-        try check(localSteps >= 1 && tokensPerStep >= 1, .localSteps, "local_steps and tokens_per_step must be ≥ 1")
+        try check(localSteps >= 1, .localSteps, "must be ≥ 1, got \(localSteps)")
+        try check(tokensPerStep >= 1, .tokensPerStep, "must be ≥ 1, got \(tokensPerStep)")
         try check(
-            baseParameters > 0 && baseBytes > 0 && activationBytes >= 0, .baseBytes, "model sizes must be positive")
+            baseParameters > 0 && baseParameters.isFinite, .baseParameters,
+            "must be positive and finite, got \(baseParameters)")
+        try check(baseBytes > 0 && baseBytes.isFinite, .baseBytes, "must be positive and finite, got \(baseBytes)")
+        try check(
+            activationBytes >= 0 && activationBytes.isFinite, .activationBytes,
+            "must be ≥ 0 and finite, got \(activationBytes)")
+        try check(
+            pilotPowerLaw >= 0 && pilotPowerLaw.isFinite, .pilotPowerLaw, "must be ≥ 0 and finite, got \(pilotPowerLaw)"
+        )
+        try check(pilotEnergy > 0 && pilotEnergy.isFinite, .pilotEnergy, "must be > 0 and finite, got \(pilotEnergy)")
         do { try constants.validate() } catch let e as ConfigurationError {
             throw ConfigurationError(key: "plan.\(e.key)", problem: e.problem)
         }

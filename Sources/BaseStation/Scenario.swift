@@ -114,12 +114,37 @@ package struct Scenario: Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable { case seed, channel, aircomp, plan, federation, nodes, devices }
 
+    /// Every key a scenario file may set (`TABLE.KEY`, top-level keys bare), but the `[[nodes]]`
+    /// entries: what `--set` reaches, and what the scenario fuzz target's seeds set to hostile values.
+    package static var everyKey: [String] {
+        [CodingKeys.seed, .devices].map(\.rawValue)
+            + ChannelConfiguration.CodingKeys.allCases.map { "channel.\($0.rawValue)" }
+            + AirCompSettings.CodingKeys.allCases.map { "aircomp.\($0.rawValue)" }
+            + PlanSettings.CodingKeys.allCases.map { "plan.\($0.rawValue)" }
+            + FederationSettings.CodingKeys.allCases.map { "federation.\($0.rawValue)" }
+    }
+
+    /// What a scenario's values are used for before a run starts, beyond `load`'s checks: the
+    /// settings' own ranges and the rank planner's prior spectrum (allocated from `plan.pilot_count`).
+    /// Throws what is wrong, naming its key.
+    package func checkDerivedValues() throws {
+        try federation.validate()
+        try channel.validate()
+        _ = try plan.spectrum()
+    }
+
     init() {}
 
     package init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        // A TOML integer is signed: read as one, so −1 is an error naming the key, not a trap.
+        if let given = try c.decodeIfPresent(Int64.self, forKey: .seed) {
+            guard given >= 0 else {
+                throw ConfigurationError(key: "seed", problem: "must be in 0…\(Int64.max), got \(given)")
+            }
+            seed = UInt64(given)
+        }
         do {
             channel = try c.decodeIfPresent(ChannelConfiguration.self, forKey: .channel) ?? channel
         } catch let e as ConfigurationError where !e.key.hasPrefix("channel.") {

@@ -9,8 +9,6 @@ struct TransmitWindow {
     let round: UInt32
     /// Symbols frames that may still go; nil: no window.
     private(set) var credit: Int?
-    /// Grants of this round that did not decode (skipped: nothing a peer sends is trusted).
-    private(set) var malformedGrants = 0
 
     init(round: UInt32, order: Transmit) {
         self.round = round
@@ -23,7 +21,7 @@ struct TransmitWindow {
         case mayGo
         /// A frame other than a grant of this round came first; the transmission stops and the
         /// caller acts on it (a shutdown ends the run, a later round's order the transmission).
-        case interrupted(Frame)
+        case interrupted(Inbound)
         /// No grant before the deadline.
         case timedOut
     }
@@ -31,18 +29,15 @@ struct TransmitWindow {
     /// Takes one frame's credit, first receiving until a grant of this round arrives when none is
     /// left. Grants of other rounds (late ones of an earlier round) are skipped.
     ///
-    /// - Parameter receive: the next frame from the base station, or nil after a short wait.
-    mutating func take(until deadline: Date, receive: () throws -> Frame?) rethrows -> Wait {
+    /// - Parameter receive: the next message from the base station (`Inbound.decode`d: a grant that
+    ///   does not decode never gets here), or nil after a short wait.
+    mutating func take(until deadline: Date, receive: () throws -> Inbound?) rethrows -> Wait {
         guard var left = credit else { return .mayGo }
         while left == 0 {
             guard Date() < deadline else { return .timedOut }
-            guard let frame = try receive() else { continue }
-            guard frame.type == .grant else { return .interrupted(frame) }
-            guard frame.round == round else { continue }
-            guard let grant = try? Grant(frame: frame) else {
-                malformedGrants += 1
-                continue
-            }
+            guard let inbound = try receive() else { continue }
+            guard case .grant(let grant) = inbound.message else { return .interrupted(inbound) }
+            guard inbound.round == round else { continue }
             left = min(left + grant.frames, Int(Int32.max))
         }
         credit = left - 1

@@ -54,6 +54,15 @@ package struct FuzzSeedsCommand: ParsableCommand {
                         try Data(contentsOf: URL(fileURLWithPath: (path as NSString).appendingPathComponent(file))))
                 }
             }
+            // Every key at hostile integers, so the fuzzer starts from each key's edge.
+            for key in Scenario.everyKey {
+                let parts = key.split(separator: ".")
+                for (label, value) in [("negative", "-1"), ("largest", "9223372036854775807")] {
+                    let line = "\(parts.last!) = \(value)\n"
+                    let toml = parts.count == 1 ? line : "[\(parts[0])]\n" + line
+                    try put(.scenario, "\(key.replacingOccurrences(of: ".", with: "-"))-\(label).toml", Data(toml.utf8))
+                }
+            }
             var row = MetricsRow(round: 1, node: "n0", profile: "raspberry-pi-4", status: .ok, rank: 2)
             row.trainLoss = 2.5
             let beams = [ComplexMatrix<Double>(rows: 2, cols: 1, elements: [Complex(1, 0), Complex(0, 1)])]

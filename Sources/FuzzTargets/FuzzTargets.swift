@@ -33,7 +33,7 @@ enum FuzzTarget: String, CaseIterable {
         case .frame: Self.frame(data)
         case .gguf: Self.gguf(path, tiny: tiny)
         case .npy: _ = try? NumpyArray.read(path: "fuzz.npy", data: data)
-        case .scenario: _ = try? Scenario.load(path)
+        case .scenario: try? Scenario.load(path).checkDerivedValues()
         case .profile: _ = try? HardwareProfile.load(path)
         case .checkpoint:
             _ = try? RunCheckpoint.load(

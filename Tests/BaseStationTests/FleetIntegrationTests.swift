@@ -219,7 +219,8 @@ final class FleetIntegrationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(
             run.summary.framesDropped, 2, "malformed frames are counted and dropped")
         let n1 = run.rows.filter { $0["node"] == "n1" }.map { $0["status"]! }
-        XCTAssertEqual(n1, ["ok", "absent", "absent"])
+        // Round 2 missed (it vanished), so round 3 is sat out under the straggler policy.
+        XCTAssertEqual(n1, ["ok", "absent", "backed-off"])
         XCTAssertEqual(
             run.rows.filter { $0["round"] == "2" && $0["status"] == "ok" && $0["node"] != "global" }.count, 2)
         let losses = run.global().map { Double($0["heldout_loss"]!)! }

@@ -77,8 +77,9 @@ final class FrameCreditsTests: XCTestCase {
         XCTAssertEqual(credits.held, 0)
     }
 
-    /// A node's window: grants of its round add to it, late grants of another round and malformed
-    /// ones are skipped, any other frame ends the wait, and no window means no wait.
+    /// A node's window: grants of its round add to it, late grants of another round are skipped
+    /// (malformed ones never pass the ingress), any other frame ends the wait, and no window means
+    /// no wait.
     func testTheNodesWindowTakesGrantsOfItsRoundOnly() throws {
         let order = Transmit(
             mode: .aircomp, scale: 1, subcarriers: 1, streams: 1, antennas: 1, precoders: [1, 0], sampleFormat: .cf32,
@@ -86,22 +87,25 @@ final class FrameCreditsTests: XCTestCase {
         var window = TransmitWindow(round: 3, order: order)
         let far = Date(timeIntervalSinceNow: 30)
         XCTAssertEqual(window.take(until: far) { nil }, .mayGo)
-        var inbox = [
-            Grant(frames: 5).frame(round: 2, node: 0), Frame(type: .grant, round: 3, node: 0, payload: Data([0])),
-            Grant(frames: 2).frame(round: 3, node: 0),
-        ]
+        var inbox = [Grant(frames: 5).frame(round: 2, node: 0), Grant(frames: 2).frame(round: 3, node: 0)].map(heard)
         XCTAssertEqual(window.take(until: far) { inbox.isEmpty ? nil : inbox.removeFirst() }, .mayGo)
         XCTAssertEqual(window.credit, 1)
-        XCTAssertEqual(window.malformedGrants, 1)
         XCTAssertEqual(window.take(until: far) { nil }, .mayGo)
-        let shutdown = Shutdown(.runOver, reason: "over").frame(round: 0, node: 0)
+        // A grant that does not decode never reaches the window: the ingress refuses it as malformed.
+        guard
+            case .failure(let refusal) = Inbound.decode(
+                Frame(type: .grant, round: 3, node: 0, payload: Data([0])).encoded())
+        else { return XCTFail("a one-byte grant decoded") }
+        XCTAssertEqual(refusal.reason, .malformed)
+        XCTAssertEqual(refusal.header?.round, 3)
+        let shutdown = heard(Shutdown(.runOver, reason: "over").frame(round: 0, node: 0))
         XCTAssertEqual(window.take(until: far) { shutdown }, .interrupted(shutdown))
         XCTAssertEqual(window.take(until: Date(timeIntervalSinceNow: 0.05)) { nil }, .timedOut)
         // A grant of Int.max (a hostile base station) is clamped, not trusted: 0 + Int.max cannot overflow, and the
         // credit stays ≤ Int32.max.
         var greedy = TransmitWindow(round: 3, order: order)
         XCTAssertEqual(greedy.take(until: far) { nil }, .mayGo)
-        XCTAssertEqual(greedy.take(until: far) { Grant(frames: .max).frame(round: 3, node: 0) }, .mayGo)
+        XCTAssertEqual(greedy.take(until: far) { heard(Grant(frames: .max).frame(round: 3, node: 0)) }, .mayGo)
         XCTAssertEqual(greedy.credit, Int(Int32.max) - 1)
         var open = TransmitWindow(
             round: 3,
@@ -111,7 +115,8 @@ final class FrameCreditsTests: XCTestCase {
 
     /// A stress base station (in memory) with a window of 2 frames: a flood node keeps to it and
     /// loses nothing; a node that sends its whole transmission at once has what lies beyond its
-    /// credit dropped under "beyond its window", and the rounds still complete.
+    /// credit dropped under "beyond its window", and the rounds still complete. Its one frame whose
+    /// header names the other device is dropped as serve drops it ("wrong node field").
     func testANodeThatIgnoresItsWindowHasTheExcessDropped() throws {
         let network = InMemoryNetwork()
         let settings = StressSettings(
@@ -119,7 +124,7 @@ final class FrameCreditsTests: XCTestCase {
             seconds: 1,
             threads: 2, queueDepth: 4, windowFrames: 2, noisePowerW: 0.01, registerTimeoutS: 20, roundTimeoutS: 20,
             seed: 3)
-        let server = StressServer(settings: settings, transport: network.server()) { _ in }
+        let server = StressServer(settings: settings, transport: network.server(), log: CollectedLog().logger())
         let honest = FloodNode(
             name: "honest", transport: network.connect("honest"), frameSymbols: 1, format: .cf32,
             deadline: Date(timeIntervalSinceNow: 30), seed: 1)
@@ -136,26 +141,40 @@ final class FrameCreditsTests: XCTestCase {
                         joulesPerGFLOP: 0, ramBytes: 0
                     ).frame(round: 0, node: 0).encoded())
                 let samples = [Float](repeating: 0.1, count: 2 * 4 * 2)
+                var index: UInt32 = 0
+                var impersonated = false
                 while true {
                     guard let data = try liar.receive() else { continue }
                     let f = try Frame(decoding: data)
                     switch f.type {
+                    case .welcome: index = UInt32(try Welcome(frame: f).index)
                     case .syntheticRound:
                         try liar.send(
                             UpdateReady(
                                 loss: 0, steps: 1, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0, updateEnergy: 1,
                                 reals: settings.reals
-                            ).frame(round: f.round, node: 1).encoded())
+                            ).frame(round: f.round, node: index).encoded())
                     case .transmit:
+                        if !impersonated {
+                            // Once, a frame whose header names the other device: serve's check, run by stress too.
+                            impersonated = true
+                            try liar.send(
+                                Frame.symbols(
+                                    round: f.round, node: 1 - index, firstSymbol: 0, symbolCount: 1, subcarriers: 4,
+                                    antennas: 2, samples: samples[...], format: .cf32
+                                ).encoded())
+                        }
                         for t in 0..<8 {
                             try liar.send(
                                 Frame.symbols(
-                                    round: f.round, node: 1, firstSymbol: UInt32(t), symbolCount: 1, subcarriers: 4,
+                                    round: f.round, node: index, firstSymbol: UInt32(t), symbolCount: 1,
+                                    subcarriers: 4,
                                     antennas: 2,
                                     samples: samples[...], format: .cf32
                                 ).encoded())
                         }
-                        try liar.send(RoundEnd(frames: 8, ofdmSymbols: 8).frame(round: f.round, node: 1).encoded())
+                        try liar.send(
+                            RoundEnd(frames: 8, ofdmSymbols: 8).frame(round: f.round, node: index).encoded())
                     case .shutdown: return
                     default: continue
                     }
@@ -167,7 +186,8 @@ final class FrameCreditsTests: XCTestCase {
         XCTAssertEqual(failures.all, [])
         XCTAssertGreaterThan(server.tally.rounds, 0)
         XCTAssertGreaterThan(server.tally.dropped["beyond its window"] ?? 0, 0, "\(server.tally.dropped)")
-        XCTAssertEqual(Set(server.tally.dropped.keys), ["beyond its window"])
+        XCTAssertEqual(server.tally.dropped["wrong node field"], 1, "\(server.tally.dropped)")
+        XCTAssertEqual(Set(server.tally.dropped.keys), ["beyond its window", "wrong node field"])
         XCTAssertGreaterThanOrEqual(
             honest.tally.rounds, server.tally.rounds - 1, "the honest node's transmissions went whole")
         XCTAssertEqual(server.tally.incompleteRounds, 0)
@@ -205,8 +225,8 @@ final class StressUnreachableNodeTests: XCTestCase {
         let failing = FailingSends(network.server()) { peer, type, count in
             (peer == "a" && type == .transmit) || (peer == "b" && type == .grant && count == 0)
         }
-        let lines = Failures()
-        let server = StressServer(settings: settings, transport: failing) { lines.add($0) }
+        let lines = CollectedLog()
+        let server = StressServer(settings: settings, transport: failing, log: lines.logger())
         let nodes = ["a", "b", "c"].map {
             FloodNode(
                 name: $0, transport: network.connect($0), frameSymbols: 1, format: .cf32,
@@ -227,7 +247,7 @@ final class StressUnreachableNodeTests: XCTestCase {
         XCTAssertEqual(failures.all, [])
         XCTAssertEqual(server.tally.nodesLeftOut, 2)
         XCTAssertEqual(server.tally.sendsFailed, ["transmit": 1, "grant": 1])
-        XCTAssertEqual(server.names.indices.filter { server.active[$0] }.map { server.names[$0] }, ["c"])
+        XCTAssertEqual(server.ingress.nodes.filter(\.active).map(\.name), ["c"])
         XCTAssertGreaterThan(server.tally.rounds, 2)
         XCTAssertEqual(
             server.tally.incompleteRounds, server.tally.rounds, "a round without a node's transmission is not complete")
@@ -261,3 +281,6 @@ private final class FailingSends: ServerTransport {
 
     struct Unreachable: Error { var peer: String }
 }
+
+/// `frame` as a node's ingress hands it on.
+private func heard(_ frame: Frame) -> Inbound { try! Inbound.decode(frame.encoded()).get() }

@@ -1,4 +1,3 @@
-import HardwareProfiles
 import Wire
 import XCTest
 
@@ -8,10 +7,7 @@ import XCTest
 /// left out stays out until it registers again, and unknown names are answered once each, up to
 /// the cap.
 final class NodeRegistryTests: XCTestCase {
-    func registry() throws -> NodeRegistry {
-        let profile = try HardwareProfile.load(InMemoryFleet.profile("raspberry-pi-4"))
-        return NodeRegistry([("a", profile), ("b", profile)])
-    }
+    func registry() throws -> NodeRegistry { NodeRegistry(names: ["a", "b"]) }
 
     func hello(_ name: String) -> Hello {
         Hello(
@@ -45,5 +41,18 @@ final class NodeRegistryTests: XCTestCase {
         XCTAssertFalse(r.firstWord(toStranger: "x"))
         let answered = (0..<2 * NodeRegistry.strangersAnswered).filter { r.firstWord(toStranger: "s\($0)") }.count
         XCTAssertEqual(answered, NodeRegistry.strangersAnswered - 1, "the cap counts x too")
+    }
+
+    func testFirstComersAreSeatedInOrderAndKeepTheirSeats() {
+        var r = NodeRegistry(seats: 2)
+        XCTAssertNil(r.index(of: "x"), "no seat before a hello")
+        XCTAssertEqual(r.seat(for: "x"), 0)
+        XCTAssertEqual(r.seat(for: "y"), 1)
+        XCTAssertNil(r.seat(for: "z"), "two seats, two peers")
+        XCTAssertEqual(r.seat(for: "x"), 0)
+        XCTAssertEqual(r.index(of: "y"), 1)
+        XCTAssertNoThrow(try r.check(hello("anyone"), from: 0, secure: true), "first comers' names are their peers'")
+        var named = NodeRegistry(names: ["a"])
+        XCTAssertNil(named.seat(for: "x"), "a scenario seats only its own nodes")
     }
 }

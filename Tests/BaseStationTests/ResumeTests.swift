@@ -25,7 +25,7 @@ final class ResumeTests: XCTestCase {
         try fleet.startFirmware("a", profile: pi4)
         try fleet.startFirmware("b", profile: pi5)
         for crash in crashes {
-            fleet.server.crashPoint = { $0 == crash.round && $1 == crash.point }
+            fleet.server.rounds.crashPoint = { $0 == crash.round && $1 == crash.point }
             XCTAssertThrowsError(try fleet.server.run()) { XCTAssertTrue($0 is SimulatedCrash, "\($0)") }
             try fleet.restartServer(start: .resume)
         }
@@ -83,7 +83,7 @@ final class ResumeTests: XCTestCase {
     func testRestartWithoutResumeIsRefusedAndNothingToResumeStartsOver() throws {
         let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4)], rounds: 1)
         try fleet.startFirmware("a", profile: pi4)
-        fleet.server.crashPoint = { _, _ in true }
+        fleet.server.rounds.crashPoint = { _, _ in true }
         XCTAssertThrowsError(try fleet.server.run())
         XCTAssertThrowsError(try fleet.restartServer(start: .fresh)) {
             XCTAssertTrue("\($0)".contains("already holds a run"), "\($0)")
@@ -94,6 +94,28 @@ final class ResumeTests: XCTestCase {
         let summary = try fleet.run()
         XCTAssertNil(summary.resumedFromRound)
         XCTAssertEqual(try fleet.metrics().filter { $0["node"] == "global" }.map { $0["status"]! }, ["initial", "ok"])
+    }
+
+    /// `resume` of a finished run awaits no node (none is started here, so waiting would fail with
+    /// "no node registered"): it reports the run's summary; killed after its last checkpoint but
+    /// before its results, it writes them from its rows, the same adapter bytes.
+    func testResumingAFinishedRunReportsItWithoutAwaitingNodes() throws {
+        let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4)], rounds: 1)
+        try fleet.startFirmware("a", profile: pi4)
+        let whole = try fleet.run()
+        let results = fleet.directory.appendingPathComponent("results")
+        let adapter = try Data(contentsOf: results.appendingPathComponent("adapter.gguf"))
+        try fleet.restartServer(start: .resume)
+        let again = try fleet.server.run()
+        XCTAssertEqual(again.finalPerplexity, whole.finalPerplexity)
+        XCTAssertEqual(again.wallTimeS, whole.wallTimeS, "the summary on disk, not a new run's")
+        try FileManager.default.removeItem(at: results.appendingPathComponent("summary.json"))
+        try FileManager.default.removeItem(at: results.appendingPathComponent("adapter.gguf"))
+        try fleet.restartServer(start: .resume)
+        let rewritten = try fleet.server.run()
+        XCTAssertEqual(rewritten.finalPerplexity, whole.finalPerplexity)
+        XCTAssertEqual(rewritten.resumedFromRound, 1)
+        XCTAssertEqual(try Data(contentsOf: results.appendingPathComponent("adapter.gguf")), adapter)
     }
 
     /// serve's two flags become one start mode at the boundary; both at once are refused.

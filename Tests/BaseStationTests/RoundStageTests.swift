@@ -55,7 +55,7 @@ final class RoundStageTests: XCTestCase {
     func testLearningIsBitIdenticalForAnyFrameSplitAndThreadCount() throws {
         func run(frameSymbols: Int, threads: Int) throws -> (adapter: Data, metrics: [[String: String]]) {
             let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)])
-            fleet.server.receiverThreads = threads
+            fleet.server.rounds.receiverThreads = threads
             try fleet.startFirmware("a", profile: pi4, frameSymbols: frameSymbols)
             try fleet.startFirmware("b", profile: pi5, frameSymbols: frameSymbols + 1)
             _ = try fleet.run()
@@ -233,7 +233,7 @@ final class RoundStageTests: XCTestCase {
     /// rejected and the global adapter stays as it was.
     func testRejectedDesignLeavesTheAdapter() throws {
         let fleet = try InMemoryFleet(in: try temporaryDirectory(self), nodes: [("a", pi4), ("b", pi5)], rounds: 1)
-        fleet.server.channelOverride = { _, drawn in
+        fleet.server.rounds.channelOverride = { _, drawn in
             var h = drawn
             for n in 0..<h.subcarriers {
                 for i in 0..<h.matrixSize { h.elements[h.offset(subcarrier: n, device: 1) + i] = .zero }

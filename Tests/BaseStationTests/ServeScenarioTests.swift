@@ -105,6 +105,14 @@ final class ServeScenarioTests: XCTestCase {
                 ],
                 "for the receiver's sums; this machine has"
             ),
+            // A planned run's pilot allocates at r_max, whatever federation.rank says.
+            (
+                [
+                    "federation.rank_planning=true", "federation.rank=1", "plan.r_max=4096",
+                    "channel.rx_antennas=1024", "channel.subcarriers=3300", "aircomp.receiver=\"antennas\"",
+                ],
+                "'plan.r_max × federation.targets"
+            ),
         ]
         let path = dir.appendingPathComponent("s.toml").path
         try base.write(toFile: path, atomically: true, encoding: .utf8)

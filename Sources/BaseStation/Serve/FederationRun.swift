@@ -24,16 +24,21 @@ extension FederationServer {
     /// planner's pilot) or the checkpoint to resume from, then the rounds, each ending in a
     /// checkpoint, then the results. Throws when no node delivered in the last round.
     func run() throws -> RunSummary {
+        // A finished run resumed has nothing left to play: its results are reported, no node awaited.
+        if let c = resumed, c.round == settings.rounds, let summary = try finishedSummary() { return summary }
         let started = clock.nanoseconds
         progress(
             "base station on \(transport.address): \(nodes.count) nodes, \(settings.rounds) rounds, "
                 + "\(settings.aggregation), \(settings.rankChoice.description)"
         )
-        try awaitRegistrations()
-        guard nodes.contains(where: \.active) else {
-            throw CommandError("no node registered within \(settings.registerTimeoutS) s")
+        let roundsLeft = settings.rounds - (resumed?.round ?? 0)
+        if roundsLeft > 0 {
+            try awaitRegistrations()
+            guard nodes.contains(where: \.active) else {
+                throw CommandError("no node registered within \(settings.registerTimeoutS) s")
+            }
+            for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
         }
-        for n in nodes where !n.active { progress("  \(n.name) did not register; running without it") }
         let registration = clock.seconds(since: started)
         let pilotStarted = clock.nanoseconds
         let first: Int
@@ -55,7 +60,7 @@ extension FederationServer {
             metrics.heldOut(loss: r.global.heldOutLoss)
             try recorder.append(r.nodes + [r.global])
             try checkpoint(round: round)
-            if crashPoint?(round, .checkpointed) == true { throw SimulatedCrash() }
+            if rounds.crashPoint?(round, .checkpointed) == true { throw SimulatedCrash() }
             let totals = RunTotals(rows: recorder.rows)
             let heldOut =
                 settings.evaluatesHeldOut(after: round)
@@ -94,6 +99,19 @@ extension FederationServer {
         return summary
     }
 
+    /// The summary of the finished run being resumed, when its results were all written (the
+    /// checkpoint of the last round comes before them: a run killed between the two writes them
+    /// again, from its rows, when resumed).
+    private func finishedSummary() throws -> RunSummary? {
+        let path = recorder.directory + "/summary.json"
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let summary = try JSONRecord.read(RunSummary.self, from: path)
+        progress(
+            "\(recorder.directory) is a finished run (all \(settings.rounds) rounds); nothing to resume, "
+                + "no node awaited")
+        return summary
+    }
+
     /// Round 0 of a fresh run: the base model (every fresh adapter has B = 0) evaluated, the rank
     /// planned from a pilot round when asked, and the first checkpoint.
     private func startFromTheBaseModel() throws {
@@ -106,7 +124,7 @@ extension FederationServer {
         switch settings.rankChoice {
         case .fixed: break
         case .planned:
-            let h = channelModel.frequencyResponse().estimated(
+            let h = rounds.channelModel.frequencyResponse().estimated(
                 nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: 1)
             rankPlanning = try planRankFromPilot(channels: h, initialLoss: initial.loss)
         }
@@ -118,9 +136,8 @@ extension FederationServer {
     private func resume(from c: RunCheckpoint) throws {
         global = c.adapter
         try recorder.restore(c.rows)
-        previousParticipants = c.warmParticipants
-        previousBeamformers = c.warmBeamformers
-        channelModel.advance(to: max(c.round - 1, 0))
+        rounds.warmStart = c.warmStart
+        rounds.channelModel.advance(to: max(c.round - 1, 0))
         rankPlanning = c.rankPlanning
         if let loss = c.rows.last(where: { $0.node == "global" && $0.heldOutLoss.isFinite })?.heldOutLoss {
             metrics.heldOut(loss: loss)
@@ -130,10 +147,9 @@ extension FederationServer {
 
     /// The state after `round`, replacing the previous checkpoint.
     private func checkpoint(round: Int) throws {
-        try recorder.checkpoint(
-            RunCheckpoint(
-                round: round, identity: identity, adapter: global, rows: recorder.rows, rankPlanning: rankPlanning,
-                warmParticipants: previousParticipants, warmBeamformers: previousBeamformers))
+        try resumption.save(
+            round: round, adapter: global, rows: recorder.rows, rankPlanning: rankPlanning,
+            warmStart: rounds.warmStart)
     }
 
     /// Registrations until every node has registered or `register_timeout_s` passes. Nodes not yet
@@ -171,7 +187,9 @@ extension FederationServer {
             airtimeMeanS: meanOverRounds(t.globals, \.airtimeS), energyTotalJ: t.energy, framesDropped: droppedFrames,
             framesDroppedByReason: metrics.snapshot.dropped, lastRoundDelivered: t.lastDelivered,
             rankPlanning: rankPlanning,
-            nodes: nodes.map { RunSummary.Node(name: $0.name, profile: $0.profile.name, activeAtEnd: $0.active) },
+            nodes: nodes.indices.map {
+                RunSummary.Node(name: nodes[$0].name, profile: profiles[$0].name, activeAtEnd: nodes[$0].active)
+            },
             resumedFromRound: resumed?.round, wallTimeS: wallTimeS, kernel: model.kernel.rawValue,
             receiver: receiver, memo: evaluator.memo == nil ? nil : evaluator.memoAnswers, timeS: time)
     }
@@ -188,10 +206,12 @@ struct RunTotals {
     var initialPerplexity = Double.nan
     /// The last round's held-out score (the base model's before round 1).
     var finalHeldOut = HeldOutScore()
-    /// The last round in which a node delivered (0: none).
+    /// The last round in which a node delivered, and the quorum was met (0: none).
     var lastDelivered = 0
 
     init(rows: [MetricsRow]) {
+        // A round below the quorum delivered updates but trained nothing.
+        let belowQuorum = Set(rows.filter { $0.node == "global" && $0.status == .noQuorum }.map(\.round))
         for r in rows {
             if r.node == "global" {
                 if r.status == .initial {
@@ -206,7 +226,9 @@ struct RunTotals {
                 }
             } else {
                 energy += r.energyJ
-                if r.round > 0 && r.status == .ok { lastDelivered = max(lastDelivered, r.round) }
+                if r.round > 0 && r.status == .ok && !belowQuorum.contains(r.round) {
+                    lastDelivered = max(lastDelivered, r.round)
+                }
             }
         }
         for round in Set(rows.map(\.round)).sorted() where round > 0 {

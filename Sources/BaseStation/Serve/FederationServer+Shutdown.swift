@@ -8,10 +8,10 @@ extension FederationServer {
     var farewellTimeoutS: Double { min(settings.roundTimeoutS, 10) }
 
     /// Tells every node that ever registered that the run is over; from now on a node that says
-    /// hello is told so too instead of welcomed (`register`).
+    /// hello is told so too instead of welcomed, and its farewell awaited.
     func tellEveryNodeTheRunIsOver() {
-        runOver = true
-        for i in nodes.indices where nodes[i].hello != nil { tellRunIsOver(i, awaitFarewell: nodes[i].active) }
+        ingress.tellEveryNodeTheRunIsOver(
+            Shutdown(.runOver, reason: "run complete"), round: UInt32(settings.rounds), awaitFarewells: true)
     }
 
     /// Waits until each active node told the run is over has said farewell (or `farewellTimeoutS`
@@ -23,10 +23,9 @@ extension FederationServer {
         try pump(
             for: farewellTimeoutS,
             { k, f in
-                guard f.type == .farewell else { throw StaleFrame(round: f.round, current: nil) }
-                _ = try Farewell(frame: f)
-                awaitingFarewell.remove(k)
-            }, done: { awaitingFarewell.isEmpty })
+                guard case .farewell = f.message else { throw StaleFrame(round: f.round, current: nil) }
+                ingress.awaitingFarewell.remove(k)
+            }, done: { ingress.awaitingFarewell.isEmpty })
         let silent = awaitingFarewell.sorted().map { nodes[$0].name }
         if !silent.isEmpty {
             progress(
@@ -36,17 +35,5 @@ extension FederationServer {
         } else if clock.seconds(since: waited) > 1 {
             progress(String(format: "  every node said farewell after %.1f s", clock.seconds(since: waited)))
         }
-    }
-
-    /// The answer to a hello from a scenario node once the run is over: the shutdown it missed.
-    func answerHelloAfterRun(_ index: Int) { tellRunIsOver(index, awaitFarewell: true) }
-
-    /// Sends node `index` the run's shutdown; its farewell is then awaited if asked and the
-    /// shutdown could be handed over (one that could not will bring no farewell).
-    private func tellRunIsOver(_ index: Int, awaitFarewell: Bool) {
-        let sent = send(
-            Shutdown(.runOver, reason: "run complete").frame(round: UInt32(settings.rounds), node: UInt32(index)),
-            to: index)
-        if sent && awaitFarewell { awaitingFarewell.insert(index) }
     }
 }

@@ -19,7 +19,6 @@ import Wire
 final class FederationServer {
     let scenario: Scenario
     let settings: FederationSettings
-    let transport: ServerTransport
     let model: LlamaModel
     /// Scores the model on the held-out tokens (and keeps the memo).
     let evaluator: HeldOutEvaluator
@@ -27,14 +26,23 @@ final class FederationServer {
     /// empty otherwise, or when the evaluation takes every held-out document).
     let calibrationTokens: [Int]
     let shardSizes: [Int]
+    /// The scenario's nodes' hardware profiles, by device index.
+    let profiles: [HardwareProfile]
+    /// The nodes' end of the base station: decode, authenticate, register, send (`serve` and
+    /// `stress` run the same one). Made once the transport is bound.
+    let ingress: NodeIngress
+    var transport: ServerTransport { ingress.transport }
     /// Who registered, who takes part, who was told it is no node of this scenario.
-    var registry: NodeRegistry
-    var nodes: [NodeRegistry.Node] { registry.nodes }
+    var registry: NodeRegistry {
+        get { ingress.registry }
+        _modify { yield &ingress.registry }
+    }
+    var nodes: [NodeRegistry.Node] { ingress.nodes }
     var global: LoRAAdapter
     var recorder: RunRecorder
-    var channelModel: ChannelModel
-    var previousBeamformers: [ComplexMatrix<Double>]?
-    var previousParticipants: [Int] = []
+    /// Plays each round (start, plan, collect, aggregate) over the ingress; holds the channel
+    /// model and the warm start.
+    let rounds: RoundEngine
     /// Frames dropped (malformed, from unknown peers, or failing a round's checks): the sum of the
     /// live metrics' counts by reason.
     var droppedFrames: Int { metrics.snapshot.dropped.values.reduce(0, +) }
@@ -48,23 +56,13 @@ final class FederationServer {
     var scenarioLabel: ScenarioLabel?
     /// The live figures (`/metrics`, the JSONL log); the receiving loop updates them.
     let metrics = LiveMetrics()
-    /// Worker threads of each round's streaming receiver (the result does not depend on it).
-    var receiverThreads = ProcessInfo.processInfo.activeProcessorCount
-    /// Who this run is, for its checkpoints (a resumed run's checkpoint must be its own).
-    let identity: RunIdentity
-    /// The checkpoint this run resumes from (`resume`), if there was one.
-    var resumed: RunCheckpoint?
+    /// Who this run is, its checkpoints, and the one it resumes from (`resume`), if there was one.
+    let resumption: RunResumption
+    var resumed: RunCheckpoint? { resumption.resumed }
     /// summary.json's `rank_planning` (nil without planning).
     var rankPlanning: RankPlanningRecord?
-    /// A test seam: the base station dies (throws `SimulatedCrash`) where this says so: at a
-    /// round's `.reported`, `.collected` or `.checkpointed` point.
-    var crashPoint: ((_ round: Int, _ point: CrashPoint) -> Bool)?
-    /// A test seam: replaces each round's drawn channels (e.g. a deep fade on demand).
-    var channelOverride: ((_ round: Int, _ drawn: ChannelTensor) -> ChannelTensor)?
-    /// Set once the last round is done: hellos are answered with the shutdown, not a welcome.
-    var runOver = false
     /// Nodes told the run is over whose farewell has not come yet (`awaitFarewells`).
-    var awaitingFarewell = Set<Int>()
+    var awaitingFarewell: Set<Int> { ingress.awaitingFarewell }
 
     convenience init(
         scenario: Scenario, scenarioDirectory: String, results: String, transport: ServerTransport,
@@ -93,11 +91,15 @@ final class FederationServer {
         self.settings = settings
         self.log = log
         guard !scenario.nodes.isEmpty else { throw CommandError("the scenario lists no [[nodes]]") }
-        registry = NodeRegistry(
-            zip(scenario.nodes, try scenario.nodeProfiles(relativeTo: scenarioDirectory)).map { ($0.name, $1) })
+        guard settings.quorum <= scenario.nodes.count else {
+            throw ConfigurationError(
+                key: "federation.quorum",
+                problem: "\(settings.quorum) updates a round can never have with \(scenario.nodes.count) nodes")
+        }
+        profiles = try scenario.nodeProfiles(relativeTo: scenarioDirectory)
         var channel = scenario.channel
-        channel.devices = registry.nodes.count
-        channel.transmitAntennas = registry.nodes.map(\.profile.antennas).min()!
+        channel.devices = profiles.count
+        channel.transmitAntennas = profiles.map(\.antennas).min()!
         guard scenario.aircomp.streams <= channel.transmitAntennas else {
             throw CommandError(
                 "aircomp.streams = \(scenario.aircomp.streams) exceeds the fewest transmit antennas among the nodes' "
@@ -114,17 +116,22 @@ final class FederationServer {
         }
         // Everything large this run will hold, against this machine's memory, before any of it is made.
         let modelBytes = (try? FileManager.default.attributesOfItem(atPath: settings.model)[.size] as? Int) ?? 0
+        // A planned run's pilot allocates its adapters at r_max (at most `plan.r_max`).
+        let largestRank: (rank: Int, key: String)
+        switch settings.rankChoice {
+        case .fixed(let r): largestRank = (r, "federation.rank")
+        case .planned: largestRank = (scenario.plan.rankCeiling, "plan.r_max")
+        }
         try MemoryPlan(
             channel: channel, streams: scenario.aircomp.streams, settings: settings, config: config,
-            modelBytes: modelBytes,
-            receiver: scenario.aircomp.receiver
+            modelBytes: modelBytes, receiver: scenario.aircomp.receiver, largestRank: largestRank
         ).check()
-        channelModel = try ChannelModel(configuration: channel, seed: scenario.seed)
+        let channelModel = try ChannelModel(configuration: channel, seed: scenario.seed)
 
         model = try LlamaModel(gguf: file, kernel: settings.kernel)
         let tokenizer = try BPETokenizer(gguf: file)
         let data = try FederatedData(
-            spec: settings.data, partition: settings.partition, devices: registry.nodes.count,
+            spec: settings.data, partition: settings.partition, devices: profiles.count,
             dirichletAlpha: settings.dirichletAlpha,
             heldOutFraction: settings.heldOut, seed: scenario.seed,
             heldOutSeed: UInt64(settings.heldOutSeed))
@@ -148,137 +155,68 @@ final class FederationServer {
         global = LoRAAdapter(
             config: model.config, rank: settings.rank, alpha: settings.adapterAlpha(rank: settings.rank),
             targets: settings.targets, seed: scenario.seed)
-        self.identity =
-            identity
-            ?? RunIdentity(scenario: "", seed: scenario.seed, aggregation: settings.aggregation.name, overrides: [])
-        let checkpointPath = RunRecorder.checkpointPath(in: results)
-        if start == .resume && FileManager.default.fileExists(atPath: checkpointPath) {
-            resumed = try RunCheckpoint.load(
-                path: checkpointPath, config: model.config, targets: global.targets, expected: self.identity)
-            guard resumed!.round <= settings.rounds else {
-                throw CommandError(
-                    "\(checkpointPath) is at round \(resumed!.round), beyond this run's \(settings.rounds) rounds "
-                        + "(give --rounds)"
-                )
-            }
-        } else if start == .resume {
-            log.warning("no checkpoint in \(results): nothing was committed, so the run starts from the beginning")
-        }
-        transport = try bind()
+        resumption = try RunResumption(
+            start: start, results: results,
+            identity: identity
+                ?? RunIdentity(
+                    scenario: "", seed: scenario.seed, aggregation: settings.aggregation.name, overrides: []),
+            config: model.config, targets: global.targets, rounds: settings.rounds, log: log)
+        let transport = try bind()
         recorder = try RunRecorder(directory: results)
         setUpSeconds = clock.seconds(since: initStart)
+        ingress = NodeIngress(
+            transport: transport, registry: NodeRegistry(names: scenario.nodes.map(\.name)), metrics: metrics,
+            clock: clock, log: log,
+            welcome: { [settings, scenario, profiles] index in
+                let s = settings
+                return Welcome(
+                    index: index, devices: profiles.count, seed: scenario.seed, data: s.data,
+                    partition: s.partition.rawValue, dirichletAlpha: s.dirichletAlpha, heldOutFraction: s.heldOut,
+                    context: s.ctx, batch: s.batch, optimizer: s.optimizer.rawValue, learningRate: s.learningRate,
+                    clipNorm: s.clip, weightDecay: s.weightDecay, realtimeScale: s.realtimeScale,
+                    heldOutSeed: UInt64(s.heldOutSeed), kernel: s.kernel.rawValue)
+            })
+        rounds = RoundEngine(
+            scenario: scenario, profiles: profiles, shardSizes: shardSizes, channelModel: channelModel,
+            ingress: ingress)
     }
 
     /// A line of the run's progress on the log.
     func progress(_ line: String) { log.info("\(line)") }
 
-    // MARK: Transport
+    // MARK: Nodes (`NodeIngress`)
 
     /// Sends `frame` to `node`; false (and the node left out) when it cannot be handed over.
     @discardableResult
-    func send(_ frame: Frame, to node: Int) -> Bool {
-        do { try transport.send(frame.encoded(), to: nodes[node].name) } catch {
-            progress("  could not send \(frame.type) to \(nodes[node].name): \(error); leaving it out")
-            registry.leaveOut(node)
-            return false
-        }
-        return true
+    func send(_ frame: Frame, to node: Int) -> Bool { ingress.send(frame, to: node) }
+
+    /// Receives until `done` says so or `seconds` pass (`NodeIngress.pump`).
+    func pump(for seconds: Double, _ handle: (Int, Inbound) throws -> Void, done: () -> Bool) throws {
+        try ingress.pump(for: seconds, handle, done: done)
     }
 
-    /// Receives until `done` says so or the deadline passes; registrations are handled on the way,
-    /// malformed frames reported and dropped.
-    func pump(for seconds: Double, _ handle: (Int, Frame) throws -> Void, done: () -> Bool) throws {
-        let deadline = clock.deadline(in: seconds)
-        while !done(), clock.nanoseconds < deadline {
-            guard let (name, data) = try transport.receive() else { continue }
-            metrics.received(bytes: data.count)
-            let frame: Frame
-            do { frame = try Frame(decoding: data) } catch {
-                metrics.dropped((error as? FrameError)?.reason ?? .malformed)
-                progress("  dropped a frame from \(name): \(error)")
-                continue
-            }
-            guard let index = registry.index(of: name) else {
-                metrics.dropped(.unknownPeer)
-                answerStranger(name)
-                continue
-            }
-            if frame.type == .hello {
-                do { try register(index, Hello(frame: frame)) } catch {
-                    metrics.dropped(.badHello)
-                    progress("  bad hello from \(name): \(error)")
-                }
-                continue
-            }
-            // Who a frame is from is the transport's to say (the key, or the connection), never the
-            // frame's: one over another connection than the node registered on, or whose header names
-            // another device, is no frame of this node.
-            guard transport.lastReceivedOnAdoptedConnection else {
-                metrics.dropped(.notTheRegisteredConnection)
-                progress("  dropped a \(frame.type) frame for \(name) from a connection it did not register on")
-                continue
-            }
-            guard frame.node == UInt32(index) else {
-                metrics.dropped(.wrongNodeField)
-                progress(
-                    "  dropped a \(frame.type) frame from \(name) (device \(index)) whose header names device "
-                        + "\(frame.node)"
-                )
-                continue
-            }
-            do { try handle(index, frame) } catch {
-                metrics.dropped(DropReason(handling: error))
-                // Late frames of a round already over come in runs (a dropped node's transmission): counted, not logged
-                // one by one.
-                if !(error is StaleFrame) { progress("  dropped a \(frame.type) frame from \(name): \(error)") }
+    /// Asks scenario nodes this base station has no registration of to say hello, without waiting.
+    func askToRegister(_ indices: [Int], _ reason: String) { ingress.askToRegister(indices, reason) }
+
+    // MARK: Rounds (`RoundEngine`)
+
+    /// Round `round` played on the global adapter; an accepted aggregate is committed, and for a
+    /// training round the held-out set evaluated when the run's `eval_every` says so. An adapter
+    /// whose held-out loss is not finite is never kept: the round is undone.
+    func runRound(_ round: Int, purpose: RoundPurpose = .training) throws -> PlayedRound {
+        var played = try rounds.play(round, adapter: global, purpose: purpose)
+        let before = global
+        if case .committed(let updated) = played.outcome { try global.assign(flattened: updated) }
+        // A pilot round leaves the global adapter as it was (the base model, evaluated as round 0).
+        if purpose == .training, settings.evaluatesHeldOut(after: round) {
+            played.global.heldOut = try evaluator.score(global)
+            if !played.global.heldOutLoss.isFinite, case .committed = played.outcome {
+                progress("  round \(round): the held-out loss of the new adapter is not finite; the round is undone")
+                global = before
+                played.global.status = .rejected
+                played.global.heldOut = try evaluator.score(global)
             }
         }
-    }
-
-    /// Tells an unknown peer once why it is ignored (a flood of hellos gets one answer, and at
-    /// most `NodeRegistry.strangersAnswered` names are ever answered), without waiting: if its queue is full or
-    /// it is gone, so be it.
-    private func answerStranger(_ name: String) {
-        guard registry.firstWord(toStranger: name) else { return }
-        progress("  ignoring unknown peer '\(name)' (not a node of this scenario)")
-        try? transport.send(
-            Shutdown(.refused, reason: "'\(name)' is not a node of this scenario").frame(round: 0, node: 0).encoded(),
-            to: name)
-    }
-
-    /// Asks scenario nodes this base station has no registration of to say hello, without
-    /// waiting: one that is not connected (not started, or gone) is simply not reached.
-    func askToRegister(_ indices: [Int], _ reason: String) {
-        for i in indices {
-            try? transport.send(
-                RegisterAgain(reason: reason).frame(round: 0, node: UInt32(i)).encoded(), to: nodes[i].name)
-        }
-    }
-
-    private func register(_ index: Int, _ hello: Hello) throws {
-        // The name a hello claims must be the one its key (or connection) is: a node started with
-        // another node's key, or a hello naming someone else, is refused and changes nothing.
-        try registry.check(hello, from: index, secure: transport.secure)
-        transport.adoptLastConnection()
-        guard !runOver else { return answerHelloAfterRun(index) }
-        registry.admit(index, hello: hello)
-        metrics.registered(nodes: registry.activeCount)
-        let s = settings
-        send(
-            Welcome(
-                index: index, devices: nodes.count, seed: scenario.seed, data: s.data, partition: s.partition.rawValue,
-                dirichletAlpha: s.dirichletAlpha,
-                heldOutFraction: s.heldOut, context: s.ctx, batch: s.batch, optimizer: s.optimizer.rawValue,
-                learningRate: s.learningRate,
-                clipNorm: s.clip, weightDecay: s.weightDecay, realtimeScale: s.realtimeScale,
-                heldOutSeed: UInt64(s.heldOutSeed), kernel: s.kernel.rawValue
-            ).frame(round: 0, node: UInt32(index)), to: index)
-        progress("  registered \(nodes[index].name) (\(hello.profile)) as device \(index)")
+        return played
     }
 }
-
-/// Where `FederationServer.crashPoint` may stop a run.
-enum CrashPoint { case reported, collected, checkpointed }
-
-/// A base station stopped by `crashPoint` (a test's kill, without the process).
-struct SimulatedCrash: Error {}

@@ -64,6 +64,9 @@ struct FederationSettings: Decodable {
     var endpoint = "tcp://127.0.0.1:5555"
     var registerTimeoutS = 120.0
     var roundTimeoutS = 300.0
+    /// Updates a round needs delivered (whole transmissions) to move the global model; with fewer
+    /// the round is rejected (`no-quorum`). Flower's `min_fit_clients` plays this part there.
+    var quorum = 1
     var sampleFormat = SampleFormat.ci16
     /// Nodes sleep emulated compute time × this (0: run flat out).
     var realtimeScale = 0.0
@@ -92,6 +95,7 @@ struct FederationSettings: Decodable {
         case endpoint
         case registerTimeoutS = "register_timeout_s"
         case roundTimeoutS = "round_timeout_s"
+        case quorum
         case sampleFormat = "sample_format"
         case realtimeScale = "realtime_scale"
         case kernel
@@ -143,6 +147,7 @@ struct FederationSettings: Decodable {
         try c.update(&endpoint, forKey: .endpoint)
         try c.update(&registerTimeoutS, forKey: .registerTimeoutS)
         try c.update(&roundTimeoutS, forKey: .roundTimeoutS)
+        try c.update(&quorum, forKey: .quorum)
         try choice(&sampleFormat, .sampleFormat, [("ci16", .ci16), ("cf32", .cf32)])
         try c.update(&realtimeScale, forKey: .realtimeScale)
     }
@@ -178,6 +183,7 @@ struct FederationSettings: Decodable {
         try check(
             roundTimeoutS > 0 && roundTimeoutS <= 86_400, .roundTimeoutS,
             "must be in (0, 86400] s, got \(roundTimeoutS)")
+        try check((1...4096).contains(quorum), .quorum, "must be in 1…4096 nodes, got \(quorum)")
         try check(
             realtimeScale >= 0 && realtimeScale <= 1e6, .realtimeScale, "must be in [0, 1e6], got \(realtimeScale)")
     }

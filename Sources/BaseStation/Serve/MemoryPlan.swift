@@ -24,10 +24,13 @@ struct MemoryPlan {
     ///   - channel: the run's channel (devices and transmit antennas already set from the nodes).
     ///   - modelBytes: the GGUF file's size (its weights are mapped and dequantised as needed).
     ///   - receiver: where the air is summed: N_r rows at the antennas, L in the combiner's space.
+    ///   - largestRank: the largest rank the run may allocate adapters at, and the key that sets it
+    ///     (`federation.rank`, or `plan.r_max` when the rank is planned: the pilot runs at r_max).
     init(
         channel: ChannelConfiguration, streams: Int, settings: FederationSettings, config: LlamaConfig, modelBytes: Int,
-        receiver: ReceiverSpace = .combiner
+        receiver: ReceiverSpace = .combiner, largestRank: (rank: Int, key: String)? = nil
     ) {
+        let rank = largestRank ?? (settings.rank, "federation.rank")
         let nsc = Double(channel.subcarriers)
         let k = Double(channel.devices)
         let nr = Double(channel.receiveAntennas)
@@ -35,7 +38,7 @@ struct MemoryPlan {
         let l = Double(max(1, streams))
         let padded = ((receiver == .combiner ? l : nr) / 8).rounded(.up) * 8
         // D, the update's reals (rank is validated ≤ 4096 before, so the layout's Int count cannot overflow).
-        let reals = Double(LoRALayout(config: config, rank: settings.rank, targets: settings.targets).parameterCount)
+        let reals = Double(LoRALayout(config: config, rank: rank.rank, targets: settings.targets).parameterCount)
         let ofdmSymbols = (reals / 2 / (l * nsc)).rounded(.up)
         let context = Double(settings.ctx)
         terms = [
@@ -54,11 +57,11 @@ struct MemoryPlan {
             Term(
                 what: "the receiver's sums",
                 keys:
-                    "federation.rank × federation.targets × channel.rx_antennas (aircomp.streams in the combiner's "
+                    "\(rank.key) × federation.targets × channel.rx_antennas (aircomp.streams in the combiner's "
                     + "space) / aircomp.streams",
                 bytes: 3 * nsc * ofdmSymbols * 2 * padded * 8),
             // Global, aggregate, pilot and previous adapters, the update and its checkpoint copy.
-            Term(what: "adapters", keys: "federation.rank × federation.targets", bytes: 8 * reals * 4),
+            Term(what: "adapters", keys: "\(rank.key) × federation.targets", bytes: 8 * reals * 4),
             // Logits and every layer's activations of a held-out window.
             Term(
                 what: "held-out evaluation", keys: "federation.ctx",

@@ -15,6 +15,8 @@ package enum RoundStatus: String {
     case absent
     /// A node's transmission did not arrive complete.
     case dropped
+    /// A node sitting out rounds after missing one (`NodeRegistry`'s straggler backoff): not asked.
+    case backedOff = "backed-off"
     /// A node the round's scheduler left out (digital in AirComp's airtime: its rate fits no
     /// payload in that time); the sum is over the others.
     case unscheduled
@@ -24,6 +26,8 @@ package enum RoundStatus: String {
     case noTransmissions = "no-transmissions"
     /// Global: the design or the aggregate was refused; the global model did not move.
     case rejected
+    /// Global: fewer updates were delivered than `federation.quorum`; the global model did not move.
+    case noQuorum = "no-quorum"
     /// Global: the rank-planning pilot round at r_max; its aggregate fed the planner, not the model.
     case pilot
     /// Global, stress only (no model there): a round finished without every node's whole

@@ -50,7 +50,7 @@ extension FederationServer {
         }
         guard let spectrum = learned.spectrum else { preconditionFailure("the pilot's spectrum is set on both paths") }
         let gap = try makeOptimalityGap(
-            scenario: scenario, profiles: nodes.map(\.profile), adapter: budget.shape, subcarriers: h.subcarriers,
+            scenario: scenario, profiles: profiles, adapter: budget.shape, subcarriers: h.subcarriers,
             weights: shardWeights, constants: learned.constants, spectrum: spectrum, symbolPower: symbolPower)
         let plan = try RankPlanner.plan(gap: gap, channels: h, upperBound: budget.bound)
         phases.lap("search")
@@ -273,7 +273,6 @@ extension FederationServer {
     ) {
         let f = settings
         let c = model.config
-        let profiles = nodes.map(\.profile)
         let shape = AdapterShape(matrices: settings.targets.map { $0.shape(c) }, layers: c.layers)
         let gap = try makeOptimalityGap(
             scenario: scenario, profiles: profiles, adapter: shape, subcarriers: channels.subcarriers,

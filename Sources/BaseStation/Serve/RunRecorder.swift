@@ -52,11 +52,6 @@ struct RunRecorder {
             ([MetricsRow.header] + rows.map(\.csv)).joined(separator: "\n") + "\n", to: directory + "/metrics.csv")
     }
 
-    /// Replaces the checkpoint: a crash at any moment leaves the previous one or this one.
-    func checkpoint(_ checkpoint: RunCheckpoint) throws {
-        try DurableFile.write(try checkpoint.encoded(), to: Self.checkpointPath(in: directory))
-    }
-
     func finish(_ adapter: LoRAAdapter, config: LlamaConfig, summary: RunSummary) throws {
         try DurableFile.write(try adapter.ggufWriter().encoded(), to: directory + "/adapter.gguf")
         try PEFTExport.write(adapter, config: config, to: directory + "/peft")

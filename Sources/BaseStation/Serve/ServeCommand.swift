@@ -102,6 +102,8 @@ struct ServeCommand: ParsableCommand {
                 scenarioFile: scenario, seed: s.seed, aggregation: s.federation.aggregation.name, overrides: overrides)
             guard !(insecure && keys != nil) else { throw ValidationError("--insecure and --keys exclude each other") }
             let log = logging.logger("basestation.serve")
+            // Every connection is a descriptor, those awaiting authentication too.
+            log.info("\(OpenFileLimit.describeRaise(OpenFileLimit.raiseToHardLimit()))")
             let keyDirectory = keys ?? "keys/\(name)"
             let refusals = RefusalLog(log: log)
             // Unsent shutdowns may hold the exit up to 2 s, so every node hears the run is over.
@@ -169,7 +171,6 @@ func resolvePath(_ path: String, relativeTo directory: String) -> String {
 /// frames by reason once the server's metrics exist.
 final class RefusalLog: @unchecked Sendable {
     private let lock = NSLock()
-    private let log: Logger
     private var _metrics: LiveMetrics?
     var metrics: LiveMetrics? {
         get {
@@ -183,9 +184,12 @@ final class RefusalLog: @unchecked Sendable {
             lock.unlock()
         }
     }
-    init(log: Logger) { self.log = log }
+    /// A client that retries a refused handshake does so at libzmq's reconnect rate: one line per
+    /// reason per 10 s, with the count of those held back.
+    private let limited: RateLimitedLog
+    init(log: Logger) { limited = RateLimitedLog(log: log) }
     func report(_ r: SecurityRefusal) {
-        log.warning("\(r.detail)")
+        limited.warning(kind: r.reason.label, "\(r.detail)")
         metrics?.dropped(r.reason)
     }
 }

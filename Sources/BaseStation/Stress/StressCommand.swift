@@ -109,6 +109,7 @@ struct StressCommand: ParsableCommand {
                 noisePowerW: noisePowerW, registerTimeoutS: registerTimeoutS, roundTimeoutS: roundTimeoutS, seed: seed,
                 overlapRoundEnd: overlapRoundEnd)
             let log = logging.logger("basestation.stress")
+            log.info("\(OpenFileLimit.describeRaise(OpenFileLimit.raiseToHardLimit()))")
             let highWaterMark = self.highWaterMark ?? ZeroMQServerTransport.highWaterMark(forNodes: nodes)
             guard (1...100_000).contains(highWaterMark) else { throw ValidationError("--high-water-mark 1…100000") }
             settings.highWaterMark = highWaterMark
@@ -120,8 +121,7 @@ struct StressCommand: ParsableCommand {
                 endpoint: listen, receiveTimeoutMs: 50, highWaterMark: highWaterMark,
                 security: try stressSecurity(publicKeyFile: curve))
             log.info("stress: listening on \(transport.address) for \(nodes) nodes")
-            let server = StressServer(settings: settings, transport: transport) { log.info("\($0)") }
-            server.tally.metrics = server.metrics
+            let server = StressServer(settings: settings, transport: transport, log: log)
             let endpoint = try metricsListen.map { try MetricsEndpoint(listen: $0, metrics: server.metrics) }
             if let endpoint { log.info("stress: metrics on http://\(endpoint.address)/metrics") }
             let live = try metricsJsonl.map { try MetricsLog(path: $0, metrics: server.metrics) }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Histogram
 import LinearAlgebra
+import Logging
 import Numerics
 import Radio
 import Randomness
@@ -47,79 +48,72 @@ struct StressSettings {
     var reals: Int { 2 * streams * subcarriers * roundSymbols }
 }
 
-/// `basestation stress`'s base station: the real registry and round protocol with synthetic
-/// updates (no model), the full air and combining on every frame (`StreamingReceiver`), and the
+/// `basestation stress`'s base station: the ingress `serve` runs (`NodeIngress`: decoding,
+/// authentication against the registry, registration, the same drop reasons) with first-comer
+/// seats for K synthetic nodes, a synthetic round policy (no model: a `SyntheticRound` of D reals
+/// instead of the global adapter, and a fixed design), the full air and combining on every frame
+/// (`StreamingReceiver`, the symbols checked and summed by the call `serve` makes), and the
 /// counters of `StressTally`. The channels are i.i.d. CN(0, 1) and the design (eigen beamformers,
 /// zero-forcing precoders) is made once: what is stressed is the data path.
 final class StressServer {
     let settings: StressSettings
-    let transport: ServerTransport
-    private(set) var names: [String] = []
-    /// Whether each registered node takes part in the rounds: a node a frame could not be handed
-    /// to (vanished, or its queue full) is left out until it says hello again.
-    private(set) var active: [Bool] = []
+    let ingress: NodeIngress
+    var transport: ServerTransport { ingress.transport }
     var tally = StressTally()
     /// The live figures (`/metrics`, the JSONL log).
-    let metrics = LiveMetrics()
-    let log: (String) -> Void
+    var metrics: LiveMetrics { ingress.metrics }
+    let clock: MonotonicClock
     /// The previous round's end, running on `finisher` while this round's frames arrive.
     private var finishing: RoundEnding?
     private let finisher = DispatchQueue(label: "airfl.stress.round-end")
 
-    init(settings: StressSettings, transport: ServerTransport, log: @escaping (String) -> Void) {
+    init(
+        settings: StressSettings, transport: ServerTransport, clock: MonotonicClock = SystemClock.shared,
+        log: Logger
+    ) {
         self.settings = settings
-        self.transport = transport
-        self.log = log
+        self.clock = clock
+        let s = settings
+        ingress = NodeIngress(
+            transport: transport, registry: NodeRegistry(seats: s.nodes), metrics: LiveMetrics(), clock: clock,
+            log: log,
+            welcome: { k in
+                Welcome(
+                    index: k, devices: s.nodes, seed: s.seed, data: "synthetic", partition: "iid", dirichletAlpha: 1,
+                    heldOutFraction: 0.1, context: 1, batch: 1, optimizer: "sgd", learningRate: 0, clipNorm: 0,
+                    weightDecay: 0)
+            })
     }
+
+    private var nodes: [NodeRegistry.Node] { ingress.nodes }
 
     /// Registration, then rounds until `seconds` pass, then a shutdown to every node.
     func run() throws {
         let s = settings
         try register()
         let channels = try makeDesign()
-        let start = DispatchTime.now().uptimeNanoseconds
-        tally.startRounds()
+        let start = clock.nanoseconds
+        tally.startRounds(received: ingress.framesIn, bytes: ingress.bytesIn)
         var round = 0
-        while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < s.seconds {
+        while clock.seconds(since: start) < s.seconds {
             round += 1
             try playRound(round, channels: channels)
         }
         collectFinishedRound()
-        tally.endRounds()
-        for k in names.indices {
-            try? transport.send(
-                Shutdown(.runOver, reason: "the stress run is over").frame(round: 0, node: UInt32(k)).encoded(),
-                to: names[k])
-        }
-    }
-
-    /// Hands `frame` to node k; false, counted and logged, and k left out of the rounds until it
-    /// says hello again, when it cannot be (a vanished node, or one whose queue is full because it
-    /// does not read): one node must not end the run for the others.
-    private func send(_ frame: Frame, to k: Int) -> Bool {
-        do { try transport.send(frame.encoded(), to: names[k]) } catch {
-            tally.sendFailed(frame.type)
-            if active[k] {
-                active[k] = false
-                tally.nodesLeftOut += 1
-                log(
-                    "stress: could not send \(frame.type) to \(names[k]): \(error); leaving it out until it says "
-                        + "hello again"
-                )
-            }
-            return false
-        }
-        return true
+        tally.endRounds(received: ingress.framesIn, bytes: ingress.bytesIn, ingress: ingress)
+        ingress.tellEveryNodeTheRunIsOver(
+            Shutdown(.runOver, reason: "the stress run is over"), round: 0, awaitFarewells: false)
     }
 
     /// Waits for K distinct nodes' hellos.
     private func register() throws {
         let s = settings
-        try pump(for: s.registerTimeoutS, until: names.count == s.nodes)
-        guard names.count == s.nodes else {
-            throw StressError("only \(names.count) of \(s.nodes) nodes registered within \(s.registerTimeoutS) s")
+        try ingress.pump(for: s.registerTimeoutS, { _, _ in }, done: { ingress.registry.registeredCount == s.nodes })
+        let registered = ingress.registry.registeredCount
+        guard registered == s.nodes else {
+            throw StressError("only \(registered) of \(s.nodes) nodes registered within \(s.registerTimeoutS) s")
         }
-        log("stress: \(s.nodes) nodes registered")
+        ingress.log.notice("stress: \(s.nodes) nodes registered")
     }
 
     /// The channels in the receiver's form and the design; H itself is not kept.
@@ -142,20 +136,22 @@ final class StressServer {
     private func playRound(_ round: Int, channels: PreparedChannels) throws {
         let s = settings
         let r32 = UInt32(round)
-        let began = DispatchTime.now().uptimeNanoseconds
-        var asked = Set(names.indices.filter { active[$0] })
+        let began = clock.nanoseconds
+        var asked = Set(nodes.indices.filter { nodes[$0].active })
         guard !asked.isEmpty else {
             throw StressError("every node was left out (no frame could be handed to any): the run cannot go on")
         }
-        for k in asked.sorted() where !send(SyntheticRound(reals: s.reals).frame(round: r32, node: UInt32(k)), to: k) {
+        for k in asked.sorted()
+        where !ingress.send(SyntheticRound(reals: s.reals).frame(round: r32, node: UInt32(k)), to: k) {
             asked.remove(k)
         }
         var reported = Set<Int>()
-        try pump(for: s.roundTimeoutS, until: reported.count == asked.count) { k, f in
-            guard f.type == .updateReady, f.round == r32, asked.contains(k) else { return }
-            _ = try UpdateReady(frame: f)
-            reported.insert(k)
-        }
+        try ingress.pump(
+            for: s.roundTimeoutS,
+            { k, f in
+                guard case .updateReady = f.message, f.round == r32, asked.contains(k) else { return }
+                reported.insert(k)
+            }, done: { reported.count == asked.count })
         var credits = s.windowFrames.map { FrameCredits(pool: $0, nodes: reported.sorted()) }
         // The nodes whose round end is awaited: a node left out mid-round leaves, and its credit goes to the others.
         var transmitting = reported
@@ -165,13 +161,14 @@ final class StressServer {
                 mode: .aircomp, scale: 1, subcarriers: s.subcarriers, streams: s.streams, antennas: s.txAntennas,
                 precoders: channels.design.precoders[k].interleaved, sampleFormat: s.format,
                 window: credits?.window(of: k))
-            if !send(order.frame(round: r32, node: UInt32(k)), to: k) { unreached.append(k) }
+            if !ingress.send(order.frame(round: r32, node: UInt32(k)), to: k) { unreached.append(k) }
         }
         /// Sends grants; a node one cannot reach leaves the round, and its credit is granted on.
         func deliver(_ grants: [(node: Int, frames: Int)]) {
             var due = grants[...]
             while let (k, frames) = due.popFirst() {
-                guard transmitting.contains(k), !send(Grant(frames: frames).frame(round: r32, node: UInt32(k)), to: k)
+                guard transmitting.contains(k),
+                    !ingress.send(Grant(frames: frames).frame(round: r32, node: UInt32(k)), to: k)
                 else { continue }
                 transmitting.remove(k)
                 due += credits?.ended(k) ?? []
@@ -201,35 +198,33 @@ final class StressServer {
             settled = done
         }
         var ended = Set<Int>()
-        try pump(for: s.roundTimeoutS, until: transmitting.isEmpty) { k, f in
-            guard f.round == r32, transmitting.contains(k) else { return tally.drop(.wrongRound) }
-            switch f.type {
-            case .symbols:
-                guard credits?.arrived(from: k) ?? true else { return tally.drop(.beyondTheWindow) }
-                defer { settle() }
-                guard Int(f.subcarriers) == s.subcarriers, Int(f.antennas) == s.txAntennas else {
-                    notHeld += 1
-                    return tally.drop(.wrongShape)
+        try ingress.pump(
+            for: s.roundTimeoutS,
+            { k, f in
+                guard f.round == r32, transmitting.contains(k) else { throw StaleFrame(round: f.round, current: r32) }
+                switch f.message {
+                case .symbols:
+                    guard credits?.arrived(from: k) ?? true else {
+                        throw FrameError(offset: 0, problem: "beyond the node's window", reason: .beyondTheWindow)
+                    }
+                    defer { settle() }
+                    do { try receiver.add(symbols: f.frame, device: k) } catch {
+                        notHeld += 1
+                        throw error
+                    }
+                    tally.samplesIn += Int(f.frame.symbolCount) * s.subcarriers * s.txAntennas
+                case .roundEnd:
+                    ended.insert(k)
+                    transmitting.remove(k)
+                    deliver(credits?.ended(k) ?? [])
+                    settle()
+                default:
+                    throw FrameError(offset: 6, problem: "a \(f.type) frame mid-transmission", reason: .unexpectedType)
                 }
-                do {
-                    try receiver.add(
-                        device: k, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples)
-                } catch {
-                    notHeld += 1
-                    return tally.drop(DropReason(handling: error))
-                }
-                tally.samplesIn += Int(f.symbolCount) * s.subcarriers * s.txAntennas
-            case .roundEnd:
-                ended.insert(k)
-                transmitting.remove(k)
-                deliver(credits?.ended(k) ?? [])
-                settle()
-            default: tally.drop(.unexpectedType)
-            }
-        }
+            }, done: { transmitting.isEmpty })
         // At most one round's end at a time: the previous one is collected before this one starts.
         collectFinishedRound()
-        let ending = RoundEnding(began: began, complete: ended.count == names.count)
+        let ending = RoundEnding(began: began, complete: ended.count == nodes.count, clock: clock)
         if s.overlapRoundEnd {
             finisher.async(group: ending.group) { ending.finish(receiver) }
         } else {
@@ -253,76 +248,25 @@ final class StressServer {
         metrics.combined(symbols: s.streams * s.subcarriers * s.roundSymbols)
         metrics.roundFinished(status: ending.complete ? .ok : .incomplete, seconds: Double(took) / 1e9)
     }
-
-    /// Receives until `done` or the deadline: hellos register (the first K distinct names), every
-    /// other frame of a registered node goes to `handle`.
-    private func pump(
-        for seconds: Double, until done: @autoclosure () -> Bool, _ handle: (Int, Frame) throws -> Void = { _, _ in }
-    ) throws {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(min(seconds, 1e6) * 1e9)
-        while !done(), DispatchTime.now().uptimeNanoseconds < deadline {
-            guard let (name, data) = try transport.receive() else { continue }
-            tally.framesIn += 1
-            tally.bytesIn += data.count
-            metrics.received(bytes: data.count)
-            let frame: Frame
-            do { frame = try Frame(decoding: data) } catch {
-                tally.drop((error as? FrameError)?.reason ?? .malformed)
-                continue
-            }
-            if frame.type == .hello {
-                try welcome(name)
-                continue
-            }
-            guard let k = names.firstIndex(of: name) else {
-                tally.drop(.unknownPeer)
-                continue
-            }
-            try handle(k, frame)
-        }
-    }
-
-    private func welcome(_ name: String) throws {
-        guard let k = names.firstIndex(of: name) ?? (names.count < settings.nodes ? names.count : nil) else {
-            tally.drop(.helloBeyondTheNodes)
-            try? transport.send(
-                Shutdown(.refused, reason: "the stress run has its \(settings.nodes) nodes").frame(round: 0, node: 0)
-                    .encoded(), to: name)
-            return
-        }
-        transport.adoptLastConnection()
-        if k == names.count {
-            names.append(name)
-            active.append(true)
-            metrics.registered(nodes: names.count)
-        }
-        active[k] = true
-        _ = send(
-            Welcome(
-                index: k, devices: settings.nodes, seed: settings.seed, data: "synthetic", partition: "iid",
-                dirichletAlpha: 1,
-                heldOutFraction: 0.1, context: 1, batch: 1, optimizer: "sgd", learningRate: 0, clipNorm: 0,
-                weightDecay: 0
-            )
-            .frame(round: 0, node: UInt32(k)), to: k)
-    }
 }
 
 /// A round whose frames are all in, and its end (`StreamingReceiver.finish`), which may run on
 /// another thread; `finished` is read after `group` is waited for.
 private final class RoundEnding: @unchecked Sendable {
     let began: UInt64, complete: Bool
+    let clock: MonotonicClock
     let group = DispatchGroup()
     private(set) var finished: UInt64 = 0
 
-    init(began: UInt64, complete: Bool) {
+    init(began: UInt64, complete: Bool, clock: MonotonicClock) {
         self.began = began
         self.complete = complete
+        self.clock = clock
     }
 
     func finish(_ receiver: StreamingReceiver) {
         _ = receiver.finish()
-        finished = DispatchTime.now().uptimeNanoseconds
+        finished = clock.nanoseconds
     }
 }
 

@@ -4,9 +4,9 @@ import Foundation
 import Histogram
 import Wire
 
-/// What a stress run counted: frames and bytes in, samples summed over the air, symbols combined,
-/// frames dropped by reason, round-completion latency (HdrHistogram, microseconds), and the base
-/// station's CPU time and peak resident memory.
+/// What a stress run counted: frames and bytes in (from its `NodeIngress`), samples summed over
+/// the air, symbols combined, frames dropped by reason (the ingress's live count), round-completion
+/// latency (HdrHistogram, microseconds), and the base station's CPU time and peak resident memory.
 struct StressTally {
     var framesIn = 0
     var bytesIn = 0
@@ -24,35 +24,32 @@ struct StressTally {
     var nodesLeftOut = 0
     /// Microseconds, 1 µs … 1 h at three significant digits.
     var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
-    private var started: (wall: UInt64, cpu: Double)?
+    private var started: (wall: UInt64, cpu: Double, frames: Int, bytes: Int)?
     private(set) var roundSeconds = 0.0
     private(set) var cpuSeconds = 0.0
     /// The whole machine's busy time over the rounds phase (senders and kernel included).
     private var machine = MachineCPU.Span()
 
-    mutating func drop(_ reason: DropReason) {
-        dropped[reason.label, default: 0] += 1
-        metrics?.dropped(reason)
-    }
-    mutating func sendFailed(_ type: FrameType) { sendsFailed["\(type)", default: 0] += 1 }
-
-    /// Where drops are also counted live.
-    var metrics: LiveMetrics?
-
     mutating func latency(nanoseconds: UInt64) { _ = latencies.record(max(1, nanoseconds / 1000)) }
 
-    /// The rounds phase begins: the wall clock and the process's CPU time from here.
-    mutating func startRounds() {
-        started = (DispatchTime.now().uptimeNanoseconds, ProcessUsage.cpuSeconds())
+    /// The rounds phase begins: the wall clock, the process's CPU time and the ingress's frames and
+    /// bytes received (`received`, `bytes`) from here.
+    mutating func startRounds(received: Int, bytes: Int) {
+        started = (DispatchTime.now().uptimeNanoseconds, ProcessUsage.cpuSeconds(), received, bytes)
         machine.sample()
-        (framesIn, bytesIn) = (0, 0)
     }
 
-    mutating func endRounds() {
+    /// The rounds phase ends: what the ingress received since `startRounds`, what it dropped (by
+    /// reason, registration included) and could not send.
+    mutating func endRounds(received: Int, bytes: Int, ingress: NodeIngress) {
         guard let s = started else { return }
         roundSeconds = Double(DispatchTime.now().uptimeNanoseconds - s.wall) / 1e9
         cpuSeconds = ProcessUsage.cpuSeconds() - s.cpu
         machine.sample()
+        (framesIn, bytesIn) = (received - s.frames, bytes - s.bytes)
+        dropped = ingress.metrics.snapshot.dropped
+        sendsFailed = Dictionary(uniqueKeysWithValues: ingress.sendsFailed.map { ("\($0.key)", $0.value) })
+        nodesLeftOut = ingress.nodesLeftOut
     }
 
     /// One stress point of a run with `settings`, its security and round-end modes named.

@@ -12,7 +12,7 @@ extension EdgeFirmware {
             for frame in frames {
                 if frame.type == .symbols {
                     switch try window.take(
-                        until: Date(timeIntervalSinceNow: bsTimeoutS), receive: { try receive(within: 1) })
+                        until: Date(timeIntervalSinceNow: bsTimeoutS), receive: { heard(try receive(within: 1)) })
                     {
                     case .mayGo: break
                     case .interrupted(let next):
@@ -31,6 +31,5 @@ extension EdgeFirmware {
                 watchdog.kick(state.name)
             }
         } catch { note("round \(round): the transmission broke off: \(error)") }
-        if window.malformedGrants > 0 { note("round \(round): skipped \(window.malformedGrants) malformed grants") }
     }
 }

@@ -89,8 +89,8 @@ final class EdgeFirmware {
     /// The transport's sessions when this node was last welcomed: a new one since means the link
     /// to the base station was re-established (it may have restarted), so the node says hello again.
     var sessionAtWelcome = 0
-    /// A frame from the base station that cut a windowed transmission short: the next order.
-    var interrupting: Frame?
+    /// A message from the base station that cut a windowed transmission short: the next order.
+    var interrupting: Inbound?
 
     init(
         transport: NodeTransport, name: String, profile: HardwareProfile, modelPath: String, watchdog: Watchdog,
@@ -154,16 +154,28 @@ final class EdgeFirmware {
         }
     }
 
-    /// The next frame within `seconds`, kicking the watchdog while waiting; malformed frames are
-    /// reported and dropped.
-    func receive(within seconds: Double) throws -> Frame? {
+    /// The next message within `seconds`, decoded (`Inbound.decode`, as the base station decodes
+    /// what nodes send), kicking the watchdog while waiting; one that does not decode is returned
+    /// as its refusal for the caller to act on (`heard`).
+    func receive(within seconds: Double) throws -> Result<Inbound, Inbound.Refusal>? {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         while DispatchTime.now().uptimeNanoseconds < deadline {
             watchdog.kick(state.name)
             guard let data = try transport.receive() else { continue }
-            do { return try Frame(decoding: data) } catch { note("dropped a frame from the base station: \(error)") }
+            return Inbound.decode(data)
         }
         return nil
+    }
+
+    /// The message received, or nil (nothing came, or what came is reported and dropped).
+    func heard(_ received: Result<Inbound, Inbound.Refusal>?) -> Inbound? {
+        switch received {
+        case .success(let inbound): return inbound
+        case .failure(let refusal):
+            note("dropped a frame from the base station: \(refusal)")
+            return nil
+        case nil: return nil
+        }
     }
 
     /// Waits for the base station's next order and names the state it leads to; a base station
@@ -175,7 +187,14 @@ final class EdgeFirmware {
                 note("the connection to the base station was re-established; registering again")
                 return .register
             }
-            guard let frame = try interrupting.take() ?? receive(within: 1) else {
+            let received = try interrupting.take().map { .success($0) } ?? receive(within: 1)
+            // A round start that does not decode costs its round only: the base station hears it sat out.
+            if case .failure(let refusal) = received, let header = refusal.header, header.type == .roundStart {
+                try sitOut(header.round, "round \(header.round): malformed round start (\(refusal.problem))")
+                silentSince = DispatchTime.now().uptimeNanoseconds
+                continue
+            }
+            guard let inbound = heard(received) else {
                 if Double(DispatchTime.now().uptimeNanoseconds - silentSince) / 1e9 > bsTimeoutS {
                     note("base station silent for \(Int(bsTimeoutS)) s; registering again")
                     return .register
@@ -184,26 +203,23 @@ final class EdgeFirmware {
             }
             silentSince = DispatchTime.now().uptimeNanoseconds
             do {
-                switch frame.type {
-                case .roundStart:
-                    if let v = vanishAtRound, frame.round == UInt32(v) {
+                switch inbound.message {
+                case .roundStart(let start):
+                    if let v = vanishAtRound, inbound.round == UInt32(v) {
                         note("fault injection: vanishing at the start of round \(v)")
                         return .halted(.vanished)
                     }
-                    do { return .train(round: frame.round, try RoundStart(frame: frame)) } catch {
-                        try sitOut(frame.round, "round \(frame.round): malformed round start (\(error))")
-                        return .wait
-                    }
-                case .transmit: return .modulate(round: frame.round, try Transmit(frame: frame))
-                case .shutdown: return try leave(frame)
+                    return .train(round: inbound.round, start)
+                case .transmit(let order): return .modulate(round: inbound.round, order)
+                case .shutdown(let shutdown): return try leave(shutdown, inbound.frame)
                 case .welcome: continue // a repeated welcome after re-registration
-                case .registerAgain:
-                    note("the base station asks for registration again: \(try RegisterAgain(frame: frame).reason)")
+                case .registerAgain(let again):
+                    note("the base station asks for registration again: \(again.reason)")
                     return .register
-                default: note("ignored an unexpected \(frame.type) frame")
+                default: note("ignored an unexpected \(inbound.type) frame")
                 }
             } catch {
-                note("dropped a \(frame.type) message: \(error)")
+                note("dropped a \(inbound.type) message: \(error)")
                 return .wait
             }
         }
@@ -234,8 +250,7 @@ final class EdgeFirmware {
     /// before it exits). A refusal throws: during registration it is this node's failure; while
     /// waiting for orders it is dropped like any frame the node cannot act on, and the next
     /// registration hears it again if it stands.
-    private func leave(_ frame: Frame) throws -> State {
-        let shutdown = try Shutdown(frame: frame)
+    private func leave(_ shutdown: Shutdown, _ frame: Frame) throws -> State {
         guard shutdown.kind == .runOver else {
             throw CommandError("the base station refused \(name): \(shutdown.reason)")
         }
@@ -261,14 +276,14 @@ final class EdgeFirmware {
             // One hello per 10 s: anything but the answer (a stale order, a request to register) is
             // skipped without saying hello again, which would register this node twice.
             let answerBy = elapsed() + min(10, bsTimeoutS)
-            var answer: Frame?
+            var answer: Inbound?
             while answer == nil, elapsed() < answerBy {
-                guard let frame = try receive(within: answerBy - elapsed()) else { break }
-                if frame.type == .shutdown || frame.type == .welcome { answer = frame }
+                guard let received = try receive(within: answerBy - elapsed()) else { break }
+                guard let inbound = heard(received) else { continue }
+                if case .shutdown(let shutdown) = inbound.message { return try leave(shutdown, inbound.frame) }
+                if case .welcome = inbound.message { answer = inbound }
             }
-            guard let frame = answer else { continue }
-            if frame.type == .shutdown { return try leave(frame) }
-            let w = try Welcome(frame: frame)
+            guard let answer, case .welcome(let w) = answer.message else { continue }
             sessionAtWelcome = transport.sessions
             let decoded = try Self.validate(w)
             try checkSmallestPlanFits(w, optimizer: decoded.optimizer, kernel: decoded.kernel)

@@ -54,25 +54,25 @@ final class FloodNode {
             ).frame(round: 0, node: 0))
         var index: UInt32?
         var reals = 0
-        // A frame that cut a windowed transmission short, acted on next.
-        var interrupting: Frame?
+        // A message that cut a windowed transmission short, acted on next.
+        var interrupting: Inbound?
         while Date() < deadline {
-            guard let frame = try interrupting ?? receiveFrame() else { continue }
+            guard let inbound = try interrupting ?? receiveMessage() else { continue }
             interrupting = nil
-            switch frame.type {
-            case .welcome: index = UInt32(try Welcome(frame: frame).index)
-            case .syntheticRound:
+            switch inbound.message {
+            case .welcome(let welcome): index = UInt32(welcome.index)
+            case .syntheticRound(let synthetic):
                 guard let node = index else { continue }
-                reals = try SyntheticRound(frame: frame).reals
+                reals = synthetic.reals
                 try send(
                     UpdateReady(
                         loss: 0, steps: 1, tokens: 0, flops: 0, computeSeconds: 0, energyJ: 0,
                         updateEnergy: Double(reals) / 2,
                         reals: reals
-                    ).frame(round: frame.round, node: node))
-            case .transmit:
+                    ).frame(round: inbound.round, node: node))
+            case .transmit(let order):
                 guard let node = index, reals > 0 else { continue }
-                interrupting = try transmit(try Transmit(frame: frame), reals: reals, round: frame.round, node: node)
+                interrupting = try transmit(order, reals: reals, round: inbound.round, node: node)
             case .shutdown: return
             default: continue
             }
@@ -92,18 +92,18 @@ final class FloodNode {
     }
 
     /// The round's symbols frames within the order's window (waiting for grants), then its round
-    /// end. Returns the frame that cut the transmission short (no round end then), if one did; at
+    /// end. Returns the message that cut the transmission short (no round end then), if one did; at
     /// the deadline it stops without one.
-    private func transmit(_ order: Transmit, reals: Int, round: UInt32, node: UInt32) throws -> Frame? {
+    private func transmit(_ order: Transmit, reals: Int, round: UInt32, node: UInt32) throws -> Inbound? {
         let grid = try ResourceGrid(subcarriers: order.subcarriers, streams: order.streams)
         let symbols = grid.ofdmSymbols(forReals: reals)
         let rows = order.mode == .aircomp ? order.antennas : order.streams
         var window = TransmitWindow(round: round, order: order)
         var frames = 0
         for first in stride(from: 0, to: symbols, by: frameSymbols) {
-            switch try window.take(until: deadline, receive: receiveFrame) {
+            switch try window.take(until: deadline, receive: receiveMessage) {
             case .mayGo: break
-            case .interrupted(let frame): return frame
+            case .interrupted(let inbound): return inbound
             case .timedOut: return nil
             }
             try sendSymbols(
@@ -116,10 +116,12 @@ final class FloodNode {
         return nil
     }
 
-    /// The next frame from the base station, or nil after the transport's wait.
-    private func receiveFrame() throws -> Frame? {
+    /// The next message from the base station (`Inbound.decode`), or nil after the transport's
+    /// wait. A synthetic node's base station is the stress harness's own: one that sends what does
+    /// not decode is a failure of the run, thrown.
+    private func receiveMessage() throws -> Inbound? {
         guard let data = try transport.receive() else { return nil }
-        return try Frame(decoding: data)
+        return try Inbound.decode(data).get()
     }
 
     private func sendSymbols(round: UInt32, node: UInt32, first: UInt32, count: Int, subcarriers: Int, rows: Int) throws

@@ -34,7 +34,7 @@ struct RoundAggregate {
     let transmissions: [(participant: Int, airtimeS: Double, energyJ: Double)]
 }
 
-extension FederationServer {
+extension RoundEngine {
     /// The receiver for a round's plan: the air (true channels of every participant) for AirComp,
     /// the exact weighted sum of the symbols for ideal and digital.
     func makeReceiver(_ round: Int, plan: RoundPlan, channels h: ChannelTensor) throws -> StreamingReceiver {

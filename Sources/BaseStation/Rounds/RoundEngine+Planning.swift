@@ -27,7 +27,7 @@ struct RoundPlan {
     var symbols: Int { grid.ofdmSymbols(forReals: reals) }
 }
 
-extension FederationServer {
+extension RoundEngine {
     /// Plan: weights by shard size, the common scale from the reported energies, and for AirComp
     /// the beamformers and precoders on the estimated channels; then the transmit orders.
     func planRound(
@@ -47,7 +47,7 @@ extension FederationServer {
         case .aircomp, .ideal: atPeakPower = false
         }
         let powerOf = { (k: Int) -> Double in
-            let p = self.nodes[k].profile
+            let p = self.profiles[k]
             return atPeakPower
                 ? p.txPowerW
                 : UplinkBudget.averagePower(peakW: p.txPowerW, energyJ: p.txEnergyPerRoundJ, airtimeS: airtime)
@@ -116,12 +116,11 @@ extension FederationServer {
     {
         let estimate = hHat.selecting(devices: participants)
         let weights = participantWeights(participants)
-        let warm = participants == previousParticipants ? previousBeamformers : nil
+        let warm = participants == warmStart.participants ? warmStart.beamformers : nil
         let solved = try ReceiveBeamformer.solve(
             channels: estimate, streams: scenario.aircomp.streams, powerW: power, weights: weights,
             method: settings.beamforming, warmStart: warm, seed: scenario.seed &+ UInt64(round))
-        previousBeamformers = solved.beamformers
-        previousParticipants = participants
+        warmStart = WarmStart(participants: participants, beamformers: solved.beamformers)
         return try AirCompDesign(
             channels: estimate, beamformers: solved.beamformers, powerW: power, weights: weights,
             powerControl: scenario.aircomp.powerControl.design(noisePowerW: scenario.noisePowerW))

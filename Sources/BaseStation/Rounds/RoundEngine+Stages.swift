@@ -6,93 +6,14 @@ import Radio
 import Randomness
 import Wire
 
-/// What a round is played for.
-enum RoundPurpose: Equatable {
-    /// A training round: its aggregate moves the global adapter.
-    case training
-    /// The rank planner's pilot round: its aggregate is measured, never kept.
-    case pilot
-}
-
-/// How a round ended, for the global metrics row and the log.
-enum RoundOutcome {
-    /// The aggregate moved the global adapter.
-    case committed
-    /// No node delivered an update; the global adapter is unchanged.
-    case noUpdates
-    /// No AirComp design (a deep fade, a bad budget); unchanged.
-    case designRejected(String)
-    /// No participant's transmission arrived complete; unchanged.
-    case noTransmissions
-    /// The air or the aggregation failed, or the aggregate was refused (not finite, too large); unchanged.
-    case aggregateRejected(String)
-    /// The pilot round's aggregate, for the rank planner; unchanged.
-    case pilotCaptured(PilotCapture)
-
-    var status: RoundStatus {
-        switch self {
-        case .committed: return .ok
-        case .noUpdates: return .noUpdates
-        case .designRejected, .aggregateRejected: return .rejected
-        case .noTransmissions: return .noTransmissions
-        case .pilotCaptured: return .pilot
-        }
-    }
-}
-
-extension FederationServer {
-    /// An aggregate whose norm exceeds this many times the largest update any node reported is
-    /// refused (no honest weighted average can; only noise or a poisoned node can).
-    static let aggregateGuard = 100.0
-
-    /// One round in stages: start (the global adapter out, reports in) → plan (weights, scale,
-    /// design, transmit orders) → collect (symbols in) → aggregate (the air) → commit. Every
-    /// stage that ends the round early says why in a `RoundOutcome`; the rows are finished in one place.
-    func runRound(_ round: Int, purpose: RoundPurpose = .training) throws -> PlayedRound {
-        if round > 1 { channelModel.advance() }
-        let drawn = channelModel.frequencyResponse()
-        let h = channelOverride?(round, drawn) ?? drawn
-        let hHat = h.estimated(nmse: scenario.channel.csiNMSE, seed: scenario.seed, round: round)
-        var rows = nodes.map {
-            MetricsRow(round: round, node: $0.name, profile: $0.profile.name, status: .absent, rank: global.rank)
-        }
-        var aggregateRow = MetricsRow(round: round, node: "global", profile: "", status: .ok, rank: global.rank)
-        let before = global
-        let outcome = try playRound(
-            round, purpose: purpose, channels: h, estimate: hHat, rows: &rows, aggregateRow: &aggregateRow)
-        aggregateRow.status = outcome.status
-        switch outcome {
-        case .committed, .pilotCaptured: break
-        case .noUpdates: progress("  round \(round): no node delivered an update; the global adapter is unchanged")
-        case .designRejected(let why):
-            progress("  round \(round): no AirComp design (\(why)); the global adapter is unchanged")
-        case .noTransmissions:
-            progress("  round \(round): no transmission arrived complete; the global adapter is unchanged")
-        case .aggregateRejected(let why): progress("  round \(round): \(why); the global adapter is unchanged")
-        }
-        // A pilot round leaves the global adapter as it was (the base model, evaluated as round 0).
-        if purpose == .training, settings.evaluatesHeldOut(after: round) {
-            aggregateRow.heldOut = try evaluator.score(global)
-            // An adapter whose held-out loss is not finite is never kept: the round is undone.
-            if !aggregateRow.heldOutLoss.isFinite, case .committed = outcome {
-                progress("  round \(round): the held-out loss of the new adapter is not finite; the round is undone")
-                global = before
-                aggregateRow.status = .rejected
-                aggregateRow.heldOut = try evaluator.score(global)
-            }
-        }
-        if case .pilotCaptured(let capture) = outcome {
-            return PlayedRound(nodes: rows, global: aggregateRow, pilot: capture)
-        }
-        return PlayedRound(nodes: rows, global: aggregateRow, pilot: nil)
-    }
-
-    private func playRound(
-        _ round: Int, purpose: RoundPurpose, channels h: ChannelTensor, estimate hHat: ChannelTensor,
-        rows: inout [MetricsRow], aggregateRow: inout MetricsRow
+extension RoundEngine {
+    /// The stages of round `round` on `adapter`, each node's row and the global one filled as they go.
+    func stages(
+        _ round: Int, adapter: LoRAAdapter, purpose: RoundPurpose, channels h: ChannelTensor,
+        estimate hHat: ChannelTensor, rows: inout [MetricsRow], aggregateRow: inout MetricsRow
     ) throws -> RoundOutcome {
-        let flat = global.flattened()
-        let (ready, epoch) = try startRound(round, adapter: flat)
+        let flat = adapter.flattened()
+        let (ready, epoch) = try startRound(round, adapter: adapter, flat: flat)
         if crashPoint?(round, .reported) == true { throw SimulatedCrash() }
         let s = settings
         let bound = UpdateBound.maximumEnergy(
@@ -139,11 +60,17 @@ extension FederationServer {
                         ? "; the symbols that arrived are in the sum, each rescaled by the weight present on it"
                         : "; summing without it"))
             rows[k].status = .dropped
-            if !collection.ended(j) && !collection.registeredAgain[j] { registry.leaveOut(k) }
+            // A transmission that stopped short without its round end is a missed round (straggler policy).
+            if !collection.ended(j) && !collection.registeredAgain[j] { backOff(k, round: round) }
         }
+        for j in delivered { ingress.registry.delivered(plan.participants[j]) }
         guard !delivered.isEmpty else {
             collection.receiver.drain()
             return .noTransmissions
+        }
+        guard delivered.count >= s.quorum else {
+            collection.receiver.drain()
+            return .belowQuorum(delivered: delivered.count, quorum: s.quorum)
         }
         let result: RoundAggregate
         do {
@@ -163,8 +90,7 @@ extension FederationServer {
         if let refused = refusal(of: result.sum, updated: updated, largestReportedNorm: largest) { return refused }
         switch purpose {
         case .training:
-            try global.assign(flattened: updated)
-            return .committed
+            return .committed(updated: updated)
         case .pilot:
             let reports = delivered.map {
                 (weight: plan.weights[$0] / result.deliveredWeight, energy: ready[plan.participants[$0]]!.updateEnergy)
@@ -180,26 +106,31 @@ extension FederationServer {
 
     /// Start: the global adapter to every active node, then every node's report (or its silence).
     /// Also returns the registration count of every node when the round began.
-    private func startRound(_ round: Int, adapter flat: [Float]) throws -> (ready: [Int: UpdateReady], epoch: [Int]) {
+    private func startRound(_ round: Int, adapter: LoRAAdapter, flat: [Float]) throws -> (
+        ready: [Int: UpdateReady], epoch: [Int]
+    ) {
         let s = settings
         let r32 = UInt32(round)
         let start = RoundStart(
-            rank: global.rank, alpha: global.alpha, targets: global.targets.map(\.rawValue),
+            rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets.map(\.rawValue),
             localSteps: s.localSteps, adapter: flat)
-        let asked = nodes.indices.filter { nodes[$0].active }
+        let asked = nodes.indices.filter { nodes[$0].active && !ingress.registry.isBackedOff($0, in: round) }
         let epoch = nodes.map(\.registrations)
         for k in asked { send(start.frame(round: r32, node: UInt32(k)), to: k) }
-        // A node left out earlier that is still there rejoins for the next round, not after its silence timeout.
-        askToRegister(
-            nodes.indices.filter { !nodes[$0].active && nodes[$0].hello != nil },
+        // A node left out earlier that is still there rejoins for the next round its backoff allows, not after
+        // its silence timeout.
+        ingress.askToRegister(
+            nodes.indices.filter {
+                !nodes[$0].active && nodes[$0].hello != nil && !ingress.registry.isBackedOff($0, in: round + 1)
+            },
             "you were left out of a round; register to rejoin")
         var ready = [Int: UpdateReady]()
-        try pump(
+        try ingress.pump(
             for: s.roundTimeoutS,
             { k, f in
-                guard f.round == r32 || f.type != .updateReady else { throw StaleFrame(round: f.round, current: r32) }
-                guard f.type == .updateReady, asked.contains(k) else { return }
-                ready[k] = try UpdateReady(frame: f)
+                guard case .updateReady(let report) = f.message else { return }
+                guard f.round == r32 else { throw StaleFrame(round: f.round, current: r32) }
+                if asked.contains(k) { ready[k] = report }
             },
             done: { asked.allSatisfy { ready[$0] != nil || !nodes[$0].active || nodes[$0].registrations != epoch[$0] } }
         )
@@ -211,9 +142,17 @@ extension FederationServer {
         for k in asked where ready[k] == nil {
             progress("  \(nodes[k].name) did not report within \(s.roundTimeoutS) s; left out of round \(round)")
             // One that registered again meanwhile never saw this round's start: it stays for the next.
-            if nodes[k].registrations == epoch[k] { registry.leaveOut(k) }
+            if nodes[k].registrations == epoch[k] { backOff(k, round: round) }
         }
         return (ready, epoch)
+    }
+
+    /// Node k missed round `round`: it sits out the rounds the straggler policy gives it.
+    private func backOff(_ k: Int, round: Int) {
+        let rounds = ingress.registry.missed(k, round: round)
+        progress(
+            "  \(nodes[k].name) missed round \(round) (\(nodes[k].missesInARow) in a row): it sits out \(rounds) "
+                + "round\(rounds == 1 ? "" : "s") before it is asked back")
     }
 
     /// Collect: every participant's symbols (summed as they arrive), reference and round end,
@@ -225,28 +164,15 @@ extension FederationServer {
         let receiver = try makeReceiver(round, plan: plan, channels: h)
         var ends = [RoundEnd?](repeating: nil, count: plan.participants.count)
         let slot = Dictionary(uniqueKeysWithValues: plan.participants.enumerated().map { ($1, $0) })
-        let grid = receiver.grid
-        try pump(
+        try ingress.pump(
             for: settings.roundTimeoutS,
             { k, f in
                 guard f.round == r32 else { throw StaleFrame(round: f.round, current: r32) }
                 guard let j = slot[k] else { return }
-                switch f.type {
-                case .symbols:
-                    guard Int(f.subcarriers) == grid.subcarriers, Int(f.antennas) == receiver.inputRows else {
-                        throw FrameError(
-                            offset: 24,
-                            problem:
-                                "frame is \(f.subcarriers) subcarriers × \(f.antennas) rows, the round expects "
-                                + "\(grid.subcarriers) × \(receiver.inputRows)",
-                            reason: .wrongShape)
-                    }
-                    try receiver.add(
-                        device: j, first: Int(f.firstSymbol), count: Int(f.symbolCount), received: f.receivedSamples)
-                case .reference:
-                    let r = try UpdateReference(frame: f)
-                    try receiver.addReference(device: j, offset: r.offset, values: r.values)
-                case .roundEnd: ends[j] = try RoundEnd(frame: f)
+                switch f.message {
+                case .symbols: try receiver.add(symbols: f.frame, device: j)
+                case .reference(let r): try receiver.addReference(device: j, offset: r.offset, values: r.values)
+                case .roundEnd(let end): ends[j] = end
                 default: break
                 }
             },
@@ -275,23 +201,5 @@ extension FederationServer {
                     norm, Self.aggregateGuard, largest))
         }
         return nil
-    }
-}
-
-/// A round's rows (each node's and the global one) and, for a pilot round that delivered, what it
-/// captured for the rank planner.
-struct PlayedRound {
-    var nodes: [MetricsRow]
-    var global: MetricsRow
-    var pilot: PilotCapture?
-}
-
-/// A node's frame of another round than the one being played (late, replayed, or from before a
-/// restart): dropped and counted as `wrong round`.
-struct StaleFrame: Error, CustomStringConvertible {
-    /// The frame's round, and the one being played (nil: the run is over).
-    let round: UInt32, current: UInt32?
-    var description: String {
-        "it is of round \(round); \(current.map { "round \($0) is being played" } ?? "the run is over")"
     }
 }
