@@ -168,7 +168,7 @@ let package = Package(
                 "NumpyIO", "Radio",
                 "Wire",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Numerics", package: "swift-numerics"),
-            ]),
+            ], exclude: ["Fixtures"]),
         .testTarget(
             name: "EdgeNodeTests",
             dependencies: [

@@ -26,6 +26,7 @@ extension RunSummary {
             mseMean: .nan, mseThermalMean: .nan, mseCsiMean: .nan, mseQuantizationMean: .nan, msePredictedMean: .nan,
             msePerRealMean: .nan, nmseMean: .nan, mseThermalOverPredicted: .nan, airtimeTotalS: 0,
             airtimeMeanS: .nan, energyTotalJ: 0, framesDropped: 0, framesDroppedByReason: [:], lastRoundDelivered: 1,
+            roundsEnergyFlagged: [],
             rankPlanning: gapsEveryRank.map { RankPlanningRecord.fixture(rank: rank, gapsEveryRank: $0) }, nodes: [],
             resumedFromRound: nil, wallTimeS: 0, kernel: "quantized", receiver: nil, memo: nil,
             timeS: .init(setUp: 0, registration: 0, pilot: 0, heldoutEvaluation: 0, roundsWithoutEvaluation: 0))

@@ -19,6 +19,20 @@ final class RunCheckpointTests: XCTestCase {
         return try LlamaConfig(gguf: try GGUFFile(path: path))
     }
 
+    /// A checkpoint written before the aggregate's energy was recorded (16 reals a row) still
+    /// resumes: its rows read with those two columns NaN.
+    func testACheckpointFromBeforeTheEnergyColumnsResumes() throws {
+        let path = repositoryRoot.appendingPathComponent("Tests/BaseStationTests/Fixtures/checkpoint-16-reals.gguf")
+            .path
+        let c = try RunCheckpoint.load(
+            path: path, config: try config(in: try temporaryDirectory(self)), targets: [.q, .k, .v, .o],
+            expected: RunIdentity(scenario: "0", seed: 1, aggregation: "aircomp", overrides: []))
+        XCTAssertEqual(c.round, 1)
+        XCTAssertEqual(c.rows.count, 1)
+        XCTAssertEqual(c.rows[0].trainLoss, 2.5)
+        XCTAssertTrue(c.rows[0].aggregateEnergy.isNaN && c.rows[0].aggregateEnergyBound.isNaN)
+    }
+
     func sample(_ config: LlamaConfig) -> RunCheckpoint {
         var adapter = LoRAAdapter(config: config, rank: 2, alpha: 4, targets: [.v, .q], seed: 5)
         adapter.randomizeB(standardDeviation: 0.1, seed: 6)

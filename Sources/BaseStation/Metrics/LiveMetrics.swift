@@ -18,13 +18,16 @@ import Wire
 ///     airfl_aggregation_mse                 the last round's measured MSE per unit-power symbol
 ///     airfl_heldout_loss                    the last held-out loss, nats per token
 ///     airfl_nodes_registered                nodes registered
+///     airfl_aggregate_energy_ratio          the last aggregate's ‖â‖² over its bound (AggregateEnergyCheck)
+///     airfl_rounds_energy_flagged_total     rounds whose aggregate exceeded 1.5× that bound
 final class LiveMetrics: @unchecked Sendable {
     let registry = PrometheusCollectorRegistry()
     private let lock = NSLock()
     private var values = Values()
     private let framesIn: Counter, bytesIn: Counter, symbolsCombined: Counter
     private let roundDuration: DurationHistogram
-    private let mse: Gauge, heldOutLoss: Gauge, nodes: Gauge
+    private let mse: Gauge, heldOutLoss: Gauge, nodes: Gauge, energyRatio: Gauge
+    private let energyFlagged: Counter
     private var roundCounters: [RoundStatus: Counter] = [:], dropCounters: [DropReason: Counter] = [:]
 
     /// The plain values (what the JSONL log writes).
@@ -34,6 +37,8 @@ final class LiveMetrics: @unchecked Sendable {
         var dropped: [String: Int] = [:]
         var lastRoundSeconds = Double.nan, mse = Double.nan, heldOutLoss = Double.nan
         var nodes = 0
+        var aggregateEnergyRatio = Double.nan
+        var roundsEnergyFlagged = 0
     }
 
     init() {
@@ -51,9 +56,16 @@ final class LiveMetrics: @unchecked Sendable {
             name: "airfl_aggregation_mse", help: "The last aggregated round's measured MSE per unit-power symbol.")
         heldOutLoss = registry.makeGauge(name: "airfl_heldout_loss", help: "The last held-out loss, nats per token.")
         nodes = registry.makeGauge(name: "airfl_nodes_registered", help: "Nodes registered with the base station.")
+        energyRatio = registry.makeGauge(
+            name: "airfl_aggregate_energy_ratio",
+            help: "The last aggregate's energy over what the nodes' reports and the closed form allow.")
+        energyFlagged = registry.makeCounter(
+            name: "airfl_rounds_energy_flagged_total",
+            help: "Rounds whose aggregate carried more than 1.5x the energy the reports and the closed form allow.")
         // Not measured yet (or never, in stress mode): NaN, not a misleading 0.
         mse.set(.nan)
         heldOutLoss.set(.nan)
+        energyRatio.set(.nan)
     }
 
     func received(bytes: Int) {
@@ -107,6 +119,16 @@ final class LiveMetrics: @unchecked Sendable {
         guard loss.isFinite else { return }
         heldOutLoss.set(loss)
         locked { $0.heldOutLoss = loss }
+    }
+
+    func aggregateEnergy(_ check: AggregateEnergyCheck) {
+        if let ratio = check.ratio, ratio.isFinite {
+            energyRatio.set(ratio)
+            locked { $0.aggregateEnergyRatio = ratio }
+        }
+        guard check.flagged else { return }
+        energyFlagged.increment()
+        locked { $0.roundsEnergyFlagged += 1 }
     }
 
     func registered(nodes count: Int) {

@@ -93,7 +93,8 @@ final class MetricsLog: @unchecked Sendable {
             time: ISO8601DateFormatter().string(from: Date()), elapsedS: Date().timeIntervalSince(started),
             rounds: v.rounds, framesIn: v.framesIn, bytesIn: v.bytesIn, framesDropped: v.dropped,
             symbolsCombined: v.symbolsCombined, lastRoundS: v.lastRoundSeconds, aggregationMse: v.mse,
-            heldoutLoss: v.heldOutLoss, nodesRegistered: v.nodes)
+            heldoutLoss: v.heldOutLoss, nodesRegistered: v.nodes, aggregateEnergyRatio: v.aggregateEnergyRatio,
+            roundsEnergyFlagged: v.roundsEnergyFlagged)
         guard var line = try? JSONRecord.line(record) else { return }
         line.append(0x0A)
         try? handle.write(contentsOf: line)
@@ -122,6 +123,9 @@ struct LiveMetricsLine: Codable {
     @Measured var aggregationMse: Double
     @Measured var heldoutLoss: Double
     var nodesRegistered: Int
+    /// The last aggregate's energy over its bound, and the rounds flagged so far (`AggregateEnergyCheck`).
+    @Measured var aggregateEnergyRatio: Double
+    var roundsEnergyFlagged: Int
 
     enum CodingKeys: String, CodingKey {
         case time
@@ -135,5 +139,7 @@ struct LiveMetricsLine: Codable {
         case aggregationMse = "aggregation_mse"
         case heldoutLoss = "heldout_loss"
         case nodesRegistered = "nodes_registered"
+        case aggregateEnergyRatio = "aggregate_energy_ratio"
+        case roundsEnergyFlagged = "rounds_energy_flagged"
     }
 }

@@ -85,6 +85,14 @@ extension RoundEngine {
             rows[k].energyJ += energy
             if rows[k].status == .ok { rows[k].mse = aggregateRow.mse }
         }
+        // E‖e‖² over the ⌈D/2⌉ symbols the update fills (not the padding): c² · ⌈D/2⌉/L · Σ_n per-stream MSE.
+        let filled = Double((plan.reals + 1) / 2) / Double(plan.grid.streams)
+        let thermal =
+            aggregateRow.msePredicted.isFinite
+            ? Double(plan.scale * plan.scale) * filled * aggregateRow.msePredicted : 0
+        checkEnergy(
+            round, of: result.sum, thermal: thermal, row: &aggregateRow,
+            reported: delivered.map { (plan.weights[$0], ready[plan.participants[$0]]!.updateEnergy) })
         let largest = delivered.map { ready[plan.participants[$0]]!.updateEnergy.squareRoot() }.max() ?? 0
         let updated = zip(flat, result.sum).map { $0 + $1 }
         if let refused = refusal(of: result.sum, updated: updated, largestReportedNorm: largest) { return refused }
@@ -95,13 +103,33 @@ extension RoundEngine {
             let reports = delivered.map {
                 (weight: plan.weights[$0] / result.deliveredWeight, energy: ready[plan.participants[$0]]!.updateEnergy)
             }
-            // E‖e‖² over the ⌈D/2⌉ symbols the update fills (not the padding): c² · ⌈D/2⌉/L · Σ_n per-stream MSE.
-            let filled = Double((plan.reals + 1) / 2) / Double(plan.grid.streams)
-            let noise =
-                aggregateRow.msePredicted.isFinite
-                ? Double(plan.scale * plan.scale) * filled * aggregateRow.msePredicted : 0
-            return .pilotCaptured(PilotCapture(aggregate: result.sum, reports: reports, noiseEnergy: noise))
+            return .pilotCaptured(PilotCapture(aggregate: result.sum, reports: reports, noiseEnergy: thermal))
         }
+    }
+
+    /// The aggregate's energy against what the reports and the closed form allow
+    /// (`AggregateEnergyCheck`), recorded in the global row and the live metrics, and logged when flagged.
+    private func checkEnergy(
+        _ round: Int, of aggregate: [Float], thermal: Double, row: inout MetricsRow,
+        reported: [(weight: Double, energy: Double)]
+    ) {
+        let noise: Double?
+        switch settings.scheme {
+        case .aircomp: noise = row.msePredicted.isFinite ? thermal : nil
+        case .ideal: noise = 0
+        case .digital: noise = nil
+        }
+        let check = AggregateEnergyCheck(aggregate: aggregate, reported: reported, noiseEnergy: noise)
+        row.aggregateEnergy = check.measured
+        row.aggregateEnergyBound = check.bound ?? .nan
+        metrics.aggregateEnergy(check)
+        guard check.flagged, let bound = check.bound else { return }
+        progress(
+            String(
+                format:
+                    "  round %d: the aggregate's energy %.3g is %.3g× what the nodes' reports and the closed form "
+                    + "allow (%.3g); flagged",
+                round, check.measured, check.measured / bound, bound))
     }
 
     /// Start: the global adapter to every active node, then every node's report (or its silence).

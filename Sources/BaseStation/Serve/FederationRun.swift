@@ -172,6 +172,11 @@ extension FederationServer {
         case .aircomp: receiver = scenario.aircomp.receiver.rawValue
         case .ideal, .digital: receiver = nil
         }
+        let energyChecked: Bool // digital's compression noise has no closed form from the reports
+        switch settings.scheme {
+        case .aircomp, .ideal: energyChecked = true
+        case .digital: energyChecked = false
+        }
         return RunSummary(
             scenario: scenarioLabel?.name, scenarioFingerprint: scenarioLabel?.fingerprint, rounds: settings.rounds,
             rank: global.rank, rankPlanned: settings.rankChoice == .planned, aggregation: settings.aggregation.name,
@@ -186,6 +191,7 @@ extension FederationServer {
             mseThermalOverPredicted: thermalOverPredicted(t.globals), airtimeTotalS: t.airtime,
             airtimeMeanS: meanOverRounds(t.globals, \.airtimeS), energyTotalJ: t.energy, framesDropped: droppedFrames,
             framesDroppedByReason: metrics.snapshot.dropped, lastRoundDelivered: t.lastDelivered,
+            roundsEnergyFlagged: energyChecked ? t.energyFlagged : nil,
             rankPlanning: rankPlanning,
             nodes: nodes.indices.map {
                 RunSummary.Node(name: nodes[$0].name, profile: profiles[$0].name, activeAtEnd: nodes[$0].active)
@@ -208,6 +214,8 @@ struct RunTotals {
     var finalHeldOut = HeldOutScore()
     /// The last round in which a node delivered, and the quorum was met (0: none).
     var lastDelivered = 0
+    /// Rounds whose aggregate exceeded `AggregateEnergyCheck.flagFactor` × its bound.
+    var energyFlagged: [Int] = []
 
     init(rows: [MetricsRow]) {
         // A round below the quorum delivered updates but trained nothing.
@@ -223,6 +231,9 @@ struct RunTotals {
                 if r.round > 0 {
                     globals.append(r)
                     finalHeldOut = r.heldOut
+                }
+                if r.aggregateEnergy > AggregateEnergyCheck.flagFactor * r.aggregateEnergyBound {
+                    energyFlagged.append(r.round)
                 }
             } else {
                 energy += r.energyJ

@@ -74,13 +74,22 @@ package struct MetricsRow {
     var steps: Int = 0
     /// The round's wall time at the base station, seconds (global rows): start to commit and evaluation.
     var wallS: Double = .nan
+    /// Global rows: ‖aggregate‖², the aggregated update's measured energy in squared parameter units,
+    /// and what the nodes' reports and the closed form allow it (`AggregateEnergyCheck`); NaN where
+    /// not measured (no aggregate), the bound NaN where no closed form exists (digital).
+    var aggregateEnergy: Double = .nan
+    var aggregateEnergyBound: Double = .nan
 
     /// Every Double column, in the order a checkpoint stores them.
     static let reals: [WritableKeyPath<MetricsRow, Double>] = [
         \.trainLoss, \.heldOutLoss, \.heldOutPerplexity, \.mse, \.mseThermal, \.mseCSI, \.mseQuantization,
         \.msePredicted,
         \.airtimeS, \.flops, \.energyJ, \.computeS, \.wallS, \.heldOutLossSE, \.msePerReal, \.nmse,
+        \.aggregateEnergy, \.aggregateEnergyBound,
     ]
+    /// The Double columns of checkpoints written before the aggregate's energy was recorded (their
+    /// rows resume with those two NaN).
+    static let realsBeforeEnergy = 16
 
     /// The held-out columns as one score.
     var heldOut: HeldOutScore {
@@ -95,7 +104,7 @@ package struct MetricsRow {
     static let header =
         "round,node,profile,status,train_loss,train_perplexity,heldout_loss,heldout_perplexity,heldout_loss_se,"
         + "mse,mse_thermal,mse_csi,mse_quantization,mse_predicted,mse_per_real,nmse,rank,airtime_s,flops,energy_j,"
-        + "compute_s,steps,wall_s"
+        + "compute_s,steps,wall_s,aggregate_energy,aggregate_energy_bound"
 
     var csv: String {
         func f(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "" }
@@ -103,7 +112,8 @@ package struct MetricsRow {
             "\(round)", node, profile, status.rawValue, f(trainLoss), f(exp(trainLoss)), f(heldOutLoss),
             f(heldOutPerplexity), f(heldOutLossSE),
             f(mse), f(mseThermal), f(mseCSI), f(mseQuantization), f(msePredicted), f(msePerReal), f(nmse), "\(rank)",
-            f(airtimeS), f(flops), f(energyJ), f(computeS), "\(steps)", f(wallS),
+            f(airtimeS), f(flops), f(energyJ), f(computeS), "\(steps)", f(wallS), f(aggregateEnergy),
+            f(aggregateEnergyBound),
         ].joined(separator: ",")
     }
 

@@ -137,8 +137,12 @@ extension RunCheckpoint {
         let steps = try ints("rows.steps")
         let reals = try doubles("rows.reals")
         let n = rounds.count
+        // Rows of a checkpoint from before the aggregate's energy was recorded have fewer reals.
+        let width =
+            n > 0 && reals.count == n * MetricsRow.realsBeforeEnergy
+            ? MetricsRow.realsBeforeEnergy : MetricsRow.reals.count
         guard [nodes.count, profiles.count, statuses.count, ranks.count, steps.count].allSatisfy({ $0 == n }),
-            reals.count == n * MetricsRow.reals.count
+            reals.count == n * width
         else {
             throw fail(prefix + "rows", "columns of unequal length (\(n) rounds, \(reals.count) reals)")
         }
@@ -148,8 +152,8 @@ extension RunCheckpoint {
             }
             var row = MetricsRow(round: rounds[i], node: nodes[i], profile: profiles[i], status: status, rank: ranks[i])
             row.steps = steps[i]
-            for (j, path) in MetricsRow.reals.enumerated() {
-                row[keyPath: path] = reals[i * MetricsRow.reals.count + j]
+            for (j, path) in MetricsRow.reals.prefix(width).enumerated() {
+                row[keyPath: path] = reals[i * width + j]
             }
             return row
         }

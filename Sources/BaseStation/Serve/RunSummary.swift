@@ -44,6 +44,9 @@ package struct RunSummary: Codable, Equatable {
     package var framesDroppedByReason: [String: Int]
     /// The last round in which a node delivered (0: none).
     package var lastRoundDelivered: Int
+    /// The rounds whose aggregate carried more than 1.5× the energy the nodes' reports and the closed
+    /// form allow (`AggregateEnergyCheck`); nil where it is not evaluated (digital; older files).
+    @Nullable package var roundsEnergyFlagged: [Int]?
     /// What the rank planner measured and chose; nil when the rank was fixed.
     @Nullable package var rankPlanning: RankPlanningRecord?
     package var nodes: [Node]
@@ -122,6 +125,7 @@ package struct RunSummary: Codable, Equatable {
         case framesDropped = "frames_dropped"
         case framesDroppedByReason = "frames_dropped_by_reason"
         case lastRoundDelivered = "last_round_delivered"
+        case roundsEnergyFlagged = "rounds_energy_flagged"
         case rankPlanning = "rank_planning"
         case nodes
         case resumedFromRound = "resumed_from_round"
