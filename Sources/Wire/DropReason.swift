@@ -24,6 +24,8 @@ public enum DropReason: String, Sendable, CaseIterable, Codable, CustomStringCon
     case unknownKey
     /// A handshake that failed before a key was known.
     case failedHandshake
+    /// A connection shut down short of its handshake: more were waiting than `ConnectionGate`'s cap.
+    case tooManyAwaitingHandshake
 
     // Who sent it.
     /// A peer that is no node of the run.
@@ -69,6 +71,7 @@ public enum DropReason: String, Sendable, CaseIterable, Codable, CustomStringCon
         case .malformed: "malformed"
         case .unknownKey: "unknown key"
         case .failedHandshake: "failed handshake"
+        case .tooManyAwaitingHandshake: "too many awaiting the handshake"
         case .unknownPeer: "unknown peer"
         case .badHello: "bad hello"
         case .helloBeyondTheNodes: "hello beyond the K nodes"

@@ -55,6 +55,7 @@ public final class ZeroMQServerTransport: ServerTransport {
     private let context: ZeroMQContext
     private let socket: ZeroMQSocket
     private let zap: ZAPHandler?
+    private let watch: ConnectionWatch
     public let address: String
     public var secure: Bool { zap != nil }
     /// CURVE: each node's adopted connection (routing id), and the last message's.
@@ -64,6 +65,10 @@ public final class ZeroMQServerTransport: ServerTransport {
     /// Messages libzmq may queue per peer on the way in when `nodes` peers send at once: 32 in
     /// all (at least 1 each, at most 16), so what waits inside libzmq stays near 32 frames (plus
     /// the one each connection is reading) instead of growing with K.
+    /// Milliseconds a connection may take to complete its handshake: a CURVE handshake over a
+    /// 200 ms backhaul takes under a second; an idle connection from anyone is closed after this.
+    public static let handshakeTimeoutMs: Int32 = 5_000
+
     public static func highWaterMark(forNodes nodes: Int) -> Int32 { Int32(max(1, min(16, 32 / max(1, nodes)))) }
 
     /// Binds `endpoint` (`tcp://host:port`, `ipc://path`). Receives wait up to `receiveTimeoutMs`;
@@ -72,32 +77,51 @@ public final class ZeroMQServerTransport: ServerTransport {
     /// queue of libzmq's 1,000 messages means the peer is not reading). At most `highWaterMark`
     /// messages wait per peer inside libzmq on the way in (a few MB at the frame sizes used), so
     /// memory does not grow with a sender that outpaces the base station: it is held back instead.
-    /// Refused connections (CURVE) are reported to `refused`, from the ZAP handler's thread.
+    /// Refused connections are reported to `refused`, from the ZAP handler's or the connection
+    /// watch's thread. At most `awaitingHandshakeCap` connections may await their handshake at once
+    /// (`ConnectionGate`: the oldest beyond it are shut down, and reported). A
+    /// connection that has not completed its handshake (ZMTP's greeting and, under CURVE, the key
+    /// exchange and ZAP) within `handshakeTimeoutMs` is closed, so what a peer without a key can
+    /// hold is a descriptor for that long (libzmq's default is 30 s).
     public init(
         endpoint: String, receiveTimeoutMs: Int32 = 200, sendTimeoutMs: Int32 = 0, highWaterMark: Int32 = 16,
-        security: CurveServerSecurity? = nil, refused: @escaping @Sendable (SecurityRefusal) -> Void = { _ in }
+        handshakeTimeoutMs: Int32 = ZeroMQServerTransport.handshakeTimeoutMs,
+        awaitingHandshakeCap: Int = ConnectionGate.defaultCap, security: CurveServerSecurity? = nil,
+        refused: @escaping @Sendable (SecurityRefusal) -> Void = { _ in }
     ) throws {
         context = try ZeroMQContext()
         socket = try ZeroMQSocket(context, .router)
         try socket.setLivenessChecks(.listener)
+        try socket.setOption(ZMQ_HANDSHAKE_IVL, handshakeTimeoutMs)
         try socket.setReceiveHighWaterMark(highWaterMark)
         try socket.setReceiveTimeout(ms: receiveTimeoutMs)
         try socket.setSendTimeout(ms: sendTimeoutMs)
         if let security {
             let handler = try ZAPHandler(context: context, allowList: security.allowList, report: refused)
             try socket.makeCurveServer(security.keys)
-            try handler.start(watching: socket, context: context)
+            handler.start()
             zap = handler
         } else {
             zap = nil
         }
+        let gate = ConnectionGate(
+            cap: awaitingHandshakeCap,
+            handshakeBytes: security == nil
+                ? ConnectionGate.plaintextHandshakeBytes : ConnectionGate.curveHandshakeBytes)
+        watch = try ConnectionWatch(
+            watching: socket, context: context, gate: gate, secure: security != nil, report: refused)
+        watch.start()
         address = try socket.bind(endpoint)
     }
 
     deinit {
         socket.close()
+        watch.stop()
         zap?.stop()
     }
+
+    /// Connections shut down short of their handshake because more than the cap were waiting.
+    public var connectionsShed: Int { watch.shed }
 
     public func send(_ data: Data, to peer: String) throws {
         guard zap != nil else { return try socket.send([Data(peer.utf8), data]) }

@@ -32,11 +32,9 @@ public struct SecurityRefusal: Sendable, CustomStringConvertible {
 /// The ZAP handler (ZeroMQ RFC 27) of a context: libzmq asks it, over
 /// `inproc://zeromq.zap.01`, about every CURVE client; it admits the allow-list's keys with the
 /// node's name as ZAP user id (which every message then carries as its `User-Id` property) and
-/// refuses every other key. On the same thread it reads the ROUTER's handshake-failure events
-/// (a client without CURVE, or with another server key), so each refusal is reported.
+/// refuses every other key. (The ROUTER's handshake failures are `ConnectionWatch`'s.)
 final class ZAPHandler: @unchecked Sendable {
     private let zap: ZeroMQSocket
-    private var monitor: ZeroMQSocket?
     private let allowList: NodeAllowList
     private let report: @Sendable (SecurityRefusal) -> Void
     private let lock = NSLock()
@@ -52,13 +50,8 @@ final class ZAPHandler: @unchecked Sendable {
         self.report = report
     }
 
-    /// Watches `socket`'s failed handshakes (call before it binds), then starts the thread.
-    func start(watching socket: ZeroMQSocket, context: ZeroMQContext) throws {
-        let endpoint = "inproc://airfl-monitor-\(UUID().uuidString)"
-        try socket.monitor(endpoint, events: ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-        let pair = try ZeroMQSocket(context, .pair)
-        try pair.connect(endpoint)
-        monitor = pair
+    /// Starts answering on its own thread.
+    func start() {
         let t = Thread { [self] in
             while !isStopped { serveOnce() }
             done.signal()
@@ -84,14 +77,12 @@ final class ZAPHandler: @unchecked Sendable {
         lock.lock()
         thread = nil
         lock.unlock()
-        monitor?.close()
         zap.close()
     }
 
     private func serveOnce() {
-        let ready = (try? ZeroMQSocket.poll([zap, monitor!], timeoutMs: 100)) ?? []
+        let ready = (try? ZeroMQSocket.poll([zap], timeoutMs: 100)) ?? []
         if ready.contains(0), let request = try? zap.receive() { answer(request) }
-        if ready.contains(1), let event = try? monitor!.receive() { handshakeFailed(event) }
     }
 
     /// Request: version, request id, domain, address, identity, mechanism, credentials…
@@ -113,28 +104,5 @@ final class ZAPHandler: @unchecked Sendable {
                     reason: .unknownKey, detail: "refused a connection from \(address): \(text) (key \(key))"))
         }
         try? zap.send([Data("1.0".utf8), request[1], Data(status.utf8), Data(text.utf8), Data(user.utf8), Data()])
-    }
-
-    private func handshakeFailed(_ event: [Data]) {
-        guard let head = event.first, head.count >= 6 else { return }
-        let event = head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt16.self) }
-        let value = head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 2, as: UInt32.self) }
-        // Which event a plaintext client causes depends on timing: a mechanism mismatch, or the
-        // connection closing mid-handshake (no detail, the value an errno).
-        let why: String
-        if Int32(bitPattern: value) == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH {
-            why = "it does not speak CURVE (a node without a key, or started with --insecure)"
-        } else if Int32(event) == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL {
-            why =
-                "the handshake broke off (\(String(cString: strerror(Int32(bitPattern: value))))): a client that "
-                + "does not speak CURVE, or expects another base station's key"
-        } else {
-            why = String(
-                format:
-                    "the CURVE handshake failed (libzmq code 0x%x): a client that does not speak CURVE, or expects "
-                    + "another base station's key",
-                value)
-        }
-        report(SecurityRefusal(reason: .failedHandshake, detail: "refused a connection: \(why)"))
     }
 }
