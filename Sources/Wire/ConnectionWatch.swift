@@ -11,9 +11,7 @@ final class ConnectionWatch: @unchecked Sendable {
     private let reportsHandshakeFailures: Bool
     private let lock = NSLock()
     private var gate: ConnectionGate
-    private var stopped = false
-    private var thread: Thread?
-    private let done = DispatchSemaphore(value: 0)
+    private var loop: LoopingThread?
 
     /// Watches `socket` (call before it binds); `secure`: CURVE, whose failed handshakes are reported.
     init(
@@ -33,15 +31,7 @@ final class ConnectionWatch: @unchecked Sendable {
         self.report = report
     }
 
-    func start() {
-        let t = Thread { [self] in
-            while !isStopped { watchOnce() }
-            done.signal()
-        }
-        t.name = "airfl-connections"
-        thread = t
-        t.start()
-    }
+    func start() { loop = LoopingThread(name: "airfl-connections") { [self] in watchOnce() } }
 
     /// Connections shut down for the gate's cap so far.
     var shed: Int {
@@ -50,21 +40,9 @@ final class ConnectionWatch: @unchecked Sendable {
         return gate.shed
     }
 
-    private var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
-    }
-
     func stop() {
-        lock.lock()
-        let running = thread != nil && !stopped
-        stopped = true
-        lock.unlock()
-        if running { done.wait() }
-        lock.lock()
-        thread = nil
-        lock.unlock()
+        loop?.stop()
+        loop = nil
         monitor.close()
     }
 

@@ -37,10 +37,7 @@ final class ZAPHandler: @unchecked Sendable {
     private let zap: ZeroMQSocket
     private let allowList: NodeAllowList
     private let report: @Sendable (SecurityRefusal) -> Void
-    private let lock = NSLock()
-    private var stopped = false
-    private var thread: Thread?
-    private let done = DispatchSemaphore(value: 0)
+    private var loop: LoopingThread?
 
     init(context: ZeroMQContext, allowList: NodeAllowList, report: @escaping @Sendable (SecurityRefusal) -> Void) throws
     {
@@ -52,31 +49,12 @@ final class ZAPHandler: @unchecked Sendable {
 
     /// Starts answering on its own thread.
     func start() {
-        let t = Thread { [self] in
-            while !isStopped { serveOnce() }
-            done.signal()
-        }
-        t.name = "airfl-zap"
-        thread = t
-        t.start()
-    }
-
-    private var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
+        loop = LoopingThread(name: "airfl-zap") { [self] in serveOnce() }
     }
 
     func stop() {
-        lock.lock()
-        let running = thread != nil && !stopped
-        stopped = true
-        lock.unlock()
-        if running { done.wait() }
-        // The thread's closure holds this handler: dropping the finished thread ends that cycle.
-        lock.lock()
-        thread = nil
-        lock.unlock()
+        loop?.stop()
+        loop = nil
         zap.close()
     }
 
