@@ -48,6 +48,28 @@ final class StragglerTests: XCTestCase {
         XCTAssertEqual(waited.indices.filter { waited[$0] >= 1 }, [0, 2, 5], "a round timeout in rounds 1, 3, 6 only")
     }
 
+    /// The backoff is in the checkpoint: a base station killed after round 3 and resumed leaves the
+    /// silent node out of the rounds an uninterrupted one does (without it, the resumed run would
+    /// ask the node back in round 4 and wait out its timeout).
+    func testAResumedRunKeepsTheBackoff() throws {
+        func statuses(crashAfter crash: Int?) throws -> [String] {
+            let fleet = try InMemoryFleet(
+                in: try temporaryDirectory(self), nodes: [("a", pi4), ("mute", pi4)], rounds: 6, roundTimeoutS: 1)
+            try fleet.startFirmware("a", profile: pi4)
+            startMute(ScriptedNode("mute", on: fleet.network), on: fleet)
+            if let crash {
+                fleet.server.rounds.crashPoint = { $0 == crash && $1 == .checkpointed }
+                XCTAssertThrowsError(try fleet.server.run()) { XCTAssertTrue($0 is SimulatedCrash, "\($0)") }
+                try fleet.restartServer(start: .resume)
+            }
+            _ = try fleet.run()
+            return try fleet.metrics().filter { $0["node"] == "mute" && $0["round"] != "0" }.map { $0["status"]! }
+        }
+        let whole = try statuses(crashAfter: nil)
+        XCTAssertEqual(whole, ["absent", "backed-off", "absent", "backed-off", "backed-off", "absent"])
+        XCTAssertEqual(try statuses(crashAfter: 3), whole)
+    }
+
     /// With `quorum = 2` and one of two nodes silent, no round moves the model (`no-quorum`); the
     /// run fails as one in which no update was delivered to the last round.
     func testARoundBelowTheQuorumMovesNothing() throws {

@@ -111,6 +111,29 @@ struct NodeRegistry {
     /// Node `index` delivered its update: its misses are cleared.
     mutating func delivered(_ index: Int) { nodes[index].missesInARow = 0 }
 
+    /// A node's straggler state, as a checkpoint keeps it.
+    struct Straggler: Equatable {
+        var name: String
+        var missesInARow: Int
+        var backedOffUntil: Int
+    }
+
+    /// The nodes that missed a round, with their misses and backoff.
+    var stragglers: [Straggler] {
+        nodes.filter { $0.missesInARow > 0 || $0.backedOffUntil > 0 }.map {
+            Straggler(name: $0.name, missesInARow: $0.missesInARow, backedOffUntil: $0.backedOffUntil)
+        }
+    }
+
+    /// Takes back a checkpoint's straggler state (names that are no node of this registry are ignored).
+    mutating func restore(_ stragglers: [Straggler]) {
+        for s in stragglers {
+            guard let i = indexByName[s.name] else { continue }
+            nodes[i].missesInARow = s.missesInARow
+            nodes[i].backedOffUntil = s.backedOffUntil
+        }
+    }
+
     /// Whether node `index` sits `round` out under the straggler policy.
     func isBackedOff(_ index: Int, in round: Int) -> Bool { round < nodes[index].backedOffUntil }
 

@@ -137,6 +137,7 @@ extension FederationServer {
         global = c.adapter
         try recorder.restore(c.rows)
         rounds.warmStart = c.warmStart
+        registry.restore(c.stragglers)
         rounds.channelModel.advance(to: max(c.round - 1, 0))
         rankPlanning = c.rankPlanning
         if let loss = c.rows.last(where: { $0.node == "global" && $0.heldOutLoss.isFinite })?.heldOutLoss {
@@ -149,7 +150,7 @@ extension FederationServer {
     private func checkpoint(round: Int) throws {
         try resumption.save(
             round: round, adapter: global, rows: recorder.rows, rankPlanning: rankPlanning,
-            warmStart: rounds.warmStart)
+            warmStart: rounds.warmStart, stragglers: registry.stragglers)
     }
 
     /// Registrations until every node has registered or `register_timeout_s` passes. Nodes not yet

@@ -94,6 +94,21 @@ extension RunCheckpoint {
             throw fail(prefix + "rank_planning", "not a rank-planning record (\(JSONRecord.describe(e)))")
         }
         checkpoint.rows = try readRows(ints: ints, strings: strings, doubles: doubles, fail)
+        // Checkpoints from before the straggler policy have none.
+        if m[prefix + "stragglers.nodes"] != nil {
+            let names = try strings("stragglers.nodes")
+            let misses = try ints("stragglers.misses")
+            let until = try ints("stragglers.backed_off_until")
+            guard misses.count == names.count, until.count == names.count,
+                misses.allSatisfy({ (0...1_000_000).contains($0) }),
+                until.allSatisfy({ (0...checkpoint.round + 1 + NodeRegistry.maximumBackoff).contains($0) })
+            else {
+                throw fail(prefix + "stragglers", "misses or backoffs out of range, or lists of unequal length")
+            }
+            checkpoint.stragglers = names.indices.map {
+                NodeRegistry.Straggler(name: names[$0], missesInARow: misses[$0], backedOffUntil: until[$0])
+            }
+        }
         guard checkpoint.round >= 0, checkpoint.rows.allSatisfy({ $0.round <= checkpoint.round }) else {
             throw fail(
                 prefix + "round", "\(checkpoint.round), but rows reach round \(checkpoint.rows.map(\.round).max() ?? 0)"

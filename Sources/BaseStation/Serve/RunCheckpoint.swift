@@ -49,6 +49,9 @@ package struct RunCheckpoint {
     /// The participants and beamformers the next round's design warm-starts from.
     var warmParticipants: [Int]
     var warmBeamformers: [ComplexMatrix<Double>]?
+    /// The straggler policy's state of every node that missed a round (`NodeRegistry.Straggler`),
+    /// so a resumed run asks back the nodes an uninterrupted one would.
+    var stragglers: [NodeRegistry.Straggler] = []
 
     package init(
         round: Int, identity: RunIdentity, adapter: LoRAAdapter, rows: [MetricsRow], rankPlanning: RankPlanningRecord?,
@@ -88,6 +91,9 @@ package struct RunCheckpoint {
             ("rows.reals", .array(.float64, rows.flatMap { r in MetricsRow.reals.map { .float64(r[keyPath: $0]) } })),
             ("rank_planning", .string(try RankPlanningRecord.checkpointText(rankPlanning))),
             ("warm_start.participants", ints(warmParticipants)),
+            ("stragglers.nodes", strings(stragglers.map(\.name))),
+            ("stragglers.misses", ints(stragglers.map(\.missesInARow))),
+            ("stragglers.backed_off_until", ints(stragglers.map(\.backedOffUntil))),
             (
                 "warm_start.shape",
                 ints(warmBeamformers.map { [$0.count, $0.first?.rows ?? 0, $0.first?.cols ?? 0] } ?? [])

@@ -44,13 +44,14 @@ struct RunResumption {
     /// The state after a round, replacing the previous checkpoint (a crash at any moment leaves
     /// the previous one or this one).
     func save(
-        round: Int, adapter: LoRAAdapter, rows: [MetricsRow], rankPlanning: RankPlanningRecord?, warmStart: WarmStart
+        round: Int, adapter: LoRAAdapter, rows: [MetricsRow], rankPlanning: RankPlanningRecord?, warmStart: WarmStart,
+        stragglers: [NodeRegistry.Straggler]
     ) throws {
-        try DurableFile.write(
-            try RunCheckpoint(
-                round: round, identity: identity, adapter: adapter, rows: rows, rankPlanning: rankPlanning,
-                warmParticipants: warmStart.participants, warmBeamformers: warmStart.beamformers
-            ).encoded(), to: path)
+        var checkpoint = RunCheckpoint(
+            round: round, identity: identity, adapter: adapter, rows: rows, rankPlanning: rankPlanning,
+            warmParticipants: warmStart.participants, warmBeamformers: warmStart.beamformers)
+        checkpoint.stragglers = stragglers
+        try DurableFile.write(try checkpoint.encoded(), to: path)
     }
 }
 
