@@ -32,9 +32,6 @@ final class NodeIngress {
     private(set) var sendsFailed: [FrameType: Int] = [:]
     /// Times a node taking part was left out because a frame could not be handed to it.
     private(set) var nodesLeftOut = 0
-    /// Every message received (whatever became of it), and its bytes.
-    private(set) var framesIn = 0
-    private(set) var bytesIn = 0
 
     init(
         transport: ServerTransport, registry: NodeRegistry, metrics: LiveMetrics, clock: MonotonicClock,
@@ -104,8 +101,6 @@ final class NodeIngress {
         let deadline = clock.deadline(in: seconds)
         while !done(), clock.nanoseconds < deadline {
             guard let (peer, data) = try transport.receive() else { continue }
-            framesIn += 1
-            bytesIn += data.count
             metrics.received(bytes: data.count)
             switch classify(Inbound.decode(data), from: peer) {
             case .fromNode(let k, let inbound):

@@ -24,7 +24,10 @@ struct AggregateEnergyCheck: Equatable {
     /// is far smaller; the margin covers the CSI error the closed form leaves out).
     static let flagFactor = 1.5
 
-    var flagged: Bool { bound.map { measured > Self.flagFactor * $0 } ?? false }
+    var flagged: Bool { bound.map { Self.flags(measured: measured, bound: $0) } ?? false }
+
+    /// Whether `measured` over `bound` is a flagged round (a NaN bound, not evaluated, never is).
+    static func flags(measured: Double, bound: Double) -> Bool { measured > flagFactor * bound }
     /// measured / bound; nil where not evaluated.
     var ratio: Double? { bound.map { $0 > 0 ? measured / $0 : (measured > 0 ? .infinity : 0) } }
 

@@ -90,12 +90,14 @@ extension RoundEngine {
         let thermal =
             aggregateRow.msePredicted.isFinite
             ? Double(plan.scale * plan.scale) * filled * aggregateRow.msePredicted : 0
-        checkEnergy(
+        let energy = checkEnergy(
             round, of: result.sum, thermal: thermal, row: &aggregateRow,
             reported: delivered.map { (plan.weights[$0], ready[plan.participants[$0]]!.updateEnergy) })
         let largest = delivered.map { ready[plan.participants[$0]]!.updateEnergy.squareRoot() }.max() ?? 0
         let updated = zip(flat, result.sum).map { $0 + $1 }
-        if let refused = refusal(of: result.sum, updated: updated, largestReportedNorm: largest) { return refused }
+        if let refused = refusal(norm: energy.measured.squareRoot(), updated: updated, largestReportedNorm: largest) {
+            return refused
+        }
         switch purpose {
         case .training:
             return .committed(updated: updated)
@@ -112,7 +114,7 @@ extension RoundEngine {
     private func checkEnergy(
         _ round: Int, of aggregate: [Float], thermal: Double, row: inout MetricsRow,
         reported: [(weight: Double, energy: Double)]
-    ) {
+    ) -> AggregateEnergyCheck {
         let noise: Double?
         switch settings.scheme {
         case .aircomp: noise = row.msePredicted.isFinite ? thermal : nil
@@ -123,13 +125,14 @@ extension RoundEngine {
         row.aggregateEnergy = check.measured
         row.aggregateEnergyBound = check.bound ?? .nan
         metrics.aggregateEnergy(check)
-        guard check.flagged, let bound = check.bound else { return }
+        guard check.flagged, let bound = check.bound else { return check }
         progress(
             String(
                 format:
                     "  round %d: the aggregate's energy %.3g is %.3g× what the nodes' reports and the closed form "
                     + "allow (%.3g); flagged",
                 round, check.measured, check.measured / bound, bound))
+        return check
     }
 
     /// Start: the global adapter to every active node, then every node's report (or its silence).
@@ -217,8 +220,8 @@ extension RoundEngine {
     /// Why the aggregate cannot be committed, or nil: the global adapter moves only to finite
     /// parameters, by an aggregate no larger than `aggregateGuard` × the largest update a node
     /// reported (a poisoned or noise-swamped sum).
-    private func refusal(of sum: [Float], updated: [Float], largestReportedNorm largest: Double) -> RoundOutcome? {
-        let norm = sum.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+    /// (`norm`: the aggregate's, measured once by `AggregateEnergyCheck`.)
+    private func refusal(norm: Double, updated: [Float], largestReportedNorm largest: Double) -> RoundOutcome? {
         if let bad = updated.firstIndex(where: { !$0.isFinite }) {
             return .aggregateRejected("the updated adapter is not finite at element \(bad)")
         }

@@ -233,7 +233,7 @@ struct RunTotals {
                     globals.append(r)
                     finalHeldOut = r.heldOut
                 }
-                if r.aggregateEnergy > AggregateEnergyCheck.flagFactor * r.aggregateEnergyBound {
+                if AggregateEnergyCheck.flags(measured: r.aggregateEnergy, bound: r.aggregateEnergyBound) {
                     energyFlagged.append(r.round)
                 }
             } else {

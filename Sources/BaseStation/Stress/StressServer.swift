@@ -62,7 +62,7 @@ final class StressServer {
     var tally = StressTally()
     /// The live figures (`/metrics`, the JSONL log).
     var metrics: LiveMetrics { ingress.metrics }
-    let clock: MonotonicClock
+    var clock: MonotonicClock { ingress.clock }
     /// The previous round's end, running on `finisher` while this round's frames arrive.
     private var finishing: RoundEnding?
     private let finisher = DispatchQueue(label: "airfl.stress.round-end")
@@ -72,7 +72,6 @@ final class StressServer {
         log: Logger
     ) {
         self.settings = settings
-        self.clock = clock
         let s = settings
         ingress = NodeIngress(
             transport: transport, registry: NodeRegistry(seats: s.nodes), metrics: LiveMetrics(), clock: clock,
@@ -93,14 +92,14 @@ final class StressServer {
         try register()
         let channels = try makeDesign()
         let start = clock.nanoseconds
-        tally.startRounds(received: ingress.framesIn, bytes: ingress.bytesIn)
+        tally.startRounds(received: metrics.snapshot)
         var round = 0
         while clock.seconds(since: start) < s.seconds {
             round += 1
             try playRound(round, channels: channels)
         }
         collectFinishedRound()
-        tally.endRounds(received: ingress.framesIn, bytes: ingress.bytesIn, ingress: ingress)
+        tally.endRounds(ingress: ingress)
         ingress.tellEveryNodeTheRunIsOver(
             Shutdown(.runOver, reason: "the stress run is over"), round: 0, awaitFarewells: false)
     }

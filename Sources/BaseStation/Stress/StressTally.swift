@@ -32,22 +32,23 @@ struct StressTally {
 
     mutating func latency(nanoseconds: UInt64) { _ = latencies.record(max(1, nanoseconds / 1000)) }
 
-    /// The rounds phase begins: the wall clock, the process's CPU time and the ingress's frames and
-    /// bytes received (`received`, `bytes`) from here.
-    mutating func startRounds(received: Int, bytes: Int) {
-        started = (DispatchTime.now().uptimeNanoseconds, ProcessUsage.cpuSeconds(), received, bytes)
+    /// The rounds phase begins: the wall clock, the process's CPU time and the frames and bytes
+    /// received so far (the live metrics' counts, `received`) from here.
+    mutating func startRounds(received: LiveMetrics.Values) {
+        started = (DispatchTime.now().uptimeNanoseconds, ProcessUsage.cpuSeconds(), received.framesIn, received.bytesIn)
         machine.sample()
     }
 
     /// The rounds phase ends: what the ingress received since `startRounds`, what it dropped (by
     /// reason, registration included) and could not send.
-    mutating func endRounds(received: Int, bytes: Int, ingress: NodeIngress) {
+    mutating func endRounds(ingress: NodeIngress) {
         guard let s = started else { return }
         roundSeconds = Double(DispatchTime.now().uptimeNanoseconds - s.wall) / 1e9
         cpuSeconds = ProcessUsage.cpuSeconds() - s.cpu
         machine.sample()
-        (framesIn, bytesIn) = (received - s.frames, bytes - s.bytes)
-        dropped = ingress.metrics.snapshot.dropped
+        let received = ingress.metrics.snapshot
+        (framesIn, bytesIn) = (received.framesIn - s.frames, received.bytesIn - s.bytes)
+        dropped = received.dropped
         sendsFailed = Dictionary(uniqueKeysWithValues: ingress.sendsFailed.map { ("\($0.key)", $0.value) })
         nodesLeftOut = ingress.nodesLeftOut
     }
